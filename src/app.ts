@@ -1,0 +1,14 @@
+/** The process-wide dependencies handed to resolvers through the context. */
+import type { Config } from './config';
+import type { Database } from './db/client';
+import type { TxRunner } from './db/tx';
+import type { Logger } from './log';
+import type { KeyAuthenticator } from './modules/auth/keys.service';
+
+export interface App {
+  config: Config;
+  db: Database;
+  tx: TxRunner;
+  log: Logger;
+  authenticator: KeyAuthenticator;
+}

@@ -1,0 +1,39 @@
+/** Shared plumbing for the command-line tools: config, database, migrations, one App. */
+import 'reflect-metadata';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { openDatabase } from '../db/client';
+import { migrate } from '../db/migrate';
+import { createLogger } from '../log';
+import { KeyAuthenticator } from '../modules/auth/keys.service';
+import type { App } from '../app';
+
+export function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** Opens the configured database, applies pending migrations and runs fn with an App. */
+export async function withApp<T>(fn: (app: App) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+  const config = configOrExit();
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const db = await openDatabase(config, log);
+  try {
+    if (opts.migrate !== false) await migrate(db.connection, log);
+    const app: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator: new KeyAuthenticator(db.prisma) };
+    return await fn(app);
+  } finally {
+    await db.close();
+  }
+}
+
+export function fail(e: unknown): never {
+  process.stderr.write(`${(e as Error).message ?? String(e)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,104 @@
+/**
+ * Environment → typed configuration. Every variable is validated at start; a bad value gives
+ * one clear line naming the variable (ConfigError) and the process exits with code 1.
+ */
+export class ConfigError extends Error {
+  constructor(
+    public readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Config {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  /** PostgreSQL URL; undefined means embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  poolSize: number;
+  connectTimeoutMs: number;
+  /** How long startup keeps retrying an unreachable database before exiting; 0 = forever. */
+  startupTimeoutMs: number;
+  statementTimeoutMs: number;
+  logLevel: LogLevel;
+  /** auto: load demo data into an empty embedded database on first start. */
+  seedDemo: 'auto' | 'always' | 'never';
+  reservationTtlDefaultSeconds: number;
+  reservationTtlMaxSeconds: number;
+  idempotencyTtlSeconds: number;
+  sweepIntervalMs: number;
+  txMaxRetries: number;
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a valid URL (expected postgresql://user@host:port/db)');
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must use the postgresql:// scheme, got "${u.protocol}"`);
+  }
+  if (!u.hostname && !u.searchParams.get('host')) throw new ConfigError('DATABASE_URL', 'has no host');
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env.NODE_ENV || 'development';
+  const reservationTtlMaxSeconds = int(env, 'RESERVATION_TTL_MAX_SECONDS', 86_400, 1, 30 * 86_400);
+  const reservationTtlDefaultSeconds = int(env, 'RESERVATION_TTL_DEFAULT_SECONDS', 900, 1, 30 * 86_400);
+  if (reservationTtlDefaultSeconds > reservationTtlMaxSeconds) {
+    throw new ConfigError('RESERVATION_TTL_DEFAULT_SECONDS', `must not exceed RESERVATION_TTL_MAX_SECONDS (${reservationTtlMaxSeconds})`);
+  }
+  const url = databaseUrl(env);
+  return {
+    nodeEnv,
+    port: int(env, 'PORT', 4000, 0, 65_535),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: url,
+    dataDir: env.DATA_DIR || './data',
+    // PGlite is one backend: the pool must be 1 there.
+    poolSize: url ? int(env, 'DATABASE_POOL_SIZE', 10, 1, 500) : 1,
+    connectTimeoutMs: int(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 120_000),
+    startupTimeoutMs: int(env, 'DATABASE_STARTUP_TIMEOUT_MS', 60_000, 0, 86_400_000),
+    statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, 600_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'warn' : 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
+    seedDemo: oneOf(env, 'SEED_DEMO', 'auto', ['auto', 'always', 'never'] as const),
+    reservationTtlDefaultSeconds,
+    reservationTtlMaxSeconds,
+    idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
+    sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1_000, 50, 3_600_000),
+    txMaxRetries: int(env, 'TX_MAX_RETRIES', 5, 0, 50),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}

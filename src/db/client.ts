@@ -1,0 +1,150 @@
+/**
+ * Database selection: DATABASE_URL set → PostgreSQL; unset → embedded PGlite under DATA_DIR,
+ * served in-process over pglite-socket so that the same pg driver and Prisma adapter are used.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client';
+import type { Config } from '../config';
+import type { Logger } from '../log';
+
+// Return BIGINT (int8) columns as JS numbers when they fit; sequences and sums stay well below 2^53.
+pg.types.setTypeParser(20, (v) => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+});
+
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  /** pg connection settings, for dedicated connections (LISTEN, migrations). */
+  connection: pg.ClientConfig;
+  close(): Promise<void>;
+}
+
+interface Embedded {
+  connection: pg.ClientConfig;
+  stop(): Promise<void>;
+}
+
+export class DataDirLockedError extends Error {
+  constructor(dir: string, pid: number) {
+    super(`DATA_DIR ${dir} is in use by another gateway process (pid ${pid}); an embedded database has one owner`);
+    this.name = 'DataDirLockedError';
+  }
+}
+
+/**
+ * An embedded database has exactly one owner process: a second one would corrupt it. The lock is
+ * a pid file created exclusively; a file left by a process that no longer exists is taken over.
+ */
+const lockedHere = new Set<string>();
+
+function lockDataDir(dir: string): () => void {
+  const file = path.join(dir, 'gateway.pid');
+  if (lockedHere.has(dir)) throw new DataDirLockedError(dir, process.pid);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      lockedHere.add(dir);
+      return () => {
+        lockedHere.delete(dir);
+        try {
+          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(file, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new DataDirLockedError(dir, pid);
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not lock DATA_DIR ${dir}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function startEmbedded(dataDir: string, log: Logger): Promise<Embedded> {
+  // Loaded lazily: PGlite is only needed when no DATABASE_URL is given.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PGLiteSocketServer } = require('@electric-sql/pglite-socket') as typeof import('@electric-sql/pglite-socket');
+  const dir = path.resolve(dataDir);
+  const memory = dataDir === 'memory://';
+  let unlock = () => undefined as void;
+  if (!memory) {
+    fs.mkdirSync(dir, { recursive: true });
+    unlock = lockDataDir(dir);
+  }
+  let db: InstanceType<typeof PGlite>;
+  try {
+    db = await PGlite.create(memory ? undefined : dir);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+  const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pglite-'));
+  const server = new PGLiteSocketServer({ db, path: path.join(sockDir, '.s.PGSQL.5432'), maxConnections: 4 });
+  await server.start();
+  log.info('embedded PGlite started', { dataDir: memory ? 'memory' : dir });
+  return {
+    connection: { host: sockDir, port: 5432, user: 'postgres', database: 'postgres' },
+    async stop() {
+      await server.stop();
+      await db.close();
+      fs.rmSync(sockDir, { recursive: true, force: true });
+      unlock();
+    },
+  };
+}
+
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  let embedded: Embedded | undefined;
+  let connection: pg.ClientConfig;
+  if (config.databaseUrl) {
+    connection = { connectionString: config.databaseUrl };
+  } else {
+    embedded = await startEmbedded(config.dataDir, log);
+    connection = embedded.connection;
+  }
+  connection = {
+    ...connection,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    application_name: 'inventory-gateway',
+    ...(embedded ? {} : { statement_timeout: config.statementTimeoutMs, idle_in_transaction_session_timeout: config.statementTimeoutMs * 2 }),
+  };
+  const pool = new pg.Pool({
+    ...connection,
+    max: config.poolSize,
+    idleTimeoutMillis: 30_000,
+  });
+  // A connection killed by the server (restart, pg_terminate_backend) must not crash the process.
+  pool.on('error', (err) => log.warn('idle database connection lost', { err: err.message }));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
+  return {
+    kind: embedded ? 'pglite' : 'postgres',
+    pool,
+    prisma,
+    connection,
+    async close() {
+      await prisma.$disconnect().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      if (embedded) await embedded.stop();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Transactions for services. A `Tx` is one pg connection inside BEGIN … COMMIT. Serialization
+ * failures and deadlocks are retried with jittered backoff; after the last try they surface as
+ * UnavailableError (extensions.code UNAVAILABLE, retryable). Lost connections surface the same way.
+ */
+import type pg from 'pg';
+import { UnavailableError, isTransientDbError } from '../graphql/errors';
+
+export interface Tx {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface TxRunner {
+  pool: pg.Pool;
+  maxRetries: number;
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+
+function wrap(client: pg.PoolClient): Tx {
+  return {
+    async query<T>(sql: string, params?: unknown[]) {
+      const r = await client.query(sql, params as unknown[]);
+      return r.rows as T[];
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function acquire(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (e) {
+    throw new UnavailableError(`database unavailable: ${(e as Error).message}`);
+  }
+}
+
+/** Runs fn in one transaction, retrying the whole of it on serialization failure or deadlock. */
+export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const client = await acquire(runner.pool);
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(wrap(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      const code = (e as { code?: string }).code;
+      if (code && RETRYABLE.has(code)) {
+        if (attempt < runner.maxRetries) {
+          client.release();
+          await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+          continue;
+        }
+        throw new UnavailableError('too much contention on the same stock; retry the request', 200);
+      }
+      if (isTransientDbError(e)) {
+        broken = true;
+        throw new UnavailableError();
+      }
+      throw e;
+    } finally {
+      // released twice is guarded by pg; a broken connection is destroyed, not reused
+      try {
+        client.release(broken ? true : undefined);
+      } catch {
+        /* already released before a retry */
+      }
+    }
+  }
+}
+
+/** Runs fn on one connection in autocommit mode (each statement is its own transaction). */
+export async function withConn<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await acquire(runner.pool);
+  let broken = false;
+  try {
+    return await fn(wrap(client));
+  } catch (e) {
+    if (isTransientDbError(e)) {
+      broken = true;
+      throw new UnavailableError();
+    }
+    throw e;
+  } finally {
+    client.release(broken ? true : undefined);
+  }
+}
+
+/** A Tx whose statements each run on any pooled connection (autocommit): for reads. */
+export function poolTx(pool: pg.Pool): Tx {
+  return {
+    async query<T>(sql: string, params?: unknown[]) {
+      try {
+        const r = await pool.query(sql, params as unknown[]);
+        return r.rows as T[];
+      } catch (e) {
+        if (isTransientDbError(e)) throw new UnavailableError();
+        throw e;
+      }
+    },
+  };
+}

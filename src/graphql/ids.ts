@@ -1,0 +1,27 @@
+/** Opaque global IDs: base64url("<Type>:<uuid>"). Anything else decodes to null (NOT_FOUND). */
+export type NodeType = 'Product' | 'Variant' | 'Warehouse' | 'InventoryLevel' | 'Reservation' | 'ReservationLine' | 'StockMovement' | 'Store';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DIGITS = /^\d{1,18}$/;
+
+export function toGlobalId(type: NodeType, id: string | number | bigint): string {
+  return Buffer.from(`${type}:${id}`).toString('base64url');
+}
+
+export function fromGlobalId(gid: unknown, expected?: NodeType): { type: NodeType; id: string } | null {
+  if (typeof gid !== 'string' || gid.length === 0 || gid.length > 200) return null;
+  const raw = Buffer.from(gid, 'base64url').toString('utf8');
+  const i = raw.indexOf(':');
+  if (i < 0) return null;
+  const type = raw.slice(0, i) as NodeType;
+  const id = raw.slice(i + 1);
+  if (expected && type !== expected) return null;
+  if (type === 'StockMovement' ? !DIGITS.test(id) : !UUID.test(id)) return null;
+  if (toGlobalId(type, id) !== gid) return null; // reject non-canonical encodings
+  return { type, id };
+}
+
+/** The raw id for an expected type, or null for a malformed, foreign-typed or non-canonical id. */
+export function decodeId(gid: unknown, expected: NodeType): string | null {
+  return fromGlobalId(gid, expected)?.id ?? null;
+}

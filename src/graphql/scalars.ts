@@ -1,0 +1,4 @@
+import { DateTimeISOResolver } from 'graphql-scalars';
+
+/** ISO-8601 date-time (UTC). */
+export const DateTime = DateTimeISOResolver;

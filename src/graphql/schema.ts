@@ -1,0 +1,42 @@
+/** Builds the executable schema from the type-graphql resolvers. */
+import 'reflect-metadata';
+import { printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema, type AuthChecker } from 'type-graphql';
+import { hasScope } from '../modules/auth/scopes';
+import { ProductResolver, VariantResolver, WarehouseResolver } from '../modules/catalog/catalog.resolver';
+import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver';
+import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
+import type { Context } from './context';
+import { forbidden, unauthenticated } from './errors';
+
+/**
+ * @Authorized(...scopes): the caller needs a valid key and any one of the scopes (admin has all).
+ * Failures are GraphQLErrors UNAUTHENTICATED / FORBIDDEN naming the scope.
+ */
+export const authChecker: AuthChecker<Context> = ({ context }, scopes) => {
+  const auth = context.auth;
+  if (!auth) throw unauthenticated();
+  if (scopes.length === 0 || scopes.some((s) => hasScope(auth, s))) return true;
+  throw forbidden(scopes.join('" or "'));
+};
+
+export const resolvers = [
+  ProductResolver,
+  VariantResolver,
+  WarehouseResolver,
+  InventoryLevelResolver,
+  ReservationResolver,
+  ReservationLineResolver,
+] as const;
+
+let cached: Promise<GraphQLSchema> | null = null;
+
+export function getSchema(): Promise<GraphQLSchema> {
+  cached ??= buildSchema({ resolvers: [...resolvers], authChecker, validate: false, emitSchemaFile: false });
+  return cached;
+}
+
+/** The SDL checked in as schema.graphql. */
+export async function schemaSdl(): Promise<string> {
+  return printSchema(await getSchema()) + '\n';
+}

@@ -1,0 +1,48 @@
+/** Entry point of `npm start`. */
+import 'reflect-metadata';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger } from './log';
+import { startGateway } from './server';
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(config, log);
+  } catch (e) {
+    log.error('startup failed', { err: (e as Error).message });
+    process.stderr.write(`Startup failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) process.exit(1);
+    log.info('signal received', { signal });
+    const force = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    gateway.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log.error('shutdown failed', { err: (e as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

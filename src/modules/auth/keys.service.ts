@@ -1,0 +1,77 @@
+/** API keys: created with a high-entropy secret shown once, stored as SHA-256 hashes. */
+import crypto from 'node:crypto';
+import type { PrismaClient } from '../../generated/prisma/client';
+import { SCOPES, type AuthInfo } from './scopes';
+
+export function hashKey(key: string): string {
+  return crypto.createHash('sha256').update(key).digest('hex');
+}
+
+export interface CreatedKey {
+  id: string;
+  key: string;
+  kind: 'pk' | 'sk';
+  scopes: string[];
+  storeId: string;
+}
+
+export class KeyError extends Error {}
+
+export async function createApiKey(
+  prisma: PrismaClient,
+  opts: { storeId: string; kind: 'pk' | 'sk'; scopes?: string[]; name?: string },
+): Promise<CreatedKey> {
+  if (opts.kind === 'pk' && opts.scopes?.length) {
+    throw new KeyError('publishable (pk) keys have a fixed scope, storefront:read; scopes apply to secret (sk) keys');
+  }
+  const scopes = opts.kind === 'pk' ? [] : (opts.scopes ?? []);
+  for (const s of scopes) {
+    if (!(SCOPES as readonly string[]).includes(s)) throw new KeyError(`unknown scope "${s}" (known: ${SCOPES.join(', ')})`);
+  }
+  if (opts.kind === 'sk' && scopes.length === 0) throw new KeyError('a secret key needs at least one scope');
+  const key = `${opts.kind}_${crypto.randomBytes(24).toString('base64url')}`;
+  const row = await prisma.apiKey.create({
+    data: { storeId: opts.storeId, kind: opts.kind, scopes, name: opts.name ?? `${opts.kind} key`, prefix: key.slice(0, 10), keyHash: hashKey(key) },
+  });
+  return { id: row.id, key, kind: opts.kind, scopes, storeId: opts.storeId };
+}
+
+export async function listApiKeys(prisma: PrismaClient, storeId?: string) {
+  return prisma.apiKey.findMany({ where: storeId ? { storeId } : {}, orderBy: { createdAt: 'asc' }, include: { store: { select: { code: true } } } });
+}
+
+export async function revokeApiKey(prisma: PrismaClient, idOrPrefix: string): Promise<number> {
+  const r = await prisma.apiKey.updateMany({
+    where: { revokedAt: null, OR: [{ prefix: idOrPrefix }, ...(/^[0-9a-f-]{36}$/.test(idOrPrefix) ? [{ id: idOrPrefix }] : [])] },
+    data: { revokedAt: new Date() },
+  });
+  return r.count;
+}
+
+/**
+ * Resolves bearer tokens to AuthInfo. Hits are cached for a few seconds, so a revoked key stops
+ * working within `ttlMs` on every instance.
+ */
+export class KeyAuthenticator {
+  private cache = new Map<string, { auth: AuthInfo | null; until: number }>();
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  async authenticate(token: string | undefined): Promise<AuthInfo | null> {
+    if (!token || token.length > 200 || !/^(pk|sk)_[A-Za-z0-9_-]+$/.test(token)) return null;
+    const h = hashKey(token);
+    const now = Date.now();
+    const hit = this.cache.get(h);
+    if (hit && hit.until > now) return hit.auth;
+    const row = await this.prisma.apiKey.findUnique({ where: { keyHash: h } });
+    const auth: AuthInfo | null =
+      row && !row.revokedAt
+        ? { keyId: row.id, storeId: row.storeId, kind: row.kind as 'pk' | 'sk', scopes: row.scopes, actor: `key:${row.prefix}` }
+        : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(h, { auth, until: now + this.ttlMs });
+    return auth;
+  }
+}

@@ -1,0 +1,153 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { Context } from '../../graphql/context';
+import { storeOf } from '../../graphql/context';
+import { decodeId, toGlobalId } from '../../graphql/ids';
+import * as svc from './catalog.service';
+import {
+  Product,
+  ProductCreateInput,
+  ProductPayload,
+  ProductUpdateInput,
+  Variant,
+  VariantInput,
+  VariantOption,
+  VariantPayload,
+  VariantUpdateInput,
+  Warehouse,
+  WarehouseInput,
+  WarehousePayload,
+} from './catalog.types';
+
+@Resolver(() => Product)
+export class ProductResolver {
+  @FieldResolver(() => ID, { description: 'Opaque global ID.' })
+  id(@Root() p: svc.ProductRow): string {
+    return toGlobalId('Product', p.id);
+  }
+
+  @Authorized('inventory:read')
+  @Query(() => Product, { nullable: true, description: 'A product by global id or by externalId.' })
+  async product(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { nullable: true, description: 'Global id.' }) id?: string,
+    @Arg('externalId', () => String, { nullable: true, description: "The merchant's external id or handle." }) externalId?: string,
+  ): Promise<svc.ProductRow | null> {
+    if (id != null) {
+      const raw = decodeId(id, 'Product');
+      return raw ? ctx.loaders.productById.load(raw) : null;
+    }
+    return externalId != null ? ctx.loaders.productByExternalId.load(externalId) : null;
+  }
+
+  @Authorized('catalog:write')
+  @Mutation(() => ProductPayload, { description: 'Creates a product with its variants (or one default variant).' })
+  async productCreate(@Ctx() ctx: Context, @Arg('input', () => ProductCreateInput, { description: 'The product.' }) input: ProductCreateInput) {
+    const r = await svc.createProduct(ctx.app.db.prisma, storeOf(ctx), input);
+    return { product: r.value, userErrors: r.userErrors };
+  }
+
+  @Authorized('catalog:write')
+  @Mutation(() => ProductPayload, { description: 'Updates a product.' })
+  async productUpdate(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { description: 'Global id of the product.' }) id: string,
+    @Arg('input', () => ProductUpdateInput, { description: 'Fields to change.' }) input: ProductUpdateInput,
+  ) {
+    const r = await svc.updateProduct(ctx.app.db.prisma, storeOf(ctx), decodeId(id, 'Product'), input);
+    return { product: r.value, userErrors: r.userErrors };
+  }
+}
+
+@Resolver(() => Variant)
+export class VariantResolver {
+  @FieldResolver(() => ID, { description: 'Opaque global ID.' })
+  id(@Root() v: svc.VariantRow): string {
+    return toGlobalId('Variant', v.id);
+  }
+
+  @FieldResolver(() => [VariantOption], { description: 'Option values, e.g. Size = L.' })
+  options(@Root() v: svc.VariantRow): svc.VariantOption[] {
+    return Array.isArray(v.options) ? (v.options as svc.VariantOption[]) : [];
+  }
+
+  @FieldResolver(() => Product, { description: 'The product this variant belongs to.' })
+  async product(@Root() v: svc.VariantRow, @Ctx() ctx: Context) {
+    return ctx.loaders.productById.load(v.productId);
+  }
+
+  @Authorized('inventory:read')
+  @Query(() => Variant, { nullable: true, description: 'A variant by global id or by sku.' })
+  async variant(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { nullable: true, description: 'Global id.' }) id?: string,
+    @Arg('sku', () => String, { nullable: true, description: 'SKU.' }) sku?: string,
+  ): Promise<svc.VariantRow | null> {
+    if (id != null) {
+      const raw = decodeId(id, 'Variant');
+      return raw ? ctx.loaders.variantById.load(raw) : null;
+    }
+    return sku != null ? ctx.loaders.variantBySku.load(sku) : null;
+  }
+
+  @Authorized('catalog:write')
+  @Mutation(() => VariantPayload, { description: 'Adds a variant to a product.' })
+  async variantCreate(
+    @Ctx() ctx: Context,
+    @Arg('productId', () => ID, { description: 'Global id of the product.' }) productId: string,
+    @Arg('input', () => VariantInput, { description: 'The variant.' }) input: VariantInput,
+  ) {
+    const r = await svc.createVariant(ctx.app.db.prisma, storeOf(ctx), decodeId(productId, 'Product'), input);
+    return { variant: r.value, userErrors: r.userErrors };
+  }
+
+  @Authorized('catalog:write')
+  @Mutation(() => VariantPayload, { description: 'Updates a variant.' })
+  async variantUpdate(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { description: 'Global id of the variant.' }) id: string,
+    @Arg('input', () => VariantUpdateInput, { description: 'Fields to change.' }) input: VariantUpdateInput,
+  ) {
+    const r = await svc.updateVariant(ctx.app.db.prisma, storeOf(ctx), decodeId(id, 'Variant'), input);
+    return { variant: r.value, userErrors: r.userErrors };
+  }
+}
+
+@Resolver(() => Warehouse)
+export class WarehouseResolver {
+  @FieldResolver(() => ID, { description: 'Opaque global ID.' })
+  id(@Root() w: svc.WarehouseRow): string {
+    return toGlobalId('Warehouse', w.id);
+  }
+
+  @Authorized('inventory:read')
+  @Query(() => Warehouse, { nullable: true, description: 'A warehouse by global id or by code.' })
+  async warehouse(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { nullable: true, description: 'Global id.' }) id?: string,
+    @Arg('code', () => String, { nullable: true, description: 'Warehouse code.' }) code?: string,
+  ): Promise<svc.WarehouseRow | null> {
+    if (id != null) {
+      const raw = decodeId(id, 'Warehouse');
+      return raw ? ctx.loaders.warehouseById.load(raw) : null;
+    }
+    return code != null ? ctx.loaders.warehouseByCode.load(code) : null;
+  }
+
+  @Authorized('catalog:write')
+  @Mutation(() => WarehousePayload, { description: 'Creates a warehouse.' })
+  async warehouseCreate(@Ctx() ctx: Context, @Arg('input', () => WarehouseInput, { description: 'The warehouse; code and name are required.' }) input: WarehouseInput) {
+    const r = await svc.createWarehouse(ctx.app.db.prisma, storeOf(ctx), input);
+    return { warehouse: r.value, userErrors: r.userErrors };
+  }
+
+  @Authorized('catalog:write')
+  @Mutation(() => WarehousePayload, { description: 'Updates a warehouse.' })
+  async warehouseUpdate(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { description: 'Global id of the warehouse.' }) id: string,
+    @Arg('input', () => WarehouseInput, { description: 'Fields to change.' }) input: WarehouseInput,
+  ) {
+    const r = await svc.updateWarehouse(ctx.app.db.prisma, storeOf(ctx), decodeId(id, 'Warehouse'), input);
+    return { warehouse: r.value, userErrors: r.userErrors };
+  }
+}

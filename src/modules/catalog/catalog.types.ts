@@ -1,0 +1,178 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node, UserError } from '../../graphql/common.types';
+import { DateTime } from '../../graphql/scalars';
+
+export enum WarehouseTypeEnum {
+  OWN = 'OWN',
+  FBA = 'FBA',
+  THIRD_PARTY = 'THIRD_PARTY',
+}
+registerEnumType(WarehouseTypeEnum, {
+  name: 'WarehouseType',
+  description: 'Who operates a warehouse.',
+  valuesConfig: {
+    OWN: { description: 'Operated by the merchant.' },
+    FBA: { description: 'Fulfilment by a marketplace (e.g. Amazon FBA); usually read-only.' },
+    THIRD_PARTY: { description: 'A third-party logistics provider.' },
+  },
+});
+
+@ObjectType({ description: 'One option of a variant, e.g. { name: "Size", value: "L" }.' })
+export class VariantOption {
+  @Field({ description: 'Option name, e.g. "Size".' })
+  name!: string;
+  @Field({ description: 'Option value, e.g. "L".' })
+  value!: string;
+}
+
+@InputType({ description: 'One option of a variant.' })
+export class VariantOptionInput {
+  @Field({ description: 'Option name, e.g. "Size" (at most 255 characters).' })
+  name!: string;
+  @Field({ description: 'Option value, e.g. "L" (at most 255 characters).' })
+  value!: string;
+}
+
+@ObjectType({ implements: Node, description: 'A product. Stock is held by its variants.' })
+export class Product extends Node {
+  @Field({ description: 'Display name.' })
+  name!: string;
+  @Field(() => String, { nullable: true, description: "The merchant's own identifier or handle, unique per store." })
+  externalId!: string | null;
+  @Field({ description: 'Whether the product is active (sellable).' })
+  active!: boolean;
+  @Field(() => DateTime, { description: 'When the product was created.' })
+  createdAt!: Date;
+  @Field(() => DateTime, { description: 'When the product was last updated.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ implements: Node, description: 'A sellable variant of a product, identified by its SKU.' })
+export class Variant extends Node {
+  @Field({ description: 'Stock keeping unit, unique per store.' })
+  sku!: string;
+  @Field({ description: 'Human label, e.g. "Large / Red". Matched case-insensitively by variantByLabel.' })
+  label!: string;
+  @Field(() => String, { nullable: true, description: "The merchant's own identifier for the variant." })
+  externalId!: string | null;
+  @Field({ description: "Whether this is the product's default variant." })
+  isDefault!: boolean;
+  @Field(() => DateTime, { description: 'When the variant was created.' })
+  createdAt!: Date;
+  @Field(() => DateTime, { description: 'When the variant was last updated.' })
+  updatedAt!: Date;
+}
+
+@ObjectType({ implements: Node, description: 'A stock location.' })
+export class Warehouse extends Node {
+  @Field({ description: 'Short code, unique per store, e.g. "BER-1".' })
+  code!: string;
+  @Field({ description: 'Display name.' })
+  name!: string;
+  @Field(() => String, { nullable: true, description: 'Postal address.' })
+  address!: string | null;
+  @Field(() => WarehouseTypeEnum, { description: 'Who operates the warehouse.' })
+  type!: WarehouseTypeEnum;
+  @Field({ description: 'Read-only warehouses (e.g. FBA) are synced from elsewhere: stock writes to them fail with READONLY_WAREHOUSE.' })
+  readOnly!: boolean;
+  @Field({ description: 'Inactive warehouses take no new reservations.' })
+  active!: boolean;
+  @Field(() => Int, { description: 'Allocation order for reservations without a warehouse: lower values are used first.' })
+  priority!: number;
+}
+
+@InputType({ description: 'A variant to create.' })
+export class VariantInput {
+  @Field({ description: 'SKU, unique per store (printable ASCII without spaces, at most 128 characters).' })
+  sku!: string;
+  @Field(() => String, { nullable: true, description: 'Label; defaults to the option values joined by " / ", or "Default".' })
+  label?: string | null;
+  @Field(() => [VariantOptionInput], { nullable: true, description: 'Option values (at most 20).' })
+  options?: VariantOptionInput[] | null;
+  @Field(() => String, { nullable: true, description: "The merchant's own identifier." })
+  externalId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: "Make this the product's default variant." })
+  isDefault?: boolean | null;
+}
+
+@InputType({ description: 'Changes to a variant; omitted fields stay as they are.' })
+export class VariantUpdateInput {
+  @Field(() => String, { nullable: true, description: 'New SKU.' })
+  sku?: string | null;
+  @Field(() => String, { nullable: true, description: 'New label.' })
+  label?: string | null;
+  @Field(() => [VariantOptionInput], { nullable: true, description: 'New option values (replace the old ones).' })
+  options?: VariantOptionInput[] | null;
+  @Field(() => String, { nullable: true, description: 'New external id.' })
+  externalId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: "Make this the product's default variant." })
+  isDefault?: boolean | null;
+}
+
+@InputType({ description: 'A product to create.' })
+export class ProductCreateInput {
+  @Field({ description: 'Display name (at most 255 characters).' })
+  name!: string;
+  @Field(() => String, { nullable: true, description: "The merchant's own identifier or handle, unique per store." })
+  externalId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: 'Defaults to true.' })
+  active?: boolean | null;
+  @Field(() => [VariantInput], { nullable: true, description: 'Variants to create (at most 100). None: one default variant is created with `sku`.' })
+  variants?: VariantInput[] | null;
+  @Field(() => String, { nullable: true, description: 'SKU of the default variant when no variants are given (defaults to externalId).' })
+  sku?: string | null;
+}
+
+@InputType({ description: 'Changes to a product; omitted fields stay as they are.' })
+export class ProductUpdateInput {
+  @Field(() => String, { nullable: true, description: 'New name.' })
+  name?: string | null;
+  @Field(() => String, { nullable: true, description: 'New external id.' })
+  externalId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: 'Activate or deactivate.' })
+  active?: boolean | null;
+}
+
+@InputType({ description: 'A warehouse to create, or changes to one (omitted fields stay as they are).' })
+export class WarehouseInput {
+  @Field(() => String, { nullable: true, description: 'Code, unique per store (letters, digits, "_", "-", "."; required on create).' })
+  code?: string | null;
+  @Field(() => String, { nullable: true, description: 'Display name (required on create).' })
+  name?: string | null;
+  @Field(() => String, { nullable: true, description: 'Postal address.' })
+  address?: string | null;
+  @Field(() => WarehouseTypeEnum, { nullable: true, description: 'Defaults to OWN.' })
+  type?: WarehouseTypeEnum | null;
+  @Field(() => Boolean, { nullable: true, description: 'Defaults to true for FBA, else false.' })
+  readOnly?: boolean | null;
+  @Field(() => Boolean, { nullable: true, description: 'Defaults to true.' })
+  active?: boolean | null;
+  @Field(() => Int, { nullable: true, description: 'Allocation order (lower first), 0..1000000. Defaults to 0.' })
+  priority?: number | null;
+}
+
+@ObjectType({ description: 'Result of productCreate / productUpdate.' })
+export class ProductPayload {
+  @Field(() => Product, { nullable: true, description: 'The product, or null when userErrors is not empty.' })
+  product!: Product | null;
+  @Field(() => [UserError], { description: 'Business errors; empty on success.' })
+  userErrors!: UserError[];
+}
+
+@ObjectType({ description: 'Result of variantCreate / variantUpdate.' })
+export class VariantPayload {
+  @Field(() => Variant, { nullable: true, description: 'The variant, or null when userErrors is not empty.' })
+  variant!: Variant | null;
+  @Field(() => [UserError], { description: 'Business errors; empty on success.' })
+  userErrors!: UserError[];
+}
+
+@ObjectType({ description: 'Result of warehouseCreate / warehouseUpdate.' })
+export class WarehousePayload {
+  @Field(() => Warehouse, { nullable: true, description: 'The warehouse, or null when userErrors is not empty.' })
+  warehouse!: Warehouse | null;
+  @Field(() => [UserError], { description: 'Business errors; empty on success.' })
+  userErrors!: UserError[];
+}
+
+export const GlobalID = ID;

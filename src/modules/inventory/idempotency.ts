@@ -1,0 +1,118 @@
+/**
+ * Idempotency keys with Stripe's semantics, inside the transaction that does the work:
+ *  - the key is claimed by a transaction-scoped advisory lock: a second request with the same key
+ *    while the first runs gets IDEMPOTENCY_KEY_IN_PROGRESS, and a crashed request releases its
+ *    claim with its connection (nothing is left to reclaim);
+ *  - the stored response (success or business failure) is replayed for the same request;
+ *  - the same key with a different request gives IDEMPOTENCY_KEY_REUSED;
+ *  - rows expire after IDEMPOTENCY_TTL_SECONDS (an expired key is free again).
+ */
+import crypto from 'node:crypto';
+import type { Tx, TxRunner } from '../../db/tx';
+import { withTx } from '../../db/tx';
+import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
+import { LIMITS, validateText } from '../../validation';
+
+export interface OpResult {
+  userErrors: UserErrorShape[];
+  /** Roll the whole change back (set on business failures of atomic operations). */
+  rollback?: boolean;
+  /** True when this result is the stored response of an earlier request with the same key. */
+  replayed?: boolean;
+}
+
+class RollbackSignal<T> extends Error {
+  constructor(public readonly result: T) {
+    super('rollback');
+  }
+}
+
+export function requestHash(operation: string, input: unknown): string {
+  return crypto.createHash('sha256').update(operation).update('\0').update(stableJson(input)).digest('hex');
+}
+
+function stableJson(v: unknown): string {
+  if (v === undefined) return 'null';
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined && o[k] !== null)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+    .join(',')}}`;
+}
+
+/**
+ * Runs `work` in one transaction. Business failures with `rollback` undo everything the work did.
+ * With a key, the outcome is recorded (or replayed) as described above.
+ */
+export async function runStockOperation<T extends OpResult>(
+  runner: TxRunner,
+  opts: { storeId: string; key?: string | null; operation: string; input: unknown; ttlSeconds: number },
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const { storeId, key, operation } = opts;
+  if (key != null) {
+    const bad = validateText(key, ['input', 'idempotencyKey'], { max: LIMITS.idempotencyKey });
+    if (bad.length) return { userErrors: bad } as T;
+  }
+  try {
+    return await withTx(runner, async (tx) => {
+      if (key == null) {
+        const r = await work(tx);
+        if (r.rollback) throw new RollbackSignal(r);
+        return r;
+      }
+      const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7)) AS locked`, [
+        `${storeId}:${key}`,
+      ]);
+      if (!locked) {
+        return {
+          userErrors: [userError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, 'A request with this idempotency key is still in progress; retry shortly', ['input', 'idempotencyKey'])],
+        } as unknown as T;
+      }
+      const hash = requestHash(operation, opts.input);
+      const [prev] = await tx.query<{ operation: string; request_hash: string; response: T }>(
+        `SELECT operation, request_hash, response FROM idempotency_keys WHERE store_id = $1 AND key = $2 AND expires_at > now()`,
+        [storeId, key],
+      );
+      if (prev) {
+        if (prev.operation !== operation || prev.request_hash !== hash) {
+          return {
+            userErrors: [
+              userError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `This idempotency key was already used for a different ${prev.operation === operation ? 'request' : 'operation'}`, [
+                'input',
+                'idempotencyKey',
+              ]),
+            ],
+          } as unknown as T;
+        }
+        return { ...prev.response, replayed: true };
+      }
+      await tx.query('SAVEPOINT stock_op');
+      const result = await work(tx);
+      if (result.rollback) await tx.query('ROLLBACK TO SAVEPOINT stock_op');
+      const { rollback: _r, replayed: _p, ...stored } = result;
+      await tx.query(
+        `INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, now(), now() + make_interval(secs => $6))
+         ON CONFLICT (store_id, key) DO UPDATE SET operation = excluded.operation, request_hash = excluded.request_hash,
+           response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+        [storeId, key, operation, hash, JSON.stringify(stored), opts.ttlSeconds],
+      );
+      return { ...result, rollback: false };
+    });
+  } catch (e) {
+    if (e instanceof RollbackSignal) return e.result as T;
+    throw e;
+  }
+}
+
+/** Deletes expired idempotency rows (called by the sweeper). */
+export async function purgeExpiredKeys(tx: Tx): Promise<number> {
+  const r = await tx.query<{ n: number }>(
+    `WITH d AS (DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT 1000) RETURNING 1) SELECT count(*)::int AS n FROM d`,
+  );
+  return r[0]?.n ?? 0;
+}

@@ -1,0 +1,114 @@
+/**
+ * Finding levels: address resolution for writes and effective-counter reads. Reads subtract
+ * reservation lines that are due but not yet swept, so an expired hold stops counting at once.
+ */
+import type { Tx } from '../../db/tx';
+import { decodeId } from '../../graphql/ids';
+import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
+import type { LevelRow } from './stock-writer';
+
+export interface LevelAddress {
+  inventoryLevelId?: string | null;
+  variantId?: string | null;
+  sku?: string | null;
+  warehouseId?: string | null;
+  warehouseCode?: string | null;
+}
+
+export interface ResolvedLevel {
+  levelId: string | null;
+  variantId: string;
+  warehouseId: string;
+  readOnly: boolean;
+  warehouseActive: boolean;
+}
+
+/** Effective counters: `reserved` without lines that are due but not yet swept. */
+export const LEVEL_COLUMNS = `
+  l.id, l.store_id AS "storeId", l.variant_id AS "variantId", l.warehouse_id AS "warehouseId",
+  l.on_hand AS "onHand",
+  (l.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
+      WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int AS reserved,
+  l.incoming, l.safety_stock AS "safetyStock", l.low_stock_threshold AS "lowStockThreshold",
+  l.critical_threshold AS "criticalThreshold", l.version, l.updated_at AS "updatedAt"`;
+
+export async function levelsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<LevelRow[]> {
+  return tx.query<LevelRow>(`SELECT ${LEVEL_COLUMNS} FROM inventory_levels l WHERE l.store_id = $1 AND l.id = ANY($2::uuid[])`, [storeId, ids]);
+}
+
+function addressErrors(a: LevelAddress, path: (string | number)[]): UserErrorShape[] {
+  if (a.inventoryLevelId != null) {
+    if (a.variantId != null || a.sku != null || a.warehouseId != null || a.warehouseCode != null) {
+      return [userError(ErrorCode.INVALID_INPUT, 'Give either inventoryLevelId or a variant and a warehouse, not both', path)];
+    }
+    return [];
+  }
+  const errs: UserErrorShape[] = [];
+  if ((a.variantId == null) === (a.sku == null)) errs.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of variantId or sku', [...path, 'sku']));
+  if ((a.warehouseId == null) === (a.warehouseCode == null)) {
+    errs.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of warehouseId or warehouseCode', [...path, 'warehouseCode']));
+  }
+  return errs;
+}
+
+/**
+ * Resolves an address to a level in the store. With `create`, a missing level of an existing
+ * variant and warehouse is created (at zero).
+ */
+export async function resolveLevel(
+  tx: Tx,
+  storeId: string,
+  a: LevelAddress,
+  opts: { create: boolean; path?: (string | number)[] },
+): Promise<{ level: ResolvedLevel } | { errors: UserErrorShape[] }> {
+  const path = opts.path ?? ['input'];
+  const bad = addressErrors(a, path);
+  if (bad.length) return { errors: bad };
+  if (a.inventoryLevelId != null) {
+    const id = decodeId(a.inventoryLevelId, 'InventoryLevel');
+    const rows = id
+      ? await tx.query<ResolvedLevel>(
+          `SELECT l.id AS "levelId", l.variant_id AS "variantId", l.warehouse_id AS "warehouseId", w.read_only AS "readOnly", w.active AS "warehouseActive"
+             FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id WHERE l.id = $1 AND l.store_id = $2`,
+          [id, storeId],
+        )
+      : [];
+    if (!rows[0]) return { errors: [userError(ErrorCode.INVENTORY_NOT_FOUND, 'Inventory level not found', [...path, 'inventoryLevelId'])] };
+    return { level: rows[0] };
+  }
+  const variantId = a.variantId != null ? decodeId(a.variantId, 'Variant') : null;
+  const warehouseId = a.warehouseId != null ? decodeId(a.warehouseId, 'Warehouse') : null;
+  const [row] = await tx.query<{ variant_id: string | null; warehouse_id: string | null; read_only: boolean; active: boolean; level_id: string | null }>(
+    `SELECT v.id AS variant_id, w.id AS warehouse_id, w.read_only, w.active, l.id AS level_id
+       FROM (SELECT 1) one
+       LEFT JOIN variants v ON v.store_id = $1 AND (v.id = $2::uuid OR v.sku = $3)
+       LEFT JOIN warehouses w ON w.store_id = $1 AND (w.id = $4::uuid OR w.code = $5)
+       LEFT JOIN inventory_levels l ON l.variant_id = v.id AND l.warehouse_id = w.id`,
+    [storeId, variantId, a.variantId != null ? null : a.sku, warehouseId, a.warehouseId != null ? null : a.warehouseCode],
+  );
+  const errors: UserErrorShape[] = [];
+  if (!row?.variant_id) errors.push(userError(ErrorCode.VARIANT_NOT_FOUND, 'Variant not found', [...path, a.variantId != null ? 'variantId' : 'sku']));
+  if (!row?.warehouse_id) {
+    errors.push(userError(ErrorCode.WAREHOUSE_NOT_FOUND, 'Warehouse not found', [...path, a.warehouseId != null ? 'warehouseId' : 'warehouseCode']));
+  }
+  if (errors.length) return { errors };
+  let levelId = row.level_id;
+  if (!levelId && opts.create && !row.read_only) levelId = await ensureLevel(tx, storeId, row.variant_id!, row.warehouse_id!);
+  if (!levelId && !row.read_only) {
+    return { errors: [userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse', path)] };
+  }
+  return { level: { levelId, variantId: row.variant_id!, warehouseId: row.warehouse_id!, readOnly: row.read_only, warehouseActive: row.active } };
+}
+
+/** Creates the level if missing and returns its id. */
+export async function ensureLevel(tx: Tx, storeId: string, variantId: string, warehouseId: string): Promise<string> {
+  const ins = await tx.query<{ id: string }>(
+    `INSERT INTO inventory_levels (store_id, variant_id, warehouse_id) VALUES ($1, $2, $3)
+     ON CONFLICT (variant_id, warehouse_id) DO NOTHING RETURNING id`,
+    [storeId, variantId, warehouseId],
+  );
+  if (ins[0]) return ins[0].id;
+  // Conflict: a new statement sees the row another transaction committed meanwhile.
+  const [r] = await tx.query<{ id: string }>(`SELECT id FROM inventory_levels WHERE variant_id = $1 AND warehouse_id = $2`, [variantId, warehouseId]);
+  return r.id;
+}

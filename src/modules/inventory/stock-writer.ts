@@ -1,0 +1,252 @@
+/**
+ * THE stock writer: the only module that changes inventory_levels counters and appends
+ * stock_movements. Each level change is ONE SQL statement (CTEs):
+ *
+ *   lock the level row → expire its due reservation lines (lazy expiry) → compute the new counters
+ *   → conditional UPDATE → ledger rows (EXPIRY + the change) → outbox events (INVENTORY_UPDATED and,
+ *   on an actual status crossing, STOCK_STATUS_CHANGED) → NOTIFY wake-up.
+ *
+ * A change that breaks a rule is not applied (and writes nothing but the expiry of due lines); the
+ * statement returns the reason and the current counters so the caller can report a precise error.
+ * Callers that touch several levels in one transaction must call this in ascending level id order.
+ * Locks are always taken level first, then its reservation lines.
+ */
+import type { Tx } from '../../db/tx';
+
+export type MovementReason =
+  | 'RECEIVED' | 'CYCLE_COUNT' | 'CORRECTION' | 'DAMAGED' | 'SHRINKAGE' | 'RETURN' | 'SALE'
+  | 'RESERVATION' | 'RELEASE' | 'EXPIRY' | 'COMMIT' | 'TRANSFER_IN' | 'TRANSFER_OUT' | 'OTHER';
+
+export const MOVEMENT_REASONS: MovementReason[] = [
+  'RECEIVED', 'CYCLE_COUNT', 'CORRECTION', 'DAMAGED', 'SHRINKAGE', 'RETURN', 'SALE',
+  'RESERVATION', 'RELEASE', 'EXPIRY', 'COMMIT', 'TRANSFER_IN', 'TRANSFER_OUT', 'OTHER',
+];
+
+export interface LevelChange {
+  storeId: string;
+  levelId: string;
+  /** 'delta': onHand += onHandDelta; 'set': onHand = setOnHand; 'touch': only expire due lines. */
+  mode: 'delta' | 'set' | 'touch';
+  onHandDelta?: number;
+  setOnHand?: number;
+  /** compare-and-set: fail with STALE unless onHand equals this. */
+  compareOnHand?: number | null;
+  reservedDelta?: number;
+  /** Reject the change if available (onHand − reserved − safetyStock) would be negative afterwards. */
+  requireAvailable?: boolean;
+  /** Settings changed in the same statement (inventoryLevelUpdate). */
+  safetyStock?: number | null;
+  incoming?: number | null;
+  lowStockThreshold?: number | null;
+  criticalThreshold?: number | null;
+  reason: MovementReason;
+  note?: string | null;
+  actor?: string | null;
+  idempotencyKey?: string | null;
+  reservationId?: string | null;
+}
+
+export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT';
+
+/** A level row as stored (counters after the statement). */
+export interface LevelRow {
+  id: string;
+  storeId: string;
+  variantId: string;
+  warehouseId: string;
+  onHand: number;
+  reserved: number;
+  incoming: number;
+  safetyStock: number;
+  lowStockThreshold: number;
+  criticalThreshold: number;
+  version: number;
+  updatedAt: string;
+}
+
+export interface ChangeResult {
+  failure: ChangeFailure | null;
+  /** Counters before the change (after lazy expiry). */
+  before: { onHand: number; reserved: number; safetyStock: number };
+  level: LevelRow;
+  movementId: number | null;
+  expiredQuantity: number;
+}
+
+const SQL = `
+WITH lk AS (
+  SELECT l.* FROM inventory_levels l WHERE l.id = $1::uuid AND l.store_id = $2::uuid FOR UPDATE
+),
+due AS (
+  UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
+   WHERE rl.inventory_level_id = (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
+  RETURNING rl.expired_quantity
+),
+exp AS (SELECT coalesce(sum(expired_quantity), 0)::int8 AS q, count(*)::int AS n FROM due),
+calc AS (
+  SELECT lk.*, exp.q AS expired_q, exp.n AS expired_n,
+         lk.reserved - exp.q AS res0,
+         CASE WHEN $3 = 'set' THEN $4::int8 WHEN $3 = 'delta' THEN lk.on_hand + $4::int8 ELSE lk.on_hand::int8 END AS new_on_hand,
+         lk.reserved - exp.q + CASE WHEN $3 = 'touch' THEN 0 ELSE $5::int8 END AS new_reserved,
+         coalesce($13::int8, lk.safety_stock) AS new_safety,
+         coalesce($14::int8, lk.incoming) AS new_incoming,
+         coalesce($15::int8, lk.low_stock_threshold) AS new_low,
+         coalesce($16::int8, lk.critical_threshold) AS new_critical
+    FROM lk, exp
+),
+chk AS (
+  SELECT calc.*, CASE
+      WHEN $3 = 'touch' THEN NULL
+      WHEN $7::int8 IS NOT NULL AND calc.on_hand <> $7::int8 THEN 'STALE'
+      WHEN greatest(calc.new_on_hand, calc.new_reserved, calc.new_safety, calc.new_incoming, calc.new_low, calc.new_critical) > 2147483647
+        OR least(calc.new_safety, calc.new_incoming, calc.new_low, calc.new_critical) < 0 THEN 'OUT_OF_RANGE'
+      WHEN calc.new_reserved < 0 THEN 'RESERVED_NEGATIVE'
+      WHEN $3 = 'set' AND calc.new_on_hand < calc.new_reserved THEN 'BELOW_RESERVED'
+      WHEN calc.new_on_hand < 0 OR calc.new_on_hand < calc.new_reserved THEN 'INSUFFICIENT'
+      WHEN $6::bool AND calc.new_on_hand - calc.new_reserved - calc.new_safety < 0 THEN 'INSUFFICIENT'
+      ELSE NULL END AS failure
+    FROM calc
+),
+fin AS (
+  SELECT chk.*,
+         CASE WHEN failure IS NULL THEN new_on_hand ELSE on_hand END::int AS a_on_hand,
+         CASE WHEN failure IS NULL THEN new_reserved ELSE res0 END::int AS a_reserved,
+         CASE WHEN failure IS NULL THEN new_safety ELSE safety_stock END::int AS a_safety,
+         CASE WHEN failure IS NULL THEN new_incoming ELSE incoming END::int AS a_incoming,
+         CASE WHEN failure IS NULL THEN new_low ELSE low_stock_threshold END::int AS a_low,
+         CASE WHEN failure IS NULL THEN new_critical ELSE critical_threshold END::int AS a_critical,
+         (failure IS NULL AND (new_on_hand <> on_hand OR new_reserved <> res0 OR new_safety <> safety_stock
+            OR new_incoming <> incoming OR new_low <> low_stock_threshold OR new_critical <> critical_threshold)) AS changed
+    FROM chk
+),
+upd AS (
+  UPDATE inventory_levels l
+     SET on_hand = fin.a_on_hand, reserved = fin.a_reserved, safety_stock = fin.a_safety, incoming = fin.a_incoming,
+         low_stock_threshold = fin.a_low, critical_threshold = fin.a_critical,
+         version = l.version + 1, updated_at = now()
+    FROM fin
+   WHERE l.id = fin.id AND (fin.changed OR fin.expired_q > 0)
+  RETURNING l.version, l.updated_at
+),
+mv_exp AS (
+  INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor)
+  SELECT store_id, id, 'EXPIRY', 0, -expired_q, on_hand, on_hand, reserved, res0,
+         expired_n || ' reservation line(s) expired', 'system:expiry'
+    FROM fin WHERE expired_q > 0
+  RETURNING id
+),
+mv AS (
+  INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id)
+  SELECT store_id, id, $8::"MovementReason", a_on_hand - on_hand, a_reserved - res0, on_hand, a_on_hand, res0, a_reserved,
+         $9, $10, $11, $12::uuid
+    FROM fin, (SELECT count(*) FROM mv_exp) e
+   WHERE fin.changed AND (a_on_hand <> on_hand OR a_reserved <> res0)
+  RETURNING id
+),
+st AS (
+  SELECT fin.*,
+    inventory_stock_status(greatest(on_hand - reserved - safety_stock, 0), low_stock_threshold, critical_threshold) AS status_before,
+    inventory_stock_status(greatest(a_on_hand - a_reserved - a_safety, 0), a_low, a_critical) AS status_after,
+    (SELECT id FROM mv) AS movement_id,
+    (SELECT id FROM mv_exp) AS expiry_movement_id
+  FROM fin
+),
+ob AS (
+  INSERT INTO outbox_events (store_id, topic, level_id, payload)
+  SELECT st.store_id, t.topic, st.id, t.payload
+    FROM st, LATERAL (VALUES
+      ('INVENTORY_UPDATED', CASE WHEN st.changed OR st.expired_q > 0 THEN jsonb_build_object(
+          'levelId', st.id, 'variantId', st.variant_id, 'warehouseId', st.warehouse_id,
+          'reason', CASE WHEN st.changed THEN $8 ELSE 'EXPIRY' END,
+          'movementId', coalesce(st.movement_id, st.expiry_movement_id),
+          'expiredQuantity', st.expired_q,
+          'actor', CASE WHEN st.changed THEN $10 ELSE 'system:expiry' END,
+          'before', jsonb_build_object('onHand', st.on_hand, 'reserved', st.reserved, 'safetyStock', st.safety_stock, 'incoming', st.incoming,
+                      'available', greatest(st.on_hand - st.reserved - st.safety_stock, 0), 'status', st.status_before),
+          'after', jsonb_build_object('onHand', st.a_on_hand, 'reserved', st.a_reserved, 'safetyStock', st.a_safety, 'incoming', st.a_incoming,
+                      'available', greatest(st.a_on_hand - st.a_reserved - st.a_safety, 0), 'status', st.status_after)) END),
+      ('STOCK_STATUS_CHANGED', CASE WHEN st.status_before <> st.status_after THEN jsonb_build_object(
+          'levelId', st.id, 'variantId', st.variant_id, 'warehouseId', st.warehouse_id,
+          'previousStatus', st.status_before, 'status', st.status_after,
+          'backInStock', st.status_before = 'OUT_OF_STOCK',
+          'available', greatest(st.a_on_hand - st.a_reserved - st.a_safety, 0)) END)
+    ) AS t(topic, payload)
+   WHERE t.payload IS NOT NULL
+  RETURNING id
+),
+nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)
+SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
+       st.on_hand AS b_on_hand, st.res0 AS b_reserved, st.safety_stock AS b_safety,
+       st.a_on_hand, st.a_reserved, st.a_safety, st.a_incoming, st.a_low, st.a_critical,
+       coalesce((SELECT version FROM upd), st.version) AS version,
+       coalesce((SELECT updated_at FROM upd), st.updated_at) AS updated_at,
+       st.movement_id, st.expired_q,
+       (SELECT count(*) FROM nt) AS notified
+  FROM st`;
+
+interface Row {
+  id: string;
+  store_id: string;
+  variant_id: string;
+  warehouse_id: string;
+  failure: ChangeFailure | null;
+  b_on_hand: number;
+  b_reserved: number;
+  b_safety: number;
+  a_on_hand: number;
+  a_reserved: number;
+  a_safety: number;
+  a_incoming: number;
+  a_low: number;
+  a_critical: number;
+  version: number;
+  updated_at: Date;
+  movement_id: number | null;
+  expired_q: number;
+}
+
+/** Applies one level change in one statement. Returns null when the level does not exist in the store. */
+export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {
+  const rows = await tx.query<Row>(SQL, [
+    c.levelId,
+    c.storeId,
+    c.mode,
+    c.mode === 'set' ? c.setOnHand : (c.onHandDelta ?? 0),
+    c.reservedDelta ?? 0,
+    c.requireAvailable ?? false,
+    c.compareOnHand ?? null,
+    c.reason,
+    c.note ?? null,
+    c.actor ?? null,
+    c.idempotencyKey ?? null,
+    c.reservationId ?? null,
+    c.safetyStock ?? null,
+    c.incoming ?? null,
+    c.lowStockThreshold ?? null,
+    c.criticalThreshold ?? null,
+  ]);
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    failure: r.failure,
+    before: { onHand: Number(r.b_on_hand), reserved: Number(r.b_reserved), safetyStock: Number(r.b_safety) },
+    level: {
+      id: r.id,
+      storeId: r.store_id,
+      variantId: r.variant_id,
+      warehouseId: r.warehouse_id,
+      onHand: r.a_on_hand,
+      reserved: r.a_reserved,
+      incoming: r.a_incoming,
+      safetyStock: r.a_safety,
+      lowStockThreshold: r.a_low,
+      criticalThreshold: r.a_critical,
+      version: r.version,
+      updatedAt: new Date(r.updated_at).toISOString(),
+    },
+    movementId: r.movement_id === null ? null : Number(r.movement_id),
+    expiredQuantity: Number(r.expired_q),
+  };
+}

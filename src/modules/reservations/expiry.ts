@@ -1,0 +1,61 @@
+/**
+ * The sweeper: marks due reservation lines EXPIRED through the stock writer (which writes the
+ * EXPIRY ledger rows and events), closes reservations that hold nothing, and purges expired
+ * idempotency keys. Reads never wait for it: they already ignore due lines.
+ * Safe to run on every instance at once: the writer locks each level and re-checks line status.
+ */
+import type { App } from '../../app';
+import { withConn, withTx } from '../../db/tx';
+import { purgeExpiredKeys } from '../inventory/idempotency';
+import { applyLevelChange } from '../inventory/stock-writer';
+import { settleHeaders } from './reservation.service';
+
+export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number; reservations: number }> {
+  const due = await withConn(app.tx, (tx) =>
+    tx.query<{ level_id: string; store_id: string }>(
+      `SELECT DISTINCT rl.inventory_level_id AS level_id, l.store_id FROM reservation_lines rl
+         JOIN inventory_levels l ON l.id = rl.inventory_level_id
+        WHERE rl.status = 'ACTIVE' AND rl.expires_at <= now() LIMIT $1`,
+      [batch],
+    ),
+  );
+  for (const d of due) {
+    await withConn(app.tx, (tx) => applyLevelChange(tx, { storeId: d.store_id, levelId: d.level_id, mode: 'touch', reason: 'EXPIRY' }));
+  }
+  const closed = await withTx(app.tx, async (tx) => {
+    const ids = await tx.query<{ id: string }>(
+      `SELECT r.id FROM reservations r WHERE r.status = 'ACTIVE' AND r.expires_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)
+        LIMIT $1`,
+      [batch],
+    );
+    if (ids.length) await settleHeaders(tx, ids.map((r) => r.id));
+    await purgeExpiredKeys(tx);
+    return ids.length;
+  });
+  return { levels: due.length, reservations: closed };
+}
+
+export class Sweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  constructor(private readonly app: App) {}
+
+  start(): void {
+    const tick = () => {
+      this.running = sweepOnce(this.app)
+        .catch((e) => this.app.log.warn('expiry sweep failed', { err: (e as Error).message }))
+        .finally(() => {
+          this.running = null;
+          if (this.timer) this.timer = setTimeout(tick, this.app.config.sweepIntervalMs);
+        });
+    };
+    this.timer = setTimeout(tick, this.app.config.sweepIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

@@ -1,0 +1,102 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node, UserError } from '../../graphql/common.types';
+import { DateTime } from '../../graphql/scalars';
+
+export enum ReservationStatusEnum {
+  ACTIVE = 'ACTIVE',
+  RELEASED = 'RELEASED',
+  COMMITTED = 'COMMITTED',
+  EXPIRED = 'EXPIRED',
+}
+registerEnumType(ReservationStatusEnum, {
+  name: 'ReservationStatus',
+  description: 'Lifecycle of a reservation or of one of its lines.',
+  valuesConfig: {
+    ACTIVE: { description: 'Holding stock until expiresAt.' },
+    RELEASED: { description: 'Released: the units went back to available.' },
+    COMMITTED: { description: 'Fulfilled (at least partly): the units left onHand.' },
+    EXPIRED: { description: 'expiresAt passed before release or commit: the units went back to available.' },
+  },
+});
+
+@ObjectType({ implements: Node, description: 'A quantity held on one inventory level.' })
+export class ReservationLine extends Node {
+  @Field(() => ReservationStatusEnum, { description: 'Status of this line.' })
+  status!: ReservationStatusEnum;
+  @Field(() => Int, { description: 'Units still held (while ACTIVE).' })
+  quantity!: number;
+  @Field(() => Int, { description: 'Units held when the reservation was made.' })
+  originalQuantity!: number;
+  @Field(() => Int, { description: 'Units committed (sold).' })
+  committedQuantity!: number;
+  @Field(() => Int, { description: 'Units released.' })
+  releasedQuantity!: number;
+  @Field(() => Int, { description: 'Units that expired.' })
+  expiredQuantity!: number;
+}
+
+@ObjectType({ implements: Node, description: 'A cart-level hold on stock, across one or more levels.' })
+export class Reservation extends Node {
+  @Field(() => ReservationStatusEnum, { description: 'EXPIRED as soon as expiresAt passes, even before the sweeper runs.' })
+  status!: ReservationStatusEnum;
+  @Field(() => String, { nullable: true, description: 'Caller reference, e.g. an order or cart id.' })
+  reference!: string | null;
+  @Field(() => DateTime, { description: 'When the hold lapses.' })
+  expiresAt!: Date;
+  @Field(() => DateTime, { description: 'When the reservation was made.' })
+  createdAt!: Date;
+}
+
+@InputType({ description: 'One line to reserve. Without a warehouse, units are allocated from active, writable warehouses by priority, possibly split.' })
+export class ReserveLineInput {
+  @Field(() => ID, { nullable: true, description: 'Global id of the variant.' })
+  variantId?: string | null;
+  @Field(() => String, { nullable: true, description: 'SKU of the variant.' })
+  sku?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Reserve in this warehouse only.' })
+  warehouseId?: string | null;
+  @Field(() => String, { nullable: true, description: 'Reserve in this warehouse only (by code).' })
+  warehouseCode?: string | null;
+  @Field(() => Int, { description: 'Units to hold (> 0).' })
+  quantity!: number;
+}
+
+@InputType({ description: 'A reservation: all lines succeed or none do.' })
+export class InventoryReserveInput {
+  @Field(() => [ReserveLineInput], { description: 'Lines (1..100).' })
+  lines!: ReserveLineInput[];
+  @Field(() => Int, { nullable: true, description: 'Lifetime in seconds; defaults to RESERVATION_TTL_DEFAULT_SECONDS, at most RESERVATION_TTL_MAX_SECONDS.' })
+  ttlSeconds?: number | null;
+  @Field(() => String, { nullable: true, description: 'Caller reference, e.g. an order id (at most 255 characters).' })
+  reference?: string | null;
+  @Field(() => String, { nullable: true, description: 'Makes retries safe: the same key and input replay the first result.' })
+  idempotencyKey?: string | null;
+}
+
+@InputType({ description: 'A partial quantity of one reservation line.' })
+export class ReservationLineQuantityInput {
+  @Field(() => ID, { description: 'Global id of the reservation line.' })
+  lineId!: string;
+  @Field(() => Int, { description: 'Units to release or commit (> 0, at most what the line holds).' })
+  quantity!: number;
+}
+
+@InputType({ description: 'Release or commit a whole reservation, or part of it.' })
+export class ReservationSettleInput {
+  @Field(() => ID, { description: 'Global id of the reservation.' })
+  reservationId!: string;
+  @Field(() => [ReservationLineQuantityInput], { nullable: true, description: 'Partial quantities per line; omit for the whole reservation.' })
+  lines?: ReservationLineQuantityInput[] | null;
+  @Field(() => String, { nullable: true, description: 'Makes retries safe.' })
+  idempotencyKey?: string | null;
+}
+
+@ObjectType({ description: 'Result of inventoryReserve, reservationRelease and reservationCommit.' })
+export class ReservationPayload {
+  @Field(() => Reservation, { nullable: true, description: 'The reservation after the change, or null when userErrors is not empty.' })
+  reservation!: Reservation | null;
+  @Field(() => [UserError], { description: 'Business errors; empty on success.' })
+  userErrors!: UserError[];
+  @Field({ description: 'True when this is the stored result of an earlier request with the same idempotency key.' })
+  idempotentReplay!: boolean;
+}

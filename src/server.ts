@@ -1,0 +1,265 @@
+/**
+ * The gateway: a plain node:http server carrying Apollo Server 5 (POST/GET /graphql), graphql-ws
+ * on the same port and path, /healthz and /readyz. Startup waits for the database with backoff
+ * (/readyz says so meanwhile); shutdown drains in-flight requests, closes sockets, then the pool.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { App } from './app';
+import type { Config } from './config';
+import { openDatabase, type Database } from './db/client';
+import { MigrationError, migrate, pendingMigrations } from './db/migrate';
+import { buildContext, type Context } from './graphql/context';
+import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
+import { getSchema } from './graphql/schema';
+import type { Logger } from './log';
+import { KeyAuthenticator } from './modules/auth/keys.service';
+import type { AuthInfo } from './modules/auth/scopes';
+import { loadDemoIfEmpty } from './modules/demo/demo';
+import { Sweeper } from './modules/reservations/expiry';
+
+export interface Gateway {
+  url: string;
+  port: number;
+  app: App;
+  httpServer: http.Server;
+  stop(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : '';
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function connectWithRetry(config: Config, log: Logger, isStopping: () => boolean): Promise<Database> {
+  let delay = 250;
+  const deadline = config.startupTimeoutMs > 0 ? Date.now() + config.startupTimeoutMs : Infinity;
+  for (let attempt = 1; ; attempt++) {
+    let db: Database | null = null;
+    try {
+      db = await openDatabase(config, log);
+      await migrate(db.connection, log);
+      return db;
+    } catch (e) {
+      await db?.close();
+      if (e instanceof MigrationError || !isTransientDbError(e) || isStopping()) throw e;
+      if (Date.now() + delay > deadline) {
+        throw new Error(`database unreachable for ${config.startupTimeoutMs} ms (DATABASE_STARTUP_TIMEOUT_MS): ${(e as Error).message}`);
+      }
+      log.warn('database not ready; retrying', { attempt, err: (e as Error).message, retryInMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+}
+
+export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+  let app: App | null = null;
+  let stopping = false;
+  let fatal: Error | null = null;
+  const sweeper: { s: Sweeper | null } = { s: null };
+
+  const schema = await getSchema();
+  const httpServer = http.createServer();
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_BODY_BYTES });
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    csrfPrevention: true,
+    // Shutdown is ours (main.ts): Apollo's own signal handler would re-raise the signal mid-drain.
+    stopOnTerminationSignals: false,
+    introspection: config.nodeEnv !== 'production',
+    includeStacktraceInErrorResponses: false,
+    formatError: makeFormatError(log),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+
+  async function authFrom(header: string | undefined): Promise<AuthInfo | null> {
+    const token = bearer(header);
+    if (token === undefined) return null;
+    const auth = await app!.authenticator.authenticate(token);
+    if (!auth) throw unauthenticated('The API key is invalid or revoked');
+    return auth;
+  }
+
+  const wsCleanup = useServer<Record<string, unknown> | undefined, { auth?: AuthInfo | null }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        if (!app) return false;
+        const p = ctx.connectionParams ?? {};
+        const header = (p.Authorization ?? p.authorization ?? (p.apiKey ? `Bearer ${p.apiKey}` : undefined)) as string | undefined;
+        try {
+          ctx.extra.auth = await authFrom(header);
+        } catch {
+          return false;
+        }
+        return true;
+      },
+      context: (ctx) => buildContext(app!, ctx.extra.auth ?? null, crypto.randomUUID()),
+    },
+    wsServer,
+  );
+
+  await apollo.start();
+
+  httpServer.on('request', async (req, res) => {
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : crypto.randomUUID());
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    res.on('finish', () => {
+      if (url.pathname === '/healthz' || url.pathname === '/readyz') return;
+      log.debug('request', { requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    });
+    try {
+      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/readyz') return await readyz(res);
+      if (url.pathname !== '/graphql') return sendJson(res, 404, { errors: [{ message: 'Not found. GraphQL is served at /graphql', extensions: { code: 'NOT_FOUND' } }] });
+      if (!app) {
+        return sendJson(res, 503, { errors: [{ message: 'The service is starting; retry shortly', extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs: 1000 } }] }, { 'retry-after': '1' });
+      }
+      let body: string;
+      try {
+        body = req.method === 'POST' ? await readBody(req) : '';
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return sendJson(res, 413, { errors: [{ message: `Request body exceeds ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } }] });
+        throw e;
+      }
+      const headers = new HeaderMap();
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      const ctype = headers.get('content-type') ?? '';
+      let parsed: unknown = body;
+      if (req.method === 'POST' && /application\/(graphql-response\+)?json/i.test(ctype)) {
+        try {
+          parsed = body ? JSON.parse(body) : undefined;
+        } catch {
+          return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+        }
+      }
+      const httpGraphQLRequest: HTTPGraphQLRequest = { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body: parsed };
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest,
+        context: async () => buildContext(app!, await authFrom(req.headers.authorization), requestId),
+      });
+      for (const [k, v] of response.headers) res.setHeader(k, v);
+      res.statusCode = response.status ?? 200;
+      if (response.body.kind === 'complete') {
+        res.end(response.body.string);
+      } else {
+        for await (const chunk of response.body.asyncIterator) res.write(chunk);
+        res.end();
+      }
+    } catch (e) {
+      log.error('request failed', { requestId, err: e as Error });
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else res.end();
+    }
+  });
+
+  async function readyz(res: http.ServerResponse) {
+    if (fatal) return sendJson(res, 503, { status: 'failed', reason: fatal.message });
+    if (!app) return sendJson(res, 503, { status: 'starting', database: 'unreachable or migrating' });
+    try {
+      const client = await app.db.pool.connect();
+      try {
+        await client.query('SELECT 1');
+        const pending = await pendingMigrations(client);
+        if (pending.length) return sendJson(res, 503, { status: 'not ready', pendingMigrations: pending });
+      } finally {
+        client.release();
+      }
+      return sendJson(res, 200, { status: 'ready', database: app.db.kind });
+    } catch (e) {
+      return sendJson(res, 503, { status: 'not ready', database: 'unreachable', error: (e as Error).message.slice(0, 200) });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as { port: number }).port;
+  const url = `http://127.0.0.1:${port}/graphql`;
+  log.info('listening', { url: `http://localhost:${port}/graphql`, database: config.databaseUrl ? 'postgresql' : 'embedded PGlite' });
+
+  try {
+    const db = await connectWithRetry(config, log, () => stopping);
+    const authenticator = new KeyAuthenticator(db.prisma);
+    const a: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator };
+    await loadDemoIfEmpty(a);
+    app = a;
+    sweeper.s = new Sweeper(a);
+    sweeper.s.start();
+    log.info('ready', { database: db.kind });
+  } catch (e) {
+    fatal = e as Error;
+    await new Promise<void>((r) => httpServer.close(() => r()));
+    throw e;
+  }
+
+  let stopped: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    app: app!,
+    httpServer,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        log.info('shutting down');
+        await apollo.stop(); // drains HTTP (in-flight requests finish) and closes the WebSocket server
+        await sweeper.s?.stop();
+        await app?.db.close();
+        log.info('stopped');
+      })();
+      return stopped;
+    },
+  };
+}
+

@@ -1,0 +1,88 @@
+/** The operator commands (`npm run migrate`, `seed`, `key:*`) as real processes against a real database. */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { ROOT } from '../helpers/process';
+
+jest.setTimeout(120_000);
+
+let tdb: TestDatabase;
+let dataDir: string;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+});
+afterAll(async () => {
+  await tdb.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Runs a compiled CLI the way its npm script does (the build is done by `pretest`). */
+function cli(script: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  if (tdb.url) env.DATABASE_URL = tdb.url;
+  else delete env.DATABASE_URL;
+  return new Promise((resolve) => {
+    const child = spawn('node', [path.join(ROOT, 'dist', 'src', 'cli', script), ...args], { cwd: ROOT, env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+test('migrate, seed (once), and the key commands work end to end', async () => {
+  const m = await cli('migrate.js', []);
+  expect(m.err).toBe('');
+  expect(m.code).toBe(0);
+  expect(m.out).toMatch(/20261125000000_init/);
+  expect((await cli('migrate.js', [])).out).toMatch(/up to date/i);
+
+  const s = await cli('seed.js', []);
+  expect(s.code).toBe(0);
+  const devKey = /(sk_[A-Za-z0-9_-]+)/.exec(s.out)?.[1];
+  expect(devKey).toBeDefined();
+  const again = await cli('seed.js', []);
+  expect(again.code).toBe(0);
+  expect(again.out).toMatch(/already/i);
+
+  // The secret goes alone to stdout (for scripts); the explanation to stderr.
+  const created = await cli('keys.js', ['create', '--store', 'demo', '--kind', 'pk', '--name', 'storefront']);
+  expect(created.code).toBe(0);
+  expect(created.out).toMatch(/^pk_[A-Za-z0-9_-]+\n$/);
+  expect(created.err).toMatch(/Created pk key .* for store "demo" with scopes \[storefront:read\]/);
+  const pk = created.out.trim();
+
+  const pkScoped = await cli('keys.js', ['create', '--store', 'demo', '--kind', 'pk', '--scopes', 'admin']);
+  expect(pkScoped.code).toBe(1);
+  expect(pkScoped.err).toMatch(/publishable \(pk\) keys have a fixed scope/);
+
+  const sk = await cli('keys.js', ['create', '--store', 'demo', '--scopes', 'inventory:read,inventory:reserve', '--name', 'checkout']);
+  expect(sk.code).toBe(0);
+  expect(sk.err).toMatch(/with scopes \[inventory:read, inventory:reserve\]/);
+
+  const list = await cli('keys.js', ['list', '--store', 'demo']);
+  expect(list.code).toBe(0);
+  expect(list.out).toMatch(/\tpk\tdemo\t-\tactive\tstorefront/);
+  expect(list.out).toMatch(/\tsk\tdemo\tinventory:read,inventory:reserve\tactive\tcheckout/);
+  expect(list.out).not.toContain(pk); // only prefixes are listed, never secrets
+
+  const revoked = await cli('keys.js', ['revoke', pk.slice(0, 10)]);
+  expect(revoked.out).toBe('Revoked 1 key(s).\n');
+  expect((await cli('keys.js', ['list', '--store', 'demo'])).out).toMatch(/\tpk\tdemo\t-\trevoked \S+\tstorefront/);
+  const none = await cli('keys.js', ['revoke', pk.slice(0, 10)]);
+  expect(none.code).toBe(1);
+  expect(none.err).toMatch(/no active key matches/);
+
+  const bad = await cli('keys.js', ['create', '--store', 'nope']);
+  expect(bad.code).toBe(1);
+  expect(bad.err).toMatch(/store "nope" does not exist/);
+
+  const badScope = await cli('keys.js', ['create', '--store', 'demo', '--scopes', 'everything']);
+  expect(badScope.code).toBe(1);
+  expect(badScope.err).toMatch(/everything/);
+});

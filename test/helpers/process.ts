@@ -1,0 +1,54 @@
+/** Spawning the real entry point (node dist/src/main.js, what `npm start` runs after building). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+
+export interface Spawned {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Sends a signal to the whole process group (no-op once it is gone). */
+  killGroup: (signal?: NodeJS.Signals) => void;
+  /** Resolves with the URL once the process logs that it is ready. */
+  ready: (timeoutMs?: number) => Promise<string>;
+}
+
+export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', MAIN]): Spawned {
+  const fullEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
+  // Its own process group, so `npm start` and the node process under it can be killed together.
+  const child = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (err += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    killGroup: (signal = 'SIGKILL') => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        /* already gone */
+      }
+    },
+    ready: (timeoutMs = 60_000) =>
+      new Promise<string>((resolve, reject) => {
+        const t0 = Date.now();
+        const tick = () => {
+          const m = /"msg":"listening","url":"(http:\/\/localhost:\d+\/graphql)"/.exec(out);
+          if (m && /"msg":"ready"/.test(out)) return resolve(m[1].replace('localhost', '127.0.0.1'));
+          if (child.exitCode !== null) return reject(new Error(`exited ${child.exitCode}: ${err}${out}`));
+          if (Date.now() - t0 > timeoutMs) return reject(new Error(`not ready in ${timeoutMs} ms: ${err}${out}`));
+          setTimeout(tick, 100);
+        };
+        tick();
+      }),
+  };
+}

@@ -1,0 +1,49 @@
+/** Starts a real gateway (real HTTP + WebSocket server) in this process on a fresh database. */
+import 'reflect-metadata';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { startGateway, type Gateway } from '../../src/server';
+import { createTestDatabase, type TestDatabase } from './db';
+import { makeClient, type GqlClient } from './gql';
+import { createTestStore, type TestStore } from './factories';
+
+export interface TestServer {
+  gateway: Gateway;
+  url: string;
+  config: Config;
+  db: TestDatabase;
+  /** A store with an admin key, ready to use. */
+  store: TestStore;
+  /** GraphQL client with the store's admin key. */
+  gql: GqlClient;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: 'memory://',
+    SEED_DEMO: 'never',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    SWEEP_INTERVAL_MS: '200',
+    ...(db.url ? { DATABASE_URL: db.url, DATABASE_POOL_SIZE: '10' } : {}),
+    ...env,
+  });
+  const gateway = await startGateway(config, createLogger(config.logLevel));
+  const store = await createTestStore(gateway.app);
+  return {
+    gateway,
+    url: gateway.url,
+    config,
+    db,
+    store,
+    gql: makeClient(gateway.url, store.adminKey),
+    async stop() {
+      await gateway.stop();
+      await db.drop();
+    },
+  };
+}
