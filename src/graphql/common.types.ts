@@ -6,7 +6,6 @@ registerEnumType(ErrorCode, {
   description: 'Stable machine-readable codes of business errors returned in `userErrors`.',
   valuesConfig: {
     INVALID_INPUT: { description: 'An argument is malformed, empty or too long.' },
-    NOT_FOUND: { description: 'The referenced object does not exist in this store.' },
     PRODUCT_NOT_FOUND: { description: 'No product with that id or externalId in this store.' },
     VARIANT_NOT_FOUND: { description: 'No variant with that id, sku or label in this store.' },
     VARIANT_LABEL_AMBIGUOUS: { description: 'Several variants of the product share that label.' },

@@ -49,13 +49,22 @@ function stableJson(v: unknown): string {
  */
 export async function runStockOperation<T extends OpResult>(
   runner: TxRunner,
-  opts: { storeId: string; key?: string | null; operation: string; input: unknown; ttlSeconds: number },
+  opts: {
+    storeId: string;
+    key?: string | null;
+    operation: string;
+    input: unknown;
+    ttlSeconds: number;
+    /** The payload's other fields when the key itself is refused (nothing was done). */
+    blank: Omit<T, keyof OpResult>;
+  },
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   const { storeId, key, operation } = opts;
+  const refuse = (userErrors: UserErrorShape[]): T => ({ ...opts.blank, userErrors }) as T;
   if (key != null) {
     const bad = validateText(key, ['input', 'idempotencyKey'], { max: LIMITS.idempotencyKey });
-    if (bad.length) return { userErrors: bad } as T;
+    if (bad.length) return refuse(bad);
   }
   try {
     return await withTx(runner, async (tx) => {
@@ -68,9 +77,9 @@ export async function runStockOperation<T extends OpResult>(
         `${storeId}:${key}`,
       ]);
       if (!locked) {
-        return {
-          userErrors: [userError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, 'A request with this idempotency key is still in progress; retry shortly', ['input', 'idempotencyKey'])],
-        } as unknown as T;
+        return refuse([
+          userError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, 'A request with this idempotency key is still in progress; retry shortly', ['input', 'idempotencyKey']),
+        ]);
       }
       const hash = requestHash(operation, opts.input);
       const [prev] = await tx.query<{ operation: string; request_hash: string; response: T }>(
@@ -79,14 +88,12 @@ export async function runStockOperation<T extends OpResult>(
       );
       if (prev) {
         if (prev.operation !== operation || prev.request_hash !== hash) {
-          return {
-            userErrors: [
-              userError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `This idempotency key was already used for a different ${prev.operation === operation ? 'request' : 'operation'}`, [
-                'input',
-                'idempotencyKey',
-              ]),
-            ],
-          } as unknown as T;
+          return refuse([
+            userError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `This idempotency key was already used for a different ${prev.operation === operation ? 'request' : 'operation'}`, [
+              'input',
+              'idempotencyKey',
+            ]),
+          ]);
         }
         return { ...prev.response, replayed: true };
       }

@@ -134,10 +134,16 @@ export function failureError(r: ChangeResult, c: Pick<LevelChange, 'mode' | 'onH
 export class InventoryService {
   constructor(private readonly app: App) {}
 
-  private op<T extends OpResult>(auth: AuthInfo, operation: string, input: { idempotencyKey?: string | null }, work: (tx: Tx) => Promise<T>) {
+  private op<T extends OpResult>(
+    auth: AuthInfo,
+    operation: string,
+    input: { idempotencyKey?: string | null },
+    blank: Omit<T, keyof OpResult>,
+    work: (tx: Tx) => Promise<T>,
+  ) {
     return runStockOperation(
       this.app.tx,
-      { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: this.app.config.idempotencyTtlSeconds },
+      { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: this.app.config.idempotencyTtlSeconds, blank },
       work,
     );
   }
@@ -158,7 +164,7 @@ export class InventoryService {
   }
 
   set(auth: AuthInfo, input: SetInput): Promise<LevelResult> {
-    return this.op(auth, 'inventorySet', input, async (tx) => {
+    return this.op<LevelResult>(auth, 'inventorySet', input, { inventoryLevel: null }, async (tx) => {
       const errors = [
         ...quantityErrors(input.quantity, ['input', 'quantity'], { allowZero: true }),
         ...(input.compareQuantity != null ? quantityErrors(input.compareQuantity, ['input', 'compareQuantity'], { allowZero: true }) : []),
@@ -182,7 +188,7 @@ export class InventoryService {
   }
 
   adjust(auth: AuthInfo, input: AdjustInput): Promise<LevelResult> {
-    return this.op(auth, 'inventoryAdjust', input, async (tx) => {
+    return this.op<LevelResult>(auth, 'inventoryAdjust', input, { inventoryLevel: null }, async (tx) => {
       const errors = [...quantityErrors(input.delta, ['input', 'delta'], { allowZero: false, signed: true }), ...noteErrors(input.note, ['input', 'note'])];
       if (errors.length) return fail(...errors);
       const lv = await this.writable(tx, auth, input, input.delta > 0);
@@ -204,7 +210,7 @@ export class InventoryService {
   move(auth: AuthInfo, input: MoveInput): Promise<LevelResult & { source: LevelRow | null; destination: LevelRow | null }> {
     type R = LevelResult & { source: LevelRow | null; destination: LevelRow | null };
     const failMove = (...e: UserErrorShape[]): R => ({ ...fail(...e), source: null, destination: null });
-    return this.op(auth, 'inventoryMove', input, async (tx) => {
+    return this.op<R>(auth, 'inventoryMove', input, { inventoryLevel: null, source: null, destination: null }, async (tx) => {
       const errors = [...quantityErrors(input.quantity, ['input', 'quantity'], { allowZero: false }), ...noteErrors(input.note, ['input', 'note'])];
       if (errors.length) return failMove(...errors);
       const v = { variantId: input.variantId, sku: input.sku };
@@ -229,7 +235,7 @@ export class InventoryService {
   }
 
   updateLevel(auth: AuthInfo, input: LevelUpdateInput): Promise<LevelResult> {
-    return this.op(auth, 'inventoryLevelUpdate', {}, async (tx) => {
+    return this.op<LevelResult>(auth, 'inventoryLevelUpdate', {}, { inventoryLevel: null }, async (tx) => {
       const errors: UserErrorShape[] = [];
       for (const k of ['lowStockThreshold', 'criticalThreshold', 'safetyStock', 'incoming'] as const) {
         const v = input[k];
@@ -255,7 +261,7 @@ export class InventoryService {
   }
 
   bulkUpdate(auth: AuthInfo, input: BulkInput): Promise<BulkResult> {
-    return this.op(auth, 'inventoryBulkUpdate', input, async (tx) => {
+    return this.op<BulkResult>(auth, 'inventoryBulkUpdate', input, { updatedCount: 0, failedCount: 0, results: [] }, async (tx) => {
       const items = input.items;
       const policy = input.errorPolicy ?? 'REJECT_EVERYTHING';
       if (items.length > LIMITS.bulkItems) {

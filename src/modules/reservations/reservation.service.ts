@@ -118,16 +118,22 @@ interface Candidate {
 export class ReservationService {
   constructor(private readonly app: App) {}
 
-  private op<T extends OpResult>(auth: AuthInfo, operation: string, input: { idempotencyKey?: string | null }, work: (tx: Tx) => Promise<T>) {
+  private op<T extends OpResult>(
+    auth: AuthInfo,
+    operation: string,
+    input: { idempotencyKey?: string | null },
+    blank: Omit<T, keyof OpResult>,
+    work: (tx: Tx) => Promise<T>,
+  ) {
     return runStockOperation(
       this.app.tx,
-      { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: this.app.config.idempotencyTtlSeconds },
+      { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: this.app.config.idempotencyTtlSeconds, blank },
       work,
     );
   }
 
   reserve(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
-    return this.op(auth, 'inventoryReserve', input, (tx) => this.reserveIn(tx, auth, input));
+    return this.op<ReservationResult>(auth, 'inventoryReserve', input, { reservation: null, lines: [] }, (tx) => this.reserveIn(tx, auth, input));
   }
 
   private async reserveIn(tx: Tx, auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
@@ -248,11 +254,11 @@ export class ReservationService {
   }
 
   release(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {
-    return this.op(auth, 'reservationRelease', input, (tx) => this.settle(tx, auth, input, 'release'));
+    return this.op<ReservationResult>(auth, 'reservationRelease', input, { reservation: null, lines: [] }, (tx) => this.settle(tx, auth, input, 'release'));
   }
 
   commit(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {
-    return this.op(auth, 'reservationCommit', input, (tx) => this.settle(tx, auth, input, 'commit'));
+    return this.op<ReservationResult>(auth, 'reservationCommit', input, { reservation: null, lines: [] }, (tx) => this.settle(tx, auth, input, 'commit'));
   }
 
   private async settle(tx: Tx, auth: AuthInfo, input: SettleInput, action: 'release' | 'commit'): Promise<ReservationResult> {
@@ -290,8 +296,10 @@ export class ReservationService {
         want.set(line.id, (want.get(line.id) ?? 0) + q.quantity);
       });
     } else {
+      // Expired lines are included so that releasing an expired reservation says so (whether or
+      // not the sweeper has marked it yet), and committing one sells from available stock.
       for (const l of lines) {
-        if (l.status === 'ACTIVE' || (action === 'commit' && l.status === 'EXPIRED')) want.set(l.id, l.quantity);
+        if (l.status === 'ACTIVE' || l.status === 'EXPIRED') want.set(l.id, l.quantity);
       }
     }
     if (errors.length) return fail(...errors);
@@ -357,6 +365,7 @@ export class ReservationService {
                   status = CASE WHEN rl.quantity - a.q = 0 THEN 'RELEASED'::"ReservationStatus" ELSE rl.status END
              FROM unnest($1::uuid[], $2::int[]) AS a(id, q) WHERE rl.id = a.id`
         : `UPDATE reservation_lines rl SET quantity = rl.quantity - a.q, committed_quantity = rl.committed_quantity + a.q,
+                  expired_quantity = CASE WHEN rl.status = 'EXPIRED' THEN rl.expired_quantity - a.q ELSE rl.expired_quantity END,
                   status = CASE WHEN rl.quantity - a.q = 0 THEN 'COMMITTED'::"ReservationStatus" ELSE rl.status END
              FROM unnest($1::uuid[], $2::int[]) AS a(id, q) WHERE rl.id = a.id`,
       [ids, qs],
@@ -366,14 +375,17 @@ export class ReservationService {
   }
 }
 
-/** Closes reservations that hold nothing any more: COMMITTED if anything was sold, else RELEASED/EXPIRED. */
+/**
+ * Closes reservations that hold nothing any more: COMMITTED if anything was sold, else EXPIRED or
+ * RELEASED. An EXPIRED one is re-evaluated too, so a late commit marks it COMMITTED.
+ */
 export async function settleHeaders(tx: Tx, ids: string[]): Promise<void> {
   await tx.query(
     `UPDATE reservations r SET updated_at = now(), status = CASE
          WHEN EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.committed_quantity > 0) THEN 'COMMITTED'
          WHEN EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'EXPIRED') THEN 'EXPIRED'
          ELSE 'RELEASED' END::"ReservationStatus"
-      WHERE r.id = ANY($1::uuid[]) AND r.status = 'ACTIVE'
+      WHERE r.id = ANY($1::uuid[]) AND r.status IN ('ACTIVE', 'EXPIRED')
         AND NOT EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)`,
     [ids],
   );
