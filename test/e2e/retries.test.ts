@@ -1,0 +1,75 @@
+/**
+ * Serialization failures and deadlocks are retried inside the service, then surface as a retryable
+ * GraphQL error. The failures are real PostgreSQL errors, raised by a trigger installed in the test
+ * database for one magic quantity.
+ */
+import { stockedSku } from '../helpers/factories';
+import { ok } from '../helpers/gql';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+jest.setTimeout(60_000);
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ TX_MAX_RETRIES: '3' });
+  // Sequences are not rolled back with the failing transaction, so they count attempts.
+  await t.gateway.app.db.pool.query(`
+    CREATE SEQUENCE test_attempts_40001;
+    CREATE SEQUENCE test_attempts_40p01;
+    CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      -- 777001: a serialization failure on every attempt.
+      IF NEW.on_hand = 777001 AND nextval('test_attempts_40001') > 0 THEN
+        RAISE EXCEPTION 'injected serialization failure' USING ERRCODE = '40001';
+      END IF;
+      -- 777002: a deadlock on the first two attempts only.
+      IF NEW.on_hand = 777002 AND nextval('test_attempts_40p01') <= 2 THEN
+        RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01';
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER test_fail BEFORE UPDATE ON inventory_levels FOR EACH ROW EXECUTE FUNCTION test_fail();`);
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const SET = `mutation($input: InventorySetInput!) { inventorySet(input: $input) { inventoryLevel { onHand } userErrors { code } } }`;
+
+async function attempts(seq: string): Promise<number> {
+  const r = await t.gateway.app.db.pool.query(`SELECT last_value::int AS n, is_called FROM ${seq}`);
+  return r.rows[0].is_called ? r.rows[0].n : 0;
+}
+
+test('a serialization failure that persists is retried TX_MAX_RETRIES times, then UNAVAILABLE with retry hints; nothing applied', async () => {
+  const s = await stockedSku(t.gql, 5);
+  const r = await t.gql(SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 777001 } });
+  expect(await attempts('test_attempts_40001')).toBe(4); // first try + 3 retries
+  expect(r.body.data?.inventorySet ?? null).toBeNull();
+  expect(r.body.errors).toEqual([
+    {
+      message: 'The service is temporarily unavailable; retry the request',
+      path: ['inventorySet'],
+      extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs: 200 },
+    },
+  ]);
+  expect(JSON.stringify(r.body)).not.toMatch(/injected|40001|trigger|stack/i);
+  const lv = await ok(t.gql(`query($id: ID!) { inventoryLevel(id: $id) { onHand } }`, { id: s.level.id }));
+  expect(lv.inventoryLevel.onHand).toBe(5);
+});
+
+test('a deadlock that clears up is retried transparently and applied exactly once', async () => {
+  const s = await stockedSku(t.gql, 5);
+  const r = await ok(t.gql(SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 777002 } }));
+  expect(r.inventorySet).toEqual({ inventoryLevel: { onHand: 777002 }, userErrors: [] });
+  expect(await attempts('test_attempts_40p01')).toBe(3); // two deadlocks, then success
+  const mv = await t.gateway.app.db.pool.query(
+    `SELECT m.reason::text, m.quantity_delta AS delta FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id
+      WHERE l.variant_id = (SELECT id FROM variants WHERE sku = $1) ORDER BY m.id`,
+    [s.sku],
+  );
+  expect(mv.rows).toEqual([
+    { reason: 'RECEIVED', delta: 5 },
+    { reason: 'CORRECTION', delta: 777002 - 5 },
+  ]);
+});
