@@ -1,4 +1,4 @@
-/** Input limits (documented in docs/SECURITY.md) and the one text validator every service uses. */
+/** Input limits (documented in docs/API.md) and the one text validator every service uses. */
 import { ErrorCode, userError, type UserErrorShape } from './graphql/errors';
 
 export const LIMITS = {

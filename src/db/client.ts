@@ -23,6 +23,8 @@ export interface Database {
   prisma: PrismaClient;
   /** pg connection settings, for dedicated connections (LISTEN, migrations). */
   connection: pg.ClientConfig;
+  /** SQL statements sent through the pool since start (for tests and metrics). */
+  statements(): number;
   close(): Promise<void>;
 }
 
@@ -130,17 +132,30 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   };
   const pool = new pg.Pool({
     ...connection,
+    // pg uses this timeout for waiting on a pooled connection too. The embedded database has one
+    // connection that every request queues for, so there the wait is bounded by a minute instead.
+    ...(embedded ? { connectionTimeoutMillis: Math.max(config.connectTimeoutMs, 60_000) } : {}),
     max: config.poolSize,
     idleTimeoutMillis: 30_000,
   });
   // A connection killed by the server (restart, pg_terminate_backend) must not crash the process.
   pool.on('error', (err) => log.warn('idle database connection lost', { err: err.message }));
+  // Count every statement, whoever sends it (services, loaders, Prisma's adapter).
+  let statements = 0;
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+    (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+      statements++;
+      return query(...a);
+    };
+  });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
   return {
     kind: embedded ? 'pglite' : 'postgres',
     pool,
     prisma,
     connection,
+    statements: () => statements,
     async close() {
       await prisma.$disconnect().catch(() => undefined);
       await pool.end().catch(() => undefined);

@@ -41,6 +41,7 @@ export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): P
   for (let attempt = 0; ; attempt++) {
     const client = await acquire(runner.pool);
     let broken = false;
+    let retry = false;
     try {
       await client.query('BEGIN');
       const result = await fn(wrap(client));
@@ -52,26 +53,19 @@ export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): P
       });
       const code = (e as { code?: string }).code;
       if (code && RETRYABLE.has(code)) {
-        if (attempt < runner.maxRetries) {
-          client.release();
-          await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
-          continue;
-        }
-        throw new UnavailableError('too much contention on the same stock; retry the request', 200);
-      }
-      if (isTransientDbError(e)) {
+        if (attempt >= runner.maxRetries) throw new UnavailableError('too much contention on the same stock; retry the request', 200);
+        retry = true;
+      } else if (isTransientDbError(e)) {
         broken = true;
         throw new UnavailableError();
+      } else {
+        throw e;
       }
-      throw e;
     } finally {
-      // released twice is guarded by pg; a broken connection is destroyed, not reused
-      try {
-        client.release(broken ? true : undefined);
-      } catch {
-        /* already released before a retry */
-      }
+      // Exactly one release per attempt; a broken connection is destroyed, not reused.
+      client.release(broken ? true : undefined);
     }
+    if (retry) await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
   }
 }
 

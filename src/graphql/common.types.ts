@@ -44,7 +44,11 @@ export class UserError {
   message!: string;
 }
 
-@InterfaceType({ description: 'An object with a globally unique, opaque ID.' })
+@InterfaceType({
+  description: 'An object with a globally unique, opaque ID.',
+  // node()/nodes() tag the rows they load with their type.
+  resolveType: (value: { __typename?: string }) => value.__typename,
+})
 export abstract class Node {
   @Field(() => ID, { description: 'Opaque global ID.' })
   id!: string;

@@ -1,4 +1,5 @@
 /** Opaque global IDs: base64url("<Type>:<uuid>"). Anything else decodes to null (NOT_FOUND). */
+import { badInput } from './errors';
 export type NodeType = 'Product' | 'Variant' | 'Warehouse' | 'InventoryLevel' | 'Reservation' | 'ReservationLine' | 'StockMovement' | 'Store';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -24,4 +25,14 @@ export function fromGlobalId(gid: unknown, expected?: NodeType): { type: NodeTyp
 /** The raw id for an expected type, or null for a malformed, foreign-typed or non-canonical id. */
 export function decodeId(gid: unknown, expected: NodeType): string | null {
   return fromGlobalId(gid, expected)?.id ?? null;
+}
+
+/** Decodes a filter's list of global ids; a malformed or foreign-typed one is BAD_USER_INPUT naming the argument. */
+export function decodeIdList(gids: readonly string[] | null | undefined, expected: NodeType, argument: string): string[] | null {
+  if (gids == null) return null;
+  return gids.map((g, i) => {
+    const id = decodeId(g, expected);
+    if (!id) throw badInput(`${argument}[${i}] is not a ${expected} id`, { argument });
+    return id;
+  });
 }

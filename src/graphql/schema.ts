@@ -4,7 +4,11 @@ import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
 import { hasScope } from '../modules/auth/scopes';
 import { ProductResolver, VariantResolver, WarehouseResolver } from '../modules/catalog/catalog.resolver';
+import { ProductReadResolver, VariantReadResolver, WarehouseReadResolver } from '../modules/catalog/catalog.reads.resolver';
+import { InventoryLevelReadResolver, StockMovementResolver } from '../modules/inventory/inventory.reads.resolver';
 import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver';
+import { NodeResolver } from '../modules/node/node.resolver';
+import { ReservationReadResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
 import type { Context } from './context';
 import { forbidden, unauthenticated } from './errors';
@@ -27,6 +31,13 @@ export const resolvers = [
   InventoryLevelResolver,
   ReservationResolver,
   ReservationLineResolver,
+  ProductReadResolver,
+  VariantReadResolver,
+  WarehouseReadResolver,
+  InventoryLevelReadResolver,
+  StockMovementResolver,
+  ReservationReadResolver,
+  NodeResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;

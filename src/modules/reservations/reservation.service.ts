@@ -99,6 +99,13 @@ export async function linesByReservationIds(tx: Tx, ids: readonly string[]): Pro
   return tx.query<ReservationLineRow>(`SELECT ${LINE_COLUMNS} FROM reservation_lines rl WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.position`, [ids]);
 }
 
+export async function linesByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ReservationLineRow[]> {
+  return tx.query<ReservationLineRow>(
+    `SELECT ${LINE_COLUMNS} FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id WHERE r.store_id = $1 AND rl.id = ANY($2::uuid[])`,
+    [storeId, ids],
+  );
+}
+
 async function loadResult(tx: Tx, storeId: string, id: string): Promise<ReservationResult> {
   const [reservation] = await reservationsByIds(tx, storeId, [id]);
   return { reservation: reservation ?? null, lines: reservation ? await linesByReservationIds(tx, [id]) : [], userErrors: [] };

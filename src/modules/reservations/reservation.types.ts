@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
+import { Connection } from '../../graphql/connection';
 
 export enum ReservationStatusEnum {
   ACTIVE = 'ACTIVE',
@@ -99,4 +100,20 @@ export class ReservationPayload {
   userErrors!: UserError[];
   @Field({ description: 'True when this is the stored result of an earlier request with the same idempotency key.' })
   idempotentReplay!: boolean;
+}
+
+export const ReservationConnection = Connection(Reservation, 'Reservation');
+
+@InputType({ description: 'Filters for reservations; all given conditions must hold.' })
+export class ReservationFilter {
+  @Field(() => [ReservationStatusEnum], { nullable: true, description: 'Only these statuses (EXPIRED includes holds past expiresAt not yet swept).' })
+  statuses?: ReservationStatusEnum[] | null;
+  @Field(() => String, { nullable: true, description: 'Only this reference (e.g. an order id), exactly.' })
+  reference?: string | null;
+  @Field(() => [ID], { nullable: true, description: 'Only reservations with a line on one of these variants.' })
+  variantIds?: string[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only reservations with a line in one of these warehouses.' })
+  warehouseIds?: string[] | null;
+  @Field(() => DateTime, { nullable: true, description: 'Created at or after this time.' })
+  createdAfter?: Date | null;
 }

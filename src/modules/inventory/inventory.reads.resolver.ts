@@ -1,0 +1,113 @@
+/** Reads of inventory levels, their summary, and the ledger. Thin: parse, call a read service, map. */
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { poolTx } from '../../db/tx';
+import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
+import type { Context } from '../../graphql/context';
+import { storeOf } from '../../graphql/context';
+import { decodeIdList, toGlobalId } from '../../graphql/ids';
+import { levelFilterOf } from '../catalog/catalog.reads.resolver';
+import { Variant, Warehouse } from '../catalog/catalog.types';
+import { Reservation } from '../reservations/reservation.types';
+import { levelPage, levelSummary } from './level.reads';
+import { movementPage, type MovementRow } from './movement.reads';
+import {
+  InventoryLevelConnection,
+  InventoryLevelFilter,
+  InventorySummary,
+  LevelSortKeyEnum,
+  MovementKindEnum,
+  StockMovement,
+  StockMovementConnection,
+  StockMovementFilter,
+} from './inventory.reads.types';
+import { InventoryLevel } from './inventory.types';
+import type { MovementReason } from './stock-writer';
+
+const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
+
+const KIND: Record<MovementReason, MovementKindEnum> = {
+  RECEIVED: MovementKindEnum.ADJUSTMENT,
+  CYCLE_COUNT: MovementKindEnum.ADJUSTMENT,
+  CORRECTION: MovementKindEnum.ADJUSTMENT,
+  DAMAGED: MovementKindEnum.ADJUSTMENT,
+  SHRINKAGE: MovementKindEnum.ADJUSTMENT,
+  RETURN: MovementKindEnum.ADJUSTMENT,
+  SALE: MovementKindEnum.ADJUSTMENT,
+  OTHER: MovementKindEnum.ADJUSTMENT,
+  RESERVATION: MovementKindEnum.RESERVATION,
+  RELEASE: MovementKindEnum.RELEASE,
+  EXPIRY: MovementKindEnum.EXPIRY,
+  COMMIT: MovementKindEnum.COMMIT,
+  TRANSFER_IN: MovementKindEnum.TRANSFER,
+  TRANSFER_OUT: MovementKindEnum.TRANSFER,
+};
+
+@Resolver(() => InventoryLevel)
+export class InventoryLevelReadResolver {
+  @Authorized('inventory:read')
+  @Query(() => InventoryLevelConnection, { description: 'Inventory levels, filtered and sorted, keyset-paginated.' })
+  async inventoryLevels(
+    @Ctx() ctx: Context,
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('filter', () => InventoryLevelFilter, { nullable: true, description: 'Conditions.' }) filter: InventoryLevelFilter | null,
+    @Arg('sortKey', () => LevelSortKeyEnum, { defaultValue: LevelSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: LevelSortKeyEnum,
+    @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
+  ) {
+    const page = pageRequest(args, 'InventoryLevel', sortKey, reverse);
+    return toConnection(await levelPage(tx(ctx), storeOf(ctx), levelFilterOf(filter), sortKey, page), 'InventoryLevel', sortKey, (r) => r.id);
+  }
+
+  @Authorized('inventory:read')
+  @Query(() => InventorySummary, { description: 'Counts per status and stock totals over the levels matching the filter.' })
+  inventorySummary(@Ctx() ctx: Context, @Arg('filter', () => InventoryLevelFilter, { nullable: true, description: 'Conditions.' }) filter: InventoryLevelFilter | null) {
+    return levelSummary(tx(ctx), storeOf(ctx), levelFilterOf(filter));
+  }
+}
+
+@Resolver(() => StockMovement)
+export class StockMovementResolver {
+  @FieldResolver(() => ID, { description: 'Opaque global ID.' })
+  id(@Root() m: MovementRow): string {
+    return toGlobalId('StockMovement', m.id);
+  }
+  @FieldResolver(() => MovementKindEnum, { description: 'What kind of change this is.' })
+  kind(@Root() m: MovementRow): MovementKindEnum {
+    return KIND[m.reason];
+  }
+  @FieldResolver(() => InventoryLevel, { description: 'The level changed.' })
+  inventoryLevel(@Root() m: MovementRow, @Ctx() ctx: Context) {
+    return ctx.loaders.levelById.load(m.inventoryLevelId);
+  }
+  @FieldResolver(() => Variant, { description: 'The variant of the level.' })
+  variant(@Root() m: MovementRow, @Ctx() ctx: Context) {
+    return ctx.loaders.variantById.load(m.variantId);
+  }
+  @FieldResolver(() => Warehouse, { description: 'The warehouse of the level.' })
+  warehouse(@Root() m: MovementRow, @Ctx() ctx: Context) {
+    return ctx.loaders.warehouseById.load(m.warehouseId);
+  }
+  @FieldResolver(() => Reservation, { nullable: true, description: 'The reservation that made the change, if any.' })
+  reservation(@Root() m: MovementRow, @Ctx() ctx: Context) {
+    return m.reservationId ? ctx.loaders.reservationById.load(m.reservationId) : null;
+  }
+
+  @Authorized('inventory:read')
+  @Query(() => StockMovementConnection, { description: 'The ledger, oldest first (reverse: newest first), keyset-paginated.' })
+  async stockMovements(
+    @Ctx() ctx: Context,
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('filter', () => StockMovementFilter, { nullable: true, description: 'Conditions.' }) filter: StockMovementFilter | null,
+    @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Newest first.' }) reverse: boolean,
+  ) {
+    const page = pageRequest(args, 'StockMovement', 'ID', reverse);
+    const f = {
+      ...filter,
+      inventoryLevelIds: decodeIdList(filter?.inventoryLevelIds, 'InventoryLevel', 'filter.inventoryLevelIds'),
+      variantIds: decodeIdList(filter?.variantIds, 'Variant', 'filter.variantIds'),
+      warehouseIds: decodeIdList(filter?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
+      reservationIds: decodeIdList(filter?.reservationIds, 'Reservation', 'filter.reservationIds'),
+      reasons: filter?.reasons as MovementReason[] | null | undefined,
+    };
+    return toConnection(await movementPage(tx(ctx), storeOf(ctx), f, page), 'StockMovement', 'ID', (r) => r.id);
+  }
+}

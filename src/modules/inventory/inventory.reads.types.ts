@@ -1,0 +1,124 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/common.types';
+import { Connection } from '../../graphql/connection';
+import { DateTime } from '../../graphql/scalars';
+import { InventoryLevel, MovementReasonEnum, StockStatusEnum } from './inventory.types';
+
+export enum LevelSortKeyEnum {
+  UPDATED_AT = 'UPDATED_AT',
+  AVAILABLE = 'AVAILABLE',
+  ON_HAND = 'ON_HAND',
+  SKU = 'SKU',
+}
+registerEnumType(LevelSortKeyEnum, { name: 'InventoryLevelSortKey', description: 'Orders of inventory levels (ties broken by id).' });
+
+export const InventoryLevelConnection = Connection(InventoryLevel, 'InventoryLevel');
+
+@InputType({ description: 'Filters for inventory levels; all given conditions must hold.' })
+export class InventoryLevelFilter {
+  @Field(() => [ID], { nullable: true, description: 'Only these warehouses.' })
+  warehouseIds?: string[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only these variants.' })
+  variantIds?: string[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only variants of these products.' })
+  productIds?: string[] | null;
+  @Field(() => [String], { nullable: true, description: 'Only these SKUs.' })
+  skus?: string[] | null;
+  @Field(() => [StockStatusEnum], { nullable: true, description: 'Only these statuses.' })
+  statuses?: StockStatusEnum[] | null;
+  @Field(() => Boolean, { nullable: true, description: 'Only levels that are not IN_STOCK (low, critical or out of stock).' })
+  lowStockOnly?: boolean | null;
+  @Field(() => DateTime, { nullable: true, description: 'Only levels changed at or after this time (incremental sync).' })
+  updatedSince?: Date | null;
+}
+
+@ObjectType({ description: 'Counts of inventory levels per status, and stock totals (seed 001).' })
+export class InventorySummary {
+  @Field(() => Int, { description: 'Levels matching the filter.' })
+  total!: number;
+  @Field(() => Int, { description: 'Levels IN_STOCK.' })
+  inStock!: number;
+  @Field(() => Int, { description: 'Levels LOW_STOCK.' })
+  lowStock!: number;
+  @Field(() => Int, { description: 'Levels CRITICAL.' })
+  critical!: number;
+  @Field(() => Int, { description: 'Levels OUT_OF_STOCK.' })
+  outOfStock!: number;
+  @Field(() => Int, { description: 'Sum of onHand.' })
+  totalOnHand!: number;
+  @Field(() => Int, { description: 'Sum of reserved.' })
+  totalReserved!: number;
+  @Field(() => Int, { description: 'Sum of available.' })
+  totalAvailable!: number;
+  @Field(() => Int, { description: 'Sum of incoming.' })
+  totalIncoming!: number;
+}
+
+export enum MovementKindEnum {
+  ADJUSTMENT = 'ADJUSTMENT',
+  RESERVATION = 'RESERVATION',
+  RELEASE = 'RELEASE',
+  EXPIRY = 'EXPIRY',
+  COMMIT = 'COMMIT',
+  TRANSFER = 'TRANSFER',
+}
+registerEnumType(MovementKindEnum, {
+  name: 'StockMovementKind',
+  description: 'What kind of change a movement is, derived from its reason.',
+  valuesConfig: {
+    ADJUSTMENT: { description: 'onHand changed by a set, adjust or bulk update (reason RECEIVED … OTHER).' },
+    RESERVATION: { description: 'Units were held.' },
+    RELEASE: { description: 'Held units were released.' },
+    EXPIRY: { description: 'Held units expired.' },
+    COMMIT: { description: 'Held units were sold and left.' },
+    TRANSFER: { description: 'Units moved between warehouses.' },
+  },
+});
+
+@ObjectType({ implements: Node, description: 'One ledger entry. For every level, onHand is the sum of its quantityDelta.' })
+export class StockMovement extends Node {
+  @Field(() => MovementReasonEnum, { description: 'Why stock moved.' })
+  reason!: MovementReasonEnum;
+  @Field(() => Int, { description: 'Change of onHand.' })
+  quantityDelta!: number;
+  @Field(() => Int, { description: 'Change of reserved.' })
+  reservedDelta!: number;
+  @Field(() => Int, { description: 'onHand before.' })
+  onHandBefore!: number;
+  @Field(() => Int, { description: 'onHand after.' })
+  onHandAfter!: number;
+  @Field(() => Int, { description: 'reserved before.' })
+  reservedBefore!: number;
+  @Field(() => Int, { description: 'reserved after.' })
+  reservedAfter!: number;
+  @Field(() => String, { nullable: true, description: 'Free text given with the change.' })
+  note!: string | null;
+  @Field(() => String, { nullable: true, description: 'Who made the change: "key:<prefix>" or "system:<job>".' })
+  actor!: string | null;
+  @Field(() => String, { nullable: true, description: 'Idempotency key of the request that made the change.' })
+  idempotencyKey!: string | null;
+  @Field(() => DateTime, { description: 'When the change was made.' })
+  createdAt!: Date;
+}
+
+export const StockMovementConnection = Connection(StockMovement, 'StockMovement');
+
+@InputType({ description: 'Filters for stock movements; all given conditions must hold.' })
+export class StockMovementFilter {
+  @Field(() => [ID], { nullable: true, description: 'Only these inventory levels.' })
+  inventoryLevelIds?: string[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only these variants.' })
+  variantIds?: string[] | null;
+  @Field(() => [String], { nullable: true, description: 'Only these SKUs.' })
+  skus?: string[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only these warehouses.' })
+  warehouseIds?: string[] | null;
+  @Field(() => [MovementReasonEnum], { nullable: true, description: 'Only these reasons.' })
+  reasons?: MovementReasonEnum[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only movements made by these reservations.' })
+  reservationIds?: string[] | null;
+  @Field(() => DateTime, { nullable: true, description: 'Created at or after this time.' })
+  createdAfter?: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'Created before this time.' })
+  createdBefore?: Date | null;
+}

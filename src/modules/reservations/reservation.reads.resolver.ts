@@ -1,0 +1,33 @@
+/** The reservations list. Thin: parse, call the read service, map. */
+import { Arg, Args, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { poolTx } from '../../db/tx';
+import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
+import type { Context } from '../../graphql/context';
+import { storeOf } from '../../graphql/context';
+import { decodeIdList } from '../../graphql/ids';
+import { reservationPage } from './reservation.reads';
+import type { ReservationStatus } from './reservation.service';
+import { Reservation, ReservationConnection, ReservationFilter } from './reservation.types';
+
+@Resolver(() => Reservation)
+export class ReservationReadResolver {
+  @Authorized('inventory:read', 'inventory:reserve')
+  @Query(() => ReservationConnection, { description: 'Reservations, newest first unless reverse, keyset-paginated.' })
+  async reservations(
+    @Ctx() ctx: Context,
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('filter', () => ReservationFilter, { nullable: true, description: 'Conditions.' }) filter: ReservationFilter | null,
+    @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Oldest first.' }) reverse: boolean,
+  ) {
+    // Newest first is the natural order here: the keyset sort is descending unless reversed.
+    const page = pageRequest(args, 'Reservation', 'CREATED_AT', !reverse);
+    const f = {
+      statuses: filter?.statuses as ReservationStatus[] | null | undefined,
+      reference: filter?.reference,
+      createdAfter: filter?.createdAfter,
+      variantIds: decodeIdList(filter?.variantIds, 'Variant', 'filter.variantIds'),
+      warehouseIds: decodeIdList(filter?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
+    };
+    return toConnection(await reservationPage(poolTx(ctx.app.db.pool), storeOf(ctx), f, page), 'Reservation', 'CREATED_AT', (r) => r.id);
+  }
+}
