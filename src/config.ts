@@ -35,6 +35,23 @@ export interface Config {
   sweepIntervalMs: number;
   txMaxRetries: number;
   shutdownTimeoutMs: number;
+  /** Static limits, enforced by graphql-armor before execution. */
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  /** Largest requested cost of one operation (MAX_COST_EXCEEDED above). */
+  maxQueryCost: number;
+  /** Leaky bucket per key; 0 disables rate limiting. */
+  rateLimitBucketSize: number;
+  rateLimitRestoreRate: number;
+  /** Origins allowed by CORS ('*' for any). */
+  corsOrigins: string[];
+  introspection: boolean;
+  /** JSON manifest { sha256: document } of trusted operations. */
+  trustedDocumentsFile: string | null;
+  /** Publishable keys may only run trusted documents. */
+  publishableTrustedOnly: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -55,6 +72,31 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
     throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   }
   return raw as T;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function corsOrigins(env: Env): string[] {
+  const raw = env.CORS_ORIGINS;
+  if (!raw) return [];
+  const list = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of list) {
+    if (o === '*') continue;
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin (expected e.g. https://shop.example.com)`);
+    }
+    if (u.origin !== o) throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin; did you mean "${u.origin}"?`);
+  }
+  return list;
 }
 
 function databaseUrl(env: Env): string | undefined {
@@ -100,5 +142,16 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1_000, 50, 3_600_000),
     txMaxRetries: int(env, 'TX_MAX_RETRIES', 5, 0, 50),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    maxDepth: int(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
+    maxAliases: int(env, 'MAX_QUERY_ALIASES', 30, 1, 1000),
+    maxTokens: int(env, 'MAX_QUERY_TOKENS', 5000, 100, 100_000),
+    maxDirectives: int(env, 'MAX_QUERY_DIRECTIVES', 20, 1, 1000),
+    maxQueryCost: int(env, 'MAX_QUERY_COST', 5000, 10, 10_000_000),
+    rateLimitBucketSize: int(env, 'RATE_LIMIT_BUCKET_SIZE', 20_000, 0, 1_000_000_000),
+    rateLimitRestoreRate: int(env, 'RATE_LIMIT_RESTORE_RATE', 1_000, 1, 1_000_000_000),
+    corsOrigins: corsOrigins(env),
+    introspection: bool(env, 'INTROSPECTION', nodeEnv !== 'production'),
+    trustedDocumentsFile: env.TRUSTED_DOCUMENTS || null,
+    publishableTrustedOnly: bool(env, 'PUBLISHABLE_TRUSTED_ONLY', false),
   };
 }

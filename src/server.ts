@@ -17,6 +17,7 @@ import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
 import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
 import { getSchema } from './graphql/schema';
+import { armor, loadTrustedDocuments, securityPlugin, tooManyTokens } from './graphql/security';
 import type { Logger } from './log';
 import { KeyAuthenticator } from './modules/auth/keys.service';
 import type { AuthInfo } from './modules/auth/scopes';
@@ -46,22 +47,78 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
 
 class BodyTooLarge extends Error {}
 
+/**
+ * Reads the body. Past MAX_BODY_BYTES the rest is drained unread (up to 16 MiB, then the socket
+ * is dropped) so that the client still receives its 413.
+ */
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > 16 * MAX_BODY_BYTES) {
         reject(new BodyTooLarge());
         req.destroy();
-        return;
-      }
-      chunks.push(c);
+      } else if (size <= MAX_BODY_BYTES) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > MAX_BODY_BYTES ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
+}
+
+function parseJson(s: string | null): unknown {
+  try {
+    return s ? JSON.parse(s) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** PostgreSQL text cannot hold NUL: refuse it anywhere in the variables, before any resolver runs. */
+function hasNul(v: unknown, depth = 0): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (depth > 64 || v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some((x) => hasNul(x, depth + 1));
+  return Object.entries(v as Record<string, unknown>).some(([k, x]) => k.includes('\u0000') || hasNul(x, depth + 1));
+}
+
+/**
+ * CORS for browser storefronts: an allowed Origin gets the headers (and its preflight a 204).
+ * Returns true when the request came from an allowed origin.
+ */
+function corsHeaders(allowed: string[], req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  const origin = req.headers.origin;
+  if (!origin || allowed.length === 0 || !(allowed.includes('*') || allowed.includes(origin))) return false;
+  res.setHeader('access-control-allow-origin', allowed.includes('*') ? '*' : origin);
+  res.setHeader('vary', 'Origin');
+  res.setHeader('access-control-expose-headers', 'x-request-id, retry-after');
+  if (req.method === 'OPTIONS') {
+    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type, x-request-id, apollo-require-preflight');
+    res.setHeader('access-control-max-age', '600');
+  }
+  return true;
+}
+
+/** Automatic persisted queries, pre-filled with the trusted documents (so clients may send only their hash). */
+function persistedQueryCache(trusted: Map<string, string>) {
+  const lru = new Map<string, string>();
+  const strip = (k: string) => k.replace(/^apq:/, '');
+  return {
+    async get(key: string) {
+      return trusted.get(strip(key)) ?? lru.get(key);
+    },
+    async set(key: string, value: string) {
+      if (trusted.has(strip(key))) return;
+      lru.delete(key);
+      lru.set(key, value);
+      if (lru.size > 1000) lru.delete(lru.keys().next().value as string);
+    },
+    async delete(key: string) {
+      lru.delete(key);
+    },
+  };
 }
 
 async function connectWithRetry(config: Config, log: Logger, isStopping: () => boolean): Promise<Database> {
@@ -96,17 +153,23 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const httpServer = http.createServer();
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_BODY_BYTES });
 
+  const trusted = loadTrustedDocuments(config);
+  const guard = armor(config);
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
     // Shutdown is ours (main.ts): Apollo's own signal handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
-    introspection: config.nodeEnv !== 'production',
+    introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: makeFormatError(log),
+    validationRules: guard.validationRules,
+    persistedQueries: { cache: persistedQueryCache(trusted) },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      ...guard.plugins,
+      securityPlugin(config, trusted),
       {
         async serverWillStart() {
           return {
@@ -157,6 +220,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       if (url.pathname === '/healthz' || url.pathname === '/readyz') return;
       log.debug('request', { requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 });
     });
+    if (corsHeaders(config.corsOrigins, req, res) && req.method === 'OPTIONS') {
+      res.statusCode = 204;
+      return res.end();
+    }
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') return await readyz(res);
@@ -168,7 +235,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       try {
         body = req.method === 'POST' ? await readBody(req) : '';
       } catch (e) {
-        if (e instanceof BodyTooLarge) return sendJson(res, 413, { errors: [{ message: `Request body exceeds ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } }] });
+        if (e instanceof BodyTooLarge) {
+          return sendJson(res, 413, { errors: [{ message: `Request body exceeds ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_REQUEST' } }] }, { connection: 'close' });
+        }
         throw e;
       }
       const headers = new HeaderMap();
@@ -181,6 +250,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         } catch {
           return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
         }
+      }
+      const bodies = req.method === 'POST' ? (Array.isArray(parsed) ? parsed : [parsed]) : [];
+      if (bodies.some((b) => hasNul((b as { variables?: unknown } | undefined)?.variables)) || hasNul(parseJson(url.searchParams.get('variables')))) {
+        return sendJson(res, 400, { errors: [{ message: 'Strings must not contain NUL (\\u0000) characters', extensions: { code: 'BAD_USER_INPUT' } }] });
+      }
+      const queries = req.method === 'POST' ? (Array.isArray(parsed) ? parsed : [parsed]).map((b) => (b as { query?: unknown } | undefined)?.query) : [url.searchParams.get('query')];
+      if (queries.some((q) => tooManyTokens(q, config.maxTokens))) {
+        return sendJson(res, 400, { errors: [{ message: `The document has more than ${config.maxTokens} tokens`, extensions: { code: 'BAD_USER_INPUT' } }] });
       }
       const httpGraphQLRequest: HTTPGraphQLRequest = { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body: parsed };
       const response = await apollo.executeHTTPGraphQLRequest({

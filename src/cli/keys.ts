@@ -1,6 +1,6 @@
 /**
  * API key management:
- *   npm run key:create -- --store <code> [--kind sk|pk] [--scopes a,b] [--name text] [--create-store]
+ *   npm run key:create -- --store <code> [--publishable | --kind sk|pk] [--scopes a,b] [--name text] [--create-store]
  *   npm run key:list   -- [--store <code>]
  *   npm run key:revoke -- <key id | key prefix>
  */
@@ -24,7 +24,7 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Record<string
 }
 
 const USAGE = `usage:
-  key:create --store <code> [--kind sk|pk] [--scopes ${SCOPES.join(',')}] [--name text] [--create-store]
+  key:create --store <code> [--publishable | --kind sk|pk] [--scopes ${SCOPES.join(',')}] [--name text] [--create-store]
   key:list [--store <code>]
   key:revoke <key id | prefix>`;
 
@@ -35,7 +35,7 @@ async function main() {
   if (cmd === 'create') {
     const code = str('store');
     if (!code) throw new KeyError(`--store is required\n${USAGE}`);
-    const kind = (str('kind') ?? 'sk') as 'sk' | 'pk';
+    const kind = (flags.publishable ? 'pk' : (str('kind') ?? 'sk')) as 'sk' | 'pk';
     if (kind !== 'sk' && kind !== 'pk') throw new KeyError('--kind must be sk or pk');
     const scopes = (str('scopes') ?? (kind === 'pk' ? '' : 'admin')).split(',').map((s) => s.trim()).filter(Boolean);
     await withApp(async (app) => {

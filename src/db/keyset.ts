@@ -49,9 +49,10 @@ export interface Page<T> {
   totalCount: () => Promise<number>;
 }
 
-function sortValue(v: unknown): string | number {
+/** Sort values as cursors carry them: ISO strings for times, numbers for int8 (pg returns those as strings). */
+function sortValue(v: unknown, cast: SortCast): string | number {
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'bigint') return Number(v);
+  if (cast === 'int8') return Number(v);
   return v as string | number;
 }
 
@@ -86,7 +87,7 @@ export async function runPage<T>(tx: Tx, q: PageQuery, page: PageRequest): Promi
     params,
   );
   const more = rows.length > page.limit;
-  const list = rows.slice(0, page.limit).map((r) => ({ ...r, __sort: sortValue(r.__sort) }));
+  const list = rows.slice(0, page.limit).map((r) => ({ ...r, __sort: sortValue(r.__sort, q.sort.cast) }));
   if (page.backward) list.reverse();
   // Rows on the other side of the cursor (only asked when there is a cursor).
   let otherSide = false;
@@ -137,7 +138,7 @@ export async function runPagesByParent<T>(
   for (const r of rows) {
     const { __parent, __rn: _rn, ...rest } = r;
     const list = byParent.get(__parent) ?? [];
-    list.push({ ...(rest as unknown as T), __sort: sortValue(r.__sort) });
+    list.push({ ...(rest as unknown as T), __sort: sortValue(r.__sort, q.sort.cast) });
     byParent.set(__parent, list);
   }
   return parentIds.map((id) => {

@@ -65,6 +65,10 @@ export function Connection<T extends object>(nodeClass: ClassType<T>, name: stri
   return Conn;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TEXT_SORTS = new Set(['SKU', 'NAME', 'CODE']);
+const TIME_SORTS = new Set(['UPDATED_AT', 'CREATED_AT']);
+
 interface CursorBody {
   c: string; // connection
   s: string; // sort key
@@ -88,7 +92,16 @@ function decodeCursor(cursor: string, connection: string, sortKey: string, arg: 
   if (!valid) throw badInput(`"${arg}" is not a valid cursor`, { argument: arg });
   if (body!.c !== connection) throw badInput(`"${arg}" is a cursor of another connection (${body!.c}), not ${connection}`, { argument: arg });
   if (body!.s !== sortKey) throw badInput(`"${arg}" was issued for sort key ${body!.s}, not ${sortKey}`, { argument: arg });
-  return { value: body!.v, id: body!.i };
+  // A well-formed cursor of this connection carries values of the right types; a forged one does not.
+  const idOk = sortKey === 'ID' ? /^\d{1,18}$/.test(body!.i) : UUID.test(body!.i);
+  const kind = TEXT_SORTS.has(sortKey) ? 'string' : TIME_SORTS.has(sortKey) ? 'time' : 'number';
+  const v = body!.v;
+  const valueOk =
+    kind === 'string' ? typeof v === 'string' && !v.includes('\u0000') && v.length <= 1000
+    : kind === 'time' ? typeof v === 'string' && !Number.isNaN(Date.parse(v)) && /^\d{4}-\d\d-\d\dT/.test(v)
+    : typeof v === 'number' && Number.isSafeInteger(v);
+  if (!idOk || !valueOk) throw badInput(`"${arg}" is not a valid cursor`, { argument: arg });
+  return { value: v, id: body!.i };
 }
 
 /** Validates Relay arguments and turns them into a keyset page request (BAD_USER_INPUT otherwise). */

@@ -51,7 +51,7 @@ test('migrate, seed (once), and the key commands work end to end', async () => {
   expect(again.out).toMatch(/already/i);
 
   // The secret goes alone to stdout (for scripts); the explanation to stderr.
-  const created = await cli('keys.js', ['create', '--store', 'demo', '--kind', 'pk', '--name', 'storefront']);
+  const created = await cli('keys.js', ['create', '--store', 'demo', '--publishable', '--name', 'storefront']);
   expect(created.code).toBe(0);
   expect(created.out).toMatch(/^pk_[A-Za-z0-9_-]+\n$/);
   expect(created.err).toMatch(/Created pk key .* for store "demo" with scopes \[storefront:read\]/);

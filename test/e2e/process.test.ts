@@ -37,7 +37,8 @@ test('`npm start` with no DATABASE_URL serves { __typename } on embedded PGlite 
 
   const r = await post(url, '{ __typename }');
   expect(r.status).toBe(200);
-  expect(r.body).toEqual({ data: { __typename: 'Query' } });
+  expect(r.body.data).toEqual({ __typename: 'Query' });
+  expect(r.body.errors).toBeUndefined();
 
   // First start on an empty embedded database loads the demo and leaves a development key.
   const key = fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim();

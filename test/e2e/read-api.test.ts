@@ -24,7 +24,8 @@ async function levelUpdate(gql: GqlClient, sku: string, warehouseCode: string, i
 }
 
 beforeAll(async () => {
-  t = await startTestServer({ SWEEP_INTERVAL_MS: '3600000' });
+  // No sweeper and no rate limiting: the SQL statement count below must be the queries' own.
+  t = await startTestServer({ SWEEP_INTERVAL_MS: '3600000', RATE_LIMIT_BUCKET_SIZE: '0' });
   W.a = await createWarehouse(t.gql, { code: `A-${tag}`, priority: 1 });
   W.b = await createWarehouse(t.gql, { code: `B-${tag}`, priority: 2 });
   W.fba = await createWarehouse(t.gql, { code: `F-${tag}`, priority: 3, readOnly: true, type: 'FBA' });

@@ -107,7 +107,7 @@ export class ProductReadResolver {
     return (await ctx.loaders.totalsByProductId.load(p.id)).totalAvailable > 0;
   }
 
-  @Authorized('inventory:read')
+  @Authorized('inventory:read', 'storefront:read')
   @Query(() => ProductConnection, { description: 'Products, filtered and sorted, keyset-paginated.' })
   async products(
     @Ctx() ctx: Context,
@@ -167,7 +167,7 @@ export class VariantReadResolver {
     return (await ctx.loaders.totalsByVariantId.load(v.id)).totalAvailable > 0;
   }
 
-  @Authorized('inventory:read')
+  @Authorized('inventory:read', 'storefront:read')
   @Query(() => VariantConnection, { description: 'Variants, filtered and sorted, keyset-paginated.' })
   async variants(
     @Ctx() ctx: Context,
@@ -181,7 +181,7 @@ export class VariantReadResolver {
     return toConnection(await reads.variantPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Variant', sortKey, (r) => r.id);
   }
 
-  @Authorized('inventory:read')
+  @Authorized('inventory:read', 'storefront:read')
   @Query(() => VariantLookupResult, { description: "A product's variant by label, case-insensitively (seed 004)." })
   async variantByLabel(
     @Ctx() ctx: Context,

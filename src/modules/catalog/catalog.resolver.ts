@@ -25,7 +25,7 @@ export class ProductResolver {
     return toGlobalId('Product', p.id);
   }
 
-  @Authorized('inventory:read')
+  @Authorized('inventory:read', 'storefront:read')
   @Query(() => Product, { nullable: true, description: 'A product by global id or by externalId.' })
   async product(
     @Ctx() ctx: Context,
@@ -75,7 +75,7 @@ export class VariantResolver {
     return ctx.loaders.productById.load(v.productId);
   }
 
-  @Authorized('inventory:read')
+  @Authorized('inventory:read', 'storefront:read')
   @Query(() => Variant, { nullable: true, description: 'A variant by global id or by sku.' })
   async variant(
     @Ctx() ctx: Context,
