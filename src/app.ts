@@ -2,6 +2,7 @@
 import type { Config } from './config';
 import type { Database } from './db/client';
 import type { TxRunner } from './db/tx';
+import type { EventHub } from './events/hub';
 import type { Logger } from './log';
 import type { KeyAuthenticator } from './modules/auth/keys.service';
 
@@ -11,4 +12,6 @@ export interface App {
   tx: TxRunner;
   log: Logger;
   authenticator: KeyAuthenticator;
+  /** Set once the gateway is ready: sequencing and fan-out of outbox events. */
+  events?: EventHub;
 }

@@ -52,6 +52,12 @@ export interface Config {
   trustedDocumentsFile: string | null;
   /** Publishable keys may only run trusted documents. */
   publishableTrustedOnly: boolean;
+  /** Safety-net poll of the outbox (LISTEN/NOTIFY and local commits wake it sooner). */
+  eventsPollMs: number;
+  /** How long sequenced events stay resumable. */
+  outboxRetentionSeconds: number;
+  /** Events a subscriber may have pending before it is cut off as too slow (at least two hub batches). */
+  subscriptionBuffer: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -153,5 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: bool(env, 'INTROSPECTION', nodeEnv !== 'production'),
     trustedDocumentsFile: env.TRUSTED_DOCUMENTS || null,
     publishableTrustedOnly: bool(env, 'PUBLISHABLE_TRUSTED_ONLY', false),
+    eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 10, 60_000),
+    outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_HOURS', 72, 1, 24 * 365) * 3600,
+    subscriptionBuffer: int(env, 'SUBSCRIPTION_BUFFER', 5000, 1000, 1_000_000),
   };
 }

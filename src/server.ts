@@ -16,6 +16,7 @@ import { openDatabase, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
 import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
+import { EventHub } from './events/hub';
 import { getSchema } from './graphql/schema';
 import { armor, loadTrustedDocuments, securityPlugin, tooManyTokens } from './graphql/security';
 import type { Logger } from './log';
@@ -204,7 +205,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         }
         return true;
       },
-      context: (ctx) => buildContext(app!, ctx.extra.auth ?? null, crypto.randomUUID()),
+      context: (ctx) => ({
+        ...buildContext(app!, ctx.extra.auth ?? null, crypto.randomUUID()),
+        closeSocket: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
+      }),
     },
     wsServer,
   );
@@ -310,6 +314,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const authenticator = new KeyAuthenticator(db.prisma);
     const a: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator };
     await loadDemoIfEmpty(a);
+    const hub = new EventHub(a);
+    await hub.start();
+    a.events = hub;
+    a.tx.afterCommit = () => hub.poke();
     app = a;
     sweeper.s = new Sweeper(a);
     sweeper.s.start();
@@ -332,6 +340,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         log.info('shutting down');
         await apollo.stop(); // drains HTTP (in-flight requests finish) and closes the WebSocket server
         await sweeper.s?.stop();
+        await app?.events?.stop();
         await app?.db.close();
         log.info('stopped');
       })();

@@ -13,6 +13,8 @@ export interface Tx {
 export interface TxRunner {
   pool: pg.Pool;
   maxRetries: number;
+  /** Called after every commit (wakes the event hub at once instead of at its next poll). */
+  afterCommit?: () => void;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -46,6 +48,7 @@ export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): P
       await client.query('BEGIN');
       const result = await fn(wrap(client));
       await client.query('COMMIT');
+      runner.afterCommit?.();
       return result;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {

@@ -7,6 +7,8 @@ export interface Context {
   auth: AuthInfo | null;
   requestId: string;
   loaders: Loaders;
+  /** WebSocket requests: closes the connection (slow subscribers). */
+  closeSocket?: (code: number, reason: string) => void;
 }
 
 /** The authenticated key's store. Resolvers behind @Authorized always have one. */

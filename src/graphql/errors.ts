@@ -57,6 +57,7 @@ export const PUBLIC_CODES = new Set([
   'MAX_COST_EXCEEDED',
   'THROTTLED',
   'NOT_FOUND',
+  'CURSOR_EXPIRED',
 ]);
 
 export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>

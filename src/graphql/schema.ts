@@ -10,6 +10,7 @@ import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver'
 import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
+import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import type { Context } from './context';
 import { forbidden, unauthenticated } from './errors';
 
@@ -38,12 +39,28 @@ export const resolvers = [
   StockMovementResolver,
   ReservationReadResolver,
   NodeResolver,
+  InventoryChangedEventResolver,
+  StockStatusChangedEventResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;
 
 export function getSchema(): Promise<GraphQLSchema> {
-  cached ??= buildSchema({ resolvers: [...resolvers], authChecker, validate: false, emitSchemaFile: false });
+  cached ??= buildSchema({
+    resolvers: [...resolvers],
+    authChecker,
+    validate: false,
+    emitSchemaFile: false,
+    // Subscriptions use their own `subscribe` (src/events): there is no topic-based PubSub.
+    pubSub: {
+      publish() {
+        throw new Error('topic PubSub is not used');
+      },
+      subscribe() {
+        throw new Error('topic PubSub is not used');
+      },
+    },
+  });
   return cached;
 }
 

@@ -33,6 +33,7 @@ export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number
     await purgeExpiredKeys(tx);
     return ids.length;
   });
+  if (due.length) app.events?.poke();
   return { levels: due.length, reservations: closed };
 }
 

@@ -1,0 +1,161 @@
+/**
+ * Per-process event hub: sequences committed outbox rows and fans them out to this process's
+ * subscribers, in sequence order.
+ *
+ * Wake-ups come from (1) this process's own commits (`poke`), (2) PostgreSQL LISTEN/NOTIFY from
+ * other instances, and (3) a periodic poll as the safety net — the outbox stays the source of
+ * truth, so a lost notification only delays delivery by one poll interval.
+ *
+ * Fan-out sits behind `Fanout`: the in-process implementation below delivers to local
+ * subscribers. For very large fan-out, a Redis pub/sub implementation can publish each sequenced
+ * batch on a channel per store and deliver from its subscription instead (see docs/EVENTS.md).
+ */
+import pg from 'pg';
+import type { App } from '../app';
+import { withConn, withTx } from '../db/tx';
+import { eventsAfter, headSeq, purgeOutbox, sequencePending, type OutboxEvent } from './outbox';
+
+export type Listener = (e: OutboxEvent) => void;
+
+export interface Fanout {
+  publish(events: OutboxEvent[]): void;
+  subscribe(storeId: string, listener: Listener): () => void;
+}
+
+export class LocalFanout implements Fanout {
+  private readonly byStore = new Map<string, Set<Listener>>();
+  publish(events: OutboxEvent[]): void {
+    for (const e of events) {
+      for (const l of this.byStore.get(e.storeId) ?? []) {
+        try {
+          l(e);
+        } catch {
+          /* a listener's failure is its own */
+        }
+      }
+    }
+  }
+  subscribe(storeId: string, listener: Listener): () => void {
+    let set = this.byStore.get(storeId);
+    if (!set) this.byStore.set(storeId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0) this.byStore.delete(storeId);
+    };
+  }
+  get subscriberCount(): number {
+    let n = 0;
+    for (const s of this.byStore.values()) n += s.size;
+    return n;
+  }
+}
+
+export class EventHub {
+  readonly fanout = new LocalFanout();
+  /** Highest seq published to local subscribers. */
+  lastSeq = 0;
+  private listener: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private lastPurge = 0;
+
+  /** The hub's own transactions must not wake the hub again. */
+  private readonly tx;
+
+  constructor(private readonly app: App) {
+    this.tx = { pool: app.tx.pool, maxRetries: app.tx.maxRetries };
+  }
+
+  async start(): Promise<void> {
+    this.lastSeq = await withConn(this.tx, headSeq);
+    await this.listen();
+    const tick = () => {
+      if (this.stopped) return;
+      this.poke();
+      this.timer = setTimeout(tick, this.app.config.eventsPollMs);
+      this.timer.unref();
+    };
+    this.timer = setTimeout(tick, this.app.config.eventsPollMs);
+    this.timer.unref();
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const c = new pg.Client(this.app.db.connection);
+    c.on('notification', () => this.poke());
+    c.on('error', (err) => {
+      this.app.log.warn('event listener connection lost; reconnecting', { err: err.message });
+      this.listener = null;
+      c.end().catch(() => undefined);
+      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+    });
+    try {
+      await c.connect();
+      await c.query('LISTEN inventory_outbox');
+      await c.query('LISTEN inventory_sequenced');
+      this.listener = c;
+    } catch (e) {
+      // The poll still delivers; try LISTEN again later.
+      this.app.log.warn('LISTEN failed; polling only for now', { err: (e as Error).message });
+      await c.end().catch(() => undefined);
+      setTimeout(() => void this.listen().catch(() => undefined), 2000).unref();
+    }
+  }
+
+  /** Schedules a pump (coalesced). */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pump();
+        } catch (e) {
+          this.app.log.warn('event pump failed; will retry', { err: (e as Error).message });
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.pumping = null;
+    });
+  }
+
+  /** Waits for the current pump (tests, shutdown). */
+  async settle(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  private async pump(): Promise<void> {
+    // Sequence whatever is pending (another instance may be doing it: then it notifies us).
+    for (;;) {
+      const n = await withTx(this.tx, (tx) => sequencePending(tx));
+      if (n < 1000) break;
+    }
+    // Batches of 500: a subscriber's buffer (≥ 1000) always holds a whole batch.
+    for (;;) {
+      const events = await withConn(this.tx, (tx) => eventsAfter(tx, this.lastSeq, 500));
+      if (events.length === 0) break;
+      this.lastSeq = events[events.length - 1].seq;
+      this.fanout.publish(events);
+      if (events.length < 500) break;
+    }
+    if (Date.now() - this.lastPurge > 60_000) {
+      this.lastPurge = Date.now();
+      await withConn(this.tx, (tx) => purgeOutbox(tx, this.app.config.outboxRetentionSeconds));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.settle();
+    await this.listener?.end().catch(() => undefined);
+    this.listener = null;
+  }
+}

@@ -1,0 +1,110 @@
+/** Subscriptions over graphql-ws. Thin: check access, open an event stream, map events. */
+import { GraphQLError } from 'graphql';
+import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
+import type { Context } from '../../graphql/context';
+import { createLoaders } from '../../graphql/loaders';
+import { badInput, forbidden, unauthenticated } from '../../graphql/errors';
+import { decodeIdList } from '../../graphql/ids';
+import type { OutboxEvent, Topic } from '../../events/outbox';
+import { hasScope } from '../auth/scopes';
+import { Variant, Warehouse } from '../catalog/catalog.types';
+import { InventoryLevel } from '../inventory/inventory.types';
+import { CursorExpiredError, eventStream, type EventFilter } from './subscription.service';
+import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, StockStatusEventFilter } from './subscription.types';
+
+interface EventView {
+  cursor: string;
+  occurredAt: Date;
+  levelId: string;
+  variantId: string;
+  warehouseId: string;
+  [k: string]: unknown;
+}
+
+function view(e: OutboxEvent): EventView {
+  const p = e.payload as Record<string, unknown>;
+  return { ...p, cursor: String(e.seq), occurredAt: e.createdAt, levelId: p.levelId as string, variantId: p.variantId as string, warehouseId: p.warehouseId as string };
+}
+
+async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null | undefined, after: string | null | undefined) {
+  const auth = ctx.auth;
+  if (!auth) throw unauthenticated('Send the API key in connection_init: { "Authorization": "Bearer <key>" }');
+  if (!hasScope(auth, 'inventory:read')) throw forbidden('inventory:read');
+  if (after != null && !/^\d{1,18}$/.test(after)) throw badInput('"after" must be a cursor received from this subscription', { argument: 'after' });
+  const filter: EventFilter = {
+    warehouseIds: decodeIdList(f?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
+    variantIds: decodeIdList(f?.variantIds, 'Variant', 'filter.variantIds'),
+    productIds: decodeIdList(f?.productIds, 'Product', 'filter.productIds'),
+    skus: f?.skus ?? null,
+    statuses: (f?.statuses as EventFilter['statuses']) ?? null,
+  };
+  try {
+    const stream = await eventStream(ctx.app, auth.storeId, topic, filter, after != null ? Number(after) : null, (reason) => ctx.closeSocket?.(4290, reason));
+    return (async function* () {
+      for await (const e of stream) {
+        // Fresh loaders per event: "inventoryLevel" is the level as it is now, not as first seen.
+        ctx.loaders = createLoaders(ctx.app, auth.storeId);
+        yield view(e);
+      }
+    })();
+  } catch (e) {
+    if (e instanceof CursorExpiredError) throw new GraphQLError(e.message, { extensions: { code: 'CURSOR_EXPIRED' } });
+    throw e;
+  }
+}
+
+@Resolver(() => InventoryChangedEvent)
+export class InventoryChangedEventResolver {
+  @Subscription(() => InventoryChangedEvent, {
+    description: 'Every committed change of inventory levels in your store, in order. Resume with "after" (the last cursor received).',
+    subscribe: ({ args, context }) => open(context as Context, 'INVENTORY_UPDATED', args.filter, args.after),
+  })
+  inventoryChanged(
+    @Root() e: EventView,
+    @Arg('filter', () => InventoryEventFilter, { nullable: true, description: 'Which levels.' }) _filter?: InventoryEventFilter,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order.' }) _after?: string,
+  ): EventView {
+    return e;
+  }
+
+  @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
+  inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
+    return ctx.loaders.levelById.load(e.levelId);
+  }
+  @FieldResolver(() => Variant, { description: 'The variant.' })
+  variant(@Root() e: EventView, @Ctx() ctx: Context) {
+    return ctx.loaders.variantById.load(e.variantId);
+  }
+  @FieldResolver(() => Warehouse, { description: 'The warehouse.' })
+  warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
+    return ctx.loaders.warehouseById.load(e.warehouseId);
+  }
+}
+
+@Resolver(() => StockStatusChangedEvent)
+export class StockStatusChangedEventResolver {
+  @Subscription(() => StockStatusChangedEvent, {
+    description: 'Status crossings (low, critical, out of stock, back in stock) in your store, in order. Resume with "after".',
+    subscribe: ({ args, context }) => open(context as Context, 'STOCK_STATUS_CHANGED', args.filter, args.after),
+  })
+  stockStatusChanged(
+    @Root() e: EventView,
+    @Arg('filter', () => StockStatusEventFilter, { nullable: true, description: 'Which levels and statuses.' }) _filter?: StockStatusEventFilter,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order.' }) _after?: string,
+  ): EventView {
+    return e;
+  }
+
+  @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
+  inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
+    return ctx.loaders.levelById.load(e.levelId);
+  }
+  @FieldResolver(() => Variant, { description: 'The variant.' })
+  variant(@Root() e: EventView, @Ctx() ctx: Context) {
+    return ctx.loaders.variantById.load(e.variantId);
+  }
+  @FieldResolver(() => Warehouse, { description: 'The warehouse.' })
+  warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
+    return ctx.loaders.warehouseById.load(e.warehouseId);
+  }
+}

@@ -1,0 +1,92 @@
+/** A graphql-ws client for tests: collects the events of one subscription. */
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export interface Sub {
+  events: any[];
+  errors: unknown[];
+  completed: boolean;
+  /** Resolves once `n` events have arrived (or rejects after timeoutMs). */
+  waitFor(n: number, timeoutMs?: number): Promise<any[]>;
+  close(): Promise<void>;
+  client: Client;
+  closeCode: () => number | null;
+  /** Stops reading from the TCP socket (a client that has stalled) or starts again. */
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+export function wsUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http/, 'ws');
+}
+
+export async function subscribe(httpUrl: string, key: string | null, query: string, variables: Record<string, unknown> = {}, field?: string): Promise<Sub> {
+  let closeCode: number | null = null;
+  let socket: WebSocket | null = null;
+  class Tracked extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      socket = this;
+    }
+  }
+  const raw = () => (socket as unknown as { _socket?: { pause(): void; resume(): void } } | null)?._socket;
+  let connected!: () => void;
+  const ready = new Promise<void>((r) => (connected = r));
+  const client = createClient({
+    url: wsUrl(httpUrl),
+    webSocketImpl: Tracked,
+    connectionParams: key ? { Authorization: `Bearer ${key}` } : {},
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined, // closes are asserted through closeCode()
+    on: {
+      connected: () => connected(),
+      closed: (e) => {
+        closeCode = (e as { code?: number }).code ?? null;
+        connected();
+      },
+    },
+  });
+  const sub: Sub = {
+    events: [],
+    errors: [],
+    completed: false,
+    client,
+    closeCode: () => closeCode,
+    pauseReading: () => raw()?.pause(),
+    resumeReading: () => raw()?.resume(),
+    waitFor(n, timeoutMs = 20_000) {
+      const t0 = Date.now();
+      return new Promise((resolve, reject) => {
+        const tick = () => {
+          if (sub.events.length >= n) return resolve(sub.events.slice(0, n));
+          if (sub.errors.length || sub.completed) return reject(new Error(`subscription ended after ${sub.events.length} events: ${JSON.stringify(sub.errors)}`));
+          if (Date.now() - t0 > timeoutMs) return reject(new Error(`only ${sub.events.length} of ${n} events after ${timeoutMs} ms`));
+          setTimeout(tick, 20);
+        };
+        tick();
+      });
+    },
+    async close() {
+      await client.dispose();
+    },
+  };
+  client.subscribe(
+    { query, variables },
+    {
+      next: (v) => {
+        if (v.errors) sub.errors.push(v.errors);
+        else {
+          const data = v.data as Record<string, unknown>;
+          sub.events.push(field ? data[field] : Object.values(data)[0]);
+        }
+      },
+      error: (e) => sub.errors.push(e),
+      complete: () => (sub.completed = true),
+    },
+  );
+  await ready;
+  // Give the server a moment to register the subscription before the test makes changes.
+  await new Promise((r) => setTimeout(r, 150));
+  return sub;
+}
