@@ -12,11 +12,12 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { App } from './app';
 import type { Config } from './config';
-import { openDatabase, type Database } from './db/client';
+import { openDatabase, statementScope, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
 import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
 import { EventHub } from './events/hub';
+import { WebhookWorker } from './modules/webhooks/webhook.worker';
 import { getSchema } from './graphql/schema';
 import { armor, loadTrustedDocuments, securityPlugin, tooManyTokens } from './graphql/security';
 import type { Logger } from './log';
@@ -149,6 +150,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   let stopping = false;
   let fatal: Error | null = null;
   const sweeper: { s: Sweeper | null } = { s: null };
+  const webhooks: { w: WebhookWorker | null } = { w: null };
 
   const schema = await getSchema();
   const httpServer = http.createServer();
@@ -264,11 +266,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         return sendJson(res, 400, { errors: [{ message: `The document has more than ${config.maxTokens} tokens`, extensions: { code: 'BAD_USER_INPUT' } }] });
       }
       const httpGraphQLRequest: HTTPGraphQLRequest = { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body: parsed };
-      const response = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest,
-        context: async () => buildContext(app!, await authFrom(req.headers.authorization), requestId),
-      });
+      const scope = { statements: 0 };
+      const response = await statementScope.run(scope, () =>
+        apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest,
+          context: async () => buildContext(app!, await authFrom(req.headers.authorization), requestId),
+        }),
+      );
       for (const [k, v] of response.headers) res.setHeader(k, v);
+      if (config.nodeEnv !== 'production') res.setHeader('x-sql-statements', String(scope.statements));
       res.statusCode = response.status ?? 200;
       if (response.body.kind === 'complete') {
         res.end(response.body.string);
@@ -317,6 +323,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const hub = new EventHub(a);
     await hub.start();
     a.events = hub;
+    webhooks.w = new WebhookWorker(a);
+    webhooks.w.start();
+    hub.onPumped = () => webhooks.w?.poke();
     a.tx.afterCommit = () => hub.poke();
     app = a;
     sweeper.s = new Sweeper(a);
@@ -341,6 +350,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         await apollo.stop(); // drains HTTP (in-flight requests finish) and closes the WebSocket server
         await sweeper.s?.stop();
         await app?.events?.stop();
+        await webhooks.w?.stop();
         await app?.db.close();
         log.info('stopped');
       })();

@@ -2,6 +2,7 @@
  * Database selection: DATABASE_URL set → PostgreSQL; unset → embedded PGlite under DATA_DIR,
  * served in-process over pglite-socket so that the same pg driver and Prisma adapter are used.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,13 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Config } from '../config';
 import type { Logger } from '../log';
+
+/**
+ * Counts the SQL statements sent on behalf of one HTTP request (background work such as the
+ * sweeper or the event hub runs outside any scope). The server reports the count in the
+ * `x-sql-statements` response header outside production.
+ */
+export const statementScope = new AsyncLocalStorage<{ statements: number }>();
 
 // Return BIGINT (int8) columns as JS numbers when they fit; sequences and sums stay well below 2^53.
 pg.types.setTypeParser(20, (v) => {
@@ -146,6 +154,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     const query = client.query.bind(client) as (...a: unknown[]) => unknown;
     (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
       statements++;
+      const scope = statementScope.getStore();
+      if (scope) scope.statements++;
       return query(...a);
     };
   });

@@ -61,6 +61,8 @@ export class EventHub {
   private again = false;
   private stopped = false;
   private lastPurge = 0;
+  /** Called after every pump (the webhook worker delivers what the sequencer queued). */
+  onPumped: (() => void) | null = null;
 
   /** The hub's own transactions must not wake the hub again. */
   private readonly tx;
@@ -145,6 +147,7 @@ export class EventHub {
       this.fanout.publish(events);
       if (events.length < 500) break;
     }
+    this.onPumped?.();
     if (Date.now() - this.lastPurge > 60_000) {
       this.lastPurge = Date.now();
       await withConn(this.tx, (tx) => purgeOutbox(tx, this.app.config.outboxRetentionSeconds));

@@ -4,12 +4,20 @@
  *
  * The delivery order is assigned *after* commit by the sequencer: one transaction at a time (an
  * advisory lock across every instance) numbers the committed rows that have no `seq` yet, in id
- * order, from the `outbox_seq` sequence. Because sequencing transactions are serialized, a reader
- * that has seen seq N has seen every event with a smaller seq: `seq > cursor` never skips one.
+ * order, continuing from the highest assigned seq, so the sequence has no gaps (the old
+ * `outbox_seq` database sequence is unused: nextval() leaks numbers on rollback). Because
+ * sequencing transactions are serialized, a reader that has seen seq N has seen every event with a
+ * smaller seq: `seq > cursor` never skips one.
  */
 import type { Tx } from '../db/tx';
 
 const SEQUENCER_LOCK = 72707370;
+
+/** SQL: the webhook topics of outbox event `e`. */
+const WEBHOOK_TOPICS_SQL = `CASE WHEN e.topic = 'INVENTORY_UPDATED' THEN ARRAY['INVENTORY_UPDATED']
+  ELSE array_remove(ARRAY[
+    CASE e.payload->>'status' WHEN 'LOW_STOCK' THEN 'STOCK_LOW' WHEN 'CRITICAL' THEN 'STOCK_CRITICAL' WHEN 'OUT_OF_STOCK' THEN 'STOCK_OUT' END,
+    CASE WHEN (e.payload->>'backInStock')::boolean THEN 'BACK_IN_STOCK' END], NULL) END`;
 
 export type Topic = 'INVENTORY_UPDATED' | 'STOCK_STATUS_CHANGED';
 
@@ -40,15 +48,35 @@ const toEvent = (r: Row): OutboxEvent => ({ seq: Number(r.seq), storeId: r.store
 export async function sequencePending(tx: Tx, batch = 1000): Promise<number> {
   const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEQUENCER_LOCK]);
   if (!locked) return -1;
-  const rows = await tx.query<{ n: string }>(
+  // Numbering and webhook deliveries in one statement: each matching subscription gets exactly one
+  // delivery per event and webhook topic, created once, here, under the sequencer lock.
+  const rows = await tx.query<{ n: string; d: string }>(
     `WITH pending AS (
        SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT $1
+     ), head AS (
+       -- Gap-free: continue from the highest assigned seq (or the purge mark when retention
+       -- deleted everything). Stable because sequencing transactions hold the lock; a sequencing
+       -- transaction that rolls back assigns nothing, unlike nextval().
+       SELECT greatest((SELECT max(seq) FROM outbox_events WHERE seq IS NOT NULL),
+                       (SELECT purged_through_seq FROM outbox_state WHERE id = 1), 0) AS s
      ), numbered AS (
-       SELECT id, nextval('outbox_seq') AS seq FROM (SELECT id FROM pending ORDER BY id) p
+       SELECT id, (SELECT s FROM head) + row_number() OVER (ORDER BY id) AS seq FROM pending
      ), upd AS (
-       UPDATE outbox_events o SET seq = n.seq FROM numbered n WHERE o.id = n.id RETURNING 1
+       UPDATE outbox_events o SET seq = n.seq FROM numbered n WHERE o.id = n.id
+       RETURNING o.seq, o.store_id, o.topic, o.payload, o.created_at
+     ), ins AS (
+       INSERT INTO webhook_deliveries (store_id, subscription_id, event_seq, topic, payload)
+       SELECT e.store_id, s.id, e.seq, w.topic,
+              jsonb_build_object('sequence', e.seq, 'occurredAt', e.created_at, 'data', e.payload)
+         FROM upd e
+         CROSS JOIN LATERAL unnest(${WEBHOOK_TOPICS_SQL}) AS w(topic)
+         JOIN webhook_subscriptions s ON s.store_id = e.store_id AND s.active AND w.topic = ANY(s.topics)
+          AND (NOT (s.filter ? 'warehouseIds') OR (e.payload->>'warehouseId') IN (SELECT jsonb_array_elements_text(s.filter->'warehouseIds')))
+          AND (NOT (s.filter ? 'variantIds') OR (e.payload->>'variantId') IN (SELECT jsonb_array_elements_text(s.filter->'variantIds')))
+       ON CONFLICT DO NOTHING
+       RETURNING 1
      )
-     SELECT count(*) AS n FROM upd`,
+     SELECT (SELECT count(*) FROM upd) AS n, (SELECT count(*) FROM ins) AS d`,
     [batch],
   );
   const n = Number(rows[0].n);

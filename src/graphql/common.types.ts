@@ -29,6 +29,8 @@ registerEnumType(ErrorCode, {
     TAKEN: { description: 'The sku, code or externalId is already used in this store.' },
     IDEMPOTENCY_KEY_REUSED: { description: 'The idempotency key was used before with a different request.' },
     IDEMPOTENCY_KEY_IN_PROGRESS: { description: 'A request with this idempotency key is still running; retry later.' },
+    WEBHOOK_NOT_FOUND: { description: 'No webhook subscription with that id in this store.' },
+    WEBHOOK_DELIVERY_NOT_FOUND: { description: 'No webhook delivery with that id in this store.' },
   },
 });
 

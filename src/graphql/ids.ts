@@ -1,6 +1,16 @@
 /** Opaque global IDs: base64url("<Type>:<uuid>"). Anything else decodes to null (NOT_FOUND). */
 import { badInput } from './errors';
-export type NodeType = 'Product' | 'Variant' | 'Warehouse' | 'InventoryLevel' | 'Reservation' | 'ReservationLine' | 'StockMovement' | 'Store';
+export type NodeType =
+  | 'Product'
+  | 'Variant'
+  | 'Warehouse'
+  | 'InventoryLevel'
+  | 'Reservation'
+  | 'ReservationLine'
+  | 'StockMovement'
+  | 'Store'
+  | 'WebhookSubscription'
+  | 'WebhookDelivery';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DIGITS = /^\d{1,18}$/;

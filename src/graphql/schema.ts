@@ -11,6 +11,7 @@ import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
+import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from './context';
 import { forbidden, unauthenticated } from './errors';
 
@@ -41,6 +42,8 @@ export const resolvers = [
   NodeResolver,
   InventoryChangedEventResolver,
   StockStatusChangedEventResolver,
+  WebhookSubscriptionResolver,
+  WebhookDeliveryResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;

@@ -4,7 +4,7 @@
  */
 import { createProduct, createWarehouse, setStock, stockedSku, uniq } from '../helpers/factories';
 import { ok, type GqlResponse } from '../helpers/gql';
-import { checkInvariants } from '../helpers/invariants';
+import { checkInvariants, outboxGaps } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(180_000);
@@ -157,6 +157,8 @@ test('mixed load: set, adjust, reserve, release, commit, move and bulk on hot le
 
   const inv = await checkInvariants(t.gateway.app, t.store.storeId);
   expect(inv).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
+  await t.gateway.app.events!.settle();
+  expect(await outboxGaps(t.gateway.app.db.pool)).toEqual({ missing: 0, duplicated: 0, pending: 0 });
   const q = (sql: string) => t.gateway.app.db.pool.query(sql, [t.store.storeId]).then((r) => r.rows);
   // reserved as read (effective) = the active, unexpired reservation lines.
   const effective = await q(`SELECT l.id FROM inventory_levels l

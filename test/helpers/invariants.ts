@@ -17,3 +17,14 @@ export async function checkInvariants(app: App, storeId: string) {
      GROUP BY 1, 2, 3 HAVING count(*) > 1`);
   return { ledger, reservedLedger, bounds, reservedVsLines, dupKeys };
 }
+
+/**
+ * The outbox delivery sequence has no gaps: every number between the lowest kept seq and the
+ * highest is assigned exactly once. `pending` counts committed events not yet sequenced.
+ */
+export async function outboxGaps(pool: { query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }> }) {
+  const { rows } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, coalesce(min(seq), 1)::bigint AS lo, coalesce(max(seq), 0)::bigint AS hi,
+      (SELECT count(*)::int FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`);
+  const r = rows[0] as { n: number; d: number; lo: string; hi: string; pending: number };
+  return { missing: Number(r.hi) - Number(r.lo) + 1 - r.d, duplicated: r.n - r.d, pending: r.pending };
+}

@@ -8,7 +8,9 @@
  *  - rows expire after IDEMPOTENCY_TTL_SECONDS (an expired key is free again).
  */
 import crypto from 'node:crypto';
+import type { App } from '../../app';
 import type { Tx, TxRunner } from '../../db/tx';
+import type { AuthInfo } from '../auth/scopes';
 import { withTx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { LIMITS, validateText } from '../../validation';
@@ -114,6 +116,18 @@ export async function runStockOperation<T extends OpResult>(
     if (e instanceof RollbackSignal) return e.result as T;
     throw e;
   }
+}
+
+/** runStockOperation for a caller's store, with the configured key lifetime. */
+export function stockOperation<T extends OpResult>(
+  app: App,
+  auth: AuthInfo,
+  operation: string,
+  input: { idempotencyKey?: string | null },
+  blank: Omit<T, keyof OpResult>,
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  return runStockOperation(app.tx, { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: app.config.idempotencyTtlSeconds, blank }, work);
 }
 
 /** Deletes expired idempotency rows (called by the sweeper). */

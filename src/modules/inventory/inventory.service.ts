@@ -9,7 +9,7 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { INT32_MAX } from './availability';
-import { runStockOperation, type OpResult } from './idempotency';
+import { stockOperation, type OpResult } from './idempotency';
 import { ensureLevel, resolveLevel, type LevelAddress } from './levels';
 import { applyLevelChange, type ChangeResult, type LevelChange, type LevelRow, type MovementReason } from './stock-writer';
 
@@ -134,19 +134,6 @@ export function failureError(r: ChangeResult, c: Pick<LevelChange, 'mode' | 'onH
 export class InventoryService {
   constructor(private readonly app: App) {}
 
-  private op<T extends OpResult>(
-    auth: AuthInfo,
-    operation: string,
-    input: { idempotencyKey?: string | null },
-    blank: Omit<T, keyof OpResult>,
-    work: (tx: Tx) => Promise<T>,
-  ) {
-    return runStockOperation(
-      this.app.tx,
-      { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: this.app.config.idempotencyTtlSeconds, blank },
-      work,
-    );
-  }
 
   /** Resolves a writable level; read-only warehouses are refused. */
   private async writable(tx: Tx, auth: AuthInfo, a: LevelAddress, create: boolean, path: (string | number)[] = ['input']) {
@@ -164,7 +151,7 @@ export class InventoryService {
   }
 
   set(auth: AuthInfo, input: SetInput): Promise<LevelResult> {
-    return this.op<LevelResult>(auth, 'inventorySet', input, { inventoryLevel: null }, async (tx) => {
+    return stockOperation<LevelResult>(this.app, auth, 'inventorySet', input, { inventoryLevel: null }, async (tx) => {
       const errors = [
         ...quantityErrors(input.quantity, ['input', 'quantity'], { allowZero: true }),
         ...(input.compareQuantity != null ? quantityErrors(input.compareQuantity, ['input', 'compareQuantity'], { allowZero: true }) : []),
@@ -188,7 +175,7 @@ export class InventoryService {
   }
 
   adjust(auth: AuthInfo, input: AdjustInput): Promise<LevelResult> {
-    return this.op<LevelResult>(auth, 'inventoryAdjust', input, { inventoryLevel: null }, async (tx) => {
+    return stockOperation<LevelResult>(this.app, auth, 'inventoryAdjust', input, { inventoryLevel: null }, async (tx) => {
       const errors = [...quantityErrors(input.delta, ['input', 'delta'], { allowZero: false, signed: true }), ...noteErrors(input.note, ['input', 'note'])];
       if (errors.length) return fail(...errors);
       const lv = await this.writable(tx, auth, input, input.delta > 0);
@@ -210,7 +197,7 @@ export class InventoryService {
   move(auth: AuthInfo, input: MoveInput): Promise<LevelResult & { source: LevelRow | null; destination: LevelRow | null }> {
     type R = LevelResult & { source: LevelRow | null; destination: LevelRow | null };
     const failMove = (...e: UserErrorShape[]): R => ({ ...fail(...e), source: null, destination: null });
-    return this.op<R>(auth, 'inventoryMove', input, { inventoryLevel: null, source: null, destination: null }, async (tx) => {
+    return stockOperation<R>(this.app, auth, 'inventoryMove', input, { inventoryLevel: null, source: null, destination: null }, async (tx) => {
       const errors = [...quantityErrors(input.quantity, ['input', 'quantity'], { allowZero: false }), ...noteErrors(input.note, ['input', 'note'])];
       if (errors.length) return failMove(...errors);
       const v = { variantId: input.variantId, sku: input.sku };
@@ -235,7 +222,7 @@ export class InventoryService {
   }
 
   updateLevel(auth: AuthInfo, input: LevelUpdateInput): Promise<LevelResult> {
-    return this.op<LevelResult>(auth, 'inventoryLevelUpdate', {}, { inventoryLevel: null }, async (tx) => {
+    return stockOperation<LevelResult>(this.app, auth, 'inventoryLevelUpdate', {}, { inventoryLevel: null }, async (tx) => {
       const errors: UserErrorShape[] = [];
       for (const k of ['lowStockThreshold', 'criticalThreshold', 'safetyStock', 'incoming'] as const) {
         const v = input[k];
@@ -261,7 +248,7 @@ export class InventoryService {
   }
 
   bulkUpdate(auth: AuthInfo, input: BulkInput): Promise<BulkResult> {
-    return this.op<BulkResult>(auth, 'inventoryBulkUpdate', input, { updatedCount: 0, failedCount: 0, results: [] }, async (tx) => {
+    return stockOperation<BulkResult>(this.app, auth, 'inventoryBulkUpdate', input, { updatedCount: 0, failedCount: 0, results: [] }, async (tx) => {
       const items = input.items;
       const policy = input.errorPolicy ?? 'REJECT_EVERYTHING';
       if (items.length > LIMITS.bulkItems) {

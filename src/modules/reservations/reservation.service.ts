@@ -13,7 +13,7 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { INT32_MAX } from '../inventory/availability';
-import { runStockOperation, type OpResult } from '../inventory/idempotency';
+import { stockOperation, type OpResult } from '../inventory/idempotency';
 import { applyLevelChange, type LevelChange } from '../inventory/stock-writer';
 
 export type ReservationStatus = 'ACTIVE' | 'RELEASED' | 'COMMITTED' | 'EXPIRED';
@@ -125,22 +125,9 @@ interface Candidate {
 export class ReservationService {
   constructor(private readonly app: App) {}
 
-  private op<T extends OpResult>(
-    auth: AuthInfo,
-    operation: string,
-    input: { idempotencyKey?: string | null },
-    blank: Omit<T, keyof OpResult>,
-    work: (tx: Tx) => Promise<T>,
-  ) {
-    return runStockOperation(
-      this.app.tx,
-      { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: this.app.config.idempotencyTtlSeconds, blank },
-      work,
-    );
-  }
 
   reserve(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
-    return this.op<ReservationResult>(auth, 'inventoryReserve', input, { reservation: null, lines: [] }, (tx) => this.reserveIn(tx, auth, input));
+    return stockOperation<ReservationResult>(this.app, auth, 'inventoryReserve', input, { reservation: null, lines: [] }, (tx) => this.reserveIn(tx, auth, input));
   }
 
   private async reserveIn(tx: Tx, auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
@@ -261,11 +248,11 @@ export class ReservationService {
   }
 
   release(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {
-    return this.op<ReservationResult>(auth, 'reservationRelease', input, { reservation: null, lines: [] }, (tx) => this.settle(tx, auth, input, 'release'));
+    return stockOperation<ReservationResult>(this.app, auth, 'reservationRelease', input, { reservation: null, lines: [] }, (tx) => this.settle(tx, auth, input, 'release'));
   }
 
   commit(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {
-    return this.op<ReservationResult>(auth, 'reservationCommit', input, { reservation: null, lines: [] }, (tx) => this.settle(tx, auth, input, 'commit'));
+    return stockOperation<ReservationResult>(this.app, auth, 'reservationCommit', input, { reservation: null, lines: [] }, (tx) => this.settle(tx, auth, input, 'commit'));
   }
 
   private async settle(tx: Tx, auth: AuthInfo, input: SettleInput, action: 'release' | 'commit'): Promise<ReservationResult> {

@@ -1,0 +1,117 @@
+/** Webhook management. Thin: parse, call the service, map. */
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { poolTx } from '../../db/tx';
+import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
+import type { Context } from '../../graphql/context';
+import { storeOf } from '../../graphql/context';
+import { decodeId, decodeIdList, toGlobalId } from '../../graphql/ids';
+import { DateTime } from '../../graphql/scalars';
+import * as svc from './webhook.service';
+import {
+  WebhookDelivery,
+  WebhookFilter,
+  WebhookDeliveryConnection,
+  WebhookDeliveryPayload,
+  WebhookDeliveryStatusEnum,
+  WebhookSubscription,
+  WebhookSubscriptionInput,
+  WebhookSubscriptionPayload,
+} from './webhook.types';
+
+const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
+
+function input(i: WebhookSubscriptionInput): svc.WebhookInput {
+  return {
+    url: i.url,
+    topics: i.topics,
+    active: i.active,
+    warehouseIds: i.warehouseIds === undefined ? undefined : decodeIdList(i.warehouseIds, 'Warehouse', 'input.warehouseIds'),
+    variantIds: i.variantIds === undefined ? undefined : decodeIdList(i.variantIds, 'Variant', 'input.variantIds'),
+  };
+}
+
+@Resolver(() => WebhookSubscription)
+export class WebhookSubscriptionResolver {
+  @FieldResolver(() => ID, { description: 'Opaque global ID.' })
+  id(@Root() w: svc.WebhookRow) {
+    return toGlobalId('WebhookSubscription', w.id);
+  }
+  @FieldResolver(() => WebhookFilter, { description: 'Which levels.' })
+  filter(@Root() w: svc.WebhookRow) {
+    return {
+      warehouseIds: w.filter.warehouseIds?.map((id) => toGlobalId('Warehouse', id)) ?? null,
+      variantIds: w.filter.variantIds?.map((id) => toGlobalId('Variant', id)) ?? null,
+    };
+  }
+
+  @Authorized('webhooks:manage')
+  @Query(() => [WebhookSubscription], { description: 'Your store’s webhook subscriptions.' })
+  webhookSubscriptions(@Ctx() ctx: Context) {
+    return svc.listWebhooks(tx(ctx), storeOf(ctx));
+  }
+
+  @Authorized('webhooks:manage')
+  @Mutation(() => WebhookSubscriptionPayload, { description: 'Creates a webhook subscription; the signing secret is returned once.' })
+  async webhookSubscriptionCreate(@Ctx() ctx: Context, @Arg('input', () => WebhookSubscriptionInput, { description: 'The subscription.' }) i: WebhookSubscriptionInput) {
+    const r = await svc.createWebhook(tx(ctx), storeOf(ctx), input(i));
+    return { webhookSubscription: r.webhook, secret: r.secret, deletedId: null, userErrors: r.userErrors };
+  }
+
+  @Authorized('webhooks:manage')
+  @Mutation(() => WebhookSubscriptionPayload, { description: 'Changes a webhook subscription.' })
+  async webhookSubscriptionUpdate(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { description: 'Global id.' }) id: string,
+    @Arg('input', () => WebhookSubscriptionInput, { description: 'What to change.' }) i: WebhookSubscriptionInput,
+  ) {
+    const r = await svc.updateWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'), input(i));
+    return { webhookSubscription: r.webhook, secret: null, deletedId: null, userErrors: r.userErrors };
+  }
+
+  @Authorized('webhooks:manage')
+  @Mutation(() => WebhookSubscriptionPayload, { description: 'Deletes a webhook subscription and its deliveries.' })
+  async webhookSubscriptionDelete(@Ctx() ctx: Context, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
+    const userErrors = await svc.deleteWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'));
+    return { webhookSubscription: null, secret: null, deletedId: userErrors.length ? null : id, userErrors };
+  }
+}
+
+@Resolver(() => WebhookDelivery)
+export class WebhookDeliveryResolver {
+  @FieldResolver(() => ID, { description: 'Opaque global ID.' })
+  id(@Root() d: svc.DeliveryRow) {
+    return toGlobalId('WebhookDelivery', d.id);
+  }
+  @FieldResolver(() => String, { description: 'The event’s sequence.' })
+  eventId(@Root() d: svc.DeliveryRow) {
+    return d.eventSeq;
+  }
+  @FieldResolver(() => String, { description: 'The JSON body sent.' })
+  payload(@Root() d: svc.DeliveryRow) {
+    return JSON.stringify(d.payload);
+  }
+  @FieldResolver(() => DateTime, { nullable: true, description: 'Next attempt, while PENDING.' })
+  nextAttemptAt(@Root() d: svc.DeliveryRow) {
+    return d.status === 'PENDING' ? d.nextAttemptAt : null;
+  }
+
+  @Authorized('webhooks:manage')
+  @Query(() => WebhookDeliveryConnection, { description: 'Deliveries, newest first.' })
+  async webhookDeliveries(
+    @Ctx() ctx: Context,
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('subscriptionId', () => ID, { nullable: true, description: 'Only this subscription.' }) subscriptionId?: string,
+    @Arg('statuses', () => [WebhookDeliveryStatusEnum], { nullable: true, description: 'Only these statuses.' }) statuses?: WebhookDeliveryStatusEnum[],
+  ) {
+    const page = pageRequest(args, 'WebhookDelivery', 'CREATED_AT', true);
+    const sub = subscriptionId != null ? (decodeIdList([subscriptionId], 'WebhookSubscription', 'subscriptionId') ?? [])[0] : null;
+    return toConnection(await svc.deliveryPage(tx(ctx), storeOf(ctx), { subscriptionId: sub, statuses }, page), 'WebhookDelivery', 'CREATED_AT', (r) => r.id);
+  }
+
+  @Authorized('webhooks:manage')
+  @Mutation(() => WebhookDeliveryPayload, { description: 'Queues a delivery again for a fresh series of attempts.' })
+  async webhookDeliveryRetry(@Ctx() ctx: Context, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
+    const r = await svc.retryDelivery(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookDelivery'));
+    return { delivery: r.delivery, userErrors: r.userErrors };
+  }
+}

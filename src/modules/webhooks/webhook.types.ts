@@ -1,0 +1,124 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { UserError } from '../../graphql/common.types';
+import { Connection } from '../../graphql/connection';
+import { DateTime } from '../../graphql/scalars';
+
+export enum WebhookTopicEnum {
+  INVENTORY_UPDATED = 'INVENTORY_UPDATED',
+  STOCK_LOW = 'STOCK_LOW',
+  STOCK_CRITICAL = 'STOCK_CRITICAL',
+  STOCK_OUT = 'STOCK_OUT',
+  BACK_IN_STOCK = 'BACK_IN_STOCK',
+}
+registerEnumType(WebhookTopicEnum, {
+  name: 'WebhookTopic',
+  description: 'What a webhook is sent for.',
+  valuesConfig: {
+    INVENTORY_UPDATED: { description: 'Any committed change of a level (inventory.updated).' },
+    STOCK_LOW: { description: 'A level became LOW_STOCK (product.stock_low).' },
+    STOCK_CRITICAL: { description: 'A level became CRITICAL.' },
+    STOCK_OUT: { description: 'A level became OUT_OF_STOCK (product.stock_out).' },
+    BACK_IN_STOCK: { description: 'A level left OUT_OF_STOCK.' },
+  },
+});
+
+export enum WebhookDeliveryStatusEnum {
+  PENDING = 'PENDING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+}
+registerEnumType(WebhookDeliveryStatusEnum, {
+  name: 'WebhookDeliveryStatus',
+  description: 'Where a delivery stands.',
+  valuesConfig: {
+    PENDING: { description: 'Not delivered yet: waiting for its next attempt.' },
+    SUCCEEDED: { description: 'The endpoint answered 2xx.' },
+    FAILED: { description: 'Every attempt failed; webhookDeliveryRetry queues it again.' },
+  },
+});
+
+@ObjectType({ description: 'Which levels a webhook subscription covers (empty: all).' })
+export class WebhookFilter {
+  @Field(() => [ID], { nullable: true, description: 'Only these warehouses.' })
+  warehouseIds!: string[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only these variants.' })
+  variantIds!: string[] | null;
+}
+
+@ObjectType({ description: 'An endpoint receiving signed events.' })
+export class WebhookSubscription {
+  @Field(() => ID, { description: 'Opaque global ID.' })
+  id!: string;
+  @Field({ description: 'Where events are POSTed.' })
+  url!: string;
+  @Field(() => [WebhookTopicEnum], { description: 'What is sent.' })
+  topics!: WebhookTopicEnum[];
+  @Field(() => WebhookFilter, { description: 'Which levels.' })
+  filter!: WebhookFilter;
+  @Field({ description: 'Inactive subscriptions receive nothing.' })
+  active!: boolean;
+  @Field(() => DateTime, { description: 'When it was created.' })
+  createdAt!: Date;
+}
+
+@ObjectType({ description: 'One event sent (or to be sent) to one subscription.' })
+export class WebhookDelivery {
+  @Field(() => ID, { description: 'Opaque global ID (also sent as X-Inventory-Delivery-Id).' })
+  id!: string;
+  @Field(() => WebhookTopicEnum, { description: 'Topic.' })
+  topic!: WebhookTopicEnum;
+  @Field({ description: 'The event’s sequence (X-Inventory-Event-Id): order and de-duplicate by it.' })
+  eventId!: string;
+  @Field(() => WebhookDeliveryStatusEnum, { description: 'Status.' })
+  status!: WebhookDeliveryStatusEnum;
+  @Field(() => Int, { description: 'Attempts made.' })
+  attempts!: number;
+  @Field(() => DateTime, { nullable: true, description: 'Next attempt, while PENDING.' })
+  nextAttemptAt!: Date | null;
+  @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt.' })
+  lastStatusCode!: number | null;
+  @Field(() => String, { nullable: true, description: 'Why the last attempt failed.' })
+  lastError!: string | null;
+  @Field(() => DateTime, { description: 'When the event was queued.' })
+  createdAt!: Date;
+  @Field(() => DateTime, { nullable: true, description: 'When it was delivered.' })
+  deliveredAt!: Date | null;
+  @Field({ description: 'The JSON body sent, without the delivery headers.' })
+  payload!: string;
+}
+
+export const WebhookDeliveryConnection = Connection(WebhookDelivery, 'WebhookDelivery');
+
+@InputType({ description: 'A webhook subscription to create, or changes to one (omitted fields stay).' })
+export class WebhookSubscriptionInput {
+  @Field(() => String, { nullable: true, description: 'http(s) URL, at most 2048 characters (required to create).' })
+  url?: string | null;
+  @Field(() => [WebhookTopicEnum], { nullable: true, description: 'Topics (required to create).' })
+  topics?: WebhookTopicEnum[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only these warehouses.' })
+  warehouseIds?: string[] | null;
+  @Field(() => [ID], { nullable: true, description: 'Only these variants.' })
+  variantIds?: string[] | null;
+  @Field(() => Boolean, { nullable: true, description: 'Active (default true).' })
+  active?: boolean | null;
+}
+
+@ObjectType({ description: 'Result of webhookSubscriptionCreate / Update / Delete.' })
+export class WebhookSubscriptionPayload {
+  @Field(() => WebhookSubscription, { nullable: true, description: 'The subscription, or null on errors (and after delete).' })
+  webhookSubscription!: unknown;
+  @Field(() => String, { nullable: true, description: 'The signing secret: returned once, by create.' })
+  secret!: string | null;
+  @Field(() => ID, { nullable: true, description: 'Id of the deleted subscription.' })
+  deletedId!: string | null;
+  @Field(() => [UserError], { description: 'Business errors.' })
+  userErrors!: UserError[];
+}
+
+@ObjectType({ description: 'Result of webhookDeliveryRetry.' })
+export class WebhookDeliveryPayload {
+  @Field(() => WebhookDelivery, { nullable: true, description: 'The delivery, queued again.' })
+  delivery!: unknown;
+  @Field(() => [UserError], { description: 'Business errors.' })
+  userErrors!: UserError[];
+}

@@ -1,0 +1,191 @@
+/**
+ * Webhooks from the outbox to a real local HTTP receiver: signatures, retries with backoff,
+ * FAILED then manual retry, store isolation, validation — and, on PostgreSQL, two gateway
+ * processes delivering each event exactly once.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, usingPostgres } from '../helpers/db';
+import { createTestStore, stockedSku } from '../helpers/factories';
+import { makeClient, ok } from '../helpers/gql';
+import { spawnGateway, type Spawned } from '../helpers/process';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+jest.setTimeout(120_000);
+
+interface Received {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: any;
+}
+
+/** A local receiver; `failNext` makes the next n requests answer 500. */
+async function receiver() {
+  const got: Received[] = [];
+  const state = { failNext: 0, alwaysFail: new Set<string>() };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const r = { path: req.url ?? '/', headers: req.headers, body, json: JSON.parse(body) };
+      if (state.failNext > 0 || state.alwaysFail.has(r.path)) {
+        if (state.failNext > 0) state.failNext--;
+        res.writeHead(500).end('nope');
+        return;
+      }
+      got.push(r);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { got, state, url, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+function verify(secret: string, r: Received): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(r.headers['x-inventory-signature']));
+  if (!m) return false;
+  const expected = crypto.createHmac('sha256', secret).update(`${m[1]}.${r.body}`).digest('hex');
+  return crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(m[2])) && Math.abs(Date.now() / 1000 - Number(m[1])) < 300;
+}
+
+async function until<T>(f: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const CREATE = `mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { webhookSubscription { id url topics active filter { warehouseIds } } secret userErrors { code field message } } }`;
+const ADJUST = `mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`;
+const DELIVERIES = `query($s: ID, $st: [WebhookDeliveryStatus!]) { webhookDeliveries(first: 50, subscriptionId: $s, statuses: $st) { nodes { id topic eventId status attempts lastStatusCode lastError } } }`;
+
+let t: TestServer;
+let rx: Awaited<ReturnType<typeof receiver>>;
+beforeAll(async () => {
+  t = await startTestServer({ WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100' });
+  rx = await receiver();
+});
+afterAll(async () => {
+  await t?.stop();
+  await rx?.close();
+});
+
+test('signed deliveries for the subscribed topics; failures are retried and later deliveries still arrive', async () => {
+  const s = await stockedSku(t.gql, 3);
+  const wh = (await ok(t.gql(`query($c: String) { warehouse(code: $c) { id } }`, { c: s.warehouseCode }))).warehouse.id;
+  const c = await ok(t.gql(CREATE, { i: { url: `${rx.url}/hooks/a`, topics: ['INVENTORY_UPDATED', 'STOCK_OUT', 'BACK_IN_STOCK'], warehouseIds: [wh] } }));
+  const { webhookSubscription: sub, secret } = c.webhookSubscriptionCreate;
+  expect(secret).toMatch(/^whsec_/);
+  expect(sub).toMatchObject({ url: `${rx.url}/hooks/a`, active: true, filter: { warehouseIds: [wh] } });
+
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -3, reason: 'SALE' } }));
+  // Deliveries run concurrently: order by the event id (the sequence), not by arrival.
+  const first = await until(() => {
+    const mine = rx.got.filter((r) => r.path === '/hooks/a');
+    return mine.length >= 2 && mine;
+  });
+  const upd = first.find((r) => r.json.topic === 'INVENTORY_UPDATED')!;
+  const out = first.find((r) => r.json.topic === 'STOCK_OUT')!;
+  expect(Number(out.json.eventId)).toBeGreaterThan(Number(upd.json.eventId));
+  for (const r of [upd, out]) expect(verify(secret, r)).toBe(true);
+  expect(upd.headers['x-inventory-topic']).toBe('INVENTORY_UPDATED');
+  expect(upd.json).toMatchObject({ topic: 'INVENTORY_UPDATED', eventId: upd.headers['x-inventory-event-id'], data: { reason: 'SALE', after: { onHand: 0 } } });
+  expect(out.json).toMatchObject({ topic: 'STOCK_OUT', data: { previousStatus: 'IN_STOCK', status: 'OUT_OF_STOCK' } });
+  expect(verify('whsec_wrong', upd)).toBe(false);
+
+  // The receiver fails twice: the delivery is retried with backoff and succeeds; the next one arrives too.
+  rx.state.failNext = 2;
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 5, reason: 'RECEIVED' } }));
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RETURN' } }));
+  await until(() => rx.got.filter((r) => r.path === '/hooks/a').length >= 5);
+  const mine = rx.got.filter((r) => r.path === '/hooks/a');
+  expect(mine.slice(2).map((r) => r.json.topic).sort()).toEqual(['BACK_IN_STOCK', 'INVENTORY_UPDATED', 'INVENTORY_UPDATED']);
+  const d = await ok(t.gql(DELIVERIES, { s: sub.id }));
+  expect(d.webhookDeliveries.nodes.every((n: any) => n.status === 'SUCCEEDED')).toBe(true);
+  expect(Math.max(...d.webhookDeliveries.nodes.map((n: any) => n.attempts))).toBeGreaterThanOrEqual(2);
+});
+
+test('after WEBHOOK_MAX_ATTEMPTS a delivery is FAILED; webhookDeliveryRetry sends it again', async () => {
+  const s = await stockedSku(t.gql, 10);
+  rx.state.alwaysFail.add('/hooks/down');
+  const c = await ok(t.gql(CREATE, { i: { url: `${rx.url}/hooks/down`, topics: ['INVENTORY_UPDATED'] } }));
+  const sub = c.webhookSubscriptionCreate.webhookSubscription;
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -1, reason: 'SALE' } }));
+  let nodes: any[] = [];
+  for (let i = 0; i < 200; i++) {
+    nodes = (await ok(t.gql(DELIVERIES, { s: sub.id, st: ['FAILED'] }))).webhookDeliveries.nodes;
+    if (nodes.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(nodes[0]).toMatchObject({ status: 'FAILED', attempts: 3, lastStatusCode: 500, lastError: 'HTTP 500' });
+  rx.state.alwaysFail.delete('/hooks/down');
+  const retry = await ok(t.gql(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { delivery { status attempts } userErrors { code } } }`, { id: nodes[0].id }));
+  expect(retry.webhookDeliveryRetry).toEqual({ delivery: { status: 'PENDING', attempts: 0 }, userErrors: [] });
+  await until(() => rx.got.some((r) => r.path === '/hooks/down'));
+  const after = (await ok(t.gql(DELIVERIES, { s: sub.id }))).webhookDeliveries.nodes;
+  expect(after[0]).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+});
+
+test('validation, scopes and store isolation', async () => {
+  const bad = await ok(t.gql(CREATE, { i: { url: 'ftp://x', topics: [] } }));
+  expect(bad.webhookSubscriptionCreate.userErrors.map((e: any) => [e.code, e.field.join('.')])).toEqual([
+    ['INVALID_INPUT', 'input.url'],
+    ['INVALID_INPUT', 'input.topics'],
+  ]);
+  const reader = makeClient(t.url, await t.store.keyWith(['inventory:read']));
+  const denied = await reader(CREATE, { i: { url: `${rx.url}/x`, topics: ['STOCK_OUT'] } });
+  expect(denied.body.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN', requiredScope: 'webhooks:manage' } });
+
+  const mine = await ok(t.gql(CREATE, { i: { url: `${rx.url}/hooks/mine`, topics: ['INVENTORY_UPDATED'] } }));
+  const other = await createTestStore(t.gateway.app);
+  const them = makeClient(t.url, other.adminKey);
+  const theirs = await ok(them(CREATE, { i: { url: `${rx.url}/hooks/theirs`, topics: ['INVENTORY_UPDATED'] } }));
+  expect((await ok(them(`{ webhookSubscriptions { id } }`))).webhookSubscriptions).toEqual([{ id: theirs.webhookSubscriptionCreate.webhookSubscription.id }]);
+  const upd = await ok(them(`mutation($id: ID!) { webhookSubscriptionUpdate(id: $id, input: { active: false }) { userErrors { code } } }`, { id: mine.webhookSubscriptionCreate.webhookSubscription.id }));
+  expect(upd.webhookSubscriptionUpdate.userErrors[0].code).toBe('WEBHOOK_NOT_FOUND');
+  const del = await ok(them(`mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedId userErrors { code } } }`, { id: mine.webhookSubscriptionCreate.webhookSubscription.id }));
+  expect(del.webhookSubscriptionDelete).toEqual({ deletedId: null, userErrors: [{ code: 'WEBHOOK_NOT_FOUND' }] });
+  const someDelivery = (await ok(t.gql(DELIVERIES, {}))).webhookDeliveries.nodes[0].id;
+  const rt = await ok(them(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { userErrors { code } } }`, { id: someDelivery }));
+  expect(rt.webhookDeliveryRetry.userErrors[0].code).toBe('WEBHOOK_DELIVERY_NOT_FOUND');
+
+  // Our change reaches our endpoint only.
+  const s = await stockedSku(t.gql, 4);
+  await until(() => rx.got.some((r) => r.path === '/hooks/mine' && r.json.data.variantId && r.json.data.after.onHand === 4));
+  await new Promise((r) => setTimeout(r, 300));
+  expect(rx.got.filter((r) => r.path === '/hooks/theirs')).toEqual([]);
+  void s;
+});
+
+(usingPostgres ? test : test.skip)('two gateway processes deliver each event exactly once', async () => {
+  const db = await createTestDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-'));
+  const procs: Spawned[] = [];
+  try {
+    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', EVENTS_POLL_MS: '50' };
+    procs.push(spawnGateway({ ...env, SEED_DEMO: 'always' }));
+    const a = makeClient(await procs[0].ready(), fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim());
+    procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));
+    const key = fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim();
+    const b = makeClient(await procs[1].ready(), key);
+    await ok(a(CREATE, { i: { url: `${rx.url}/hooks/two`, topics: ['INVENTORY_UPDATED'] } }));
+    for (let i = 0; i < 40; i++) await ok((i % 2 ? a : b)(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));
+    await until(() => rx.got.filter((r) => r.path === '/hooks/two').length >= 40, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const ids = rx.got.filter((r) => r.path === '/hooks/two').map((r) => r.json.eventId);
+    expect(ids).toHaveLength(40);
+    expect(new Set(ids).size).toBe(40);
+  } finally {
+    for (const p of procs) p.killGroup('SIGKILL');
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
