@@ -25,6 +25,22 @@ pg.types.setTypeParser(20, (v) => {
   return Number.isSafeInteger(n) ? n : v;
 });
 
+const prepared = new Map<string, string>();
+
+/**
+ * Registers a constant, parameterised SQL text of a hot path: wherever it is sent with parameters
+ * through a pooled connection, it runs as a named prepared statement (parsed and planned once per
+ * connection; PostgreSQL may then switch to a generic plan). Returns the text unchanged.
+ */
+export function preparedStatement(label: string, text: string): string {
+  if (!prepared.has(text)) {
+    let h = 0;
+    for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+    prepared.set(text, `${label}_${(h >>> 0).toString(36)}`);
+  }
+  return text;
+}
+
 export interface Database {
   kind: 'postgres' | 'pglite';
   pool: pg.Pool;
@@ -151,11 +167,19 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   // Count every statement, whoever sends it (services, loaders, Prisma's adapter).
   let statements = 0;
   pool.on('connect', (client) => {
+    // A checked-out client whose connection is killed between two statements emits 'error'; with
+    // no listener that crashes the process. The next statement on it fails (mapped to
+    // UNAVAILABLE) and the transaction releases it as broken.
+    client.on('error', (err) => log.warn('database connection lost while in use', { err: err.message }));
     const query = client.query.bind(client) as (...a: unknown[]) => unknown;
     (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
       statements++;
       const scope = statementScope.getStore();
       if (scope) scope.statements++;
+      // Hot statements registered with preparedStatement() run as named prepared statements:
+      // parsed and planned once per connection instead of on every call.
+      const name = typeof a[0] === 'string' && Array.isArray(a[1]) ? prepared.get(a[0]) : undefined;
+      if (name) return typeof a[2] === 'function' ? query({ name, text: a[0], values: a[1] }, a[2]) : query({ name, text: a[0], values: a[1] });
       return query(...a);
     };
   });

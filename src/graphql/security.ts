@@ -13,9 +13,9 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, getNamedType, type FragmentDefinitionNode, type ValidationRule } from 'graphql';
 import { ConfigError, type Config } from '../config';
-import { poolTx } from '../db/tx';
+import { poolTx, type Tx } from '../db/tx';
 import { isPublicField } from '../modules/auth/public-fields';
-import { charge, refund, type BucketConfig, type ThrottleStatus } from '../modules/auth/rate-limit';
+import { charge, refund, type BucketConfig, type Charge, type ThrottleStatus } from '../modules/auth/rate-limit';
 import type { Context } from './context';
 import { actualCost, requestedCost } from './cost';
 
@@ -71,11 +71,75 @@ export function armor(config: Config): { plugins: ApolloServerPlugin<Context>[];
  */
 export function tooManyTokens(query: unknown, max: number): boolean {
   if (typeof query !== 'string') return false;
+  // Clients send the same few documents over and over: remember the verdict for small ones.
+  const key = query.length <= TOKEN_CACHE_MAX_LENGTH ? `${max}:${query}` : null;
+  const hit = key === null ? undefined : tokenVerdicts.get(key);
+  if (hit !== undefined) return hit;
+  let verdict: boolean;
   try {
     new MaxTokensParserWLexer(query, { n: max }).parseDocument();
-    return false;
+    verdict = false;
   } catch (e) {
-    return e instanceof GraphQLError && /Token limit/.test(e.message);
+    verdict = e instanceof GraphQLError && /Token limit/.test(e.message);
+  }
+  if (key !== null) {
+    if (tokenVerdicts.size >= TOKEN_CACHE_ENTRIES) tokenVerdicts.delete(tokenVerdicts.keys().next().value as string);
+    tokenVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+const TOKEN_CACHE_ENTRIES = 500;
+const TOKEN_CACHE_MAX_LENGTH = 8 * 1024;
+/** Verdicts of tooManyTokens() for recently seen documents (bounded: ≤ 500 × 8 KiB). */
+const tokenVerdicts = new Map<string, boolean>();
+
+/**
+ * Charges of one key that arrive while a charge of that key is in flight are sent together, as ONE
+ * charge of their summed cost (group commit): the bucket row of a busy key is then updated once per
+ * round trip instead of once per request, so requests do not queue on its row lock. When the sum
+ * fits, every request is granted and reports the bucket as if the batch had been charged one after
+ * the other in arrival order (all at the same instant); when it does not, the batch falls back to
+ * one charge per request in arrival order, exactly as without batching.
+ */
+export class ChargeBatcher {
+  private readonly queues = new Map<string, { cost: number; tx: Tx; resolve: (c: Charge) => void; reject: (e: unknown) => void }[]>();
+
+  constructor(private readonly bucket: BucketConfig) {}
+
+  charge(tx: Tx, keyId: string, cost: number): Promise<Charge> {
+    return new Promise((resolve, reject) => {
+      const q = this.queues.get(keyId);
+      if (q) return void q.push({ cost, tx, resolve, reject });
+      this.queues.set(keyId, []);
+      void this.run(keyId, [{ cost, tx, resolve, reject }]);
+    });
+  }
+
+  private async run(keyId: string, batch: { cost: number; tx: Tx; resolve: (c: Charge) => void; reject: (e: unknown) => void }[]): Promise<void> {
+    for (;;) {
+      try {
+        const c = await charge(batch[0].tx, keyId, batch.reduce((s, b) => s + b.cost, 0), this.bucket);
+        if (batch.length === 1 || c.granted) {
+          // Request i sees what is left after its own charge: the end state plus the later costs.
+          let later = 0;
+          for (let i = batch.length - 1; i >= 0; i--) {
+            batch[i].resolve({ ...c, status: { ...c.status, currentlyAvailable: c.status.currentlyAvailable + later } });
+            later += batch[i].cost;
+          }
+        } else {
+          for (const b of batch) b.resolve(await charge(b.tx, keyId, b.cost, this.bucket));
+        }
+      } catch (e) {
+        for (const b of batch) b.reject(e);
+      }
+      const next = this.queues.get(keyId)!;
+      if (next.length === 0) {
+        this.queues.delete(keyId);
+        return;
+      }
+      batch = next.splice(0);
+    }
   }
 }
 
@@ -84,6 +148,7 @@ const forbidden = (message: string) => new GraphQLError(message, { extensions: {
 export function securityPlugin(config: Config, trusted: Map<string, string>): ApolloServerPlugin<Context> {
   const bucket: BucketConfig = { size: config.rateLimitBucketSize, restoreRate: config.rateLimitRestoreRate };
   const cost = new WeakMap<object, CostInfo & { fragments: Record<string, FragmentDefinitionNode> }>();
+  const charges = new ChargeBatcher(bucket);
   return {
     async requestDidStart() {
       return {
@@ -124,7 +189,7 @@ export function securityPlugin(config: Config, trusted: Map<string, string>): Ap
           const info: CostInfo & { fragments: typeof fragments } = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: null, fragments };
           cost.set(rc, info);
           if (auth && bucket.size > 0) {
-            const c = await charge(poolTx(ctx.app.db.pool), auth.keyId, requested, bucket);
+            const c = await charges.charge(poolTx(ctx.app.db.pool), auth.keyId, requested);
             info.throttleStatus = c.status;
             if (!c.granted) {
               const retryAfterS = Math.max(1, Math.ceil(c.retryAfterMs / 1000));
@@ -148,7 +213,13 @@ export function securityPlugin(config: Config, trusted: Map<string, string>): Ap
           const auth = rc.contextValue.auth;
           const unused = info.requestedQueryCost - info.actualQueryCost;
           if (auth && info.throttleStatus && unused > 0) {
-            info.throttleStatus = { ...info.throttleStatus, currentlyAvailable: await refund(poolTx(rc.contextValue.app.db.pool), auth.keyId, unused, bucket) };
+            // Best effort: the operation's result is already decided; a refund lost to a dropped
+            // connection must not turn it into an error (the client would retry a done change).
+            try {
+              info.throttleStatus = { ...info.throttleStatus, currentlyAvailable: await refund(poolTx(rc.contextValue.app.db.pool), auth.keyId, unused, bucket) };
+            } catch (e) {
+              rc.contextValue.app.log.warn('rate-limit refund failed', { err: (e as Error).message });
+            }
           }
           body.singleResult.extensions = {
             ...body.singleResult.extensions,

@@ -11,6 +11,7 @@
  * Callers that touch several levels in one transaction must call this in ascending level id order.
  * Locks are always taken level first, then its reservation lines.
  */
+import { preparedStatement } from '../../db/client';
 import type { Tx } from '../../db/tx';
 
 export type MovementReason =
@@ -73,9 +74,32 @@ export interface ChangeResult {
   expiredQuantity: number;
 }
 
-const SQL = `
-WITH lk AS (
-  SELECT l.* FROM inventory_levels l WHERE l.id = $1::uuid AND l.store_id = $2::uuid FOR UPDATE
+/**
+ * Extension points of the writer's statement, for a caller that must do its own work in the SAME
+ * statement (one round trip, the level locked only while it runs). The writer's rules stay the
+ * writer's: an extension may only choose the level, refuse to lock it, and add CTEs that read `st`
+ * (its row has failure IS NULL when the change was applied).
+ */
+export interface WriterExtension {
+  /** CTEs placed before the writer's own; each followed by ",\n". */
+  pre?: string;
+  /** SQL expression of the level id to lock (default $1::uuid). */
+  levelId?: string;
+  /** More conditions on the level row to lock, each starting with " AND ". */
+  lockWhere?: string;
+  /** CTEs after the writer's own; each preceded by ",\n". */
+  post?: string;
+  /** More output columns, each preceded by ", ". */
+  columns?: string;
+  /** Joins after `FROM st`. */
+  from?: string;
+}
+
+/** The writer's statement, optionally extended (see WriterExtension). Parameters $1–$16 are the writer's. */
+export function writerStatement(x: WriterExtension = {}): string {
+  return `
+WITH ${x.pre ?? ''}lk AS (
+  SELECT l.* FROM inventory_levels l WHERE l.id = ${x.levelId ?? '$1::uuid'} AND l.store_id = $2::uuid${x.lockWhere ?? ''} FOR UPDATE
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
@@ -176,15 +200,20 @@ ob AS (
    WHERE t.payload IS NOT NULL
   RETURNING id
 ),
-nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)
+nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)${x.post ?? ''}
 SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
        st.on_hand AS b_on_hand, st.res0 AS b_reserved, st.safety_stock AS b_safety,
        st.a_on_hand, st.a_reserved, st.a_safety, st.a_incoming, st.a_low, st.a_critical,
        coalesce((SELECT version FROM upd), st.version) AS version,
        coalesce((SELECT updated_at FROM upd), st.updated_at) AS updated_at,
        st.movement_id, st.expired_q,
-       (SELECT count(*) FROM nt) AS notified
-  FROM st`;
+       (SELECT count(*) FROM nt) AS notified${x.columns ?? ''}
+  FROM st${x.from ?? ''}`;
+}
+
+const SQL = preparedStatement('stock_writer', writerStatement());
+
+export type WriterRow = Row;
 
 interface Row {
   id: string;
@@ -209,7 +238,17 @@ interface Row {
 
 /** Applies one level change in one statement. Returns null when the level does not exist in the store. */
 export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {
-  const rows = await tx.query<Row>(SQL, [
+  const [r] = await runWriterStatement(tx, SQL, c, []);
+  return r ? changeResult(r) : null;
+}
+
+/**
+ * Runs a statement built with writerStatement() (registered with preparedStatement() by its
+ * caller): the change's parameters as $1–$16, then `extra` as $17…. Every row carries the writer's
+ * columns (see changeResult()) and the extension's.
+ */
+export async function runWriterStatement<X = unknown>(tx: Tx, sql: string, c: LevelChange, extra: unknown[]): Promise<(Row & X)[]> {
+  return tx.query<Row & X>(sql, [
     c.levelId,
     c.storeId,
     c.mode,
@@ -226,9 +265,12 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
     c.incoming ?? null,
     c.lowStockThreshold ?? null,
     c.criticalThreshold ?? null,
+    ...extra,
   ]);
-  const r = rows[0];
-  if (!r) return null;
+}
+
+/** The outcome of a writer statement, from its row. */
+export function changeResult(r: WriterRow): ChangeResult {
   return {
     failure: r.failure,
     before: { onHand: Number(r.b_on_hand), reserved: Number(r.b_reserved), safetyStock: Number(r.b_safety) },

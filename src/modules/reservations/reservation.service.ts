@@ -7,14 +7,15 @@
  */
 import crypto from 'node:crypto';
 import type { App } from '../../app';
-import type { Tx } from '../../db/tx';
+import { preparedStatement } from '../../db/client';
+import { withConn, type Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { INT32_MAX } from '../inventory/availability';
 import { stockOperation, type OpResult } from '../inventory/idempotency';
-import { applyLevelChange, type LevelChange } from '../inventory/stock-writer';
+import { applyLevelChange, runWriterStatement, writerStatement, type LevelChange } from '../inventory/stock-writer';
 
 export type ReservationStatus = 'ACTIVE' | 'RELEASED' | 'COMMITTED' | 'EXPIRED';
 
@@ -81,15 +82,38 @@ class RaceError extends Error {
   code = '40001';
 }
 
-const RES_COLUMNS = `r.id, r.store_id AS "storeId",
-  CASE WHEN r.status = 'ACTIVE' AND r.expires_at <= now() THEN 'EXPIRED' ELSE r.status::text END AS status,
-  r.reference, r.expires_at AS "expiresAt", r.created_at AS "createdAt", r.updated_at AS "updatedAt"`;
-const LINE_COLUMNS = `rl.id, rl.reservation_id AS "reservationId", rl.inventory_level_id AS "inventoryLevelId",
-  CASE WHEN rl.status = 'ACTIVE' AND rl.expires_at <= now() THEN 'EXPIRED' ELSE rl.status::text END AS status,
-  rl.quantity, rl.original_quantity AS "originalQuantity", rl.committed_quantity AS "committedQuantity",
-  rl.released_quantity AS "releasedQuantity",
-  CASE WHEN rl.status = 'ACTIVE' AND rl.expires_at <= now() THEN rl.quantity ELSE rl.expired_quantity END AS "expiredQuantity",
-  rl.expires_at AS "expiresAt", rl.position`;
+const RES_FIELDS: [string, keyof ReservationRow][] = [
+  ['r.id', 'id'],
+  ['r.store_id', 'storeId'],
+  [`CASE WHEN r.status = 'ACTIVE' AND r.expires_at <= now() THEN 'EXPIRED' ELSE r.status::text END`, 'status'],
+  ['r.reference', 'reference'],
+  ['r.expires_at', 'expiresAt'],
+  ['r.created_at', 'createdAt'],
+  ['r.updated_at', 'updatedAt'],
+];
+const LINE_FIELDS: [string, keyof ReservationLineRow][] = [
+  ['rl.id', 'id'],
+  ['rl.reservation_id', 'reservationId'],
+  ['rl.inventory_level_id', 'inventoryLevelId'],
+  [`CASE WHEN rl.status = 'ACTIVE' AND rl.expires_at <= now() THEN 'EXPIRED' ELSE rl.status::text END`, 'status'],
+  ['rl.quantity', 'quantity'],
+  ['rl.original_quantity', 'originalQuantity'],
+  ['rl.committed_quantity', 'committedQuantity'],
+  ['rl.released_quantity', 'releasedQuantity'],
+  [`CASE WHEN rl.status = 'ACTIVE' AND rl.expires_at <= now() THEN rl.quantity ELSE rl.expired_quantity END`, 'expiredQuantity'],
+  ['rl.expires_at', 'expiresAt'],
+  ['rl.position', 'position'],
+];
+/** Select list of the fields, named "<prefix><field>". */
+const columns = (fields: [string, string][], prefix = '') => fields.map(([expr, name]) => `${expr} AS "${prefix}${name}"`).join(', ');
+/** The fields of one row selected with columns(fields, prefix), without the prefix. */
+function pick<T>(row: Record<string, unknown>, fields: [string, string][], prefix = ''): T {
+  const o: Record<string, unknown> = {};
+  for (const [, name] of fields) o[name] = row[prefix + name];
+  return o as T;
+}
+const RES_COLUMNS = columns(RES_FIELDS);
+const LINE_COLUMNS = columns(LINE_FIELDS);
 
 export async function reservationsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ReservationRow[]> {
   return tx.query<ReservationRow>(`SELECT ${RES_COLUMNS} FROM reservations r WHERE r.store_id = $1 AND r.id = ANY($2::uuid[])`, [storeId, ids]);
@@ -122,15 +146,116 @@ interface Candidate {
   available: number;
 }
 
+interface Allocation {
+  line: number;
+  levelId: string;
+  quantity: number;
+}
+
+interface LockedLevel {
+  id: string;
+  variant_id: string;
+  sku: string;
+  warehouse_id: string;
+  code: string;
+  priority: number;
+  read_only: boolean;
+  active: boolean;
+}
+
+/** The variants named by a reservation, and every level of them locked in ascending id order. */
+const LOCK_LEVELS_SQL = preparedStatement('reserve_lock', `SELECT l.id, l.variant_id, v.sku, l.warehouse_id, w.code, w.priority, w.read_only, w.active
+  FROM inventory_levels l
+  JOIN variants v ON v.id = l.variant_id
+  JOIN warehouses w ON w.id = l.warehouse_id
+ WHERE l.store_id = $1 AND v.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]))
+ ORDER BY l.id
+   FOR UPDATE OF l`);
+
+/** The reservation and its lines, inserted and returned (one row per line) as loadResult() reads them. */
+const INSERT_RESERVATION_SQL = preparedStatement('reserve_insert', `WITH r AS (
+  INSERT INTO reservations (id, store_id, status, reference, expires_at, idempotency_key, actor)
+  VALUES ($1, $2, 'ACTIVE', $3, now() + make_interval(secs => $4), $5, $6)
+  RETURNING *
+), rl AS (
+  INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
+  SELECT r.id, a.level_id, a.q, a.q, r.expires_at, a.pos
+    FROM unnest($7::uuid[], $8::int[], $9::int[]) AS a(level_id, q, pos), r
+  RETURNING *
+)
+SELECT ${columns(RES_FIELDS, 'r_')}, ${columns(LINE_FIELDS, 'l_')}
+  FROM r, rl
+ ORDER BY rl.position`);
+
+/**
+ * reserveInOneStatement(): the level is the only active, writable one of the variant ($17 id or
+ * $18 sku) in the warehouse ($19 id or $20 code, when given), locked only if it has no due
+ * reservation lines; after the writer's CTEs, the reservation ($12, lifetime $21 s) and its line
+ * are inserted when the change was applied. One row: the writer's columns, r_* and l_*.
+ */
+const RESERVE_ONE_SQL = preparedStatement(
+  'reserve_one',
+  writerStatement({
+    pre: `tgt AS (
+  SELECT l.id FROM inventory_levels l
+    JOIN variants v ON v.id = l.variant_id
+    JOIN warehouses w ON w.id = l.warehouse_id
+   WHERE l.store_id = $2::uuid AND v.store_id = $2::uuid
+     AND (v.id = $17::uuid OR v.sku = $18::text)
+     AND ($19::uuid IS NULL OR w.id = $19::uuid) AND ($20::text IS NULL OR w.code = $20::text)
+     AND w.active AND NOT w.read_only
+),
+`,
+    levelId: `coalesce($1::uuid, (SELECT id FROM tgt WHERE (SELECT count(*) FROM tgt) = 1))`,
+    lockWhere: ` AND NOT EXISTS (SELECT 1 FROM reservation_lines d WHERE d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())`,
+    post: `,
+r AS (
+  INSERT INTO reservations (id, store_id, status, reference, expires_at, idempotency_key, actor)
+  SELECT $12::uuid, st.store_id, 'ACTIVE', $9, now() + make_interval(secs => $21), $11, $10 FROM st WHERE st.failure IS NULL
+  RETURNING *
+),
+rl AS (
+  INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
+  SELECT r.id, st.id, $5::int, $5::int, r.expires_at, 0 FROM r, st
+  RETURNING *
+)`,
+    columns: `, ${columns(RES_FIELDS, 'r_')}, ${columns(LINE_FIELDS, 'l_')}`,
+    from: ' LEFT JOIN r ON true LEFT JOIN rl ON true',
+  }),
+);
+
+type LevelInfo = Omit<Candidate, 'available'>;
+
+/**
+ * The levels that may serve a line: the one in the named warehouse (refused when missing,
+ * read-only or inactive), or else every active, writable level of the variant in `levels` order.
+ */
+function linePool<T extends LevelInfo>(l: ReserveLineInput, i: number, levels: T[], variantId: string): { pool?: T[]; error?: UserErrorShape } {
+  const f = ['input', 'lines', i];
+  const pool = levels.filter((c) => c.variant_id === variantId);
+  if (l.warehouseId != null || l.warehouseCode != null) {
+    const wid = l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null;
+    const c = pool.find((x) => (wid ? x.warehouse_id === wid : x.code === l.warehouseCode));
+    if (!c) return { error: userError(ErrorCode.INVENTORY_NOT_FOUND, `Line ${i}: no inventory for this variant in that warehouse`, [...f, l.warehouseId != null ? 'warehouseId' : 'warehouseCode']) };
+    if (c.read_only) return { error: userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${c.code} is read-only`, [...f, 'warehouseCode']) };
+    if (!c.active) return { error: userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${c.code} is inactive`, [...f, 'warehouseCode']) };
+    return { pool: [c] };
+  }
+  return { pool: pool.filter((c) => c.active && !c.read_only) };
+}
+
 export class ReservationService {
   constructor(private readonly app: App) {}
 
 
-  reserve(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
+  async reserve(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
+    const fast = await this.reserveInOneStatement(auth, input);
+    if (fast) return fast;
     return stockOperation<ReservationResult>(this.app, auth, 'inventoryReserve', input, { reservation: null, lines: [] }, (tx) => this.reserveIn(tx, auth, input));
   }
 
-  private async reserveIn(tx: Tx, auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
+  /** Checks of the input alone; returns the lifetime to use and the errors. */
+  private check(input: ReserveInput): { ttl: number; errors: UserErrorShape[] } {
     const { config } = this.app;
     const ttl = input.ttlSeconds ?? config.reservationTtlDefaultSeconds;
     const errors: UserErrorShape[] = [];
@@ -147,27 +272,109 @@ export class ReservationService {
       if (!Number.isInteger(l.quantity) || l.quantity <= 0) errors.push(userError(ErrorCode.NEGATIVE_QUANTITY, 'quantity must be greater than 0', [...f, 'quantity']));
       else if (l.quantity > INT32_MAX) errors.push(userError(ErrorCode.QUANTITY_OUT_OF_RANGE, `quantity must be at most ${INT32_MAX}`, [...f, 'quantity']));
     });
+    return { ttl, errors };
+  }
+
+  /**
+   * The common case in ONE autocommit statement: one line, without idempotency key, that only one
+   * active, writable level can serve, with no due reservation lines on it. The statement picks
+   * that level, locks it, applies the change through the stock writer (available ≥ quantity) and
+   * inserts the reservation and its line — or, if any of that does not hold, writes nothing and
+   * returns no reservation: then the general path runs and answers exactly as it always has (the
+   * refusal left no trace, since with no due lines the writer had nothing to expire).
+   */
+  private async reserveInOneStatement(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult | null> {
+    if (input.idempotencyKey != null || input.lines.length !== 1) return null;
+    const { ttl, errors } = this.check(input);
+    if (errors.length) return null;
+    const l = input.lines[0];
+    const variantId = l.variantId != null ? decodeId(l.variantId, 'Variant') : null;
+    const warehouseId = l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null;
+    if ((l.variantId != null && !variantId) || (l.warehouseId != null && !warehouseId)) return null;
+    const reservationId = crypto.randomUUID();
+    const change: LevelChange = {
+      storeId: auth.storeId,
+      levelId: null as unknown as string, // chosen by the statement
+      mode: 'delta',
+      reservedDelta: l.quantity,
+      requireAvailable: true,
+      reason: 'RESERVATION',
+      actor: auth.actor,
+      idempotencyKey: null,
+      reservationId,
+      note: input.reference,
+    };
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await withConn(this.app.tx, (tx) => runWriterStatement<Record<string, unknown>>(tx, RESERVE_ONE_SQL, change, [variantId, l.sku ?? null, warehouseId, l.warehouseCode ?? null, ttl]));
+    } catch (e) {
+      // Deadlock or serialization failure: the general path retries.
+      if (['40001', '40P01'].includes((e as { code?: string }).code ?? '')) return null;
+      throw e;
+    }
+    const r = rows[0];
+    if (!r || r.failure != null || r.r_id == null) return null;
+    this.app.tx.afterCommit?.();
+    return { reservation: pick<ReservationRow>(r, RES_FIELDS, 'r_'), lines: rows.map((x) => pick<ReservationLineRow>(x, LINE_FIELDS, 'l_')), userErrors: [] };
+  }
+
+  private async reserveIn(tx: Tx, auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
+    const { ttl, errors } = this.check(input);
     if (errors.length) return fail(...errors);
 
-    // Variants and warehouses named by the lines.
+    // One statement names the variants and locks every level of them in ascending id order
+    // (FOR UPDATE OF l, sorted before locking), with the warehouse of each level.
     const vIds = input.lines.map((l) => (l.variantId != null ? decodeId(l.variantId, 'Variant') : null)).filter((x): x is string => !!x);
     const skus = input.lines.map((l) => l.sku).filter((x): x is string => x != null);
-    const variants = await tx.query<{ id: string; sku: string }>(`SELECT id, sku FROM variants WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR sku = ANY($3::text[]))`, [
-      auth.storeId,
-      vIds,
-      skus,
-    ]);
-    const lineVariant = input.lines.map((l) =>
-      l.variantId != null ? variants.find((v) => v.id === decodeId(l.variantId, 'Variant'))?.id : variants.find((v) => v.sku === l.sku)?.id,
-    );
+    const locked = await tx.query<LockedLevel>(LOCK_LEVELS_SQL, [auth.storeId, vIds, skus]);
+    let variants: { id: string; sku: string }[] = [...new Map(locked.map((r) => [r.variant_id, { id: r.variant_id, sku: r.sku }])).values()];
+    const variantOf = (l: ReserveLineInput) =>
+      l.variantId != null ? variants.find((v) => v.id === decodeId(l.variantId, 'Variant'))?.id : variants.find((v) => v.sku === l.sku)?.id;
+    let lineVariant = input.lines.map(variantOf);
+    if (lineVariant.some((v) => !v)) {
+      // A variant without levels (or none at all): the variants themselves tell which.
+      variants = await tx.query<{ id: string; sku: string }>(`SELECT id, sku FROM variants WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR sku = ANY($3::text[]))`, [
+        auth.storeId,
+        vIds,
+        skus,
+      ]);
+      lineVariant = input.lines.map(variantOf);
+    }
     lineVariant.forEach((v, i) => {
       if (!v) errors.push(userError(ErrorCode.VARIANT_NOT_FOUND, `Line ${i}: variant not found`, ['input', 'lines', i, input.lines[i].variantId != null ? 'variantId' : 'sku']));
     });
     if (errors.length) return fail(...errors);
-
-    // Lock every candidate level in ascending id order, then read their effective availability.
     const variantIds = [...new Set(lineVariant as string[])];
-    await tx.query(`SELECT l.id FROM inventory_levels l WHERE l.store_id = $1 AND l.variant_id = ANY($2::uuid[]) ORDER BY l.id FOR UPDATE`, [auth.storeId, variantIds]);
+    const reservationId = crypto.randomUUID();
+    const change = (levelId: string, quantity: number): LevelChange => ({
+      storeId: auth.storeId,
+      levelId,
+      mode: 'delta',
+      reservedDelta: quantity,
+      requireAvailable: true,
+      reason: 'RESERVATION',
+      actor: auth.actor,
+      idempotencyKey: input.idempotencyKey,
+      reservationId,
+      note: input.reference,
+    });
+
+    // Fast path: every line can only be served by one and the same level. Then the stock writer's
+    // own conditional change (available ≥ quantity) is the whole allocation. If it refuses, the
+    // general path below runs in the same transaction and reports exactly as it always does (the
+    // writer only expired due lines, which the availability read below counts the same way, and a
+    // refusal rolls everything back).
+    const pools = input.lines.map((l, i) => linePool(l, i, locked, lineVariant[i]!));
+    const only = pools[0].pool?.length === 1 ? pools[0].pool[0].id : null;
+    if (only && pools.every((p) => p.pool?.length === 1 && p.pool[0].id === only)) {
+      const total = input.lines.reduce((s, l) => s + l.quantity, 0);
+      const r = total <= INT32_MAX ? await applyLevelChange(tx, change(only, total)) : null;
+      if (r && !r.failure) {
+        return this.insertReservation(tx, auth, input, ttl, reservationId, input.lines.map((l, i) => ({ line: i, levelId: only, quantity: l.quantity })));
+      }
+    }
+
+    // General path: read the effective availability of every locked level and allocate.
     const candidates = await tx.query<Candidate>(
       `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active,
               (l.on_hand - l.reserved - l.safety_stock + coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
@@ -178,34 +385,21 @@ export class ReservationService {
       [auth.storeId, variantIds],
     );
     const remaining = new Map(candidates.map((c) => [c.id, Math.max(0, c.available)]));
-    const allocations: { line: number; levelId: string; quantity: number }[] = [];
+    const allocations: Allocation[] = [];
     input.lines.forEach((l, i) => {
       const f = ['input', 'lines', i];
-      const variantId = lineVariant[i]!;
-      let pool = candidates.filter((c) => c.variant_id === variantId);
-      if (l.warehouseId != null || l.warehouseCode != null) {
-        const wid = l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null;
-        const c = pool.find((x) => (wid ? x.warehouse_id === wid : x.code === l.warehouseCode));
-        if (!c) {
-          errors.push(userError(ErrorCode.INVENTORY_NOT_FOUND, `Line ${i}: no inventory for this variant in that warehouse`, [...f, l.warehouseId != null ? 'warehouseId' : 'warehouseCode']));
-          return;
-        }
-        if (c.read_only) return void errors.push(userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${c.code} is read-only`, [...f, 'warehouseCode']));
-        if (!c.active) return void errors.push(userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${c.code} is inactive`, [...f, 'warehouseCode']));
-        pool = [c];
-      } else {
-        pool = pool.filter((c) => c.active && !c.read_only);
-      }
+      const { pool, error } = linePool(l, i, candidates, lineVariant[i]!);
+      if (error) return void errors.push(error);
       let need = l.quantity;
       const taken: typeof allocations = [];
-      for (const c of pool) {
+      for (const c of pool!) {
         if (need === 0) break;
         const q = Math.min(need, remaining.get(c.id)!);
         if (q > 0) taken.push({ line: i, levelId: c.id, quantity: q });
         need -= q;
       }
       if (need > 0) {
-        const avail = pool.reduce((s, c) => s + remaining.get(c.id)!, 0);
+        const avail = pool!.reduce((s, c) => s + remaining.get(c.id)!, 0);
         errors.push(userError(ErrorCode.INSUFFICIENT_STOCK, `Line ${i}: requested ${l.quantity}, only ${avail} available`, [...f, 'quantity']));
         return;
       }
@@ -214,37 +408,38 @@ export class ReservationService {
     });
     if (errors.length) return fail(...errors);
 
-    const reservationId = crypto.randomUUID();
     const perLevel = new Map<string, number>();
     for (const a of allocations) perLevel.set(a.levelId, (perLevel.get(a.levelId) ?? 0) + a.quantity);
     for (const levelId of [...perLevel.keys()].sort()) {
-      const c: LevelChange = {
-        storeId: auth.storeId,
-        levelId,
-        mode: 'delta',
-        reservedDelta: perLevel.get(levelId)!,
-        requireAvailable: true,
-        reason: 'RESERVATION',
-        actor: auth.actor,
-        idempotencyKey: input.idempotencyKey,
-        reservationId,
-        note: input.reference,
-      };
-      const r = await applyLevelChange(tx, c);
+      const r = await applyLevelChange(tx, change(levelId, perLevel.get(levelId)!));
       if (!r || r.failure) throw new RaceError(`level ${levelId} changed under lock`);
     }
-    await tx.query(
-      `INSERT INTO reservations (id, store_id, status, reference, expires_at, idempotency_key, actor)
-       VALUES ($1, $2, 'ACTIVE', $3, now() + make_interval(secs => $4), $5, $6)`,
-      [reservationId, auth.storeId, input.reference ?? null, ttl, input.idempotencyKey ?? null, auth.actor],
-    );
-    await tx.query(
-      `INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
-       SELECT $1, a.level_id, a.q, a.q, r.expires_at, a.pos
-         FROM unnest($2::uuid[], $3::int[], $4::int[]) AS a(level_id, q, pos), reservations r WHERE r.id = $1`,
-      [reservationId, allocations.map((a) => a.levelId), allocations.map((a) => a.quantity), allocations.map((_, i) => i)],
-    );
-    return loadResult(tx, auth.storeId, reservationId);
+    return this.insertReservation(tx, auth, input, ttl, reservationId, allocations);
+  }
+
+  /** Inserts the reservation and its lines, and reads them back, in one statement. */
+  private async insertReservation(
+    tx: Tx,
+    auth: AuthInfo,
+    input: ReserveInput,
+    ttl: number,
+    reservationId: string,
+    allocations: Allocation[],
+  ): Promise<ReservationResult> {
+    const rows = await tx.query<Record<string, unknown>>(INSERT_RESERVATION_SQL, [
+      reservationId,
+      auth.storeId,
+      input.reference ?? null,
+      ttl,
+      input.idempotencyKey ?? null,
+      auth.actor,
+      allocations.map((a) => a.levelId),
+      allocations.map((a) => a.quantity),
+      allocations.map((_, i) => i),
+    ]);
+    const reservation = pick<ReservationRow>(rows[0], RES_FIELDS, 'r_');
+    const lines = rows.map((r) => pick<ReservationLineRow>(r, LINE_FIELDS, 'l_'));
+    return { reservation, lines, userErrors: [] };
   }
 
   release(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {

@@ -1,0 +1,68 @@
+/**
+ * The benchmark harness runs end to end (`npm run bench -- --quick`: tiny windows, small data,
+ * no profile). It only checks that every scenario produced a figure, never the figures: benchmarks
+ * do not run in `npm test`.
+ *
+ * The harness always measures against PostgreSQL: DATABASE_URL's server, or (DATABASE_URL unset)
+ * the local one at 127.0.0.1:5432 — skipped with a message when there is none.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ADMIN_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+async function postgresReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2_000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+test('`npm run bench -- --quick` runs every scenario and writes a results file', async () => {
+  if (!(await postgresReachable())) {
+    console.warn(`bench smoke test skipped: no PostgreSQL at ${ADMIN_URL} (the benchmark needs one; set DATABASE_URL)`);
+    return;
+  }
+  // `npm test` has built src/ (pretest); the harness is compiled like `npm run bench` does.
+  const tsc = await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'bench/tsconfig.json'], {}, 60_000);
+  expect(tsc.out).toBe('');
+  expect(tsc.code).toBe(0);
+
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'RESULTS.md');
+  const r = await run(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), '--quick', '--subscribers', '10', '--out', out], { DATABASE_URL: ADMIN_URL }, 90_000);
+  if (r.code !== 0) throw new Error(`bench exited with ${r.code}:\n${r.out.slice(-4000)}`);
+  expect(r.out).toMatch(/scenario\s+conc\s+gateway/);
+
+  const md = fs.readFileSync(out, 'utf8');
+  expect(md).toMatch(/## Machine/);
+  expect(md).toMatch(/Node\.js v\d+/);
+  expect(md).toMatch(/PostgreSQL \d+/);
+  for (const scenario of ['hot SKU reserve', 'spread reserve', 'read inventoryLevels(first: 50)', 'bulk inventoryBulkUpdate', 'fan-out', 'memory: gateway RSS idle']) {
+    expect(md).toContain(scenario);
+  }
+  // Every throughput row has a number for the gateway (the harness really drove it).
+  const results = md.slice(md.indexOf('## Results'), md.indexOf('Baselines:'));
+  const rows = results.split('\n').filter((l) => /^\| (hot SKU reserve|spread reserve|read inventoryLevels|bulk inventoryBulkUpdate)/.test(l));
+  expect(rows.length).toBe(3 + 3 + 2 + 1);
+  for (const row of rows) expect(row.split('|')[3]).toMatch(/\d/);
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+});
