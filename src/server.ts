@@ -15,6 +15,7 @@ import type { Config } from './config';
 import { openDatabase, statementScope, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
+import { serveStatic } from './http/static';
 import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
 import { EventHub } from './events/hub';
 import { WebhookWorker } from './modules/webhooks/webhook.worker';
@@ -233,6 +234,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') return await readyz(res);
+      if (await serveStatic(req, res, url, config)) return;
       if (url.pathname !== '/graphql') return sendJson(res, 404, { errors: [{ message: 'Not found. GraphQL is served at /graphql', extensions: { code: 'NOT_FOUND' } }] });
       if (!app) {
         return sendJson(res, 503, { errors: [{ message: 'The service is starting; retry shortly', extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs: 1000 } }] }, { 'retry-after': '1' });
@@ -292,18 +294,28 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   async function readyz(res: http.ServerResponse) {
     if (fatal) return sendJson(res, 503, { status: 'failed', reason: fatal.message });
     if (!app) return sendJson(res, 503, { status: 'starting', database: 'unreachable or migrating' });
+    const pool = app.db.pool;
     try {
-      const client = await app.db.pool.connect();
+      const client = await pool.connect();
+      let broken = false;
       try {
         await client.query('SELECT 1');
         const pending = await pendingMigrations(client);
         if (pending.length) return sendJson(res, 503, { status: 'not ready', pendingMigrations: pending });
+      } catch (e) {
+        broken = true; // a connection that failed here is destroyed, not returned to the pool
+        throw e;
       } finally {
-        client.release();
+        client.release(broken || undefined);
       }
       return sendJson(res, 200, { status: 'ready', database: app.db.kind });
     } catch (e) {
-      return sendJson(res, 503, { status: 'not ready', database: 'unreachable', error: (e as Error).message.slice(0, 200) });
+      return sendJson(res, 503, {
+        status: 'not ready',
+        database: 'unreachable',
+        error: (e as Error).message.slice(0, 200),
+        pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+      });
     }
   }
 
