@@ -55,3 +55,13 @@ export abstract class Node {
   @Field(() => ID, { description: 'Opaque global ID.' })
   id!: string;
 }
+
+/**
+ * Descriptions of the root operation types. type-graphql builds Query, Mutation and Subscription
+ * itself and takes no description for them; src/graphql/schema.ts sets these on the built schema.
+ */
+export const ROOT_TYPE_DESCRIPTIONS: Readonly<Record<'Query' | 'Mutation' | 'Subscription', string>> = {
+  Query: 'Reads: catalog, warehouses, inventory levels and their ledger, reservations and webhooks of the calling key’s store.',
+  Mutation: 'Writes. Business failures come back in `userErrors`; stock writes take an optional idempotencyKey that makes retries safe.',
+  Subscription: 'Real-time events over graphql-ws, in commit order. Every event has a cursor: resubscribe with `after` to resume without gaps.',
+};

@@ -14,6 +14,7 @@ import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from './context';
 import { forbidden, unauthenticated } from './errors';
+import { ROOT_TYPE_DESCRIPTIONS } from './common.types';
 
 /**
  * @Authorized(...scopes): the caller needs a valid key and any one of the scopes (admin has all).
@@ -63,6 +64,12 @@ export function getSchema(): Promise<GraphQLSchema> {
         throw new Error('topic PubSub is not used');
       },
     },
+  }).then((schema) => {
+    // type-graphql takes no description for the root types.
+    for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+      if (root) root.description = ROOT_TYPE_DESCRIPTIONS[root.name as keyof typeof ROOT_TYPE_DESCRIPTIONS];
+    }
+    return schema;
   });
   return cached;
 }

@@ -15,20 +15,44 @@ export enum ProductSortKeyEnum {
   TOTAL_ON_HAND = 'TOTAL_ON_HAND',
   TOTAL_AVAILABLE = 'TOTAL_AVAILABLE',
 }
-registerEnumType(ProductSortKeyEnum, { name: 'ProductSortKey', description: 'Orders of products (ties broken by id).' });
+registerEnumType(ProductSortKeyEnum, {
+  name: 'ProductSortKey',
+  description: 'Orders of products (ties broken by id).',
+  valuesConfig: {
+    UPDATED_AT: { description: 'By last change, oldest first.' },
+    NAME: { description: 'By name, alphabetically.' },
+    TOTAL_ON_HAND: { description: 'By onHand summed over all variants and warehouses, lowest first.' },
+    TOTAL_AVAILABLE: { description: 'By available summed over all variants and warehouses, lowest first.' },
+  },
+});
 
 export enum VariantSortKeyEnum {
   SKU = 'SKU',
   UPDATED_AT = 'UPDATED_AT',
 }
-registerEnumType(VariantSortKeyEnum, { name: 'VariantSortKey', description: 'Orders of variants (ties broken by id).' });
+registerEnumType(VariantSortKeyEnum, {
+  name: 'VariantSortKey',
+  description: 'Orders of variants (ties broken by id).',
+  valuesConfig: {
+    SKU: { description: 'By SKU, alphabetically.' },
+    UPDATED_AT: { description: 'By last change, oldest first.' },
+  },
+});
 
 export enum WarehouseSortKeyEnum {
   PRIORITY = 'PRIORITY',
   CODE = 'CODE',
   NAME = 'NAME',
 }
-registerEnumType(WarehouseSortKeyEnum, { name: 'WarehouseSortKey', description: 'Orders of warehouses (ties broken by id).' });
+registerEnumType(WarehouseSortKeyEnum, {
+  name: 'WarehouseSortKey',
+  description: 'Orders of warehouses (ties broken by id).',
+  valuesConfig: {
+    PRIORITY: { description: 'By allocation priority, lowest (used first) first.' },
+    CODE: { description: 'By code, alphabetically.' },
+    NAME: { description: 'By name, alphabetically.' },
+  },
+});
 
 @InputType({ description: 'Filters for products; all given conditions must hold.' })
 export class ProductFilter {

@@ -10,7 +10,16 @@ export enum LevelSortKeyEnum {
   ON_HAND = 'ON_HAND',
   SKU = 'SKU',
 }
-registerEnumType(LevelSortKeyEnum, { name: 'InventoryLevelSortKey', description: 'Orders of inventory levels (ties broken by id).' });
+registerEnumType(LevelSortKeyEnum, {
+  name: 'InventoryLevelSortKey',
+  description: 'Orders of inventory levels (ties broken by id).',
+  valuesConfig: {
+    UPDATED_AT: { description: 'By last change, oldest first.' },
+    AVAILABLE: { description: 'By available units, lowest first.' },
+    ON_HAND: { description: 'By onHand units, lowest first.' },
+    SKU: { description: 'By the variant’s SKU, alphabetically.' },
+  },
+});
 
 export const InventoryLevelConnection = Connection(InventoryLevel, 'InventoryLevel');
 

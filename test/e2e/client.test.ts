@@ -1,0 +1,324 @@
+/**
+ * The typed client package (clients/typescript): its generated code is current, it covers every
+ * root field, it compiles on its own, and against a real server its methods, errors and
+ * resumable subscriptions behave as documented. The partner example runs against the server too.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildSchema } from 'graphql';
+import WebSocket from 'ws';
+import {
+  createInventoryClient,
+  InventoryGraphQLError,
+  InventoryLevelsDocument,
+  InventoryTransportError,
+  mutations,
+  queries,
+  subscriptions,
+  type InventoryChangedEvent,
+  type InventoryClientError,
+} from '../../clients/typescript/src';
+import { main as partnerSync } from '../../examples/partner-sync';
+import { uniq } from '../helpers/factories';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+jest.setTimeout(180_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const GQL_DIR = path.join(ROOT, 'clients', 'typescript', 'src', 'gql');
+
+function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const until = async (cond: () => boolean, what: string, timeoutMs = 20_000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('generated code', () => {
+  test('is current: `npm run codegen` would not change clients/typescript/src/gql', async () => {
+    // Same config as `npm run codegen`, generated in memory in a child process (no files written).
+    const script = `
+      const { generate, loadCodegenConfig } = require('@graphql-codegen/cli');
+      (async () => {
+        const { config } = await loadCodegenConfig({ configFilePath: 'codegen.yml' });
+        const out = await generate({ ...config, cwd: process.cwd(), silent: true }, false);
+        process.stdout.write(JSON.stringify(out.map((o) => ({ filename: o.filename, content: o.content }))));
+      })().catch((e) => { console.error(e && e.stack || e); process.exit(1); });`;
+    const r = await run(process.execPath, ['-e', script]);
+    if (r.code !== 0) throw new Error(`codegen failed: ${r.stderr}`);
+    const outputs = JSON.parse(r.stdout) as { filename: string; content: string }[];
+    expect(outputs.length).toBeGreaterThan(0);
+    const stale: string[] = [];
+    for (const o of outputs) {
+      const file = path.resolve(ROOT, o.filename);
+      const committed = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
+      if (committed === null) stale.push(`${o.filename} (missing)`);
+      else if (committed !== o.content) stale.push(o.filename);
+    }
+    const produced = new Set(outputs.map((o) => path.resolve(ROOT, o.filename)));
+    for (const f of fs.readdirSync(GQL_DIR)) {
+      if (!produced.has(path.join(GQL_DIR, f))) stale.push(`${path.relative(ROOT, path.join(GQL_DIR, f))} (no longer generated)`);
+    }
+    if (stale.length) throw new Error(`The generated client is stale; run \`npm run codegen\`. Stale: ${stale.join(', ')}`);
+  });
+
+  test('has an operation and a typed method for every root field of schema.graphql', () => {
+    const schema = buildSchema(fs.readFileSync(path.join(ROOT, 'schema.graphql'), 'utf8'));
+    const fields = (t: { getFields(): Record<string, unknown> } | null | undefined) => Object.keys(t?.getFields() ?? {}).sort();
+    expect(Object.keys(queries).sort()).toEqual(fields(schema.getQueryType()));
+    expect(Object.keys(mutations).sort()).toEqual(fields(schema.getMutationType()));
+    expect(Object.keys(subscriptions).sort()).toEqual(fields(schema.getSubscriptionType()));
+    const client = createInventoryClient({ url: 'http://127.0.0.1:1/graphql', apiKey: 'sk_x' });
+    for (const name of [...Object.keys(queries), ...Object.keys(mutations)]) expect(typeof (client as unknown as Record<string, unknown>)[name]).toBe('function');
+    for (const name of Object.keys(subscriptions)) expect(typeof (client.subscribe as unknown as Record<string, unknown>)[name]).toBe('function');
+  });
+
+  test('the package (with its type tests) and the example compile on their own', async () => {
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const pkg = await run(process.execPath, [tsc, '-p', 'clients/typescript/test/tsconfig.json']);
+    expect(pkg.stdout + pkg.stderr).toBe('');
+    expect(pkg.code).toBe(0);
+    // Emits dist/examples/partner-sync.js, which the example test below runs as a CLI.
+    const ex = await run(process.execPath, [tsc, '-p', 'examples/tsconfig.json']);
+    expect(ex.stdout + ex.stderr).toBe('');
+    expect(ex.code).toBe(0);
+  });
+});
+
+describe('against the server', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ EVENTS_POLL_MS: '200' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  test('queries and mutations are typed methods over HTTP; userErrors come back in the payload', async () => {
+    const client = createInventoryClient({ url: t.url, apiKey: t.store.adminKey });
+    const code = uniq('WH');
+    const created = await client.warehouseCreate({ input: { code, name: 'Main' } });
+    expect(created.userErrors).toEqual([]);
+    const warehouse = created.warehouse!;
+    expect(warehouse).toMatchObject({ code, type: 'OWN', readOnly: false, active: true });
+    expect(await client.warehouse({ code })).toEqual(warehouse);
+
+    const [skuA, skuB] = [uniq('SKU-A'), uniq('SKU-B')];
+    const product = await client.productCreate({ input: { name: 'Tee', externalId: uniq('EXT'), variants: [{ sku: skuA, label: 'S' }, { sku: skuB, label: 'M' }] } });
+    expect(product.userErrors).toEqual([]);
+    expect(product.product!.variants.nodes.map((v) => v.sku).sort()).toEqual([skuA, skuB]);
+    const taken = await client.productCreate({ input: { name: 'Again', sku: skuA } });
+    expect(taken.product).toBeNull();
+    expect(taken.userErrors.map((e) => e.code)).toEqual(['TAKEN']);
+
+    const bulk = await client.inventoryBulkUpdate({
+      input: { items: [{ mode: 'SET', sku: skuA, warehouseCode: code, quantity: 5 }, { mode: 'SET', sku: skuB, warehouseCode: code, quantity: 7 }] },
+    });
+    expect(bulk).toMatchObject({ updatedCount: 2, failedCount: 0, userErrors: [], idempotentReplay: false });
+
+    const levels = await client.inventoryLevels({ filter: { skus: [skuA, skuB] }, sortKey: 'SKU' });
+    expect(levels.totalCount).toBe(2);
+    expect(levels.edges.map((e) => [e.node.variant.sku, e.node.warehouse.code, e.node.onHand, e.node.available, e.node.status])).toEqual([
+      [skuA, code, 5, 5, 'IN_STOCK'],
+      [skuB, code, 7, 7, 'IN_STOCK'],
+    ]);
+    const paged: string[] = [];
+    for await (const level of client.paginate('inventoryLevels', { filter: { skus: [skuA, skuB] }, sortKey: 'SKU', first: 1 })) paged.push(level.variant.sku);
+    expect(paged).toEqual([skuA, skuB]);
+    expect(await client.inventorySummary({ filter: { warehouseIds: [warehouse.id] } })).toMatchObject({ total: 2, totalOnHand: 12, inStock: 2 });
+    expect(await client.variant({ sku: skuA })).toMatchObject({ sku: skuA, totalOnHand: 5, hasStock: true });
+    expect(await client.node({ id: warehouse.id })).toMatchObject({ __typename: 'Warehouse', code });
+    const moves = await client.stockMovements({ filter: { skus: [skuA] } });
+    expect(moves.edges.map((e) => [e.node.kind, e.node.quantityDelta])).toEqual([['ADJUSTMENT', 5]]);
+
+    // A business failure is data, not an exception.
+    const refused = await client.inventoryReserve({ input: { lines: [{ sku: skuA, quantity: 50 }] } });
+    expect(refused.reservation).toBeNull();
+    expect(refused.userErrors[0]).toMatchObject({ code: 'INSUFFICIENT_STOCK' });
+
+    const idempotencyKey = uniq('idem');
+    const input = { lines: [{ sku: skuA, warehouseCode: code, quantity: 2 }], reference: 'order-1', idempotencyKey };
+    const held = await client.inventoryReserve({ input });
+    expect(held.userErrors).toEqual([]);
+    expect(held.reservation).toMatchObject({ status: 'ACTIVE', reference: 'order-1', lines: [{ quantity: 2, inventoryLevel: { reserved: 2, available: 3 } }] });
+    const replay = await client.inventoryReserve({ input });
+    expect(replay).toMatchObject({ idempotentReplay: true, reservation: { id: held.reservation!.id } });
+    const committed = await client.reservationCommit({ input: { reservationId: held.reservation!.id } });
+    expect(committed.reservation?.status).toBe('COMMITTED');
+    expect((await client.reservation({ id: held.reservation!.id }))?.status).toBe('COMMITTED');
+
+    // request(): any typed document; the result is `data`.
+    const data = await client.request(InventoryLevelsDocument, { filter: { skus: [skuA] } });
+    expect(data.inventoryLevels.edges[0].node).toMatchObject({ onHand: 3, reserved: 0 });
+  });
+
+  test('GraphQL errors and transport failures are thrown as typed errors', async () => {
+    const badKey = createInventoryClient({ url: t.url, apiKey: 'sk_not_a_key' });
+    const unauth = await badKey.warehouses().catch((e: unknown) => e);
+    expect(unauth).toBeInstanceOf(InventoryGraphQLError);
+    expect(unauth).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+
+    const reader = createInventoryClient({ url: t.url, apiKey: await t.store.keyWith(['inventory:read']) });
+    await expect(reader.warehouseCreate({ input: { code: uniq('W'), name: 'x' } })).rejects.toMatchObject({ name: 'InventoryGraphQLError', code: 'FORBIDDEN' });
+    await expect(reader.inventoryLevels({ first: 1000 })).rejects.toBeInstanceOf(InventoryGraphQLError);
+
+    const down = createInventoryClient({ url: 'http://127.0.0.1:1/graphql', apiKey: 'sk_x' });
+    await expect(down.warehouses()).rejects.toBeInstanceOf(InventoryTransportError);
+
+    const proxy = createInventoryClient({ url: t.url, apiKey: 'sk_x', fetch: async () => new Response('<html>bad gateway</html>', { status: 502 }) });
+    await expect(proxy.warehouses()).rejects.toMatchObject({ name: 'InventoryTransportError', status: 502 });
+  });
+
+  test('a subscription reconnects by itself and resumes after the last cursor: nothing missed, nothing repeated', async () => {
+    const sockets: WebSocket[] = [];
+    const sent: { type: string; payload?: { variables?: Record<string, unknown> } }[] = [];
+    class Tracked extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.push(this);
+      }
+      send(data: unknown, ...rest: unknown[]) {
+        try {
+          sent.push(JSON.parse(String(data)));
+        } catch {
+          /* not JSON */
+        }
+        return (WebSocket.prototype.send as (...a: unknown[]) => void).call(this, data, ...rest);
+      }
+    }
+    // Reconnects wait for the gate: the test makes changes while the client is offline.
+    let gate: Promise<void> = Promise.resolve();
+    let openGate = () => undefined as void;
+    const client = createInventoryClient({ url: t.url, apiKey: t.store.adminKey, webSocketImpl: Tracked, retryWait: () => gate });
+    const code = uniq('WH');
+    await client.warehouseCreate({ input: { code, name: 'Sub' } });
+    const sku = uniq('SKU');
+    await client.productCreate({ input: { name: 'Sub', sku } });
+    await client.inventorySet({ input: { sku, warehouseCode: code, quantity: 100, reason: 'RECEIVED' } });
+    const adjust = async (delta: number) => {
+      const r = await client.inventoryAdjust({ input: { sku, warehouseCode: code, delta, reason: 'SALE' } });
+      expect(r.userErrors).toEqual([]);
+    };
+
+    const events: InventoryChangedEvent[] = [];
+    const errors: InventoryClientError[] = [];
+    const stop = client.subscribe.inventoryChanged({ filter: { skus: [sku] }, after: '0' }, { next: (e) => events.push(e), error: (e) => errors.push(e) });
+    await until(() => events.length === 1, 'the replayed RECEIVED event');
+    await adjust(-1);
+    await until(() => events.length === 2, 'a live event');
+
+    gate = new Promise<void>((r) => (openGate = r));
+    sockets[0].terminate(); // the connection drops (no close handshake)
+    await until(() => sockets[0].readyState === WebSocket.CLOSED, 'the socket to close');
+    await adjust(-2); // committed while the client is offline
+    await adjust(-3);
+    openGate();
+    await until(() => events.length === 4, 'the missed events after the reconnect');
+    await adjust(-4);
+    await until(() => events.length === 5, 'a live event after the reconnect');
+    await new Promise((r) => setTimeout(r, 500));
+
+    expect(errors).toEqual([]);
+    expect(events.map((e) => [e.reason, e.after.onHand])).toEqual([
+      ['RECEIVED', 100],
+      ['SALE', 99],
+      ['SALE', 97],
+      ['SALE', 94],
+      ['SALE', 90],
+    ]);
+    const cursors = events.map((e) => BigInt(e.cursor));
+    expect(cursors.every((c, i) => i === 0 || c > cursors[i - 1])).toBe(true);
+    expect(sockets).toHaveLength(2);
+    // The second subscribe asked for exactly what came after the last event received.
+    const subscribes = sent.filter((m) => m.type === 'subscribe').map((m) => m.payload?.variables?.after);
+    expect(subscribes).toEqual(['0', events[1].cursor]);
+
+    stop();
+    await client.dispose();
+  });
+
+  test('subscription errors end the subscription: a rejected key is not retried, a bad cursor is a GraphQL error', async () => {
+    const sockets: WebSocket[] = [];
+    class Tracked extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.push(this);
+      }
+    }
+    const bad = createInventoryClient({ url: t.url, apiKey: 'sk_not_a_key', webSocketImpl: Tracked, retryWait: async () => undefined });
+    const errors: InventoryClientError[] = [];
+    bad.subscribe.inventoryChanged({}, { next: () => undefined, error: (e) => errors.push(e) });
+    await until(() => errors.length === 1, 'the error');
+    expect(errors[0]).toBeInstanceOf(InventoryTransportError);
+    expect(errors[0]).toMatchObject({ closeCode: 4403 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sockets).toHaveLength(1);
+    await bad.dispose();
+
+    const client = createInventoryClient({ url: t.url, apiKey: t.store.adminKey });
+    const got: InventoryClientError[] = [];
+    client.subscribe.stockStatusChanged({ after: 'not-a-cursor' }, { next: () => undefined, error: (e) => got.push(e) });
+    await until(() => got.length === 1, 'the error');
+    expect(got[0]).toBeInstanceOf(InventoryGraphQLError);
+    expect(got[0]).toMatchObject({ code: 'BAD_USER_INPUT' });
+    await client.dispose();
+  });
+
+  test('the partner example syncs, reserves and follows the subscription; a second run resumes from its cursor', async () => {
+    const lines: string[] = [];
+    const skus = [uniq('PS-A'), uniq('PS-B')];
+    const warehouseCode = uniq('PW');
+    const first = await partnerSync({ url: t.url, apiKey: t.store.adminKey, skus, warehouseCode, log: (l) => lines.push(l) });
+    expect(first.bulk).toEqual({ updatedCount: 2, failedCount: 0 });
+    expect(first.reservation).toMatchObject({ status: 'ACTIVE', reserved: 2 });
+    const summary = (e: InventoryChangedEvent) => [e.variant.sku, e.reason, e.after.onHand, e.after.reserved];
+    // Bulk items are applied in level order, so the two SETs may come in either order.
+    expect(first.events.slice(0, 2).map(summary).sort()).toEqual([
+      [skus[0], 'CYCLE_COUNT', 10, 0],
+      [skus[1], 'CYCLE_COUNT', 20, 0],
+    ]);
+    expect(first.events.slice(2).map(summary)).toEqual([[skus[0], 'RESERVATION', 10, 2]]);
+    expect(first.lastCursor).toBe(first.events[2].cursor);
+    const out = lines.join('\n');
+    expect(out).toContain(`created warehouse ${warehouseCode}`);
+    expect(out).toContain(`created product ${skus[1]}`);
+    expect(out).toContain('bulk sync: 2 updated, 0 failed');
+    expect(out).toMatch(/^reservation \S+ ACTIVE: 2 × /m);
+    expect(out.match(/^event \d+ /gm)).toHaveLength(3);
+    expect(out).toContain(`resume with --after ${first.lastCursor}`);
+
+    // Its effects, read back through the client.
+    const client = createInventoryClient({ url: t.url, apiKey: t.store.adminKey });
+    const levels = await client.inventoryLevels({ filter: { skus }, sortKey: 'SKU' });
+    expect(levels.edges.map((e) => [e.node.variant.sku, e.node.onHand, e.node.reserved])).toEqual([
+      [skus[0], 10, 2],
+      [skus[1], 20, 0],
+    ]);
+
+    // Resuming from the stored cursor: only the new run's events, none of the first run's.
+    const again: string[] = [];
+    const second = await partnerSync({ url: t.url, apiKey: t.store.adminKey, skus, warehouseCode, quantities: [11, 21], after: first.lastCursor!, log: (l) => again.push(l) });
+    expect(again.join('\n')).not.toContain('created');
+    expect(second.events.map((e) => e.reason).sort()).toEqual(['CYCLE_COUNT', 'CYCLE_COUNT', 'RESERVATION']);
+    expect(second.events.every((e) => BigInt(e.cursor) > BigInt(first.lastCursor!))).toBe(true);
+
+    // The compiled example runs as a command (compiled by the test above).
+    const script = path.join(ROOT, 'dist', 'examples', 'partner-sync.js');
+    if (!fs.existsSync(script)) throw new Error(`${script} is missing: the compile test must run first`);
+    const cli = await run(process.execPath, [script, '--url', t.url, '--key', t.store.adminKey, '--warehouse', uniq('PW'), '--sku', `${uniq('PC')},${uniq('PC')}`], { timeoutMs: 60_000 });
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('bulk sync: 2 updated, 0 failed');
+    expect(cli.stdout.match(/^event \d+ /gm)).toHaveLength(3);
+  });
+});
