@@ -1,0 +1,444 @@
+/**
+ * CSV import of stock levels through the bulk path (InventoryService.bulkUpdate).
+ *
+ *  - The input is streamed through csv-parse, never loaded whole; rows are sent in batches of at
+ *    most LIMITS.bulkItems items, one bulk call (one transaction) per batch, in file order.
+ *  - Rows that cannot become a bulk item (bad number, missing value, column count, CSV syntax) and
+ *    items the bulk path rejects (unknown sku, negative quantity, insufficient stock, …) are written
+ *    to the errors CSV with their line number, error code and message; the other rows are applied
+ *    (errorPolicy REJECT_FAILED_ROWS).
+ *  - Batch n is sent with idempotency key `<seed>:<n>`. Re-running the same file with the same seed
+ *    replays the stored outcome of every batch that was committed before and applies nothing twice;
+ *    an interrupted run can be resumed that way.
+ *  - Dry runs go through the same path in transactions that are rolled back (see dry-run.ts).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { parse, type CsvError } from 'csv-parse';
+import { stringify } from 'csv-stringify';
+import type { App } from '../../app';
+import { ErrorCode, UnavailableError, type UserErrorShape } from '../../graphql/errors';
+import { LIMITS } from '../../validation';
+import type { AuthInfo } from '../auth/scopes';
+import { InventoryService, type BulkItem, type BulkResult } from '../inventory/inventory.service';
+import { MOVEMENT_REASONS, type MovementReason } from '../inventory/stock-writer';
+import { importApp } from './dry-run';
+
+export type ImportMode = 'set' | 'adjust';
+
+/** A problem with the file as a whole or with the options: nothing (more) can be imported. */
+export class CsvImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CsvImportError';
+  }
+}
+
+/** Codes of row errors found before the bulk call (the bulk path adds the API's ErrorCodes). */
+export const ROW_ERROR = {
+  CSV_PARSE_ERROR: 'CSV_PARSE_ERROR',
+  COLUMN_COUNT: 'COLUMN_COUNT',
+  MISSING_VALUE: 'MISSING_VALUE',
+  INVALID_NUMBER: 'INVALID_NUMBER',
+  INVALID_REASON: 'INVALID_REASON',
+  WAREHOUSE_MISMATCH: 'WAREHOUSE_MISMATCH',
+} as const;
+
+type Field = 'sku' | 'externalId' | 'label' | 'warehouse' | 'quantity' | 'delta' | 'reason' | 'note';
+
+/** Accepted header names, compared lower-case with everything but letters and digits removed. */
+const ALIASES: Record<Field, string[]> = {
+  sku: ['sku'],
+  externalId: ['externalid', 'productexternalid'],
+  label: ['label', 'variantlabel'],
+  warehouse: ['warehouse', 'warehousecode'],
+  quantity: ['quantity', 'qty', 'onhand'],
+  delta: ['delta'],
+  reason: ['reason'],
+  note: ['note'],
+};
+
+const normalize = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+export interface HeaderMap {
+  columns: string[];
+  index: Partial<Record<Field, number>>;
+}
+
+/** Maps header names to the fields the importer understands; other columns are ignored. */
+export function mapHeader(columns: string[]): HeaderMap {
+  const index: Partial<Record<Field, number>> = {};
+  columns.forEach((name, i) => {
+    const n = normalize(name);
+    const field = (Object.keys(ALIASES) as Field[]).find((f) => ALIASES[f].includes(n));
+    if (!field) return;
+    if (index[field] !== undefined) throw new CsvImportError(`columns "${columns[index[field]!]}" and "${name}" both give ${field}`);
+    index[field] = i;
+  });
+  if (index.sku === undefined && index.externalId === undefined) throw new CsvImportError('the header needs a "sku" or an "externalId" column');
+  return { columns, index };
+}
+
+/** The explicit mode, or the one the columns imply (quantity → set, delta → adjust). */
+export function resolveMode(h: HeaderMap, requested?: ImportMode | null): ImportMode {
+  const hasQ = h.index.quantity !== undefined;
+  const hasD = h.index.delta !== undefined;
+  if (requested === 'set' && !hasQ) throw new CsvImportError('--mode set needs a "quantity" (or "onHand") column');
+  if (requested === 'adjust' && !hasD) throw new CsvImportError('--mode adjust needs a "delta" column');
+  if (requested) return requested;
+  if (hasQ && hasD) throw new CsvImportError('the file has both "quantity" and "delta" columns: choose one with --mode set|adjust');
+  if (hasQ) return 'set';
+  if (hasD) return 'adjust';
+  throw new CsvImportError('the header needs a "quantity" column (mode set) or a "delta" column (mode adjust)');
+}
+
+export interface ImportProgress {
+  /** Data rows read so far (not counting the header). */
+  rows: number;
+  /** Rows applied by this run (in a dry run: rows that would be applied). */
+  applied: number;
+  /** Rows of batches already committed by an earlier run with the same seed (replayed, not applied again). */
+  alreadyApplied: number;
+  failed: number;
+  batches: number;
+  /** Bytes of the input consumed by the parser (for progress and ETA against the file size). */
+  bytes: number;
+}
+
+export interface ImportSummary extends ImportProgress {
+  mode: ImportMode;
+  dryRun: boolean;
+  seed: string;
+  replayedBatches: number;
+  elapsedMs: number;
+  rowsPerSecond: number;
+  /** Stopped early by the abort signal (committed batches stay committed). */
+  interrupted: boolean;
+}
+
+export interface ImportOptions {
+  auth: AuthInfo;
+  input: Readable;
+  mode?: ImportMode | null;
+  /** Warehouse code for rows whose warehouse cell is empty (or for files without that column). */
+  warehouse?: string | null;
+  /** Ledger reason for rows without a reason cell (bulk default: CYCLE_COUNT for set, CORRECTION for adjust). */
+  reason?: MovementReason | null;
+  note?: string | null;
+  dryRun?: boolean;
+  /** Idempotency seed: batch n is sent with key `<seed>:<n>`. */
+  seed: string;
+  batchSize?: number;
+  /** Batches in flight at once, each in its own transaction (default 1). */
+  concurrency?: number;
+  /** Where the errors CSV goes (ended when the import ends). */
+  errors?: Writable | null;
+  onProgress?: (p: Readonly<ImportProgress>) => void;
+  /** Stops after the batch in flight. */
+  signal?: AbortSignal;
+}
+
+/** Longest seed: the key `<seed>:<batch>` must stay within the API's idempotency key limit. */
+export const MAX_SEED_LENGTH = LIMITS.idempotencyKey - 16;
+
+/**
+ * The default seed: a hash of the file's bytes and of the options that shape the batches, so the
+ * same command on the same file gets the same keys, and any change gets new ones.
+ */
+export async function fileSeed(file: string, options: Record<string, unknown>): Promise<string> {
+  const h = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  h.update('\0').update(JSON.stringify(Object.entries(options).filter(([, v]) => v != null).sort(([a], [b]) => (a < b ? -1 : 1))));
+  return `csv-${h.digest('hex').slice(0, 32)}`;
+}
+
+interface RowError {
+  code: string;
+  message: string;
+}
+
+interface PendingRow {
+  line: number;
+  record: string[];
+  /** Set for rows refused before the bulk call; the others are batch[item]. */
+  error?: RowError;
+  item?: number;
+}
+
+/** Rows (valid or not) held before their errors are written in file order. */
+const MAX_PENDING = 5000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function parseInteger(value: string, name: string): number | RowError {
+  if (value === '') return { code: ROW_ERROR.MISSING_VALUE, message: `${name} is empty` };
+  if (!/^[+-]?\d+$/.test(value)) return { code: ROW_ERROR.INVALID_NUMBER, message: `${name} "${value}" is not a whole number` };
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) return { code: ROW_ERROR.INVALID_NUMBER, message: `${name} ${value} is out of range` };
+  return n;
+}
+
+function joinErrors(errors: UserErrorShape[]): RowError {
+  return { code: errors[0].code, message: errors.map((e) => e.message).join('; ') };
+}
+
+/** Imports one CSV stream. Throws CsvImportError for problems with the file as a whole. */
+export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSummary> {
+  const t0 = Date.now();
+  const batchSize = opts.batchSize ?? LIMITS.bulkItems;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > LIMITS.bulkItems) throw new CsvImportError(`the batch size must be between 1 and ${LIMITS.bulkItems}`);
+  if (opts.seed.length === 0 || opts.seed.length > MAX_SEED_LENGTH) throw new CsvImportError(`the seed must have 1 to ${MAX_SEED_LENGTH} characters`);
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new CsvImportError('the concurrency must be between 1 and 32');
+  const service = new InventoryService(importApp(app, { dryRun: !!opts.dryRun }));
+
+  const progress: ImportProgress = { rows: 0, applied: 0, alreadyApplied: 0, failed: 0, batches: 0, bytes: 0 };
+  let replayedBatches = 0;
+  let header: HeaderMap | null = null;
+  let mode: ImportMode = opts.mode ?? 'set';
+
+  // The errors CSV: line, error_code, error_message, then the row as it was.
+  const errOut = opts.errors ? stringify() : null;
+  const errDone = opts.errors ? finished(opts.errors) : Promise.resolve();
+  errDone.catch(() => undefined); // awaited at the end; a failure before that must not go unhandled
+  if (errOut && opts.errors) errOut.pipe(opts.errors);
+  const writeError = async (line: number, e: RowError, record: string[]) => {
+    progress.failed++;
+    if (!errOut) return;
+    if (!errOut.write([line, e.code, e.message, ...record])) await once(errOut, 'drain');
+  };
+
+  const skipped: CsvError[] = [];
+  const parser = opts.input.pipe(
+    parse({
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      skip_records_with_error: true,
+      on_skip: (err) => {
+        if (err) skipped.push(err);
+        return undefined;
+      },
+      info: true,
+    }),
+  );
+  opts.input.on('error', (e) => parser.destroy(e));
+
+  let batch: BulkItem[] = [];
+  let rows: PendingRow[] = [];
+  const report = () => opts.onProgress?.(progress);
+
+  /**
+   * Records csv-parse could not read (e.g. a quote left open), reported with the line the error
+   * names. The parser runs ahead of the records consumed here, so each one waits in `skipped` until
+   * the records before it have been taken (errors stay in file order).
+   */
+  const takeSkipped = (beforeLine = Infinity) => {
+    while (skipped.length) {
+      const line = (skipped[0] as unknown as { lines?: number }).lines ?? 0;
+      if (line >= beforeLine) return;
+      const err = skipped.shift()!;
+      progress.rows++;
+      rows.push({ line, record: [], error: { code: ROW_ERROR.CSV_PARSE_ERROR, message: err.message } });
+    }
+  };
+
+  const sendBatch = async (items: BulkItem[], n: number): Promise<BulkResult> => {
+    const key = `${opts.seed}:${n}`;
+    for (let attempt = 0; ; attempt++) {
+      let r: BulkResult;
+      try {
+        r = await service.bulkUpdate(opts.auth, { items, errorPolicy: 'REJECT_FAILED_ROWS', reason: opts.reason ?? null, idempotencyKey: key });
+      } catch (e) {
+        if (e instanceof UnavailableError && attempt < 3) {
+          await sleep(500 * 2 ** attempt);
+          continue;
+        }
+        throw new CsvImportError(
+          `batch ${n} (idempotency key ${key}) failed: ${(e as Error).message}. The batches that succeeded are committed; ` +
+            `run the same command again (same seed) to resume: they are replayed, not applied twice`,
+        );
+      }
+      // Another run with the same seed holds this batch right now: wait for its outcome.
+      if (r.userErrors[0]?.code === ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS && attempt < 6) {
+        await sleep(250 * 2 ** attempt);
+        continue;
+      }
+      return r;
+    }
+  };
+
+  /** Counts the outcome of a batch and writes the errors of its rows (and of the refused rows read with it). */
+  const recordOutcome = async (pending: PendingRow[], r: BulkResult | null) => {
+    if (r) {
+      progress.batches++;
+      if (r.replayed) replayedBatches++;
+    }
+    // A refusal of the whole batch (e.g. IDEMPOTENCY_KEY_REUSED: the seed was used for other rows).
+    const refused = r && r.userErrors.length ? joinErrors(r.userErrors) : null;
+    const byIndex = new Map((r?.results ?? []).map((x) => [x.index, x]));
+    for (const p of pending) {
+      if (p.error) {
+        await writeError(p.line, p.error, p.record);
+        continue;
+      }
+      const res = byIndex.get(p.item!);
+      if (refused) await writeError(p.line, refused, p.record);
+      else if (res && res.userErrors.length) await writeError(p.line, joinErrors(res.userErrors), p.record);
+      else if (r!.replayed) progress.alreadyApplied++;
+      else progress.applied++;
+    }
+    report();
+  };
+
+  // Up to `concurrency` batches are in flight, each in its own transaction. A batch waits for every
+  // in-flight batch that touches one of its (sku, warehouse) pairs, so rows for the same level are
+  // applied in file order; rows addressed by externalId + label wait for all earlier batches.
+  // Outcomes are recorded in file order through `tail`.
+  interface InFlight {
+    pairs: Set<string>;
+    barrier: boolean;
+    settled: Promise<void>;
+  }
+  const inFlight = new Set<InFlight>();
+  let tail: Promise<void> = Promise.resolve();
+  let launched = 0;
+  let failure: unknown = null;
+  const conflicts = (f: InFlight, pairs: Set<string>, barrier: boolean) => barrier || f.barrier || [...pairs].some((k) => f.pairs.has(k));
+
+  /** Sends the batch (if any); its outcome is recorded after those of the batches before it. */
+  const flush = async () => {
+    const items = batch;
+    const pending = rows;
+    batch = [];
+    rows = [];
+    if (items.length === 0) {
+      tail = tail.then(() => recordOutcome(pending, null));
+      tail.catch(() => undefined); // awaited later
+      return;
+    }
+    const pairs = new Set<string>();
+    let barrier = false;
+    for (const it of items) {
+      if (it.sku != null) pairs.add(`${it.sku}\n${it.warehouseCode}`);
+      else barrier = true;
+    }
+    for (;;) {
+      if (failure) throw failure;
+      const blocking = [...inFlight].filter((f) => conflicts(f, pairs, barrier));
+      if (inFlight.size < concurrency && blocking.length === 0) break;
+      await Promise.race((blocking.length ? blocking : [...inFlight]).map((f) => f.settled));
+    }
+    const n = ++launched;
+    const call = sendBatch(items, n);
+    const entry: InFlight = { pairs, barrier, settled: call.then(() => undefined, () => undefined) };
+    inFlight.add(entry);
+    void entry.settled.then(() => inFlight.delete(entry));
+    call.catch((e) => (failure ??= e));
+    tail = tail.then(async () => recordOutcome(pending, await call));
+    tail.catch(() => undefined); // awaited later
+    // Keep the recorded outcomes (and the errors file) close behind the batches in flight.
+    if (launched - progress.batches > concurrency * 2) await tail;
+  };
+
+  const toItem = (record: string[]): BulkItem | RowError => {
+    const h = header!;
+    if (record.length !== h.columns.length) {
+      return { code: ROW_ERROR.COLUMN_COUNT, message: `expected ${h.columns.length} fields, got ${record.length}` };
+    }
+    const cell = (f: Field) => (h.index[f] !== undefined ? record[h.index[f]!] : '');
+    const sku = cell('sku');
+    const externalId = cell('externalId');
+    if (!sku && !externalId) return { code: ROW_ERROR.MISSING_VALUE, message: h.index.sku !== undefined ? 'sku is empty' : 'externalId is empty' };
+    let warehouse = cell('warehouse');
+    if (warehouse && opts.warehouse && warehouse !== opts.warehouse) {
+      return { code: ROW_ERROR.WAREHOUSE_MISMATCH, message: `the row is for warehouse ${warehouse}, but --warehouse ${opts.warehouse} was given` };
+    }
+    warehouse ||= opts.warehouse ?? '';
+    if (!warehouse) return { code: ROW_ERROR.MISSING_VALUE, message: 'warehouse is empty (add a warehouse column or pass --warehouse)' };
+    const n = mode === 'set' ? parseInteger(cell('quantity'), 'quantity') : parseInteger(cell('delta'), 'delta');
+    if (typeof n !== 'number') return n;
+    let reason: MovementReason | null = null;
+    const rawReason = cell('reason');
+    if (rawReason) {
+      reason = rawReason.toUpperCase() as MovementReason;
+      if (!MOVEMENT_REASONS.includes(reason)) return { code: ROW_ERROR.INVALID_REASON, message: `reason "${rawReason}" is not one of ${MOVEMENT_REASONS.join(', ')}` };
+    }
+    const item: BulkItem = { mode: mode === 'set' ? 'SET' : 'ADJUST', warehouseCode: warehouse, reason, note: cell('note') || opts.note || null };
+    if (sku) item.sku = sku;
+    else {
+      item.productExternalId = externalId;
+      item.variantLabel = cell('label') || null;
+    }
+    if (mode === 'set') item.quantity = n;
+    else item.delta = n;
+    return item;
+  };
+
+  let interrupted = false;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
+      takeSkipped(info.lines);
+      progress.bytes = info.bytes;
+      if (!header) {
+        header = mapHeader(record);
+        mode = resolveMode(header, opts.mode);
+        errOut?.write(['line', 'error_code', 'error_message', ...header.columns]);
+        continue;
+      }
+      progress.rows++;
+      // info.lines is the line the record ends on; quoted fields may span lines.
+      let inner = 0;
+      for (const f of record) for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) inner++;
+      const line = info.lines - inner;
+      const item = toItem(record);
+      if ('code' in item) rows.push({ line, record, error: item as RowError });
+      else {
+        rows.push({ line, record, item: batch.length });
+        batch.push(item);
+      }
+      if (batch.length >= batchSize || rows.length >= MAX_PENDING) await flush();
+      else if (progress.rows % 1000 === 0) report();
+      if (opts.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+    }
+    takeSkipped();
+    if (!header) throw new CsvImportError('the file is empty: a header row is required');
+    if (interrupted) {
+      // The rows of the unsent batch are left for the next run: sending a partial batch now would
+      // give its key different rows than the same batch of a resumed run (IDEMPOTENCY_KEY_REUSED).
+      progress.rows -= rows.length;
+      rows = [];
+    } else await flush();
+    await tail;
+    progress.bytes = parser.info.bytes;
+    report();
+  } finally {
+    if (interrupted || !header) {
+      parser.destroy();
+      opts.input.destroy();
+    }
+    // Never leave a batch running behind the caller's back (it closes the database next).
+    await Promise.all([...inFlight].map((f) => f.settled));
+    await tail.catch(() => undefined);
+    errOut?.end();
+  }
+  await errDone;
+  const elapsedMs = Date.now() - t0;
+  return {
+    ...progress,
+    mode,
+    dryRun: !!opts.dryRun,
+    seed: opts.seed,
+    replayedBatches,
+    elapsedMs,
+    rowsPerSecond: Math.round((progress.rows * 1000) / Math.max(1, elapsedMs)),
+    interrupted,
+  };
+}

@@ -1,0 +1,397 @@
+/**
+ * CSV import and export (src/modules/csv, `npm run import` / `npm run export`) against a real
+ * database: the services in-process first, then the compiled CLIs as processes on the same data.
+ */
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import type { App } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/client';
+import { migrate } from '../../src/db/migrate';
+import { createLogger } from '../../src/log';
+import { KeyAuthenticator } from '../../src/modules/auth/keys.service';
+import type { AuthInfo } from '../../src/modules/auth/scopes';
+import { createProduct, createWarehouse } from '../../src/modules/catalog/catalog.service';
+import { exportCsv, EXPORT_COLUMNS } from '../../src/modules/csv/csv-export.service';
+import { CsvImportError, importCsv, type ImportOptions } from '../../src/modules/csv/csv-import.service';
+import { InventoryService } from '../../src/modules/inventory/inventory.service';
+import { ReservationService } from '../../src/modules/reservations/reservation.service';
+import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/db';
+import { checkInvariants } from '../helpers/invariants';
+import { ROOT } from '../helpers/process';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const gen = require('../../scripts/gen-csv.js') as {
+  generate(o: { out: string; rows: number; mode: 'set' | 'adjust'; warehouses: number; skus: number; prefix: string }): Promise<{ sum: number; pairs: number }>;
+  skuOf(prefix: string, n: number): string;
+  warehouseOf(prefix: string, n: number): string;
+};
+
+jest.setTimeout(120_000);
+
+// Embedded PGlite runs the same statements several times slower than PostgreSQL: a smaller file
+// keeps this suite within its time budget there.
+const ROWS = usingPostgres ? 5000 : 2000;
+const WAREHOUSES = 2;
+const SKUS = ROWS / WAREHOUSES;
+const PREFIX = 'CSVT';
+const W1 = gen.warehouseOf(PREFIX, 0);
+const W2 = gen.warehouseOf(PREFIX, 1);
+const RO = 'CSVT-RO';
+const sku = (n: number) => gen.skuOf(PREFIX, n);
+
+let tdb: TestDatabase;
+let dir: string;
+let app: App | null;
+let storeId: string;
+let auth: AuthInfo;
+const STORE = 'csvtest';
+
+function openApp(): Promise<App> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: path.join(dir, 'data'),
+    SEED_DEMO: 'never',
+    LOG_LEVEL: 'error',
+    ...(tdb.url ? { DATABASE_URL: tdb.url } : {}),
+  });
+  const log = createLogger('error');
+  return openDatabase(config, log).then(async (db) => {
+    await migrate(db.connection, log);
+    return { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator: new KeyAuthenticator(db.prisma) };
+  });
+}
+
+const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = [storeId]) => (await app!.db.pool.query(sql, params)).rows as T[];
+const one = async (sql: string, params?: unknown[]) => Number(Object.values((await q(sql, params))[0])[0]);
+const onHandSum = () => one('SELECT coalesce(sum(on_hand), 0) FROM inventory_levels WHERE store_id = $1');
+const ledgerCount = () => one('SELECT count(*) FROM stock_movements WHERE store_id = $1');
+const levelOf = async (s: string, w: string) =>
+  (
+    await q<{ on_hand: number; reserved: number; version: number }>(
+      `SELECT l.on_hand, l.reserved, l.version FROM inventory_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
+        WHERE l.store_id = $1 AND v.sku = $2 AND w.code = $3`,
+      [storeId, s, w],
+    )
+  )[0];
+
+/** A writable that keeps what is written (the errors CSV, an export). */
+function sink() {
+  const chunks: Buffer[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+async function run(csv: string | { file: string }, opts: Partial<ImportOptions> = {}) {
+  const errors = sink();
+  const input = typeof csv === 'string' ? Readable.from([csv]) : fs.createReadStream(csv.file);
+  const summary = await importCsv(app!, { auth, input, seed: `seed-${Math.random()}`, errors: errors.stream, ...opts });
+  const errorRows = parse(errors.text(), { columns: true, relax_column_count: true }) as Record<string, string>[];
+  return { summary, errorRows };
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-csv-'));
+  app = await openApp();
+  const store = await app.db.prisma.store.create({ data: { code: STORE, name: 'CSV test store' } });
+  storeId = store.id;
+  auth = { keyId: 'test', storeId, kind: 'sk', scopes: ['admin'], actor: 'test:csv' };
+  for (const code of [W1, W2]) await createWarehouse(app.db.prisma, storeId, { code, name: code });
+  await createWarehouse(app.db.prisma, storeId, { code: RO, name: 'Read-only', type: 'FBA' });
+  for (let p = 0; p * 100 < SKUS; p++) {
+    const variants = [];
+    for (let s = p * 100; s < Math.min(SKUS, (p + 1) * 100); s++) variants.push({ sku: sku(s), label: `V${s + 1}` });
+    const r = await createProduct(app.db.prisma, storeId, { name: `Product ${p + 1}`, externalId: `CSVT-P${p + 1}`, variants });
+    expect(r.userErrors).toEqual([]);
+  }
+});
+
+afterAll(async () => {
+  await app?.db.close();
+  await tdb?.drop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('import (in-process)', () => {
+  let big: { file: string; sum: number };
+  let bigSeed: string;
+
+  test(`a ${ROWS}-row set file is applied through the bulk path with correct totals`, async () => {
+    const file = path.join(dir, 'big.csv');
+    const t = await gen.generate({ out: file, rows: ROWS, mode: 'set', warehouses: WAREHOUSES, skus: SKUS, prefix: PREFIX });
+    expect(t.pairs).toBe(ROWS);
+    big = { file, sum: t.sum };
+    bigSeed = 'big-file';
+    const seen: number[] = [];
+    const { summary, errorRows } = await run({ file }, { seed: bigSeed, onProgress: (p) => seen.push(p.rows) });
+    expect(summary).toMatchObject({ mode: 'set', rows: ROWS, applied: ROWS, alreadyApplied: 0, failed: 0, batches: ROWS / 500, replayedBatches: 0, dryRun: false });
+    expect(summary.bytes).toBe(fs.statSync(file).size);
+    expect(seen.length).toBeGreaterThanOrEqual(ROWS / 500);
+    expect(errorRows).toEqual([]);
+    expect(await one('SELECT count(*) FROM inventory_levels WHERE store_id = $1')).toBe(ROWS);
+    expect(await onHandSum()).toBe(t.sum);
+    expect(await ledgerCount()).toBe(ROWS);
+    // Spot checks against the generator's formula (quantity of row i = 1 + (i·7919 mod 997)).
+    for (const i of [0, 1, ROWS - 1]) expect((await levelOf(sku(Math.floor(i / WAREHOUSES)), gen.warehouseOf(PREFIX, i % WAREHOUSES))).on_hand).toBe(1 + ((i * 7919) % 997));
+    // Each batch went in with its own idempotency key, and the ledger matches the counters.
+    expect(await one(`SELECT count(*) FROM idempotency_keys WHERE store_id = $1 AND key LIKE 'big-file:%'`)).toBe(ROWS / 500);
+    const inv = await checkInvariants(app!, storeId);
+    expect(inv.ledger).toEqual([]);
+  });
+
+  test('re-running the same file with the same seed applies nothing twice', async () => {
+    const ledger = await ledgerCount();
+    const { summary } = await run({ file: big.file }, { seed: bigSeed });
+    expect(summary).toMatchObject({ rows: ROWS, applied: 0, alreadyApplied: ROWS, failed: 0, replayedBatches: ROWS / 500 });
+    expect(await ledgerCount()).toBe(ledger);
+    expect(await onHandSum()).toBe(big.sum);
+
+    // An adjust file is not idempotent by nature: only the seed protects it.
+    const adj = `sku,warehouse,delta\n${sku(0)},${W1},+5\n${sku(1)},${W2},-1\n`;
+    const before = [(await levelOf(sku(0), W1)).on_hand, (await levelOf(sku(1), W2)).on_hand];
+    expect((await run(adj, { seed: 'adj-once' })).summary).toMatchObject({ mode: 'adjust', applied: 2, alreadyApplied: 0 });
+    expect((await run(adj, { seed: 'adj-once' })).summary).toMatchObject({ applied: 0, alreadyApplied: 2 });
+    expect([(await levelOf(sku(0), W1)).on_hand, (await levelOf(sku(1), W2)).on_hand]).toEqual([before[0] + 5, before[1] - 1]);
+    // The same seed for different rows is refused rather than guessed at.
+    const other = await run(`sku,warehouse,delta\n${sku(0)},${W1},7\n`, { seed: 'adj-once' });
+    expect(other.summary).toMatchObject({ applied: 0, failed: 1 });
+    expect(other.errorRows[0]).toMatchObject({ line: '2', error_code: 'IDEMPOTENCY_KEY_REUSED', sku: sku(0) });
+    expect((await levelOf(sku(0), W1)).on_hand).toBe(before[0] + 5);
+  });
+
+  test('an adjust file moves every level by its delta; externalId + label address variants too', async () => {
+    const sumBefore = await onHandSum();
+    const file = path.join(dir, 'adjust.csv');
+    const t = await gen.generate({ out: file, rows: 600, mode: 'adjust', warehouses: WAREHOUSES, skus: SKUS, prefix: PREFIX });
+    const { summary } = await run({ file });
+    expect(summary).toMatchObject({ mode: 'adjust', rows: 600, applied: 600, failed: 0, batches: 2 });
+    expect(await onHandSum()).toBe(sumBefore + t.sum);
+
+    const s2 = (await levelOf(sku(2), W1)).on_hand;
+    const csv = 'externalId,label,warehouse,delta,reason,note\nCSVT-P1,V3,CSVT-W1,4,received,po 17\nCSVT-P1,nope,CSVT-W1,4,,\n';
+    const r = await run(csv);
+    expect(r.summary).toMatchObject({ applied: 1, failed: 1 });
+    expect(r.errorRows[0]).toMatchObject({ line: '3', error_code: 'VARIANT_NOT_FOUND' });
+    expect((await levelOf(sku(2), W1)).on_hand).toBe(s2 + 4);
+    const [m] = await q<{ reason: string; note: string; actor: string }>(
+      `SELECT m.reason, m.note, m.actor FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id JOIN variants v ON v.id = l.variant_id
+        WHERE m.store_id = $1 AND v.sku = $2 ORDER BY m.id DESC LIMIT 1`,
+      [storeId, sku(2)],
+    );
+    expect(m).toEqual({ reason: 'RECEIVED', note: 'po 17', actor: 'test:csv' });
+  });
+
+  test('bad rows land in the errors CSV with line and reason while the good rows apply', async () => {
+    const s0 = (await levelOf(sku(0), W1)).on_hand;
+    const csv = [
+      'SKU,Warehouse,Quantity,Comment',
+      `${sku(0)},${W1},111,ok`,
+      `NO-SUCH-SKU,${W1},5,unknown sku`,
+      `${sku(1)},${W1},12x,bad number`,
+      `${sku(1)},,5,missing warehouse`,
+      `${sku(1)},${W1},-3,negative set`,
+      `${sku(1)},NOWHERE,5,unknown warehouse`,
+      `${sku(1)},${RO},5,read-only warehouse`,
+      `${sku(1)},${W1},5`,
+      `,${W1},5,no sku`,
+      '',
+      `"${sku(3)}",${W2},"33","quoted, with comma"`,
+      `${sku(4)},${W2},44,"unterminated`,
+    ].join('\n');
+    const { summary, errorRows } = await run(csv);
+    expect(summary).toMatchObject({ rows: 11, applied: 2, failed: 9 });
+    expect(errorRows.map((e) => [e.line, e.error_code])).toEqual([
+      ['3', 'VARIANT_NOT_FOUND'],
+      ['4', 'INVALID_NUMBER'],
+      ['5', 'MISSING_VALUE'],
+      ['6', 'NEGATIVE_QUANTITY'],
+      ['7', 'WAREHOUSE_NOT_FOUND'],
+      ['8', 'READONLY_WAREHOUSE'],
+      ['9', 'COLUMN_COUNT'],
+      ['10', 'MISSING_VALUE'],
+      ['13', 'CSV_PARSE_ERROR'],
+    ]);
+    // The original row is kept next to the reason.
+    expect(errorRows[1]).toMatchObject({ SKU: sku(1), Warehouse: W1, Quantity: '12x', Comment: 'bad number', error_message: 'quantity "12x" is not a whole number' });
+    expect(errorRows[3].error_message).toMatch(/must not be negative/);
+    expect(errorRows[8].error_message).toMatch(/Quote Not Closed/);
+    expect((await levelOf(sku(0), W1)).on_hand).toBe(111);
+    expect((await levelOf(sku(3), W2)).on_hand).toBe(33);
+  });
+
+  test('--warehouse fills empty cells and refuses rows for another warehouse; header problems stop the import', async () => {
+    const r = await run(`sku,warehouse,quantity\n${sku(5)},,55\n${sku(6)},${W2},66\n`, { warehouse: W1 });
+    expect(r.summary).toMatchObject({ applied: 1, failed: 1 });
+    expect(r.errorRows[0]).toMatchObject({ line: '3', error_code: 'WAREHOUSE_MISMATCH' });
+    expect((await levelOf(sku(5), W1)).on_hand).toBe(55);
+    expect((await run(`sku,quantity\n${sku(5)},56\n`, { warehouse: W1 })).summary).toMatchObject({ applied: 1 });
+
+    await expect(run('warehouse,quantity\nW,1\n')).rejects.toThrow(/"sku" or an "externalId" column/);
+    await expect(run('sku,warehouse,quantity,delta\nA,W,1,1\n')).rejects.toThrow(/both "quantity" and "delta"/);
+    await expect(run('sku,warehouse,quantity\n', { mode: 'adjust' })).rejects.toThrow(CsvImportError);
+    await expect(run('')).rejects.toThrow(/header row is required/);
+  });
+
+  test('--dry-run reports what would happen, including stock rules, and changes nothing', async () => {
+    const snapshot = async () => ({
+      sum: await onHandSum(),
+      ledger: await ledgerCount(),
+      levels: await one('SELECT count(*) FROM inventory_levels WHERE store_id = $1'),
+      keys: await one('SELECT count(*) FROM idempotency_keys WHERE store_id = $1'),
+      outbox: await one('SELECT count(*) FROM outbox_events WHERE store_id = $1'),
+    });
+    const before = await snapshot();
+    const have = (await levelOf(sku(7), W1)).on_hand;
+    const csv = `sku,warehouse,delta\n${sku(7)},${W1},-${have + 1}\n${sku(8)},${W1},3\n${sku(8)},${RO},3\n${sku(9)},${W2},oops\n`;
+    const { summary, errorRows } = await run(csv, { dryRun: true, seed: 'dry' });
+    expect(summary).toMatchObject({ dryRun: true, rows: 4, applied: 1, failed: 3 });
+    expect(errorRows.map((e) => e.error_code)).toEqual(['INSUFFICIENT_STOCK', 'READONLY_WAREHOUSE', 'INVALID_NUMBER']);
+    // A new level would be created by a real run, but not by the dry run.
+    const newPair = `sku,warehouse,quantity\n${sku(10)},${RO.replace('RO', 'W1')},9\n`;
+    expect((await run(newPair, { dryRun: true })).summary).toMatchObject({ applied: 1 });
+    expect(await snapshot()).toEqual(before);
+    // The dry run kept no key: the real run with the same seed applies.
+    expect((await run(csv, { seed: 'dry' })).summary).toMatchObject({ applied: 1, alreadyApplied: 0, failed: 3 });
+  });
+
+  test('an interrupted import stops after the batch in flight and resumes with the same seed', async () => {
+    const lines = ['sku,warehouse,delta'];
+    for (let i = 0; i < 50; i++) lines.push(`${sku(100 + i)},${W1},1`);
+    const csv = lines.join('\n');
+    const sumBefore = await onHandSum();
+    const abort = new AbortController();
+    const first = await run(csv, { seed: 'resume', batchSize: 10, signal: abort.signal, onProgress: (p) => p.batches >= 2 && abort.abort() });
+    // Stopped once the batches already sent were done: whole batches only.
+    const done = first.summary.applied;
+    expect(first.summary).toMatchObject({ interrupted: true, failed: 0, rows: done });
+    expect(done % 10).toBe(0);
+    expect(done).toBeGreaterThanOrEqual(20);
+    expect(done).toBeLessThan(50);
+    expect(await onHandSum()).toBe(sumBefore + done);
+    const second = await run(csv, { seed: 'resume', batchSize: 10 });
+    expect(second.summary).toMatchObject({ interrupted: false, rows: 50, alreadyApplied: done, applied: 50 - done });
+    expect(await onHandSum()).toBe(sumBefore + 50);
+  });
+
+  test('batches in flight at once still apply rows for the same level in file order', async () => {
+    const lines = ['sku,warehouse,quantity'];
+    for (let i = 0; i < 200; i++) lines.push(`${sku(i % 7)},${W2},${1000 + i}`);
+    const { summary } = await run(lines.join('\n'), { batchSize: 10, concurrency: 4 });
+    expect(summary).toMatchObject({ applied: 200, failed: 0, batches: 20 });
+    for (let s = 0; s < 7; s++) {
+      const last = Math.max(...[...Array(200).keys()].filter((i) => i % 7 === s));
+      expect((await levelOf(sku(s), W2)).on_hand).toBe(1000 + last);
+    }
+  });
+});
+
+describe('export', () => {
+  test('streams every level with effective counters, and importing it back (mode set) changes nothing', async () => {
+    // Make the counters interesting: a reservation and a safety stock.
+    const inv = new InventoryService(app!);
+    await inv.updateLevel(auth, { sku: sku(11), warehouseCode: W1, safetyStock: 2 });
+    const res = await new ReservationService(app!).reserve(auth, { lines: [{ sku: sku(12), warehouseCode: W2, quantity: 1 }], ttlSeconds: 600 });
+    expect(res.userErrors).toEqual([]);
+
+    const out = sink();
+    const r = await exportCsv(app!, { storeId, pageSize: 100 }, out.stream);
+    const rows = parse(out.text(), { columns: true }) as Record<string, string>[];
+    const levels = await one('SELECT count(*) FROM inventory_levels WHERE store_id = $1');
+    expect(r.rows).toBe(levels);
+    expect(rows.length).toBe(levels);
+    expect(Object.keys(rows[0])).toEqual([...EXPORT_COLUMNS]);
+    // Sorted by sku then warehouse, each level once.
+    const keys = rows.map((x) => `${x.sku}|${x.warehouse}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(rows.reduce((s, x) => s + Number(x.onHand), 0)).toBe(await onHandSum());
+    const a = rows.find((x) => x.sku === sku(11) && x.warehouse === W1)!;
+    expect(a).toMatchObject({ externalId: 'CSVT-P1', label: 'V12', product: 'Product 1', safetyStock: '2', available: String(Number(a.onHand) - 2) });
+    const b = rows.find((x) => x.sku === sku(12) && x.warehouse === W2)!;
+    expect(b).toMatchObject({ reserved: '1', available: String(Number(b.onHand) - 1) });
+
+    const only = sink();
+    await exportCsv(app!, { storeId, warehouseCode: W2 }, only.stream);
+    const w2 = parse(only.text(), { columns: true }) as Record<string, string>[];
+    expect(w2.length).toBe(rows.filter((x) => x.warehouse === W2).length);
+    expect(w2.every((x) => x.warehouse === W2)).toBe(true);
+    await expect(exportCsv(app!, { storeId, warehouseCode: 'NOPE' }, sink().stream)).rejects.toThrow(/does not exist/);
+
+    // Round trip: the export is a valid set file that changes nothing.
+    const ledger = await ledgerCount();
+    const versions = await q('SELECT id, on_hand, reserved, version FROM inventory_levels WHERE store_id = $1 ORDER BY id');
+    const back = await run(out.text());
+    expect(back.summary).toMatchObject({ mode: 'set', rows: levels, applied: levels, failed: 0 });
+    expect(await ledgerCount()).toBe(ledger);
+    expect(await q('SELECT id, on_hand, reserved, version FROM inventory_levels WHERE store_id = $1 ORDER BY id')).toEqual(versions);
+  });
+});
+
+describe('CLI', () => {
+  function cli(script: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' };
+    if (tdb.url) env.DATABASE_URL = tdb.url;
+    else delete env.DATABASE_URL;
+    return new Promise((resolve) => {
+      const child = spawn('node', [path.join(ROOT, 'dist', 'src', 'cli', script), ...args], { cwd: ROOT, env });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (err += c));
+      child.on('exit', (code) => resolve({ code, out, err }));
+    });
+  }
+
+  test('npm run import / export: summary, errors file, exit codes, idempotent re-run, CSV alone on stdout', async () => {
+    // The embedded database has one owner process: hand it over to the CLIs.
+    await app!.db.close();
+    app = null;
+    const file = path.join(dir, 'cli.csv');
+    fs.writeFileSync(file, `sku,warehouse,quantity\n${sku(20)},${W1},20\n${sku(21)},${W1},21\nNOPE,${W1},1\n`);
+
+    const first = await cli('import.js', [file, '--store', STORE]);
+    expect(first.code).toBe(2); // some rows failed
+    expect(first.out).toMatch(/rows read\s+3\n\s+applied\s+2\n\s+already applied\s+0\n\s+failed\s+1 → .*cli\.csv\.errors\.csv/);
+    const errs = parse(fs.readFileSync(`${file}.errors.csv`, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(errs).toEqual([{ line: '4', error_code: 'VARIANT_NOT_FOUND', error_message: 'Variant not found', sku: 'NOPE', warehouse: W1, quantity: '1' }]);
+
+    // Same file, same options: the default seed is the same, nothing is applied twice.
+    const again = await cli('import.js', [file, '--store', STORE, '--json']);
+    expect(again.code).toBe(2);
+    expect(JSON.parse(again.out)).toMatchObject({ rows: 3, applied: 0, alreadyApplied: 2, failed: 1, replayedBatches: 1 });
+
+    const dry = await cli('import.js', [file, '--store', STORE, '--dry-run', '--seed', 'cli-dry', '--errors', path.join(dir, 'dry-errors.csv')]);
+    expect(dry.out).toMatch(/Dry run of .* would apply\s+2/s);
+    expect(fs.existsSync(path.join(dir, 'dry-errors.csv'))).toBe(true);
+
+    const clean = path.join(dir, 'clean.csv');
+    fs.writeFileSync(clean, `sku,quantity\n${sku(22)},22\n`);
+    const ok = await cli('import.js', [clean, '--store', STORE, '--warehouse', W2, '--quiet']);
+    expect(ok.code).toBe(0);
+    expect(fs.existsSync(`${clean}.errors.csv`)).toBe(false);
+
+    const bad = await cli('import.js', [file, '--store', STORE, '--mode', 'sideways']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--mode must be set or adjust/);
+    const headless = path.join(dir, 'headless.csv');
+    fs.writeFileSync(headless, 'foo,bar\n1,2\n');
+    const noHeader = await cli('import.js', [headless, '--store', STORE]);
+    expect(noHeader.code).toBe(1);
+    expect(noHeader.err).toMatch(/needs a "sku" or an "externalId" column/);
+    expect(fs.existsSync(`${headless}.errors.csv`)).toBe(false);
+
+    const exp = await cli('export.js', ['--store', STORE, '--warehouse', W1]);
+    expect(exp.code).toBe(0);
+    expect(exp.out.split('\n')[0]).toBe(EXPORT_COLUMNS.join(','));
+    const rows = parse(exp.out, { columns: true }) as Record<string, string>[];
+    expect(rows.find((x) => x.sku === sku(20))).toMatchObject({ warehouse: W1, onHand: '20' });
+    expect(rows.every((x) => x.warehouse === W1)).toBe(true);
+    expect(exp.err).toMatch(/Exported \d+ level\(s\)/);
+  });
+});
