@@ -3,6 +3,7 @@
  * configuration, graceful shutdown, the data-dir lock, and two processes migrating one database.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -118,6 +119,53 @@ test('an unreachable database fails startup with exit code 1 and a clear message
     b.child.kill('SIGTERM');
     expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
   } finally {
+    await db.drop();
+  }
+});
+
+(usingPostgres ? test : test.skip)('started while the database is down, the gateway waits with backoff, /readyz says so, and it becomes ready once the database appears', async () => {
+  const db = await createTestDatabase();
+  // A port with nothing behind it yet; later, a TCP proxy to the real server opens on it.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const target = new URL(db.url!);
+  const viaProxy = new URL(db.url!);
+  viaProxy.port = String(port);
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    client.pipe(upstream).pipe(client);
+    const end = () => (client.destroy(), upstream.destroy());
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  try {
+    const gw = start({ DATABASE_URL: viaProxy.toString(), SEED_DEMO: 'never', DATABASE_CONNECT_TIMEOUT_MS: '500', DATABASE_STARTUP_TIMEOUT_MS: '0' });
+    let base = '';
+    for (let i = 0; i < 200 && !base; i++) {
+      base = /"msg":"listening","url":"http:\/\/localhost:(\d+)\/graphql"/.exec(gw.stdout())?.[1] ?? '';
+      if (!base) await new Promise((r) => setTimeout(r, 50));
+    }
+    const readyz = `http://127.0.0.1:${base}/readyz`;
+    // Down: it keeps retrying (several attempts, growing delays) and reports "starting".
+    const logs = () => gw.stdout() + gw.stderr();
+    for (let i = 0; i < 100 && (logs().match(/database not ready; retrying/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    const delays = [...logs().matchAll(/"retryInMs":(\d+)/g)].map((m) => Number(m[1]));
+    expect(delays.length).toBeGreaterThanOrEqual(3);
+    expect(delays[2]).toBeGreaterThan(delays[0]);
+    const down = await fetch(readyz);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ status: 'starting' });
+    expect(gw.child.exitCode).toBeNull();
+    // Up: it connects, migrates and serves without being restarted.
+    await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
+    const url = await gw.ready(60_000);
+    expect((await fetch(readyz)).status).toBe(200);
+    expect((await post(url, '{ __typename }')).status).toBe(200);
+    gw.killGroup('SIGKILL');
+  } finally {
+    proxy.close();
     await db.drop();
   }
 });

@@ -1,8 +1,13 @@
 /** Spawning the real entry point (node dist/src/main.js, what `npm start` runs after building). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+/** The repository root (this file also runs compiled, from dist/test/helpers). */
+export const ROOT = ((dir: string): string => {
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})(__dirname);
 export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 
 export interface Spawned {
