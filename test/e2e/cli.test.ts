@@ -1,10 +1,9 @@
 /** The operator commands (`npm run migrate`, `seed`, `key:*`) as real processes against a real database. */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { ROOT } from '../helpers/process';
+import { runCli } from '../helpers/process';
 
 jest.setTimeout(120_000);
 
@@ -21,19 +20,7 @@ afterAll(async () => {
 });
 
 /** Runs a compiled CLI the way its npm script does (the build is done by `pretest`). */
-function cli(script: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  if (tdb.url) env.DATABASE_URL = tdb.url;
-  else delete env.DATABASE_URL;
-  return new Promise((resolve) => {
-    const child = spawn('node', [path.join(ROOT, 'dist', 'src', 'cli', script), ...args], { cwd: ROOT, env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (script: string, args: string[]) => runCli(script, args, { dataDir, url: tdb.url });
 
 test('migrate, seed (once), and the key commands work end to end', async () => {
   const m = await cli('migrate.js', []);

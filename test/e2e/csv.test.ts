@@ -3,7 +3,6 @@
  * database: the services in-process first, then the compiled CLIs as processes on the same data.
  */
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +22,7 @@ import { InventoryService } from '../../src/modules/inventory/inventory.service'
 import { ReservationService } from '../../src/modules/reservations/reservation.service';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/db';
 import { checkInvariants } from '../helpers/invariants';
-import { ROOT } from '../helpers/process';
+import { runCli } from '../helpers/process';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const gen = require('../../scripts/gen-csv.js') as {
@@ -334,19 +333,7 @@ describe('export', () => {
 });
 
 describe('CLI', () => {
-  function cli(script: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' };
-    if (tdb.url) env.DATABASE_URL = tdb.url;
-    else delete env.DATABASE_URL;
-    return new Promise((resolve) => {
-      const child = spawn('node', [path.join(ROOT, 'dist', 'src', 'cli', script), ...args], { cwd: ROOT, env });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (c) => (out += c));
-      child.stderr.on('data', (c) => (err += c));
-      child.on('exit', (code) => resolve({ code, out, err }));
-    });
-  }
+  const cli = (script: string, args: string[]) => runCli(script, args, { dataDir: path.join(dir, 'data'), url: tdb.url });
 
   test('npm run import / export: summary, errors file, exit codes, idempotent re-run, CSV alone on stdout', async () => {
     // The embedded database has one owner process: hand it over to the CLIs.

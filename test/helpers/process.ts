@@ -57,3 +57,18 @@ export function spawnGateway(env: Record<string, string | undefined>, cmd: strin
       }),
   };
 }
+
+/** Runs a compiled CLI (dist/src/cli/<script>) the way its npm script does, on the given database. */
+export function runCli(script: string, args: string[], db: { dataDir: string; url?: string }): Promise<{ code: number | null; out: string; err: string }> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: db.dataDir, LOG_LEVEL: 'warn' };
+  if (db.url) env.DATABASE_URL = db.url;
+  else delete env.DATABASE_URL;
+  return new Promise((resolve) => {
+    const child = spawn('node', [path.join(ROOT, 'dist', 'src', 'cli', script), ...args], { cwd: ROOT, env });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c) => (out += c));
+    child.stderr!.on('data', (c) => (err += c));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
