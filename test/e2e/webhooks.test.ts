@@ -140,6 +140,9 @@ test('validation, scopes and store isolation', async () => {
     ['INVALID_INPUT', 'input.url'],
     ['INVALID_INPUT', 'input.topics'],
   ]);
+  // A malformed id in the filter is a userError naming the element; nothing is created.
+  const badId = await ok(t.gql(CREATE, { i: { url: `${rx.url}/x`, topics: ['STOCK_OUT'], warehouseIds: ['not-an-id'] } }));
+  expect(badId.webhookSubscriptionCreate).toMatchObject({ webhookSubscription: null, secret: null, userErrors: [{ code: 'INVALID_INPUT', field: ['input', 'warehouseIds', '0'] }] });
   const reader = makeClient(t.url, await t.store.keyWith(['inventory:read']));
   const denied = await reader(CREATE, { i: { url: `${rx.url}/x`, topics: ['STOCK_OUT'] } });
   expect(denied.body.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN', requiredScope: 'webhooks:manage' } });

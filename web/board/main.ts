@@ -22,19 +22,8 @@ interface Warehouse {
   name: string;
 }
 
-interface Level {
-  id: string;
-  sku: string;
-  warehouse: Warehouse;
-  onHand: number;
-  reserved: number;
-  available: number;
-  status: Status;
-  lowStockThreshold: number;
-  criticalThreshold: number;
-  version: number;
-  updatedAt: string;
-}
+/** A level as the board keeps it: the API's level with its variant flattened to the sku. */
+type Level = Omit<RawLevel, 'variant'> & { sku: string };
 
 interface Move {
   at: number;
@@ -168,19 +157,8 @@ function upsertLevel(raw: RawLevel): Level {
   }
   const prev = state.levels.get(raw.id);
   if (prev && prev.version > raw.version) return prev;
-  const level: Level = {
-    id: raw.id,
-    sku: raw.variant.sku,
-    warehouse: state.warehouses.get(wh.id)!,
-    onHand: raw.onHand,
-    reserved: raw.reserved,
-    available: raw.available,
-    status: raw.status,
-    lowStockThreshold: raw.lowStockThreshold,
-    criticalThreshold: raw.criticalThreshold,
-    version: raw.version,
-    updatedAt: raw.updatedAt,
-  };
+  const { variant, ...rest } = raw;
+  const level: Level = { ...rest, sku: variant.sku, warehouse: state.warehouses.get(wh.id)! };
   state.levels.set(level.id, level);
   if (!prev) dirtyAll = true;
   else if (prev.status !== level.status) flash.add(level.id);

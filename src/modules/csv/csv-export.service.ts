@@ -11,6 +11,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { App } from '../../app';
+import { effectiveReserved } from '../inventory/levels';
 
 export const EXPORT_COLUMNS = ['sku', 'externalId', 'label', 'product', 'warehouse', 'onHand', 'reserved', 'incoming', 'safetyStock', 'available', 'status'] as const;
 
@@ -65,8 +66,7 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
         JOIN products p ON p.id = page.product_id
         LEFT JOIN inventory_levels l ON l.variant_id = page.id ${warehouseId ? 'AND l.warehouse_id = $4' : ''}
         LEFT JOIN LATERAL (
-          SELECT (l.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
-                    WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int AS reserved
+          SELECT ${effectiveReserved()} AS reserved
         ) r ON true
         LEFT JOIN warehouses w ON w.id = l.warehouse_id
        ORDER BY page.sku, w.code`;

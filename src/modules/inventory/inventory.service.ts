@@ -134,7 +134,6 @@ export function failureError(r: ChangeResult, c: Pick<LevelChange, 'mode' | 'onH
 export class InventoryService {
   constructor(private readonly app: App) {}
 
-
   /** Resolves a writable level; read-only warehouses are refused. */
   private async writable(tx: Tx, auth: AuthInfo, a: LevelAddress, create: boolean, path: (string | number)[] = ['input']) {
     const r = await resolveLevel(tx, auth.storeId, a, { create, path });

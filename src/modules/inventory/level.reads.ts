@@ -6,6 +6,7 @@
 import { countByParent, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
 import type { StockStatus } from './availability';
+import { effectiveReserved } from './levels';
 import type { LevelRow } from './stock-writer';
 
 /** Every level of store $1 with its effective reserved, available and status, plus sku and product. */
@@ -15,8 +16,7 @@ export const LEVELS_FROM = `(
     FROM (
       SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.incoming, l.safety_stock, l.low_stock_threshold,
              l.critical_threshold, l.version, l.updated_at, v.sku, v.product_id,
-             (l.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
-                 WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int AS reserved
+             ${effectiveReserved()} AS reserved
         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
        WHERE l.store_id = $1
     ) lv0

@@ -23,12 +23,18 @@ export interface ResolvedLevel {
   warehouseActive: boolean;
 }
 
+/**
+ * SQL: the effective `reserved` of level row `l` — without its lines that are due but not yet
+ * swept (reads never wait for the sweeper).
+ */
+export const effectiveReserved = (l = 'l') => `(${l}.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
+      WHERE rl.inventory_level_id = ${l}.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int`;
+
 /** Effective counters: `reserved` without lines that are due but not yet swept. */
 export const LEVEL_COLUMNS = `
   l.id, l.store_id AS "storeId", l.variant_id AS "variantId", l.warehouse_id AS "warehouseId",
   l.on_hand AS "onHand",
-  (l.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
-      WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int AS reserved,
+  ${effectiveReserved()} AS reserved,
   l.incoming, l.safety_stock AS "safetyStock", l.low_stock_threshold AS "lowStockThreshold",
   l.critical_threshold AS "criticalThreshold", l.version, l.updated_at AS "updatedAt"`;
 

@@ -4,6 +4,7 @@ import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
 import { storeOf } from '../../graphql/context';
+import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { decodeId, decodeIdList, toGlobalId } from '../../graphql/ids';
 import { DateTime } from '../../graphql/scalars';
 import * as svc from './webhook.service';
@@ -20,13 +21,20 @@ import {
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
-function input(i: WebhookSubscriptionInput): svc.WebhookInput {
+/** The service's input; ids that are not ids of their type become userErrors naming the element. */
+function input(i: WebhookSubscriptionInput): { input: svc.WebhookInput; userErrors: UserErrorShape[] } {
+  const userErrors: UserErrorShape[] = [];
+  const ids = (gids: string[] | null | undefined, type: 'Warehouse' | 'Variant', field: string) =>
+    gids == null
+      ? gids
+      : gids.flatMap((g, n) => {
+          const id = decodeId(g, type);
+          if (!id) userErrors.push(userError(ErrorCode.INVALID_INPUT, `${field}[${n}] is not a ${type} id`, ['input', field, n]));
+          return id ? [id] : [];
+        });
   return {
-    url: i.url,
-    topics: i.topics,
-    active: i.active,
-    warehouseIds: i.warehouseIds === undefined ? undefined : decodeIdList(i.warehouseIds, 'Warehouse', 'input.warehouseIds'),
-    variantIds: i.variantIds === undefined ? undefined : decodeIdList(i.variantIds, 'Variant', 'input.variantIds'),
+    input: { url: i.url, topics: i.topics, active: i.active, warehouseIds: ids(i.warehouseIds, 'Warehouse', 'warehouseIds'), variantIds: ids(i.variantIds, 'Variant', 'variantIds') },
+    userErrors,
   };
 }
 
@@ -53,7 +61,9 @@ export class WebhookSubscriptionResolver {
   @Authorized('webhooks:manage')
   @Mutation(() => WebhookSubscriptionPayload, { description: 'Creates a webhook subscription; the signing secret is returned once.' })
   async webhookSubscriptionCreate(@Ctx() ctx: Context, @Arg('input', () => WebhookSubscriptionInput, { description: 'The subscription.' }) i: WebhookSubscriptionInput) {
-    const r = await svc.createWebhook(tx(ctx), storeOf(ctx), input(i));
+    const parsed = input(i);
+    if (parsed.userErrors.length) return { webhookSubscription: null, secret: null, deletedId: null, userErrors: parsed.userErrors };
+    const r = await svc.createWebhook(tx(ctx), storeOf(ctx), parsed.input);
     return { webhookSubscription: r.webhook, secret: r.secret, deletedId: null, userErrors: r.userErrors };
   }
 
@@ -64,7 +74,9 @@ export class WebhookSubscriptionResolver {
     @Arg('id', () => ID, { description: 'Global id.' }) id: string,
     @Arg('input', () => WebhookSubscriptionInput, { description: 'What to change.' }) i: WebhookSubscriptionInput,
   ) {
-    const r = await svc.updateWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'), input(i));
+    const parsed = input(i);
+    if (parsed.userErrors.length) return { webhookSubscription: null, secret: null, deletedId: null, userErrors: parsed.userErrors };
+    const r = await svc.updateWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'), parsed.input);
     return { webhookSubscription: r.webhook, secret: null, deletedId: null, userErrors: r.userErrors };
   }
 
