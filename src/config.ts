@@ -34,6 +34,8 @@ export interface Config {
   idempotencyTtlSeconds: number;
   sweepIntervalMs: number;
   txMaxRetries: number;
+  /** Reservation batches (group commit) running at once; more requests wait and go together. */
+  reserveBatchInFlight: number;
   shutdownTimeoutMs: number;
   /** Static limits, enforced by graphql-armor before execution. */
   maxDepth: number;
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1_000, 50, 3_600_000),
     txMaxRetries: int(env, 'TX_MAX_RETRIES', 5, 0, 50),
+    reserveBatchInFlight: int(env, 'RESERVE_BATCH_IN_FLIGHT', 2, 1, 64),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     maxDepth: int(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
     maxAliases: int(env, 'MAX_QUERY_ALIASES', 30, 1, 1000),

@@ -47,6 +47,73 @@ test('hot SKU: 200 concurrent reservations of 1 on available = 50 give exactly 5
   expect(sums.rows[0]).toEqual({ on_hand: 50, reserved: 50, holds: 50 });
 });
 
+test('group commit: concurrent reservations share statements, yet each has its own exact ledger row, event and answer', async () => {
+  // Two levels, 90 requests of 1–3 units arriving together: the batcher groups them; per level the
+  // grants follow arrival order while stock lasts, the rest are refused by the general path.
+  const a = await stockedSku(t.gql, 40);
+  const b = await stockedSku(t.gql, 25);
+  const reqs = Array.from({ length: 90 }, (_, i) => ({ s: i % 3 === 2 ? b : a, quantity: 1 + (i % 3), reference: `gc-${i}` }));
+  const results = await Promise.all(
+    reqs.map((r) => t.gql(RESERVE, { input: { reference: r.reference, lines: [{ sku: r.s.sku, warehouseCode: r.s.warehouseCode, quantity: r.quantity }] } })),
+  );
+  const payloads = results.map((r) => payload(r, 'inventoryReserve'));
+  const { pool } = t.gateway.app.db;
+  for (const [s, onHand] of [[a, 40], [b, 25]] as const) {
+    const mine = reqs.map((r, i) => ({ ...r, p: payloads[i] })).filter((r) => r.s === s);
+    const held = mine.filter((r) => r.p.reservation);
+    const heldUnits = held.reduce((n, r) => n + r.quantity, 0);
+    for (const r of held) expect(r.p.reservation.lines.map((l: { quantity: number }) => l.quantity)).toEqual([r.quantity]);
+    for (const r of mine.filter((x) => !x.p.reservation)) expect(r.p.userErrors.map((e: { code: string }) => e.code)).toEqual(['INSUFFICIENT_STOCK']);
+    // Never oversold; and what is left cannot serve any refused request (smallest is 1 unit).
+    expect(heldUnits).toBeLessThanOrEqual(onHand);
+    if (mine.some((x) => !x.p.reservation)) expect(onHand - heldUnits).toBeLessThan(Math.min(...mine.filter((x) => !x.p.reservation).map((x) => x.quantity)));
+
+    const levelId = (await pool.query(`SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1`, [s.sku])).rows[0].id;
+    const lv = (await pool.query(`SELECT on_hand, reserved FROM inventory_levels WHERE id = $1`, [levelId])).rows[0];
+    expect(lv).toEqual({ on_hand: onHand, reserved: heldUnits });
+    // The ledger: one RESERVATION row per hold, each for its own reservation and quantity, forming
+    // an unbroken chain reserved_before → reserved_after in id order.
+    const moves = (
+      await pool.query(
+        `SELECT m.id::int, m.reserved_before, m.reserved_after, m.reserved_delta, m.on_hand_before, m.on_hand_after, m.note, m.created_at, r.reference
+           FROM stock_movements m LEFT JOIN reservations r ON r.id = m.reservation_id
+          WHERE m.inventory_level_id = $1 AND m.reason = 'RESERVATION' ORDER BY m.id`,
+        [levelId],
+      )
+    ).rows;
+    expect(moves).toHaveLength(held.length);
+    let reserved = 0;
+    for (const m of moves) {
+      expect(m.reserved_before).toBe(reserved);
+      expect(m.reserved_after).toBe(reserved + m.reserved_delta);
+      expect([m.on_hand_before, m.on_hand_after]).toEqual([onHand, onHand]);
+      expect(m.note).toBe(m.reference);
+      expect(m.reserved_delta).toBe(reqs[Number(m.reference.slice(3))].quantity);
+      reserved = m.reserved_after;
+    }
+    expect(reserved).toBe(heldUnits);
+    expect(new Set(moves.map((m) => m.reference))).toEqual(new Set(held.map((r) => r.reference)));
+    // Group commit really happened: several holds were written by one statement (one transaction
+    // timestamp) — 90 requests at once cannot all have gone one by one through 2 batch slots.
+    expect(new Set(moves.map((m) => m.created_at.getTime())).size).toBeLessThan(moves.length);
+
+    // Events: one INVENTORY_UPDATED per hold, carrying its movement and its own before/after.
+    const events = (
+      await pool.query(`SELECT topic, payload FROM outbox_events WHERE level_id = $1 AND payload->>'reason' = 'RESERVATION' ORDER BY id`, [levelId])
+    ).rows;
+    expect(events.map((e) => Number(e.payload.movementId))).toEqual(moves.map((m) => m.id));
+    events.forEach((e, i) => {
+      expect(e.topic).toBe('INVENTORY_UPDATED');
+      expect([e.payload.before.reserved, e.payload.after.reserved]).toEqual([moves[i].reserved_before, moves[i].reserved_after]);
+      expect(e.payload.after.available).toBe(onHand - moves[i].reserved_after);
+    });
+    // …and exactly one OUT_OF_STOCK crossing if the level was emptied.
+    const crossings = (await pool.query(`SELECT payload FROM outbox_events WHERE level_id = $1 AND topic = 'STOCK_STATUS_CHANGED' AND payload->>'status' = 'OUT_OF_STOCK'`, [levelId])).rows;
+    expect(crossings).toHaveLength(heldUnits === onHand ? 1 : 0);
+  }
+  expect(await checkInvariants(t.gateway.app, t.store.storeId)).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
+});
+
 test('mixed load: set, adjust, reserve, release, commit, move and bulk on hot levels keep every invariant', async () => {
   const whA = await createWarehouse(t.gql, { priority: 1 });
   const whB = await createWarehouse(t.gql, { priority: 2 });

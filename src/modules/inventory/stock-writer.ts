@@ -9,6 +9,7 @@
  * A change that breaks a rule is not applied (and writes nothing but the expiry of due lines); the
  * statement returns the reason and the current counters so the caller can report a precise error.
  * Callers that touch several levels in one transaction must call this in ascending level id order.
+ * reserveBatchStatement() is the same arithmetic for many reservations at once (group commit).
  * Locks are always taken level first, then its reservation lines.
  */
 import { preparedStatement } from '../../db/client';
@@ -74,32 +75,23 @@ export interface ChangeResult {
   expiredQuantity: number;
 }
 
-/**
- * Extension points of the writer's statement, for a caller that must do its own work in the SAME
- * statement (one round trip, the level locked only while it runs). The writer's rules stay the
- * writer's: an extension may only choose the level, refuse to lock it, and add CTEs that read `st`
- * (its row has failure IS NULL when the change was applied).
- */
-export interface WriterExtension {
-  /** CTEs placed before the writer's own; each followed by ",\n". */
-  pre?: string;
-  /** SQL expression of the level id to lock (default $1::uuid). */
-  levelId?: string;
-  /** More conditions on the level row to lock, each starting with " AND ". */
-  lockWhere?: string;
+/** A batched statement's caller-specific parts (see reserveBatchStatement()). */
+export interface BatchExtension {
+  /** CTEs placed before the writer's own (must define `req`). */
+  pre: string;
   /** CTEs after the writer's own; each preceded by ",\n". */
   post?: string;
   /** More output columns, each preceded by ", ". */
   columns?: string;
-  /** Joins after `FROM st`. */
+  /** Joins after the writer's own. */
   from?: string;
 }
 
-/** The writer's statement, optionally extended (see WriterExtension). Parameters $1–$16 are the writer's. */
-export function writerStatement(x: WriterExtension = {}): string {
+/** The writer's statement. Parameters $1–$16. */
+function writerStatement(): string {
   return `
-WITH ${x.pre ?? ''}lk AS (
-  SELECT l.* FROM inventory_levels l WHERE l.id = ${x.levelId ?? '$1::uuid'} AND l.store_id = $2::uuid${x.lockWhere ?? ''} FOR UPDATE
+WITH lk AS (
+  SELECT l.* FROM inventory_levels l WHERE l.id = $1::uuid AND l.store_id = $2::uuid FOR UPDATE
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
@@ -200,15 +192,98 @@ ob AS (
    WHERE t.payload IS NOT NULL
   RETURNING id
 ),
-nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)${x.post ?? ''}
+nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)
 SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
        st.on_hand AS b_on_hand, st.res0 AS b_reserved, st.safety_stock AS b_safety,
        st.a_on_hand, st.a_reserved, st.a_safety, st.a_incoming, st.a_low, st.a_critical,
        coalesce((SELECT version FROM upd), st.version) AS version,
        coalesce((SELECT updated_at FROM upd), st.updated_at) AS updated_at,
        st.movement_id, st.expired_q,
-       (SELECT count(*) FROM nt) AS notified${x.columns ?? ''}
-  FROM st${x.from ?? ''}`;
+       (SELECT count(*) FROM nt) AS notified
+  FROM st`;
+}
+
+/**
+ * The writer's batched reservation statement: many `reserved += qty` changes (reason RESERVATION,
+ * available must stay ≥ 0, lazy expiry not needed) in ONE statement, for group commit.
+ *
+ * `x.pre` must define the CTE `req(idx, store_id, level_id, qty, reservation_id, note, actor, …)`:
+ * one row per request, `idx` its position, `level_id` the level it targets or NULL. Then:
+ *  - the targeted levels that have no due reservation lines are locked, in ascending id order;
+ *  - per level, requests are granted in `idx` order while the running total fits in available
+ *    (so the granted ones are a prefix; the rest are refused and write nothing);
+ *  - each level's counters change once (reserved += the granted total, version + 1);
+ *  - each granted request gets its own ledger row (reserved_before/after from the running total),
+ *    its INVENTORY_UPDATED event and, on a status crossing, STOCK_STATUS_CHANGED, exactly as one
+ *    change of the single statement would, in the same order.
+ * `x.post` CTEs may read `ok` (the granted requests: req's columns + res_before, res_after). The
+ * result has one row per request, in idx order: idx, granted, movement_id, plus `x.columns` (the
+ * request is `q`, its grant `ok`; `x.from` joins more).
+ * A refused or untargeted request is left for the caller's general path, which reports exactly.
+ */
+export function reserveBatchStatement(x: BatchExtension): string {
+  return `
+WITH ${x.pre},
+lk AS (
+  SELECT l.* FROM inventory_levels l
+   WHERE l.id IN (SELECT level_id FROM req WHERE level_id IS NOT NULL)
+     AND NOT EXISTS (SELECT 1 FROM reservation_lines d WHERE d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())
+   ORDER BY l.id
+     FOR UPDATE
+),
+run AS (
+  SELECT q.*, lk.variant_id, lk.warehouse_id, lk.on_hand, lk.reserved, lk.safety_stock, lk.incoming,
+         lk.low_stock_threshold AS low, lk.critical_threshold AS critical,
+         (lk.reserved + sum(q.qty) OVER (PARTITION BY lk.id ORDER BY q.idx))::int8 AS res_after
+    FROM req q JOIN lk ON lk.id = q.level_id AND lk.store_id = q.store_id
+   WHERE q.qty > 0
+),
+ok AS (
+  SELECT run.*, run.res_after - run.qty AS res_before,
+         inventory_stock_status(greatest(run.on_hand - (run.res_after - run.qty) - run.safety_stock, 0)::int, run.low, run.critical) AS status_before,
+         inventory_stock_status(greatest(run.on_hand - run.res_after - run.safety_stock, 0)::int, run.low, run.critical) AS status_after
+    FROM run WHERE run.on_hand - run.res_after - run.safety_stock >= 0
+),
+upd AS (
+  UPDATE inventory_levels l SET reserved = l.reserved + g.q, version = l.version + 1, updated_at = now()
+    FROM (SELECT level_id, sum(qty)::int AS q FROM ok GROUP BY level_id) g
+   WHERE l.id = g.level_id
+  RETURNING l.id
+),
+mv AS (
+  INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id)
+  SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, reservation_id
+    FROM ok ORDER BY level_id, idx
+  RETURNING id, reservation_id
+),
+ob AS (
+  INSERT INTO outbox_events (store_id, topic, level_id, payload)
+  SELECT e.store_id, t.topic, e.level_id, t.payload
+    FROM (SELECT ok.*, mv.id AS movement_id FROM ok JOIN mv ON mv.reservation_id = ok.reservation_id) e,
+    LATERAL (VALUES
+      (1, 'INVENTORY_UPDATED', jsonb_build_object(
+          'levelId', e.level_id, 'variantId', e.variant_id, 'warehouseId', e.warehouse_id,
+          'reason', 'RESERVATION', 'movementId', e.movement_id, 'expiredQuantity', 0, 'actor', e.actor,
+          'before', jsonb_build_object('onHand', e.on_hand, 'reserved', e.res_before, 'safetyStock', e.safety_stock, 'incoming', e.incoming,
+                      'available', greatest(e.on_hand - e.res_before - e.safety_stock, 0), 'status', e.status_before),
+          'after', jsonb_build_object('onHand', e.on_hand, 'reserved', e.res_after, 'safetyStock', e.safety_stock, 'incoming', e.incoming,
+                      'available', greatest(e.on_hand - e.res_after - e.safety_stock, 0), 'status', e.status_after))),
+      (2, 'STOCK_STATUS_CHANGED', CASE WHEN e.status_before <> e.status_after THEN jsonb_build_object(
+          'levelId', e.level_id, 'variantId', e.variant_id, 'warehouseId', e.warehouse_id,
+          'previousStatus', e.status_before, 'status', e.status_after,
+          'backInStock', e.status_before = 'OUT_OF_STOCK',
+          'available', greatest(e.on_hand - e.res_after - e.safety_stock, 0)) END)
+    ) AS t(ord, topic, payload)
+   WHERE t.payload IS NOT NULL
+   ORDER BY e.level_id, e.idx, t.ord
+  RETURNING id
+),
+nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)${x.post ?? ''}
+SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,
+       (SELECT count(*) FROM nt) AS notified, (SELECT count(*) FROM upd) AS updated${x.columns ?? ''}
+  FROM req q LEFT JOIN ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id${x.from ?? ''}
+ ORDER BY q.idx`;
 }
 
 const SQL = preparedStatement('stock_writer', writerStatement());
@@ -238,17 +313,12 @@ interface Row {
 
 /** Applies one level change in one statement. Returns null when the level does not exist in the store. */
 export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {
-  const [r] = await runWriterStatement(tx, SQL, c, []);
+  const [r] = await runWriterStatement(tx, SQL, c);
   return r ? changeResult(r) : null;
 }
 
-/**
- * Runs a statement built with writerStatement() (registered with preparedStatement() by its
- * caller): the change's parameters as $1–$16, then `extra` as $17…. Every row carries the writer's
- * columns (see changeResult()) and the extension's.
- */
-export async function runWriterStatement<X = unknown>(tx: Tx, sql: string, c: LevelChange, extra: unknown[]): Promise<(Row & X)[]> {
-  return tx.query<Row & X>(sql, [
+async function runWriterStatement(tx: Tx, sql: string, c: LevelChange): Promise<Row[]> {
+  return tx.query<Row>(sql, [
     c.levelId,
     c.storeId,
     c.mode,
@@ -265,7 +335,6 @@ export async function runWriterStatement<X = unknown>(tx: Tx, sql: string, c: Le
     c.incoming ?? null,
     c.lowStockThreshold ?? null,
     c.criticalThreshold ?? null,
-    ...extra,
   ]);
 }
 

@@ -7,15 +7,16 @@
  */
 import crypto from 'node:crypto';
 import type { App } from '../../app';
+import { Batcher } from '../../db/batcher';
 import { preparedStatement } from '../../db/client';
 import { withConn, type Tx } from '../../db/tx';
-import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
+import { ErrorCode, isTransientDbError, userError, type UserErrorShape } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { INT32_MAX } from '../inventory/availability';
 import { stockOperation, type OpResult } from '../inventory/idempotency';
-import { applyLevelChange, runWriterStatement, writerStatement, type LevelChange } from '../inventory/stock-writer';
+import { applyLevelChange, reserveBatchStatement, type LevelChange } from '../inventory/stock-writer';
 
 export type ReservationStatus = 'ACTIVE' | 'RELEASED' | 'COMMITTED' | 'EXPIRED';
 
@@ -188,41 +189,105 @@ SELECT ${columns(RES_FIELDS, 'r_')}, ${columns(LINE_FIELDS, 'l_')}
  ORDER BY rl.position`);
 
 /**
- * reserveInOneStatement(): the level is the only active, writable one of the variant ($17 id or
- * $18 sku) in the warehouse ($19 id or $20 code, when given), locked only if it has no due
- * reservation lines; after the writer's CTEs, the reservation ($12, lifetime $21 s) and its line
- * are inserted when the change was applied. One row: the writer's columns, r_* and l_*.
+ * The batched common case (see reserveBatched()): one row per request, $1–$10 are arrays with one
+ * element per request. A request targets the only active, writable level of its variant (id or
+ * sku) in its warehouse (id or code, when given); the stock writer's batched statement grants it
+ * or not, and a granted request's reservation and line are inserted in the same statement.
  */
-const RESERVE_ONE_SQL = preparedStatement(
-  'reserve_one',
-  writerStatement({
-    pre: `tgt AS (
-  SELECT l.id FROM inventory_levels l
-    JOIN variants v ON v.id = l.variant_id
-    JOIN warehouses w ON w.id = l.warehouse_id
-   WHERE l.store_id = $2::uuid AND v.store_id = $2::uuid
-     AND (v.id = $17::uuid OR v.sku = $18::text)
-     AND ($19::uuid IS NULL OR w.id = $19::uuid) AND ($20::text IS NULL OR w.code = $20::text)
-     AND w.active AND NOT w.read_only
+const RESERVE_BATCH_SQL = preparedStatement(
+  'reserve_batch',
+  reserveBatchStatement({
+    pre: `inp AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::uuid[], $8::int[], $9::text[], $10::text[])
+    WITH ORDINALITY AS a(store_id, variant_id, sku, warehouse_id, warehouse_code, qty, reservation_id, ttl, note, actor, idx)
 ),
-`,
-    levelId: `coalesce($1::uuid, (SELECT id FROM tgt WHERE (SELECT count(*) FROM tgt) = 1))`,
-    lockWhere: ` AND NOT EXISTS (SELECT 1 FROM reservation_lines d WHERE d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())`,
+req AS (
+  SELECT inp.idx, inp.store_id, t.level_id, inp.qty, inp.reservation_id, inp.note, inp.actor, inp.ttl
+    FROM inp LEFT JOIN LATERAL (
+      SELECT (array_agg(l.id))[1] AS level_id
+        FROM inventory_levels l
+        JOIN variants v ON v.id = l.variant_id
+        JOIN warehouses w ON w.id = l.warehouse_id
+       WHERE l.store_id = inp.store_id AND v.store_id = inp.store_id
+         AND (v.id = inp.variant_id OR v.sku = inp.sku)
+         AND (inp.warehouse_id IS NULL OR w.id = inp.warehouse_id) AND (inp.warehouse_code IS NULL OR w.code = inp.warehouse_code)
+         AND w.active AND NOT w.read_only
+      HAVING count(*) = 1
+    ) t ON true
+)`,
     post: `,
 r AS (
-  INSERT INTO reservations (id, store_id, status, reference, expires_at, idempotency_key, actor)
-  SELECT $12::uuid, st.store_id, 'ACTIVE', $9, now() + make_interval(secs => $21), $11, $10 FROM st WHERE st.failure IS NULL
+  INSERT INTO reservations (id, store_id, status, reference, expires_at, actor)
+  SELECT ok.reservation_id, ok.store_id, 'ACTIVE', ok.note, now() + make_interval(secs => ok.ttl), ok.actor FROM ok
   RETURNING *
 ),
 rl AS (
   INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
-  SELECT r.id, st.id, $5::int, $5::int, r.expires_at, 0 FROM r, st
+  SELECT r.id, ok.level_id, ok.qty, ok.qty, r.expires_at, 0 FROM r JOIN ok ON ok.reservation_id = r.id
   RETURNING *
 )`,
     columns: `, ${columns(RES_FIELDS, 'r_')}, ${columns(LINE_FIELDS, 'l_')}`,
-    from: ' LEFT JOIN r ON true LEFT JOIN rl ON true',
+    from: ' LEFT JOIN r ON r.id = q.reservation_id LEFT JOIN rl ON rl.reservation_id = q.reservation_id',
   }),
 );
+
+/** One request of a batch (see RESERVE_BATCH_SQL). */
+interface BatchItem {
+  storeId: string;
+  variantId: string | null;
+  sku: string | null;
+  warehouseId: string | null;
+  warehouseCode: string | null;
+  quantity: number;
+  reservationId: string;
+  ttl: number;
+  note: string | null;
+  actor: string;
+}
+
+/** A batch's outcome for one request: the inserted rows, or null (not granted: take the general path). */
+type BatchOutcome = Record<string, unknown> | null;
+
+const RETRY_CODES = new Set(['40001', '40P01']);
+
+/** One batcher per connection pool (process), so concurrent requests share statements. */
+const batchers = new WeakMap<object, Batcher<BatchItem, BatchOutcome>>();
+
+function reserveBatcher(app: App): Batcher<BatchItem, BatchOutcome> {
+  let b = batchers.get(app.tx);
+  if (!b) {
+    const tx = app.tx;
+    b = new Batcher<BatchItem, BatchOutcome>(
+      async (items) => {
+        const col = <K extends keyof BatchItem>(k: K) => items.map((i) => i[k]);
+        const rows = await withConn(tx, async (c) => {
+          try {
+            return await c.query<Record<string, unknown>>(RESERVE_BATCH_SQL, [
+              col('storeId'), col('variantId'), col('sku'), col('warehouseId'), col('warehouseCode'),
+              col('quantity'), col('reservationId'), col('ttl'), col('note'), col('actor'),
+            ]);
+          } catch (e) {
+            // PostgreSQL refused the statement (deadlock, serialization failure, or one request's
+            // bad data) and rolled it back: every request of the batch takes the general path on
+            // its own. A lost connection (outcome unknown) is not retried: it surfaces as UNAVAILABLE.
+            const code = (e as { code?: unknown }).code;
+            if (typeof code === 'string' && (RETRY_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && !isTransientDbError(e)))) {
+              if (!RETRY_CODES.has(code)) app.log.warn('reservation batch refused; its requests take the general path', { code, err: (e as Error).message });
+              return [];
+            }
+            throw e;
+          }
+        });
+        if (rows.length === 0) return items.map(() => null);
+        if (rows.some((r) => r.granted)) tx.afterCommit?.();
+        return rows.map((r) => (r.granted && r.r_id != null ? r : null));
+      },
+      { maxInFlight: app.config.reserveBatchInFlight, maxBatch: 500 },
+    );
+    batchers.set(app.tx, b);
+  }
+  return b;
+}
 
 type LevelInfo = Omit<Candidate, 'available'>;
 
@@ -249,7 +314,7 @@ export class ReservationService {
 
 
   async reserve(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
-    const fast = await this.reserveInOneStatement(auth, input);
+    const fast = await this.reserveBatched(auth, input);
     if (fast) return fast;
     return stockOperation<ReservationResult>(this.app, auth, 'inventoryReserve', input, { reservation: null, lines: [] }, (tx) => this.reserveIn(tx, auth, input));
   }
@@ -276,14 +341,14 @@ export class ReservationService {
   }
 
   /**
-   * The common case in ONE autocommit statement: one line, without idempotency key, that only one
-   * active, writable level can serve, with no due reservation lines on it. The statement picks
-   * that level, locks it, applies the change through the stock writer (available ≥ quantity) and
-   * inserts the reservation and its line — or, if any of that does not hold, writes nothing and
-   * returns no reservation: then the general path runs and answers exactly as it always has (the
-   * refusal left no trace, since with no due lines the writer had nothing to expire).
+   * The common case, group-committed: one line, without idempotency key, that only one active,
+   * writable level can serve, with no due reservation lines on it. Concurrent such requests share
+   * ONE autocommit statement (src/db/batcher.ts): it locks their levels in id order, grants them
+   * in arrival order while stock lasts, and writes each granted request's ledger row, events,
+   * reservation and line. A request it does not grant wrote nothing (no due lines, so nothing to
+   * expire): the general path then runs and answers exactly as it always has.
    */
-  private async reserveInOneStatement(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult | null> {
+  private async reserveBatched(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult | null> {
     if (input.idempotencyKey != null || input.lines.length !== 1) return null;
     const { ttl, errors } = this.check(input);
     if (errors.length) return null;
@@ -291,31 +356,20 @@ export class ReservationService {
     const variantId = l.variantId != null ? decodeId(l.variantId, 'Variant') : null;
     const warehouseId = l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null;
     if ((l.variantId != null && !variantId) || (l.warehouseId != null && !warehouseId)) return null;
-    const reservationId = crypto.randomUUID();
-    const change: LevelChange = {
+    const r = await reserveBatcher(this.app).add({
       storeId: auth.storeId,
-      levelId: null as unknown as string, // chosen by the statement
-      mode: 'delta',
-      reservedDelta: l.quantity,
-      requireAvailable: true,
-      reason: 'RESERVATION',
+      variantId,
+      sku: l.sku ?? null,
+      warehouseId,
+      warehouseCode: l.warehouseCode ?? null,
+      quantity: l.quantity,
+      reservationId: crypto.randomUUID(),
+      ttl,
+      note: input.reference ?? null,
       actor: auth.actor,
-      idempotencyKey: null,
-      reservationId,
-      note: input.reference,
-    };
-    let rows: Record<string, unknown>[];
-    try {
-      rows = await withConn(this.app.tx, (tx) => runWriterStatement<Record<string, unknown>>(tx, RESERVE_ONE_SQL, change, [variantId, l.sku ?? null, warehouseId, l.warehouseCode ?? null, ttl]));
-    } catch (e) {
-      // Deadlock or serialization failure: the general path retries.
-      if (['40001', '40P01'].includes((e as { code?: string }).code ?? '')) return null;
-      throw e;
-    }
-    const r = rows[0];
-    if (!r || r.failure != null || r.r_id == null) return null;
-    this.app.tx.afterCommit?.();
-    return { reservation: pick<ReservationRow>(r, RES_FIELDS, 'r_'), lines: rows.map((x) => pick<ReservationLineRow>(x, LINE_FIELDS, 'l_')), userErrors: [] };
+    });
+    if (!r) return null;
+    return { reservation: pick<ReservationRow>(r, RES_FIELDS, 'r_'), lines: [pick<ReservationLineRow>(r, LINE_FIELDS, 'l_')], userErrors: [] };
   }
 
   private async reserveIn(tx: Tx, auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
