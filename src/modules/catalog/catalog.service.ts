@@ -1,8 +1,11 @@
 /**
- * Catalogue: products, variants and warehouses. Plain TypeScript over Prisma; every query is
- * scoped by store, so an id from another store behaves exactly like a missing one.
+ * Catalogue: products, variants and warehouses. Plain TypeScript: writes over Prisma, the batch
+ * reads of the DataLoaders in SQL through a Tx. Every query is scoped by store, so an id from
+ * another store behaves exactly like a missing one.
  */
 import type { PrismaClient } from '../../generated/prisma/client';
+import { preparedStatement } from '../../db/client';
+import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { validateText, LIMITS } from '../../validation';
 
@@ -325,22 +328,47 @@ export async function updateWarehouse(prisma: PrismaClient, storeId: string, id:
 }
 
 // ---- batch reads for DataLoaders (store-scoped) ----
+// Plain SQL through the caller's Tx (one statement each, prepared once per connection): these run on
+// every nested read, where Prisma's per-call query compilation cost more than the query itself.
 
-export async function productsByIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
-  return prisma.product.findMany({ where: { storeId, id: { in: [...ids] } } });
+const PRODUCT_COLUMNS = `p.id, p.store_id AS "storeId", p.external_id AS "externalId", p.name, p.active,
+  p.created_at AS "createdAt", p.updated_at AS "updatedAt"`;
+const VARIANT_COLUMNS = `v.id, v.store_id AS "storeId", v.product_id AS "productId", v.sku, v.label, v.options,
+  v.external_id AS "externalId", v.is_default AS "isDefault", v.created_at AS "createdAt", v.updated_at AS "updatedAt"`;
+const WAREHOUSE_COLUMNS = `w.id, w.store_id AS "storeId", w.code, w.name, w.address, w.type::text AS type, w.read_only AS "readOnly",
+  w.active, w.priority, w.created_at AS "createdAt", w.updated_at AS "updatedAt"`;
+
+const PRODUCTS_BY_IDS = preparedStatement('products_by_ids', `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.id = ANY($2::uuid[])`);
+const PRODUCTS_BY_EXTERNAL_IDS = preparedStatement(
+  'products_by_external_ids',
+  `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.external_id = ANY($2::text[])`,
+);
+const VARIANTS_BY_IDS = preparedStatement('variants_by_ids', `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.id = ANY($2::uuid[])`);
+const VARIANTS_BY_SKUS = preparedStatement('variants_by_skus', `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.sku = ANY($2::text[])`);
+const WAREHOUSES_BY_IDS = preparedStatement(
+  'warehouses_by_ids',
+  `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses w WHERE w.store_id = $1 AND w.id = ANY($2::uuid[])`,
+);
+const WAREHOUSES_BY_CODES = preparedStatement(
+  'warehouses_by_codes',
+  `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses w WHERE w.store_id = $1 AND w.code = ANY($2::text[])`,
+);
+
+export function productsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
+  return tx.query<ProductRow>(PRODUCTS_BY_IDS, [storeId, ids]);
 }
-export async function variantsByIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<VariantRow[]> {
-  return prisma.variant.findMany({ where: { storeId, id: { in: [...ids] } } });
+export function variantsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<VariantRow[]> {
+  return tx.query<VariantRow>(VARIANTS_BY_IDS, [storeId, ids]);
 }
-export async function variantsBySkus(prisma: PrismaClient, storeId: string, skus: readonly string[]): Promise<VariantRow[]> {
-  return prisma.variant.findMany({ where: { storeId, sku: { in: [...skus] } } });
+export function variantsBySkus(tx: Tx, storeId: string, skus: readonly string[]): Promise<VariantRow[]> {
+  return tx.query<VariantRow>(VARIANTS_BY_SKUS, [storeId, skus]);
 }
-export async function warehousesByIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<WarehouseRow[]> {
-  return prisma.warehouse.findMany({ where: { storeId, id: { in: [...ids] } } });
+export function warehousesByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<WarehouseRow[]> {
+  return tx.query<WarehouseRow>(WAREHOUSES_BY_IDS, [storeId, ids]);
 }
-export async function warehousesByCodes(prisma: PrismaClient, storeId: string, codes: readonly string[]): Promise<WarehouseRow[]> {
-  return prisma.warehouse.findMany({ where: { storeId, code: { in: [...codes] } } });
+export function warehousesByCodes(tx: Tx, storeId: string, codes: readonly string[]): Promise<WarehouseRow[]> {
+  return tx.query<WarehouseRow>(WAREHOUSES_BY_CODES, [storeId, codes]);
 }
-export async function productsByExternalIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
-  return prisma.product.findMany({ where: { storeId, externalId: { in: [...ids] } } });
+export function productsByExternalIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
+  return tx.query<ProductRow>(PRODUCTS_BY_EXTERNAL_IDS, [storeId, ids]);
 }
