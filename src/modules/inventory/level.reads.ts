@@ -22,9 +22,24 @@ export const LEVELS_FROM = `(
     ) lv0
 ) lv`;
 
-export const LEVEL_SELECT = `lv.id, lv.store_id AS "storeId", lv.variant_id AS "variantId", lv.warehouse_id AS "warehouseId",
-  lv.on_hand AS "onHand", lv.reserved, lv.incoming, lv.safety_stock AS "safetyStock",
-  lv.low_stock_threshold AS "lowStockThreshold", lv.critical_threshold AS "criticalThreshold", lv.version, lv.updated_at AS "updatedAt"`;
+/** The LevelRow columns of `a` (a row of LEVELS_FROM, or of a page of LEVELS_RAW_FROM with `reserved` corrected). */
+const levelSelect = (a: string, reserved: string) => `${a}.id, ${a}.store_id AS "storeId", ${a}.variant_id AS "variantId", ${a}.warehouse_id AS "warehouseId",
+  ${a}.on_hand AS "onHand", ${reserved} AS reserved, ${a}.incoming, ${a}.safety_stock AS "safetyStock",
+  ${a}.low_stock_threshold AS "lowStockThreshold", ${a}.critical_threshold AS "criticalThreshold", ${a}.version, ${a}.updated_at AS "updatedAt"`;
+
+export const LEVEL_SELECT = levelSelect('lv', 'lv.reserved');
+
+/**
+ * Every level of store $1 with its stored (uncorrected) `reserved`, plus sku and product. Same
+ * columns as LEVELS_FROM minus available/status: for pages whose filters and sort do not depend
+ * on the correction, which is then applied to the rows of the page only (see levelQuery).
+ */
+const LEVELS_RAW_FROM = `(
+  SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
+         l.critical_threshold, l.version, l.updated_at, v.sku, v.product_id
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+   WHERE l.store_id = $1
+) lv`;
 
 export type LevelSortKey = 'UPDATED_AT' | 'AVAILABLE' | 'ON_HAND' | 'SKU';
 
@@ -67,8 +82,16 @@ function levelQuery(storeId: string, filter: LevelFilter, sortKey: LevelSortKey)
   return { select: LEVEL_SELECT, from: LEVELS_FROM, ...levelWhere(storeId, filter), sort: LEVEL_SORTS[sortKey] };
 }
 
+/** Whether a condition or sort expression reads a corrected counter (reserved, available, status). */
+const CORRECTED = /\blv\.(reserved|available|status)\b/;
+
 export function levelPage(tx: Tx, storeId: string, filter: LevelFilter, sortKey: LevelSortKey, page: PageRequest): Promise<Page<LevelRow>> {
-  return runPage<LevelRow>(tx, levelQuery(storeId, filter, sortKey), page);
+  const q = levelQuery(storeId, filter, sortKey);
+  if ([q.sort.expr, ...q.where].some((c) => CORRECTED.test(c))) return runPage<LevelRow>(tx, q, page);
+  // Neither the rows nor their order depend on the correction: cut the page on the stored columns
+  // first, then correct `reserved` for its rows only (the correlated sum over due lines runs for
+  // ≤ limit + 1 rows instead of every level of the store).
+  return runPage<LevelRow>(tx, { ...q, select: 'lv.*', from: LEVELS_RAW_FROM, afterCut: levelSelect('p', effectiveReserved('p')) }, page);
 }
 
 /** Levels of many variants (or warehouses) at once: one page each. */
