@@ -95,7 +95,10 @@ export async function runPage<T>(tx: Tx, q: PageQuery, page: PageRequest): Promi
     params,
   );
   const more = rows.length > page.limit;
-  const list = rows.slice(0, page.limit).map((r) => ({ ...r, __sort: sortValue(r.__sort, q.sort.cast) }));
+  if (more) rows.length = page.limit;
+  // The rows are the driver's fresh objects: normalise the sort value in place (no copies).
+  for (const r of rows) r.__sort = sortValue(r.__sort, q.sort.cast);
+  const list = rows as (T & { __sort: string | number })[];
   if (page.backward) list.reverse();
   // Rows on the other side of the cursor (only asked when there is a cursor).
   let otherSide = false;
