@@ -46,6 +46,8 @@ export interface PageQuery {
    * page's rows as `p`, i.e. the columns of `select` (which must include `id`), plus `p.__sort`.
    */
   afterCut?: string;
+  /** Joins for `afterCut` (e.g. the page's parent rows), after `FROM (<page>) p`. */
+  afterCutJoin?: string;
 }
 
 export interface Page<T> {
@@ -91,7 +93,7 @@ export async function runPage<T>(tx: Tx, q: PageQuery, page: PageRequest): Promi
   const cut = `SELECT ${q.select}, ${q.sort.expr} AS __sort FROM ${q.from} ${whereOf([...q.where, cond])} ORDER BY ${orderBy(q, page)} LIMIT $${params.length}`;
   const dir = page.reverse === page.backward ? 'ASC' : 'DESC';
   const rows = await tx.query<T & { __sort: unknown }>(
-    q.afterCut ? `SELECT ${q.afterCut}, p.__sort FROM (${cut}) p ORDER BY p.__sort ${dir}, p.id ${dir}` : cut,
+    q.afterCut ? `SELECT ${q.afterCut}, p.__sort FROM (${cut}) p ${q.afterCutJoin ?? ''} ORDER BY p.__sort ${dir}, p.id ${dir}` : cut,
     params,
   );
   const more = rows.length > page.limit;

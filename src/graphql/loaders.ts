@@ -101,6 +101,13 @@ export class RequestLoaders {
     return this.lazy('variantCountByProductId', (ids: readonly string[]) => variantCountsByProduct(this.tx, this.sid, ids));
   }
 
+  /** Seeds the by-id loaders with catalogue rows a service already fetched (e.g. with a page of levels). */
+  prime(rows: { variants?: catalog.VariantRow[]; products?: catalog.ProductRow[]; warehouses?: catalog.WarehouseRow[] }): void {
+    if (rows.variants?.length) for (const v of rows.variants) this.variantById.prime(v.id, v);
+    if (rows.products?.length) for (const p of rows.products) this.productById.prime(p.id, p);
+    if (rows.warehouses?.length) for (const w of rows.warehouses) this.warehouseById.prime(w.id, w);
+  }
+
   /**
    * Nested connections: one loader per field and argument set (`key`), batching every parent
    * that asks for the same page into one statement.

@@ -331,12 +331,82 @@ export async function updateWarehouse(prisma: PrismaClient, storeId: string, id:
 // Plain SQL through the caller's Tx (one statement each, prepared once per connection): these run on
 // every nested read, where Prisma's per-call query compilation cost more than the query itself.
 
-const PRODUCT_COLUMNS = `p.id, p.store_id AS "storeId", p.external_id AS "externalId", p.name, p.active,
-  p.created_at AS "createdAt", p.updated_at AS "updatedAt"`;
-const VARIANT_COLUMNS = `v.id, v.store_id AS "storeId", v.product_id AS "productId", v.sku, v.label, v.options,
-  v.external_id AS "externalId", v.is_default AS "isDefault", v.created_at AS "createdAt", v.updated_at AS "updatedAt"`;
-const WAREHOUSE_COLUMNS = `w.id, w.store_id AS "storeId", w.code, w.name, w.address, w.type::text AS type, w.read_only AS "readOnly",
-  w.active, w.priority, w.created_at AS "createdAt", w.updated_at AS "updatedAt"`;
+/** Columns of the catalogue rows, as [property, SQL expression over the table's alias]. */
+const FIELDS = {
+  product: [
+    ['id', 'id'],
+    ['storeId', 'store_id'],
+    ['externalId', 'external_id'],
+    ['name', 'name'],
+    ['active', 'active'],
+    ['createdAt', 'created_at'],
+    ['updatedAt', 'updated_at'],
+  ],
+  variant: [
+    ['id', 'id'],
+    ['storeId', 'store_id'],
+    ['productId', 'product_id'],
+    ['sku', 'sku'],
+    ['label', 'label'],
+    ['options', 'options'],
+    ['externalId', 'external_id'],
+    ['isDefault', 'is_default'],
+    ['createdAt', 'created_at'],
+    ['updatedAt', 'updated_at'],
+  ],
+  warehouse: [
+    ['id', 'id'],
+    ['storeId', 'store_id'],
+    ['code', 'code'],
+    ['name', 'name'],
+    ['address', 'address'],
+    ['type', 'type::text'],
+    ['readOnly', 'read_only'],
+    ['active', 'active'],
+    ['priority', 'priority'],
+    ['createdAt', 'created_at'],
+    ['updatedAt', 'updated_at'],
+  ],
+} as const;
+
+export type CatalogKind = keyof typeof FIELDS;
+interface CatalogRows {
+  product: ProductRow;
+  variant: VariantRow;
+  warehouse: WarehouseRow;
+}
+
+/**
+ * Select items for the row of `kind` at table alias `alias`. With a `prefix` (to join catalogue
+ * rows into another statement) every property is named `<prefix><property>`; read the row back
+ * with catalogRowOf().
+ */
+export function catalogColumns(kind: CatalogKind, alias: string, prefix = ''): string {
+  return FIELDS[kind].map(([prop, col]) => `${alias}.${col} AS "${prefix}${prop}"`).join(', ');
+}
+
+/** The row of `kind` inside a joined row selected with catalogColumns(kind, …, prefix); null if the join found none. */
+export function catalogRowOf<K extends CatalogKind>(kind: K, row: Record<string, unknown>, prefix: string): CatalogRows[K] | null {
+  const keys = prefixedKeys(kind, prefix);
+  if (row[keys[0][1]] == null) return null;
+  const out: Record<string, unknown> = {};
+  for (const [prop, key] of keys) out[prop] = row[key];
+  return out as unknown as CatalogRows[K];
+}
+
+const keyCache = new Map<string, [string, string][]>();
+function prefixedKeys(kind: CatalogKind, prefix: string): [string, string][] {
+  let keys = keyCache.get(`${kind}:${prefix}`);
+  if (!keys) {
+    keys = FIELDS[kind].map(([prop]) => [prop, `${prefix}${prop}`] as [string, string]);
+    keyCache.set(`${kind}:${prefix}`, keys);
+  }
+  return keys;
+}
+
+const PRODUCT_COLUMNS = catalogColumns('product', 'p');
+const VARIANT_COLUMNS = catalogColumns('variant', 'v');
+const WAREHOUSE_COLUMNS = catalogColumns('warehouse', 'w');
 
 const PRODUCTS_BY_IDS = preparedStatement('products_by_ids', `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.id = ANY($2::uuid[])`);
 const PRODUCTS_BY_EXTERNAL_IDS = preparedStatement(

@@ -8,6 +8,7 @@ import type { Tx } from '../../db/tx';
 import type { StockStatus } from './availability';
 import { effectiveReserved } from './levels';
 import type { LevelRow } from './stock-writer';
+import { catalogColumns, catalogRowOf, type CatalogKind, type ProductRow, type VariantRow, type WarehouseRow } from '../catalog/catalog.service';
 
 /** Every level of store $1 with its effective reserved, available and status, plus sku and product. */
 export const LEVELS_FROM = `(
@@ -85,13 +86,82 @@ function levelQuery(storeId: string, filter: LevelFilter, sortKey: LevelSortKey)
 /** Whether a condition or sort expression reads a corrected counter (reserved, available, status). */
 const CORRECTED = /\blv\.(reserved|available|status)\b/;
 
-export function levelPage(tx: Tx, storeId: string, filter: LevelFilter, sortKey: LevelSortKey, page: PageRequest): Promise<Page<LevelRow>> {
+/** Catalogue rows to fetch with a page of levels (for the nested fields a query selects). */
+export interface LevelInclude {
+  variant?: boolean;
+  /** The variant's product (implies joining the variant). */
+  product?: boolean;
+  warehouse?: boolean;
+}
+
+export interface LevelPage extends Page<LevelRow> {
+  /** The catalogue rows of the page's levels that `include` asked for, each once. */
+  catalog: { variants: VariantRow[]; products: ProductRow[]; warehouses: WarehouseRow[] };
+}
+
+function distinctRows<K extends CatalogKind>(kind: K, rows: Record<string, unknown>[], prefix: string) {
+  const m = new Map<unknown, NonNullable<ReturnType<typeof catalogRowOf<K>>>>();
+  for (const r of rows) {
+    const id = r[`${prefix}id`];
+    if (id == null || m.has(id)) continue;
+    m.set(id, catalogRowOf(kind, r, prefix)!);
+  }
+  return [...m.values()];
+}
+
+/**
+ * One page of levels, in ONE statement with the catalogue rows `include` asks for. When neither
+ * the filter nor the sort reads a corrected counter, the page is cut on the stored columns first
+ * and `reserved` is corrected for its rows only (the correlated sum over due lines then runs for
+ * ≤ limit + 1 rows instead of every level of the store).
+ */
+export async function levelPage(
+  tx: Tx,
+  storeId: string,
+  filter: LevelFilter,
+  sortKey: LevelSortKey,
+  page: PageRequest,
+  include: LevelInclude = {},
+): Promise<LevelPage> {
   const q = levelQuery(storeId, filter, sortKey);
-  if ([q.sort.expr, ...q.where].some((c) => CORRECTED.test(c))) return runPage<LevelRow>(tx, q, page);
-  // Neither the rows nor their order depend on the correction: cut the page on the stored columns
-  // first, then correct `reserved` for its rows only (the correlated sum over due lines runs for
-  // ≤ limit + 1 rows instead of every level of the store).
-  return runPage<LevelRow>(tx, { ...q, select: 'lv.*', from: LEVELS_RAW_FROM, afterCut: levelSelect('p', effectiveReserved('p')) }, page);
+  const late = ![q.sort.expr, ...q.where].some((c) => CORRECTED.test(c));
+  const cols: string[] = [];
+  const joins: string[] = [];
+  if (include.variant || include.product) {
+    joins.push('LEFT JOIN variants cv ON cv.id = p.variant_id AND cv.store_id = p.store_id');
+    cols.push(catalogColumns('variant', 'cv', 'v$'));
+  }
+  if (include.product) {
+    joins.push('LEFT JOIN products cp ON cp.id = cv.product_id AND cp.store_id = p.store_id');
+    cols.push(catalogColumns('product', 'cp', 'p$'));
+  }
+  if (include.warehouse) {
+    joins.push('LEFT JOIN warehouses cw ON cw.id = p.warehouse_id AND cw.store_id = p.store_id');
+    cols.push(catalogColumns('warehouse', 'cw', 'w$'));
+  }
+  const none = { variants: [], products: [], warehouses: [] };
+  if (!late && !joins.length) return { ...(await runPage<LevelRow>(tx, q, page)), catalog: none };
+  const r = await runPage<LevelRow>(
+    tx,
+    {
+      ...q,
+      ...(late ? { from: LEVELS_RAW_FROM } : {}),
+      select: 'lv.*',
+      afterCut: [levelSelect('p', late ? effectiveReserved('p') : 'p.reserved'), ...cols].join(', '),
+      afterCutJoin: joins.join(' '),
+    },
+    page,
+  );
+  if (!joins.length) return { ...r, catalog: none };
+  const rows = r.rows as unknown as Record<string, unknown>[];
+  return {
+    ...r,
+    catalog: {
+      variants: include.variant || include.product ? distinctRows('variant', rows, 'v$') : [],
+      products: include.product ? distinctRows('product', rows, 'p$') : [],
+      warehouses: include.warehouse ? distinctRows('warehouse', rows, 'w$') : [],
+    },
+  };
 }
 
 /** Levels of many variants (or warehouses) at once: one page each. */
