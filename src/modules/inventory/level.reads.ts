@@ -33,7 +33,7 @@ export const LEVEL_SELECT = levelSelect('lv', 'lv.reserved');
 /**
  * Every level of store $1 with its stored (uncorrected) `reserved`, plus sku and product. Same
  * columns as LEVELS_FROM minus available/status: for pages whose filters and sort do not depend
- * on the correction, which is then applied to the rows of the page only (see levelQuery).
+ * on the correction, which is then applied to the rows of the page only (see levelPage).
  */
 const LEVELS_RAW_FROM = `(
   SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
