@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { App } from './app';
@@ -172,6 +172,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      // No type or field has a cache hint, so responses never carried a cache-control header; the
+      // default cache-control plugin still ran a willResolveField hook (and allocated) per field.
+      ApolloServerPluginCacheControlDisabled(),
       ...guard.plugins,
       securityPlugin(config, trusted),
       {

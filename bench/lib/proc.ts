@@ -3,6 +3,7 @@
  * is `node dist/src/main.js`, the baseline is `node dist/bench/bare-server.js`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT } from './db';
@@ -97,7 +98,20 @@ export interface GatewayOptions {
   extraEnv?: Record<string, string>;
 }
 
-/** The gateway as `npm start` runs it, with the rate limiter's bucket made effectively unlimited. */
+/**
+ * The node flags `npm start` runs the gateway with: package.json "config".nodeOptions (the start
+ * script reads it as $npm_package_config_nodeOptions), so the bench measures the production process.
+ */
+export const GATEWAY_NODE_FLAGS: string[] = String(
+  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { nodeOptions?: string } }).config?.nodeOptions ?? '',
+)
+  .split(/\s+/)
+  .filter(Boolean);
+
+/**
+ * The gateway as `npm start` runs it (same node flags; `nodeArgs` come after them, so they can
+ * override one), with the rate limiter's bucket made effectively unlimited.
+ */
 export function startGateway(o: GatewayOptions): Promise<Server> {
   return startNode(
     o.main ?? path.join(ROOT, 'dist', 'src', 'main.js'),
@@ -111,7 +125,7 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       ...(o.poolSize ? { DATABASE_POOL_SIZE: String(o.poolSize) } : {}),
       ...o.extraEnv,
     },
-    { nodeArgs: o.nodeArgs, readyPath: '/readyz' },
+    { nodeArgs: [...GATEWAY_NODE_FLAGS, ...(o.nodeArgs ?? [])], readyPath: '/readyz' },
   );
 }
 

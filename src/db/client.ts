@@ -2,7 +2,7 @@
  * Database selection: DATABASE_URL set → PostgreSQL; unset → embedded PGlite under DATA_DIR,
  * served in-process over pglite-socket so that the same pg driver and Prisma adapter are used.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -162,6 +162,11 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     max: config.poolSize,
     idleTimeoutMillis: 30_000,
   });
+  // pool.query() waits for a connection through a callback, which a busy pool calls from the
+  // release of another statement: bind it to the caller's async context, so that the statement is
+  // counted for the request that sent it (statementScope), not for whoever released the connection.
+  const connect = pool.connect.bind(pool) as (cb?: (...a: unknown[]) => void) => unknown;
+  (pool as unknown as { connect: typeof connect }).connect = (cb) => (typeof cb === 'function' ? connect(AsyncResource.bind(cb)) : connect());
   // A connection killed by the server (restart, pg_terminate_backend) must not crash the process.
   pool.on('error', (err) => log.warn('idle database connection lost', { err: err.message }));
   // Count every statement, whoever sends it (services, loaders, Prisma's adapter).

@@ -40,6 +40,14 @@ export interface PageQuery {
   where: string[];
   params: unknown[];
   sort: SortSpec;
+  /**
+   * Optional select list evaluated only for the rows of the page, after ORDER BY/LIMIT cut it:
+   * for per-row work that neither filters nor sorts (e.g. a correlated subquery). It reads the
+   * page's rows as `p`, i.e. the columns of `select` (which must include `id`), plus `p.__sort`.
+   */
+  afterCut?: string;
+  /** Joins for `afterCut` (e.g. the page's parent rows), after `FROM (<page>) p`. */
+  afterCutJoin?: string;
 }
 
 export interface Page<T> {
@@ -82,12 +90,17 @@ export async function runPage<T>(tx: Tx, q: PageQuery, page: PageRequest): Promi
   const params = [...q.params];
   const cond = keysetCondition(q, page, params);
   params.push(page.limit + 1);
+  const cut = `SELECT ${q.select}, ${q.sort.expr} AS __sort FROM ${q.from} ${whereOf([...q.where, cond])} ORDER BY ${orderBy(q, page)} LIMIT $${params.length}`;
+  const dir = page.reverse === page.backward ? 'ASC' : 'DESC';
   const rows = await tx.query<T & { __sort: unknown }>(
-    `SELECT ${q.select}, ${q.sort.expr} AS __sort FROM ${q.from} ${whereOf([...q.where, cond])} ORDER BY ${orderBy(q, page)} LIMIT $${params.length}`,
+    q.afterCut ? `SELECT ${q.afterCut}, p.__sort FROM (${cut}) p ${q.afterCutJoin ?? ''} ORDER BY p.__sort ${dir}, p.id ${dir}` : cut,
     params,
   );
   const more = rows.length > page.limit;
-  const list = rows.slice(0, page.limit).map((r) => ({ ...r, __sort: sortValue(r.__sort, q.sort.cast) }));
+  if (more) rows.length = page.limit;
+  // The rows are the driver's fresh objects: normalise the sort value in place (no copies).
+  for (const r of rows) r.__sort = sortValue(r.__sort, q.sort.cast);
+  const list = rows as (T & { __sort: string | number })[];
   if (page.backward) list.reverse();
   // Rows on the other side of the cursor (only asked when there is a cursor).
   let otherSide = false;

@@ -9,6 +9,12 @@ export const ROOT = ((dir: string): string => {
   return dir;
 })(__dirname);
 export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+/** The node flags of `npm start` (package.json "config".nodeOptions). */
+export const NODE_FLAGS: string[] = String(
+  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { nodeOptions?: string } }).config?.nodeOptions ?? '',
+)
+  .split(/\s+/)
+  .filter(Boolean);
 
 export interface Spawned {
   child: ChildProcess;
@@ -21,7 +27,7 @@ export interface Spawned {
   ready: (timeoutMs?: number) => Promise<string>;
 }
 
-export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', MAIN]): Spawned {
+export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', ...NODE_FLAGS, MAIN]): Spawned {
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
   // Its own process group, so `npm start` and the node process under it can be killed together.

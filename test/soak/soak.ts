@@ -17,7 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { MAIN, ROOT, spawnGateway, type Spawned } from '../helpers/process';
+import { MAIN, NODE_FLAGS, ROOT, spawnGateway, type Spawned } from '../helpers/process';
 
 export interface SoakOptions {
   durationS: number;
@@ -96,7 +96,7 @@ class Gateway {
     private readonly env: Record<string, string>,
   ) {}
   async start(): Promise<void> {
-    this.proc = spawnGateway({ ...this.env, PORT: this.url ? new URL(this.url).port : '0' }, ['node', MAIN]);
+    this.proc = spawnGateway({ ...this.env, PORT: this.url ? new URL(this.url).port : '0' }, ['node', ...NODE_FLAGS, MAIN]);
     this.url = await this.proc.ready(90_000);
     this.up = true;
     const proc = this.proc;

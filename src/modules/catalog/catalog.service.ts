@@ -1,8 +1,11 @@
 /**
- * Catalogue: products, variants and warehouses. Plain TypeScript over Prisma; every query is
- * scoped by store, so an id from another store behaves exactly like a missing one.
+ * Catalogue: products, variants and warehouses. Plain TypeScript: writes over Prisma, the batch
+ * reads of the DataLoaders in SQL through a Tx. Every query is scoped by store, so an id from
+ * another store behaves exactly like a missing one.
  */
 import type { PrismaClient } from '../../generated/prisma/client';
+import { preparedStatement } from '../../db/client';
+import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { validateText, LIMITS } from '../../validation';
 
@@ -325,22 +328,117 @@ export async function updateWarehouse(prisma: PrismaClient, storeId: string, id:
 }
 
 // ---- batch reads for DataLoaders (store-scoped) ----
+// Plain SQL through the caller's Tx (one statement each, prepared once per connection): these run on
+// every nested read, where Prisma's per-call query compilation cost more than the query itself.
 
-export async function productsByIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
-  return prisma.product.findMany({ where: { storeId, id: { in: [...ids] } } });
+/** Columns of the catalogue rows, as [property, SQL expression over the table's alias]. */
+const FIELDS = {
+  product: [
+    ['id', 'id'],
+    ['storeId', 'store_id'],
+    ['externalId', 'external_id'],
+    ['name', 'name'],
+    ['active', 'active'],
+    ['createdAt', 'created_at'],
+    ['updatedAt', 'updated_at'],
+  ],
+  variant: [
+    ['id', 'id'],
+    ['storeId', 'store_id'],
+    ['productId', 'product_id'],
+    ['sku', 'sku'],
+    ['label', 'label'],
+    ['options', 'options'],
+    ['externalId', 'external_id'],
+    ['isDefault', 'is_default'],
+    ['createdAt', 'created_at'],
+    ['updatedAt', 'updated_at'],
+  ],
+  warehouse: [
+    ['id', 'id'],
+    ['storeId', 'store_id'],
+    ['code', 'code'],
+    ['name', 'name'],
+    ['address', 'address'],
+    ['type', 'type::text'],
+    ['readOnly', 'read_only'],
+    ['active', 'active'],
+    ['priority', 'priority'],
+    ['createdAt', 'created_at'],
+    ['updatedAt', 'updated_at'],
+  ],
+} as const;
+
+export type CatalogKind = keyof typeof FIELDS;
+interface CatalogRows {
+  product: ProductRow;
+  variant: VariantRow;
+  warehouse: WarehouseRow;
 }
-export async function variantsByIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<VariantRow[]> {
-  return prisma.variant.findMany({ where: { storeId, id: { in: [...ids] } } });
+
+/**
+ * Select items for the row of `kind` at table alias `alias`. With a `prefix` (to join catalogue
+ * rows into another statement) every property is named `<prefix><property>`; read the row back
+ * with catalogRowOf().
+ */
+export function catalogColumns(kind: CatalogKind, alias: string, prefix = ''): string {
+  return FIELDS[kind].map(([prop, col]) => `${alias}.${col} AS "${prefix}${prop}"`).join(', ');
 }
-export async function variantsBySkus(prisma: PrismaClient, storeId: string, skus: readonly string[]): Promise<VariantRow[]> {
-  return prisma.variant.findMany({ where: { storeId, sku: { in: [...skus] } } });
+
+/** The row of `kind` inside a joined row selected with catalogColumns(kind, …, prefix); null if the join found none. */
+export function catalogRowOf<K extends CatalogKind>(kind: K, row: Record<string, unknown>, prefix: string): CatalogRows[K] | null {
+  const keys = prefixedKeys(kind, prefix);
+  if (row[keys[0][1]] == null) return null;
+  const out: Record<string, unknown> = {};
+  for (const [prop, key] of keys) out[prop] = row[key];
+  return out as unknown as CatalogRows[K];
 }
-export async function warehousesByIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<WarehouseRow[]> {
-  return prisma.warehouse.findMany({ where: { storeId, id: { in: [...ids] } } });
+
+const keyCache = new Map<string, [string, string][]>();
+function prefixedKeys(kind: CatalogKind, prefix: string): [string, string][] {
+  let keys = keyCache.get(`${kind}:${prefix}`);
+  if (!keys) {
+    keys = FIELDS[kind].map(([prop]) => [prop, `${prefix}${prop}`] as [string, string]);
+    keyCache.set(`${kind}:${prefix}`, keys);
+  }
+  return keys;
 }
-export async function warehousesByCodes(prisma: PrismaClient, storeId: string, codes: readonly string[]): Promise<WarehouseRow[]> {
-  return prisma.warehouse.findMany({ where: { storeId, code: { in: [...codes] } } });
+
+const PRODUCT_COLUMNS = catalogColumns('product', 'p');
+const VARIANT_COLUMNS = catalogColumns('variant', 'v');
+const WAREHOUSE_COLUMNS = catalogColumns('warehouse', 'w');
+
+const PRODUCTS_BY_IDS = preparedStatement('products_by_ids', `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.id = ANY($2::uuid[])`);
+const PRODUCTS_BY_EXTERNAL_IDS = preparedStatement(
+  'products_by_external_ids',
+  `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.external_id = ANY($2::text[])`,
+);
+const VARIANTS_BY_IDS = preparedStatement('variants_by_ids', `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.id = ANY($2::uuid[])`);
+const VARIANTS_BY_SKUS = preparedStatement('variants_by_skus', `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.sku = ANY($2::text[])`);
+const WAREHOUSES_BY_IDS = preparedStatement(
+  'warehouses_by_ids',
+  `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses w WHERE w.store_id = $1 AND w.id = ANY($2::uuid[])`,
+);
+const WAREHOUSES_BY_CODES = preparedStatement(
+  'warehouses_by_codes',
+  `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses w WHERE w.store_id = $1 AND w.code = ANY($2::text[])`,
+);
+
+export function productsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
+  return tx.query<ProductRow>(PRODUCTS_BY_IDS, [storeId, ids]);
 }
-export async function productsByExternalIds(prisma: PrismaClient, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
-  return prisma.product.findMany({ where: { storeId, externalId: { in: [...ids] } } });
+export function variantsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<VariantRow[]> {
+  return tx.query<VariantRow>(VARIANTS_BY_IDS, [storeId, ids]);
+}
+export function variantsBySkus(tx: Tx, storeId: string, skus: readonly string[]): Promise<VariantRow[]> {
+  return tx.query<VariantRow>(VARIANTS_BY_SKUS, [storeId, skus]);
+}
+export function warehousesByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<WarehouseRow[]> {
+  return tx.query<WarehouseRow>(WAREHOUSES_BY_IDS, [storeId, ids]);
+}
+export function warehousesByCodes(tx: Tx, storeId: string, codes: readonly string[]): Promise<WarehouseRow[]> {
+  return tx.query<WarehouseRow>(WAREHOUSES_BY_CODES, [storeId, codes]);
+}
+export function productsByExternalIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ProductRow[]> {
+  return tx.query<ProductRow>(PRODUCTS_BY_EXTERNAL_IDS, [storeId, ids]);
 }

@@ -1,10 +1,12 @@
 /** Reads of inventory levels, their summary, and the ledger. Thin: parse, call a read service, map. */
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
 import { storeOf } from '../../graphql/context';
 import { decodeIdList, toGlobalId } from '../../graphql/ids';
+import { selects } from '../../graphql/selection';
 import { levelFilterOf } from '../catalog/catalog.reads.resolver';
 import { Variant, Warehouse } from '../catalog/catalog.types';
 import { Reservation } from '../reservations/reservation.types';
@@ -48,13 +50,20 @@ export class InventoryLevelReadResolver {
   @Query(() => InventoryLevelConnection, { description: 'Inventory levels, filtered and sorted, keyset-paginated.' })
   async inventoryLevels(
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('filter', () => InventoryLevelFilter, { nullable: true, description: 'Conditions.' }) filter: InventoryLevelFilter | null,
     @Arg('sortKey', () => LevelSortKeyEnum, { defaultValue: LevelSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: LevelSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
     const page = pageRequest(args, 'InventoryLevel', sortKey, reverse);
-    return toConnection(await levelPage(tx(ctx), storeOf(ctx), levelFilterOf(filter), sortKey, page), 'InventoryLevel', sortKey, (r) => r.id);
+    // The variant, product and warehouse the query selects come with the page (same statement)
+    // and seed the by-id loaders, whose field resolvers then find them there.
+    const nodeSelects = (...path: string[]) => selects(info, ['edges', 'node', ...path]) || selects(info, ['nodes', ...path]);
+    const include = { variant: nodeSelects('variant'), product: nodeSelects('variant', 'product'), warehouse: nodeSelects('warehouse') };
+    const result = await levelPage(tx(ctx), storeOf(ctx), levelFilterOf(filter), sortKey, page, include);
+    ctx.loaders.prime(result.catalog);
+    return toConnection(result, 'InventoryLevel', sortKey, (r) => r.id);
   }
 
   @Authorized('inventory:read')

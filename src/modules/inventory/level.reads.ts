@@ -8,6 +8,7 @@ import type { Tx } from '../../db/tx';
 import type { StockStatus } from './availability';
 import { effectiveReserved } from './levels';
 import type { LevelRow } from './stock-writer';
+import { catalogColumns, catalogRowOf, type CatalogKind, type ProductRow, type VariantRow, type WarehouseRow } from '../catalog/catalog.service';
 
 /** Every level of store $1 with its effective reserved, available and status, plus sku and product. */
 export const LEVELS_FROM = `(
@@ -22,9 +23,24 @@ export const LEVELS_FROM = `(
     ) lv0
 ) lv`;
 
-export const LEVEL_SELECT = `lv.id, lv.store_id AS "storeId", lv.variant_id AS "variantId", lv.warehouse_id AS "warehouseId",
-  lv.on_hand AS "onHand", lv.reserved, lv.incoming, lv.safety_stock AS "safetyStock",
-  lv.low_stock_threshold AS "lowStockThreshold", lv.critical_threshold AS "criticalThreshold", lv.version, lv.updated_at AS "updatedAt"`;
+/** The LevelRow columns of `a` (a row of LEVELS_FROM, or of a page of LEVELS_RAW_FROM with `reserved` corrected). */
+const levelSelect = (a: string, reserved: string) => `${a}.id, ${a}.store_id AS "storeId", ${a}.variant_id AS "variantId", ${a}.warehouse_id AS "warehouseId",
+  ${a}.on_hand AS "onHand", ${reserved} AS reserved, ${a}.incoming, ${a}.safety_stock AS "safetyStock",
+  ${a}.low_stock_threshold AS "lowStockThreshold", ${a}.critical_threshold AS "criticalThreshold", ${a}.version, ${a}.updated_at AS "updatedAt"`;
+
+export const LEVEL_SELECT = levelSelect('lv', 'lv.reserved');
+
+/**
+ * Every level of store $1 with its stored (uncorrected) `reserved`, plus sku and product. Same
+ * columns as LEVELS_FROM minus available/status: for pages whose filters and sort do not depend
+ * on the correction, which is then applied to the rows of the page only (see levelPage).
+ */
+const LEVELS_RAW_FROM = `(
+  SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
+         l.critical_threshold, l.version, l.updated_at, v.sku, v.product_id
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+   WHERE l.store_id = $1
+) lv`;
 
 export type LevelSortKey = 'UPDATED_AT' | 'AVAILABLE' | 'ON_HAND' | 'SKU';
 
@@ -67,8 +83,85 @@ function levelQuery(storeId: string, filter: LevelFilter, sortKey: LevelSortKey)
   return { select: LEVEL_SELECT, from: LEVELS_FROM, ...levelWhere(storeId, filter), sort: LEVEL_SORTS[sortKey] };
 }
 
-export function levelPage(tx: Tx, storeId: string, filter: LevelFilter, sortKey: LevelSortKey, page: PageRequest): Promise<Page<LevelRow>> {
-  return runPage<LevelRow>(tx, levelQuery(storeId, filter, sortKey), page);
+/** Whether a condition or sort expression reads a corrected counter (reserved, available, status). */
+const CORRECTED = /\blv\.(reserved|available|status)\b/;
+
+/** Catalogue rows to fetch with a page of levels (for the nested fields a query selects). */
+export interface LevelInclude {
+  variant?: boolean;
+  /** The variant's product (implies joining the variant). */
+  product?: boolean;
+  warehouse?: boolean;
+}
+
+export interface LevelPage extends Page<LevelRow> {
+  /** The catalogue rows of the page's levels that `include` asked for, each once. */
+  catalog: { variants: VariantRow[]; products: ProductRow[]; warehouses: WarehouseRow[] };
+}
+
+function distinctRows<K extends CatalogKind>(kind: K, rows: Record<string, unknown>[], prefix: string) {
+  const m = new Map<unknown, NonNullable<ReturnType<typeof catalogRowOf<K>>>>();
+  for (const r of rows) {
+    const id = r[`${prefix}id`];
+    if (id == null || m.has(id)) continue;
+    m.set(id, catalogRowOf(kind, r, prefix)!);
+  }
+  return [...m.values()];
+}
+
+/**
+ * One page of levels, in ONE statement with the catalogue rows `include` asks for. When neither
+ * the filter nor the sort reads a corrected counter, the page is cut on the stored columns first
+ * and `reserved` is corrected for its rows only (the correlated sum over due lines then runs for
+ * ≤ limit + 1 rows instead of every level of the store).
+ */
+export async function levelPage(
+  tx: Tx,
+  storeId: string,
+  filter: LevelFilter,
+  sortKey: LevelSortKey,
+  page: PageRequest,
+  include: LevelInclude = {},
+): Promise<LevelPage> {
+  const q = levelQuery(storeId, filter, sortKey);
+  const late = ![q.sort.expr, ...q.where].some((c) => CORRECTED.test(c));
+  const cols: string[] = [];
+  const joins: string[] = [];
+  if (include.variant || include.product) {
+    joins.push('LEFT JOIN variants cv ON cv.id = p.variant_id AND cv.store_id = p.store_id');
+    cols.push(catalogColumns('variant', 'cv', 'v$'));
+  }
+  if (include.product) {
+    joins.push('LEFT JOIN products cp ON cp.id = cv.product_id AND cp.store_id = p.store_id');
+    cols.push(catalogColumns('product', 'cp', 'p$'));
+  }
+  if (include.warehouse) {
+    joins.push('LEFT JOIN warehouses cw ON cw.id = p.warehouse_id AND cw.store_id = p.store_id');
+    cols.push(catalogColumns('warehouse', 'cw', 'w$'));
+  }
+  const none = { variants: [], products: [], warehouses: [] };
+  if (!late && !joins.length) return { ...(await runPage<LevelRow>(tx, q, page)), catalog: none };
+  const r = await runPage<LevelRow>(
+    tx,
+    {
+      ...q,
+      ...(late ? { from: LEVELS_RAW_FROM } : {}),
+      select: 'lv.*',
+      afterCut: [levelSelect('p', late ? effectiveReserved('p') : 'p.reserved'), ...cols].join(', '),
+      afterCutJoin: joins.join(' '),
+    },
+    page,
+  );
+  if (!joins.length) return { ...r, catalog: none };
+  const rows = r.rows as unknown as Record<string, unknown>[];
+  return {
+    ...r,
+    catalog: {
+      variants: include.variant || include.product ? distinctRows('variant', rows, 'v$') : [],
+      products: include.product ? distinctRows('product', rows, 'p$') : [],
+      warehouses: include.warehouse ? distinctRows('warehouse', rows, 'w$') : [],
+    },
+  };
 }
 
 /** Levels of many variants (or warehouses) at once: one page each. */
