@@ -199,7 +199,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }
 
   // Subscription events run once per shape and are sent to every subscriber of it.
-  const subscriptions = new SharedSubscriptions((auth) => buildContext(app!, auth, `subscription-${crypto.randomUUID()}`));
+  const subscriptions = new SharedSubscriptions((auth) => buildContext(app!, auth, `subscription-${crypto.randomUUID()}`), config.subscriptionFlushMs);
   const wsCleanup = useServer<Record<string, unknown> | undefined, { auth?: AuthInfo | null }>(
     {
       schema,

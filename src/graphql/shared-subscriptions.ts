@@ -409,8 +409,14 @@ export class SharedSubscriptions {
   /** Executions of subscription events so far (one per event and shape). */
   executions = 0;
 
-  /** `newContext(auth)`: a fresh context (fresh loaders) for one execution. */
-  constructor(readonly newContext: (auth: AuthInfo | null) => Context) {}
+  /**
+   * `newContext(auth)`: a fresh context (fresh loaders) for one execution. `flushMs`: see
+   * `uncorkSoon`.
+   */
+  constructor(
+    readonly newContext: (auth: AuthInfo | null) => Context,
+    private readonly flushMs = 0,
+  ) {}
 
   /** Shapes with subscribers, and subscribers, right now. */
   get stats(): { shapes: number; subscribers: number; executions: number } {
@@ -420,14 +426,26 @@ export class SharedSubscriptions {
   }
 
   private corked: Member[] = [];
+  private lastFlush = -Infinity;
 
-  /** Uncorks `m`'s socket once this turn's I/O is handled (one immediate for every socket). */
+  /**
+   * Uncorks `m`'s socket soon, with every other corked socket: once this turn's I/O is handled,
+   * but no sooner than `flushMs` after the previous flush. A socket write costs far more than
+   * its bytes (on loopback it runs the receiver's TCP path too), so under a stream of events each
+   * socket gets one write per interval, holding every event of the interval; the first event after
+   * a quiet interval leaves at once.
+   */
   uncorkSoon(m: Member): void {
-    if (this.corked.length === 0) setImmediate(this.uncorkAll);
+    if (this.corked.length === 0) {
+      const wait = this.lastFlush + this.flushMs - performance.now();
+      if (wait <= 0) setImmediate(this.uncorkAll);
+      else setTimeout(this.uncorkAll, wait);
+    }
     this.corked.push(m);
   }
 
   private readonly uncorkAll = () => {
+    this.lastFlush = performance.now();
     const ms = this.corked;
     this.corked = [];
     for (const m of ms) m.uncork();
