@@ -136,11 +136,13 @@ const noop = () => undefined;
 class Member implements EventSink, AsyncIterableIterator<never> {
   stop: () => void = noop;
   private readonly queue: OutboxEvent[] = [];
-  /** Frames written to the socket whose write has not completed (the kernel did not take them). */
+  /** Frames for this socket that the kernel has not taken yet: held until the next flush, or written and not yet accepted. */
   private inflight = 0;
+  /** Held until the next flush (see `SharedSubscriptions.flushSoon`). */
+  private out: Rendered[] = [];
+  private scheduled = false;
   private started = false;
   private busy = false;
-  private corked = false;
   private ended = false;
   private failure: Error | null = null;
   private waiter: { resolve: (r: IteratorResult<never>) => void; reject: (e: Error) => void } | null = null;
@@ -199,29 +201,41 @@ class Member implements EventSink, AsyncIterableIterator<never> {
     if (this.pending === 0) this.notifyDrained();
   }
 
-  /**
-   * Writes the frame straight to the TCP socket (the bytes ws would write: no compression is
-   * negotiated, see server.ts), corked: frames sent in the same turn of the event loop (a batch of
-   * events, or several batches read while we were busy) leave in one write, and a socket write
-   * costs far more than its bytes.
-   */
   private send(r: Rendered): void {
-    const ws = this.socket;
-    if (ws.readyState !== ws.OPEN) return;
+    if (this.socket.readyState !== this.socket.OPEN) return;
     this.inflight++;
-    const raw = (ws as unknown as { _socket?: Socket })._socket;
-    if (!raw || ws.extensions !== '') return void ws.send(r.message(this.id), this.onSent);
-    if (!this.corked) {
-      raw.cork();
-      this.corked = true;
-      this.group.owner.uncorkSoon(this);
+    this.out.push(r);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.group.owner.flushSoon(this);
     }
-    raw.write(r.frame(this.id), this.onSent);
   }
 
-  uncork(): void {
-    this.corked = false;
-    (this.socket as unknown as { _socket?: Socket })._socket?.uncork();
+  /**
+   * Writes the held frames straight to the TCP socket, in one write: the bytes ws would write (no
+   * compression is negotiated, see server.ts). Frames are held, not written into a corked socket,
+   * so that nothing is sent for a subscription after it ended (`complete`, cut-off).
+   */
+  writeOut(): void {
+    this.scheduled = false;
+    const out = this.out;
+    if (out.length === 0) return;
+    this.out = [];
+    const ws = this.socket;
+    if (ws.readyState !== ws.OPEN) {
+      this.inflight -= out.length;
+      if (this.pending === 0) this.notifyDrained();
+      return;
+    }
+    const raw = (ws as unknown as { _socket?: Socket })._socket;
+    if (!raw || ws.extensions !== '') {
+      for (const r of out) ws.send(r.message(this.id), this.onSent);
+      return;
+    }
+    if (out.length === 1) return void raw.write(out[0].frame(this.id), this.onSent);
+    raw.cork();
+    for (const r of out) raw.write(r.frame(this.id), this.onSent);
+    raw.uncork();
   }
 
   private notifyDrained(): void {
@@ -236,6 +250,8 @@ class Member implements EventSink, AsyncIterableIterator<never> {
     this.ended = true;
     this.stop();
     this.queue.length = 0;
+    this.inflight -= this.out.length;
+    this.out = [];
     this.group.leave(this);
     this.notifyDrained();
     const w = this.waiter;
@@ -411,7 +427,7 @@ export class SharedSubscriptions {
 
   /**
    * `newContext(auth)`: a fresh context (fresh loaders) for one execution. `flushMs`: see
-   * `uncorkSoon`.
+   * `flushSoon`.
    */
   constructor(
     readonly newContext: (auth: AuthInfo | null) => Context,
@@ -425,30 +441,30 @@ export class SharedSubscriptions {
     return { shapes: this.groups.size, subscribers, executions: this.executions };
   }
 
-  private corked: Member[] = [];
+  private toFlush: Member[] = [];
   private lastFlush = -Infinity;
 
   /**
-   * Uncorks `m`'s socket soon, with every other corked socket: once this turn's I/O is handled,
-   * but no sooner than `flushMs` after the previous flush. A socket write costs far more than
-   * its bytes (on loopback it runs the receiver's TCP path too), so under a stream of events each
-   * socket gets one write per interval, holding every event of the interval; the first event after
-   * a quiet interval leaves at once.
+   * Writes `m`'s held frames soon, with every other socket's: once this turn's I/O is handled, but
+   * no sooner than `flushMs` after the previous flush. A socket write costs far more than its bytes
+   * (on loopback it runs the receiver's TCP path too), so under a stream of events each socket
+   * gets one write per interval, holding every event of the interval; the first event after a
+   * quiet interval leaves at once.
    */
-  uncorkSoon(m: Member): void {
-    if (this.corked.length === 0) {
+  flushSoon(m: Member): void {
+    if (this.toFlush.length === 0) {
       const wait = this.lastFlush + this.flushMs - performance.now();
-      if (wait <= 0) setImmediate(this.uncorkAll);
-      else setTimeout(this.uncorkAll, wait);
+      if (wait <= 0) setImmediate(this.flushAll);
+      else setTimeout(this.flushAll, wait);
     }
-    this.corked.push(m);
+    this.toFlush.push(m);
   }
 
-  private readonly uncorkAll = () => {
+  private readonly flushAll = () => {
     this.lastFlush = performance.now();
-    const ms = this.corked;
-    this.corked = [];
-    for (const m of ms) m.uncork();
+    const ms = this.toFlush;
+    this.toFlush = [];
+    for (const m of ms) m.writeOut();
   };
 
   drop(g: ShapeGroup): void {
