@@ -148,8 +148,10 @@ test('a slow subscriber is cut off with 4290 without holding back a healthy subs
     const skus: string[] = [];
     for (let i = 0; i < 5; i++) skus.push(...(await createProduct(small.gql, { skus: Array.from({ length: 100 }, () => uniq('SHARED')) })).skus);
     const BULK = `mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`;
-    // A large payload per event without extra SQL (~2 KB), for both: one shape.
-    const BIG = `subscription { inventoryChanged { cursor ${Array.from({ length: 25 }, (_, i) => `b${i}: before { onHand reserved safetyStock incoming available status } a${i}: after { onHand reserved available status }`).join(' ')} } }`;
+    // A large payload per event without extra SQL (~8 KB), for both: one shape. Large, so that the
+    // paused client's kernel buffers fill within a few rounds, well before the server's keep-alive
+    // (a ping unanswered for 12 s) would drop it.
+    const BIG = `subscription { inventoryChanged { cursor ${Array.from({ length: 100 }, (_, i) => `b${i}: before { onHand reserved safetyStock incoming available status } a${i}: after { onHand reserved available status }`).join(' ')} } }`;
     const hub = small.gateway.app.events!;
     hub.poke();
     await hub.settle();
