@@ -60,6 +60,8 @@ export interface Config {
   outboxRetentionSeconds: number;
   /** Events a subscriber may have pending before it is cut off as too slow (at least two hub batches). */
   subscriptionBuffer: number;
+  /** Subscription frames to one socket are written at most once per this many ms (0: every event at once). */
+  subscriptionFlushMs: number;
   webhookTimeoutMs: number;
   webhookMaxAttempts: number;
   webhookRetryBaseMs: number;
@@ -173,6 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 10, 60_000),
     outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_HOURS', 72, 1, 24 * 365) * 3600,
     subscriptionBuffer: int(env, 'SUBSCRIPTION_BUFFER', 5000, 1000, 1_000_000),
+    subscriptionFlushMs: int(env, 'SUBSCRIPTION_FLUSH_MS', 25, 0, 1000),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 100, 120_000),
     webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
     webhookRetryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 10, 3_600_000),

@@ -16,6 +16,7 @@ import { openDatabase, statementScope, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
 import { serveStatic } from './http/static';
+import { SharedSubscriptions } from './graphql/shared-subscriptions';
 import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
 import { EventHub } from './events/hub';
 import { WebhookWorker } from './modules/webhooks/webhook.worker';
@@ -32,6 +33,8 @@ export interface Gateway {
   port: number;
   app: App;
   httpServer: http.Server;
+  /** Shared subscription execution (shapes, subscribers, executions). */
+  subscriptions: SharedSubscriptions;
   stop(): Promise<void>;
 }
 
@@ -155,7 +158,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
   const schema = await getSchema();
   const httpServer = http.createServer();
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_BODY_BYTES });
+  // No permessage-deflate: shared subscription frames are written pre-built (src/graphql/shared-subscriptions.ts).
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
 
   const trusted = loadTrustedDocuments(config);
   const guard = armor(config);
@@ -197,6 +201,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     return auth;
   }
 
+  // Subscription events run once per shape and are sent to every subscriber of it.
+  const subscriptions = new SharedSubscriptions((auth) => buildContext(app!, auth, `subscription-${crypto.randomUUID()}`), config.subscriptionFlushMs);
   const wsCleanup = useServer<Record<string, unknown> | undefined, { auth?: AuthInfo | null }>(
     {
       schema,
@@ -211,10 +217,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         }
         return true;
       },
-      context: (ctx) => ({
-        ...buildContext(app!, ctx.extra.auth ?? null, crypto.randomUUID()),
-        closeSocket: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
-      }),
+      context: (ctx, id) =>
+        Object.assign(buildContext(app!, ctx.extra.auth ?? null, crypto.randomUUID()), {
+          closeSocket: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
+          subscriber: { socket: ctx.extra.socket, id },
+        }),
+      subscribe: subscriptions.subscribe,
     },
     wsServer,
   );
@@ -358,6 +366,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     port,
     app: app!,
     httpServer,
+    subscriptions,
     stop() {
       stopped ??= (async () => {
         stopping = true;

@@ -9,7 +9,7 @@
 import WebSocket from 'ws';
 import { authHeaders, type BenchContext } from '../lib/context';
 import type { ExtraFigure } from '../lib/report';
-import { Histogram, fmtMs, median, rssSampler, sleep } from '../lib/util';
+import { Histogram, cpuMeter, fmtMs, median, rssSampler, sleep } from '../lib/util';
 
 export const SUBSCRIPTION = `subscription {
   inventoryChanged {
@@ -126,6 +126,7 @@ export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]
       hist = new Histogram();
       const base = receivedTotal();
       const sentBefore = sent;
+      const cpu = cpuMeter(ctx.gateway.pid, ctx.dbName);
       const start = Date.now();
       const inflight: Promise<void>[] = [];
       for (let k = 0; Date.now() - start < windowS * 1000; k++) {
@@ -139,12 +140,14 @@ export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]
       const expected = events * live();
       await waitDelivered(base + expected, drainMs);
       const delivered = receivedTotal() - base;
+      const used = cpu.stop();
       const missing = Math.max(0, expected - delivered);
       results.push({ p50: hist.percentile(50, missing), p99: hist.percentile(99, missing), delivered, expected });
       max = Math.max(max, hist.max);
       ctx.log(
         `  fan-out 1 adjust/${intervalMs} ms run ${run + 1}/${runs}: ${events} events × ${live()} subscribers, delivered ${delivered}/${expected}` +
-          `${missing ? ` (rest not within ${drainMs / 1000} s)` : ''}, p50 ${fmtMs(hist.percentile(50, missing))} ms, p99 ${fmtMs(hist.percentile(99, missing))} ms, max ${fmtMs(hist.max)} ms`,
+          `${missing ? ` (rest not within ${drainMs / 1000} s)` : ''}, p50 ${fmtMs(hist.percentile(50, missing))} ms, p99 ${fmtMs(hist.percentile(99, missing))} ms, max ${fmtMs(hist.max)} ms; ` +
+          `CPU s gateway ${used.gateway.toFixed(1)} (${((used.gateway * 1e6) / Math.max(1, delivered)).toFixed(1)} µs/delivery), load gen ${used.loadgen.toFixed(1)}, PostgreSQL ${used.postgres.toFixed(1)} in ${used.wallS.toFixed(1)} s`,
       );
       if (missing) {
         // Let the backlog go before the next window, so that windows do not pile up.

@@ -66,9 +66,21 @@ export class EventHub {
 
   /** The hub's own transactions must not wake the hub again. */
   private readonly tx;
+  /**
+   * On PostgreSQL the hub has its own connection: under write load the request pool has a queue,
+   * and a pump waiting in it delays every subscriber's events (embedded PGlite has one session, so
+   * there it shares the pool).
+   */
+  private readonly ownPool: pg.Pool | null = null;
 
   constructor(private readonly app: App) {
-    this.tx = { pool: app.tx.pool, maxRetries: app.tx.maxRetries };
+    if (app.db.kind === 'postgres') {
+      const pool = new pg.Pool({ ...app.db.connection, max: 1, idleTimeoutMillis: 30_000 });
+      pool.on('error', (err) => app.log.warn('event hub connection lost', { err: err.message }));
+      pool.on('connect', (client) => client.on('error', (err) => app.log.warn('event hub connection lost while in use', { err: err.message })));
+      this.ownPool = pool;
+    }
+    this.tx = { pool: this.ownPool ?? app.tx.pool, maxRetries: app.tx.maxRetries };
   }
 
   async start(): Promise<void> {
@@ -160,5 +172,6 @@ export class EventHub {
     await this.settle();
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
+    await this.ownPool?.end().catch(() => undefined);
   }
 }

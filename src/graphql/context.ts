@@ -1,6 +1,7 @@
 import type { App } from '../app';
 import type { AuthInfo } from '../modules/auth/scopes';
 import { createLoaders, type Loaders } from './loaders';
+import type { SubscriberTarget } from './shared-subscriptions';
 
 export interface Context {
   app: App;
@@ -9,6 +10,8 @@ export interface Context {
   loaders: Loaders;
   /** WebSocket requests: closes the connection (slow subscribers). */
   closeSocket?: (code: number, reason: string) => void;
+  /** WebSocket requests: the socket and subscription id (shared subscription delivery). */
+  subscriber?: SubscriberTarget;
 }
 
 /** The authenticated key's store. Resolvers behind @Authorized always have one. */
@@ -17,6 +20,18 @@ export function storeOf(ctx: Context): string {
   return ctx.auth.storeId;
 }
 
+/** The loaders are created on first use (many operations, and every subscriber's own context, never load). */
 export function buildContext(app: App, auth: AuthInfo | null, requestId: string): Context {
-  return { app, auth, requestId, loaders: createLoaders(app, auth?.storeId ?? null) };
+  let loaders: Loaders | undefined;
+  return {
+    app,
+    auth,
+    requestId,
+    get loaders() {
+      return (loaders ??= createLoaders(app, auth?.storeId ?? null));
+    },
+    set loaders(l: Loaders) {
+      loaders = l;
+    },
+  };
 }

@@ -1,15 +1,20 @@
-/** Subscriptions over graphql-ws. Thin: check access, open an event stream, map events. */
+/**
+ * Subscriptions over graphql-ws. Thin: check access, open an event source, map events. The source
+ * is shareable: the graphql-ws server runs each event once per subscription shape and sends the
+ * result to every subscriber of that shape (src/graphql/shared-subscriptions.ts).
+ */
 import { GraphQLError } from 'graphql';
 import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { createLoaders } from '../../graphql/loaders';
+import { shareable } from '../../graphql/shared-subscriptions';
 import { badInput, forbidden, unauthenticated } from '../../graphql/errors';
 import { decodeIdList } from '../../graphql/ids';
 import type { OutboxEvent, Topic } from '../../events/outbox';
 import { hasScope } from '../auth/scopes';
 import { Variant, Warehouse } from '../catalog/catalog.types';
 import { InventoryLevel } from '../inventory/inventory.types';
-import { CursorExpiredError, eventStream, type EventFilter } from './subscription.service';
+import { CursorExpiredError, openEventSource, type EventFilter } from './subscription.service';
 import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, StockStatusEventFilter } from './subscription.types';
 
 interface EventView {
@@ -39,14 +44,9 @@ async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null
     statuses: (f?.statuses as EventFilter['statuses']) ?? null,
   };
   try {
-    const stream = await eventStream(ctx.app, auth.storeId, topic, filter, after != null ? Number(after) : null, (reason) => ctx.closeSocket?.(4290, reason));
-    return (async function* () {
-      for await (const e of stream) {
-        // Fresh loaders per event: "inventoryLevel" is the level as it is now, not as first seen.
-        ctx.loaders = createLoaders(ctx.app, auth.storeId);
-        yield view(e);
-      }
-    })();
+    const source = await openEventSource(ctx.app, auth.storeId, topic, filter, after != null ? Number(after) : null, (reason) => ctx.closeSocket?.(4290, reason));
+    // Fresh loaders per event: "inventoryLevel" is the level as it is now, not as first seen.
+    return shareable(source, view, () => (ctx.loaders = createLoaders(ctx.app, auth.storeId)));
   } catch (e) {
     if (e instanceof CursorExpiredError) throw new GraphQLError(e.message, { extensions: { code: 'CURSOR_EXPIRED' } });
     throw e;

@@ -43,10 +43,186 @@ async function matcher(app: App, storeId: string, f: EventFilter): Promise<(e: O
 }
 
 /**
- * Events of one topic for one store. With `after`, every retained event after it comes first, in
- * order; live events follow without gap or duplicate. More than `config.subscriptionBuffer`
- * undelivered events end the stream with SlowConsumerError.
+ * Receives the events of one subscription, pushed in order (see `EventSource.attach`). `pending`
+ * counts the events it was given and has not yet delivered: more than `config.subscriptionBuffer`
+ * ends the subscription with SlowConsumerError.
  */
+export interface EventSink {
+  /** Called in sequence order, each event once. */
+  push(e: OutboxEvent): void;
+  /** Events given to the sink and not yet delivered to the client. */
+  readonly pending: number;
+  /** Resolves when `pending` is 0 (the backlog is replayed one page at a time). */
+  drained(): Promise<void>;
+  /** The stream ended with an error (SlowConsumerError, or the backlog could not be read). */
+  fail(err: Error): void;
+}
+
+/**
+ * Events of one topic for one store, for one subscriber. With `after`, every retained event after
+ * it comes first, in order; live events follow without gap or duplicate. More than
+ * `config.subscriptionBuffer` undelivered events end it with SlowConsumerError (and `onSlow`).
+ *
+ * Push (`attach`) or pull (async iteration): nothing is received before either starts.
+ */
+export class EventSource implements AsyncIterable<OutboxEvent> {
+  constructor(
+    private readonly app: App,
+    readonly storeId: string,
+    private readonly wanted: (e: OutboxEvent) => boolean,
+    private readonly after: number | null,
+    private readonly onSlow: (reason: string) => void,
+  ) {}
+
+  /** Starts pushing events to `sink`; returns the function that stops it. */
+  attach(sink: EventSink): () => void {
+    const { app, storeId, wanted, after } = this;
+    const hub = app.events!;
+    const limit = app.config.subscriptionBuffer;
+    let done = false;
+    // Live events wait here while the backlog is replayed.
+    const early: OutboxEvent[] = [];
+    let replaying = after !== null;
+    let last = after ?? hub.lastSeq;
+    const fail = (err: Error) => {
+      if (done) return;
+      done = true;
+      early.length = 0;
+      unsubscribe();
+      if (err instanceof SlowConsumerError) this.onSlow(err.message.slice(0, 120));
+      sink.fail(err);
+    };
+    const slow = () =>
+      fail(new SlowConsumerError(`Subscriber too slow: more than ${limit} events pending; reconnect with "after" set to the last cursor received`));
+    const deliver = (e: OutboxEvent) => {
+      if (e.seq <= last) return; // already delivered from the backlog
+      last = e.seq;
+      sink.push(e);
+    };
+    // Live events from now on; the backlog below covers everything before.
+    const unsubscribe: () => void = hub.fanout.subscribe(storeId, (e) => {
+      if (done || !wanted(e)) return;
+      if (replaying) {
+        // Cut off at once: stop queueing (memory stays bounded) and close the connection.
+        if (early.length >= limit) slow();
+        else early.push(e);
+      } else if (sink.pending >= limit) slow();
+      else deliver(e);
+    });
+    if (replaying) {
+      const tx = poolTx(app.db.pool);
+      void (async () => {
+        let scanned = after!;
+        for (;;) {
+          const page = await eventsAfter(tx, scanned, 500, storeId);
+          if (done) return;
+          if (page.length) scanned = page[page.length - 1].seq;
+          for (const e of page) if (wanted(e)) deliver(e);
+          if (page.length < 500) break;
+          await sink.drained();
+          if (done) return;
+        }
+        replaying = false;
+        for (const e of early) deliver(e);
+        early.length = 0;
+      })().catch((e: Error) => fail(e));
+    }
+    return () => {
+      done = true;
+      early.length = 0;
+      unsubscribe();
+    };
+  }
+
+  /** Pull: an iterator over the same events (queued until read). */
+  [Symbol.asyncIterator](): AsyncIterableIterator<OutboxEvent> {
+    const queue: OutboxEvent[] = [];
+    let wake: (() => void) | null = null;
+    let drainedWaiters: (() => void)[] = [];
+    let failure: Error | null = null;
+    let done = false;
+    const notifyDrained = () => {
+      const w = drainedWaiters;
+      drainedWaiters = [];
+      for (const r of w) r();
+    };
+    const stop = this.attach({
+      push(e) {
+        queue.push(e);
+        wake?.();
+      },
+      get pending() {
+        return queue.length;
+      },
+      drained: () => (queue.length === 0 ? Promise.resolve() : new Promise<void>((r) => drainedWaiters.push(r))),
+      fail(err) {
+        failure = err;
+        queue.length = 0;
+        wake?.();
+      },
+    });
+    const finish = () => {
+      done = true;
+      stop();
+      notifyDrained();
+      wake?.();
+    };
+    const it: AsyncIterableIterator<OutboxEvent> = {
+      async next() {
+        for (;;) {
+          if (done) return { done: true, value: undefined };
+          if (failure) {
+            finish();
+            throw failure;
+          }
+          const e = queue.shift();
+          if (e) {
+            if (queue.length === 0) notifyDrained();
+            return { done: false, value: e };
+          }
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+        }
+      },
+      async return() {
+        finish();
+        return { done: true, value: undefined };
+      },
+      async throw(e) {
+        finish();
+        throw e;
+      },
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+    };
+    return it;
+  }
+}
+
+/**
+ * Opens the event source of one subscription: checks the cursor (CursorExpiredError) and resolves
+ * the filter once. `onSlow` is told when the subscriber is cut off (to close its connection).
+ */
+export async function openEventSource(
+  app: App,
+  storeId: string,
+  topic: Topic,
+  filter: EventFilter,
+  after: number | null,
+  onSlow: (reason: string) => void = () => undefined,
+): Promise<EventSource> {
+  if (!app.events) throw new Error('event hub not started');
+  const tx = poolTx(app.db.pool);
+  if (after !== null) {
+    const purged = await purgedThrough(tx);
+    if (after < purged) throw new CursorExpiredError(`Events up to ${purged} are no longer retained; resync (read the current state) and subscribe again without "after"`);
+  }
+  const matches = await matcher(app, storeId, filter);
+  return new EventSource(app, storeId, (e) => e.topic === topic && matches(e), after, onSlow);
+}
+
+/** The pull form of `openEventSource`. */
 export async function eventStream(
   app: App,
   storeId: string,
@@ -55,80 +231,5 @@ export async function eventStream(
   after: number | null,
   onSlow: (reason: string) => void = () => undefined,
 ): Promise<AsyncIterableIterator<OutboxEvent>> {
-  const hub = app.events;
-  if (!hub) throw new Error('event hub not started');
-  const tx = poolTx(app.db.pool);
-  if (after !== null) {
-    const purged = await purgedThrough(tx);
-    if (after < purged) throw new CursorExpiredError(`Events up to ${purged} are no longer retained; resync (read the current state) and subscribe again without "after"`);
-  }
-  const matches = await matcher(app, storeId, filter);
-  const wanted = (e: OutboxEvent) => e.topic === topic && matches(e);
-  const limit = app.config.subscriptionBuffer;
-
-  const queue: OutboxEvent[] = [];
-  let wake: (() => void) | null = null;
-  let failure: Error | null = null;
-  let done = false;
-  // Live events are queued from now on; the backlog below covers everything before.
-  const unsubscribe: () => void = hub.fanout.subscribe(storeId, (e) => {
-    if (done || failure || !wanted(e)) return;
-    if (queue.length >= limit) {
-      // Cut off at once: stop queueing (memory stays bounded) and close the connection.
-      failure = new SlowConsumerError(`Subscriber too slow: more than ${limit} events pending; reconnect with "after" set to the last cursor received`);
-      queue.length = 0;
-      unsubscribe();
-      onSlow(failure.message.slice(0, 120));
-    } else queue.push(e);
-    wake?.();
-  });
-  let last = after ?? hub.lastSeq;
-  let scanned = after ?? 0;
-  let backlog: OutboxEvent[] = [];
-  let backlogDone = after === null;
-
-  const next = async (): Promise<IteratorResult<OutboxEvent>> => {
-    for (;;) {
-      if (done) return { done: true, value: undefined };
-      if (failure) {
-        finish();
-        throw failure;
-      }
-      if (!backlogDone && backlog.length === 0) {
-        const page = await eventsAfter(tx, scanned, 500, storeId);
-        if (page.length) scanned = page[page.length - 1].seq;
-        backlog = page.filter(wanted);
-        if (page.length < 500) backlogDone = true;
-      }
-      const e = backlog.shift() ?? (backlogDone ? queue.shift() : undefined);
-      if (e) {
-        if (e.seq <= last) continue; // already delivered from the backlog
-        last = e.seq;
-        return { done: false, value: e };
-      }
-      if (!backlogDone) continue;
-      await new Promise<void>((r) => (wake = r));
-      wake = null;
-    }
-  };
-  const finish = () => {
-    done = true;
-    unsubscribe();
-    wake?.();
-  };
-  const it: AsyncIterableIterator<OutboxEvent> = {
-    next,
-    async return() {
-      finish();
-      return { done: true, value: undefined };
-    },
-    async throw(e) {
-      finish();
-      throw e;
-    },
-    [Symbol.asyncIterator]() {
-      return it;
-    },
-  };
-  return it;
+  return (await openEventSource(app, storeId, topic, filter, after, onSlow))[Symbol.asyncIterator]();
 }

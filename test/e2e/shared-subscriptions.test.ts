@@ -1,0 +1,202 @@
+/**
+ * Shared subscription execution (src/graphql/shared-subscriptions.ts): subscribers of one shape
+ * (document, operation, variables below the root field, store and scopes) get each event executed
+ * ONCE, while filters, resume with `after`, the slow-consumer cut-off and cleanup stay per
+ * subscriber. Real gateway, real WebSocket clients, real database.
+ */
+import { createProduct, createWarehouse, stockedSku, uniq } from '../helpers/factories';
+import { ok } from '../helpers/gql';
+import { startTestServer, type TestServer } from '../helpers/server';
+import { subscribe, type Sub } from '../helpers/ws';
+
+jest.setTimeout(180_000);
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ EVENTS_POLL_MS: '200' });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+// `variant` loads through the loaders (asynchronous execution); `$v` is used below the root field,
+// so it is part of the shape; `$f` and `$after` are the root field's arguments, so they are not.
+const DOC = `subscription($f: InventoryEventFilter, $after: String, $v: Boolean!) { inventoryChanged(filter: $f, after: $after) {
+  cursor reason after { onHand } variant @include(if: $v) { sku } } }`;
+const ADJUST = `mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`;
+
+const adjust = async (s: { sku: string; warehouseCode: string }, delta: number) => {
+  const r = await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta, reason: 'CORRECTION' } }));
+  expect(r.inventoryAdjust.userErrors).toEqual([]);
+};
+
+/** Waits until every committed event has been published to subscribers. */
+async function settled(): Promise<void> {
+  const hub = t.gateway.app.events!;
+  hub.poke();
+  await hub.settle();
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Subscribes and waits until the gateway has registered the subscriber (not just the socket). */
+async function join(server: TestServer, query: string, variables: Record<string, unknown>): Promise<Sub> {
+  const before = server.gateway.subscriptions.stats.subscribers;
+  const s = await subscribe(server.url, server.store.adminKey, query, variables);
+  await until('the subscription to be registered', () => server.gateway.subscriptions.stats.subscribers > before);
+  return s;
+}
+
+const onHands = (s: Sub) => s.events.map((e) => e.after.onHand);
+const cursors = (s: Sub) => s.events.map((e) => Number(e.cursor));
+
+test('one execution per event and shape; each subscriber gets exactly the events of its own filter, in order', async () => {
+  const shared = t.gateway.subscriptions;
+  const s1 = await stockedSku(t.gql, 100);
+  const s2 = await stockedSku(t.gql, 50);
+  await settled();
+  expect(shared.stats).toMatchObject({ shapes: 0, subscribers: 0 });
+
+  const a = await join(t, DOC, { f: { skus: [s1.sku] }, v: true });
+  const b = await join(t, DOC, { f: { skus: [s1.sku] }, v: true });
+  const c = await join(t, DOC, { f: { skus: [s2.sku] }, v: true }); // other filter, same shape
+  const d = await join(t, DOC, { f: { skus: [s1.sku] }, v: false }); // other shape: $v is below the root
+  expect(shared.stats).toMatchObject({ shapes: 2, subscribers: 4 });
+  const executionsBefore = shared.stats.executions;
+
+  await adjust(s1, -1);
+  await adjust(s2, -1);
+  await adjust(s1, -2);
+  await adjust(s2, -2);
+  await adjust(s1, -3);
+  await Promise.all([a.waitFor(3), b.waitFor(3), c.waitFor(2), d.waitFor(3)]);
+  await settled();
+  await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+
+  expect(onHands(a)).toEqual([99, 97, 94]);
+  expect(a.events.map((e) => e.variant.sku)).toEqual([s1.sku, s1.sku, s1.sku]);
+  expect(b.events).toEqual(a.events); // the same result, event for event
+  expect(onHands(c)).toEqual([49, 47]);
+  expect(c.events.every((e) => e.variant.sku === s2.sku)).toBe(true);
+  expect(onHands(d)).toEqual([99, 97, 94]);
+  expect(d.events.every((e) => !('variant' in e))).toBe(true);
+  expect(cursors(d)).toEqual(cursors(a));
+  for (const s of [a, b, c, d]) {
+    expect(cursors(s)).toEqual([...cursors(s)].sort((x, y) => x - y));
+    expect(s.errors).toEqual([]);
+  }
+  // 5 events: each executed once for the shape of a, b and c (5) and once for d's shape (its 3).
+  // Per subscriber it would have been 3 + 3 + 2 + 3 = 11.
+  expect(shared.stats.executions - executionsBefore).toBe(5 + 3);
+
+  // Unsubscribing leaves nothing behind: no shape, no subscriber, no hub listener.
+  await a.close();
+  await until('a to leave', () => shared.stats.subscribers === 3);
+  expect(shared.stats.shapes).toBe(2);
+  await adjust(s1, 4);
+  await b.waitFor(4);
+  expect(onHands(b)).toEqual([99, 97, 94, 98]);
+  for (const s of [b, c, d]) await s.close();
+  await until('every subscriber to leave', () => shared.stats.subscribers === 0 && t.gateway.app.events!.fanout.subscriberCount === 0);
+  expect(shared.stats.shapes).toBe(0);
+});
+
+test('a subscriber resuming with "after" shares the shape and gets its backlog, then live events, with no gap and no duplicate', async () => {
+  const shared = t.gateway.subscriptions;
+  const s = await stockedSku(t.gql, 10);
+  await settled();
+  const live = await join(t, DOC, { f: { skus: [s.sku] }, v: true });
+  const executionsBefore = shared.stats.executions;
+  await adjust(s, 1);
+  await adjust(s, 2);
+  await adjust(s, 3);
+  const [first] = await live.waitFor(3);
+
+  // Resume after the first event, while the live subscriber keeps its stream.
+  const resumed = await join(t, DOC, { f: { skus: [s.sku] }, v: true, after: first.cursor });
+  expect(shared.stats).toMatchObject({ shapes: 1, subscribers: 2 });
+  await resumed.waitFor(2);
+  await adjust(s, 4);
+  await adjust(s, 5);
+  await live.waitFor(5);
+  await resumed.waitFor(4);
+  await settled();
+  await new Promise((r) => setTimeout(r, 300));
+
+  expect(onHands(live)).toEqual([11, 13, 16, 20, 25]);
+  expect(onHands(resumed)).toEqual([13, 16, 20, 25]);
+  expect(cursors(resumed)).toEqual(cursors(live).slice(1));
+  expect(new Set(cursors(resumed)).size).toBe(4);
+  expect(resumed.events).toEqual(live.events.slice(1));
+  // The replayed events were still in the shape's recent results: 5 events, 5 executions.
+  expect(shared.stats.executions - executionsBefore).toBe(5);
+  await live.close();
+  await resumed.close();
+  await until('both to leave', () => shared.stats.subscribers === 0);
+});
+
+test('a slow subscriber is cut off with 4290 without holding back a healthy subscriber of the same shape', async () => {
+  const small = await startTestServer({ SUBSCRIPTION_BUFFER: '1000', EVENTS_POLL_MS: '100', MAX_QUERY_ALIASES: '100' });
+  try {
+    const wh = await createWarehouse(small.gql);
+    const skus: string[] = [];
+    for (let i = 0; i < 5; i++) skus.push(...(await createProduct(small.gql, { skus: Array.from({ length: 100 }, () => uniq('SHARED')) })).skus);
+    const BULK = `mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`;
+    // A large payload per event without extra SQL (~8 KB), for both: one shape. Large, so that the
+    // paused client's kernel buffers fill within a few rounds, well before the server's keep-alive
+    // (a ping unanswered for 12 s) would drop it.
+    const BIG = `subscription { inventoryChanged { cursor ${Array.from({ length: 100 }, (_, i) => `b${i}: before { onHand reserved safetyStock incoming available status } a${i}: after { onHand reserved available status }`).join(' ')} } }`;
+    const hub = small.gateway.app.events!;
+    hub.poke();
+    await hub.settle();
+    const healthy = await join(small, BIG, {});
+    const slow = await join(small, BIG, {});
+    expect(small.gateway.subscriptions.stats).toMatchObject({ shapes: 1, subscribers: 2 });
+    slow.pauseReading();
+    let rounds = 0;
+    // Server and clients share this process: under load its event loop can stall for seconds while
+    // it writes and parses megabytes; the server's keep-alive timers of the idle HTTP connections
+    // then expire together, just as the next request goes out on one of them (fetch: ECONNRESET).
+    // SET is idempotent: retry once those timers have run, on a fresh connection.
+    const setAll = async (quantity: number) => {
+      const body = { i: { items: skus.map((sku) => ({ mode: 'SET', sku, warehouseCode: wh.code, quantity })) } };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await ok(small.gql(BULK, body));
+        } catch (e) {
+          if (attempt >= 5 || !(e instanceof TypeError)) throw e;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    };
+    while (small.gateway.subscriptions.stats.subscribers > 1 && rounds < 40) {
+      await setAll(rounds + 1);
+      rounds++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(small.gateway.subscriptions.stats).toMatchObject({ shapes: 1, subscribers: 1 });
+    expect(hub.fanout.subscriberCount).toBe(1);
+    slow.resumeReading();
+    await until('the slow client to see its close', () => slow.closeCode() !== null);
+    expect(slow.closeCode()).toBe(4290);
+    await healthy.waitFor(rounds * 500, 60_000);
+    await until('the last round to reach the healthy subscriber', () => healthy.events.at(-1).a0.onHand === rounds, 60_000);
+    const got = healthy.events;
+    const seqs = got.map((e) => Number(e.cursor));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(healthy.closeCode()).toBeNull();
+    // The slow one saw a prefix of the same stream, nothing else.
+    expect(slow.events).toEqual(got.slice(0, slow.events.length));
+    await healthy.close();
+    await slow.close().catch(() => undefined);
+  } finally {
+    await small.stop();
+  }
+});
