@@ -168,7 +168,7 @@ test('a slow subscriber is cut off with 4290 without holding back a healthy subs
     slow.resumeReading();
     await until('the slow client to see its close', () => slow.closeCode() !== null);
     expect(slow.closeCode()).toBe(4290);
-    await healthy.waitFor(rounds * 500, 60_000);
+    await healthy.waitFor(rounds * skus.length, 60_000);
     await until('the last round to reach the healthy subscriber', () => healthy.events.at(-1).a0.onHand === rounds, 60_000);
     const got = healthy.events;
     const seqs = got.map((e) => Number(e.cursor));
