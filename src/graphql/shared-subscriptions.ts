@@ -52,27 +52,10 @@ export function shareable<P>(source: EventSource, toPayload: (e: OutboxEvent) =>
   return {
     [SHARED]: shared,
     [Symbol.asyncIterator](): AsyncIterableIterator<P> {
-      const it = source[Symbol.asyncIterator]();
-      const mapped: AsyncIterableIterator<P> = {
-        async next() {
-          const r = await it.next();
-          if (r.done) return { done: true, value: undefined };
-          beforeEach?.();
-          return { done: false, value: toPayload(r.value) };
-        },
-        async return() {
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-        async throw(e) {
-          await it.return?.();
-          throw e;
-        },
-        [Symbol.asyncIterator]() {
-          return mapped;
-        },
-      };
-      return mapped;
+      return mapIterator(source, (e) => {
+        beforeEach?.();
+        return toPayload(e);
+      });
     },
   } as AsyncIterable<P>;
 }
@@ -398,12 +381,17 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
 
 /** Plain execution per payload (a subscription that is not shareable). */
 function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+  return mapIterator(source, (value) => execute({ ...args, rootValue: value }));
+}
+
+/** `source`'s items through `f`, in order; ending the result ends the source. */
+function mapIterator<T, U>(source: AsyncIterable<T>, f: (t: T) => U | Promise<U>): AsyncIterableIterator<U> {
   const it = source[Symbol.asyncIterator]();
-  const mapped: AsyncIterableIterator<ExecutionResult> = {
+  const mapped: AsyncIterableIterator<U> = {
     async next() {
       const r = await it.next();
       if (r.done) return { done: true, value: undefined };
-      return { done: false, value: await execute({ ...args, rootValue: r.value }) };
+      return { done: false, value: await f(r.value) };
     },
     async return() {
       await it.return?.();
