@@ -60,7 +60,7 @@ export interface Config {
   outboxRetentionSeconds: number;
   /** Events a subscriber may have pending before it is cut off as too slow (at least two hub batches). */
   subscriptionBuffer: number;
-  /** Subscription frames to one socket are written at most once per this many ms (0: every event at once). */
+  /** Held subscription frames are written (all sockets together) at most once per this many ms (0: every event at once). */
   subscriptionFlushMs: number;
   webhookTimeoutMs: number;
   webhookMaxAttempts: number;

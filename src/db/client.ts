@@ -26,6 +26,7 @@ pg.types.setTypeParser(20, (v) => {
 });
 
 const prepared = new Map<string, string>();
+const preparedNames = new Set<string>();
 
 /**
  * Registers a constant, parameterised SQL text of a hot path: wherever it is sent with parameters
@@ -34,9 +35,11 @@ const prepared = new Map<string, string>();
  */
 export function preparedStatement(label: string, text: string): string {
   if (!prepared.has(text)) {
-    let h = 0;
-    for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
-    prepared.set(text, `${label}_${(h >>> 0).toString(36)}`);
+    // One name per text: a second text under the same label gets its own number.
+    let name = label;
+    for (let n = 2; preparedNames.has(name); n++) name = `${label}_${n}`;
+    preparedNames.add(name);
+    prepared.set(text, name);
   }
   return text;
 }
@@ -169,7 +172,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   (pool as unknown as { connect: typeof connect }).connect = (cb) => (typeof cb === 'function' ? connect(AsyncResource.bind(cb)) : connect());
   // A connection killed by the server (restart, pg_terminate_backend) must not crash the process.
   pool.on('error', (err) => log.warn('idle database connection lost', { err: err.message }));
-  // Count every statement, whoever sends it (services, loaders, Prisma's adapter).
+  // Count every statement sent through this pool (services, loaders, Prisma's adapter; on
+  // PostgreSQL the event hub has a pool of its own, not counted here).
   let statements = 0;
   pool.on('connect', (client) => {
     // A checked-out client whose connection is killed between two statements emits 'error'; with

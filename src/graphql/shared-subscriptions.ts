@@ -170,7 +170,14 @@ class Member implements EventSink, AsyncIterableIterator<never> {
   private flush(): void {
     const q = this.queue;
     while (q.length > 0 && !this.ended) {
-      const r = this.group.render(q[0]);
+      let r: Rendered | Promise<Rendered>;
+      try {
+        r = this.group.render(q[0]);
+      } catch (e) {
+        // The event could not even be turned into a payload: end this subscription with the error
+        // rather than leave the event at the head of its queue forever.
+        return this.fail(e as Error);
+      }
       if (r instanceof Promise) {
         // Executing (type-graphql's resolvers are async): wait for this event before sending the
         // next, to keep the order. One wake-up per execution for all of its waiting subscribers.
@@ -443,7 +450,7 @@ export class SharedSubscriptions {
     if (this.toFlush.length === 0) {
       const wait = this.lastFlush + this.flushMs - performance.now();
       if (wait <= 0) setImmediate(this.flushAll);
-      else setTimeout(this.flushAll, wait);
+      else setTimeout(this.flushAll, wait).unref();
     }
     this.toFlush.push(m);
   }

@@ -69,12 +69,14 @@ export function runCli(script: string, args: string[], db: { dataDir: string; ur
   const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: db.dataDir, LOG_LEVEL: 'warn' };
   if (db.url) env.DATABASE_URL = db.url;
   else delete env.DATABASE_URL;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn('node', [path.join(ROOT, 'dist', 'src', 'cli', script), ...args], { cwd: ROOT, env });
     let out = '';
     let err = '';
     child.stdout!.on('data', (c) => (out += c));
     child.stderr!.on('data', (c) => (err += c));
-    child.on('exit', (code) => resolve({ code, out, err }));
+    child.on('error', reject);
+    // 'close', not 'exit': the output streams are complete only then.
+    child.on('close', (code) => resolve({ code, out, err }));
   });
 }

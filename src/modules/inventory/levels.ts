@@ -2,6 +2,7 @@
  * Finding levels: address resolution for writes and effective-counter reads. Reads subtract
  * reservation lines that are due but not yet swept, so an expired hold stops counting at once.
  */
+import { preparedStatement } from '../../db/client';
 import type { Tx } from '../../db/tx';
 import { decodeId } from '../../graphql/ids';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
@@ -38,8 +39,10 @@ export const LEVEL_COLUMNS = `
   l.incoming, l.safety_stock AS "safetyStock", l.low_stock_threshold AS "lowStockThreshold",
   l.critical_threshold AS "criticalThreshold", l.version, l.updated_at AS "updatedAt"`;
 
+const LEVELS_BY_IDS_SQL = preparedStatement('levels_by_ids', `SELECT ${LEVEL_COLUMNS} FROM inventory_levels l WHERE l.store_id = $1 AND l.id = ANY($2::uuid[])`);
+
 export async function levelsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<LevelRow[]> {
-  return tx.query<LevelRow>(`SELECT ${LEVEL_COLUMNS} FROM inventory_levels l WHERE l.store_id = $1 AND l.id = ANY($2::uuid[])`, [storeId, ids]);
+  return tx.query<LevelRow>(LEVELS_BY_IDS_SQL, [storeId, ids]);
 }
 
 function addressErrors(a: LevelAddress, path: (string | number)[]): UserErrorShape[] {

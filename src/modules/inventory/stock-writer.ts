@@ -87,9 +87,54 @@ export interface BatchExtension {
   from?: string;
 }
 
+/** SQL expressions of one level's counters, for levelEvents(). */
+interface CountersSql {
+  onHand: string;
+  reserved: string;
+  safety: string;
+  incoming: string;
+  status: string;
+}
+
+/**
+ * The outbox events of one level change, as `LATERAL (VALUES …) AS t(ord, topic, payload)` (a NULL
+ * payload means no event): INVENTORY_UPDATED when `updated` holds, and STOCK_STATUS_CHANGED on a
+ * status crossing. One definition of the event payloads for every writer statement.
+ */
+function levelEvents(e: {
+  updated: string;
+  level: string;
+  variant: string;
+  warehouse: string;
+  reason: string;
+  movementId: string;
+  expiredQuantity: string;
+  actor: string;
+  before: CountersSql;
+  after: CountersSql;
+}): string {
+  const counters = (c: CountersSql) =>
+    `jsonb_build_object('onHand', ${c.onHand}, 'reserved', ${c.reserved}, 'safetyStock', ${c.safety}, 'incoming', ${c.incoming},
+                      'available', greatest(${c.onHand} - ${c.reserved} - ${c.safety}, 0), 'status', ${c.status})`;
+  const ids = `'levelId', ${e.level}, 'variantId', ${e.variant}, 'warehouseId', ${e.warehouse}`;
+  return `LATERAL (VALUES
+      (1, 'INVENTORY_UPDATED', CASE WHEN ${e.updated} THEN jsonb_build_object(
+          ${ids},
+          'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},
+          'before', ${counters(e.before)},
+          'after', ${counters(e.after)}) END),
+      (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} THEN jsonb_build_object(
+          ${ids},
+          'previousStatus', ${e.before.status}, 'status', ${e.after.status},
+          'backInStock', ${e.before.status} = 'OUT_OF_STOCK',
+          'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0)) END)
+    ) AS t(ord, topic, payload)`;
+}
+
 /** The writer's statement. Parameters $1–$16. */
-function writerStatement(): string {
-  return `
+const SQL = preparedStatement(
+  'stock_writer',
+  `
 WITH lk AS (
   SELECT l.* FROM inventory_levels l WHERE l.id = $1::uuid AND l.store_id = $2::uuid FOR UPDATE
 ),
@@ -172,23 +217,18 @@ st AS (
 ob AS (
   INSERT INTO outbox_events (store_id, topic, level_id, payload)
   SELECT st.store_id, t.topic, st.id, t.payload
-    FROM st, LATERAL (VALUES
-      ('INVENTORY_UPDATED', CASE WHEN st.changed OR st.expired_q > 0 THEN jsonb_build_object(
-          'levelId', st.id, 'variantId', st.variant_id, 'warehouseId', st.warehouse_id,
-          'reason', CASE WHEN st.changed THEN $8 ELSE 'EXPIRY' END,
-          'movementId', coalesce(st.movement_id, st.expiry_movement_id),
-          'expiredQuantity', st.expired_q,
-          'actor', CASE WHEN st.changed THEN $10 ELSE 'system:expiry' END,
-          'before', jsonb_build_object('onHand', st.on_hand, 'reserved', st.reserved, 'safetyStock', st.safety_stock, 'incoming', st.incoming,
-                      'available', greatest(st.on_hand - st.reserved - st.safety_stock, 0), 'status', st.status_before),
-          'after', jsonb_build_object('onHand', st.a_on_hand, 'reserved', st.a_reserved, 'safetyStock', st.a_safety, 'incoming', st.a_incoming,
-                      'available', greatest(st.a_on_hand - st.a_reserved - st.a_safety, 0), 'status', st.status_after)) END),
-      ('STOCK_STATUS_CHANGED', CASE WHEN st.status_before <> st.status_after THEN jsonb_build_object(
-          'levelId', st.id, 'variantId', st.variant_id, 'warehouseId', st.warehouse_id,
-          'previousStatus', st.status_before, 'status', st.status_after,
-          'backInStock', st.status_before = 'OUT_OF_STOCK',
-          'available', greatest(st.a_on_hand - st.a_reserved - st.a_safety, 0)) END)
-    ) AS t(topic, payload)
+    FROM st, ${levelEvents({
+      updated: 'st.changed OR st.expired_q > 0',
+      level: 'st.id',
+      variant: 'st.variant_id',
+      warehouse: 'st.warehouse_id',
+      reason: `CASE WHEN st.changed THEN $8 ELSE 'EXPIRY' END`,
+      movementId: 'coalesce(st.movement_id, st.expiry_movement_id)',
+      expiredQuantity: 'st.expired_q',
+      actor: `CASE WHEN st.changed THEN $10 ELSE 'system:expiry' END`,
+      before: { onHand: 'st.on_hand', reserved: 'st.reserved', safety: 'st.safety_stock', incoming: 'st.incoming', status: 'st.status_before' },
+      after: { onHand: 'st.a_on_hand', reserved: 'st.a_reserved', safety: 'st.a_safety', incoming: 'st.a_incoming', status: 'st.status_after' },
+    })}
    WHERE t.payload IS NOT NULL
   RETURNING id
 ),
@@ -200,8 +240,8 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
        coalesce((SELECT updated_at FROM upd), st.updated_at) AS updated_at,
        st.movement_id, st.expired_q,
        (SELECT count(*) FROM nt) AS notified
-  FROM st`;
-}
+  FROM st`,
+);
 
 /**
  * The writer's batched reservation statement: many `reserved += qty` changes (reason RESERVATION,
@@ -261,34 +301,29 @@ ob AS (
   INSERT INTO outbox_events (store_id, topic, level_id, payload)
   SELECT e.store_id, t.topic, e.level_id, t.payload
     FROM (SELECT ok.*, mv.id AS movement_id FROM ok JOIN mv ON mv.reservation_id = ok.reservation_id) e,
-    LATERAL (VALUES
-      (1, 'INVENTORY_UPDATED', jsonb_build_object(
-          'levelId', e.level_id, 'variantId', e.variant_id, 'warehouseId', e.warehouse_id,
-          'reason', 'RESERVATION', 'movementId', e.movement_id, 'expiredQuantity', 0, 'actor', e.actor,
-          'before', jsonb_build_object('onHand', e.on_hand, 'reserved', e.res_before, 'safetyStock', e.safety_stock, 'incoming', e.incoming,
-                      'available', greatest(e.on_hand - e.res_before - e.safety_stock, 0), 'status', e.status_before),
-          'after', jsonb_build_object('onHand', e.on_hand, 'reserved', e.res_after, 'safetyStock', e.safety_stock, 'incoming', e.incoming,
-                      'available', greatest(e.on_hand - e.res_after - e.safety_stock, 0), 'status', e.status_after))),
-      (2, 'STOCK_STATUS_CHANGED', CASE WHEN e.status_before <> e.status_after THEN jsonb_build_object(
-          'levelId', e.level_id, 'variantId', e.variant_id, 'warehouseId', e.warehouse_id,
-          'previousStatus', e.status_before, 'status', e.status_after,
-          'backInStock', e.status_before = 'OUT_OF_STOCK',
-          'available', greatest(e.on_hand - e.res_after - e.safety_stock, 0)) END)
-    ) AS t(ord, topic, payload)
+    ${levelEvents({
+      updated: 'true',
+      level: 'e.level_id',
+      variant: 'e.variant_id',
+      warehouse: 'e.warehouse_id',
+      reason: `'RESERVATION'`,
+      movementId: 'e.movement_id',
+      expiredQuantity: '0',
+      actor: 'e.actor',
+      before: { onHand: 'e.on_hand', reserved: 'e.res_before', safety: 'e.safety_stock', incoming: 'e.incoming', status: 'e.status_before' },
+      after: { onHand: 'e.on_hand', reserved: 'e.res_after', safety: 'e.safety_stock', incoming: 'e.incoming', status: 'e.status_after' },
+    })}
    WHERE t.payload IS NOT NULL
    ORDER BY e.level_id, e.idx, t.ord
   RETURNING id
 ),
 nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)${x.post ?? ''}
 SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,
-       (SELECT count(*) FROM nt) AS notified, (SELECT count(*) FROM upd) AS updated${x.columns ?? ''}
+       (SELECT count(*) FROM nt) AS notified${x.columns ?? ''}
   FROM req q LEFT JOIN ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id${x.from ?? ''}
  ORDER BY q.idx`;
 }
 
-const SQL = preparedStatement('stock_writer', writerStatement());
-
-export type WriterRow = Row;
 
 interface Row {
   id: string;
@@ -313,12 +348,7 @@ interface Row {
 
 /** Applies one level change in one statement. Returns null when the level does not exist in the store. */
 export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {
-  const [r] = await runWriterStatement(tx, SQL, c);
-  return r ? changeResult(r) : null;
-}
-
-async function runWriterStatement(tx: Tx, sql: string, c: LevelChange): Promise<Row[]> {
-  return tx.query<Row>(sql, [
+  const [r] = await tx.query<Row>(SQL, [
     c.levelId,
     c.storeId,
     c.mode,
@@ -336,10 +366,11 @@ async function runWriterStatement(tx: Tx, sql: string, c: LevelChange): Promise<
     c.lowStockThreshold ?? null,
     c.criticalThreshold ?? null,
   ]);
+  return r ? changeResult(r) : null;
 }
 
 /** The outcome of a writer statement, from its row. */
-export function changeResult(r: WriterRow): ChangeResult {
+function changeResult(r: Row): ChangeResult {
   return {
     failure: r.failure,
     before: { onHand: Number(r.b_on_hand), reserved: Number(r.b_reserved), safetyStock: Number(r.b_safety) },

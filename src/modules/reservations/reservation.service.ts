@@ -15,6 +15,7 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { INT32_MAX } from '../inventory/availability';
+import { effectiveReserved } from '../inventory/levels';
 import { stockOperation, type OpResult } from '../inventory/idempotency';
 import { applyLevelChange, reserveBatchStatement, type LevelChange } from '../inventory/stock-writer';
 
@@ -431,8 +432,7 @@ export class ReservationService {
     // General path: read the effective availability of every locked level and allocate.
     const candidates = await tx.query<Candidate>(
       `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active,
-              (l.on_hand - l.reserved - l.safety_stock + coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
-                 WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int AS available
+              (l.on_hand - ${effectiveReserved()} - l.safety_stock)::int AS available
          FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id
         WHERE l.store_id = $1 AND l.variant_id = ANY($2::uuid[])
         ORDER BY w.priority, w.code`,

@@ -221,15 +221,3 @@ export async function openEventSource(
   const matches = await matcher(app, storeId, filter);
   return new EventSource(app, storeId, (e) => e.topic === topic && matches(e), after, onSlow);
 }
-
-/** The pull form of `openEventSource`. */
-export async function eventStream(
-  app: App,
-  storeId: string,
-  topic: Topic,
-  filter: EventFilter,
-  after: number | null,
-  onSlow: (reason: string) => void = () => undefined,
-): Promise<AsyncIterableIterator<OutboxEvent>> {
-  return (await openEventSource(app, storeId, topic, filter, after, onSlow))[Symbol.asyncIterator]();
-}
