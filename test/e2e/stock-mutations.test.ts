@@ -3,6 +3,7 @@
  * catalogue. Every ErrorCode is triggered at least once (checked by the last test).
  */
 import { ErrorCode } from '../../src/graphql/errors';
+import { DUE_LEVELS_SQL, SPENT_RESERVATIONS_SQL } from '../../src/modules/reservations/expiry';
 import { createProduct, createWarehouse, LEVEL_FIELDS, setStock, stockedSku, uniq } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { checkInvariants } from '../helpers/invariants';
@@ -320,6 +321,25 @@ describe('reservations', () => {
     expect(ok2.reservation.status).toBe('COMMITTED');
     expect(await level(s.level.id)).toMatchObject({ onHand: 3, reserved: 3, available: 0 });
     await expectInvariants();
+  });
+
+  test("the sweeper's queries read only due rows through an index, never a whole table", async () => {
+    // It runs every few hundred milliseconds on every instance: a sequential scan of reservations
+    // or reservation_lines there grows with the whole history (this is how one was found).
+    const c = await t.gateway.app.db.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL enable_seqscan = off');
+      for (const sql of [DUE_LEVELS_SQL, SPENT_RESERVATIONS_SQL]) {
+        const plan = JSON.stringify((await c.query(`EXPLAIN (FORMAT JSON) ${sql}`, [500])).rows[0]);
+        const scans = [...plan.matchAll(/"Node Type":"([^"]*Scan)"[^{}]*?"Relation Name":"(reservations|reservation_lines)"/g)].map((x) => `${x[1]} on ${x[2]}`);
+        expect(scans.length).toBeGreaterThan(0);
+        expect(scans.filter((x) => x.startsWith('Seq Scan'))).toEqual([]);
+      }
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+      c.release();
+    }
   });
 });
 

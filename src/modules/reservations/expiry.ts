@@ -10,25 +10,23 @@ import { purgeExpiredKeys } from '../inventory/idempotency';
 import { applyLevelChange } from '../inventory/stock-writer';
 import { settleHeaders } from './reservation.service';
 
-export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number; reservations: number }> {
-  const due = await withConn(app.tx, (tx) =>
-    tx.query<{ level_id: string; store_id: string }>(
-      `SELECT DISTINCT rl.inventory_level_id AS level_id, l.store_id FROM reservation_lines rl
+/** Levels with due lines ($1: at most this many). Index: reservation_lines_sweep_idx. */
+export const DUE_LEVELS_SQL = `SELECT DISTINCT rl.inventory_level_id AS level_id, l.store_id FROM reservation_lines rl
          JOIN inventory_levels l ON l.id = rl.inventory_level_id
-        WHERE rl.status = 'ACTIVE' AND rl.expires_at <= now() LIMIT $1`,
-      [batch],
-    ),
-  );
+        WHERE rl.status = 'ACTIVE' AND rl.expires_at <= now() LIMIT $1`;
+
+/** Due active reservations that hold nothing any more ($1: at most this many). Index: reservations_active_due_idx. */
+export const SPENT_RESERVATIONS_SQL = `SELECT r.id FROM reservations r WHERE r.status = 'ACTIVE' AND r.expires_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)
+        LIMIT $1`;
+
+export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number; reservations: number }> {
+  const due = await withConn(app.tx, (tx) => tx.query<{ level_id: string; store_id: string }>(DUE_LEVELS_SQL, [batch]));
   for (const d of due) {
     await withConn(app.tx, (tx) => applyLevelChange(tx, { storeId: d.store_id, levelId: d.level_id, mode: 'touch', reason: 'EXPIRY' }));
   }
   const closed = await withTx(app.tx, async (tx) => {
-    const ids = await tx.query<{ id: string }>(
-      `SELECT r.id FROM reservations r WHERE r.status = 'ACTIVE' AND r.expires_at <= now()
-          AND NOT EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)
-        LIMIT $1`,
-      [batch],
-    );
+    const ids = await tx.query<{ id: string }>(SPENT_RESERVATIONS_SQL, [batch]);
     if (ids.length) await settleHeaders(tx, ids.map((r) => r.id));
     await purgeExpiredKeys(tx);
     return ids.length;
