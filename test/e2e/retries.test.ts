@@ -106,3 +106,31 @@ test('a deadlock that clears up is retried transparently and applied exactly onc
   const moves = await pool.query(`SELECT count(*)::int AS n FROM stock_movements WHERE idempotency_key = $1`, [input.idempotencyKey]);
   expect(moves.rows[0].n).toBe(1);
 });
+
+test('a replaced pooled connection runs the prepared hot statements again (embedded PGlite keeps one session for all)', async () => {
+  const app = t.gateway.app;
+  const s = await stockedSku(t.gql, 10);
+  const ADJUST = `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { inventoryLevel { onHand } userErrors { code } } }`;
+  const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) { reservation { status } userErrors { code } } }`;
+  const round = async (onHand: number) => {
+    expect((await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'CORRECTION' } }))).inventoryAdjust).toEqual({
+      inventoryLevel: { onHand },
+      userErrors: [],
+    });
+    expect((await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: s.warehouseCode, quantity: 1 }] } }))).inventoryReserve).toEqual({
+      reservation: { status: 'ACTIVE' },
+      userErrors: [],
+    });
+  };
+  await round(11); // the writer's, the reservation batch's and the event hub's statements are prepared now
+  for (const pool of new Set([app.db.pool, app.db.batchPool])) {
+    const c = await pool.connect();
+    c.release(true); // destroyed: the next statement gets a new connection
+  }
+  await round(12);
+  // The event hub (on PGlite it shares the pool) still numbers and reads every event.
+  app.events!.poke();
+  await app.events!.settle();
+  const head = await app.db.pool.query(`SELECT max(seq)::int AS s, count(*) FILTER (WHERE seq IS NULL)::int AS pending FROM outbox_events`);
+  expect(head.rows[0]).toEqual({ s: app.events!.lastSeq, pending: 0 });
+});

@@ -258,10 +258,11 @@ function reserveBatcher(app: App): Batcher<BatchItem, BatchOutcome> {
   let b = batchers.get(app.tx);
   if (!b) {
     const tx = app.tx;
+    const conn = { ...tx, pool: app.db.batchPool };
     b = new Batcher<BatchItem, BatchOutcome>(
       async (items) => {
         const col = <K extends keyof BatchItem>(k: K) => items.map((i) => i[k]);
-        const rows = await withConn(tx, async (c) => {
+        const rows = await withConn(conn, async (c) => {
           try {
             return await c.query<Record<string, unknown>>(RESERVE_BATCH_SQL, [
               col('storeId'), col('variantId'), col('sku'), col('warehouseId'), col('warehouseCode'),
