@@ -10,6 +10,22 @@ export interface Tx {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+/** One connection of its own, in autocommit mode (withConn). */
+export interface Conn extends Tx {
+  /** The database session (for per-session state, such as SQL-level prepared statements). */
+  readonly session: object;
+  /**
+   * Several statements without parameters in ONE message (one round trip; PostgreSQL's simple
+   * query protocol): each statement's rows, in order. Literals must be inlined by the caller, and
+   * only values it produced itself (numbers), never input. A script that opens a transaction
+   * must end it, and roll it back if it fails.
+   */
+  script(sql: string): Promise<Record<string, unknown>[][]>;
+}
+
+type Results = pg.QueryResult | pg.QueryResult[];
+const rowsOfEach = (r: Results) => (Array.isArray(r) ? r : [r]).map((x) => x.rows as Record<string, unknown>[]);
+
 export interface TxRunner {
   pool: pg.Pool;
   maxRetries: number;
@@ -19,11 +35,15 @@ export interface TxRunner {
 
 const RETRYABLE = new Set(['40001', '40P01']);
 
-function wrap(client: pg.PoolClient): Tx {
+function wrap(client: pg.PoolClient): Conn {
   return {
+    session: client,
     async query<T>(sql: string, params?: unknown[]) {
       const r = await client.query(sql, params as unknown[]);
       return r.rows as T[];
+    },
+    async script(sql: string) {
+      return rowsOfEach((await client.query(sql)) as unknown as Results);
     },
   };
 }
@@ -73,7 +93,7 @@ export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): P
 }
 
 /** Runs fn on one connection in autocommit mode (each statement is its own transaction). */
-export async function withConn<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withConn<T>(runner: TxRunner, fn: (tx: Conn) => Promise<T>): Promise<T> {
   const client = await acquire(runner.pool);
   let broken = false;
   try {

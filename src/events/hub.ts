@@ -12,8 +12,8 @@
  */
 import pg from 'pg';
 import type { App } from '../app';
-import { withConn, withTx } from '../db/tx';
-import { eventsAfter, headSeq, purgeOutbox, sequencePending, type OutboxEvent } from './outbox';
+import { withConn } from '../db/tx';
+import { eventsAfter, headSeq, purgeOutbox, sequenceAndRead, type OutboxEvent } from './outbox';
 
 export type Listener = (e: OutboxEvent) => void;
 
@@ -61,8 +61,8 @@ export class EventHub {
   private again = false;
   private stopped = false;
   private lastPurge = 0;
-  /** Called after every pump (the webhook worker delivers what the sequencer queued). */
-  onPumped: (() => void) | null = null;
+  /** Called after a pump whose sequencing queued webhook deliveries (the webhook worker delivers them). */
+  onPumped: ((deliveries: number) => void) | null = null;
 
   /** The hub's own transactions must not wake the hub again. */
   private readonly tx;
@@ -146,20 +146,25 @@ export class EventHub {
   }
 
   private async pump(): Promise<void> {
-    // Sequence whatever is pending (another instance may be doing it: then it notifies us).
+    // Sequence what is pending and read what follows lastSeq: one round trip in the common case
+    // (another instance may be sequencing too: the lock orders us after it, and it notifies us).
+    let deliveries = 0;
     for (;;) {
-      const n = await withTx(this.tx, (tx) => sequencePending(tx));
-      if (n < 1000) break;
+      const last = this.lastSeq;
+      const r = await withConn(this.tx, (c) => sequenceAndRead(c, last, 1000, 500));
+      // Batches of 500: a subscriber's buffer (≥ 1000) always holds a whole batch.
+      deliveries += r.deliveries;
+      let events = r.events;
+      while (events.length > 0) {
+        this.lastSeq = events[events.length - 1].seq;
+        this.fanout.publish(events);
+        if (events.length < 500) break;
+        const after = this.lastSeq;
+        events = await withConn(this.tx, (tx) => eventsAfter(tx, after, 500));
+      }
+      if (r.sequenced < 1000) break;
     }
-    // Batches of 500: a subscriber's buffer (≥ 1000) always holds a whole batch.
-    for (;;) {
-      const events = await withConn(this.tx, (tx) => eventsAfter(tx, this.lastSeq, 500));
-      if (events.length === 0) break;
-      this.lastSeq = events[events.length - 1].seq;
-      this.fanout.publish(events);
-      if (events.length < 500) break;
-    }
-    this.onPumped?.();
+    if (deliveries > 0) this.onPumped?.(deliveries);
     if (Date.now() - this.lastPurge > 60_000) {
       this.lastPurge = Date.now();
       await withConn(this.tx, (tx) => purgeOutbox(tx, this.app.config.outboxRetentionSeconds));

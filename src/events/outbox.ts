@@ -9,7 +9,7 @@
  * sequencing transactions are serialized, a reader that has seen seq N has seen every event with a
  * smaller seq: `seq > cursor` never skips one.
  */
-import type { Tx } from '../db/tx';
+import type { Conn, Tx } from '../db/tx';
 
 const SEQUENCER_LOCK = 72707370;
 
@@ -42,17 +42,13 @@ interface Row {
 const toEvent = (r: Row): OutboxEvent => ({ seq: Number(r.seq), storeId: r.store_id, topic: r.topic, levelId: r.level_id, payload: r.payload, createdAt: r.created_at });
 
 /**
- * Numbers pending rows (at most `batch`). Returns how many were numbered, or -1 when another
- * instance is sequencing right now. Call inside a transaction.
+ * The numbering statement (at most `batch` rows; `$1` when prepared): numbering and webhook deliveries in one
+ * statement, so that each matching subscription gets exactly one delivery per event and webhook
+ * topic, created once, here, under the sequencer lock. Notifies `inventory_sequenced` when it
+ * numbered anything (delivered at commit).
  */
-export async function sequencePending(tx: Tx, batch = 1000): Promise<number> {
-  const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEQUENCER_LOCK]);
-  if (!locked) return -1;
-  // Numbering and webhook deliveries in one statement: each matching subscription gets exactly one
-  // delivery per event and webhook topic, created once, here, under the sequencer lock.
-  const rows = await tx.query<{ n: string; d: string }>(
-    `WITH pending AS (
-       SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT $1
+const SEQUENCE_SQL = (batch: string) => `WITH pending AS (
+       SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT ${batch}
      ), head AS (
        -- Gap-free: continue from the highest assigned seq (or the purge mark when retention
        -- deleted everything). Stable because sequencing transactions hold the lock; a sequencing
@@ -75,23 +71,63 @@ export async function sequencePending(tx: Tx, batch = 1000): Promise<number> {
           AND (NOT (s.filter ? 'variantIds') OR (e.payload->>'variantId') IN (SELECT jsonb_array_elements_text(s.filter->'variantIds')))
        ON CONFLICT DO NOTHING
        RETURNING 1
+     ), nt AS (
+       SELECT pg_notify('inventory_sequenced', '') AS n FROM (SELECT count(*) AS c FROM upd) u WHERE u.c > 0
      )
-     SELECT (SELECT count(*) FROM upd) AS n, (SELECT count(*) FROM ins) AS d`,
-    [batch],
-  );
-  const n = Number(rows[0].n);
-  if (n > 0) await tx.query(`SELECT pg_notify('inventory_sequenced', '')`);
+     SELECT (SELECT count(*) FROM upd) AS n, (SELECT count(*) FROM ins) AS d, (SELECT count(*) FROM nt) AS notified`;
+
+const EVENT_COLUMNS = 'seq, store_id, topic, level_id, payload, created_at';
+
+const int = (n: number, what: string) => {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a non-negative integer, got ${n}`);
   return n;
+};
+
+/** Sessions that have the numbering statement prepared (SQL PREPARE: planned once per session). */
+const preparedOn = new WeakSet<object>();
+
+/**
+ * The event hub's pump in ONE round trip: a transaction that waits for the sequencer lock (an
+ * advisory lock across every instance; a statement after it sees every earlier sequencing
+ * transaction's numbers), numbers at most `batch` pending rows and commits; then, after the
+ * commit, the first `limit` sequenced events after `afterSeq`. Returns how many rows it numbered,
+ * how many webhook deliveries that created, and the events read.
+ */
+export async function sequenceAndRead(
+  c: Conn,
+  afterSeq: number,
+  batch = 1000,
+  limit = 500,
+): Promise<{ sequenced: number; deliveries: number; events: OutboxEvent[] }> {
+  if (!preparedOn.has(c.session)) {
+    await c.script(`PREPARE outbox_sequence(int) AS ${SEQUENCE_SQL('$1')}`);
+    preparedOn.add(c.session);
+  }
+  const script = `BEGIN;
+SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK});
+EXECUTE outbox_sequence(${int(batch, 'batch')});
+COMMIT;
+SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE seq > ${int(afterSeq, 'afterSeq')} ORDER BY seq LIMIT ${int(limit, 'limit')}`;
+  let results: Record<string, unknown>[][];
+  try {
+    results = await c.script(script);
+  } catch (e) {
+    // The rest of the script was skipped; end a transaction left open (a no-op when there is none).
+    await c.script('ROLLBACK');
+    throw e;
+  }
+  const [counts] = results[2] as { n: string; d: string }[];
+  return { sequenced: Number(counts.n), deliveries: Number(counts.d), events: (results[4] as unknown as Row[]).map(toEvent) };
 }
 
 /** Sequenced events after `afterSeq`, in order (all stores, or one). */
 export async function eventsAfter(tx: Tx, afterSeq: number, limit: number, storeId?: string): Promise<OutboxEvent[]> {
   const rows = storeId
     ? await tx.query<Row>(
-        `SELECT seq, store_id, topic, level_id, payload, created_at FROM outbox_events WHERE store_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        `SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE store_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
         [storeId, afterSeq, limit],
       )
-    : await tx.query<Row>(`SELECT seq, store_id, topic, level_id, payload, created_at FROM outbox_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+    : await tx.query<Row>(`SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
   return rows.map(toEvent);
 }
 

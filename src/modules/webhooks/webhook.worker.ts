@@ -1,7 +1,8 @@
 /**
  * Delivers due webhooks: claims them (SKIP LOCKED, so each goes to one instance), POSTs them signed,
  * and records the outcome — success, or a retry with exponential backoff, or FAILED after
- * WEBHOOK_MAX_ATTEMPTS. Woken after each event-hub pump and by its own poll.
+ * WEBHOOK_MAX_ATTEMPTS. Woken when this instance's event hub queued deliveries, and by its own poll
+ * (retries, and deliveries another instance's sequencer queued).
  */
 import type { App } from '../../app';
 import { withConn } from '../../db/tx';
