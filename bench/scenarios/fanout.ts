@@ -115,10 +115,30 @@ export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]
   await waitDelivered(subs.length, 60_000);
   if (receivedTotal() < subs.length) ctx.warnings.push(`fan-out: only ${receivedTotal()} of ${subs.length} subscribers received the first event`);
 
-  /** `runs` windows of `windowS` seconds at one adjust per `intervalMs`; each drained (or given up) before the next. */
+  /** Sends one adjust per `intervalMs` for `windowS` seconds; resolves when every one answered. */
+  const window = async (intervalMs: number, windowS: number) => {
+    const start = Date.now();
+    const inflight: Promise<void>[] = [];
+    for (let k = 0; Date.now() - start < windowS * 1000; k++) {
+      const wait = start + k * intervalMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      inflight.push(adjust().catch(() => void failed++));
+    }
+    await Promise.all(inflight);
+  };
+
+  /**
+   * A warm-up window at the rate (not measured, like every other scenario's: JIT, socket buffers,
+   * heap size), then `runs` windows of `windowS` seconds at one adjust per `intervalMs`; each
+   * drained (or given up) before the next.
+   */
   const measure = async (intervalMs: number, windowS: number, runs: number, drainMs: number): Promise<RateResult> => {
     const results: RateResult['runs'] = [];
     let max = 0;
+    const sentBeforeWarmUp = sent;
+    const receivedBeforeWarmUp = receivedTotal();
+    await window(intervalMs, opts.warmupS);
+    await waitDelivered(receivedBeforeWarmUp + (sent - sentBeforeWarmUp) * live(), drainMs);
     const failedBefore = failed;
     const rss = rssSampler(ctx.gateway.pid);
     let allEvents = 0;
@@ -127,14 +147,7 @@ export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]
       const base = receivedTotal();
       const sentBefore = sent;
       const cpu = cpuMeter(ctx.gateway.pid, ctx.dbName);
-      const start = Date.now();
-      const inflight: Promise<void>[] = [];
-      for (let k = 0; Date.now() - start < windowS * 1000; k++) {
-        const wait = start + k * intervalMs - Date.now();
-        if (wait > 0) await sleep(wait);
-        inflight.push(adjust().catch(() => void failed++));
-      }
-      await Promise.all(inflight);
+      await window(intervalMs, windowS);
       const events = sent - sentBefore;
       allEvents += events;
       const expected = events * live();
