@@ -181,7 +181,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       `Data: ${opts.levels.toLocaleString('en-US')} single-variant products stocked in one warehouse, plus one hot SKU (HOT-1); fresh database per run.`,
       `Gateway: \`node ${[...GATEWAY_NODE_FLAGS, ...opts.nodeOptions].map((f) => `${f} `).join('')}${opts.gatewayMain ? path.relative(ROOT, opts.gatewayMain) : 'dist/src/main.js'}\` as a child process, NODE_ENV=development (for the x-sql-statements header), LOG_LEVEL=warn, ` +
         `DATABASE_POOL_SIZE=${opts.poolSize ?? 'default (10)'}, rate limiting ON with a 10⁹-point bucket (one API key with the admin scope for every client).`,
-      `Windows: ${opts.runs} run(s) × ${opts.durationS} s per figure after a ${opts.warmupS} s warm-up per concurrency level; closed loop (each client sends its next request when the previous one answered); ` +
+      `Windows: ${opts.runs} run(s) × ${opts.durationS} s per figure after a ${opts.warmupS} s warm-up per concurrency level (fan-out: per rate); closed loop (each client sends its next request when the previous one answered); ` +
         `HTTP load by autocannon ${require('autocannon/package.json').version} in the bench process, keep-alive connections.`,
       'Latency percentiles are per operation, measured client-side (10 µs resolution).',
     ];
