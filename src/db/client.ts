@@ -173,6 +173,11 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     ...(embedded ? { connectionTimeoutMillis: Math.max(config.connectTimeoutMs, 60_000) } : {}),
     max: config.poolSize,
     idleTimeoutMillis: 30_000,
+    // Embedded PGlite serves every connection from ONE session: the prepared statements of a
+    // replaced connection are still there, and preparing them again under the same names would
+    // fail ("already exists"). A new connection starts from none (pg-pool awaits this before
+    // handing the connection out).
+    ...(embedded ? { onConnect: (c: pg.ClientBase) => c.query('DEALLOCATE ALL') } : {}),
   });
   // Count every statement sent through these pools (services, loaders, Prisma's adapter, reservation
   // batches; on PostgreSQL the event hub has a pool of its own, not counted here).
@@ -191,10 +196,6 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       // UNAVAILABLE) and the transaction releases it as broken.
       client.on('error', (err) => log.warn('database connection lost while in use', { err: err.message }));
       const query = client.query.bind(client) as (...a: unknown[]) => unknown;
-      // Embedded PGlite serves every connection from ONE session: the prepared statements of a
-      // replaced connection are still there, and preparing them again under the same names would
-      // fail ("already exists"). A new connection starts from none (queued before any other query).
-      if (embedded) void (query('DEALLOCATE ALL') as Promise<unknown>).catch(() => undefined);
       (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
         statements++;
         const scope = statementScope.getStore();
