@@ -159,7 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1_000, 50, 3_600_000),
     txMaxRetries: int(env, 'TX_MAX_RETRIES', 5, 0, 50),
-    reserveBatchInFlight: int(env, 'RESERVE_BATCH_IN_FLIGHT', 2, 1, 64),
+    reserveBatchInFlight: int(env, 'RESERVE_BATCH_IN_FLIGHT', 1, 1, 64),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     maxDepth: int(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
     maxAliases: int(env, 'MAX_QUERY_ALIASES', 30, 1, 1000),
