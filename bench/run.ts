@@ -23,7 +23,8 @@ import { authHeaders, type BenchContext, type Options } from './lib/context';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, ROOT, seed, serverVersion, type BenchDatabase } from './lib/db';
 import { httpLoad } from './lib/load';
 import { summarise, summaryMarkdown } from './lib/profile';
-import { GATEWAY_NODE_FLAGS, startBareServer, startGateway, type Server } from './lib/proc';
+import { startBareServer, startGateway, type Server } from './lib/proc';
+import { NODE_FLAGS } from '../test/helpers/process';
 import { consoleTable, existingNotes, markdown, type ExtraFigure, type Row } from './lib/report';
 import { rssMb, sleep } from './lib/util';
 import { bulk } from './scenarios/bulk';
@@ -179,7 +180,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     log(`gateway pid ${gateway.pid} at ${gateway.url}; RSS idle ${rssIdle.toFixed(0)} MB`);
     const settings = [
       `Data: ${opts.levels.toLocaleString('en-US')} single-variant products stocked in one warehouse, plus one hot SKU (HOT-1); fresh database per run.`,
-      `Gateway: \`node ${[...GATEWAY_NODE_FLAGS, ...opts.nodeOptions].map((f) => `${f} `).join('')}${opts.gatewayMain ? path.relative(ROOT, opts.gatewayMain) : 'dist/src/main.js'}\` as a child process, NODE_ENV=development (for the x-sql-statements header), LOG_LEVEL=warn, ` +
+      `Gateway: \`node ${[...NODE_FLAGS, ...opts.nodeOptions].map((f) => `${f} `).join('')}${opts.gatewayMain ? path.relative(ROOT, opts.gatewayMain) : 'dist/src/main.js'}\` as a child process, NODE_ENV=development (for the x-sql-statements header), LOG_LEVEL=warn, ` +
         `DATABASE_POOL_SIZE=${opts.poolSize ?? 'default (10)'}, rate limiting ON with a 10⁹-point bucket (one API key with the admin scope for every client).`,
       `Windows: ${opts.runs} run(s) × ${opts.durationS} s per figure after a ${opts.warmupS} s warm-up per concurrency level (fan-out: per rate); closed loop (each client sends its next request when the previous one answered); ` +
         `HTTP load by autocannon ${require('autocannon/package.json').version} in the bench process, keep-alive connections.`,

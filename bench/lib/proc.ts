@@ -3,9 +3,9 @@
  * is `node dist/src/main.js`, the baseline is `node dist/bench/bare-server.js`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { NODE_FLAGS } from '../../test/helpers/process';
 import { ROOT } from './db';
 import { sleep } from './util';
 
@@ -99,17 +99,8 @@ export interface GatewayOptions {
 }
 
 /**
- * The node flags `npm start` runs the gateway with: package.json "config".nodeOptions (the start
- * script reads it as $npm_package_config_nodeOptions), so the bench measures the production process.
- */
-export const GATEWAY_NODE_FLAGS: string[] = String(
-  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { config?: { nodeOptions?: string } }).config?.nodeOptions ?? '',
-)
-  .split(/\s+/)
-  .filter(Boolean);
-
-/**
- * The gateway as `npm start` runs it (same node flags; `nodeArgs` come after them, so they can
+ * The gateway as `npm start` runs it (same node flags: package.json "config".nodeOptions, via
+ * test/helpers/process.ts; `nodeArgs` come after them, so they can
  * override one), with the rate limiter's bucket made effectively unlimited.
  */
 export function startGateway(o: GatewayOptions): Promise<Server> {
@@ -125,7 +116,7 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       ...(o.poolSize ? { DATABASE_POOL_SIZE: String(o.poolSize) } : {}),
       ...o.extraEnv,
     },
-    { nodeArgs: [...GATEWAY_NODE_FLAGS, ...(o.nodeArgs ?? [])], readyPath: '/readyz' },
+    { nodeArgs: [...NODE_FLAGS, ...(o.nodeArgs ?? [])], readyPath: '/readyz' },
   );
 }
 

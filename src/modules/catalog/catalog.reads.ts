@@ -8,7 +8,7 @@ import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import type { StockStatus } from '../inventory/availability';
 import { BEST_STATUS, LEVELS_FROM } from '../inventory/level.reads';
-import type { ProductRow, VariantRow, WarehouseRow, WarehouseType } from './catalog.service';
+import { catalogColumns, type ProductRow, type VariantRow, type WarehouseRow, type WarehouseType } from './catalog.service';
 
 /** ILIKE pattern for a user's search text: %, _ and \ match themselves. */
 export function containsPattern(text: string): string {
@@ -41,8 +41,7 @@ const PRODUCTS_FROM = `(
    WHERE p.store_id = $1
 ) pr`;
 
-const PRODUCT_SELECT = `pr.id, pr.store_id AS "storeId", pr.external_id AS "externalId", pr.name, pr.active,
-  pr.created_at AS "createdAt", pr.updated_at AS "updatedAt"`;
+const PRODUCT_SELECT = catalogColumns('product', 'pr');
 
 export type ProductSortKey = 'UPDATED_AT' | 'NAME' | 'TOTAL_ON_HAND' | 'TOTAL_AVAILABLE';
 
@@ -87,8 +86,7 @@ export function productPage(tx: Tx, storeId: string, filter: ProductFilter, sort
 // ---- variants ----
 
 const VARIANTS_FROM = `variants va`;
-const VARIANT_SELECT = `va.id, va.store_id AS "storeId", va.product_id AS "productId", va.sku, va.label, va.options,
-  va.external_id AS "externalId", va.is_default AS "isDefault", va.created_at AS "createdAt", va.updated_at AS "updatedAt"`;
+const VARIANT_SELECT = catalogColumns('variant', 'va');
 
 export type VariantSortKey = 'SKU' | 'UPDATED_AT';
 
@@ -158,8 +156,7 @@ export async function variantByLabel(
 
 // ---- warehouses ----
 
-const WAREHOUSE_SELECT = `w.id, w.store_id AS "storeId", w.code, w.name, w.address, w.type::text AS type, w.read_only AS "readOnly",
-  w.active, w.priority, w.created_at AS "createdAt", w.updated_at AS "updatedAt"`;
+const WAREHOUSE_SELECT = catalogColumns('warehouse', 'w');
 
 export type WarehouseSortKey = 'PRIORITY' | 'CODE' | 'NAME';
 

@@ -6,7 +6,7 @@
 import { countByParent, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
 import type { StockStatus } from './availability';
-import { effectiveReserved } from './levels';
+import { effectiveReserved, levelColumns } from './levels';
 import type { LevelRow } from './stock-writer';
 import { catalogColumns, catalogRowOf, type CatalogKind, type ProductRow, type VariantRow, type WarehouseRow } from '../catalog/catalog.service';
 
@@ -23,12 +23,7 @@ export const LEVELS_FROM = `(
     ) lv0
 ) lv`;
 
-/** The LevelRow columns of `a` (a row of LEVELS_FROM, or of a page of LEVELS_RAW_FROM with `reserved` corrected). */
-const levelSelect = (a: string, reserved: string) => `${a}.id, ${a}.store_id AS "storeId", ${a}.variant_id AS "variantId", ${a}.warehouse_id AS "warehouseId",
-  ${a}.on_hand AS "onHand", ${reserved} AS reserved, ${a}.incoming, ${a}.safety_stock AS "safetyStock",
-  ${a}.low_stock_threshold AS "lowStockThreshold", ${a}.critical_threshold AS "criticalThreshold", ${a}.version, ${a}.updated_at AS "updatedAt"`;
-
-export const LEVEL_SELECT = levelSelect('lv', 'lv.reserved');
+export const LEVEL_SELECT = levelColumns('lv', 'lv.reserved');
 
 /**
  * Every level of store $1 with its stored (uncorrected) `reserved`, plus sku and product. Same
@@ -147,7 +142,7 @@ export async function levelPage(
       ...q,
       ...(late ? { from: LEVELS_RAW_FROM } : {}),
       select: 'lv.*',
-      afterCut: [levelSelect('p', late ? effectiveReserved('p') : 'p.reserved'), ...cols].join(', '),
+      afterCut: [levelColumns('p', late ? effectiveReserved('p') : 'p.reserved'), ...cols].join(', '),
       afterCutJoin: joins.join(' '),
     },
     page,

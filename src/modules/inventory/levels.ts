@@ -31,13 +31,13 @@ export interface ResolvedLevel {
 export const effectiveReserved = (l = 'l') => `(${l}.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
       WHERE rl.inventory_level_id = ${l}.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int`;
 
+/** The LevelRow columns of the level row at alias `a`, with `reserved` given as an SQL expression. */
+export const levelColumns = (a: string, reserved: string) => `${a}.id, ${a}.store_id AS "storeId", ${a}.variant_id AS "variantId", ${a}.warehouse_id AS "warehouseId",
+  ${a}.on_hand AS "onHand", ${reserved} AS reserved, ${a}.incoming, ${a}.safety_stock AS "safetyStock",
+  ${a}.low_stock_threshold AS "lowStockThreshold", ${a}.critical_threshold AS "criticalThreshold", ${a}.version, ${a}.updated_at AS "updatedAt"`;
+
 /** Effective counters: `reserved` without lines that are due but not yet swept. */
-export const LEVEL_COLUMNS = `
-  l.id, l.store_id AS "storeId", l.variant_id AS "variantId", l.warehouse_id AS "warehouseId",
-  l.on_hand AS "onHand",
-  ${effectiveReserved()} AS reserved,
-  l.incoming, l.safety_stock AS "safetyStock", l.low_stock_threshold AS "lowStockThreshold",
-  l.critical_threshold AS "criticalThreshold", l.version, l.updated_at AS "updatedAt"`;
+export const LEVEL_COLUMNS = levelColumns('l', effectiveReserved());
 
 const LEVELS_BY_IDS_SQL = preparedStatement('levels_by_ids', `SELECT ${LEVEL_COLUMNS} FROM inventory_levels l WHERE l.store_id = $1 AND l.id = ANY($2::uuid[])`);
 
