@@ -1,13 +1,31 @@
-/** Tests run against a real database: PostgreSQL when DATABASE_URL is set, embedded PGlite otherwise. */
+/**
+ * Two projects:
+ *  - unit: pure logic under test/unit, no database, no server; runs in seconds (`npm run test:unit`).
+ *  - e2e: real database (PostgreSQL when DATABASE_URL is set, embedded PGlite otherwise), real
+ *    HTTP and WebSocket servers.
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
-  },
-  setupFiles: ['reflect-metadata'],
-  testTimeout: 60000,
   maxWorkers: 2,
   verbose: false,
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      setupFiles: ['reflect-metadata'],
+      testTimeout: 10000,
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      setupFiles: ['reflect-metadata'],
+      testTimeout: 60000,
+    },
+  ],
 };
