@@ -8,7 +8,8 @@ import http from 'node:http';
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { useServer } from 'graphql-ws/use/ws';
+import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { DocumentNode } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { App } from './app';
 import type { Config } from './config';
@@ -17,13 +18,17 @@ import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
 import { serveStatic } from './http/static';
 import { SharedSubscriptions } from './graphql/shared-subscriptions';
-import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
+import { isTransientDbError, unauthenticated } from './graphql/errors';
 import { EventHub } from './events/hub';
 import { WebhookWorker } from './modules/webhooks/webhook.worker';
 import { getSchema } from './graphql/schema';
-import { armor, loadTrustedDocuments, securityPlugin, tooManyTokens } from './graphql/security';
+import { loadTrustedDocuments, preflight } from './graphql/documents';
+import { OperationGuard } from './graphql/security';
+import { KeySockets } from './server/key-sockets';
+import { serveGraphqlWs, WS_FORBIDDEN } from './server/ws';
 import type { Logger } from './log';
-import { KeyAuthenticator } from './modules/auth/keys.service';
+import { KeyAuthenticator, REVOKED_CHANNEL } from './modules/auth/keys.service';
+import { RevocationWatcher } from './modules/auth/revocation';
 import type { AuthInfo } from './modules/auth/scopes';
 import { loadDemoIfEmpty } from './modules/demo/demo';
 import { Sweeper } from './modules/reservations/expiry';
@@ -81,14 +86,6 @@ function parseJson(s: string | null): unknown {
   }
 }
 
-/** PostgreSQL text cannot hold NUL: refuse it anywhere in the variables, before any resolver runs. */
-function hasNul(v: unknown, depth = 0): boolean {
-  if (typeof v === 'string') return v.includes('\u0000');
-  if (depth > 64 || v === null || typeof v !== 'object') return false;
-  if (Array.isArray(v)) return v.some((x) => hasNul(x, depth + 1));
-  return Object.entries(v as Record<string, unknown>).some(([k, x]) => k.includes('\u0000') || hasNul(x, depth + 1));
-}
-
 /**
  * CORS for browser storefronts: an allowed Origin gets the headers (and its preflight a 204).
  * Returns true when the request came from an allowed origin.
@@ -107,22 +104,24 @@ function corsHeaders(allowed: string[], req: http.IncomingMessage, res: http.Ser
   return true;
 }
 
-/** Automatic persisted queries, pre-filled with the trusted documents (so clients may send only their hash). */
-function persistedQueryCache(trusted: Map<string, string>) {
-  const lru = new Map<string, string>();
+/** Bytes of persisted documents kept (automatic persisted queries, registered by authenticated callers only). */
+const PERSISTED_CACHE_BYTES = 8 * 1024 * 1024;
+/** Bytes of parsed and validated documents kept (Apollo's document store; a document's source text counts). */
+const DOCUMENT_STORE_BYTES = 16 * 1024 * 1024;
+
+/** Automatic persisted queries, with the trusted documents served first (clients may send only their hash). */
+function persistedQueryCache(trusted: Map<string, string>): KeyValueCache<string> {
+  const lru = new InMemoryLRUCache<string>({ maxSize: PERSISTED_CACHE_BYTES, sizeCalculation: (v) => v.length * 2 + 64 });
   const strip = (k: string) => k.replace(/^apq:/, '');
   return {
     async get(key: string) {
       return trusted.get(strip(key)) ?? lru.get(key);
     },
     async set(key: string, value: string) {
-      if (trusted.has(strip(key))) return;
-      lru.delete(key);
-      lru.set(key, value);
-      if (lru.size > 1000) lru.delete(lru.keys().next().value as string);
+      if (!trusted.has(strip(key))) await lru.set(key, value);
     },
     async delete(key: string) {
-      lru.delete(key);
+      await lru.delete(key);
     },
   };
 }
@@ -162,25 +161,28 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
 
   const trusted = loadTrustedDocuments(config);
-  const guard = armor(config);
+  // The one enforcement point: Apollo (HTTP) and graphql-ws both run every operation through it.
+  const guard = new OperationGuard(config, trusted, log);
+  const persisted = persistedQueryCache(trusted);
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
     // Shutdown is ours (main.ts): Apollo's own signal handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
-    introspection: config.introspection,
+    // The guard's validation rules refuse introspection when it is off, on every transport.
+    introspection: true,
     includeStacktraceInErrorResponses: false,
-    formatError: makeFormatError(log),
+    formatError: guard.formatError,
     validationRules: guard.validationRules,
-    persistedQueries: { cache: persistedQueryCache(trusted) },
+    persistedQueries: { cache: persisted },
+    documentStore: new InMemoryLRUCache<DocumentNode>({ maxSize: DOCUMENT_STORE_BYTES, sizeCalculation: (d) => (d.loc?.source.body.length ?? 0) * 2 + 4096 }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       // No type or field has a cache hint, so responses never carried a cache-control header; the
       // default cache-control plugin still ran a willResolveField hook (and allocated) per field.
       ApolloServerPluginCacheControlDisabled(),
-      ...guard.plugins,
-      securityPlugin(config, trusted),
+      guard.apolloPlugin(),
       {
         async serverWillStart() {
           return {
@@ -202,30 +204,20 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }
 
   // Subscription events run once per shape and are sent to every subscriber of it.
-  const subscriptions = new SharedSubscriptions((auth) => buildContext(app!, auth, `subscription-${crypto.randomUUID()}`), config.subscriptionFlushMs);
-  const wsCleanup = useServer<Record<string, unknown> | undefined, { auth?: AuthInfo | null }>(
-    {
-      schema,
-      onConnect: async (ctx) => {
-        if (!app) return false;
-        const p = ctx.connectionParams ?? {};
-        const header = (p.Authorization ?? p.authorization ?? (p.apiKey ? `Bearer ${p.apiKey}` : undefined)) as string | undefined;
-        try {
-          ctx.extra.auth = await authFrom(header);
-        } catch {
-          return false;
-        }
-        return true;
-      },
-      context: (ctx, id) =>
-        Object.assign(buildContext(app!, ctx.extra.auth ?? null, crypto.randomUUID()), {
-          closeSocket: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
-          subscriber: { socket: ctx.extra.socket, id },
-        }),
-      subscribe: subscriptions.subscribe,
-    },
-    wsServer,
-  );
+  const subscriptions = new SharedSubscriptions((auth) => buildContext(app!, auth, `subscription-${crypto.randomUUID()}`), config.subscriptionFlushMs, guard.formatError);
+  const sockets = new KeySockets();
+  const wsCleanup = serveGraphqlWs(wsServer, {
+    schema,
+    config,
+    guard,
+    trusted,
+    persisted,
+    app: () => (stopping ? null : app),
+    authenticate: (token) => app!.authenticator.authenticate(token),
+    subscriptions,
+    sockets,
+  });
+  const revocations: { w: RevocationWatcher | null } = { w: null };
 
   await apollo.start();
 
@@ -270,13 +262,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
         }
       }
-      const bodies = req.method === 'POST' ? (Array.isArray(parsed) ? parsed : [parsed]) : [];
-      if (bodies.some((b) => hasNul((b as { variables?: unknown } | undefined)?.variables)) || hasNul(parseJson(url.searchParams.get('variables')))) {
-        return sendJson(res, 400, { errors: [{ message: 'Strings must not contain NUL (\\u0000) characters', extensions: { code: 'BAD_USER_INPUT' } }] });
-      }
-      const queries = req.method === 'POST' ? (Array.isArray(parsed) ? parsed : [parsed]).map((b) => (b as { query?: unknown } | undefined)?.query) : [url.searchParams.get('query')];
-      if (queries.some((q) => tooManyTokens(q, config.maxTokens))) {
-        return sendJson(res, 400, { errors: [{ message: `The document has more than ${config.maxTokens} tokens`, extensions: { code: 'BAD_USER_INPUT' } }] });
+      const ops: { query?: unknown; variables?: unknown }[] =
+        req.method === 'POST'
+          ? (Array.isArray(parsed) ? parsed : [parsed]).map((b) => (b && typeof b === 'object' ? (b as { query?: unknown; variables?: unknown }) : {}))
+          : [{ query: url.searchParams.get('query'), variables: parseJson(url.searchParams.get('variables')) }];
+      for (const op of ops) {
+        const refused = preflight(op.query, op.variables, config);
+        if (refused) return sendJson(res, 400, { errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }] });
       }
       const httpGraphQLRequest: HTTPGraphQLRequest = { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body: parsed };
       const scope = { statements: 0 };
@@ -303,7 +295,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   });
 
   async function readyz(res: http.ServerResponse) {
-    if (fatal) return sendJson(res, 503, { status: 'failed', reason: fatal.message });
+    if (fatal) return sendJson(res, 503, { status: 'failed' });
     if (!app) return sendJson(res, 503, { status: 'starting', database: 'unreachable or migrating' });
     const pool = app.db.pool;
     try {
@@ -321,12 +313,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       }
       return sendJson(res, 200, { status: 'ready', database: app.db.kind });
     } catch (e) {
-      return sendJson(res, 503, {
-        status: 'not ready',
-        database: 'unreachable',
-        error: (e as Error).message.slice(0, 200),
-        pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
-      });
+      // The cause goes to the log, not to whoever asks.
+      log.warn('readiness check failed', { err: (e as Error).message.slice(0, 200), pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } });
+      return sendJson(res, 503, { status: 'not ready', database: 'unreachable' });
     }
   }
 
@@ -344,7 +333,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const a: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator };
     await loadDemoIfEmpty(a);
     const hub = new EventHub(a);
+    const watcher = new RevocationWatcher(db.prisma, (ids) => {
+      authenticator.invalidate(ids);
+      for (const id of ids) sockets.close(id, WS_FORBIDDEN, 'The API key was revoked');
+    }, (msg, err) => log.warn(msg, { err: err.message }));
+    hub.alsoListen = [REVOKED_CHANNEL];
+    hub.onNotify = () => watcher.poke();
     await hub.start();
+    await watcher.start();
+    revocations.w = watcher;
     a.events = hub;
     webhooks.w = new WebhookWorker(a);
     webhooks.w.start();
@@ -373,6 +370,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         log.info('shutting down');
         await apollo.stop(); // drains HTTP (in-flight requests finish) and closes the WebSocket server
         await sweeper.s?.stop();
+        await revocations.w?.stop();
         await app?.events?.stop();
         await webhooks.w?.stop();
         await app?.db.close();

@@ -63,6 +63,10 @@ export class EventHub {
   private lastPurge = 0;
   /** Called after a pump whose sequencing queued webhook deliveries (the webhook worker delivers them). */
   onPumped: ((deliveries: number) => void) | null = null;
+  /** Called on a NOTIFY of another channel this hub listens to (`alsoListen`). */
+  onNotify: ((channel: string, payload: string | undefined) => void) | null = null;
+  /** Further channels to LISTEN on, with the hub's one listening connection. */
+  alsoListen: string[] = [];
 
   /** The hub's own transactions must not wake the hub again. */
   private readonly tx;
@@ -99,7 +103,7 @@ export class EventHub {
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const c = new pg.Client(this.app.db.connection);
-    c.on('notification', () => this.poke());
+    c.on('notification', (n) => (this.alsoListen.includes(n.channel) ? this.onNotify?.(n.channel, n.payload) : this.poke()));
     c.on('error', (err) => {
       this.app.log.warn('event listener connection lost; reconnecting', { err: err.message });
       this.listener = null;
@@ -110,6 +114,7 @@ export class EventHub {
       await c.connect();
       await c.query('LISTEN inventory_outbox');
       await c.query('LISTEN inventory_sequenced');
+      for (const ch of this.alsoListen) await c.query(`LISTEN ${ch}`);
       this.listener = c;
     } catch (e) {
       // The poll still delivers; try LISTEN again later.

@@ -1,4 +1,5 @@
 import { Field, ID, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
+import { Access, InterfaceAccess } from './access';
 import { ErrorCode } from './errors';
 
 registerEnumType(ErrorCode, {
@@ -34,6 +35,7 @@ registerEnumType(ErrorCode, {
   },
 });
 
+@Access({ payload: true })
 @ObjectType({ description: 'A business error: the mutation did not apply (or, in bulk, that item did not).' })
 export class UserError {
   @Field(() => ErrorCode, { description: 'Stable machine-readable code.' })
@@ -46,6 +48,7 @@ export class UserError {
   message!: string;
 }
 
+@InterfaceAccess({ read: ['inventory:read', 'inventory:reserve'], public: ['id'] })
 @InterfaceType({
   description: 'An object with a globally unique, opaque ID.',
   // node()/nodes() tag the rows they load with their type.

@@ -27,6 +27,7 @@ import {
   type ASTVisitor,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLFormattedError,
 } from 'graphql';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
@@ -102,10 +103,13 @@ class Rendered {
   }
 }
 
-/** Like graphql-ws: `errors` only when there are some. */
-function serialize(result: ExecutionResult): Rendered {
+/** Formats an error as every transport does (the guard's formatError: masking, public codes). */
+export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+/** Like graphql-ws: `errors` only when there are some, formatted by the guard. */
+function serialize(result: ExecutionResult, format: ErrorFormatter): Rendered {
   const { errors, ...rest } = result;
-  return new Rendered(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
+  return new Rendered(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => format(e.toJSON(), e)) } : rest));
 }
 
 const RENDERED_KEPT = 64;
@@ -343,12 +347,12 @@ class ShapeGroup {
     let r: Rendered | Promise<Rendered>;
     if (result instanceof Promise) {
       const p: Promise<Rendered> = result.then((x) => {
-        const v = serialize(x);
+        const v = serialize(x, this.owner.formatError);
         if (this.rendered.get(e.seq) === p) this.rendered.set(e.seq, v);
         return v;
       });
       r = p;
-    } else r = serialize(result as ExecutionResult);
+    } else r = serialize(result as ExecutionResult, this.owner.formatError);
     this.rendered.set(e.seq, r);
     if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as number);
     return r;
@@ -427,6 +431,7 @@ export class SharedSubscriptions {
   constructor(
     readonly newContext: (auth: AuthInfo | null) => Context,
     private readonly flushMs = 0,
+    readonly formatError: ErrorFormatter = (f) => f,
   ) {}
 
   /** Shapes with subscribers, and subscribers, right now. */

@@ -40,17 +40,24 @@ export async function listApiKeys(prisma: PrismaClient, storeId?: string) {
   return prisma.apiKey.findMany({ where: storeId ? { storeId } : {}, orderBy: { createdAt: 'asc' }, include: { store: { select: { code: true } } } });
 }
 
+/** The channel on which a revocation is announced (every gateway LISTENs; see RevocationWatcher). */
+export const REVOKED_CHANNEL = 'api_key_revoked';
+
 export async function revokeApiKey(prisma: PrismaClient, idOrPrefix: string): Promise<number> {
-  const r = await prisma.apiKey.updateMany({
-    where: { revokedAt: null, OR: [{ prefix: idOrPrefix }, ...(/^[0-9a-f-]{36}$/.test(idOrPrefix) ? [{ id: idOrPrefix }] : [])] },
-    data: { revokedAt: new Date() },
-  });
-  return r.count;
+  const id = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(idOrPrefix) ? idOrPrefix : null;
+  // The database's clock stamps the revocation: gateways compare it with their own reads of now().
+  const rows = await prisma.$queryRaw<{ id: string }[]>`
+    WITH r AS (
+      UPDATE api_keys SET revoked_at = now()
+       WHERE revoked_at IS NULL AND (prefix = ${idOrPrefix} OR id = ${id}::uuid)
+      RETURNING id)
+    SELECT id::text, pg_notify(${REVOKED_CHANNEL}, id::text)::text AS notified FROM r`;
+  return rows.length;
 }
 
 /**
- * Resolves bearer tokens to AuthInfo. Hits are cached for a few seconds, so a revoked key stops
- * working within `ttlMs` on every instance.
+ * Resolves bearer tokens to AuthInfo. Hits are cached for a few seconds; a revocation removes the
+ * key's entries at once (`invalidate`, called by the RevocationWatcher on every instance).
  */
 export class KeyAuthenticator {
   private cache = new Map<string, { auth: AuthInfo | null; until: number }>();
@@ -73,5 +80,11 @@ export class KeyAuthenticator {
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(h, { auth, until: now + this.ttlMs });
     return auth;
+  }
+
+  /** Forgets the cached answers for these key ids. */
+  invalidate(keyIds: Iterable<string>): void {
+    const ids = new Set(keyIds);
+    for (const [h, e] of this.cache) if (e.auth && ids.has(e.auth.keyId)) this.cache.delete(h);
   }
 }

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Access } from '../../graphql/access';
 import { UserError } from '../../graphql/common.types';
 import { Connection } from '../../graphql/connection';
 import { DateTime } from '../../graphql/scalars';
@@ -92,6 +93,7 @@ export class WarehouseFilter {
   search?: string | null;
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of variantByLabel: the variant, or why there is none.' })
 export class VariantLookupResult {
   @Field(() => Variant, { nullable: true, description: 'The one variant with that label.' })

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
 
@@ -17,6 +18,7 @@ registerEnumType(WarehouseTypeEnum, {
   },
 });
 
+@Access({ read: ['inventory:read'], public: true })
 @ObjectType({ description: 'One option of a variant, e.g. { name: "Size", value: "L" }.' })
 export class VariantOption {
   @Field({ description: 'Option name, e.g. "Size".' })
@@ -33,6 +35,7 @@ export class VariantOptionInput {
   value!: string;
 }
 
+@Access({ read: ['inventory:read'], public: ['id', 'name', 'externalId', 'active', 'variants', 'variantCount', 'totalAvailable', 'status', 'hasStock'] })
 @ObjectType({ implements: Node, description: 'A product. Stock is held by its variants.' })
 export class Product extends Node {
   @Field({ description: 'Display name.' })
@@ -47,6 +50,7 @@ export class Product extends Node {
   updatedAt!: Date;
 }
 
+@Access({ read: ['inventory:read'], public: ['id', 'sku', 'label', 'options', 'isDefault', 'product', 'inventoryLevels', 'totalAvailable', 'status', 'hasStock'] })
 @ObjectType({ implements: Node, description: 'A sellable variant of a product, identified by its SKU.' })
 export class Variant extends Node {
   @Field({ description: 'Stock keeping unit, unique per store.' })
@@ -63,6 +67,7 @@ export class Variant extends Node {
   updatedAt!: Date;
 }
 
+@Access({ read: ['inventory:read'], public: ['id', 'code', 'name'] })
 @ObjectType({ implements: Node, description: 'A stock location.' })
 export class Warehouse extends Node {
   @Field({ description: 'Short code, unique per store, e.g. "BER-1".' })
@@ -151,6 +156,7 @@ export class WarehouseInput {
   priority?: number | null;
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of productCreate / productUpdate.' })
 export class ProductPayload {
   @Field(() => Product, { nullable: true, description: 'The product, or null when userErrors is not empty.' })
@@ -159,6 +165,7 @@ export class ProductPayload {
   userErrors!: UserError[];
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of variantCreate / variantUpdate.' })
 export class VariantPayload {
   @Field(() => Variant, { nullable: true, description: 'The variant, or null when userErrors is not empty.' })
@@ -167,6 +174,7 @@ export class VariantPayload {
   userErrors!: UserError[];
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of warehouseCreate / warehouseUpdate.' })
 export class WarehousePayload {
   @Field(() => Warehouse, { nullable: true, description: 'The warehouse, or null when userErrors is not empty.' })

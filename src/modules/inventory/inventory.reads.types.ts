@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Access } from '../../graphql/access';
 import { Node } from '../../graphql/common.types';
 import { Connection } from '../../graphql/connection';
 import { DateTime } from '../../graphql/scalars';
@@ -41,6 +42,7 @@ export class InventoryLevelFilter {
   updatedSince?: Date | null;
 }
 
+@Access({ read: ['inventory:read'] })
 @ObjectType({ description: 'Counts of inventory levels per status, and stock totals (seed 001).' })
 export class InventorySummary {
   @Field(() => Int, { description: 'Levels matching the filter.' })
@@ -84,6 +86,7 @@ registerEnumType(MovementKindEnum, {
   },
 });
 
+@Access({ read: ['inventory:read'] })
 @ObjectType({ implements: Node, description: 'One ledger entry. For every level, onHand is the sum of its quantityDelta.' })
 export class StockMovement extends Node {
   @Field(() => MovementReasonEnum, { description: 'Why stock moved.' })

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
 
@@ -79,6 +80,7 @@ registerEnumType(ErrorPolicyEnum, {
   },
 });
 
+@Access({ read: ['inventory:read'], public: ['id', 'available', 'status', 'variant', 'warehouse'] })
 @ObjectType({ implements: Node, description: 'Stock of one variant in one warehouse.' })
 export class InventoryLevel extends Node {
   @Field(() => Int, { description: 'Physical units in the warehouse.' })
@@ -211,6 +213,7 @@ export class InventoryBulkUpdateInput {
   idempotencyKey?: string | null;
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of a single-level stock mutation.' })
 export class InventoryLevelPayload {
   @Field(() => InventoryLevel, { nullable: true, description: 'The level after the change, or null when userErrors is not empty.' })
@@ -221,6 +224,7 @@ export class InventoryLevelPayload {
   idempotentReplay!: boolean;
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of inventoryMove.' })
 export class InventoryMovePayload {
   @Field(() => InventoryLevel, { nullable: true, description: 'The source level after the move.' })
@@ -233,6 +237,7 @@ export class InventoryMovePayload {
   idempotentReplay!: boolean;
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Outcome of one bulk item.' })
 export class InventoryBulkItemResult {
   @Field(() => Int, { description: 'Position of the item in the input.' })
@@ -243,6 +248,7 @@ export class InventoryBulkItemResult {
   userErrors!: UserError[];
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of inventoryBulkUpdate.' })
 export class InventoryBulkUpdatePayload {
   @Field(() => Int, { description: 'Items applied.' })

@@ -1,5 +1,7 @@
 /** node(id) / nodes(ids): any object by its global id, through the same per-request loaders. */
-import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, ID, Info, Query, Resolver } from 'type-graphql';
+import { canSeeType } from '../../graphql/access';
 import { Node } from '../../graphql/common.types';
 import type { Context } from '../../graphql/context';
 import { fromGlobalId } from '../../graphql/ids';
@@ -7,9 +9,10 @@ import { badInput } from '../../graphql/errors';
 
 const MAX_NODES = 250;
 
-async function load(ctx: Context, gid: string): Promise<object | null> {
+/** Null, as for a missing id, when the key may not see objects of the id's type at all. */
+async function load(ctx: Context, info: GraphQLResolveInfo, gid: string): Promise<object | null> {
   const g = fromGlobalId(gid);
-  if (!g) return null;
+  if (!g || !ctx.auth || !canSeeType(info.schema, ctx.auth, g.type)) return null;
   const l = ctx.loaders;
   const row: object | null = await (async () => {
     switch (g.type) {
@@ -36,16 +39,19 @@ async function load(ctx: Context, gid: string): Promise<object | null> {
 
 @Resolver()
 export class NodeResolver {
-  @Authorized('inventory:read')
-  @Query(() => Node, { nullable: true, description: 'Any object by its global id; null if it does not exist in your store.' })
-  node(@Ctx() ctx: Context, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
-    return load(ctx, id);
+  @Authorized('inventory:read', 'inventory:reserve', 'storefront:read')
+  @Query(() => Node, {
+    nullable: true,
+    description: 'Any object by its global id; null if it does not exist in your store or your key may not read its type. Publishable keys read public fields only.',
+  })
+  node(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
+    return load(ctx, info, id);
   }
 
-  @Authorized('inventory:read')
+  @Authorized('inventory:read', 'inventory:reserve', 'storefront:read')
   @Query(() => [Node], { nullable: 'items', description: `Several objects by global id (at most ${MAX_NODES}), in the same order; null for each that does not exist.` })
-  nodes(@Ctx() ctx: Context, @Arg('ids', () => [ID], { description: 'Global ids.' }) ids: string[]) {
+  nodes(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo, @Arg('ids', () => [ID], { description: 'Global ids.' }) ids: string[]) {
     if (ids.length > MAX_NODES) throw badInput(`At most ${MAX_NODES} ids, got ${ids.length}`, { argument: 'ids' });
-    return Promise.all(ids.map((id) => load(ctx, id)));
+    return Promise.all(ids.map((id) => load(ctx, info, id)));
   }
 }

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
 import { Connection } from '../../graphql/connection';
@@ -20,6 +21,7 @@ registerEnumType(ReservationStatusEnum, {
   },
 });
 
+@Access({ read: ['inventory:read', 'inventory:reserve'] })
 @ObjectType({ implements: Node, description: 'A quantity held on one inventory level.' })
 export class ReservationLine extends Node {
   @Field(() => ReservationStatusEnum, { description: 'Status of this line.' })
@@ -36,6 +38,7 @@ export class ReservationLine extends Node {
   expiredQuantity!: number;
 }
 
+@Access({ read: ['inventory:read', 'inventory:reserve'] })
 @ObjectType({ implements: Node, description: 'A cart-level hold on stock, across one or more levels.' })
 export class Reservation extends Node {
   @Field(() => ReservationStatusEnum, { description: 'EXPIRED as soon as expiresAt passes, even before the sweeper runs.' })
@@ -92,6 +95,7 @@ export class ReservationSettleInput {
   idempotencyKey?: string | null;
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of inventoryReserve, reservationRelease and reservationCommit.' })
 export class ReservationPayload {
   @Field(() => Reservation, { nullable: true, description: 'The reservation after the change, or null when userErrors is not empty.' })

@@ -4,7 +4,7 @@
  * result to every subscriber of that shape (src/graphql/shared-subscriptions.ts).
  */
 import { GraphQLError } from 'graphql';
-import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { createLoaders } from '../../graphql/loaders';
 import { shareable } from '../../graphql/shared-subscriptions';
@@ -55,6 +55,7 @@ async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null
 
 @Resolver(() => InventoryChangedEvent)
 export class InventoryChangedEventResolver {
+  @Authorized('inventory:read')
   @Subscription(() => InventoryChangedEvent, {
     description: 'Every committed change of inventory levels in your store, in order. Resume with "after" (the last cursor received).',
     subscribe: ({ args, context }) => open(context as Context, 'INVENTORY_UPDATED', args.filter, args.after),
@@ -83,6 +84,7 @@ export class InventoryChangedEventResolver {
 
 @Resolver(() => StockStatusChangedEvent)
 export class StockStatusChangedEventResolver {
+  @Authorized('inventory:read')
   @Subscription(() => StockStatusChangedEvent, {
     description: 'Status crossings (low, critical, out of stock, back in stock) in your store, in order. Resume with "after".',
     subscribe: ({ args, context }) => open(context as Context, 'STOCK_STATUS_CHANGED', args.filter, args.after),

@@ -1,7 +1,9 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Access } from '../../graphql/access';
 import { DateTime } from '../../graphql/scalars';
 import { MovementReasonEnum, StockStatusEnum } from '../inventory/inventory.types';
 
+@Access({ read: ['inventory:read'] })
 @ObjectType({ description: 'Counters of a level at one moment.' })
 export class StockSnapshot {
   @Field(() => Int, { description: 'Units physically present.' })
@@ -18,6 +20,7 @@ export class StockSnapshot {
   status!: StockStatusEnum;
 }
 
+@Access({ read: ['inventory:read'] })
 @ObjectType({ description: 'A committed change of one inventory level.' })
 export class InventoryChangedEvent {
   @Field({ description: 'Position in the store’s event stream: pass it as "after" to resume from here.' })
@@ -36,6 +39,7 @@ export class InventoryChangedEvent {
   after!: StockSnapshot;
 }
 
+@Access({ read: ['inventory:read'] })
 @ObjectType({ description: 'A level crossed a status boundary (emitted once per actual crossing).' })
 export class StockStatusChangedEvent {
   @Field({ description: 'Position in the store’s event stream: pass it as "after" to resume from here.' })

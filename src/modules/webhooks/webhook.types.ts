@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Access } from '../../graphql/access';
 import { UserError } from '../../graphql/common.types';
 import { Connection } from '../../graphql/connection';
 import { DateTime } from '../../graphql/scalars';
@@ -37,6 +38,7 @@ registerEnumType(WebhookDeliveryStatusEnum, {
   },
 });
 
+@Access({ read: ['webhooks:manage'] })
 @ObjectType({ description: 'Which levels a webhook subscription covers (empty: all).' })
 export class WebhookFilter {
   @Field(() => [ID], { nullable: true, description: 'Only these warehouses.' })
@@ -45,6 +47,7 @@ export class WebhookFilter {
   variantIds!: string[] | null;
 }
 
+@Access({ read: ['webhooks:manage'] })
 @ObjectType({ description: 'An endpoint receiving signed events.' })
 export class WebhookSubscription {
   @Field(() => ID, { description: 'Opaque global ID.' })
@@ -61,6 +64,7 @@ export class WebhookSubscription {
   createdAt!: Date;
 }
 
+@Access({ read: ['webhooks:manage'] })
 @ObjectType({ description: 'One event sent (or to be sent) to one subscription.' })
 export class WebhookDelivery {
   @Field(() => ID, { description: 'Opaque global ID (also sent as X-Inventory-Delivery-Id).' })
@@ -103,6 +107,7 @@ export class WebhookSubscriptionInput {
   active?: boolean | null;
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of webhookSubscriptionCreate / Update / Delete.' })
 export class WebhookSubscriptionPayload {
   @Field(() => WebhookSubscription, { nullable: true, description: 'The subscription, or null on errors (and after delete).' })
@@ -115,6 +120,7 @@ export class WebhookSubscriptionPayload {
   userErrors!: UserError[];
 }
 
+@Access({ payload: true })
 @ObjectType({ description: 'Result of webhookDeliveryRetry.' })
 export class WebhookDeliveryPayload {
   @Field(() => WebhookDelivery, { nullable: true, description: 'The delivery, queued again.' })
