@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { GraphQLError, getOperationAST, getVariableValues, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { FormattedExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -117,6 +117,9 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
         if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
         const operation = getOperationAST(document, payload.operationName ?? undefined);
         if (!operation) return [clientError('Unable to identify the operation: give operationName', 'OPERATION_RESOLUTION_FAILURE')];
+        // As Apollo does over HTTP: variables that do not fit their types are the client's mistake.
+        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+        if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
         const socket = ctx.extra.socket as WebSocket;
         const contextValue: Context = Object.assign(buildContext(app, ctx.extra.auth ?? null, crypto.randomUUID()), {
           closeSocket: (code: number, reason: string) => socket.close(code, reason),

@@ -1,5 +1,6 @@
 /**
- * More than 2,000 malformed or hostile requests against the real entry point (a separate process):
+ * More than 2,000 malformed or hostile requests against the real entry point (a separate process),
+ * and the same operations as 1,000+ graphql-ws messages:
  * every one gets a well-formed GraphQL or HTTP error (or a normal answer), never a 5xx, never a
  * stack trace or SQL; the process stays up and its memory does not climb.
  */
@@ -8,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { spawnGateway, type Spawned } from '../helpers/process';
+import { WsSession } from '../helpers/transports';
 
 jest.setTimeout(300_000);
 
@@ -252,4 +254,59 @@ test('2,000+ hostile requests: no 5xx, no leaks, the process survives and its me
     body: JSON.stringify({ query: '{ inventorySummary { total } }' }),
   });
   expect(((await r.json()) as any).data.inventorySummary.total).toBeGreaterThan(0);
+});
+
+test('the same hostile operations over graphql-ws (1,000+ messages): the same codes, no leaks, no crash', async () => {
+  // Every JSON case that parses to an operation, sent as a graphql-ws subscribe message.
+  const ops: { label: string; query: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }[] = [];
+  for (const c of cases()) {
+    let b: any;
+    try {
+      b = JSON.parse(c.body ?? '');
+    } catch {
+      continue;
+    }
+    for (const x of Array.isArray(b) ? b : [b]) {
+      if (!x || typeof x !== 'object') continue;
+      const variables = x.variables && typeof x.variables === 'object' && !Array.isArray(x.variables) ? x.variables : {};
+      const ext = x.extensions && typeof x.extensions === 'object' ? x.extensions : undefined;
+      ops.push({ label: c.label, query: typeof x.query === 'string' ? x.query : '', variables, extensions: ext });
+    }
+  }
+  expect(ops.length).toBeGreaterThanOrEqual(1000);
+  const leak = /(\bat [\w.<>]+ \(|node_modules|\/work\/|stack|SELECT |INSERT |UPDATE |DELETE FROM|syntax error at or near|duplicate key|violates|relation "|postgres|prisma)/i;
+  const failures: string[] = [];
+  const CONNS = 4;
+  const sessions = Array.from({ length: CONNS }, () => new WsSession(url, key));
+  await Promise.all(sessions.map((s) => s.ready()));
+  let sent = 0;
+  for (let i = 0; i < ops.length; i += CONNS * 5) {
+    await Promise.all(
+      ops.slice(i, i + CONNS * 5).map(async (op, j) => {
+        let session = sessions[j % CONNS];
+        if (session.closeCode !== null) {
+          // A protocol-level refusal closes a socket (as graphql-ws must); carry on with a new one.
+          sessions[j % CONNS] = session = new WsSession(url, key);
+          await session.ready();
+        }
+        const a = await session.request(op.query, op.variables, op.extensions);
+        sent++;
+        const text = JSON.stringify(a);
+        // A socket is closed only for what the protocol says: a malformed message (4400), or a
+        // message over the 1 MiB limit (1009, the WebSocket counterpart of HTTP 413), which also
+        // ends the other operations in flight on that socket.
+        if (a.closeCode != null && a.closeCode !== 4400 && a.closeCode !== 1009) failures.push(`#${i + j} ${op.label}: closed ${a.closeCode}`);
+        for (const e of a.errors ?? []) {
+          if (!e.extensions?.code) failures.push(`#${i + j} ${op.label}: error without code ${JSON.stringify(e).slice(0, 200)}`);
+          if (e.extensions?.code === 'INTERNAL_SERVER_ERROR') failures.push(`#${i + j} ${op.label}: INTERNAL_SERVER_ERROR`);
+        }
+        if (leak.test(JSON.stringify(a.errors ?? []))) failures.push(`#${i + j} ${op.label}: leaks internals: ${text.slice(0, 300)}`);
+      }),
+    );
+    expect(gw.child.exitCode).toBeNull();
+  }
+  await Promise.all(sessions.map((s) => s.close()));
+  expect(sent).toBeGreaterThanOrEqual(1000);
+  expect(failures.slice(0, 20)).toEqual([]);
+  expect((await fetch(url.replace('/graphql', '/healthz'))).status).toBe(200);
 });
