@@ -58,6 +58,7 @@ export const PUBLIC_CODES = new Set([
   'UNAVAILABLE',
   'MAX_COST_EXCEEDED',
   'THROTTLED',
+  'QUOTA_EXCEEDED',
   'NOT_FOUND',
   'CURSOR_EXPIRED',
 ]);

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
+import { ApiKeyResolver } from '../modules/auth/apikey.resolver';
 import { hasScope } from '../modules/auth/scopes';
 import { ProductResolver, VariantResolver, WarehouseResolver } from '../modules/catalog/catalog.resolver';
 import { ProductReadResolver, VariantReadResolver, WarehouseReadResolver } from '../modules/catalog/catalog.reads.resolver';
@@ -45,6 +46,7 @@ export const resolvers = [
   StockStatusChangedEventResolver,
   WebhookSubscriptionResolver,
   WebhookDeliveryResolver,
+  ApiKeyResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;
