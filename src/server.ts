@@ -275,7 +275,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const response = await statementScope.run(scope, () =>
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest,
-          context: async () => buildContext(app!, await authFrom(req.headers.authorization), requestId),
+          // The key lookup is not the operation's: x-sql-statements counts the operation's statements only.
+          context: async () => buildContext(app!, await statementScope.exit(() => authFrom(req.headers.authorization)), requestId),
         }),
       );
       for (const [k, v] of response.headers) res.setHeader(k, v);
