@@ -15,6 +15,7 @@ import type { Config } from './config';
 import { openDatabase, statementScope, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
+import { loadCursorKey } from './graphql/cursor-seal';
 import { serveStatic } from './http/static';
 import { SharedSubscriptions } from './graphql/shared-subscriptions';
 import { isTransientDbError, makeFormatError, unauthenticated } from './graphql/errors';
@@ -135,6 +136,7 @@ async function connectWithRetry(config: Config, log: Logger, isStopping: () => b
     try {
       db = await openDatabase(config, log);
       await migrate(db.connection, log);
+      await loadCursorKey(db, config);
       return db;
     } catch (e) {
       await db?.close();
