@@ -1,5 +1,6 @@
 /** Sealed cursors: round trips, and every alteration or foreign scope refused (src/graphql/cursor-seal.ts). */
 import crypto from 'node:crypto';
+import { ConfigError, loadConfig } from '../../src/config';
 import { CursorError, CursorSealer, deriveCursorKey, MAX_CURSOR_CHARS, type CursorScope } from '../../src/graphql/cursor-seal';
 
 const key = deriveCursorKey('unit-test-secret-unit-test-secret-0123456789');
@@ -91,5 +92,14 @@ describe('cursor sealing', () => {
     expect(deriveCursorKey('x'.repeat(40)).equals(deriveCursorKey('x'.repeat(40)))).toBe(true);
     expect(deriveCursorKey('x'.repeat(40)).equals(deriveCursorKey('y'.repeat(40)))).toBe(false);
     expect(() => new CursorSealer(Buffer.alloc(16))).toThrow();
+  });
+});
+
+describe('CURSOR_SECRET', () => {
+  it('is optional, and validated when given', () => {
+    expect(loadConfig({}).cursorSecret).toBeNull();
+    expect(loadConfig({ CURSOR_SECRET: 'a'.repeat(32) }).cursorSecret).toBe('a'.repeat(32));
+    expect(() => loadConfig({ CURSOR_SECRET: 'short' })).toThrow(/^Invalid configuration: CURSOR_SECRET must be 32 to 1024 characters without spaces .*got 5 characters$/);
+    expect(() => loadConfig({ CURSOR_SECRET: `${'a'.repeat(20)} ${'b'.repeat(20)}` })).toThrow(ConfigError);
   });
 });
