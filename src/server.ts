@@ -167,7 +167,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const guard = armor(config);
   const apollo = new ApolloServer<Context>({
     schema,
-    csrfPrevention: true,
+    // Keys are bearer headers, never cookies, and a browser preflights any request carrying Authorization.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     // Shutdown is ours (main.ts): Apollo's own signal handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
     introspection: config.introspection,
