@@ -41,7 +41,7 @@ test('a GET without authorization, apollo-require-preflight or x-apollo-operatio
   expect(await plain.text()).toMatch(/Cross-Site Request Forgery.*authorization, x-apollo-operation-name, apollo-require-preflight/s);
   const empty = await get('{ __typename }', { authorization: '' });
   expect(empty.status).toBe(400);
-  for (const h of [{ 'apollo-require-preflight': 'true' }, { 'x-apollo-operation-name': 'Q' }]) {
+  for (const h of [{ 'apollo-require-preflight': 'true' }, { 'x-apollo-operation-name': 'Q' }] as Record<string, string>[]) {
     const r = await get('{ __typename }', h);
     expect(r.status).toBe(200);
   }
