@@ -4,6 +4,8 @@
  * client's own pagination helper, a mutation updating the normalized cache, a subscription over
  * graphql-ws, and a storefront query with a publishable key. docs/CLIENT.md's recipes are these.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import WebSocket from 'ws';
 import { createClient as createWsClient } from 'graphql-ws';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
@@ -13,6 +15,27 @@ import { createClient as createUrqlClient, fetchExchange, subscriptionExchange, 
 import { cacheExchange as graphcache } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
 import { firstValueFrom, filter as rxFilter } from 'rxjs';
+import {
+  commitMutation,
+  Environment,
+  fetchQuery,
+  getSelector,
+  Network,
+  Observable,
+  RecordSource,
+  requestSubscription,
+  Store,
+  createOperationDescriptor,
+  type GraphQLResponse,
+} from 'relay-runtime';
+import RelayChangedSubscription from '../clients/relay/__generated__/RelayChangedSubscription.graphql';
+import RelayProductQuery from '../clients/relay/__generated__/RelayProductQuery.graphql';
+import RelayProductRefetchQuery from '../clients/relay/__generated__/RelayProductRefetchQuery.graphql';
+import RelayProductsPaginationQuery from '../clients/relay/__generated__/RelayProductsPaginationQuery.graphql';
+import RelayProductsQuery from '../clients/relay/__generated__/RelayProductsQuery.graphql';
+import RelayProductFragment from '../clients/relay/__generated__/RelayProduct_product.graphql';
+import RelayProductsFragment from '../clients/relay/__generated__/RelayProducts_query.graphql';
+import RelayRenameMutation from '../clients/relay/__generated__/RelayRenameMutation.graphql';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -357,4 +380,116 @@ describe('graphql-request 7', () => {
     const d: any = await client.request(PRODUCTS, { first: 2, filter: { search: TAG } });
     expect(d.products.nodes.map((n: any) => n.name)).toEqual(names.slice(0, 2));
   });
+});
+
+describe('Relay (relay-runtime 21, artifacts from relay-compiler)', () => {
+  /** The network layer of Relay's docs: POST JSON; subscriptions over graphql-ws. */
+  function relay(key: string) {
+    const ws = createWsClient({ url: wsUrl, connectionParams: { Authorization: `Bearer ${key}` }, webSocketImpl: WebSocket });
+    const network = Network.create(
+      async (params, variables) => {
+        const res = await fetch(t.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query: params.text, variables }),
+        });
+        return (await res.json()) as GraphQLResponse;
+      },
+      (params, variables) =>
+        Observable.create<GraphQLResponse>((sink) => ws.subscribe({ operationName: params.name, query: params.text!, variables }, sink as never)),
+    );
+    const environment = new Environment({ network, store: new Store(new RecordSource()) });
+    return { environment, dispose: () => ws.dispose() };
+  }
+
+  /** What usePaginationFragment renders: the @connection's merged edges and page info. */
+  function connectionOf(environment: Environment, variables: Record<string, unknown>) {
+    const operation = createOperationDescriptor(RelayProductsQuery, variables);
+    const root = environment.lookup(operation.fragment).data as Record<string, unknown>;
+    const selector = getSelector(RelayProductsFragment, root);
+    const data = environment.lookup(selector as never).data as any;
+    return data.products as { edges: { node: { name: string } }[]; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string; endCursor: string } };
+  }
+
+  test('the committed artifacts are those relay-compiler makes from the operations and schema.graphql (npm run relay:compile)', () => {
+    const r = spawnSync(path.join(__dirname, '../../node_modules/.bin/relay-compiler'), ['--validate'], { cwd: path.join(__dirname, '../clients/relay'), encoding: 'utf8' });
+    expect({ status: r.status, out: r.status === 0 ? '' : r.stdout + r.stderr }).toEqual({ status: 0, out: '' });
+  });
+
+  test('forward and backward walks: the refetchable pagination query merges pages into the @connection', async () => {
+    const { environment, dispose } = relay(t.store.adminKey);
+    try {
+      for (const [dir, filter] of [
+        ['forward', { search: TAG }],
+        ['backward', { search: TAG, active: true }],
+      ] as const) {
+        const vars = dir === 'forward' ? { first: 3, filter } : { last: 3, filter };
+        environment.retain(createOperationDescriptor(RelayProductsQuery, vars));
+        await fetchQuery(environment, RelayProductsQuery, vars).toPromise();
+        let conn = connectionOf(environment, vars);
+        expect(conn.edges.map((e) => e.node.name)).toEqual(dir === 'forward' ? names.slice(0, 3) : names.slice(-3));
+        // loadNext / loadPrevious: the pagination query with the connection's end / start cursor.
+        while (dir === 'forward' ? conn.pageInfo.hasNextPage : conn.pageInfo.hasPreviousPage) {
+          const page = dir === 'forward' ? { first: 3, after: conn.pageInfo.endCursor, filter } : { last: 3, before: conn.pageInfo.startCursor, filter };
+          await fetchQuery(environment, RelayProductsPaginationQuery, page).toPromise();
+          conn = connectionOf(environment, vars);
+        }
+        expect(conn.edges.map((e) => e.node.name)).toEqual(names);
+      }
+    } finally {
+      await dispose();
+    }
+  });
+
+  test('a mutation updates the store; a subscription delivers events', async () => {
+    const { environment, dispose } = relay(t.store.adminKey);
+    try {
+      const operation = createOperationDescriptor(RelayProductQuery, { id: product.id });
+      environment.retain(operation);
+      await fetchQuery(environment, RelayProductQuery, { id: product.id }).toPromise();
+      await new Promise<void>((resolve, reject) =>
+        commitMutation(environment, { mutation: RelayRenameMutation, variables: { id: product.id, name: 'Renamed by Relay' }, onCompleted: () => resolve(), onError: reject }),
+      );
+      expect((environment.lookup(operation.fragment).data as any).product.name).toBe('Renamed by Relay');
+
+      const events: any[] = [];
+      const sub = requestSubscription(environment, {
+        subscription: RelayChangedSubscription,
+        variables: { after: '0', filter: { skus: [product.sku] } },
+        onNext: (d) => events.push(d),
+      });
+      await setStock(t.gql, product.sku, warehouseCode, 55);
+      await until(() => events.some((e) => e.inventoryChanged.after.onHand === 55));
+      sub.dispose();
+    } finally {
+      await dispose();
+    }
+  });
+
+  test('a storefront query with a publishable key', async () => {
+    const { environment, dispose } = relay(pk);
+    try {
+      const vars = { first: 2, filter: { search: TAG } };
+      environment.retain(createOperationDescriptor(RelayProductsQuery, vars));
+      await fetchQuery(environment, RelayProductsQuery, vars).toPromise();
+      expect(connectionOf(environment, vars).edges.map((e) => e.node.name)).toEqual(names.slice(0, 2));
+    } finally {
+      await dispose();
+    }
+  });
+
+  async function nodeRefetch(key: string) {
+    const { environment, dispose } = relay(key);
+    try {
+      const d: any = await fetchQuery(environment, RelayProductRefetchQuery, { id: product.id }).toPromise();
+      const fragment = environment.lookup(getSelector(RelayProductFragment, d.node) as never).data as any;
+      expect(fragment).toMatchObject({ id: product.id, totalAvailable: expect.any(Number) });
+    } finally {
+      await dispose();
+    }
+  }
+  test('a node refetch (@refetchable on Product, node(id:)) with a secret key', () => nodeRefetch(t.store.adminKey));
+  // Publishable keys cannot read Query.node yet ("Publishable keys cannot read Query.node"); a
+  // change in progress elsewhere makes node(id:) public. Unskip this then.
+  test.skip('a node refetch with a publishable key', () => nodeRefetch(pk));
 });
