@@ -7,7 +7,7 @@
 import { ArgsType, ClassType, Field, Int, ObjectType } from 'type-graphql';
 import type { KeysetCursor, Page, PageRequest } from '../db/keyset';
 import { storeOf, type Context } from './context';
-import { CursorError, cursorSealer, type CursorScope, type CursorSealer, type IdKind, type SortValueKind } from './cursor-seal';
+import { CursorError, cursorSealer, type CursorScope, type IdKind, type ScopedSealer, type SortValueKind } from './cursor-seal';
 import { badInput } from './errors';
 
 export const MAX_PAGE = 250;
@@ -119,14 +119,6 @@ export function pageRequest(ctx: Context, args: PageArgs, connection: string, so
   };
 }
 
-/** How the edges of one page seal their cursors. */
-interface SealingContext {
-  sealer: CursorSealer;
-  scope: CursorScope;
-  valueKind: SortValueKind;
-  idKind: IdKind;
-}
-
 /**
  * An edge whose cursor is sealed when first read (a selection without cursors costs no
  * encryption), then kept: startCursor/endCursor are the same strings as the edges' cursors.
@@ -134,12 +126,12 @@ interface SealingContext {
 class SealedEdge<T> {
   private sealed: string | undefined;
   constructor(
-    private readonly sealing: SealingContext,
+    private readonly sealer: ScopedSealer,
     private readonly position: { value: string | number; id: string },
     readonly node: T,
   ) {}
   get cursor(): string {
-    return (this.sealed ??= this.sealing.sealer.seal(this.sealing.scope, this.position, this.sealing.valueKind, this.sealing.idKind));
+    return (this.sealed ??= this.sealer.seal(this.position));
   }
 }
 
@@ -153,8 +145,8 @@ export function toConnection<R, T = R>(
   map: (row: R) => T = (r) => r as unknown as T,
   totalCount: () => Promise<number> = page.totalCount,
 ): ConnectionValue<T> {
-  const sealing: SealingContext = { sealer: cursorSealer(ctx.app.db), scope: scopeOf(ctx, connection, sortKey), valueKind: valueKind(sortKey), idKind: idKind(sortKey) };
-  const edges = page.rows.map((r) => new SealedEdge(sealing, { value: r.__sort, id: String(idOf(r)) }, map(r)));
+  const sealer = cursorSealer(ctx.app.db).scoped(scopeOf(ctx, connection, sortKey), valueKind(sortKey), idKind(sortKey));
+  const edges = page.rows.map((r) => new SealedEdge(sealer, { value: r.__sort, id: String(idOf(r)) }, map(r)));
   return {
     edges,
     nodes: edges.map((e) => e.node),

@@ -46,6 +46,17 @@ describe('cursor sealing', () => {
     expect(Buffer.from(sku, 'base64url').toString('latin1')).not.toContain('SECRET');
   });
 
+  it('never reuses an IV (across refills of the IV pool)', () => {
+    const scoped = sealer.scoped(scope, 'int', 'uuid');
+    const ivs = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const c = scoped.seal({ value: i, id });
+      ivs.add(Buffer.from(c, 'base64url').subarray(1, 13).toString('hex'));
+      if (i % 997 === 0) expect(scoped.open(c)).toEqual({ value: i, id });
+    }
+    expect(ivs.size).toBe(5000);
+  });
+
   it('refuses every single-bit flip and every truncation', () => {
     const c = sealer.seal(scope, { value: 17, id }, 'int', 'uuid');
     const raw = Buffer.from(c, 'base64url');
