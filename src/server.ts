@@ -16,6 +16,7 @@ import type { Config } from './config';
 import { openDatabase, statementScope, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
+import { loadCursorKey } from './graphql/cursor-seal';
 import { serveStatic } from './http/static';
 import { SharedSubscriptions } from './graphql/shared-subscriptions';
 import { isTransientDbError, unauthenticated } from './graphql/errors';
@@ -134,6 +135,7 @@ async function connectWithRetry(config: Config, log: Logger, isStopping: () => b
     try {
       db = await openDatabase(config, log);
       await migrate(db.connection, log);
+      await loadCursorKey(db, config);
       return db;
     } catch (e) {
       await db?.close();
@@ -166,7 +168,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const persisted = persistedQueryCache(trusted);
   const apollo = new ApolloServer<Context>({
     schema,
-    csrfPrevention: true,
+    // Keys are bearer headers, never cookies, and a browser preflights any request carrying Authorization.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     // Shutdown is ours (main.ts): Apollo's own signal handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
     // The guard's validation rules refuse introspection when it is off, on every transport.

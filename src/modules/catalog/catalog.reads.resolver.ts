@@ -45,14 +45,14 @@ export function levelFilterOf(f: InventoryLevelFilter | null | undefined): Level
 /** The inventoryLevels field of a variant or warehouse: one statement for every parent on the page. */
 function nestedLevels(ctx: Context, parent: 'variant' | 'warehouse', parentId: string, args: PageArgs, sortKey: LevelSortKey, reverse: boolean, f?: InventoryLevelFilter | null) {
   const storeId = storeOf(ctx);
-  const page = pageRequest(args, 'InventoryLevel', sortKey, reverse);
+  const page = pageRequest(ctx, args, 'InventoryLevel', sortKey, reverse);
   const filter = levelFilterOf(f);
   const key = JSON.stringify(['levels', parent, args, sortKey, reverse, filter]);
   const pages = ctx.loaders.nested(key, (ids) => levelPagesByParent(tx(ctx), storeId, parent, ids, filter, sortKey, page));
   const counts = ctx.loaders.nested(`count:${key}`, (ids) => levelCountsByParent(tx(ctx), storeId, parent, ids, filter));
   return pages
     .load(parentId)
-    .then((p) => toConnection(p, 'InventoryLevel', sortKey, (r: LevelRow) => r.id, undefined, () => counts.load(parentId)));
+    .then((p) => toConnection(ctx, p, 'InventoryLevel', sortKey, (r: LevelRow) => r.id, undefined, () => counts.load(parentId)));
 }
 
 const LEVEL_ARGS = {
@@ -71,10 +71,10 @@ export class ProductReadResolver {
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
     const storeId = storeOf(ctx);
-    const page = pageRequest(args, 'Variant', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'Variant', sortKey, reverse);
     const key = JSON.stringify(['variants', args, sortKey, reverse]);
     const pages = ctx.loaders.nested(key, (ids) => reads.variantPagesByProduct(tx(ctx), storeId, ids, sortKey, page));
-    return pages.load(p.id).then((pg) => toConnection(pg, 'Variant', sortKey, (r: VariantRow) => r.id, undefined, () => ctx.loaders.variantCountByProductId.load(p.id)));
+    return pages.load(p.id).then((pg) => toConnection(ctx, pg, 'Variant', sortKey, (r: VariantRow) => r.id, undefined, () => ctx.loaders.variantCountByProductId.load(p.id)));
   }
 
   @FieldResolver(() => Int, { description: 'Number of variants.' })
@@ -116,7 +116,7 @@ export class ProductReadResolver {
     @Arg('sortKey', () => ProductSortKeyEnum, { defaultValue: ProductSortKeyEnum.NAME, description: 'Sort order.' }) sortKey: ProductSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'Product', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'Product', sortKey, reverse);
     const f = {
       search: filter?.search,
       statuses: filter?.statuses as StockStatus[] | null | undefined,
@@ -124,7 +124,7 @@ export class ProductReadResolver {
       warehouseIds: decodeIdList(filter?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
       updatedSince: filter?.updatedSince,
     };
-    return toConnection(await reads.productPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Product', sortKey, (r) => r.id);
+    return toConnection(ctx, await reads.productPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Product', sortKey, (r) => r.id);
   }
 }
 
@@ -176,9 +176,9 @@ export class VariantReadResolver {
     @Arg('sortKey', () => VariantSortKeyEnum, { defaultValue: VariantSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: VariantSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'Variant', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'Variant', sortKey, reverse);
     const f = { ...filter, productIds: decodeIdList(filter?.productIds, 'Product', 'filter.productIds') };
-    return toConnection(await reads.variantPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Variant', sortKey, (r) => r.id);
+    return toConnection(ctx, await reads.variantPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Variant', sortKey, (r) => r.id);
   }
 
   @Authorized('inventory:read', 'storefront:read')
@@ -219,8 +219,8 @@ export class WarehouseReadResolver {
     @Arg('sortKey', () => WarehouseSortKeyEnum, { defaultValue: WarehouseSortKeyEnum.PRIORITY, description: 'Sort order.' }) sortKey: WarehouseSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'Warehouse', sortKey, reverse);
-    return toConnection(await reads.warehousePage(tx(ctx), storeOf(ctx), filter ?? {}, sortKey, page), 'Warehouse', sortKey, (r) => r.id);
+    const page = pageRequest(ctx, args, 'Warehouse', sortKey, reverse);
+    return toConnection(ctx, await reads.warehousePage(tx(ctx), storeOf(ctx), filter ?? {}, sortKey, page), 'Warehouse', sortKey, (r) => r.id);
   }
 }
 

@@ -56,14 +56,14 @@ export class InventoryLevelReadResolver {
     @Arg('sortKey', () => LevelSortKeyEnum, { defaultValue: LevelSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: LevelSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'InventoryLevel', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'InventoryLevel', sortKey, reverse);
     // The variant, product and warehouse the query selects come with the page (same statement)
     // and seed the by-id loaders, whose field resolvers then find them there.
     const nodeSelects = (...path: string[]) => selects(info, ['edges', 'node', ...path]) || selects(info, ['nodes', ...path]);
     const include = { variant: nodeSelects('variant'), product: nodeSelects('variant', 'product'), warehouse: nodeSelects('warehouse') };
     const result = await levelPage(tx(ctx), storeOf(ctx), levelFilterOf(filter), sortKey, page, include);
     ctx.loaders.prime(result.catalog);
-    return toConnection(result, 'InventoryLevel', sortKey, (r) => r.id);
+    return toConnection(ctx, result, 'InventoryLevel', sortKey, (r) => r.id);
   }
 
   @Authorized('inventory:read')
@@ -108,7 +108,7 @@ export class StockMovementResolver {
     @Arg('filter', () => StockMovementFilter, { nullable: true, description: 'Conditions.' }) filter: StockMovementFilter | null,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Newest first.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'StockMovement', 'ID', reverse);
+    const page = pageRequest(ctx, args, 'StockMovement', 'ID', reverse);
     const f = {
       ...filter,
       inventoryLevelIds: decodeIdList(filter?.inventoryLevelIds, 'InventoryLevel', 'filter.inventoryLevelIds'),
@@ -117,6 +117,6 @@ export class StockMovementResolver {
       reservationIds: decodeIdList(filter?.reservationIds, 'Reservation', 'filter.reservationIds'),
       reasons: filter?.reasons as MovementReason[] | null | undefined,
     };
-    return toConnection(await movementPage(tx(ctx), storeOf(ctx), f, page), 'StockMovement', 'ID', (r) => r.id);
+    return toConnection(ctx, await movementPage(tx(ctx), storeOf(ctx), f, page), 'StockMovement', 'ID', (r) => r.id);
   }
 }

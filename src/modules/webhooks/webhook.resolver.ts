@@ -115,9 +115,9 @@ export class WebhookDeliveryResolver {
     @Arg('subscriptionId', () => ID, { nullable: true, description: 'Only this subscription.' }) subscriptionId?: string,
     @Arg('statuses', () => [WebhookDeliveryStatusEnum], { nullable: true, description: 'Only these statuses.' }) statuses?: WebhookDeliveryStatusEnum[],
   ) {
-    const page = pageRequest(args, 'WebhookDelivery', 'CREATED_AT', true);
+    const page = pageRequest(ctx, args, 'WebhookDelivery', 'CREATED_AT', true);
     const sub = subscriptionId != null ? (decodeIdList([subscriptionId], 'WebhookSubscription', 'subscriptionId') ?? [])[0] : null;
-    return toConnection(await svc.deliveryPage(tx(ctx), storeOf(ctx), { subscriptionId: sub, statuses }, page), 'WebhookDelivery', 'CREATED_AT', (r) => r.id);
+    return toConnection(ctx, await svc.deliveryPage(tx(ctx), storeOf(ctx), { subscriptionId: sub, statuses }, page), 'WebhookDelivery', 'CREATED_AT', (r) => r.id);
   }
 
   @Authorized('webhooks:manage')
