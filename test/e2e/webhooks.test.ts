@@ -308,3 +308,57 @@ test('validation, scopes and store isolation', async () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a dead endpoint: few log lines, each with the cause; the subscription is disabled once', async () => {
+  const db = await createTestDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-log-'));
+  const dead = http.createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
+  const port = (dead.address() as { port: number }).port;
+  await new Promise<void>((r) => dead.close(() => r()));
+  const p = spawnGateway({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    SEED_DEMO: 'always',
+    LOG_LEVEL: 'info',
+    WEBHOOK_POLL_MS: '20',
+    EVENTS_POLL_MS: '50',
+    WEBHOOK_RETRY_BASE_MS: '20',
+    WEBHOOK_MAX_ATTEMPTS: '4',
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+  });
+  try {
+    const gql = makeClient(await p.ready(), fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim());
+    const c = await ok(gql(CREATE, { i: { url: `http://127.0.0.1:${port}/dead`, topics: ['INVENTORY_UPDATED'] } }));
+    const sub = c.webhookSubscriptionCreate.webhookSubscription;
+    for (let i = 0; i < 30; i++) await ok(gql(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));
+    const w = await until(async () => {
+      const x = (await ok(gql(`{ webhookSubscriptions { id status disabledReason } }`))).webhookSubscriptions.find((y: any) => y.id === sub.id);
+      return x.status === 'DISABLED' && x;
+    }, 30_000);
+    expect(w.disabledReason).toMatch(/^5 deliveries in a row failed all their attempts; last error: .*ECONNREFUSED/);
+    const nodes = (await ok(gql(`query($s: ID) { webhookDeliveries(first: 50, subscriptionId: $s) { nodes { attempts lastError } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+    const attempts = nodes.reduce((a: number, n: any) => a + n.attempts, 0);
+    expect(attempts).toBeGreaterThanOrEqual(20); // at least 5 deliveries × 4 attempts failed
+    for (const n of nodes.filter((x: any) => x.lastError)) expect(n.lastError).toMatch(/ECONNREFUSED/);
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = (p.stdout() + p.stderr())
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    const failed = lines.filter((l) => l.msg === 'webhook delivery failed');
+    // The test runs well under WEBHOOK_FAILURE_LOG_INTERVAL_MS (60 s): one line for all those failures.
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: 'warn', cause: 'ECONNREFUSED', subscription: sub.id });
+    expect(failed[0].error).toMatch(/ECONNREFUSED 127\.0\.0\.1:\d+/);
+    expect(lines.filter((l) => l.msg === 'webhook subscription disabled')).toEqual([expect.objectContaining({ level: 'warn', subscription: sub.id, reason: w.disabledReason })]);
+    expect(lines.filter((l) => /fetch failed/.test(JSON.stringify(l)))).toEqual([]);
+  } finally {
+    p.killGroup('SIGKILL');
+    await p.exited;
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -104,7 +104,8 @@ export class WebhookWorker {
     );
     const subscription = toGlobalId('WebhookSubscription', c.subscriptionId);
     if (outcome.disabledReason) {
-      this.failures.forget(c.subscriptionId);
+      // The failure state is kept: attempts still in flight must not start a new run of logs.
+      this.failures.failure(c.subscriptionId, r.cause);
       log.warn('webhook subscription disabled', { subscription, reason: outcome.disabledReason, ...(r.refusal ? { refusedAddress: r.refusal.address } : {}) });
       return;
     }
