@@ -1,4 +1,5 @@
 /** The webhook SSRF guard's address rules (pure; the resolver is injected). */
+import { loadConfig } from '../../src/config';
 import { addressCategory, bareHost, checkTarget, parseIPv6, refuseAddress, type ResolveAll } from '../../src/modules/webhooks/address-check';
 
 const PUBLIC_V4 = ['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.15.255.255', '172.32.0.0', '100.63.255.255', '100.128.0.0', '169.253.255.255', '11.0.0.0', '223.255.255.255', '192.0.1.1', '198.20.0.1'];
@@ -182,5 +183,15 @@ describe('checkTarget', () => {
   test('bareHost strips brackets and trailing dots', () => {
     expect(bareHost('[::1]')).toBe('::1');
     expect(bareHost('Example.COM..')).toBe('example.com');
+  });
+});
+
+describe('WEBHOOK_ALLOW_PRIVATE_TARGETS', () => {
+  test('is off by default, on with true/1/yes/on, and a bad value names the variable', () => {
+    expect(loadConfig({}).webhookAllowPrivateTargets).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test' }).webhookAllowPrivateTargets).toBe(false);
+    for (const v of ['true', '1', 'yes', 'on']) expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: v }).webhookAllowPrivateTargets).toBe(true);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' }).webhookAllowPrivateTargets).toBe(false);
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'maybe' })).toThrow('Invalid configuration: WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false, got "maybe"');
   });
 });
