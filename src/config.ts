@@ -66,6 +66,8 @@ export interface Config {
   webhookMaxAttempts: number;
   webhookRetryBaseMs: number;
   webhookPollMs: number;
+  /** Let webhooks target loopback, private, link-local and CGNAT addresses (tests, on-premise); off by default. */
+  webhookAllowPrivateTargets: boolean;
   /** Serve the GraphiQL IDE on GET /graphql (Accept: text/html) and its assets under /ide/. */
   graphiql: boolean;
   /** Serve the live stock board on /board. */
@@ -191,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
     webhookRetryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 10, 3_600_000),
     webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1_000, 10, 60_000),
+    webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     graphiql: bool(env, 'GRAPHIQL', nodeEnv !== 'production'),
     board: bool(env, 'BOARD', true),
     cursorSecret: cursorSecret(env),

@@ -32,6 +32,10 @@ registerEnumType(ErrorCode, {
     IDEMPOTENCY_KEY_IN_PROGRESS: { description: 'A request with this idempotency key is still running; retry later.' },
     WEBHOOK_NOT_FOUND: { description: 'No webhook subscription with that id in this store.' },
     WEBHOOK_DELIVERY_NOT_FOUND: { description: 'No webhook delivery with that id in this store.' },
+    WEBHOOK_URL_FORBIDDEN: {
+      description:
+        'webhookSubscriptionCreate / Update (a new url, or active: true): the url’s host is, or resolves to, an address webhooks may not target (loopback, private, link-local, CGNAT, multicast, reserved, cloud metadata, …); nothing was sent to it.',
+    },
   },
 });
 

@@ -14,6 +14,7 @@ import { ReservationLineResolver, ReservationResolver } from '../modules/reserva
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from './context';
+import { assertAccessDeclared } from './access';
 import { forbidden, unauthenticated } from './errors';
 import { ROOT_TYPE_DESCRIPTIONS } from './common.types';
 
@@ -71,6 +72,8 @@ export function getSchema(): Promise<GraphQLSchema> {
     for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
       if (root) root.description = ROOT_TYPE_DESCRIPTIONS[root.name as keyof typeof ROOT_TYPE_DESCRIPTIONS];
     }
+    // Every type says who may read it, every root field its scopes: the server does not start otherwise.
+    assertAccessDeclared(schema);
     return schema;
   });
   return cached;

@@ -126,7 +126,7 @@ function levelEvents(e: {
       (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} THEN jsonb_build_object(
           ${ids},
           'previousStatus', ${e.before.status}, 'status', ${e.after.status},
-          'backInStock', ${e.before.status} = 'OUT_OF_STOCK',
+          'backInStock', ${e.before.status} = 'OUT_OF_STOCK', 'movementId', ${e.movementId},
           'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0)) END)
     ) AS t(ord, topic, payload)`;
 }
