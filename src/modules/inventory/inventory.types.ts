@@ -175,8 +175,8 @@ export class InventoryLevelUpdateInput extends LevelAddressInput {
 
 @InputType({ description: 'One item of inventoryBulkUpdate. Address the variant by sku, variantId, or productExternalId (+ variantLabel).' })
 export class InventoryBulkItemInput {
-  @Field(() => BulkModeEnum, { description: 'SET takes quantity; ADJUST takes delta.' })
-  mode!: BulkModeEnum;
+  @Field(() => BulkModeEnum, { nullable: true, defaultValue: BulkModeEnum.ADJUST, description: 'SET takes quantity; ADJUST takes delta. Omitted or null: ADJUST.' })
+  mode?: BulkModeEnum | null;
   @Field(() => Int, { nullable: true, description: 'New onHand (mode SET).' })
   quantity?: number | null;
   @Field(() => Int, { nullable: true, description: 'Signed change to onHand (mode ADJUST).' })

@@ -252,11 +252,18 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
  *  - the targeted levels that have no due reservation lines are locked, in ascending id order;
  *  - per level, requests are granted in `idx` order while the running total fits in available
  *    (so the granted ones are a prefix; the rest are refused and write nothing);
- *  - each level's counters change once (reserved += the granted total, version + 1);
+ *  - each level's counters change once (reserved += the granted total, version + 1), by an UPDATE
+ *    guarded by the version the grants were computed from (`l.version = lk.version`). The row
+ *    values the locking CTE returns are not always those of the row version the UPDATE then
+ *    changes (observed under racing multi-line reserves: lk showed reserved 2 where the UPDATE
+ *    found more, and the unguarded `reserved + granted` broke inventory_levels_reserved_check,
+ *    23514, refusing the whole batch). Guarded, a level whose row moved on is simply not changed
+ *    and its requests are not granted (the general path serves them): the statement never
+ *    attempts a change the constraints forbid, and the ledger rows always match the counters;
  *  - each granted request gets its own ledger row (reserved_before/after from the running total),
  *    its INVENTORY_UPDATED event and, on a status crossing, STOCK_STATUS_CHANGED, exactly as one
  *    change of the single statement would, in the same order.
- * `x.post` CTEs may read `ok` (the granted requests: req's columns + res_before, res_after). The
+ * `x.post` CTEs may read `won` (the granted requests: req's columns + res_before, res_after). The
  * result has one row per request, in idx order: idx, granted, movement_id, plus `x.columns` (the
  * request is `q`, its grant `ok`; `x.from` joins more).
  * A refused or untargeted request is left for the caller's general path, which reports exactly.
@@ -273,7 +280,7 @@ lk AS (
 ),
 run AS (
   SELECT q.*, lk.variant_id, lk.warehouse_id, lk.on_hand, lk.reserved, lk.safety_stock, lk.incoming,
-         lk.low_stock_threshold AS low, lk.critical_threshold AS critical,
+         lk.low_stock_threshold AS low, lk.critical_threshold AS critical, lk.version AS lk_version,
          (lk.reserved + sum(q.qty) OVER (PARTITION BY lk.id ORDER BY q.idx))::int8 AS res_after
     FROM req q JOIN lk ON lk.id = q.level_id AND lk.store_id = q.store_id
    WHERE q.qty > 0
@@ -286,21 +293,22 @@ ok AS (
 ),
 upd AS (
   UPDATE inventory_levels l SET reserved = l.reserved + g.q, version = l.version + 1, updated_at = now()
-    FROM (SELECT level_id, sum(qty)::int AS q FROM ok GROUP BY level_id) g
-   WHERE l.id = g.level_id
+    FROM (SELECT level_id, sum(qty)::int AS q, min(lk_version) AS v FROM ok GROUP BY level_id) g
+   WHERE l.id = g.level_id AND l.version = g.v
   RETURNING l.id
 ),
+won AS (SELECT ok.* FROM ok JOIN upd ON upd.id = ok.level_id),
 mv AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
       on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id)
   SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, reservation_id
-    FROM ok ORDER BY level_id, idx
+    FROM won ORDER BY level_id, idx
   RETURNING id, reservation_id
 ),
 ob AS (
   INSERT INTO outbox_events (store_id, topic, level_id, payload)
   SELECT e.store_id, t.topic, e.level_id, t.payload
-    FROM (SELECT ok.*, mv.id AS movement_id FROM ok JOIN mv ON mv.reservation_id = ok.reservation_id) e,
+    FROM (SELECT won.*, mv.id AS movement_id FROM won JOIN mv ON mv.reservation_id = won.reservation_id) e,
     ${levelEvents({
       updated: 'true',
       level: 'e.level_id',
@@ -320,7 +328,7 @@ ob AS (
 nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)${x.post ?? ''}
 SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,
        (SELECT count(*) FROM nt) AS notified${x.columns ?? ''}
-  FROM req q LEFT JOIN ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id${x.from ?? ''}
+  FROM req q LEFT JOIN won ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id${x.from ?? ''}
  ORDER BY q.idx`;
 }
 

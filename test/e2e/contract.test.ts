@@ -1,0 +1,142 @@
+/**
+ * Issue 17, over HTTP: one answer per input (error codes in a fixed validation order), the one rule
+ * of level creation, read-only levels, exact totals beyond 32 bits, explicit nulls, ledger rows for
+ * every change of available, expiry movements naming their reservation, and the seeds' fields.
+ */
+import { createProduct, createWarehouse, LEVEL_FIELDS, setStock, stockedSku, uniq } from '../helpers/factories';
+import { ok } from '../helpers/gql';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+jest.setTimeout(60_000);
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ RESERVATION_TTL_MAX_SECONDS: '3600' });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const ERR = 'userErrors { code field message }';
+const ADJUST = `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { inventoryLevel { ${LEVEL_FIELDS} } ${ERR} } }`;
+const SET = `mutation($input: InventorySetInput!) { inventorySet(input: $input) { inventoryLevel { ${LEVEL_FIELDS} } ${ERR} } }`;
+const MOVE = `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { source { onHand } destination { onHand } ${ERR} } }`;
+const LEVEL_UPDATE = `mutation($input: InventoryLevelUpdateInput!) { inventoryLevelUpdate(input: $input) { inventoryLevel { ${LEVEL_FIELDS} } ${ERR} } }`;
+const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) { reservation { id lines { id } } ${ERR} } }`;
+const RELEASE = `mutation($input: ReservationSettleInput!) { reservationRelease(input: $input) { reservation { id status } ${ERR} } }`;
+const BULK = `mutation($input: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $input) {
+  updatedCount failedCount results { index inventoryLevel { id onHand } ${ERR} } ${ERR} } }`;
+
+const levelCount = async (sku: string, code: string) =>
+  Number(
+    (
+      await t.gateway.app.db.pool.query(
+        `SELECT count(*) FROM inventory_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id WHERE v.sku = $1 AND w.code = $2`,
+        [sku, code],
+      )
+    ).rows[0].count,
+  );
+
+describe('error codes: one code per input, one validation order', () => {
+  test('an unknown warehouse is WAREHOUSE_NOT_FOUND on reserve, adjust, move, set, level update and bulk', async () => {
+    const s = await stockedSku(t.gql, 5);
+    const nowhere = uniq('NOWHERE');
+    const adj = (await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: nowhere, delta: 1, reason: 'CORRECTION' } }))).inventoryAdjust;
+    expect(adj.userErrors[0]).toMatchObject({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'warehouseCode'] });
+    const set = (await ok(t.gql(SET, { input: { sku: s.sku, warehouseCode: nowhere, quantity: 1 } }))).inventorySet;
+    expect(set.userErrors[0].code).toBe('WAREHOUSE_NOT_FOUND');
+    const mv = (await ok(t.gql(MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: nowhere, quantity: 1 } }))).inventoryMove;
+    expect(mv.userErrors[0]).toMatchObject({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'to', 'warehouseCode'] });
+    const lu = (await ok(t.gql(LEVEL_UPDATE, { input: { sku: s.sku, warehouseCode: nowhere, lowStockThreshold: 1 } }))).inventoryLevelUpdate;
+    expect(lu.userErrors[0].code).toBe('WAREHOUSE_NOT_FOUND');
+    const bulk = (await ok(t.gql(BULK, { input: { errorPolicy: 'REJECT_FAILED_ROWS', items: [{ mode: 'ADJUST', sku: s.sku, warehouseCode: nowhere, delta: 1 }] } }))).inventoryBulkUpdate;
+    expect(bulk.results[0].userErrors[0].code).toBe('WAREHOUSE_NOT_FOUND');
+    for (const lines of [[{ sku: s.sku, warehouseCode: nowhere, quantity: 1 }], [{ sku: s.sku, quantity: 1 }, { sku: s.sku, warehouseCode: nowhere, quantity: 1 }]]) {
+      const res = (await ok(t.gql(RESERVE, { input: { lines } }))).inventoryReserve;
+      expect(res.reservation).toBeNull();
+      expect(res.userErrors).toEqual([expect.objectContaining({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'lines', String(lines.length - 1), 'warehouseCode'] })]);
+    }
+    // An existing warehouse without a level of the variant is INVENTORY_NOT_FOUND.
+    const other = await createWarehouse(t.gql);
+    const res = (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: other.code, quantity: 1 }] } }))).inventoryReserve;
+    expect(res.userErrors[0].code).toBe('INVENTORY_NOT_FOUND');
+  });
+
+  test('a move of 2,147,483,647 from a level with 8 available is INSUFFICIENT_STOCK on every run, whichever level id is lower', async () => {
+    const codes = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      // Fresh warehouses: their level ids fall on either side of each other.
+      const from = await createWarehouse(t.gql);
+      const to = await createWarehouse(t.gql);
+      const p = await createProduct(t.gql);
+      await setStock(t.gql, p.skus[0], from.code, 8);
+      await setStock(t.gql, p.skus[0], to.code, 5);
+      const r = (await ok(t.gql(MOVE, { input: { sku: p.skus[0], fromWarehouseCode: from.code, toWarehouseCode: to.code, quantity: 2147483647 } }))).inventoryMove;
+      expect(r.userErrors[0].field).toEqual(['input', 'from']);
+      codes.add(r.userErrors[0].code);
+    }
+    expect([...codes]).toEqual(['INSUFFICIENT_STOCK']);
+  });
+
+  test('releasing an expired reservation is RESERVATION_EXPIRED, and the code description says so', async () => {
+    const s = await stockedSku(t.gql, 5);
+    const r = (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, quantity: 2 }], ttlSeconds: 1 } }))).inventoryReserve;
+    await new Promise((res) => setTimeout(res, 1100));
+    const rel = (await ok(t.gql(RELEASE, { input: { reservationId: r.reservation.id } }))).reservationRelease;
+    expect(rel.userErrors[0]).toMatchObject({ code: 'RESERVATION_EXPIRED' });
+    const d = await ok(t.gql(`{ __type(name: "ErrorCode") { enumValues { name description } } }`));
+    const desc = d.__type.enumValues.find((v: { name: string }) => v.name === 'RESERVATION_EXPIRED').description;
+    expect(desc).toMatch(/releasing a reservation whose lines have expired/);
+    for (const v of d.__type.enumValues) expect(v.description).toMatch(/^Returned (when|by)/);
+  });
+});
+
+describe('levels are created only by inventorySet and bulk SET', () => {
+  test('adjust (either sign), level update, move and bulk ADJUST on a missing level are INVENTORY_NOT_FOUND and create nothing', async () => {
+    const wh = await createWarehouse(t.gql);
+    const home = await createWarehouse(t.gql);
+    const p = await createProduct(t.gql);
+    const sku = p.skus[0];
+    await setStock(t.gql, sku, home.code, 10);
+    for (const delta of [3, -1]) {
+      const r = (await ok(t.gql(ADJUST, { input: { sku, warehouseCode: wh.code, delta, reason: 'RECEIVED' } }))).inventoryAdjust;
+      expect(r.userErrors[0]).toMatchObject({ code: 'INVENTORY_NOT_FOUND' });
+    }
+    const lu = (await ok(t.gql(LEVEL_UPDATE, { input: { sku, warehouseCode: wh.code, safetyStock: 3 } }))).inventoryLevelUpdate;
+    expect(lu.userErrors[0].code).toBe('INVENTORY_NOT_FOUND');
+    const mv = (await ok(t.gql(MOVE, { input: { sku, fromWarehouseCode: home.code, toWarehouseCode: wh.code, quantity: 1 } }))).inventoryMove;
+    expect(mv.userErrors[0]).toMatchObject({ code: 'INVENTORY_NOT_FOUND', field: ['input', 'to'] });
+    const bulk = (await ok(t.gql(BULK, { input: { errorPolicy: 'REJECT_FAILED_ROWS', items: [{ mode: 'ADJUST', sku, warehouseCode: wh.code, delta: 2 }] } }))).inventoryBulkUpdate;
+    expect(bulk.results[0].userErrors[0].code).toBe('INVENTORY_NOT_FOUND');
+    expect(await levelCount(sku, wh.code)).toBe(0);
+
+    const bulkSet = (await ok(t.gql(BULK, { input: { items: [{ mode: 'SET', sku, warehouseCode: wh.code, quantity: 4 }] } }))).inventoryBulkUpdate;
+    expect(bulkSet.results[0].inventoryLevel).toMatchObject({ onHand: 4 });
+    expect(await levelCount(sku, wh.code)).toBe(1);
+    const wh2 = await createWarehouse(t.gql);
+    const set = (await ok(t.gql(SET, { input: { sku, warehouseCode: wh2.code, quantity: 0 } }))).inventorySet;
+    expect(set.inventoryLevel).toMatchObject({ onHand: 0 });
+    const adj = (await ok(t.gql(ADJUST, { input: { sku, warehouseCode: wh2.code, delta: 3, reason: 'RECEIVED' } }))).inventoryAdjust;
+    expect(adj.inventoryLevel).toMatchObject({ onHand: 3 });
+  });
+});
+
+describe('read-only (marketplace-fulfilled) levels', () => {
+  test('inventoryLevelUpdate may change alert thresholds, not safetyStock or incoming', async () => {
+    const ro = await createWarehouse(t.gql, { readOnly: true });
+    const p = await createProduct(t.gql);
+    // Stock of a read-only warehouse arrives from the marketplace (here: written directly).
+    await t.gateway.app.db.pool.query(
+      `INSERT INTO inventory_levels (store_id, variant_id, warehouse_id, on_hand) SELECT $1, v.id, w.id, 20 FROM variants v, warehouses w WHERE v.sku = $2 AND w.code = $3`,
+      [t.store.storeId, p.skus[0], ro.code],
+    );
+    const addr = { sku: p.skus[0], warehouseCode: ro.code };
+    const safety = (await ok(t.gql(LEVEL_UPDATE, { input: { ...addr, safetyStock: 3 } }))).inventoryLevelUpdate;
+    expect(safety.userErrors).toEqual([expect.objectContaining({ code: 'READONLY_WAREHOUSE', field: ['input', 'safetyStock'] })]);
+    const incoming = (await ok(t.gql(LEVEL_UPDATE, { input: { ...addr, incoming: 3, lowStockThreshold: 2 } }))).inventoryLevelUpdate;
+    expect(incoming.userErrors).toEqual([expect.objectContaining({ code: 'READONLY_WAREHOUSE', field: ['input', 'incoming'] })]);
+    const thresholds = (await ok(t.gql(LEVEL_UPDATE, { input: { ...addr, lowStockThreshold: 25, criticalThreshold: 5 } }))).inventoryLevelUpdate;
+    expect(thresholds.userErrors).toEqual([]);
+    expect(thresholds.inventoryLevel).toMatchObject({ onHand: 20, available: 20, safetyStock: 0, incoming: 0, lowStockThreshold: 25, criticalThreshold: 5, status: 'LOW_STOCK' });
+  });
+});
