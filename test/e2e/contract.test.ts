@@ -140,3 +140,78 @@ describe('read-only (marketplace-fulfilled) levels', () => {
     expect(thresholds.inventoryLevel).toMatchObject({ onHand: 20, available: 20, safetyStock: 0, incoming: 0, lowStockThreshold: 25, criticalThreshold: 5, status: 'LOW_STOCK' });
   });
 });
+
+describe('totals beyond 32 bits', () => {
+  test('three warehouses at 800,000,000: every total is exact (Int64), deprecated Int totals say VALUE_OUT_OF_RANGE', async () => {
+    const whs = [await createWarehouse(t.gql), await createWarehouse(t.gql), await createWarehouse(t.gql)];
+    const p = await createProduct(t.gql, { skus: [uniq('BIG')] });
+    const sku = p.skus[0];
+    for (const w of whs) {
+      await setStock(t.gql, sku, w.code, 800_000_000);
+      const u = (await ok(t.gql(LEVEL_UPDATE, { input: { sku, warehouseCode: w.code, incoming: 900_000_000 } }))).inventoryLevelUpdate;
+      expect(u.userErrors).toEqual([]);
+    }
+    const T = 'totals { onHand reserved available incoming }';
+    const exact = { onHand: '2400000000', reserved: '0', available: '2400000000', incoming: '2700000000' };
+    const d = await ok(
+      t.gql(
+        `query($f: InventoryLevelFilter, $sku: String, $id: ID!) {
+          inventorySummary(filter: $f) { total ${T} }
+          variant(sku: $sku) { ${T} product { ${T} } }
+          product(id: $id) { ${T} }
+          products(first: 250, sortKey: TOTAL_ON_HAND, reverse: true) { nodes { id ${T} } }
+        }`,
+        { f: { warehouseIds: whs.map((w) => w.id) }, sku, id: p.id },
+      ),
+    );
+    expect(d.inventorySummary).toEqual({ total: 3, totals: exact });
+    expect(d.variant).toEqual({ totals: exact, product: { totals: exact } });
+    expect(d.product.totals).toEqual(exact);
+    expect(d.products.nodes[0]).toEqual({ id: p.id, totals: exact });
+
+    for (const [q, path] of [
+      [`{ inventorySummary(filter: { warehouseIds: ${JSON.stringify(whs.map((w) => w.id))} }) { total totalOnHand } }`, 'inventorySummary'],
+      [`{ variant(sku: "${sku}") { totalOnHand totalIncoming } }`, 'variant'],
+      [`{ product(id: "${p.id}") { totalOnHand } }`, 'product'],
+      [`{ products(first: 1, sortKey: TOTAL_ON_HAND, reverse: true) { nodes { totalOnHand } } }`, 'products'],
+    ]) {
+      const r = await t.gql(q);
+      expect(r.body.errors?.length).toBeGreaterThan(0);
+      for (const e of r.body.errors!) {
+        expect(e.extensions?.code).toBe('VALUE_OUT_OF_RANGE');
+        expect(e.message).toMatch(/read totals\.\w+ \(Int64\)/);
+        expect(e.path?.[0]).toBe(path);
+      }
+    }
+    // Below 2^31 the deprecated fields still answer.
+    const small = await stockedSku(t.gql, 7);
+    expect((await ok(t.gql(`{ variant(sku: "${small.sku}") { totalOnHand totals { onHand } } }`))).variant).toEqual({ totalOnHand: 7, totals: { onHand: '7' } });
+  });
+});
+
+describe('explicit null on an argument with a default means the default', () => {
+  test('products/variants/warehouses/inventoryLevels/stockMovements/reservations with sortKey: null and reverse: null', async () => {
+    const s = await stockedSku(t.gql, 3);
+    for (const q of [
+      `{ products(first: 2, sortKey: null, reverse: null) { nodes { id } } }`,
+      `{ variants(first: 2, sortKey: null, reverse: null) { nodes { sku } } }`,
+      `{ warehouses(first: 2, sortKey: null, reverse: null) { nodes { code } } }`,
+      `{ inventoryLevels(first: 2, sortKey: null, reverse: null) { nodes { id } } }`,
+      `{ stockMovements(first: 2, reverse: null) { nodes { id } } }`,
+      `{ reservations(first: 2, reverse: null) { nodes { id } } }`,
+      `{ variant(sku: "${s.sku}") { inventoryLevels(first: 2, sortKey: null, reverse: null) { nodes { id } } product { variants(first: 2, sortKey: null, reverse: null) { nodes { sku } } } } }`,
+    ]) {
+      const r = await t.gql(q);
+      expect(r.body.errors).toBeUndefined();
+    }
+    // With variables too, and the answer is the default order's.
+    const byNull = await ok(t.gql(`query($s: ProductSortKey, $r: Boolean) { products(first: 20, sortKey: $s, reverse: $r) { nodes { id } } }`, { s: null, r: null }));
+    const byDefault = await ok(t.gql(`{ products(first: 20) { nodes { id } } }`));
+    expect(byNull).toEqual(byDefault);
+    // Bulk items: mode null or omitted is ADJUST (seed 004).
+    const bulk = (await ok(t.gql(BULK, { input: { items: [{ sku: s.sku, warehouseCode: s.warehouseCode, delta: 2 }, { mode: null, sku: s.sku, warehouseCode: s.warehouseCode, delta: 1 }] } })))
+      .inventoryBulkUpdate;
+    expect(bulk.userErrors).toEqual([]);
+    expect(bulk.results.map((r: { inventoryLevel: { onHand: number } }) => r.inventoryLevel.onHand)).toEqual([5, 6]);
+  });
+});

@@ -1,6 +1,7 @@
 /** Reads of inventory levels, their summary, and the ledger. Thin: parse, call a read service, map. */
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { deprecatedTotal, int32Total } from '../../graphql/scalars';
 import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
@@ -118,5 +119,25 @@ export class StockMovementResolver {
       reasons: filter?.reasons as MovementReason[] | null | undefined,
     };
     return toConnection(await movementPage(tx(ctx), storeOf(ctx), f, page), 'StockMovement', 'ID', (r) => r.id);
+  }
+}
+
+@Resolver(() => InventorySummary)
+export class InventorySummaryResolver {
+  @FieldResolver(() => Int, deprecatedTotal('onHand'))
+  totalOnHand(@Root() s: InventorySummary): number {
+    return int32Total(s.totalOnHand, 'totals.onHand');
+  }
+  @FieldResolver(() => Int, deprecatedTotal('reserved'))
+  totalReserved(@Root() s: InventorySummary): number {
+    return int32Total(s.totalReserved, 'totals.reserved');
+  }
+  @FieldResolver(() => Int, deprecatedTotal('available'))
+  totalAvailable(@Root() s: InventorySummary): number {
+    return int32Total(s.totalAvailable, 'totals.available');
+  }
+  @FieldResolver(() => Int, deprecatedTotal('incoming'))
+  totalIncoming(@Root() s: InventorySummary): number {
+    return int32Total(s.totalIncoming, 'totals.incoming');
   }
 }

@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Node } from '../../graphql/common.types';
 import { Connection } from '../../graphql/connection';
-import { DateTime } from '../../graphql/scalars';
+import { DateTime, Int64 } from '../../graphql/scalars';
 import { InventoryLevel, MovementReasonEnum, StockStatusEnum } from './inventory.types';
 
 export enum LevelSortKeyEnum {
@@ -41,6 +41,18 @@ export class InventoryLevelFilter {
   updatedSince?: Date | null;
 }
 
+@ObjectType({ description: 'Exact sums of stock counters (Int64: exact at any size the writes allow).' })
+export class StockTotals {
+  @Field(() => Int64, { description: 'Sum of onHand.' })
+  onHand!: bigint;
+  @Field(() => Int64, { description: 'Sum of reserved.' })
+  reserved!: bigint;
+  @Field(() => Int64, { description: 'Sum of available (each level floored at 0).' })
+  available!: bigint;
+  @Field(() => Int64, { description: 'Sum of incoming.' })
+  incoming!: bigint;
+}
+
 @ObjectType({ description: 'Counts of inventory levels per status, and stock totals (seed 001).' })
 export class InventorySummary {
   @Field(() => Int, { description: 'Levels matching the filter.' })
@@ -53,14 +65,16 @@ export class InventorySummary {
   critical!: number;
   @Field(() => Int, { description: 'Levels OUT_OF_STOCK.' })
   outOfStock!: number;
-  @Field(() => Int, { description: 'Sum of onHand.' })
-  totalOnHand!: number;
-  @Field(() => Int, { description: 'Sum of reserved.' })
-  totalReserved!: number;
-  @Field(() => Int, { description: 'Sum of available.' })
-  totalAvailable!: number;
-  @Field(() => Int, { description: 'Sum of incoming.' })
-  totalIncoming!: number;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalOnHand!: bigint;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalReserved!: bigint;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalAvailable!: bigint;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalIncoming!: bigint;
+  @Field(() => StockTotals, { description: 'Exact sums of onHand, reserved, available and incoming over the matching levels.' })
+  totals!: StockTotals;
 }
 
 export enum MovementKindEnum {
