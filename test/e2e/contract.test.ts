@@ -215,3 +215,47 @@ describe('explicit null on an argument with a default means the default', () => 
     expect(bulk.results.map((r: { inventoryLevel: { onHand: number } }) => r.inventoryLevel.onHand)).toEqual([5, 6]);
   });
 });
+
+describe('event replay from "0" / "oldest" after the retention purge', () => {
+  const CHANGED = `subscription($f: InventoryEventFilter, $after: String) { inventoryChanged(filter: $f, after: $after) { cursor after { onHand } variant { sku } } }`;
+  const until = async (what: string, check: () => Promise<boolean>, ms = 10_000) => {
+    const end = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  test('"0" and "oldest" replay everything retained, never CURSOR_EXPIRED; an old cursor is CURSOR_EXPIRED; a cursor beyond the newest is refused', async () => {
+    const { subscribe } = await import('../helpers/ws');
+    const { purgeOutbox } = await import('../../src/events/outbox');
+    const { poolTx } = await import('../../src/db/tx');
+    const pool = t.gateway.app.db.pool;
+    const s = await stockedSku(t.gql, 1);
+    await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED' } }));
+    await until('sequencing', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0);
+    // Retention purges everything sequenced so far.
+    expect(await purgeOutbox(poolTx(pool), 0)).toBeGreaterThan(0);
+    const purged = Number((await pool.query(`SELECT purged_through_seq AS s FROM outbox_state`)).rows[0].s);
+    expect(purged).toBeGreaterThan(1);
+    for (const q of [3, 4]) await ok(t.gql(SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: q } }));
+    await until('sequencing', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0);
+
+    for (const after of ['0', 'oldest']) {
+      const sub = await subscribe(t.url, t.store.adminKey, CHANGED, { f: { skus: [s.sku] }, after });
+      const got = await sub.waitFor(2);
+      expect(sub.errors).toEqual([]);
+      expect(got.map((e) => e.after.onHand)).toEqual([3, 4]);
+      expect(Number(got[0].cursor)).toBeGreaterThan(purged);
+      await sub.close();
+    }
+    const old = await subscribe(t.url, t.store.adminKey, CHANGED, { after: '1' });
+    await until('CURSOR_EXPIRED', async () => old.errors.length > 0);
+    expect(JSON.stringify(old.errors)).toContain('CURSOR_EXPIRED');
+    await old.close();
+    const newest = Number((await pool.query(`SELECT max(seq) AS s FROM outbox_events`)).rows[0].s);
+    const ahead = await subscribe(t.url, t.store.adminKey, CHANGED, { after: String(newest + 1000) });
+    await until('refusal', async () => ahead.errors.length > 0);
+    expect(JSON.stringify(ahead.errors)).toMatch(/BAD_USER_INPUT.*beyond the newest event|beyond the newest event.*BAD_USER_INPUT/);
+    await ahead.close();
+  });
+});
