@@ -4,7 +4,10 @@
  * every change of available, expiry movements naming their reservation, and the seeds' fields.
  */
 import { createProduct, createWarehouse, LEVEL_FIELDS, setStock, stockedSku, uniq } from '../helpers/factories';
+import { poolTx } from '../../src/db/tx';
+import { purgeOutbox } from '../../src/events/outbox';
 import { ok } from '../helpers/gql';
+import { subscribe } from '../helpers/ws';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(60_000);
@@ -226,9 +229,6 @@ describe('event replay from "0" / "oldest" after the retention purge', () => {
     }
   };
   test('"0" and "oldest" replay everything retained, never CURSOR_EXPIRED; an old cursor is CURSOR_EXPIRED; a cursor beyond the newest is refused', async () => {
-    const { subscribe } = await import('../helpers/ws');
-    const { purgeOutbox } = await import('../../src/events/outbox');
-    const { poolTx } = await import('../../src/db/tx');
     const pool = t.gateway.app.db.pool;
     const s = await stockedSku(t.gql, 1);
     await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED' } }));
@@ -244,7 +244,7 @@ describe('event replay from "0" / "oldest" after the retention purge', () => {
       const sub = await subscribe(t.url, t.store.adminKey, CHANGED, { f: { skus: [s.sku] }, after });
       const got = await sub.waitFor(2);
       expect(sub.errors).toEqual([]);
-      expect(got.map((e) => e.after.onHand)).toEqual([3, 4]);
+      expect(got.map((e: { after: { onHand: number } }) => e.after.onHand)).toEqual([3, 4]);
       expect(Number(got[0].cursor)).toBeGreaterThan(purged);
       await sub.close();
     }
@@ -257,5 +257,67 @@ describe('event replay from "0" / "oldest" after the retention purge', () => {
     await until('refusal', async () => ahead.errors.length > 0);
     expect(JSON.stringify(ahead.errors)).toMatch(/BAD_USER_INPUT.*beyond the newest event|beyond the newest event.*BAD_USER_INPUT/);
     await ahead.close();
+  });
+});
+
+describe('the ledger tells the whole story', () => {
+  const MOVES = `query($f: StockMovementFilter) { stockMovements(first: 50, filter: $f) { nodes { reason quantityDelta reservedDelta reservedBefore reservedAfter
+    availableBefore availableAfter settingsBefore { safetyStock incoming lowStockThreshold criticalThreshold }
+    settingsAfter { safetyStock incoming lowStockThreshold criticalThreshold } reservation { id } actor } } }`;
+
+  test('safetyStock, incoming and threshold changes write an OTHER movement with before and after; a no-op writes none', async () => {
+    const s = await stockedSku(t.gql, 20);
+    const f = { inventoryLevelIds: [s.level.id] };
+    const before = (await ok(t.gql(MOVES, { f }))).stockMovements.nodes.length;
+    await ok(t.gql(LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 3 } }));
+    await ok(t.gql(LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, incoming: 40, lowStockThreshold: 18, criticalThreshold: 2 } }));
+    await ok(t.gql(LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 3 } })); // no change
+    const nodes = (await ok(t.gql(MOVES, { f }))).stockMovements.nodes.slice(before);
+    expect(nodes).toEqual([
+      expect.objectContaining({
+        reason: 'OTHER',
+        quantityDelta: 0,
+        reservedDelta: 0,
+        availableBefore: 20,
+        availableAfter: 17,
+        settingsBefore: { safetyStock: 0, incoming: 0, lowStockThreshold: 0, criticalThreshold: 0 },
+        settingsAfter: { safetyStock: 3, incoming: 0, lowStockThreshold: 0, criticalThreshold: 0 },
+      }),
+      expect.objectContaining({
+        reason: 'OTHER',
+        availableBefore: 17,
+        availableAfter: 17,
+        settingsBefore: { safetyStock: 3, incoming: 0, lowStockThreshold: 0, criticalThreshold: 0 },
+        settingsAfter: { safetyStock: 3, incoming: 40, lowStockThreshold: 18, criticalThreshold: 2 },
+      }),
+    ]);
+  });
+
+  test('the sweeper writes one EXPIRY movement per expired reservation, naming it (stockMovements(filter: { reservationIds }) shows it)', async () => {
+    const s = await stockedSku(t.gql, 10);
+    const ids: string[] = [];
+    for (const quantity of [2, 3]) {
+      const r = (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, quantity }], ttlSeconds: 1 } }))).inventoryReserve;
+      expect(r.userErrors).toEqual([]);
+      ids.push(r.reservation.id);
+    }
+    const end = Date.now() + 15_000;
+    let expiries: any[] = [];
+    while (Date.now() < end) {
+      expiries = (await ok(t.gql(MOVES, { f: { inventoryLevelIds: [s.level.id], reasons: ['EXPIRY'] } }))).stockMovements.nodes;
+      if (expiries.length >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(expiries).toHaveLength(2);
+    for (const [i, id] of ids.entries()) {
+      const own = (await ok(t.gql(MOVES, { f: { reservationIds: [id] } }))).stockMovements.nodes;
+      expect(own.map((m: { reason: string }) => m.reason)).toEqual(['RESERVATION', 'EXPIRY']);
+      expect(own[1]).toMatchObject({ reservedDelta: -[2, 3][i], reservation: { id }, actor: 'system:expiry' });
+    }
+    // The two rows chain: reserved 5 → … → 0.
+    const chain = [...expiries].sort((a, b) => b.reservedBefore - a.reservedBefore);
+    expect(chain[0].reservedBefore).toBe(5);
+    expect(chain[0].reservedAfter).toBe(chain[1].reservedBefore);
+    expect(chain[1].reservedAfter).toBe(0);
   });
 });

@@ -205,8 +205,10 @@ describe('inventoryLevelUpdate', () => {
     await m('inventoryLevelUpdate', LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 10 } });
     const adj = await m('inventoryAdjust', ADJUST, { input: { inventoryLevelId: s.level.id, delta: -3, reason: 'DAMAGED' } });
     expect(adj.userErrors[0].code).toBe('INSUFFICIENT_STOCK');
-    // Settings alone write no stock movement: onHand stays the sum of the ledger.
-    expect((await movements(s.level.id)).map((x) => x.reason)).toEqual(['RECEIVED']);
+    // Every settings change is a movement (reason OTHER, quantityDelta 0): onHand stays the sum of the ledger.
+    const moves = await movements(s.level.id);
+    expect(moves.map((x) => x.reason)).toEqual(['RECEIVED', 'OTHER', 'OTHER', 'OTHER', 'OTHER', 'OTHER']);
+    expect(moves.reduce((sum, x) => sum + x.quantityDelta, 0)).toBe(12);
   });
 });
 

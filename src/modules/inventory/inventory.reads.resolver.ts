@@ -17,6 +17,7 @@ import {
   InventoryLevelConnection,
   InventoryLevelFilter,
   InventorySummary,
+  LevelSettings,
   LevelSortKeyEnum,
   MovementKindEnum,
   StockMovement,
@@ -95,6 +96,24 @@ export class StockMovementResolver {
   @FieldResolver(() => Warehouse, { description: 'The warehouse of the level.' })
   warehouse(@Root() m: MovementRow, @Ctx() ctx: Context) {
     return ctx.loaders.warehouseById.load(m.warehouseId);
+  }
+  @FieldResolver(() => LevelSettings, { nullable: true, description: 'safetyStock, incoming and thresholds before the change (null on entries recorded before settings were).' })
+  settingsBefore(@Root() m: MovementRow): LevelSettings | null {
+    if (m.safetyStockBefore == null) return null;
+    return { safetyStock: m.safetyStockBefore, incoming: m.incomingBefore!, lowStockThreshold: m.lowStockThresholdBefore!, criticalThreshold: m.criticalThresholdBefore! };
+  }
+  @FieldResolver(() => LevelSettings, { nullable: true, description: 'safetyStock, incoming and thresholds after the change (null on entries recorded before settings were).' })
+  settingsAfter(@Root() m: MovementRow): LevelSettings | null {
+    if (m.safetyStockAfter == null) return null;
+    return { safetyStock: m.safetyStockAfter, incoming: m.incomingAfter!, lowStockThreshold: m.lowStockThresholdAfter!, criticalThreshold: m.criticalThresholdAfter! };
+  }
+  @FieldResolver(() => Int, { nullable: true, description: 'available (onHand − reserved − safetyStock, floored at 0) before the change; null when safetyStock was not recorded.' })
+  availableBefore(@Root() m: MovementRow): number | null {
+    return m.safetyStockBefore == null ? null : Math.max(0, m.onHandBefore - m.reservedBefore - m.safetyStockBefore);
+  }
+  @FieldResolver(() => Int, { nullable: true, description: 'available after the change; null when safetyStock was not recorded.' })
+  availableAfter(@Root() m: MovementRow): number | null {
+    return m.safetyStockAfter == null ? null : Math.max(0, m.onHandAfter - m.reservedAfter - m.safetyStockAfter);
   }
   @FieldResolver(() => Reservation, { nullable: true, description: 'The reservation that made the change, if any.' })
   reservation(@Root() m: MovementRow, @Ctx() ctx: Context) {

@@ -98,7 +98,23 @@ registerEnumType(MovementKindEnum, {
   },
 });
 
-@ObjectType({ implements: Node, description: 'One ledger entry. For every level, onHand is the sum of its quantityDelta.' })
+@ObjectType({ description: "A level's settings as recorded by a ledger entry." })
+export class LevelSettings {
+  @Field(() => Int, { description: 'Units kept back from sale.' })
+  safetyStock!: number;
+  @Field(() => Int, { description: 'Units on their way.' })
+  incoming!: number;
+  @Field(() => Int, { description: 'LOW_STOCK threshold (0 disables).' })
+  lowStockThreshold!: number;
+  @Field(() => Int, { description: 'CRITICAL threshold (0 disables).' })
+  criticalThreshold!: number;
+}
+
+@ObjectType({
+  implements: Node,
+  description:
+    'One ledger entry. For every level, onHand is the sum of its quantityDelta and reserved the sum of its reservedDelta; every change of a level (counters, safetyStock, incoming, thresholds) has one, so every change of available and status is recorded with before and after.',
+})
 export class StockMovement extends Node {
   @Field(() => MovementReasonEnum, { description: 'Why stock moved.' })
   reason!: MovementReasonEnum;

@@ -52,7 +52,7 @@ registerEnumType(MovementReasonEnum, {
     COMMIT: { description: 'A reservation was fulfilled: units left the warehouse.' },
     TRANSFER_IN: { description: 'Units moved in from another warehouse.' },
     TRANSFER_OUT: { description: 'Units moved out to another warehouse.' },
-    OTHER: { description: 'Anything else (also used for threshold and safety-stock changes).' },
+    OTHER: { description: 'Anything else; also every change of safetyStock, incoming or thresholds (inventoryLevelUpdate), recorded with settingsBefore and settingsAfter.' },
   },
 });
 

@@ -141,9 +141,15 @@ WITH lk AS (
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
    WHERE rl.inventory_level_id = (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
-  RETURNING rl.expired_quantity
+  RETURNING rl.expired_quantity, rl.reservation_id
 ),
 exp AS (SELECT coalesce(sum(expired_quantity), 0)::int8 AS q, count(*)::int AS n FROM due),
+-- One EXPIRY movement per expired reservation (its lines on this level summed), naming it; the
+-- running total gives each its reserved before/after.
+exp_r AS (
+  SELECT reservation_id, q, n, sum(q) OVER (ORDER BY reservation_id) AS cum
+    FROM (SELECT reservation_id, sum(expired_quantity)::int8 AS q, count(*)::int AS n FROM due GROUP BY reservation_id) g
+),
 calc AS (
   SELECT lk.*, exp.q AS expired_q, exp.n AS expired_n,
          lk.reserved - exp.q AS res0,
@@ -191,19 +197,26 @@ upd AS (
 ),
 mv_exp AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor)
-  SELECT store_id, id, 'EXPIRY', 0, -expired_q, on_hand, on_hand, reserved, res0,
-         expired_n || ' reservation line(s) expired', 'system:expiry'
-    FROM fin WHERE expired_q > 0
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id,
+      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
+  SELECT fin.store_id, fin.id, 'EXPIRY', 0, -e.q, fin.on_hand, fin.on_hand, fin.reserved - (e.cum - e.q), fin.reserved - e.cum,
+         e.n || ' reservation line(s) expired', 'system:expiry', e.reservation_id,
+         fin.safety_stock, fin.safety_stock, fin.incoming, fin.incoming, fin.low_stock_threshold, fin.low_stock_threshold,
+         fin.critical_threshold, fin.critical_threshold
+    FROM fin, exp_r e WHERE fin.expired_q > 0
+   ORDER BY e.reservation_id
   RETURNING id
 ),
 mv AS (
+  -- Any change: counters or settings (safetyStock, incoming, thresholds), with before and after.
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id)
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id,
+      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
   SELECT store_id, id, $8::"MovementReason", a_on_hand - on_hand, a_reserved - res0, on_hand, a_on_hand, res0, a_reserved,
-         $9, $10, $11, $12::uuid
+         $9, $10, $11, $12::uuid,
+         safety_stock, a_safety, incoming, a_incoming, low_stock_threshold, a_low, critical_threshold, a_critical
     FROM fin, (SELECT count(*) FROM mv_exp) e
-   WHERE fin.changed AND (a_on_hand <> on_hand OR a_reserved <> res0)
+   WHERE fin.changed
   RETURNING id
 ),
 st AS (
@@ -211,7 +224,7 @@ st AS (
     inventory_stock_status(greatest(on_hand - reserved - safety_stock, 0), low_stock_threshold, critical_threshold) AS status_before,
     inventory_stock_status(greatest(a_on_hand - a_reserved - a_safety, 0), a_low, a_critical) AS status_after,
     (SELECT id FROM mv) AS movement_id,
-    (SELECT id FROM mv_exp) AS expiry_movement_id
+    (SELECT max(id) FROM mv_exp) AS expiry_movement_id
   FROM fin
 ),
 ob AS (
@@ -300,8 +313,10 @@ upd AS (
 won AS (SELECT ok.* FROM ok JOIN upd ON upd.id = ok.level_id),
 mv AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id)
-  SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, reservation_id
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id,
+      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
+  SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, reservation_id,
+         safety_stock, safety_stock, incoming, incoming, low, low, critical, critical
     FROM won ORDER BY level_id, idx
   RETURNING id, reservation_id
 ),

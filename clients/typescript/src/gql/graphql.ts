@@ -266,7 +266,7 @@ export type MovementReason =
   | 'DAMAGED'
   /** A reservation expired and its units came back. */
   | 'EXPIRY'
-  /** Anything else (also used for threshold and safety-stock changes). */
+  /** Anything else; also every change of safetyStock, incoming or thresholds (inventoryLevelUpdate), recorded with settingsBefore and settingsAfter. */
   | 'OTHER'
   /** Goods received (e.g. a purchase order). */
   | 'RECEIVED'
