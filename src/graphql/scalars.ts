@@ -55,3 +55,19 @@ export const deprecatedTotal = (field: string) => ({
   deprecationReason: `Int is 32-bit: above 2147483647 this field is an error (VALUE_OUT_OF_RANGE). Use totals { ${field} } (Int64, exact at any size).`,
 });
 
+
+/** Exact decimal numbers (money), as strings: "7.5". Input: a string of digits with an optional point (or a JSON number). */
+export const Decimal = new GraphQLScalarType<string, string>({
+  name: 'Decimal',
+  description: 'An exact decimal number as a string, e.g. "7.50" (used for money amounts, never rounded through floating point).',
+  serialize: (v) => String(v),
+  parseValue: (v) => {
+    if (typeof v === 'string' && /^-?[0-9]+(\.[0-9]+)?$/.test(v)) return v;
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    throw new GraphQLError('Decimal takes a string such as "7.50"');
+  },
+  parseLiteral: (ast) => {
+    if ((ast.kind === Kind.STRING && /^-?[0-9]+(\.[0-9]+)?$/.test(ast.value)) || ast.kind === Kind.INT || ast.kind === Kind.FLOAT) return ast.value;
+    throw new GraphQLError('Decimal takes a string such as "7.50"');
+  },
+});

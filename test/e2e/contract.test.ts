@@ -4,7 +4,10 @@
  * every change of available, expiry movements naming their reservation, and the seeds' fields.
  */
 import { createProduct, createWarehouse, LEVEL_FIELDS, setStock, stockedSku, uniq } from '../helpers/factories';
+import { PassThrough, Readable } from 'node:stream';
 import { poolTx } from '../../src/db/tx';
+import { exportCsv } from '../../src/modules/csv/csv-export.service';
+import { importCsv } from '../../src/modules/csv/csv-import.service';
 import { purgeOutbox } from '../../src/events/outbox';
 import { ok } from '../helpers/gql';
 import { subscribe } from '../helpers/ws';
@@ -319,5 +322,113 @@ describe('the ledger tells the whole story', () => {
     expect(chain[0].reservedBefore).toBe(5);
     expect(chain[0].reservedAfter).toBe(chain[1].reservedBefore);
     expect(chain[1].reservedAfter).toBe(0);
+  });
+});
+
+describe("the seeds' fields", () => {
+  const V = `id sku price { amount currencyCode }`;
+  test('seed 002: a variant price is readable, set on create and update (null removes it), validated, and sortable (PRICE)', async () => {
+    const skus = [uniq('P1'), uniq('P2'), uniq('P3')];
+    const d = await ok(
+      t.gql(`mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id variants(first: 5, sortKey: PRICE) { nodes { ${V} } } } userErrors { code field } } }`, {
+        input: {
+          name: 'Roses',
+          externalId: uniq('ROSE'),
+          variants: [
+            { sku: skus[0], label: 'Large', price: { amount: '750', currencyCode: 'BDT' } },
+            { sku: skus[1], label: 'Small', price: { amount: '500.50', currencyCode: 'BDT' } },
+            { sku: skus[2], label: 'Sample' },
+          ],
+        },
+      }),
+    );
+    expect(d.productCreate.userErrors).toEqual([]);
+    const nodes = d.productCreate.product.variants.nodes;
+    expect(nodes.map((n: { sku: string; price: unknown }) => [n.sku, n.price])).toEqual([
+      [skus[2], null],
+      [skus[1], { amount: '500.5', currencyCode: 'BDT' }],
+      [skus[0], { amount: '750', currencyCode: 'BDT' }],
+    ]);
+    const UPDATE = `mutation($id: ID!, $input: VariantUpdateInput!) { variantUpdate(id: $id, input: $input) { variant { ${V} } userErrors { code field } } }`;
+    const up = (await ok(t.gql(UPDATE, { id: nodes[0].id, input: { price: { amount: '0.0001', currencyCode: 'EUR' } } }))).variantUpdate;
+    expect(up.variant.price).toEqual({ amount: '0.0001', currencyCode: 'EUR' });
+    const keep = (await ok(t.gql(UPDATE, { id: nodes[0].id, input: { label: 'Tiny' } }))).variantUpdate;
+    expect(keep.variant.price).toEqual({ amount: '0.0001', currencyCode: 'EUR' });
+    const bad = (await ok(t.gql(UPDATE, { id: nodes[0].id, input: { price: { amount: '1.23456', currencyCode: 'eur' } } }))).variantUpdate;
+    expect(bad.userErrors.map((e: { field: string[] }) => e.field.join('.'))).toEqual(['input.price.amount', 'input.price.currencyCode']);
+    const neg = (await ok(t.gql(UPDATE, { id: nodes[0].id, input: { price: { amount: '-1', currencyCode: 'EUR' } } }))).variantUpdate;
+    expect(neg.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT' });
+    const cleared = (await ok(t.gql(UPDATE, { id: nodes[1].id, input: { price: null } }))).variantUpdate;
+    expect(cleared.variant.price).toBeNull();
+    const created = await ok(
+      t.gql(`mutation($p: ID!, $input: VariantInput!) { variantCreate(productId: $p, input: $input) { variant { ${V} } userErrors { code } } }`, {
+        p: d.productCreate.product.id,
+        input: { sku: uniq('P4'), price: { amount: '12.5', currencyCode: 'USD' } },
+      }),
+    );
+    expect(created.variantCreate.variant.price).toEqual({ amount: '12.5', currencyCode: 'USD' });
+    // Sorted by price, with keyset paging one by one (reverse: highest first, no price last).
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const pg: any = await ok(
+        t.gql(`query($f: VariantFilter, $a: String) { variants(first: 1, after: $a, filter: $f, sortKey: PRICE, reverse: true) { pageInfo { hasNextPage endCursor } nodes { sku } } }`, {
+          f: { productIds: [d.productCreate.product.id] },
+          a: after,
+        }),
+      );
+      seen.push(...pg.variants.nodes.map((n: { sku: string }) => n.sku));
+      if (!pg.variants.pageInfo.hasNextPage) break;
+      after = pg.variants.pageInfo.endCursor;
+    }
+    // 750 BDT, 12.5 USD, 0.0001 EUR, none (the amount alone orders them).
+    expect(seen).toEqual([skus[0], created.variantCreate.variant.sku, skus[2], skus[1]]);
+  });
+
+  test('seed 003: a warehouse has a marketplace (set, read, cleared)', async () => {
+    const W = `id code marketplace readOnly type`;
+    const c = await ok(
+      t.gql(`mutation($input: WarehouseInput!) { warehouseCreate(input: $input) { warehouse { ${W} } userErrors { code field } } }`, {
+        input: { code: uniq('FBA'), name: 'FBA EU', type: 'FBA', marketplace: 'amazon_eu' },
+      }),
+    );
+    expect(c.warehouseCreate.warehouse).toMatchObject({ marketplace: 'amazon_eu', readOnly: true, type: 'FBA' });
+    const read = await ok(t.gql(`query($id: ID!) { node(id: $id) { ... on Warehouse { marketplace } } }`, { id: c.warehouseCreate.warehouse.id }));
+    expect(read.node.marketplace).toBe('amazon_eu');
+    const UPDATE = `mutation($id: ID!, $input: WarehouseInput!) { warehouseUpdate(id: $id, input: $input) { warehouse { ${W} } userErrors { code field } } }`;
+    const bad = (await ok(t.gql(UPDATE, { id: c.warehouseCreate.warehouse.id, input: { marketplace: 'amazon eu!' } }))).warehouseUpdate;
+    expect(bad.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT', field: ['input', 'marketplace'] });
+    const cleared = (await ok(t.gql(UPDATE, { id: c.warehouseCreate.warehouse.id, input: { marketplace: null } }))).warehouseUpdate;
+    expect(cleared.warehouse.marketplace).toBeNull();
+  });
+});
+
+describe('seed 002 in CSV', () => {
+  test('import sets prices from price/currency columns (with the stock, atomically per row); export writes them and imports back unchanged', async () => {
+    const app = t.gateway.app;
+    const auth = { keyId: 'csv', storeId: t.store.storeId, kind: 'sk' as const, scopes: ['admin'], actor: 'system:csv-test' };
+    const wh = await createWarehouse(t.gql);
+    const a = await createProduct(t.gql);
+    const b = await createProduct(t.gql);
+    const csv = `sku,warehouse,quantity,price,currency\n${a.skus[0]},${wh.code},5,7.50,EUR\n${b.skus[0]},${wh.code},6,,\n${a.skus[0]},${wh.code},7,3,\n`;
+    const sum = await importCsv(app, { auth, input: Readable.from([csv]), seed: uniq('seed') });
+    expect(sum).toMatchObject({ applied: 2, failed: 1 });
+    const prices = await ok(t.gql(`query($s: [String!]) { variants(first: 5, filter: { skus: $s }) { nodes { sku price { amount currencyCode } } } }`, { s: [a.skus[0], b.skus[0]] }));
+    expect(Object.fromEntries(prices.variants.nodes.map((n: { sku: string; price: unknown }) => [n.sku, n.price]))).toEqual({
+      [a.skus[0]]: { amount: '7.5', currencyCode: 'EUR' },
+      [b.skus[0]]: null,
+    });
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    await exportCsv(app, { storeId: t.store.storeId, warehouseCode: wh.code }, out);
+    const lines = text.trim().split('\n');
+    expect(lines[0].split(',').slice(-2)).toEqual(['price', 'currency']);
+    expect(lines.find((l) => l.startsWith(a.skus[0]))!.split(',').slice(-2)).toEqual(['7.5', 'EUR']);
+    expect(lines.find((l) => l.startsWith(b.skus[0]))!.split(',').slice(-2)).toEqual(['', '']);
+    const again = await importCsv(app, { auth, input: Readable.from([text]), seed: uniq('seed') });
+    expect(again.failed).toBe(0);
+    const after = await ok(t.gql(`query($s: String) { variant(sku: $s) { price { amount currencyCode } inventoryLevels(first: 1) { nodes { onHand } } } }`, { s: a.skus[0] }));
+    expect(after.variant).toEqual({ price: { amount: '7.5', currencyCode: 'EUR' }, inventoryLevels: { nodes: [{ onHand: 5 }] } });
   });
 });

@@ -26,8 +26,8 @@ import {
   WarehouseFilter,
   WarehouseSortKeyEnum,
 } from './catalog.reads.types';
-import type { ProductRow, VariantRow, WarehouseRow } from './catalog.service';
-import { Product, Variant, Warehouse } from './catalog.types';
+import { moneyOf, type ProductRow, type VariantRow, type WarehouseRow } from './catalog.service';
+import { Money, Product, Variant, Warehouse } from './catalog.types';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
@@ -136,6 +136,11 @@ export class ProductReadResolver {
 
 @Resolver(() => Variant)
 export class VariantReadResolver {
+  @FieldResolver(() => Money, { nullable: true, description: 'Selling price (seed 002); null when none is set.' })
+  price(@Root() v: VariantRow): Money | null {
+    return moneyOf(v);
+  }
+
   @FieldResolver(() => InventoryLevelConnection, { description: 'Stock of this variant per warehouse.' })
   inventoryLevels(
     @Root() v: VariantRow,

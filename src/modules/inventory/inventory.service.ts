@@ -10,6 +10,7 @@ import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { INT32_MAX } from './availability';
 import { stockOperation, type OpResult } from './idempotency';
+import { validatePrice, type Money } from '../catalog/catalog.service';
 import { ensureLevel, lockLevels, resolveLevel, type LevelAddress } from './levels';
 import { applyLevelChange, type ChangeResult, type LevelChange, type LevelRow, type MovementReason } from './stock-writer';
 
@@ -68,6 +69,8 @@ export interface BulkItem {
   warehouseCode?: string | null;
   reason?: MovementReason | null;
   note?: string | null;
+  /** Also set the variant's price (seed 002; CSV import's price and currency columns). */
+  price?: Money | null;
 }
 
 export interface BulkInput {
@@ -283,7 +286,8 @@ export class InventoryService {
         return { updatedCount: 0, failedCount: 0, results: [], userErrors: [userError(ErrorCode.INVALID_INPUT, 'items must not be empty', ['input', 'items'])] };
       }
       const results: BulkItemResult[] = items.map((_, index) => ({ index, inventoryLevel: null, userErrors: [] }));
-      const targets = await this.resolveBulk(tx, auth.storeId, items, results);
+      const variantOf = new Map<number, string>();
+      const targets = await this.resolveBulk(tx, auth.storeId, items, results, variantOf);
 
       // Apply in ascending level id (then input order): two overlapping bulks never deadlock.
       const order = [...targets.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] - b[0]));
@@ -298,6 +302,20 @@ export class InventoryService {
         const r = await this.change(tx, c, field);
         results[index].inventoryLevel = r.inventoryLevel;
         results[index].userErrors = r.userErrors;
+      }
+      // Prices of the items that applied, in variant id order (last item of a variant wins).
+      const prices = new Map<string, Money>();
+      items.forEach((it, i) => {
+        if (it.price != null && !results[i].userErrors.length && variantOf.has(i)) prices.set(variantOf.get(i)!, it.price);
+      });
+      const pv = [...prices.keys()].sort();
+      if (pv.length) {
+        await tx.query(
+          `UPDATE variants v SET price_amount = a.amount, price_currency = a.currency, updated_at = now()
+             FROM unnest($2::uuid[], $3::numeric[], $4::text[]) AS a(id, amount, currency)
+            WHERE v.id = a.id AND v.store_id = $1 AND (v.price_amount IS DISTINCT FROM a.amount OR v.price_currency IS DISTINCT FROM a.currency)`,
+          [auth.storeId, pv, pv.map((v) => prices.get(v)!.amount), pv.map((v) => prices.get(v)!.currencyCode)],
+        );
       }
       const failedCount = results.filter((r) => r.userErrors.length > 0).length;
       if (failedCount > 0 && policy === 'REJECT_EVERYTHING') {
@@ -315,7 +333,7 @@ export class InventoryService {
   }
 
   /** Validates and resolves every bulk item to a level id; failures go to results[i].userErrors. */
-  private async resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: BulkItemResult[]): Promise<Map<number, string>> {
+  private async resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: BulkItemResult[], variantOf: Map<number, string>): Promise<Map<number, string>> {
     const variantIds = new Set<string>();
     const skus = new Set<string>();
     const externalIds = new Set<string>();
@@ -335,6 +353,7 @@ export class InventoryService {
         else e.push(...quantityErrors(it.delta, [...f, 'delta'], { allowZero: false, signed: true }));
       }
       e.push(...noteErrors(it.note, [...f, 'note']));
+      e.push(...validatePrice(it.price, [...f, 'price']));
       if (it.variantLabel != null) e.push(...validateText(it.variantLabel, [...f, 'variantLabel'], { max: LIMITS.name }));
       if (it.variantId != null) {
         const id = decodeId(it.variantId, 'Variant');
@@ -413,7 +432,10 @@ export class InventoryService {
       pairs.delete(i);
     }
     const targets = new Map<number, string>();
-    for (const [i, p] of pairs) targets.set(i, levelOf.get(`${p.variantId}|${p.warehouseId}`)!);
+    for (const [i, p] of pairs) {
+      targets.set(i, levelOf.get(`${p.variantId}|${p.warehouseId}`)!);
+      variantOf.set(i, p.variantId);
+    }
     return targets;
   }
 }

@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
+import { MoneyInput } from '../catalog/catalog.types';
 
 export enum StockStatusEnum {
   IN_STOCK = 'IN_STOCK',
@@ -197,6 +198,8 @@ export class InventoryBulkItemInput {
   reason?: MovementReasonEnum | null;
   @Field(() => String, { nullable: true, description: 'Free text for the ledger.' })
   note?: string | null;
+  @Field(() => MoneyInput, { nullable: true, description: "Also set the variant's price (seed 002), applied with the item (not when the item fails)." })
+  price?: MoneyInput | null;
 }
 
 @InputType({ description: 'Up to 500 stock updates in one request.' })

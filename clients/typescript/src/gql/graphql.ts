@@ -103,6 +103,8 @@ export type InventoryBulkItemInput = {
   mode?: BulkMode | null | undefined;
   /** Free text for the ledger. */
   note?: string | null | undefined;
+  /** Also set the variant's price (seed 002), applied with the item (not when the item fails). */
+  price?: MoneyInput | null | undefined;
   /** externalId of the product; with variantLabel, or alone for its default variant. */
   productExternalId?: string | null | undefined;
   /** New onHand (mode SET). */
@@ -252,6 +254,14 @@ export type InventorySetInput = {
   warehouseCode?: string | null | undefined;
   /** Global id of the warehouse. */
   warehouseId?: string | null | undefined;
+};
+
+/** An amount of money in one currency. */
+export type MoneyInput = {
+  /** Decimal ≥ 0 with at most 11 digits before and 4 after the point, e.g. "7.50". */
+  amount: string;
+  /** ISO 4217 currency code: three capital letters, e.g. "EUR". */
+  currencyCode: string;
 };
 
 /** Why stock moved; recorded on every ledger entry. */
@@ -473,6 +483,8 @@ export type VariantInput = {
   label?: string | null | undefined;
   /** Option values (at most 20). */
   options?: Array<VariantOptionInput> | null | undefined;
+  /** Selling price (seed 002). On update: omitted keeps it, null removes it. */
+  price?: MoneyInput | null | undefined;
   /** SKU, unique per store (printable ASCII without spaces, at most 128 characters). */
   sku: string;
 };
@@ -487,6 +499,8 @@ export type VariantOptionInput = {
 
 /** Orders of variants (ties broken by id). */
 export type VariantSortKey =
+  /** By price amount, lowest first, whatever the currency; variants without a price come first (last with reverse). */
+  | 'PRICE'
   /** By SKU, alphabetically. */
   | 'SKU'
   /** By last change, oldest first. */
@@ -502,6 +516,8 @@ export type VariantUpdateInput = {
   label?: string | null | undefined;
   /** New option values (replace the old ones). */
   options?: Array<VariantOptionInput> | null | undefined;
+  /** Selling price (seed 002). On update: omitted keeps it, null removes it. */
+  price?: MoneyInput | null | undefined;
   /** New SKU. */
   sku?: string | null | undefined;
 };
@@ -526,6 +542,8 @@ export type WarehouseInput = {
   address?: string | null | undefined;
   /** Code, unique per store (letters, digits, "_", "-", "."; required on create). */
   code?: string | null | undefined;
+  /** The marketplace fulfilling this warehouse, e.g. "amazon_eu" for FBA EU (seed 003; letters, digits, "_", "-", "."). On update, null clears it. */
+  marketplace?: string | null | undefined;
   /** Display name (required on create). */
   name?: string | null | undefined;
   /** Allocation order (lower first), 0..1000000. Defaults to 0. */
