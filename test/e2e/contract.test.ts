@@ -62,6 +62,12 @@ describe('error codes: one code per input, one validation order', () => {
       expect(res.reservation).toBeNull();
       expect(res.userErrors).toEqual([expect.objectContaining({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'lines', String(lines.length - 1), 'warehouseCode'] })]);
     }
+    // A read-only warehouse is READONLY_WAREHOUSE before any level question, as on adjust.
+    const ro = await createWarehouse(t.gql, { readOnly: true });
+    const roRes = (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: ro.code, quantity: 1 }] } }))).inventoryReserve;
+    expect(roRes.userErrors[0].code).toBe('READONLY_WAREHOUSE');
+    const roAdj = (await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: ro.code, delta: 1, reason: 'CORRECTION' } }))).inventoryAdjust;
+    expect(roAdj.userErrors[0].code).toBe('READONLY_WAREHOUSE');
     // An existing warehouse without a level of the variant is INVENTORY_NOT_FOUND.
     const other = await createWarehouse(t.gql);
     const res = (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: other.code, quantity: 1 }] } }))).inventoryReserve;
@@ -430,5 +436,43 @@ describe('seed 002 in CSV', () => {
     expect(again.failed).toBe(0);
     const after = await ok(t.gql(`query($s: String) { variant(sku: $s) { price { amount currencyCode } inventoryLevels(first: 1) { nodes { onHand } } } }`, { s: a.skus[0] }));
     expect(after.variant).toEqual({ price: { amount: '7.5', currencyCode: 'EUR' }, inventoryLevels: { nodes: [{ onHand: 5 }] } });
+  });
+});
+
+describe('paging under concurrent changes (what docs/API.md promises)', () => {
+  test('by an immutable key (SKU): every level exactly once while its stock changes', async () => {
+    const wh = await createWarehouse(t.gql);
+    const skus: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const p = await createProduct(t.gql);
+      await setStock(t.gql, p.skus[0], wh.code, 50);
+      skus.push(p.skus[0]);
+    }
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        await ok(t.gql(ADJUST, { input: { sku: skus[i % skus.length], warehouseCode: wh.code, delta: i % 2 ? 1 : -1, reason: 'CORRECTION' } }));
+      }
+    })();
+    const seen: string[] = [];
+    let after: string | null = null;
+    try {
+      for (;;) {
+        const pg: any = await ok(
+          t.gql(`query($a: String, $w: [ID!]) { inventoryLevels(first: 2, after: $a, sortKey: SKU, filter: { warehouseIds: $w }) { pageInfo { hasNextPage endCursor } nodes { id } } }`, {
+            a: after,
+            w: [wh.id],
+          }),
+        );
+        seen.push(...pg.inventoryLevels.nodes.map((n: { id: string }) => n.id));
+        if (!pg.inventoryLevels.pageInfo.hasNextPage) break;
+        after = pg.inventoryLevels.pageInfo.endCursor;
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+    expect(seen).toHaveLength(12);
+    expect(new Set(seen).size).toBe(12);
   });
 });

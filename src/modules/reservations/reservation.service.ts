@@ -405,18 +405,23 @@ export class ReservationService {
     if (named.length) {
       const wIds = named.map((l) => (l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null)).filter((x): x is string => !!x);
       const codes = named.map((l) => l.warehouseCode).filter((x): x is string => x != null);
-      const found = await tx.query<{ id: string; code: string }>(`SELECT id, code FROM warehouses WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR code = ANY($3::text[]))`, [
+      const found = await tx.query<{ id: string; code: string; read_only: boolean; active: boolean }>(
+        `SELECT id, code, read_only, active FROM warehouses WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR code = ANY($3::text[]))`,
+        [
         auth.storeId,
         wIds,
         codes,
-      ]);
+      ],
+      );
+      // Then, as on every write, a read-only or inactive warehouse before a missing level.
       input.lines.forEach((l, i) => {
         if (l.warehouseId == null && l.warehouseCode == null) return;
         const wid = l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null;
-        const exists = l.warehouseId != null ? !!wid && found.some((w) => w.id === wid) : found.some((w) => w.code === l.warehouseCode);
-        if (!exists) {
-          errors.push(userError(ErrorCode.WAREHOUSE_NOT_FOUND, `Line ${i}: warehouse not found`, ['input', 'lines', i, l.warehouseId != null ? 'warehouseId' : 'warehouseCode']));
-        }
+        const w = l.warehouseId != null ? (wid ? found.find((x) => x.id === wid) : undefined) : found.find((x) => x.code === l.warehouseCode);
+        const f = ['input', 'lines', i, l.warehouseId != null ? 'warehouseId' : 'warehouseCode'];
+        if (!w) errors.push(userError(ErrorCode.WAREHOUSE_NOT_FOUND, `Line ${i}: warehouse not found`, f));
+        else if (w.read_only) errors.push(userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${w.code} is read-only`, ['input', 'lines', i, 'warehouseCode']));
+        else if (!w.active) errors.push(userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${w.code} is inactive`, ['input', 'lines', i, 'warehouseCode']));
       });
     }
     if (errors.length) return fail(...errors);
