@@ -61,6 +61,7 @@ export const PUBLIC_CODES = new Set([
   'QUOTA_EXCEEDED',
   'NOT_FOUND',
   'CURSOR_EXPIRED',
+  'VALUE_OUT_OF_RANGE',
 ]);
 
 export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>

@@ -268,7 +268,7 @@ describe('node, ledger and reservations', () => {
     await ok(t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku, warehouseCode: W.a.code, delta: -2, reason: 'DAMAGED', note: 'dropped' } }));
     const q = `query($f: StockMovementFilter, $r: Boolean) { stockMovements(first: 50, filter: $f, reverse: $r) { totalCount nodes { kind reason quantityDelta onHandBefore onHandAfter note variant { sku } warehouse { code } } } }`;
     const all = await ok(t.gql(q, { f: { skus: [sku], warehouseIds: [W.a.id] } }));
-    expect(all.stockMovements.nodes.map((n: any) => n.reason)).toEqual(['RECEIVED', 'DAMAGED']);
+    expect(all.stockMovements.nodes.map((n: any) => n.reason)).toEqual(['RECEIVED', 'OTHER', 'DAMAGED']);
     const newest = await ok(t.gql(q, { f: { skus: [sku] }, r: true }));
     expect(newest.stockMovements.nodes[0]).toEqual({
       kind: 'ADJUSTMENT',

@@ -182,11 +182,23 @@ export interface InventorySummary {
   lowStock: number;
   critical: number;
   outOfStock: number;
-  totalOnHand: number;
-  totalReserved: number;
-  totalAvailable: number;
-  totalIncoming: number;
+  totalOnHand: bigint;
+  totalReserved: bigint;
+  totalAvailable: bigint;
+  totalIncoming: bigint;
+  totals: Totals;
 }
+
+/** Exact sums of level counters (int8 in SQL, bigint here). */
+export interface Totals {
+  onHand: bigint;
+  reserved: bigint;
+  available: bigint;
+  incoming: bigint;
+}
+
+/** An SQL sum (int8/numeric, as text) as an exact bigint. */
+const big = (v: string | null | undefined): bigint => BigInt(v ?? 0);
 
 /** Counts per status and totals over the levels matching the filter (seed 001). */
 export async function levelSummary(tx: Tx, storeId: string, filter: LevelFilter): Promise<InventorySummary> {
@@ -202,25 +214,28 @@ export async function levelSummary(tx: Tx, storeId: string, filter: LevelFilter)
     params,
   );
   const n = (k: string) => Number(r[k] ?? 0);
+  const totals = { onHand: big(r.on_hand), reserved: big(r.reserved), available: big(r.available), incoming: big(r.incoming) };
   return {
     total: n('total'),
     inStock: n('in_stock'),
     lowStock: n('low_stock'),
     critical: n('critical'),
     outOfStock: n('out_of_stock'),
-    totalOnHand: n('on_hand'),
-    totalReserved: n('reserved'),
-    totalAvailable: n('available'),
-    totalIncoming: n('incoming'),
+    totalOnHand: totals.onHand,
+    totalReserved: totals.reserved,
+    totalAvailable: totals.available,
+    totalIncoming: totals.incoming,
+    totals,
   };
 }
 
 export interface StockTotals {
   key: string;
-  totalOnHand: number;
-  totalReserved: number;
-  totalAvailable: number;
-  totalIncoming: number;
+  totalOnHand: bigint;
+  totalReserved: bigint;
+  totalAvailable: bigint;
+  totalIncoming: bigint;
+  totals: Totals;
   /** The best status among the levels (OUT_OF_STOCK when there are none). */
   status: StockStatus;
   levelCount: number;
@@ -241,12 +256,14 @@ export async function stockTotals(tx: Tx, storeId: string, by: 'variant' | 'prod
   const m = new Map(rows.map((r) => [r.key, r]));
   return keys.map((key) => {
     const r = m.get(key);
+    const totals = { onHand: big(r?.on_hand), reserved: big(r?.reserved), available: big(r?.available), incoming: big(r?.incoming) };
     return {
       key,
-      totalOnHand: Number(r?.on_hand ?? 0),
-      totalReserved: Number(r?.reserved ?? 0),
-      totalAvailable: Number(r?.available ?? 0),
-      totalIncoming: Number(r?.incoming ?? 0),
+      totalOnHand: totals.onHand,
+      totalReserved: totals.reserved,
+      totalAvailable: totals.available,
+      totalIncoming: totals.incoming,
+      totals,
       status: (r?.status ?? 'OUT_OF_STOCK') as StockStatus,
       levelCount: Number(r?.n ?? 0),
     };
