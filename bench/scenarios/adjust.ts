@@ -2,7 +2,7 @@
  * Scenario 5: `inventoryAdjust` (+1 onHand, reason RECEIVED) over HTTP on the hot SKU: every
  * request rewrites the same row, the worst case for heap-only (HOT) updates. Baseline: the same
  * conditional UPDATE (the same columns the stock writer sets: on_hand, version, updated_at) plus
- * its ledger row, as ONE statement through pg at the same concurrency.
+ * its ledger row, as ONE statement through pg at the same concurrency (1 and 16 clients).
  */
 import type pg from 'pg';
 import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
@@ -40,8 +40,11 @@ export async function hotAdjust(ctx: BenchContext): Promise<Row[]> {
     pgLoad({ url: ctx.dbUrl, concurrency, durationS, op: async (c: pg.Client) => (await c.query(BASELINE_ADJUST_SQL, [data.hot.levelId, data.storeId, 1])).rowCount === 1 });
   const statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), () => body);
   const name = 'hot SKU adjust';
-  for (const c of opts.writeConcurrency) {
-    if (!opts.quick || c === opts.writeConcurrency[0]) {
+  // At most 16 clients: the baseline's 64 connections plus the gateway's pool can exceed a shared
+  // server's max_connections (100 by default), and 16 is the concurrency the issue measured.
+  const levels = opts.writeConcurrency.filter((c) => c <= 16);
+  for (const c of levels) {
+    if (!opts.quick || c === levels[0]) {
       ctx.log(`${name} @ ${c}: warm-up ${opts.warmupS} s`);
       await gatewayLoad(c, opts.warmupS);
       await baselineLoad(c, Math.min(1, opts.warmupS));
