@@ -8,7 +8,7 @@
  *                                      throughput, HOT updates and dead tuples per window (--window S,
  *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
  *
- * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,fanout
+ * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout
  *          --levels N  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
  *          --out FILE (default bench/RESULTS.md; with --quick dist/bench/RESULTS.quick.md)  --keep-db
  *          --gateway PATH/main.js (another build of the gateway, e.g. an older commit, for comparisons)
@@ -35,11 +35,12 @@ import { fanout } from './scenarios/fanout';
 import { READ_BODY, readQuery } from './scenarios/read';
 import { hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
 import { hotAdjust } from './scenarios/adjust';
+import { updatedReads } from './scenarios/updated';
 import { sustained, sustainedMarkdown } from './scenarios/sustained';
 import { deltas, fmtRatio, settled, type Snapshot } from './lib/tables';
 import type { ScenarioTables } from './lib/report';
 
-const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'fanout'] as const;
+const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout'] as const;
 
 export function parseArgs(argv: string[]): Options {
   const flags = new Map<string, string | true>();
@@ -252,6 +253,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (want('spread')) rows.push(...(await withTables(() => spreadSkus(ctx), true)));
     if (want('bulk')) rows.push(...(await withTables(() => bulk(ctx), true)));
     if (want('adjust')) rows.push(...(await withTables(() => hotAdjust(ctx), true)));
+    if (want('updated')) rows.push(...(await updatedReads(ctx)));
     if (want('fanout')) extras.push(...(await fanout(ctx)).extras);
     extras.push({ name: 'memory: gateway RSS at the end of the run', value: `${rssMb(gateway.pid).toFixed(0)} MB`, target: '', pass: null });
     await gateway.stop();
