@@ -36,7 +36,7 @@ import { READ_BODY, readQuery } from './scenarios/read';
 import { hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
 import { hotAdjust } from './scenarios/adjust';
 import { updatedReads } from './scenarios/updated';
-import { sustained, sustainedMarkdown } from './scenarios/sustained';
+import { MIX, sustained, sustainedMarkdown } from './scenarios/sustained';
 import { deltas, fmtRatio, settled, type Snapshot } from './lib/tables';
 import type { ScenarioTables } from './lib/report';
 
@@ -227,7 +227,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       gateway = null;
       machineLines.push(`Load average at end (1, 5, 15 min): ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
       fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-      const sustainedSettings = [settings[0], settings[1], `Load: ${opts.clients} closed-loop HTTP clients (autocannon), windows of ${opts.windowS} s back to back.`];
+      const sustainedSettings = [settings[0], settings[1], `Load: ${opts.clients} closed-loop HTTP clients (autocannon), each request drawn from ${JSON.stringify(MIX)} (bench/scenarios/sustained.ts); a 10 s warm-up, then windows of ${opts.windowS} s back to back.`];
       fs.writeFileSync(opts.out, sustainedMarkdown(r, { command, startedAt: started, finishedAt: new Date(), machine: machineLines, settings: sustainedSettings }));
       log(`last window ${r.lastOps.toFixed(0)} ops/s vs first ${r.firstOps.toFixed(0)} ops/s = ${r.ratio.toFixed(3)}x (target >= 0.9: ${r.pass ? 'met' : 'MISSED'})`);
       for (const t of r.total) if (t.updated || t.inserted) log(`  ${t.table}: ${t.updated} updated, HOT ratio ${fmtRatio(t.hotRatio)}, ${t.deadAtEnd} dead at end`);
