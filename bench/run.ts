@@ -9,6 +9,8 @@
  *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
  *
  * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout
+ *          --concurrency 1,16 (clients of the write scenarios; default 1,16,64: a server with
+ *          max_connections 100 shared with other databases may refuse the 64-connection baselines)
  *          --levels N  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
  *          --out FILE (default bench/RESULTS.md; with --quick dist/bench/RESULTS.quick.md)  --keep-db
  *          --gateway PATH/main.js (another build of the gateway, e.g. an older commit, for comparisons)
@@ -54,7 +56,7 @@ export function parseArgs(argv: string[]): Options {
     else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) flags.set(k, argv[++i]);
     else flags.set(k, true);
   }
-  const known = ['quick', 'runs', 'duration', 'warmup', 'only', 'levels', 'subscribers', 'pool', 'no-profile', 'profile-seconds', 'out', 'keep-db', 'gateway', 'node-options', 'sustained', 'window', 'clients', 'help'];
+  const known = ['quick', 'runs', 'duration', 'warmup', 'only', 'levels', 'subscribers', 'pool', 'no-profile', 'profile-seconds', 'out', 'keep-db', 'gateway', 'node-options', 'sustained', 'window', 'clients', 'concurrency', 'help'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.map((x) => `--${x}`).join(' ')})`);
   if (flags.has('help')) {
     process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
@@ -76,7 +78,14 @@ export function parseArgs(argv: string[]): Options {
     runs: num('runs', quick ? 1 : 3),
     durationS: num('duration', quick ? 0.4 : 5),
     warmupS: num('warmup', quick ? 0.4 : 2),
-    writeConcurrency: [1, 16, 64],
+    writeConcurrency:
+      typeof flags.get('concurrency') === 'string'
+        ? (flags.get('concurrency') as string).split(',').map((x) => {
+            const n = Number(x);
+            if (!Number.isInteger(n) || n <= 0) throw new Error('--concurrency: a comma-separated list of positive integers');
+            return n;
+          })
+        : [1, 16, 64],
     readConcurrency: [16, 64],
     levels: num('levels', quick ? 600 : 10_000),
     subscribers: num('subscribers', quick ? 20 : 1000),
