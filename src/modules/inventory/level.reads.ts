@@ -37,6 +37,22 @@ const LEVELS_RAW_FROM = `(
    WHERE l.store_id = $1
 ) lv`;
 
+/**
+ * LEVELS_RAW_FROM without the variant: for pages whose filters and sort read neither `sku` nor
+ * `product_id` (e.g. sort key UPDATED_AT, filter updatedSince). No index serves updated_at (stock
+ * changes must stay HOT updates, docs/HOT-UPDATES.md), so such a page is cut from all the store's
+ * levels by a top-N sort: without the join to variants that sort reads one table, not two.
+ */
+const LEVELS_OWN_FROM = `(
+  SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
+         l.critical_threshold, l.version, l.updated_at
+    FROM inventory_levels l
+   WHERE l.store_id = $1
+) lv`;
+
+/** Whether a condition or sort expression reads a column of the variant (only LEVELS_RAW_FROM has them). */
+const VARIANT_COLUMN = /\blv\.(sku|product_id)\b/;
+
 export type LevelSortKey = 'UPDATED_AT' | 'AVAILABLE' | 'ON_HAND' | 'SKU';
 
 export const LEVEL_SORTS: Record<LevelSortKey, SortSpec> = {
@@ -140,7 +156,7 @@ export async function levelPage(
     tx,
     {
       ...q,
-      ...(late ? { from: LEVELS_RAW_FROM } : {}),
+      ...(late ? { from: [q.sort.expr, ...q.where].some((c) => VARIANT_COLUMN.test(c)) ? LEVELS_RAW_FROM : LEVELS_OWN_FROM } : {}),
       select: 'lv.*',
       afterCut: [levelColumns('p', late ? effectiveReserved('p') : 'p.reserved'), ...cols].join(', '),
       afterCutJoin: joins.join(' '),

@@ -131,6 +131,34 @@ function levelEvents(e: {
     ) AS t(ord, topic, payload)`;
 }
 
+/**
+ * Every column of inventory_levels a stock change writes, with its new value, per writer statement:
+ * the one place they are listed. Both UPDATEs build their SET list from here (setList), and
+ * test/e2e/hot-updates.test.ts reads the catalog and fails if an index on inventory_levels covers
+ * one of LEVEL_WRITTEN_COLUMNS: an indexed column that changes makes every stock change a non-HOT
+ * update (a new entry in every index and a dead row version only VACUUM removes; docs/HOT-UPDATES.md).
+ */
+export const LEVEL_WRITES = {
+  /** applyLevelChange(): from the `fin` CTE, on the locked row `l`. */
+  change: {
+    on_hand: 'fin.a_on_hand',
+    reserved: 'fin.a_reserved',
+    safety_stock: 'fin.a_safety',
+    incoming: 'fin.a_incoming',
+    low_stock_threshold: 'fin.a_low',
+    critical_threshold: 'fin.a_critical',
+    version: 'l.version + 1',
+    updated_at: 'now()',
+  },
+  /** reserveBatchStatement(): the granted total `g.q` per level. */
+  batch: { reserved: 'l.reserved + g.q', version: 'l.version + 1', updated_at: 'now()' },
+} as const;
+
+/** The columns of inventory_levels that a stock change sets (no index may cover them). */
+export const LEVEL_WRITTEN_COLUMNS: readonly string[] = [...new Set(Object.values(LEVEL_WRITES).flatMap((w) => Object.keys(w)))];
+
+const setList = (w: Record<string, string>) => Object.entries(w).map(([col, value]) => `${col} = ${value}`).join(', ');
+
 /** The writer's statement. Parameters $1–$16. */
 const SQL = preparedStatement(
   'stock_writer',
@@ -188,9 +216,7 @@ fin AS (
 ),
 upd AS (
   UPDATE inventory_levels l
-     SET on_hand = fin.a_on_hand, reserved = fin.a_reserved, safety_stock = fin.a_safety, incoming = fin.a_incoming,
-         low_stock_threshold = fin.a_low, critical_threshold = fin.a_critical,
-         version = l.version + 1, updated_at = now()
+     SET ${setList(LEVEL_WRITES.change)}
     FROM fin
    WHERE l.id = fin.id AND (fin.changed OR fin.expired_q > 0)
   RETURNING l.version, l.updated_at
@@ -305,7 +331,7 @@ ok AS (
     FROM run WHERE run.on_hand - run.res_after - run.safety_stock >= 0
 ),
 upd AS (
-  UPDATE inventory_levels l SET reserved = l.reserved + g.q, version = l.version + 1, updated_at = now()
+  UPDATE inventory_levels l SET ${setList(LEVEL_WRITES.batch)}
     FROM (SELECT level_id, sum(qty)::int AS q, min(lk_version) AS v FROM ok GROUP BY level_id) g
    WHERE l.id = g.level_id AND l.version = g.v
   RETURNING l.id
@@ -368,6 +394,9 @@ interface Row {
   movement_id: number | null;
   expired_q: number;
 }
+
+/** The writer's statement texts (for tests that read what they write). */
+export const WRITER_STATEMENTS: readonly string[] = [SQL, reserveBatchStatement({ pre: 'req AS (SELECT NULL::int AS idx)' })];
 
 /** Applies one level change in one statement. Returns null when the level does not exist in the store. */
 export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {
