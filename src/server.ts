@@ -45,6 +45,7 @@ export interface Gateway {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const HTTP_KEEP_ALIVE_MS = 65_000;
 
 function bearer(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -159,6 +160,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
   const schema = await getSchema();
   const httpServer = http.createServer();
+  // Idle keep-alive sockets stay open longer than clients keep them (undici: 4 s, load balancers:
+  // 60 s), so a client never sends on a socket the server is closing (ECONNRESET under load).
+  httpServer.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
+  httpServer.headersTimeout = HTTP_KEEP_ALIVE_MS + 1000;
   // No permessage-deflate: shared subscription frames are written pre-built (src/graphql/shared-subscriptions.ts).
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
 

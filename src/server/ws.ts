@@ -41,6 +41,14 @@ interface SubscribePayload {
   extensions?: Record<string, unknown> | null;
 }
 
+/**
+ * graphql-ws pings every this often and terminates a socket whose pong has not come back after as
+ * long again. A pong queues behind every frame sent before the ping, so a client that reads slowly
+ * answers late: 30 s (graphql-ws's default is 12 s) leaves the slow-consumer limit (close 4290,
+ * with the reason) to act first, and still ends dead peers within a minute.
+ */
+export const WS_KEEP_ALIVE_MS = 30_000;
+
 /** The close codes of connection_init refusals. */
 export const WS_UNAUTHORIZED = 4401;
 export const WS_FORBIDDEN = 4403;
@@ -148,6 +156,7 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
       subscribe: deps.subscriptions.subscribe,
     },
     wsServer,
+    WS_KEEP_ALIVE_MS,
   );
   return server;
 }
