@@ -146,9 +146,8 @@ export async function count(tx: Tx, q: Pick<PageQuery, 'from' | 'where' | 'param
 /**
  * One page per parent in one statement (nested connections, batched by a DataLoader): the same
  * arguments apply to every parent. `parentExpr` is compared with `= ANY(parentIds)`.
- * To keep this one statement, "rows precede `after`" / "rows follow `before`" are taken to be true
- * whenever that cursor is given (the cursor's own row is there unless it was deleted or moved);
- * the page-size part of hasNextPage/hasPreviousPage is exact, as in runPage.
+ * Page info as in runPage; with a cursor, one more statement (for all parents together) asks
+ * whether rows precede `after` / follow `before` under each parent.
  */
 export async function runPagesByParent<T>(
   tx: Tx,
@@ -175,15 +174,29 @@ export async function runPagesByParent<T>(
     list.push({ ...(rest as unknown as T), __sort: sortValue(r.__sort, q.sort.cast) });
     byParent.set(__parent, list);
   }
+  // Rows on the far side of each cursor, per parent (one statement, only when there is a cursor).
+  const farSide = new Map<string, { a: boolean; b: boolean }>();
+  if (page.after || page.before) {
+    const p2: unknown[] = [...q.params, parentIds];
+    const ids = `$${p2.length}::${q.parentCast}[]`;
+    const exists = (side: 'after' | 'before', c: KeysetCursor | null) =>
+      c ? `EXISTS (SELECT 1 FROM ${q.from} ${whereOf([...q.where, `${q.parentExpr} = __ids.__pid`, cursorCondition(q, c, side, page.reverse, p2, true)])})` : 'false';
+    const flags = await tx.query<{ parent: string; a: boolean; b: boolean }>(
+      `SELECT __ids.__pid::text AS parent, ${exists('after', page.after)} AS a, ${exists('before', page.before)} AS b FROM unnest(${ids}) AS __ids(__pid)`,
+      p2,
+    );
+    for (const f of flags) farSide.set(f.parent, f);
+  }
   return parentIds.map((id) => {
+    const far = farSide.get(id);
     const all = byParent.get(id) ?? [];
     const more = all.length > page.limit;
     const list = all.slice(0, page.limit);
     if (page.backward) list.reverse();
     return {
       rows: list,
-      hasNextPage: (!page.backward && more) || !!page.before,
-      hasPreviousPage: (page.backward && more) || !!page.after,
+      hasNextPage: (!page.backward && more) || !!far?.b,
+      hasPreviousPage: (page.backward && more) || !!far?.a,
       totalCount: () => Promise.reject(new Error('nested totalCount is served by a loader')),
     };
   });

@@ -295,6 +295,43 @@ describe.each(SPECS)('$name', (spec) => {
   });
 });
 
+describe('page info when the cursor row has moved', () => {
+  test('hasPreviousPage / hasNextPage look at the rows, not at whether a cursor was given (root and nested)', async () => {
+    // Own rows: three levels of one variant in three new warehouses, onHand 1, 2, 3.
+    const whs = [];
+    for (let i = 0; i < 3; i++) whs.push(await createWarehouse(t.gql, { code: `MV-${i}`, name: `Move ${i}` }));
+    await createProduct(t.gql, { skus: ['RT-MOVE'] });
+    for (const [i, w] of whs.entries()) await setStock(t.gql, 'RT-MOVE', w.code, i + 1);
+    const variantId = (await ok(t.gql(`{ variant(sku: "RT-MOVE") { id } }`))).variant.id;
+    const root = { ...SPECS[3], vars: { filter: { skus: ['RT-MOVE'] }, sortKey: 'ON_HAND' } as Record<string, unknown> };
+    const nestedSpec = { ...SPECS[8], vars: { id: variantId, sortKey: 'ON_HAND' } as Record<string, unknown> };
+    const specs = [root, nestedSpec];
+    const ids3 = async (spec: (typeof specs)[number], extra: Record<string, unknown>) => page(spec, { ...spec.vars, ...extra });
+    // After: the cursor of the lowest row (onHand 1), then that row moves to the top (9).
+    const lowest = await Promise.all(specs.map(async (spec) => (await ids3(spec, { first: 1 })).pageInfo.endCursor));
+    for (const [i, spec] of specs.entries()) {
+      expect((await ids3(spec, { first: 10, after: lowest[i] })).pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false });
+    }
+    await setStock(t.gql, 'RT-MOVE', whs[0].code, 9);
+    for (const [i, spec] of specs.entries()) {
+      const p = await ids3(spec, { first: 10, after: lowest[i] });
+      expect(p.edges.length).toBe(3); // 2, 3 and the moved row, now 9
+      expect(p.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: false });
+    }
+    // Before: the cursor of the highest row (9), then that row moves to the bottom (1).
+    const highest = await Promise.all(specs.map(async (spec) => (await ids3(spec, { last: 1 })).pageInfo.startCursor));
+    for (const [i, spec] of specs.entries()) {
+      expect((await ids3(spec, { last: 10, before: highest[i] })).pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: true });
+    }
+    await setStock(t.gql, 'RT-MOVE', whs[0].code, 1);
+    for (const [i, spec] of specs.entries()) {
+      const p = await ids3(spec, { last: 10, before: highest[i] });
+      expect(p.edges.length).toBe(3);
+      expect(p.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: false });
+    }
+  });
+});
+
 describe('arguments', () => {
   const products = SPECS[0];
   test('first and last together, and sizes out of 0..250, are BAD_USER_INPUT naming the argument', async () => {
