@@ -11,6 +11,7 @@ import { createTestStore, stockedSku } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
+import { getSchema } from '../../src/graphql/schema';
 import { startGateway } from '../../src/server';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { codeOf, overHttp, TRANSPORTS, transportClient, WsSession, type Transport } from '../helpers/transports';
@@ -162,8 +163,7 @@ describe('the scope matrix, every root field × every kind of key, over both tra
   const { SCOPES, hasScope } = require('../../src/modules/auth/scopes') as typeof import('../../src/modules/auth/scopes');
 
   test.each(TRANSPORTS)('over %s: FORBIDDEN exactly when no scope of the key opens the field', async (transport) => {
-    const schema = t.gateway.app.config && (await import('../../src/graphql/schema')).getSchema();
-    const s = await schema;
+    const s = await getSchema();
     const md = getMetadataStorage();
     const roots: { op: 'query' | 'mutation'; field: import('graphql').GraphQLField<unknown, unknown>; roles: string[] }[] = [];
     for (const [op, type, list] of [
