@@ -17,9 +17,9 @@ CREATE INDEX IF NOT EXISTS "inventory_levels_store_id_id_idx" ON "inventory_leve
 -- the dead ones. Pruning can only reclaim versions that no running transaction may still see, so
 -- while any transaction is open (a bulk update, or on a shared server another database's) versions
 -- accumulate: inventory_levels keeps half of each page free (its rows are ~140 bytes, one per variant
--- and warehouse: doubling a small table is cheaper than cold updates; 70 measured 0.86 HOT in the
--- bulk scenario, bench/RESULTS.md). Applies to pages filled from now on; `VACUUM FULL <table>`
--- repacks existing ones.
+-- and warehouse: doubling a small table is cheaper than cold updates; a 500-row UPDATE loop measured
+-- 54 % HOT with 70, 83 % with 50: bench/RESULTS.md). Applies to pages filled from now on;
+-- `VACUUM FULL <table>` repacks existing ones.
 -- Autovacuum, where the server runs it: vacuum these tables after a fixed number of dead rows rather
 -- than a share of the table (the default 20 % lets a hot table's indexes grow for a long time), and
 -- analyze the ledger-like tables as they grow.
