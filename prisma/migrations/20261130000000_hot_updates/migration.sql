@@ -6,8 +6,9 @@
 -- could be HOT: each one added an entry to all four indexes and left a dead row version behind that
 -- only VACUUM removes. Without the index, updated_at stays exact (the stock writer still sets it on
 -- every change) and the UPDATED_AT sort and updatedSince filter read it from the rows of the store
--- (bench/RESULTS.md, "updated_at without an index"). test/e2e/hot-updates.test.ts fails when an index
--- on inventory_levels covers a column the stock writer sets.
+-- (bench/RESULTS.md, notes: "updated_at: the old index vs none vs a side table").
+-- test/e2e/hot-updates.test.ts fails when an index on inventory_levels covers a column the stock
+-- writer sets.
 DROP INDEX IF EXISTS "inventory_levels_store_id_updated_at_id_idx";
 -- The store's levels (every level read filters on store_id); neither column ever changes.
 CREATE INDEX IF NOT EXISTS "inventory_levels_store_id_id_idx" ON "inventory_levels" ("store_id", "id");
