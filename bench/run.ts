@@ -3,13 +3,14 @@
  * measured in the same run; prints a table and writes bench/RESULTS.md.
  *
  *   npm run bench                      full run: 3 runs per figure, ~5–6 minutes
- *   npm run bench -- --quick           seconds: tiny windows, 1 run, small data (smoke test)
+ *   npm run bench -- --quick           seconds: tiny windows, 1 run, small data, write scenarios at 1 and 16
+ *                                      clients (smoke test; 64 baseline connections can exceed a shared server's max_connections)
  *   npm run bench -- --sustained 600   10 minutes of mixed reservations and adjustments, nothing vacuuming;
  *                                      throughput, HOT updates and dead tuples per window (--window S,
  *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
  *
  * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout
- *          --concurrency 1,16 (clients of the write scenarios; default 1,16,64: a server with
+ *          --concurrency 1,16 (clients of the write scenarios; default 1,16,64 (--quick: 1,16): a server with
  *          max_connections 100 shared with other databases may refuse the 64-connection baselines)
  *          --levels N  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
  *          --out FILE (default bench/RESULTS.md; with --quick dist/bench/RESULTS.quick.md)  --keep-db
@@ -85,7 +86,9 @@ export function parseArgs(argv: string[]): Options {
             if (!Number.isInteger(n) || n <= 0) throw new Error('--concurrency: a comma-separated list of positive integers');
             return n;
           })
-        : [1, 16, 64],
+        : quick
+          ? [1, 16]
+          : [1, 16, 64],
     readConcurrency: [16, 64],
     levels: num('levels', quick ? 600 : 10_000),
     subscribers: num('subscribers', quick ? 20 : 1000),

@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import { sleep } from './util';
 
-/** Every table a stock change, a reservation or its request writes (docs/RELIABILITY.md, "HOT updates"). */
+/** Every table a stock change, a reservation or its request writes (docs/HOT-UPDATES.md). */
 export const HOT_PATH_TABLES = [
   'inventory_levels',
   'reservations',

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ADMIN_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -48,7 +48,7 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
   expect(tsc.code).toBe(0);
 
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'RESULTS.md');
-  const r = await run(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), '--quick', '--subscribers', '10', '--out', out], { DATABASE_URL: ADMIN_URL }, 90_000);
+  const r = await run(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), '--quick', '--subscribers', '10', '--out', out], { DATABASE_URL: ADMIN_URL }, 180_000);
   if (r.code !== 0) throw new Error(`bench exited with ${r.code}:\n${r.out.slice(-4000)}`);
   expect(r.out).toMatch(/scenario\s+conc\s+gateway/);
 
@@ -56,13 +56,14 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
   expect(md).toMatch(/## Machine/);
   expect(md).toMatch(/Node\.js v\d+/);
   expect(md).toMatch(/PostgreSQL \d+/);
-  for (const scenario of ['hot SKU reserve', 'spread reserve', 'read inventoryLevels(first: 50)', 'bulk inventoryBulkUpdate', 'fan-out', 'memory: gateway RSS idle']) {
+  for (const scenario of ['hot SKU reserve', 'spread reserve', 'read inventoryLevels(first: 50)', 'bulk inventoryBulkUpdate', 'hot SKU adjust', 'read UPDATED_AT', 'HOT ratio of inventory_levels', 'fan-out', 'memory: gateway RSS idle']) {
     expect(md).toContain(scenario);
   }
   // Every throughput row has a number for the gateway (the harness really drove it).
   const results = md.slice(md.indexOf('## Results'), md.indexOf('Baselines:'));
-  const rows = results.split('\n').filter((l) => /^\| (hot SKU reserve|spread reserve|read inventoryLevels|bulk inventoryBulkUpdate)/.test(l));
-  expect(rows.length).toBe(3 + 3 + 2 + 1);
+  const rows = results.split('\n').filter((l) => /^\| (hot SKU reserve|spread reserve|read inventoryLevels|bulk inventoryBulkUpdate|hot SKU adjust|read UPDATED_AT|read updatedSince)/.test(l));
+  // --quick: the write scenarios at 1 and 16 clients (reserve ×2, adjust), read at 16 and 64, bulk, the two reads by updated_at.
+  expect(rows.length).toBe(2 + 2 + 2 + 1 + 2 + 1 + 1);
   for (const row of rows) expect(row.split('|')[3]).toMatch(/\d/);
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
 });

@@ -6,8 +6,9 @@
 -- could be HOT: each one added an entry to all four indexes and left a dead row version behind that
 -- only VACUUM removes. Without the index, updated_at stays exact (the stock writer still sets it on
 -- every change) and the UPDATED_AT sort and updatedSince filter read it from the rows of the store
--- (bench/RESULTS.md, "updated_at without an index"). test/e2e/hot-updates.test.ts fails when an index
--- on inventory_levels covers a column the stock writer sets.
+-- (bench/RESULTS.md, notes: "updated_at: the old index vs none vs a side table").
+-- test/e2e/hot-updates.test.ts fails when an index on inventory_levels covers a column the stock
+-- writer sets.
 DROP INDEX IF EXISTS "inventory_levels_store_id_updated_at_id_idx";
 -- The store's levels (every level read filters on store_id); neither column ever changes.
 CREATE INDEX IF NOT EXISTS "inventory_levels_store_id_id_idx" ON "inventory_levels" ("store_id", "id");
@@ -17,9 +18,9 @@ CREATE INDEX IF NOT EXISTS "inventory_levels_store_id_id_idx" ON "inventory_leve
 -- the dead ones. Pruning can only reclaim versions that no running transaction may still see, so
 -- while any transaction is open (a bulk update, or on a shared server another database's) versions
 -- accumulate: inventory_levels keeps half of each page free (its rows are ~140 bytes, one per variant
--- and warehouse: doubling a small table is cheaper than cold updates; 70 measured 0.86 HOT in the
--- bulk scenario, bench/RESULTS.md). Applies to pages filled from now on; `VACUUM FULL <table>`
--- repacks existing ones.
+-- and warehouse: doubling a small table is cheaper than cold updates; a 500-row UPDATE loop measured
+-- 54 % HOT with 70, 83 % with 50: bench/RESULTS.md). Applies to pages filled from now on;
+-- `VACUUM FULL <table>` repacks existing ones.
 -- Autovacuum, where the server runs it: vacuum these tables after a fixed number of dead rows rather
 -- than a share of the table (the default 20 % lets a hot table's indexes grow for a long time), and
 -- analyze the ledger-like tables as they grow.
