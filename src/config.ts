@@ -70,6 +70,11 @@ export interface Config {
   graphiql: boolean;
   /** Serve the live stock board on /board. */
   board: boolean;
+  /** Port of the Prometheus /metrics endpoint (its own server); null = no endpoint. */
+  metricsPort: number | null;
+  metricsHost: string;
+  /** Operation names (besides trusted documents') that get their own `operation` label; the rest are "other". */
+  metricsOperationNamesMax: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -182,5 +187,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1_000, 10, 60_000),
     graphiql: bool(env, 'GRAPHIQL', nodeEnv !== 'production'),
     board: bool(env, 'BOARD', true),
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : int(env, 'METRICS_PORT', 0, 0, 65_535),
+    metricsHost: env.METRICS_HOST || env.HOST || '0.0.0.0',
+    metricsOperationNamesMax: int(env, 'METRICS_OPERATION_NAMES_MAX', 50, 0, 1000),
   };
 }

@@ -148,6 +148,8 @@ export interface Claimed {
   attempts: number;
   url: string;
   secret: string;
+  /** W3C traceparent of the change that caused the event (tracing on), or null. */
+  traceparent: string | null;
 }
 
 /** Claims due deliveries (leased for `leaseMs`); concurrent workers never get the same one. */
@@ -158,7 +160,7 @@ export function claimDue(tx: Tx, limit: number, leaseMs: number): Promise<Claime
       WHERE s.id = d.subscription_id AND d.id IN (
         SELECT id FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
          ORDER BY event_seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload, d.attempts, s.url, s.secret`,
+      RETURNING d.id, d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload, d.attempts, s.url, s.secret, d.traceparent`,
     [limit, leaseMs],
   );
 }

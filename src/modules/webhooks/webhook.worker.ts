@@ -6,6 +6,8 @@
  */
 import type { App } from '../../app';
 import { withConn } from '../../db/tx';
+import { observeWebhook } from '../../observability/metrics';
+import { markActiveSpanError, webhookSpan } from '../../observability/tracing';
 import { claimDue, markDelivered, markFailed, sign, type Claimed } from './webhook.service';
 
 export class WebhookWorker {
@@ -54,7 +56,12 @@ export class WebhookWorker {
     });
   }
 
-  private async deliver(c: Claimed): Promise<void> {
+  /** One attempt, in a span of the trace of the change that caused it (its traceparent is sent). */
+  private deliver(c: Claimed): Promise<void> {
+    return webhookSpan(c.traceparent, { 'inventory.webhook.attempt': c.attempts }, (traceparent) => this.attempt(c, traceparent));
+  }
+
+  private async attempt(c: Claimed, traceparent: string | null): Promise<void> {
     const { config, log } = this.app;
     const body = JSON.stringify({ deliveryId: c.id, eventId: c.eventSeq, topic: c.topic, attempt: c.attempts, ...(c.payload as object) });
     let status: number | null = null;
@@ -69,6 +76,7 @@ export class WebhookWorker {
           'x-inventory-event-id': c.eventSeq,
           'x-inventory-delivery-id': c.id,
           'x-inventory-signature': sign(c.secret, body),
+          ...(traceparent ? { traceparent } : {}),
         },
         body,
         redirect: 'manual',
@@ -78,6 +86,7 @@ export class WebhookWorker {
       await res.arrayBuffer().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) {
         await withConn(this.tx, (tx) => markDelivered(tx, c.id, res.status));
+        observeWebhook('delivered', c);
         return;
       }
       error = `HTTP ${res.status}`;
@@ -85,7 +94,9 @@ export class WebhookWorker {
       error = (e as Error).name === 'TimeoutError' ? `timed out after ${config.webhookTimeoutMs} ms` : (e as Error).message;
     }
     log.info('webhook delivery failed', { delivery: c.id, attempt: c.attempts, error });
+    markActiveSpanError(error);
     await withConn(this.tx, (tx) => markFailed(tx, c.id, status, error, config.webhookMaxAttempts, config.webhookRetryBaseMs));
+    observeWebhook(c.attempts >= config.webhookMaxAttempts ? 'failed' : 'retrying', c);
   }
 
   async stop(): Promise<void> {
