@@ -1,17 +1,19 @@
 /**
  * /metrics against a real Prometheus (Debian's package): a gateway process with METRICS_PORT, a
- * Prometheus in a temporary directory scraping it every 500 ms on 127.0.0.1, known traffic over
+ * Prometheus in a temporary directory scraping it every second on 127.0.0.1, known traffic over
  * HTTP and graphql-ws (adjusts, a refused reservation, reservations committed, expired and left
  * active, a throttled and an over-quota query, webhook deliveries to a local receiver), then
  * PromQL through Prometheus's HTTP API: every counter and histogram count matches the traffic
  * exactly. Skipped (loudly) only when Prometheus is not installed (.ci/run installs it).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ok, post } from '../helpers/gql';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
 import { PROMETHEUS, startObservedGateway, startPrometheus, until, webhookReceiver, type ObservedGateway, type Prometheus, type Receiver } from '../helpers/observability';
+import { ROOT } from '../helpers/process';
 import { wsUrl } from '../helpers/ws';
 
 jest.setTimeout(240_000);
@@ -67,6 +69,9 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   const events: unknown[] = [];
   const ws = createClient({ url: wsUrl(g.url), webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${g.key}` }, retryAttempts: 0 });
   const stopSub = ws.subscribe({ query: 'subscription ObsWatch { inventoryChanged { cursor } }' }, { next: (e) => void events.push(e), error: () => undefined, complete: () => undefined });
+
+  // Prometheus has scraped the gateway before the traffic (its first scrape comes a few seconds after it starts).
+  await prom.expectValue('up{job="inventory-gateway"}', 1, 60_000);
 
   // Baseline once the setup's events are sequenced and nothing moves any more.
   const base = await until('a settled baseline', async () => {
@@ -184,6 +189,25 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   expect(sampleOf(text, 'inventory_graphql_operations_total', { operation: 'ObsAdjust', outcome: 'ok' })).toBe(3);
   // Not a store-scoped value in sight: no SKU, warehouse code, key or its prefix, no ids.
   for (const secret of [sku, wh.code, g.key, g.key.slice(0, 10), toCommit, hook.url]) expect(text).not.toContain(secret);
+
+  // Every query of the Grafana dashboard is valid PromQL on this Prometheus, and the panels of
+  // the traffic above have data.
+  const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy', 'observability', 'grafana-dashboard.json'), 'utf8')) as {
+    panels: { title: string; targets?: { expr: string }[] }[];
+  };
+  // Rates need two samples of each series in their window.
+  await until('4 scrapes within a minute', async () => ((await p.query('count_over_time(up[1m])'))[0]?.value >= 4 ? true : undefined));
+  const withData: string[] = [];
+  for (const panel of dashboard.panels) {
+    for (const t of panel.targets ?? []) {
+      const expr = t.expr.replace(/\$job|\$instance/g, '.*').replace(/\$__rate_interval/g, '1m');
+      const res = await p.query(expr);
+          if (res.length > 0) withData.push(panel.title);
+    }
+  }
+  for (const title of ['Operations by outcome', 'Latency (queries and mutations)', 'Stock changes by reason', 'Event lag p99 by stage', 'Deliveries by result', 'Pool connections', 'Memory']) {
+    expect(withData).toContain(title);
+  }
 
   stopSub();
   await ws.dispose();

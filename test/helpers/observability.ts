@@ -148,7 +148,7 @@ export interface Prometheus {
   dir: string;
   /** Instant query: the samples of the result vector. */
   query(promql: string): Promise<PromSample[]>;
-  /** Waits until `promql` gives exactly one sample equal to `expected` (scrapes run every 500 ms). */
+  /** Waits until `promql` gives exactly one sample equal to `expected` (scrapes run every second). */
   expectValue(promql: string, expected: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   log(): string;
@@ -156,14 +156,14 @@ export interface Prometheus {
 
 /**
  * A real Prometheus in a temporary directory (its configuration, TSDB and working directory),
- * listening on 127.0.0.1 only, scraping `target` (host:port) every 500 ms. Killed by stop().
+ * listening on 127.0.0.1 only, scraping `target` (host:port) every second. Killed by stop().
  */
 export async function startPrometheus(target: string): Promise<Prometheus> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prom-'));
   const port = await freePort();
   fs.writeFileSync(
     path.join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: inventory-gateway\n    static_configs:\n      - targets: ['${target}']\n`,
+    `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: inventory-gateway\n    static_configs:\n      - targets: ['${target}']\n`,
   );
   const child: ChildProcess = spawn(
     PROMETHEUS,
