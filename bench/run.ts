@@ -4,6 +4,7 @@
  *
  *   npm run bench                      full run: 3 runs per figure, ~5–6 minutes
  *   npm run bench -- --quick           seconds: tiny windows, 1 run, small data (smoke test)
+ *   npm run bench -- --otel            tracing overhead: gateways with and without OpenTelemetry (bench/otel.ts)
  *
  * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,fanout
  *          --levels N  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
@@ -133,6 +134,9 @@ async function emergencyCleanup(reason: string): Promise<never> {
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
+  // --otel: the tracing overhead, a run of its own (bench/otel.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (argv.includes('--otel')) return (require('./otel') as typeof import('./otel')).main(argv.filter((x) => x !== '--otel'));
   const opts = parseArgs(argv);
   cleanup.keepDb = opts.keepDb;
   process.once('SIGINT', () => void emergencyCleanup('SIGINT'));

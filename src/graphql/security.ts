@@ -10,10 +10,13 @@
  *     the public sort and filter rule; the query cost limit; the leaky bucket per key;
  *  4. `settle`: the unused cost is refunded and `extensions.cost` reported;
  *  5. `formatError`: public codes pass, transient database failures become UNAVAILABLE, anything
- *     else is masked; suggestions are stripped when introspection is off.
+ *     else is masked; suggestions are stripped when introspection is off (and every code sent is
+ *     counted: inventory_graphql_errors_total);
+ *  6. `observe`: once per operation, the operation metrics (name, type, transport, outcome,
+ *     latency) and, over graphql-ws, the operation's log line (docs/OPERATIONS.md).
  *
- * `apolloPlugin()` runs 3–4 inside Apollo's pipeline; the graphql-ws server (server/ws.ts) calls
- * the same functions from `onSubscribe` / `onNext` / `onError`. Neither keeps a copy of a rule.
+ * `apolloPlugin()` runs 3, 4 and 6 inside Apollo's pipeline; the graphql-ws server (server/ws.ts)
+ * calls the same functions from `onSubscribe` / `onNext` / `onError`. Neither keeps a copy of a rule.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
@@ -289,7 +292,7 @@ export class OperationGuard {
     this.log.error('unexpected error', { err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original), path });
   }
 
-  /** Steps 3 and 4 inside Apollo's pipeline (HTTP). */
+  /** Steps 3, 4 and 6 inside Apollo's pipeline (HTTP). */
   apolloPlugin(): ApolloServerPlugin<Context> {
     const checked = new WeakMap<object, { req: OperationRequest; info: Checked }>();
     return {
@@ -297,36 +300,36 @@ export class OperationGuard {
         const startedAt = performance.now();
         let executed = false;
         return {
-        didResolveOperation: async (rc) => {
-          if (!rc.operation) return;
-          // Persisted documents are registered for authenticated callers only (bounded memory).
-          if (!rc.contextValue.auth) rc.metrics.persistedQueryRegister = false;
-          const req: OperationRequest = {
-            schema: rc.schema,
-            document: rc.document,
-            operation: rc.operation,
-            variables: rc.request.variables ?? {},
-            queryHash: rc.queryHash,
-            transport: 'http',
-          };
-          checked.set(rc, { req, info: await this.check(req, rc.contextValue) });
-        },
-        executionDidStart: async () => {
-          executed = true;
-        },
-        willSendResponse: async (rc) => {
-          const c = checked.get(rc);
-          const body = rc.response.body;
-          let cost: CostInfo | null = null;
-          if (c && body.kind === 'single') {
-            cost = await this.settle(c.req, c.info, rc.contextValue, body.singleResult.data);
-            body.singleResult.extensions = { ...body.singleResult.extensions, cost };
-          }
-          const errors = body.kind === 'single' ? body.singleResult.errors : undefined;
-          const outcome: Outcome = !executed ? (errors?.length ? 'refused' : 'ok') : errors?.length ? 'error' : 'ok';
-          const o = this.observe('http', rc.operation, startedAt, outcome, cost?.actualQueryCost ?? null);
-          rc.contextValue.observed?.push(o);
-        },
+          didResolveOperation: async (rc) => {
+            if (!rc.operation) return;
+            // Persisted documents are registered for authenticated callers only (bounded memory).
+            if (!rc.contextValue.auth) rc.metrics.persistedQueryRegister = false;
+            const req: OperationRequest = {
+              schema: rc.schema,
+              document: rc.document,
+              operation: rc.operation,
+              variables: rc.request.variables ?? {},
+              queryHash: rc.queryHash,
+              transport: 'http',
+            };
+            checked.set(rc, { req, info: await this.check(req, rc.contextValue) });
+          },
+          executionDidStart: async () => {
+            executed = true;
+          },
+          willSendResponse: async (rc) => {
+            const c = checked.get(rc);
+            const body = rc.response.body;
+            let cost: CostInfo | null = null;
+            if (c && body.kind === 'single') {
+              cost = await this.settle(c.req, c.info, rc.contextValue, body.singleResult.data);
+              body.singleResult.extensions = { ...body.singleResult.extensions, cost };
+            }
+            const errors = body.kind === 'single' ? body.singleResult.errors : undefined;
+            const outcome: Outcome = !executed ? (errors?.length ? 'refused' : 'ok') : errors?.length ? 'error' : 'ok';
+            const o = this.observe('http', rc.operation, startedAt, outcome, cost?.actualQueryCost ?? null);
+            rc.contextValue.observed?.push(o);
+          },
         };
       },
     };

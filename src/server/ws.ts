@@ -157,47 +157,47 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
 
   /** A subscribe message up to execution: the document, preflight, validation and the guard's check. */
   async function prepare(
-    ctx: Parameters<NonNullable<Parameters<typeof useServer<Record<string, unknown> | undefined, WsExtra>>[0]['onSubscribe']>>[0],
+    ctx: { extra: WsExtra & { socket: unknown } },
     id: string,
     raw: unknown,
     seen: { op?: OperationDefinitionNode; ctx?: Context },
   ): Promise<ExecutionArgs | readonly GraphQLError[]> {
-        const payload = raw as SubscribePayload;
-        const app = deps.app();
-        if (!app) return [clientError('The service is stopping', 'UNAVAILABLE')];
-        const doc = await documentOf(payload);
-        if (doc instanceof GraphQLError) return [doc];
-        const variables = (payload.variables ?? {}) as Record<string, unknown>;
-        const pre = preflight(doc.query, variables, deps.config);
-        if (pre) return [pre];
-        let document: DocumentNode;
-        try {
-          document = parse(doc.query);
-        } catch (e) {
-          return [e instanceof GraphQLError ? clientError(e.message, 'GRAPHQL_PARSE_FAILED') : clientError('The document could not be parsed', 'GRAPHQL_PARSE_FAILED')];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
-        const operation = getOperationAST(document, payload.operationName ?? undefined);
-        if (!operation) return [clientError('Unable to identify the operation: give operationName', 'OPERATION_RESOLUTION_FAILURE')];
-        seen.op = operation;
-        // As Apollo does over HTTP: variables that do not fit their types are the client's mistake.
-        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
-        if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
-        const socket = ctx.extra.socket as WebSocket;
-        const contextValue: Context = Object.assign(buildContext(app, ctx.extra.auth ?? null, crypto.randomUUID()), {
-          closeSocket: (code: number, reason: string) => socket.close(code, reason),
-          subscriber: { socket, id },
-        });
-        seen.ctx = contextValue;
-        const req: OperationRequest = { schema, document, operation, variables, queryHash: doc.hash, transport: 'ws' };
-        try {
-          checked.set(contextValue, { req, info: await guard.check(req, contextValue) });
-        } catch (e) {
-          return [e instanceof GraphQLError ? e : new GraphQLError('Internal server error', { originalError: e as Error })];
-        }
-        if (doc.hash && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
-        const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
-        return args;
+    const payload = raw as SubscribePayload;
+    const app = deps.app();
+    if (!app) return [clientError('The service is stopping', 'UNAVAILABLE')];
+    const doc = await documentOf(payload);
+    if (doc instanceof GraphQLError) return [doc];
+    const variables = (payload.variables ?? {}) as Record<string, unknown>;
+    const pre = preflight(doc.query, variables, deps.config);
+    if (pre) return [pre];
+    let document: DocumentNode;
+    try {
+      document = parse(doc.query);
+    } catch (e) {
+      return [e instanceof GraphQLError ? clientError(e.message, 'GRAPHQL_PARSE_FAILED') : clientError('The document could not be parsed', 'GRAPHQL_PARSE_FAILED')];
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+    const operation = getOperationAST(document, payload.operationName ?? undefined);
+    if (!operation) return [clientError('Unable to identify the operation: give operationName', 'OPERATION_RESOLUTION_FAILURE')];
+    seen.op = operation;
+    // As Apollo does over HTTP: variables that do not fit their types are the client's mistake.
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+    if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
+    const socket = ctx.extra.socket as WebSocket;
+    const contextValue: Context = Object.assign(buildContext(app, ctx.extra.auth ?? null, crypto.randomUUID()), {
+      closeSocket: (code: number, reason: string) => socket.close(code, reason),
+      subscriber: { socket, id },
+    });
+    seen.ctx = contextValue;
+    const req: OperationRequest = { schema, document, operation, variables, queryHash: doc.hash, transport: 'ws' };
+    try {
+      checked.set(contextValue, { req, info: await guard.check(req, contextValue) });
+    } catch (e) {
+      return [e instanceof GraphQLError ? e : new GraphQLError('Internal server error', { originalError: e as Error })];
+    }
+    if (doc.hash && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
+    const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
+    return args;
   }
 }
