@@ -9,11 +9,14 @@
  *  - nothing sensitive (API key or its prefix, SKU, warehouse code, cursor, ids, webhook secret)
  *    appears in any exported span attribute or metric label.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ok, post } from '../helpers/gql';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
 import { otlpReceiver, startObservedGateway, until, webhookReceiver, type ObservedGateway, type OtlpReceiver, type OtlpSpan, type Receiver } from '../helpers/observability';
+import { ROOT } from '../helpers/process';
 import { wsUrl } from '../helpers/ws';
 
 jest.setTimeout(240_000);
@@ -175,4 +178,19 @@ test('no API key, key prefix, SKU, warehouse code, cursor, id or secret in any s
   // The GET's URL is recorded with its parameters redacted.
   const getSpan = otlp.spans.find((s) => s.kind === SERVER && JSON.stringify(s.attributes).includes('REDACTED'));
   expect(getSpan).toBeDefined();
+});
+
+test('with tracing off the OpenTelemetry SDK and instrumentations are not even loaded', async () => {
+  // The entry point's first import, then the whole server; count the SDK modules in require's cache.
+  const script = `require('./dist/src/observability/preload'); require('./dist/src/server');
+    const sdk = Object.keys(require.cache).filter((k) => /node_modules[\\/]@opentelemetry[\\/](sdk-|instrumentation|exporter-|resources|otlp-)/.test(k));
+    process.stdout.write(String(sdk.length));`;
+  const count = async (env: Record<string, string | undefined>) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: ROOT, env: { ...clean, ...env } });
+    return Number(stdout);
+  };
+  expect(await count({})).toBe(0);
+  expect(await count({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' })).toBe(0);
+  expect(await count({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' })).toBeGreaterThan(5);
 });
