@@ -190,6 +190,34 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   // Not a store-scoped value in sight: no SKU, warehouse code, key or its prefix, no ids.
   for (const secret of [sku, wh.code, g.key, g.key.slice(0, 10), toCommit, hook.url]) expect(text).not.toContain(secret);
 
+  // The log: exactly one info line per request, with its request id, operation, key prefix (never
+  // the key), status, duration and cost; one line per graphql-ws operation.
+  const tagged = await fetch(g.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${g.key}`, 'x-request-id': 'obs-log-check-1' },
+    body: JSON.stringify({ query: 'query ObsLogged { inventoryLevels(first: 1) { totalCount } }' }),
+  });
+  expect(tagged.headers.get('x-request-id')).toBe('obs-log-check-1');
+  const lines = () =>
+    g!.gw
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const mine = await until('the request log line', async () => {
+    const found = lines().filter((l) => l.requestId === 'obs-log-check-1');
+    return found.length ? found : undefined;
+  });
+  expect(mine).toHaveLength(1);
+  expect(mine[0]).toMatchObject({ level: 'info', msg: 'request', method: 'POST', path: '/graphql', operation: 'ObsLogged', type: 'query', keyPrefix: g.key.slice(0, 10), status: 200 });
+  expect(typeof mine[0].ms).toBe('number');
+  expect(mine[0].cost).toBeGreaterThan(0);
+  const requestLines = lines().filter((l) => l.msg === 'request');
+  expect(requestLines.filter((l) => l.operation === 'ObsAdjust').map((l) => l.status)).toEqual([200, 200, 200]);
+  expect(requestLines.filter((l) => l.operation === 'ObsBig').map((l) => l.status)).toEqual([429]);
+  expect(lines().filter((l) => l.msg === 'operation' && l.operation === 'ObsWsQuery')).toMatchObject([{ transport: 'ws', outcome: 'ok', keyPrefix: g.key.slice(0, 10) }]);
+  for (const l of [...lines(), ...g.gw.stderr().split('\n')]) expect(JSON.stringify(l)).not.toContain(g.key);
+
   // Every query of the Grafana dashboard is valid PromQL on this Prometheus, and the panels of
   // the traffic above have data.
   const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy', 'observability', 'grafana-dashboard.json'), 'utf8')) as {
