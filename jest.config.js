@@ -7,6 +7,8 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
 module.exports = {
   maxWorkers: 2,
+  // A global option (a project's own testTimeout is not applied).
+  testTimeout: 60000,
   verbose: false,
   projects: [
     {
@@ -16,7 +18,6 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       transform,
       setupFiles: ['reflect-metadata'],
-      testTimeout: 10000,
     },
     {
       displayName: 'e2e',
@@ -25,7 +26,6 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       transform,
       setupFiles: ['reflect-metadata'],
-      testTimeout: 60000,
     },
   ],
 };

@@ -66,6 +66,8 @@ export interface Config {
   webhookMaxAttempts: number;
   webhookRetryBaseMs: number;
   webhookPollMs: number;
+  /** Let webhooks target loopback, private, link-local and CGNAT addresses (tests, on-premise); off by default. */
+  webhookAllowPrivateTargets: boolean;
   /** Serve the GraphiQL IDE on GET /graphql (Accept: text/html) and its assets under /ide/. */
   graphiql: boolean;
   /** Serve the live stock board on /board. */
@@ -75,6 +77,8 @@ export interface Config {
   metricsHost: string;
   /** Operation names (besides trusted documents') that get their own `operation` label; the rest are "other". */
   metricsOperationNamesMax: number;
+  /** Secret the pagination cursors' AES-256-GCM key is derived from; null: a random one stored in the database (cursor_keys). */
+  cursorSecret: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -138,6 +142,15 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+function cursorSecret(env: Env): string | null {
+  const raw = env.CURSOR_SECRET;
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 32 || raw.length > 1024 || /\s/.test(raw)) {
+    throw new ConfigError('CURSOR_SECRET', `must be 32 to 1024 characters without spaces (e.g. the output of \`openssl rand -base64 32\`), got ${raw.length} characters`);
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV || 'development';
   const reservationTtlMaxSeconds = int(env, 'RESERVATION_TTL_MAX_SECONDS', 86_400, 1, 30 * 86_400);
@@ -185,10 +198,12 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
     webhookRetryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 10, 3_600_000),
     webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1_000, 10, 60_000),
+    webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     graphiql: bool(env, 'GRAPHIQL', nodeEnv !== 'production'),
     board: bool(env, 'BOARD', true),
     metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : int(env, 'METRICS_PORT', 0, 0, 65_535),
     metricsHost: env.METRICS_HOST || env.HOST || '0.0.0.0',
     metricsOperationNamesMax: int(env, 'METRICS_OPERATION_NAMES_MAX', 50, 0, 1000),
+    cursorSecret: cursorSecret(env),
   };
 }

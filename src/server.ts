@@ -16,6 +16,7 @@ import type { Config } from './config';
 import { openDatabase, statementScope, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
+import { loadCursorKey } from './graphql/cursor-seal';
 import { serveStatic } from './http/static';
 import { SharedSubscriptions } from './graphql/shared-subscriptions';
 import { isTransientDbError, unauthenticated } from './graphql/errors';
@@ -138,6 +139,7 @@ async function connectWithRetry(config: Config, log: Logger, isStopping: () => b
     try {
       db = await openDatabase(config, log);
       await migrate(db.connection, log);
+      await loadCursorKey(db, config);
       return db;
     } catch (e) {
       await db?.close();
@@ -172,7 +174,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const persisted = persistedQueryCache(trusted);
   const apollo = new ApolloServer<Context>({
     schema,
-    csrfPrevention: true,
+    // Keys are bearer headers, never cookies, and a browser preflights any request carrying Authorization.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     // Shutdown is ours (main.ts): Apollo's own signal handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
     // The guard's validation rules refuse introspection when it is off, on every transport.
@@ -297,7 +300,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const response = await statementScope.run(scope, () =>
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest,
-          context: async () => Object.assign(buildContext(app!, (auth = await authFrom(req.headers.authorization)), requestId), { observed }),
+          // The key lookup is not the operation's: x-sql-statements counts the operation's statements only.
+          context: async () =>
+            Object.assign(buildContext(app!, (auth = await statementScope.exit(() => authFrom(req.headers.authorization))), requestId), { observed }),
         }),
       );
       for (const [k, v] of response.headers) res.setHeader(k, v);

@@ -4,7 +4,7 @@
  * UnavailableError (extensions.code UNAVAILABLE, retryable). Lost connections surface the same way.
  */
 import type pg from 'pg';
-import { UnavailableError, isTransientDbError } from '../graphql/errors';
+import { UnavailableError, isTransientDbError } from './errors';
 import { m as metrics } from '../observability/metrics';
 import { currentTraceparent } from '../observability/tracing';
 

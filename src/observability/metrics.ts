@@ -46,7 +46,11 @@ export const m = {
   graphqlErrors: counter('inventory_graphql_errors_total', 'GraphQL errors sent to clients, by extensions.code (after masking).', ['code'] as const),
   userErrors: counter('inventory_graphql_user_errors_total', 'Business failures returned in userErrors, by code.', ['code'] as const),
   throttled: counter('inventory_throttled_requests_total', 'Operations refused because the key\'s cost bucket was empty (THROTTLED, HTTP 429).', ['transport'] as const),
-  overQuota: counter('inventory_over_quota_requests_total', 'Operations refused because their requested cost exceeds MAX_QUERY_COST (MAX_COST_EXCEEDED).', ['transport'] as const),
+  overQuota: counter(
+    'inventory_over_quota_requests_total',
+    'Operations refused over a quota: reason="quota" (the key\'s usage quota per day or month is spent, QUOTA_EXCEEDED, HTTP 402) or reason="max_cost" (requested cost over MAX_QUERY_COST, MAX_COST_EXCEEDED).',
+    ['transport', 'reason'] as const,
+  ),
   replays: counter('inventory_idempotent_replays_total', 'Mutations answered from a stored result of the same idempotency key, by mutation.', ['mutation'] as const),
   stockChanges: counter('inventory_stock_changes_total', 'Committed stock changes of one inventory level, by reason (an expiry of due reservation lines on a level counts once as EXPIRY).', ['reason'] as const),
   reservations: counter('inventory_reservations_total', 'Reservation mutations that succeeded, by event (created, committed, released).', ['event'] as const),

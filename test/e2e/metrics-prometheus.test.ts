@@ -146,7 +146,7 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   await p.expectValue(`sum(inventory_graphql_errors_total{code="THROTTLED"})`, 1);
   await p.expectValue(`sum(inventory_graphql_errors_total{code="MAX_COST_EXCEEDED"})`, 1);
   await p.expectValue(`sum(inventory_throttled_requests_total{transport="http"})`, 1);
-  await p.expectValue(`sum(inventory_over_quota_requests_total{transport="http"})`, 1);
+  await p.expectValue(`sum(inventory_over_quota_requests_total{transport="http",reason="max_cost"})`, 1);
   await p.expectValue(`sum(inventory_idempotent_replays_total{mutation="inventoryAdjust"})`, 1);
 
   await p.expectValue(`sum(inventory_stock_changes_total{reason="CORRECTION"})`, 4 + sampleOf(base, 'inventory_stock_changes_total', { reason: 'CORRECTION' }));

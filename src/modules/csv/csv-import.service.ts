@@ -47,7 +47,7 @@ export const ROW_ERROR = {
   WAREHOUSE_MISMATCH: 'WAREHOUSE_MISMATCH',
 } as const;
 
-type Field = 'sku' | 'externalId' | 'label' | 'warehouse' | 'quantity' | 'delta' | 'reason' | 'note';
+type Field = 'sku' | 'externalId' | 'label' | 'warehouse' | 'quantity' | 'delta' | 'reason' | 'note' | 'price' | 'currency';
 
 /** Accepted header names, compared lower-case with everything but letters and digits removed. */
 const ALIASES: Record<Field, string[]> = {
@@ -59,6 +59,8 @@ const ALIASES: Record<Field, string[]> = {
   delta: ['delta'],
   reason: ['reason'],
   note: ['note'],
+  price: ['price', 'priceamount'],
+  currency: ['currency', 'pricecurrency', 'currencycode'],
 };
 
 const normalize = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -376,6 +378,13 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
     }
     if (mode === 'set') item.quantity = n;
     else item.delta = n;
+    // Seed 002: a price and a currency set the variant's price with the row; both empty keep it.
+    const price = cell('price');
+    const currency = cell('currency');
+    if (price || currency) {
+      if (!price || !currency) return { code: ROW_ERROR.MISSING_VALUE, message: 'give both price and currency (or neither)' };
+      item.price = { amount: price, currencyCode: currency };
+    }
     return item;
   };
 
