@@ -150,7 +150,8 @@ async function until<T>(f: () => Promise<T | undefined | false>, timeoutMs = 30_
 }
 
 beforeAll(async () => {
-  t = await startTestServer({ WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100', WEBHOOK_RETRY_BASE_MS: '50' });
+  // The receiver is on 127.0.0.1: allowed past the webhook SSRF guard.
+  t = await startTestServer({ WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
   // A receiver that accepts every webhook delivery.
   hooks.server = http.createServer((req, res) => {
     req.resume();
