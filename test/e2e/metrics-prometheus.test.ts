@@ -53,11 +53,20 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   prom = await startPrometheus(`127.0.0.1:${g.metricsPort}`);
   const gql = (q: string, v?: Record<string, unknown>) => post(g!.url, q, v, g!.key);
 
-  // Setup (anonymous operations): a warehouse, a product with 1,000 units, a webhook subscription.
+  // Setup (anonymous operations): a warehouse, two products with 1,000 units each (the second only
+  // for a reservation that expires: no other write on its level may expire it lazily first), a
+  // webhook subscription.
   const wh = await createWarehouse(gql);
-  const { skus } = await createProduct(gql);
-  const sku = skus[0];
+  const sku = (await createProduct(gql)).skus[0];
+  const expiringSku = (await createProduct(gql)).skus[0];
   await setStock(gql, sku, wh.code, 1000);
+  await setStock(gql, expiringSku, wh.code, 1000);
+  // The stocking events are sequenced before the webhook subscription exists (else they could be
+  // delivered to it too): the backlog gauge, read fresh (it is cached for a second), is 0.
+  const stocked = Date.now();
+  await until('the stocking events to be sequenced', async () =>
+    Date.now() - stocked > 1100 && sampleOf(await g!.metrics(), 'inventory_outbox_backlog') === 0 ? true : undefined,
+  );
   const created = await ok(
     gql(`mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { userErrors { code message } } }`, {
       i: { url: hook.url, topics: ['INVENTORY_UPDATED'] },
@@ -92,7 +101,7 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   const refused = await ok(gql(RESERVE, { i: { lines: [{ sku, warehouseCode: wh.code, quantity: 100_000 }] } }));
   expect(refused.inventoryReserve.userErrors.map((e: { code: string }) => e.code)).toEqual(['INSUFFICIENT_STOCK']);
   const toCommit = (await ok(gql(RESERVE, { i: { lines: [{ sku, warehouseCode: wh.code, quantity: 2 }], ttlSeconds: 600 } }))).inventoryReserve.reservation.id;
-  const toExpire = await ok(gql(RESERVE, { i: { lines: [{ sku, warehouseCode: wh.code, quantity: 3 }], ttlSeconds: 1 } }));
+  const toExpire = await ok(gql(RESERVE, { i: { lines: [{ sku: expiringSku, warehouseCode: wh.code, quantity: 3 }], ttlSeconds: 1 } }));
   expect(toExpire.inventoryReserve.userErrors).toEqual([]);
   const kept = await ok(gql(RESERVE, { i: { lines: [{ sku, warehouseCode: wh.code, quantity: 1 }], ttlSeconds: 600 } }));
   expect(kept.inventoryReserve.userErrors).toEqual([]);
