@@ -5,6 +5,7 @@
  *   npm run bench                      full run: 3 runs per figure, ~5–6 minutes
  *   npm run bench -- --quick           seconds: tiny windows, 1 run, small data, write scenarios at 1 and 16
  *                                      clients (smoke test; 64 baseline connections can exceed a shared server's max_connections)
+ *   npm run bench -- --otel            tracing overhead: gateways with and without OpenTelemetry (bench/otel.ts)
  *   npm run bench -- --sustained 600   10 minutes of mixed reservations and adjustments, nothing vacuuming;
  *                                      throughput, HOT updates and dead tuples per window (--window S,
  *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
@@ -160,6 +161,9 @@ async function emergencyCleanup(reason: string): Promise<never> {
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
+  // --otel: the tracing overhead, a run of its own (bench/otel.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (argv.includes('--otel')) return (require('./otel') as typeof import('./otel')).main(argv.filter((x) => x !== '--otel'));
   const opts = parseArgs(argv);
   cleanup.keepDb = opts.keepDb;
   process.once('SIGINT', () => void emergencyCleanup('SIGINT'));

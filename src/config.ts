@@ -72,6 +72,11 @@ export interface Config {
   graphiql: boolean;
   /** Serve the live stock board on /board. */
   board: boolean;
+  /** Port of the Prometheus /metrics endpoint (its own server); null = no endpoint. */
+  metricsPort: number | null;
+  metricsHost: string;
+  /** Operation names (besides trusted documents') that get their own `operation` label; the rest are "other". */
+  metricsOperationNamesMax: number;
   /** Secret the pagination cursors' AES-256-GCM key is derived from; null: a random one stored in the database (cursor_keys). */
   cursorSecret: string | null;
 }
@@ -196,6 +201,9 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     graphiql: bool(env, 'GRAPHIQL', nodeEnv !== 'production'),
     board: bool(env, 'BOARD', true),
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : int(env, 'METRICS_PORT', 0, 0, 65_535),
+    metricsHost: env.METRICS_HOST || env.HOST || '0.0.0.0',
+    metricsOperationNamesMax: int(env, 'METRICS_OPERATION_NAMES_MAX', 50, 0, 1000),
     cursorSecret: cursorSecret(env),
   };
 }

@@ -1,7 +1,10 @@
 /** Entry point of `npm start`. */
+// First: with OTEL_* tracing on, the SDK must be loaded before pg and graphql.
+import './observability/preload';
 import 'reflect-metadata';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './log';
+import { shutdownTracing } from './observability/tracing';
 import { startGateway } from './server';
 
 async function main() {
@@ -34,7 +37,7 @@ async function main() {
     }, config.shutdownTimeoutMs);
     force.unref();
     gateway.stop().then(
-      () => process.exit(0),
+      () => shutdownTracing().finally(() => process.exit(0)),
       (e) => {
         log.error('shutdown failed', { err: (e as Error).message });
         process.exit(1);

@@ -24,7 +24,11 @@ import { EventHub } from './events/hub';
 import { WebhookWorker } from './modules/webhooks/webhook.worker';
 import { getSchema } from './graphql/schema';
 import { loadTrustedDocuments, preflight } from './graphql/documents';
-import { OperationGuard } from './graphql/security';
+import { keyPrefixOf, OperationGuard, type Observed } from './graphql/security';
+import { poolTx } from './db/tx';
+import { DATABASE_GAUGES_SQL, setGaugeSources } from './observability/metrics';
+import { instrumentRootFields } from './observability/schema';
+import { startMetricsServer } from './observability/server';
 import { KeySockets } from './server/key-sockets';
 import { serveGraphqlWs, WS_FORBIDDEN } from './server/ws';
 import type { Logger } from './log';
@@ -159,6 +163,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const webhooks: { w: WebhookWorker | null } = { w: null };
 
   const schema = await getSchema();
+  instrumentRootFields(schema);
+  const metricsServer = config.metricsPort === null ? null : await startMetricsServer(config.metricsPort, config.metricsHost, log);
   const httpServer = http.createServer();
   // Idle keep-alive sockets stay open longer than clients keep them (undici: 4 s, load balancers:
   // 60 s), so a client never sends on a socket the server is closing (ECONNRESET under load).
@@ -232,11 +238,24 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   httpServer.on('request', async (req, res) => {
     const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : crypto.randomUUID());
     res.setHeader('x-request-id', requestId);
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // One info line per request (probes excepted): what ran, for which key prefix, how it ended.
+    const observed: Observed[] = [];
+    let auth: AuthInfo | null = null;
     res.on('finish', () => {
-      if (url.pathname === '/healthz' || url.pathname === '/readyz') return;
-      log.debug('request', { requestId, method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+      if (url.pathname === '/healthz' || url.pathname === '/readyz' || !log.enabled('info')) return;
+      const cost = observed.reduce((n, o) => n + (o.cost ?? 0), 0);
+      log.info('request', {
+        requestId,
+        method: req.method,
+        path: url.pathname,
+        ...(observed.length ? { operation: observed.map((o) => o.operation).join(','), type: observed.map((o) => o.type).join(',') } : {}),
+        keyPrefix: keyPrefixOf(auth),
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        ...(observed.length ? { cost } : {}),
+      });
     });
     if (corsHeaders(config.corsOrigins, req, res) && req.method === 'OPTIONS') {
       res.statusCode = 204;
@@ -276,7 +295,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           : [{ query: url.searchParams.get('query'), variables: parseJson(url.searchParams.get('variables')) }];
       for (const op of ops) {
         const refused = preflight(op.query, op.variables, config);
-        if (refused) return sendJson(res, 400, { errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }] });
+        if (refused) {
+          guard.refusedEarly('http', refused.extensions.code as string, started);
+          return sendJson(res, 400, { errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }] });
+        }
       }
       const httpGraphQLRequest: HTTPGraphQLRequest = { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body: parsed };
       const scope = { statements: 0 };
@@ -284,7 +306,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest,
           // The key lookup is not the operation's: x-sql-statements counts the operation's statements only.
-          context: async () => buildContext(app!, await statementScope.exit(() => authFrom(req.headers.authorization)), requestId),
+          context: async () =>
+            Object.assign(buildContext(app!, (auth = await statementScope.exit(() => authFrom(req.headers.authorization))), requestId), { observed }),
         }),
       );
       for (const [k, v] of response.headers) res.setHeader(k, v);
@@ -359,10 +382,21 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     app = a;
     sweeper.s = new Sweeper(a);
     sweeper.s.start();
+    setGaugeSources({
+      pools: db.batchPool === db.pool ? { main: db.pool } : { main: db.pool, reserve_batch: db.batchPool },
+      poolMax: db.batchPool === db.pool ? { main: config.poolSize } : { main: config.poolSize, reserve_batch: config.reserveBatchInFlight },
+      subscribers: () => hub.fanout.subscriberCount,
+      sockets: () => wsServer.clients.size,
+      database: async () => {
+        const [r] = await poolTx(db.pool).query<{ active: number; backlog: number; oldest: number; pending: number }>(DATABASE_GAUGES_SQL);
+        return r;
+      },
+    });
     log.info('ready', { database: db.kind });
   } catch (e) {
     fatal = e as Error;
     await new Promise<void>((r) => httpServer.close(() => r()));
+    await metricsServer?.close();
     throw e;
   }
 
@@ -382,7 +416,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         await revocations.w?.stop();
         await app?.events?.stop();
         await webhooks.w?.stop();
+        setGaugeSources(null);
         await app?.db.close();
+        await metricsServer?.close();
         log.info('stopped');
       })();
       return stopped;

@@ -11,6 +11,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Config } from '../config';
 import type { Logger } from '../log';
+import { m as metrics } from '../observability/metrics';
 
 /**
  * Counts the SQL statements sent on behalf of one HTTP request (background work such as the
@@ -182,12 +183,28 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   // Count every statement sent through these pools (services, loaders, Prisma's adapter, reservation
   // batches; on PostgreSQL the event hub has a pool of its own, not counted here).
   let statements = 0;
-  const instrument = (p: pg.Pool) => {
+  const instrument = (p: pg.Pool, poolName: string) => {
     // pool.query() waits for a connection through a callback, which a busy pool calls from the
     // release of another statement: bind it to the caller's async context, so that the statement
     // is counted for the request that sent it (statementScope), not for whoever released the connection.
+    // The wait for a connection is measured (inventory_db_pool_wait_seconds).
     const connect = p.connect.bind(p) as (cb?: (...a: unknown[]) => void) => unknown;
-    (p as unknown as { connect: typeof connect }).connect = (cb) => (typeof cb === 'function' ? connect(AsyncResource.bind(cb)) : connect());
+    const wait = metrics.poolWait.labels({ pool: poolName });
+    (p as unknown as { connect: typeof connect }).connect = (cb) => {
+      const t0 = performance.now();
+      if (typeof cb === 'function') {
+        const bound = AsyncResource.bind(cb);
+        return connect((...a: unknown[]) => {
+          wait.observe((performance.now() - t0) / 1000);
+          bound(...a);
+        });
+      }
+      const r = connect() as Promise<unknown>;
+      return r.then((c) => {
+        wait.observe((performance.now() - t0) / 1000);
+        return c;
+      });
+    };
     // A connection killed by the server (restart, pg_terminate_backend) must not crash the process.
     p.on('error', (err) => log.warn('idle database connection lost', { err: err.message }));
     p.on('connect', (client) => {
@@ -208,11 +225,11 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       };
     });
   };
-  instrument(pool);
+  instrument(pool, 'main');
   let batchPool = pool;
   if (!embedded) {
     batchPool = new pg.Pool({ ...connection, options: '-c plan_cache_mode=force_generic_plan', max: config.reserveBatchInFlight, idleTimeoutMillis: 30_000 });
-    instrument(batchPool);
+    instrument(batchPool, 'reserve_batch');
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
   return {

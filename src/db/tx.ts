@@ -5,6 +5,8 @@
  */
 import type pg from 'pg';
 import { UnavailableError, isTransientDbError } from './errors';
+import { m as metrics } from '../observability/metrics';
+import { currentTraceparent } from '../observability/tracing';
 
 export interface Tx {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -34,6 +36,29 @@ export interface TxRunner {
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Work to do once the transaction of `tx` commits (metrics of what it changed), in order. */
+interface CommitHooks {
+  commitHooks?: (() => void)[];
+}
+
+/**
+ * Runs `fn` after the transaction of `tx` commits (nothing if it rolls back or is retried); at
+ * once when `tx` is not a transaction (autocommit: the statement already committed).
+ */
+export function onCommit(tx: Tx, fn: () => void): void {
+  const hooks = (tx as CommitHooks).commitHooks;
+  if (hooks) hooks.push(fn);
+  else fn();
+}
+
+/** A mark to drop the hooks added after it (`ROLLBACK TO SAVEPOINT`: see dropCommitHooks). */
+export function commitHookMark(tx: Tx): number {
+  return (tx as CommitHooks).commitHooks?.length ?? 0;
+}
+export function dropCommitHooks(tx: Tx, mark: number): void {
+  (tx as CommitHooks).commitHooks?.splice(mark);
+}
 
 function wrap(client: pg.PoolClient): Conn {
   return {
@@ -65,9 +90,15 @@ export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): P
     let broken = false;
     let retry = false;
     try {
-      await client.query('BEGIN');
-      const result = await fn(wrap(client));
+      // With tracing on, the transaction's outbox events record the change's traceparent (the
+      // column default reads app.traceparent; the value is ours, validated hex, never input).
+      const tp = currentTraceparent();
+      await client.query(tp ? `BEGIN; SELECT set_config('app.traceparent', '${tp}', true)` : 'BEGIN');
+      const t: Conn & CommitHooks = wrap(client);
+      t.commitHooks = [];
+      const result = await fn(t);
       await client.query('COMMIT');
+      for (const h of t.commitHooks) h();
       runner.afterCommit?.();
       return result;
     } catch (e) {
@@ -78,6 +109,7 @@ export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): P
       if (code && RETRYABLE.has(code)) {
         if (attempt >= runner.maxRetries) throw new UnavailableError('too much contention on the same stock; retry the request', 200);
         retry = true;
+        metrics.txRetries.inc({ reason: code === '40P01' ? 'deadlock' : 'serialization_failure' });
       } else if (isTransientDbError(e)) {
         broken = true;
         throw new UnavailableError();

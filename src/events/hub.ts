@@ -13,6 +13,8 @@
 import pg from 'pg';
 import type { App } from '../app';
 import { withConn } from '../db/tx';
+import { m as metrics, secondsSince } from '../observability/metrics';
+import { inTrace, startSpan } from '../observability/tracing';
 import { eventsAfter, headSeq, purgeOutbox, sequenceAndRead, type OutboxEvent } from './outbox';
 
 export type Listener = (e: OutboxEvent) => void;
@@ -127,10 +129,21 @@ export class EventHub {
   /** Schedules a pump (coalesced). */
   poke(): void {
     if (this.stopped) return;
+    // With tracing on, the wake-up is a span of the change that caused it (its pump's statements
+    // are its children; a wake-up folded into a running pump is a span of its own, ended at once).
+    const span = inTrace() ? startSpan('outbox wake-up', 'internal', { 'inventory.outbox.coalesced': !!this.pumping }) : null;
     if (this.pumping) {
       this.again = true;
+      span?.end();
       return;
     }
+    if (span) {
+      span.run(() => this.startPump());
+      void this.pumping!.finally(() => span.end());
+    } else this.startPump();
+  }
+
+  private startPump(): void {
     this.pumping = (async () => {
       do {
         this.again = false;
@@ -162,6 +175,8 @@ export class EventHub {
       let events = r.events;
       while (events.length > 0) {
         this.lastSeq = events[events.length - 1].seq;
+        const now = Date.now();
+        for (const e of events) metrics.eventLag.observe({ stage: 'sequenced' }, secondsSince(e.createdAt, now));
         this.fanout.publish(events);
         if (events.length < 500) break;
         const after = this.lastSeq;

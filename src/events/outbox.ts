@@ -59,11 +59,11 @@ const SEQUENCE_SQL = (batch: string) => `WITH pending AS (
        SELECT id, (SELECT s FROM head) + row_number() OVER (ORDER BY id) AS seq FROM pending
      ), upd AS (
        UPDATE outbox_events o SET seq = n.seq FROM numbered n WHERE o.id = n.id
-       RETURNING o.seq, o.store_id, o.topic, o.payload, o.created_at
+       RETURNING o.seq, o.store_id, o.topic, o.payload, o.created_at, o.traceparent
      ), ins AS (
-       INSERT INTO webhook_deliveries (store_id, subscription_id, event_seq, topic, payload)
+       INSERT INTO webhook_deliveries (store_id, subscription_id, event_seq, topic, payload, traceparent)
        SELECT e.store_id, s.id, e.seq, w.topic,
-              jsonb_build_object('sequence', e.seq, 'occurredAt', e.created_at, 'data', e.payload)
+              jsonb_build_object('sequence', e.seq, 'occurredAt', e.created_at, 'data', e.payload), e.traceparent
          FROM upd e
          CROSS JOIN LATERAL unnest(${WEBHOOK_TOPICS_SQL}) AS w(topic)
          JOIN webhook_subscriptions s ON s.store_id = e.store_id AND s.active AND w.topic = ANY(s.topics)

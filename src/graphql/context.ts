@@ -1,6 +1,7 @@
 import type { App } from '../app';
 import type { AuthInfo } from '../modules/auth/scopes';
 import { createLoaders, type Loaders } from './loaders';
+import type { Observed } from './security';
 import type { SubscriberTarget } from './shared-subscriptions';
 
 export interface Context {
@@ -12,6 +13,8 @@ export interface Context {
   closeSocket?: (code: number, reason: string) => void;
   /** WebSocket requests: the socket and subscription id (shared subscription delivery). */
   subscriber?: SubscriberTarget;
+  /** HTTP requests: the operations the guard observed, for the request's log line. */
+  observed?: Observed[];
 }
 
 /** The authenticated key's store. Resolvers behind @Authorized always have one. */

@@ -11,10 +11,13 @@
  *     per key;
  *  4. `settle`: the unused cost is refunded and `extensions.cost` reported;
  *  5. `formatError`: public codes pass, transient database failures become UNAVAILABLE, anything
- *     else is masked; suggestions are stripped when introspection is off.
+ *     else is masked; suggestions are stripped when introspection is off (and every code sent is
+ *     counted: inventory_graphql_errors_total);
+ *  6. `observe`: once per operation, the operation metrics (name, type, transport, outcome,
+ *     latency) and, over graphql-ws, the operation's log line (docs/OPERATIONS.md).
  *
- * `apolloPlugin()` runs 3–4 inside Apollo's pipeline; the graphql-ws server (server/ws.ts) calls
- * the same functions from `onSubscribe` / `onNext` / `onError`. Neither keeps a copy of a rule.
+ * `apolloPlugin()` runs 3, 4 and 6 inside Apollo's pipeline; the graphql-ws server (server/ws.ts)
+ * calls the same functions from `onSubscribe` / `onNext` / `onError`. Neither keeps a copy of a rule.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
@@ -35,6 +38,7 @@ import {
 import type { Config } from '../config';
 import { poolTx } from '../db/tx';
 import type { Logger } from '../log';
+import { m as metrics, OperationNames, type Outcome, type Transport } from '../observability/metrics';
 import { chargeQuota, refundQuota, type QuotaStatus } from '../modules/auth/quota';
 import { refund, type BucketConfig, type ThrottleStatus } from '../modules/auth/rate-limit';
 import type { AuthInfo } from '../modules/auth/scopes';
@@ -76,6 +80,17 @@ function quotaExceeded(requested: number, q: QuotaStatus): GraphQLError {
   });
 }
 
+/** What one operation looked like, for its metrics and its request log line. */
+export interface Observed {
+  /** The `operation` label (bounded: see OperationNames). */
+  operation: string;
+  type: string;
+  outcome: Outcome;
+  /** The actual cost (null when the operation did not run). */
+  cost: number | null;
+  ms: number;
+}
+
 const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
 
 /** Client mistakes that graphql-js or Apollo report without a code of ours. */
@@ -83,6 +98,9 @@ const CLIENT_MISTAKES: [RegExp, string][] = [
   [/^Unsupported persisted query version/, 'PERSISTED_QUERY_NOT_SUPPORTED'],
   [/^provided sha does not match query/, 'BAD_REQUEST'],
 ];
+
+/** The public prefix of a key (as `key:list` shows it), never the key. */
+export const keyPrefixOf = (auth: AuthInfo | null): string | undefined => (auth ? auth.actor.replace(/^key:/, '') : undefined);
 
 /** Repeated "unexpected error" lines: at most this many per second, then one line with the count. */
 const ERROR_LOG_PER_SECOND = 10;
@@ -94,6 +112,8 @@ export class OperationGuard {
   /** Field-access verdicts per document and key profile (documents are cached by the transports). */
   private readonly verdicts = new WeakMap<DocumentNode, Map<string, true>>();
   private logWindow = { second: 0, count: 0, dropped: 0 };
+  /** The `operation` label of the metrics. */
+  readonly operationNames: OperationNames;
 
   constructor(
     private readonly config: Config,
@@ -101,6 +121,7 @@ export class OperationGuard {
     private readonly log: Logger,
   ) {
     this.bucket = { size: config.rateLimitBucketSize, restoreRate: config.rateLimitRestoreRate };
+    this.operationNames = new OperationNames(trusted.values(), config.metricsOperationNamesMax);
     this.charges = new ChargeBatcher(this.bucket);
     // PostgreSQL text cannot hold NUL: refuse it in string literals (variables: preflight).
     const noNul: ValidationRule = (ctx) => ({
@@ -144,6 +165,7 @@ export class OperationGuard {
     for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
     const requested = requestedCost(schema, operation, fragments, variables);
     if (requested > this.config.maxQueryCost) {
+      metrics.overQuota.inc({ transport: req.transport, reason: 'max_cost' });
       throw new GraphQLError(`Query cost ${requested} exceeds the maximum of ${this.config.maxQueryCost}; ask for smaller pages (first/last)`, {
         extensions: { code: 'MAX_COST_EXCEEDED', cost: { requestedQueryCost: requested, maximumCost: this.config.maxQueryCost }, http: { status: 400 } },
       });
@@ -153,7 +175,10 @@ export class OperationGuard {
       const q = await chargeQuota(poolTx(ctx.app.db.pool), auth.keyId, auth.quota, requested);
       info.quota = q.status;
       info.quotaPeriodStart = q.periodStart;
-      if (!q.granted) throw quotaExceeded(requested, q.status);
+      if (!q.granted) {
+        metrics.overQuota.inc({ transport: req.transport, reason: 'quota' });
+        throw quotaExceeded(requested, q.status);
+      }
     }
     if (auth && this.bucket.size > 0) {
       const c = await this.charges.charge(poolTx(ctx.app.db.pool), auth.keyId, requested);
@@ -162,6 +187,7 @@ export class OperationGuard {
         // Not run: give the quota its points back.
         if (auth.quota && info.quotaPeriodStart) await refundQuota(poolTx(ctx.app.db.pool), auth.keyId, auth.quota, info.quotaPeriodStart, requested).catch(() => null);
         const retryAfterS = Math.max(1, Math.ceil(c.retryAfterMs / 1000));
+        metrics.throttled.inc({ transport: req.transport });
         throw new GraphQLError(`Throttled: this query costs ${requested} points and ${c.status.currentlyAvailable} are available; retry in ${retryAfterS} s`, {
           extensions: {
             code: 'THROTTLED',
@@ -221,6 +247,12 @@ export class OperationGuard {
    * "Internal server error" and logged (at a bounded rate).
    */
   readonly formatError = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const out = this.mask(formatted, error);
+    metrics.graphqlErrors.inc({ code: String(out.extensions?.code ?? 'INTERNAL_SERVER_ERROR') });
+    return out;
+  };
+
+  private mask(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     let code = formatted.extensions?.code as string | undefined;
     let message = formatted.message;
     const original = (error as { originalError?: unknown })?.originalError ?? error;
@@ -242,7 +274,45 @@ export class OperationGuard {
     }
     this.logUnexpected(original, formatted.path);
     return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-  };
+  }
+
+  /** An operation refused by the preflight, before it was parsed (its error skips formatError). */
+  refusedEarly(transport: Transport, code: string, startedAt: number): void {
+    metrics.graphqlErrors.inc({ code });
+    this.observe(transport, null, startedAt, 'refused', null);
+  }
+
+  /**
+   * Step 6, once per operation on every transport: the operation metrics (count by name, type,
+   * transport and outcome; latency), and over graphql-ws the operation's log line (over HTTP the
+   * server writes one line per request, with these fields).
+   */
+  observe(
+    transport: Transport,
+    operation: OperationDefinitionNode | null | undefined,
+    startedAt: number,
+    outcome: Outcome,
+    cost: number | null,
+    ctx?: { requestId?: string; auth: AuthInfo | null },
+  ): Observed {
+    const ms = performance.now() - startedAt;
+    const o: Observed = { operation: this.operationNames.label(operation), type: operation?.operation ?? 'unknown', outcome, cost, ms };
+    metrics.operations.inc({ operation: o.operation, type: o.type, transport, outcome });
+    if (outcome !== 'refused') metrics.operationDuration.observe({ operation: o.operation, type: o.type, transport }, ms / 1000);
+    if (transport === 'ws' && this.log.enabled('info')) {
+      this.log.info('operation', {
+        requestId: ctx?.requestId,
+        transport,
+        operation: o.operation,
+        type: o.type,
+        keyPrefix: keyPrefixOf(ctx?.auth ?? null),
+        outcome,
+        ms: Math.round(ms * 10) / 10,
+        cost,
+      });
+    }
+    return o;
+  }
 
   private logUnexpected(original: unknown, path: GraphQLFormattedError['path']): void {
     const second = Math.floor(Date.now() / 1000);
@@ -258,33 +328,46 @@ export class OperationGuard {
     this.log.error('unexpected error', { err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original), path });
   }
 
-  /** Steps 3 and 4 inside Apollo's pipeline (HTTP). */
+  /** Steps 3, 4 and 6 inside Apollo's pipeline (HTTP). */
   apolloPlugin(): ApolloServerPlugin<Context> {
     const checked = new WeakMap<object, { req: OperationRequest; info: Checked }>();
     return {
-      requestDidStart: async () => ({
-        didResolveOperation: async (rc) => {
-          if (!rc.operation) return;
-          // Persisted documents are registered for authenticated callers only (bounded memory).
-          if (!rc.contextValue.auth) rc.metrics.persistedQueryRegister = false;
-          const req: OperationRequest = {
-            schema: rc.schema,
-            document: rc.document,
-            operation: rc.operation,
-            variables: rc.request.variables ?? {},
-            queryHash: rc.queryHash,
-            transport: 'http',
-          };
-          checked.set(rc, { req, info: await this.check(req, rc.contextValue) });
-        },
-        willSendResponse: async (rc) => {
-          const c = checked.get(rc);
-          const body = rc.response.body;
-          if (!c || body.kind !== 'single') return;
-          const cost = await this.settle(c.req, c.info, rc.contextValue, body.singleResult.data);
-          body.singleResult.extensions = { ...body.singleResult.extensions, cost };
-        },
-      }),
+      requestDidStart: async () => {
+        const startedAt = performance.now();
+        let executed = false;
+        return {
+          didResolveOperation: async (rc) => {
+            if (!rc.operation) return;
+            // Persisted documents are registered for authenticated callers only (bounded memory).
+            if (!rc.contextValue.auth) rc.metrics.persistedQueryRegister = false;
+            const req: OperationRequest = {
+              schema: rc.schema,
+              document: rc.document,
+              operation: rc.operation,
+              variables: rc.request.variables ?? {},
+              queryHash: rc.queryHash,
+              transport: 'http',
+            };
+            checked.set(rc, { req, info: await this.check(req, rc.contextValue) });
+          },
+          executionDidStart: async () => {
+            executed = true;
+          },
+          willSendResponse: async (rc) => {
+            const c = checked.get(rc);
+            const body = rc.response.body;
+            let cost: CostInfo | null = null;
+            if (c && body.kind === 'single') {
+              cost = await this.settle(c.req, c.info, rc.contextValue, body.singleResult.data);
+              body.singleResult.extensions = { ...body.singleResult.extensions, cost };
+            }
+            const errors = body.kind === 'single' ? body.singleResult.errors : undefined;
+            const outcome: Outcome = !executed ? (errors?.length ? 'refused' : 'ok') : errors?.length ? 'error' : 'ok';
+            const o = this.observe('http', rc.operation, startedAt, outcome, cost?.actualQueryCost ?? null);
+            rc.contextValue.observed?.push(o);
+          },
+        };
+      },
     };
   }
 }

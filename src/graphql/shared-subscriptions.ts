@@ -16,6 +16,7 @@
  * but not yet taken by the kernel count as pending; over the limit → SlowConsumerError, close 4290),
  * and cleanup on `complete` or close.
  */
+import { m as metrics, secondsSince } from '../observability/metrics';
 import {
   Kind,
   createSourceEventStream,
@@ -189,7 +190,7 @@ class Member implements EventSink, AsyncIterableIterator<never> {
         this.group.whenRendered(r, this);
         return;
       }
-      q.shift();
+      this.group.owner.delivering(q.shift()!);
       this.send(r);
     }
     if (this.pending === 0) this.notifyDrained();
@@ -451,6 +452,14 @@ export class SharedSubscriptions {
    * gets one write per interval, holding every event of the interval; the first event after a
    * quiet interval leaves at once.
    */
+  /** Highest event seq handed to a subscriber's socket writer (for the delivered-stage lag, once per event). */
+  private deliveredSeq = 0;
+  delivering(e: OutboxEvent): void {
+    if (e.seq <= this.deliveredSeq) return;
+    this.deliveredSeq = e.seq;
+    metrics.eventLag.observe({ stage: 'delivered' }, secondsSince(e.createdAt));
+  }
+
   flushSoon(m: Member): void {
     if (this.toFlush.length === 0) {
       const wait = this.lastFlush + this.flushMs - performance.now();

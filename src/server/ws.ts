@@ -7,7 +7,19 @@
  */
 import crypto from 'node:crypto';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import { GraphQLError, getOperationAST, getVariableValues, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  execute,
+  getOperationAST,
+  getVariableValues,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { FormattedExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -18,6 +30,7 @@ import { preflight } from '../graphql/documents';
 import { type Checked, type OperationGuard, type OperationRequest } from '../graphql/security';
 import type { SharedSubscriptions } from '../graphql/shared-subscriptions';
 import type { AuthInfo } from '../modules/auth/scopes';
+import { startSpan, tracingOn, type SpanHandle } from '../observability/tracing';
 import type { KeySockets } from './key-sockets';
 
 export interface WsDeps {
@@ -40,6 +53,8 @@ interface SubscribePayload {
   variables?: Record<string, unknown> | null;
   extensions?: Record<string, unknown> | null;
 }
+
+type WsExtra = { auth?: AuthInfo; forget?: () => void };
 
 /**
  * graphql-ws pings every this often and terminates a socket whose pong has not come back after as
@@ -64,13 +79,15 @@ function tokenOf(params: Record<string, unknown> | undefined): string | undefine
   return undefined;
 }
 
+const isErrors = (r: ExecutionArgs | readonly GraphQLError[]): r is readonly GraphQLError[] => Array.isArray(r);
+
 const clientError = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
 
 export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispose(): void | Promise<void> } {
   const { schema, guard } = deps;
   const rules = [...specifiedRules, ...guard.validationRules];
   /** What the guard decided for each running operation, by its context. */
-  const checked = new WeakMap<Context, { req: OperationRequest; info: Checked }>();
+  const checked = new WeakMap<Context, { req: OperationRequest; info: Checked; startedAt?: number; span?: SpanHandle | null }>();
 
   async function documentOf(payload: SubscribePayload): Promise<{ query: string; hash?: string } | GraphQLError> {
     const pq = payload.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
@@ -86,7 +103,7 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
     return query ? { query, hash } : clientError('PersistedQueryNotFound', 'PERSISTED_QUERY_NOT_FOUND');
   }
 
-  const server = useServer<Record<string, unknown> | undefined, { auth?: AuthInfo; forget?: () => void }>(
+  const server = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
       onConnect: async (ctx) => {
@@ -107,48 +124,35 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
       },
       onClose: (ctx) => ctx.extra.forget?.(),
       onSubscribe: async (ctx, id, raw) => {
-        const payload = raw as SubscribePayload;
-        const app = deps.app();
-        if (!app) return [clientError('The service is stopping', 'UNAVAILABLE')];
-        const doc = await documentOf(payload);
-        if (doc instanceof GraphQLError) return [doc];
-        const variables = (payload.variables ?? {}) as Record<string, unknown>;
-        const pre = preflight(doc.query, variables, deps.config);
-        if (pre) return [pre];
-        let document: DocumentNode;
-        try {
-          document = parse(doc.query);
-        } catch (e) {
-          return [e instanceof GraphQLError ? clientError(e.message, 'GRAPHQL_PARSE_FAILED') : clientError('The document could not be parsed', 'GRAPHQL_PARSE_FAILED')];
+        // Metrics, the log line and the message's span of every subscribe message (guard.observe).
+        const startedAt = performance.now();
+        const seen: { op?: OperationDefinitionNode; ctx?: Context } = {};
+        const upgrade = ctx.extra.request.headers.traceparent;
+        const span = startSpan('graphql-ws message', 'server', { 'rpc.system': 'graphql-ws' }, typeof upgrade === 'string' ? upgrade : null);
+        const r = span ? await span.run(() => prepare(ctx, id, raw, seen)) : await prepare(ctx, id, raw, seen);
+        if (isErrors(r)) {
+          guard.observe('ws', seen.op, startedAt, 'refused', null, seen.ctx ?? { auth: ctx.extra.auth ?? null });
+          span?.end(true);
+          return r;
         }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
-        const operation = getOperationAST(document, payload.operationName ?? undefined);
-        if (!operation) return [clientError('Unable to identify the operation: give operationName', 'OPERATION_RESOLUTION_FAILURE')];
-        const socket = ctx.extra.socket as WebSocket;
-        const contextValue: Context = Object.assign(buildContext(app, ctx.extra.auth ?? null, crypto.randomUUID()), {
-          closeSocket: (code: number, reason: string) => socket.close(code, reason),
-          subscriber: { socket, id },
-        });
-        const req: OperationRequest = { schema, document, operation, variables, queryHash: doc.hash, transport: 'ws' };
-        try {
-          checked.set(contextValue, { req, info: await guard.check(req, contextValue) });
-        } catch (e) {
-          return [e instanceof GraphQLError ? e : new GraphQLError('Internal server error', { originalError: e as Error })];
+        const c = checked.get(r.contextValue as Context);
+        if (c) Object.assign(c, { startedAt, span });
+        if (seen.op?.operation === 'subscription') {
+          guard.observe('ws', seen.op, startedAt, 'ok', null, seen.ctx);
+          span?.end();
         }
-        // Then, as Apollo does over HTTP: variables that do not fit their types are the client's mistake.
-        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
-        if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
-        if (doc.hash && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
-        const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
-        return args;
+        return r;
       },
+      execute: tracingOn() ? (args) => checked.get(args.contextValue as Context)?.span?.run(() => execute(args)) ?? execute(args) : undefined,
       onNext: async (_ctx, _id, _payload, args, result) => {
         const out: FormattedExecutionResult = { ...result, errors: result.errors?.map((e) => guard.formatError(e.toJSON(), e)) };
         if (!out.errors) delete out.errors;
         const c = checked.get(args.contextValue as Context);
         if (c && c.req.operation.operation !== 'subscription') {
-          out.extensions = { ...result.extensions, cost: await guard.settle(c.req, c.info, args.contextValue as Context, result.data) };
+          const cost = await guard.settle(c.req, c.info, args.contextValue as Context, result.data);
+          out.extensions = { ...result.extensions, cost };
+          guard.observe('ws', c.req.operation, c.startedAt ?? performance.now(), result.errors?.length ? 'error' : 'ok', cost.actualQueryCost, args.contextValue as Context);
+          c.span?.end(!!result.errors?.length);
         }
         return out;
       },
@@ -159,4 +163,50 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
     WS_KEEP_ALIVE_MS,
   );
   return server;
+
+  /** A subscribe message up to execution: the document, preflight, validation and the guard's check. */
+  async function prepare(
+    ctx: { extra: WsExtra & { socket: unknown } },
+    id: string,
+    raw: unknown,
+    seen: { op?: OperationDefinitionNode; ctx?: Context },
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> {
+    const payload = raw as SubscribePayload;
+    const app = deps.app();
+    if (!app) return [clientError('The service is stopping', 'UNAVAILABLE')];
+    const doc = await documentOf(payload);
+    if (doc instanceof GraphQLError) return [doc];
+    const variables = (payload.variables ?? {}) as Record<string, unknown>;
+    const pre = preflight(doc.query, variables, deps.config);
+    if (pre) return [pre];
+    let document: DocumentNode;
+    try {
+      document = parse(doc.query);
+    } catch (e) {
+      return [e instanceof GraphQLError ? clientError(e.message, 'GRAPHQL_PARSE_FAILED') : clientError('The document could not be parsed', 'GRAPHQL_PARSE_FAILED')];
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+    const operation = getOperationAST(document, payload.operationName ?? undefined);
+    if (!operation) return [clientError('Unable to identify the operation: give operationName', 'OPERATION_RESOLUTION_FAILURE')];
+    seen.op = operation;
+    const socket = ctx.extra.socket as WebSocket;
+    const contextValue: Context = Object.assign(buildContext(app, ctx.extra.auth ?? null, crypto.randomUUID()), {
+      closeSocket: (code: number, reason: string) => socket.close(code, reason),
+      subscriber: { socket, id },
+    });
+    seen.ctx = contextValue;
+    const req: OperationRequest = { schema, document, operation, variables, queryHash: doc.hash, transport: 'ws' };
+    try {
+      checked.set(contextValue, { req, info: await guard.check(req, contextValue) });
+    } catch (e) {
+      return [e instanceof GraphQLError ? e : new GraphQLError('Internal server error', { originalError: e as Error })];
+    }
+    // Then, as Apollo does over HTTP: variables that do not fit their types are the client's mistake.
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+    if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
+    if (doc.hash && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
+    const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
+    return args;
+  }
 }

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import type { App } from '../../app';
 import type { Tx, TxRunner } from '../../db/tx';
 import type { AuthInfo } from '../auth/scopes';
-import { withTx } from '../../db/tx';
+import { commitHookMark, dropCommitHooks, withTx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { LIMITS, validateText } from '../../validation';
 
@@ -100,8 +100,12 @@ export async function runStockOperation<T extends OpResult>(
         return { ...prev.response, replayed: true };
       }
       await tx.query('SAVEPOINT stock_op');
+      const mark = commitHookMark(tx);
       const result = await work(tx);
-      if (result.rollback) await tx.query('ROLLBACK TO SAVEPOINT stock_op');
+      if (result.rollback) {
+        await tx.query('ROLLBACK TO SAVEPOINT stock_op');
+        dropCommitHooks(tx, mark);
+      }
       const { rollback: _r, replayed: _p, ...stored } = result;
       await tx.query(
         `INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)

@@ -13,7 +13,8 @@
  * Locks are always taken level first, then its reservation lines.
  */
 import { preparedStatement } from '../../db/client';
-import type { Tx } from '../../db/tx';
+import { onCommit, type Tx } from '../../db/tx';
+import { observeStockChange } from '../../observability/metrics';
 
 export type MovementReason =
   | 'RECEIVED' | 'CYCLE_COUNT' | 'CORRECTION' | 'DAMAGED' | 'SHRINKAGE' | 'RETURN' | 'SALE'
@@ -418,6 +419,7 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
     c.lowStockThreshold ?? null,
     c.criticalThreshold ?? null,
   ]);
+  if (r && (r.movement_id !== null || Number(r.expired_q) > 0)) onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));
   return r ? changeResult(r) : null;
 }
 

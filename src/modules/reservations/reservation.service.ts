@@ -18,6 +18,7 @@ import { INT32_MAX } from '../inventory/availability';
 import { effectiveReserved } from '../inventory/levels';
 import { stockOperation, type OpResult } from '../inventory/idempotency';
 import { applyLevelChange, reserveBatchStatement, type LevelChange } from '../inventory/stock-writer';
+import { observeStockChange } from '../../observability/metrics';
 
 export type ReservationStatus = 'ACTIVE' | 'RELEASED' | 'COMMITTED' | 'EXPIRED';
 
@@ -282,6 +283,7 @@ function reserveBatcher(app: App): Batcher<BatchItem, BatchOutcome> {
         });
         if (rows.length === 0) return items.map(() => null);
         if (rows.some((r) => r.granted)) tx.afterCommit?.();
+        observeStockChange('RESERVATION', rows.filter((r) => r.granted && r.r_id != null).length, 0);
         return rows.map((r) => (r.granted && r.r_id != null ? r : null));
       },
       { maxInFlight: app.config.reserveBatchInFlight, maxBatch: 500 },

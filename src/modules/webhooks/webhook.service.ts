@@ -232,6 +232,8 @@ export interface Claimed {
   sku: string | null;
   warehouseCode: string | null;
   note: string | null;
+  /** W3C traceparent of the change that caused the event (tracing on), or null. */
+  traceparent: string | null;
 }
 
 /**
@@ -247,7 +249,7 @@ export function claimDue(tx: Tx, limit: number, leaseMs: number): Promise<Claime
          WHERE q.status = 'PENDING' AND q.next_attempt_at <= now() AND (q.lease_until IS NULL OR q.lease_until < now())
          ORDER BY q.event_seq LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
       RETURNING d.id, d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload, d.attempts, s.url, s.secret,
-                ${BODY_SOURCE_COLUMNS}`,
+                ${BODY_SOURCE_COLUMNS}, d.traceparent`,
     [limit, leaseMs],
   );
 }

@@ -8,6 +8,8 @@
  */
 import type { App } from '../../app';
 import { withConn } from '../../db/tx';
+import { observeWebhook } from '../../observability/metrics';
+import { markActiveSpanError, webhookSpan } from '../../observability/tracing';
 import { toGlobalId } from '../../graphql/ids';
 import { FailureLog } from './failure-log';
 import { deliveryBody } from './webhook.body';
@@ -62,7 +64,12 @@ export class WebhookWorker {
     });
   }
 
-  private async deliver(c: Claimed): Promise<void> {
+  /** One attempt, in a span of the trace of the change that caused it (its traceparent is sent). */
+  private deliver(c: Claimed): Promise<void> {
+    return webhookSpan(c.traceparent, { 'inventory.webhook.attempt': c.attempts }, (traceparent) => this.attempt(c, traceparent));
+  }
+
+  private async attempt(c: Claimed, traceparent: string | null): Promise<void> {
     const { config, log } = this.app;
     // Fixed at the first attempt; the same bytes on every retry (and in WebhookDelivery.payload).
     const body = c.body ?? deliveryBody(c);
@@ -77,12 +84,14 @@ export class WebhookWorker {
         'x-inventory-delivery-id': deliveryId,
         'x-inventory-attempt': String(c.attempts),
         'x-inventory-signature': sign(c.secret, body),
+        ...(traceparent ? { traceparent } : {}),
       },
       body,
       { allowPrivate: config.webhookAllowPrivateTargets, timeoutMs: config.webhookTimeoutMs },
     );
     if (r.ok) {
       await withConn(this.tx, (tx) => markDelivered(tx, c.id, r.status, body));
+      observeWebhook('delivered', c);
       const failures = this.failures.success(c.subscriptionId);
       if (failures > 0) log.info('webhook endpoint recovered', { subscription: toGlobalId('WebhookSubscription', c.subscriptionId), failuresBefore: failures });
       return;
@@ -102,6 +111,8 @@ export class WebhookWorker {
         disableNow,
       }),
     );
+    markActiveSpanError(r.error);
+    observeWebhook(outcome.failedForGood ? 'failed' : 'retrying', c);
     const subscription = toGlobalId('WebhookSubscription', c.subscriptionId);
     if (outcome.disabledReason) {
       // The failure state is kept: attempts still in flight must not start a new run of logs.
