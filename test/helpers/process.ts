@@ -80,3 +80,13 @@ export function runCli(script: string, args: string[], db: { dataDir: string; ur
     child.on('close', (code) => resolve({ code, out, err }));
   });
 }
+
+/**
+ * The development key a gateway printed when it loaded the demo data. (Only an embedded database
+ * on disk keeps it in DATA_DIR/dev-api-key.txt; on PostgreSQL it is only printed.)
+ */
+export function printedDevKey(s: Spawned): string {
+  const m = /Development API key \(admin scope, store "demo"\): (sk_[A-Za-z0-9_-]+)/.exec(s.stdout());
+  if (!m) throw new Error(`no development key printed: ${s.stdout().slice(0, 2000)}`);
+  return m[1];
+}
