@@ -27,11 +27,11 @@ export interface Spawned {
   ready: (timeoutMs?: number) => Promise<string>;
 }
 
-export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', ...NODE_FLAGS, MAIN]): Spawned {
+export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', ...NODE_FLAGS, MAIN], opts: { cwd?: string } = {}): Spawned {
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
   // Its own process group, so `npm start` and the node process under it can be killed together.
-  const child = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd[0], cmd.slice(1), { cwd: opts.cwd ?? ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c) => (out += c));
