@@ -354,7 +354,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     sweeper.s = new Sweeper(a);
     sweeper.s.start();
     // The command-line tools reach an embedded database through its owner (src/admin/).
-    if (db.kind === 'pglite' && config.dataDir !== 'memory://') admin.s = await startAdminSocket(a);
+    if (db.kind === 'pglite' && config.dataDir !== 'memory://') {
+      admin.s = await startAdminSocket(a).catch((e: Error) => {
+        log.warn('admin socket unavailable: the command-line tools need the gateway stopped', { err: e.message });
+        return null;
+      });
+    }
     // Said only now: the port is open, the database is ready and migrated.
     log.info('listening', { url: `http://localhost:${port}/graphql`, database: config.databaseUrl ? 'postgresql' : 'embedded PGlite' });
     log.info('ready', { database: db.kind });
