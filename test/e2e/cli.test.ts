@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { runCli } from '../helpers/process';
 
-jest.setTimeout(120_000);
+jest.setTimeout(360_000);
 
 let tdb: TestDatabase;
 let dataDir: string;
