@@ -7,6 +7,10 @@
  *   4. follows inventoryChanged for those SKUs and prints each event, then the cursor to store
  *      for the next run (pass it as --after to resume exactly where this run stopped).
  *
+ * It waits only for the events of what it changed: a run that changes nothing (the same quantities
+ * again, a refused reservation) finishes at once. If anything fails after the reservation was made,
+ * the reservation is released before the error is reported, so no stock stays held by a failed run.
+ *
  * Run it against a gateway:
  *   npx tsc -p examples && node dist/examples/partner-sync.js \
  *     --url http://localhost:4000/graphql --key sk_… [--warehouse BER-1] [--sku A,B] [--after <cursor>]
@@ -32,7 +36,7 @@ export interface PartnerSyncOptions {
    * follow live ones (a first run sees its own bulk sync and reservation).
    */
   after?: string;
-  /** How many events to print before stopping (default: one per SKU plus one for the reservation). */
+  /** How many events to print before stopping (default: one per level the run changed, plus one for the reservation). */
   events?: number;
   /** Give up waiting for events after this many ms (default 30 s). */
   timeoutMs?: number;
@@ -82,7 +86,6 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
     // 4 (set up first). Follow the SKUs' changes. SKU filters are resolved when subscribing, so
     // the SKUs must exist by now; with "after" every retained event after it comes first.
     const events: InventoryChangedEvent[] = [];
-    const wanted = opts.events ?? skus.length + 1;
     let failed: Error | null = null;
     let wake = () => undefined as void;
     const stop = client.subscribe.inventoryChanged(
@@ -100,19 +103,31 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
       },
     );
 
+    // What the sync will change: a level already at its quantity gives no event.
+    const target = (i: number) => opts.quantities?.[i] ?? 10 * (i + 1);
+    const current = new Map<string, number>();
+    const existing = await client.inventoryLevels({ filter: { skus, warehouseIds: [warehouse.id] }, first: skus.length });
+    for (const { node } of existing.edges) current.set(node.variant.sku, node.onHand);
+    /** The events this run waits for, by what they look like. */
+    const expected = new Set(skus.filter((sku, i) => current.get(sku) !== target(i)).map((sku) => `${sku} CYCLE_COUNT ${target(skus.indexOf(sku))}`));
+    const seen = (e: InventoryChangedEvent) => {
+      expected.delete(`${e.variant.sku} ${e.reason} ${e.reason === 'CYCLE_COUNT' ? e.after.onHand : ''}`);
+    };
+
     // 2. Bulk sync: absolute quantities from the partner's system, one request, per-row errors.
     const bulk = await client.inventoryBulkUpdate({
       input: {
         errorPolicy: 'REJECT_FAILED_ROWS',
         reason: 'CYCLE_COUNT',
         idempotencyKey: `partner-sync-${randomUUID()}`,
-        items: skus.map((sku, i) => ({ mode: 'SET' as const, sku, warehouseCode, quantity: opts.quantities?.[i] ?? 10 * (i + 1) })),
+        items: skus.map((sku, i) => ({ mode: 'SET' as const, sku, warehouseCode, quantity: target(i) })),
       },
     });
     log(`bulk sync: ${bulk.updatedCount} updated, ${bulk.failedCount} failed`);
     for (const r of bulk.results) {
       if (r.userErrors.length) log(`  row ${r.index}: ${r.userErrors.map((e) => `${e.code} ${e.message}`).join('; ')}`);
       else if (r.inventoryLevel) log(`  row ${r.index}: ${r.inventoryLevel.variant.sku} onHand ${r.inventoryLevel.onHand} available ${r.inventoryLevel.available}`);
+      if (r.userErrors.length) expected.delete(`${skus[r.index]} CYCLE_COUNT ${target(r.index)}`);
     }
 
     // 3. Reserve for an order: userErrors (e.g. INSUFFICIENT_STOCK) are data, not exceptions.
@@ -120,6 +135,7 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
       input: { reference: `order-${randomUUID().slice(0, 8)}`, ttlSeconds: 900, idempotencyKey: randomUUID(), lines: [{ sku: skus[0], warehouseCode, quantity: opts.reserveQuantity ?? 2 }] },
     });
     const reservationErrors = reserved.userErrors.map((e) => `${e.code} ${e.message}`);
+    if (reserved.reservation) expected.add(`${skus[0]} RESERVATION `);
     if (reserved.reservation) {
       const r = reserved.reservation;
       log(`reservation ${r.id} ${r.status}: ${r.lines.map((l) => `${l.quantity} × ${l.inventoryLevel.variant.sku}@${l.inventoryLevel.warehouse.code}`).join(', ')}`);
@@ -127,16 +143,31 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
       log(`reservation refused: ${reservationErrors.join('; ')}`);
     }
 
-    // 4. Wait for the events.
-    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-    while (events.length < wanted && !failed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 200);
-      });
+    // 4. Wait for the events of what this run changed (or `events` of them, if given).
+    try {
+      const timeoutMs = opts.timeoutMs ?? 30_000;
+      const deadline = Date.now() + timeoutMs;
+      const done = () => (opts.events !== undefined ? events.length >= opts.events : (events.forEach(seen), expected.size === 0));
+      while (!done() && !failed && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 200);
+        });
+      }
+      if (failed) throw failed;
+      if (!done()) throw new Error(`no event within ${timeoutMs} ms for: ${[...expected].join(', ') || `${opts.events} events`}`);
+    } catch (e) {
+      // Do not leave stock held by a run that failed.
+      if (reserved.reservation) {
+        const r = await client
+          .reservationRelease({ input: { reservationId: reserved.reservation.id, idempotencyKey: `release-${reserved.reservation.id}` } })
+          .catch((err: Error) => ({ reservation: null, userErrors: [{ code: 'ERROR', message: err.message }] }));
+        log(r.reservation ? `released reservation ${reserved.reservation.id} (the run failed)` : `could not release reservation ${reserved.reservation.id}: ${r.userErrors.map((x) => x.message).join('; ')}`);
+      }
+      throw e;
+    } finally {
+      stop();
     }
-    stop();
-    if (failed) throw failed;
     const lastCursor = events.length ? events[events.length - 1].cursor : (opts.after ?? null);
     log(`${events.length} events; resume with --after ${lastCursor ?? '0'}`);
     return {

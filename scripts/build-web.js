@@ -200,7 +200,11 @@ async function main() {
   console.log(`web: built in ${Date.now() - started} ms → dist/public (${report.join('; ')})`);
 }
 
-main().catch((e) => {
-  console.error(`web build failed: ${e.message}`);
-  process.exit(1);
-});
+module.exports = { main };
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`web build failed: ${e.message}`);
+    process.exit(1);
+  });
+}

@@ -159,7 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('RESERVATION_TTL_DEFAULT_SECONDS', `must not exceed RESERVATION_TTL_MAX_SECONDS (${reservationTtlMaxSeconds})`);
   }
   const url = databaseUrl(env);
-  return {
+  const config: Config = {
     nodeEnv,
     port: int(env, 'PORT', 4000, 0, 65_535),
     host: env.HOST || '0.0.0.0',
@@ -206,4 +206,20 @@ export function loadConfig(env: Env = process.env): Config {
     metricsOperationNamesMax: int(env, 'METRICS_OPERATION_NAMES_MAX', 50, 0, 1000),
     cursorSecret: cursorSecret(env),
   };
+  checkCombinations(config);
+  return config;
+}
+
+/** Settings that are valid one by one but cannot work together: refused at start, not at the first request. */
+function checkCombinations(c: Config): void {
+  if (c.rateLimitBucketSize > 0 && c.rateLimitBucketSize < c.maxQueryCost) {
+    throw new ConfigError(
+      'RATE_LIMIT_BUCKET_SIZE',
+      `(${c.rateLimitBucketSize}) is smaller than MAX_QUERY_COST (${c.maxQueryCost}): an operation costing more than the bucket holds could never run. ` +
+        `Raise RATE_LIMIT_BUCKET_SIZE to at least ${c.maxQueryCost}, lower MAX_QUERY_COST, or set RATE_LIMIT_BUCKET_SIZE=0 to disable rate limiting`,
+    );
+  }
+  if (c.publishableTrustedOnly && !c.trustedDocumentsFile) {
+    throw new ConfigError('PUBLISHABLE_TRUSTED_ONLY', 'is true but TRUSTED_DOCUMENTS is not set: publishable keys could run nothing. Set TRUSTED_DOCUMENTS to the manifest file, or PUBLISHABLE_TRUSTED_ONLY=false');
+  }
 }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './log';
 import { shutdownTracing } from './observability/tracing';
 import { startGateway } from './server';
+import { describeStartupError } from './startup-error';
 
 async function main() {
   let config: Config;
@@ -23,8 +24,8 @@ async function main() {
   try {
     gateway = await startGateway(config, log);
   } catch (e) {
-    log.error('startup failed', { err: (e as Error).message });
-    process.stderr.write(`Startup failed: ${(e as Error).message}\n`);
+    // One line: the cause and the fix.
+    process.stderr.write(`Startup failed: ${describeStartupError(e, config)}\n`);
     process.exit(1);
   }
   let signals = 0;

@@ -37,6 +37,7 @@ import { RevocationWatcher } from './modules/auth/revocation';
 import type { AuthInfo } from './modules/auth/scopes';
 import { loadDemoIfEmpty } from './modules/demo/demo';
 import { Sweeper } from './modules/reservations/expiry';
+import { startAdminSocket, type AdminSocket } from './admin/server';
 
 export interface Gateway {
   url: string;
@@ -132,7 +133,7 @@ function persistedQueryCache(trusted: Map<string, string>): KeyValueCache<string
   };
 }
 
-async function connectWithRetry(config: Config, log: Logger, isStopping: () => boolean): Promise<Database> {
+async function connectWithRetry(config: Config, log: Logger, isStopping: () => boolean, url: string): Promise<Database> {
   let delay = 250;
   const deadline = config.startupTimeoutMs > 0 ? Date.now() + config.startupTimeoutMs : Infinity;
   for (let attempt = 1; ; attempt++) {
@@ -148,7 +149,7 @@ async function connectWithRetry(config: Config, log: Logger, isStopping: () => b
       if (Date.now() + delay > deadline) {
         throw new Error(`database unreachable for ${config.startupTimeoutMs} ms (DATABASE_STARTUP_TIMEOUT_MS): ${(e as Error).message}`);
       }
-      log.warn('database not ready; retrying', { attempt, err: (e as Error).message, retryInMs: delay });
+      log.warn('database not ready; retrying', { attempt, err: (e as Error).message, retryInMs: delay, url });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 5_000);
     }
@@ -171,7 +172,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   httpServer.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
   httpServer.headersTimeout = HTTP_KEEP_ALIVE_MS + 1000;
   // No permessage-deflate: shared subscription frames are written pre-built (src/graphql/shared-subscriptions.ts).
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
+  // noServer: the HTTP server's own errors (a port in use) are startup failures, not graphql-ws's.
+  const wsServer = new WebSocketServer({ noServer: true, path: '/graphql', maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
+  httpServer.on('upgrade', (req, socket, head) => wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req)));
 
   const trusted = loadTrustedDocuments(config);
   // The one enforcement point: Apollo (HTTP) and graphql-ws both run every operation through it.
@@ -232,6 +235,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     sockets,
   });
   const revocations: { w: RevocationWatcher | null } = { w: null };
+  const admin: { s: AdminSocket | null } = { s: null };
 
   await apollo.start();
 
@@ -357,10 +361,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   });
   const port = (httpServer.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}/graphql`;
-  log.info('listening', { url: `http://localhost:${port}/graphql`, database: config.databaseUrl ? 'postgresql' : 'embedded PGlite' });
 
   try {
-    const db = await connectWithRetry(config, log, () => stopping);
+    const db = await connectWithRetry(config, log, () => stopping, `http://localhost:${port}/graphql`);
     const authenticator = new KeyAuthenticator(db.prisma);
     const a: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator };
     await loadDemoIfEmpty(a);
@@ -392,6 +395,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         return r;
       },
     });
+    // The command-line tools reach an embedded database through its owner (src/admin/).
+    if (db.kind === 'pglite' && config.dataDir !== 'memory://') {
+      admin.s = await startAdminSocket(a).catch((e: Error) => {
+        log.warn('admin socket unavailable: the command-line tools need the gateway stopped', { err: e.message });
+        return null;
+      });
+    }
+    // Said only now: the port is open, the database is ready and migrated.
+    log.info('listening', { url: `http://localhost:${port}/graphql`, database: config.databaseUrl ? 'postgresql' : 'embedded PGlite' });
     log.info('ready', { database: db.kind });
   } catch (e) {
     fatal = e as Error;
@@ -412,6 +424,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         stopping = true;
         log.info('shutting down');
         await apollo.stop(); // drains HTTP (in-flight requests finish) and closes the WebSocket server
+        await admin.s?.close();
         await sweeper.s?.stop();
         await revocations.w?.stop();
         await app?.events?.stop();

@@ -1,4 +1,4 @@
-/** Shared plumbing for the command-line tools: config, database, migrations, one App. */
+/** Shared plumbing for scripts: config, database, migrations, one App (scripts/gen-csv.js). */
 import 'reflect-metadata';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { openDatabase } from '../db/client';
@@ -31,9 +31,4 @@ export async function withApp<T>(fn: (app: App) => Promise<T>, opts: { migrate?:
   } finally {
     await db.close();
   }
-}
-
-export function fail(e: unknown): never {
-  process.stderr.write(`${(e as Error).message ?? String(e)}\n`);
-  process.exit(1);
 }

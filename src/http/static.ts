@@ -200,6 +200,31 @@ async function sendPage(req: http.IncomingMessage, res: http.ServerResponse, app
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+/**
+ * A browser opening /graphql while the IDE is off (the default in production): a short page that
+ * says so and how to turn it on, instead of Apollo's CSRF refusal in JSON.
+ */
+function sendIdeOff(req: http.IncomingMessage, res: http.ServerResponse): true {
+  const body = Buffer.from(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>GraphQL IDE is off</title></head>
+<body><main>
+<h1>The GraphQL IDE is off</h1>
+<p>This is the GraphQL endpoint of the inventory gateway. API clients send their operations here with <code>POST</code> (or <code>GET</code> with a <code>query</code> parameter) and an <code>Authorization: Bearer</code> key.</p>
+<p>The in-browser IDE (GraphiQL) is off on this server: it is off by default when <code>NODE_ENV=production</code>. To turn it on, start the gateway with <code>GRAPHIQL=true</code>.</p>
+</main></body></html>
+`, 'utf8');
+  // 404: there is no IDE here (the page says why); API requests to /graphql are unaffected.
+  res.writeHead(404, {
+    'content-type': TYPES['.html'],
+    'content-length': String(body.length),
+    'cache-control': 'no-cache',
+    vary: 'Accept',
+    ...PAGE_HEADERS,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
+}
+
 /** A browser navigating to /graphql (not a GraphQL GET request, which carries `query`). */
 function wantsIde(req: http.IncomingMessage, url: URL): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -238,7 +263,8 @@ async function serveAsset(req: http.IncomingMessage, res: http.ServerResponse, a
 export function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, url: URL, config: Pick<Config, 'graphiql' | 'board'>): boolean | Promise<boolean> {
   const p = url.pathname;
   if (p === '/graphql') {
-    if (!config.graphiql || !wantsIde(req, url)) return false;
+    if (!wantsIde(req, url)) return false;
+    if (!config.graphiql) return sendIdeOff(req, res);
     return sendPage(req, res, 'ide', { vary: 'Accept' }).then(() => true);
   }
   if (config.graphiql && p.startsWith('/ide/')) return serveAsset(req, res, 'ide', p.slice('/ide/'.length));

@@ -160,3 +160,91 @@ browserTest(
   },
   60_000,
 );
+
+/** Runs in the page: what a sideways-scrolling, cramped or colour-only layout would show. */
+const LAYOUT_PROBE = `(() => {
+  const doc = document.documentElement;
+  const width = doc.clientWidth;
+  const outside = [...document.querySelectorAll('body *')]
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.right > width + 0.5; })
+    .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : ''));
+  const outOfCard = [...document.querySelectorAll('[data-testid="warehouse"] td')]
+    .filter((td) => { const c = td.closest('.card').getBoundingClientRect(); const r = td.getBoundingClientRect(); return r.right > c.right + 0.5 || r.left < c.left - 0.5; })
+    .map((td) => td.className + ':' + td.textContent);
+  const brokenSkus = [...document.querySelectorAll('[data-testid="level-row"] td.sku, [data-testid="alert-item"] .sku')]
+    .filter((el) => { const range = document.createRange(); range.selectNodeContents(el); return range.getClientRects().length > 1; })
+    .map((el) => el.textContent);
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const contrast = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const badges = {};
+  for (const el of document.querySelectorAll('[data-testid="level-row"] [data-testid="status"]')) {
+    const s = getComputedStyle(el);
+    badges[el.dataset.status] = { text: el.textContent, color: rgb(s.color), background: rgb(s.backgroundColor), weight: s.fontWeight, icon: getComputedStyle(el, '::before').content };
+  }
+  for (const b of Object.values(badges)) b.contrast = Math.round(contrast(b.color, b.background) * 100) / 100;
+  const lowVsCritical = badges.LOW_STOCK && badges.CRITICAL ? Math.round(contrast(badges.LOW_STOCK.background, badges.CRITICAL.background) * 100) / 100 : null;
+  return { width, scrollWidth: doc.scrollWidth, outside, outOfCard, brokenSkus, badges, lowVsCritical, totals: [...document.querySelectorAll('[data-testid="warehouse-total"]')].map((e) => e.textContent) };
+})()`;
+
+interface LayoutProbe {
+  width: number;
+  scrollWidth: number;
+  outside: string[];
+  outOfCard: string[];
+  brokenSkus: string[];
+  badges: Record<string, { text: string; contrast: number; icon: string; weight: string }>;
+  lowVsCritical: number | null;
+  totals: string[];
+}
+
+browserTest(
+  'on a phone (390 px) and a desktop (1440 px): no horizontal overflow, whole SKUs, statuses told apart without colour, badge contrast ≥ 4.5:1 (WCAG AA)',
+  async () => {
+    const stamp = Date.now().toString(36).toUpperCase();
+    const wh = await createWarehouse(t.gql);
+    const single = await createWarehouse(t.gql);
+    const p = await createProduct(t.gql, { skus: ['IN', 'LOW', 'CRIT', 'OUT'].map((s) => `PRB-LG-RED-${s}-${stamp}`) });
+    const qty = [50, 8, 2, 0];
+    for (const [i, sku] of p.skus.entries()) {
+      await setStock(t.gql, sku, wh.code, qty[i]);
+      const r = await ok(t.gql(LEVEL_UPDATE, { i: { sku, warehouseCode: wh.code, lowStockThreshold: 10, criticalThreshold: 3 } }));
+      expect(r.inventoryLevelUpdate.userErrors).toEqual([]);
+    }
+    await setStock(t.gql, p.skus[0], single.code, 7);
+    const statuses = ['IN_STOCK', 'LOW_STOCK', 'CRITICAL', 'OUT_OF_STOCK'];
+
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const [width, height] of [
+      [390, 844],
+      [1440, 900],
+    ]) {
+      const page = await openPage(`#key=${encodeURIComponent(t.store.adminKey)}`);
+      await page.setViewportSize({ width, height });
+      await page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 20_000 });
+      for (const [i, sku] of p.skus.entries()) await page.waitForSelector(`${row(sku, wh.code)}[data-status="${statuses[i]}"]`);
+      await page.waitForSelector(`[data-testid="warehouse"][data-code="${single.code}"] [data-testid="warehouse-total"]:has-text("available")`);
+      await page.screenshot({ path: path.join(ARTIFACTS, `board-${width}.png`), fullPage: true });
+      const probe = (await page.evaluate(LAYOUT_PROBE)) as LayoutProbe;
+      const at = `at ${width} px: ${JSON.stringify(probe)}`;
+      expect([at, probe.scrollWidth]).toEqual([at, probe.width]);
+      expect([at, probe.outside]).toEqual([at, []]);
+      expect([at, probe.outOfCard]).toEqual([at, []]);
+      expect([at, probe.brokenSkus]).toEqual([at, []]);
+      expect(probe.totals).toContain(`1 SKU · 7 available`);
+      expect(probe.totals).toContain(`4 SKUs · 60 available`);
+      // Each status has its own icon and label, and its text is readable on its fill.
+      const icons = statuses.map((s) => probe.badges[s]?.icon);
+      expect(icons.every((c) => c && c !== 'none' && c !== 'normal')).toBe(true);
+      expect(new Set(icons).size).toBe(4);
+      for (const s of statuses) expect([s, probe.badges[s].contrast >= 4.5]).toEqual([s, true]);
+      // Low and Critical differ in lightness (light vs solid fill) and text weight, not in hue alone.
+      expect(probe.lowVsCritical).toBeGreaterThanOrEqual(3);
+      expect(probe.badges.LOW_STOCK.weight).not.toBe(probe.badges.CRITICAL.weight);
+      await page.close();
+    }
+    expect(external).toEqual([]);
+    expect(problems).toEqual([]);
+  },
+  120_000,
+);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { runCli } from '../helpers/process';
 
-jest.setTimeout(120_000);
+jest.setTimeout(360_000);
 
 let tdb: TestDatabase;
 let dataDir: string;
@@ -18,6 +18,9 @@ afterAll(async () => {
   await tdb.drop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** key:list's table: a header row, then one row per key (columns separated by two or more spaces). */
+const listed = (out: string) => out.trimEnd().split('\n').map((l) => l.split(/ {2,}/));
 
 /** Runs a compiled CLI the way its npm script does (the build is done by `pretest`). */
 const cli = (script: string, args: string[]) => runCli(script, args, { dataDir, url: tdb.url });
@@ -54,16 +57,27 @@ test('migrate, seed (once), and the key commands work end to end', async () => {
 
   const list = await cli('keys.js', ['list', '--store', 'demo']);
   expect(list.code).toBe(0);
-  expect(list.out).toMatch(/\tpk\tdemo\t-\tactive\tstorefront/);
-  expect(list.out).toMatch(/\tsk\tdemo\tinventory:read,inventory:reserve\tactive\tcheckout/);
+  const table = listed(list.out);
+  expect(table[0]).toEqual(['ID', 'PREFIX', 'KIND', 'STORE', 'SCOPES', 'STATUS', 'NAME']);
+  expect(table).toContainEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), `${pk.slice(0, 10)}…`, 'pk', 'demo', 'storefront:read', 'active', 'storefront']);
+  expect(table).toContainEqual([expect.any(String), `${sk.out.trim().slice(0, 10)}…`, 'sk', 'demo', 'inventory:read,inventory:reserve', 'active', 'checkout']);
   expect(list.out).not.toContain(pk); // only prefixes are listed, never secrets
 
-  const revoked = await cli('keys.js', ['revoke', pk.slice(0, 10)]);
+  // revoke takes the prefix exactly as list prints it (with its "…")…
+  const printed = table.find((r) => r[6] === 'storefront')![1];
+  const revoked = await cli('keys.js', ['revoke', printed]);
   expect(revoked.out).toBe('Revoked 1 key(s).\n');
-  expect((await cli('keys.js', ['list', '--store', 'demo'])).out).toMatch(/\tpk\tdemo\t-\trevoked \S+\tstorefront/);
-  const none = await cli('keys.js', ['revoke', pk.slice(0, 10)]);
+  expect(listed((await cli('keys.js', ['list', '--store', 'demo'])).out).find((r) => r[6] === 'storefront')![5]).toMatch(/^revoked \S+$/);
+  const none = await cli('keys.js', ['revoke', printed]);
   expect(none.code).toBe(1);
   expect(none.err).toMatch(/no active key matches/);
+  // …or the whole key, or the id (an unknown one is refused).
+  expect((await cli('keys.js', ['revoke', sk.out.trim()])).out).toBe('Revoked 1 key(s).\n');
+  const third = (await cli('keys.js', ['create', '--store', 'demo', '--scopes', 'inventory:read', '--name', 'by-id'])).out.trim();
+  const id = listed((await cli('keys.js', ['list'])).out).find((r) => r[6] === 'by-id')![0];
+  expect((await cli('keys.js', ['revoke', id])).out).toBe('Revoked 1 key(s).\n');
+  expect((await cli('keys.js', ['revoke', third])).code).toBe(1); // already revoked
+  expect((await cli('keys.js', ['revoke', 'sk_nothing'])).err).toMatch(/no active key matches "sk_nothing" \(give the ID or the PREFIX/);
 
   const bad = await cli('keys.js', ['create', '--store', 'nope']);
   expect(bad.code).toBe(1);

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildSchema } from 'graphql';
 import WebSocket from 'ws';
@@ -28,9 +29,10 @@ jest.setTimeout(180_000);
 const ROOT = path.join(__dirname, '..', '..');
 const GQL_DIR = path.join(ROOT, 'clients', 'typescript', 'src', 'gql');
 
-function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
+    const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+    execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -320,5 +322,94 @@ describe('against the server', () => {
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('bulk sync: 2 updated, 0 failed');
     expect(cli.stdout.match(/^event \d+ /gm)).toHaveLength(3);
+  });
+
+  test('the partner example finishes promptly when nothing changes, and releases its reservation when it fails', async () => {
+    const skus = [uniq('PN-A'), uniq('PN-B')];
+    const warehouseCode = uniq('PN');
+    const opts = { url: t.url, apiKey: t.store.adminKey, skus, warehouseCode, log: () => undefined };
+    const first = await partnerSync(opts);
+    expect(first.events).toHaveLength(3);
+
+    // Same quantities again: only the reservation's event is awaited, not 30 s for events that never come.
+    let started = Date.now();
+    const again = await partnerSync({ ...opts, after: first.lastCursor!, timeoutMs: 60_000 });
+    expect(again.bulk).toEqual({ updatedCount: 2, failedCount: 0 });
+    expect(again.events.map((e) => e.reason)).toEqual(['RESERVATION']);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // Nothing changes at all (same quantities, the reservation refused): it returns at once.
+    started = Date.now();
+    const idle = await partnerSync({ ...opts, after: again.lastCursor!, reserveQuantity: 1_000_000, timeoutMs: 60_000 });
+    expect(idle.reservation).toBeNull();
+    expect(idle.reservationErrors[0]).toMatch(/^INSUFFICIENT_STOCK/);
+    expect(idle.events).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    // A run that fails after reserving (here: the events it waits for do not come in time) releases it.
+    const client = createInventoryClient({ url: t.url, apiKey: t.store.adminKey });
+    const reservedBefore = (await client.inventoryLevels({ filter: { skus: [skus[0]] } })).edges[0].node.reserved;
+    const lines: string[] = [];
+    await expect(partnerSync({ ...opts, after: idle.lastCursor!, events: 50, timeoutMs: 500, log: (l) => lines.push(l) })).rejects.toThrow(/no event within 500 ms/);
+    const released = /^released reservation (\S+) \(the run failed\)$/m.exec(lines.join('\n'));
+    expect(released).not.toBeNull();
+    expect((await client.reservation({ id: released![1] }))?.status).toBe('RELEASED');
+    expect((await client.inventoryLevels({ filter: { skus: [skus[0]] } })).edges[0].node.reserved).toBe(reservedBefore);
+    await client.dispose();
+  });
+
+  test('the package installs from its npm pack tarball into ESM and CommonJS projects outside the repo, compiles typed, and runs', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'client-pack-'));
+    try {
+      // `npm pack` builds dist/ first (prepare); the tarball carries it.
+      const packed = await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: path.join(ROOT, 'clients', 'typescript'), timeoutMs: 180_000 });
+      expect([packed.stderr, packed.code]).toEqual([expect.any(String), 0]);
+      const tarball = path.join(work, packed.stdout.trim().split('\n').pop()!);
+      const files = (await run('tar', ['tzf', tarball])).stdout.split('\n');
+      expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/package.json']));
+
+      const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      const program = `import { createInventoryClient, InventoryGraphQLError, type VariantQuery } from '@inventory/client';
+declare const process: { env: Record<string, string | undefined> };
+const client = createInventoryClient({ url: process.env.GATEWAY_URL!, apiKey: process.env.GATEWAY_KEY! });
+async function run() {
+  const v: VariantQuery['variant'] = await client.variant({ sku: process.env.SKU! });
+  // @ts-expect-error: the sku variable is a string
+  if (Math.random() > 2) await client.variant({ sku: 42 });
+  let denied = '';
+  try {
+    await createInventoryClient({ url: process.env.GATEWAY_URL!, apiKey: 'sk_wrong' }).variant({ sku: 'x' });
+  } catch (e) {
+    if (e instanceof InventoryGraphQLError) denied = e.code ?? '';
+  }
+  const name: string | undefined = v?.product.name;
+  console.log(JSON.stringify({ sku: v?.sku, name, denied }));
+}
+run().then(() => client.dispose());
+`;
+      const sku = uniq('PACK');
+      const made = await createInventoryClient({ url: t.url, apiKey: t.store.adminKey }).productCreate({ input: { name: 'Packed product', sku } });
+      expect(made.userErrors).toEqual([]);
+      for (const kind of ['esm', 'cjs'] as const) {
+        const dir = path.join(work, kind);
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `scratch-${kind}`, private: true, ...(kind === 'esm' ? { type: 'module' } : {}) }));
+        fs.writeFileSync(
+          path.join(dir, 'tsconfig.json'),
+          JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', lib: ['ES2023', 'DOM'], types: [], strict: true, outDir: 'out' }, include: ['main.ts'] }),
+        );
+        fs.writeFileSync(path.join(dir, 'main.ts'), program);
+        const inst = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: dir, timeoutMs: 180_000 });
+        expect([kind, inst.stderr.split('\n').filter((l) => /ERR/.test(l)), inst.code]).toEqual([kind, [], 0]);
+        const built = await run(process.execPath, [tsc, '-p', dir]);
+        expect([kind, built.stdout + built.stderr, built.code]).toEqual([kind, '', 0]);
+        const out = fs.readFileSync(path.join(dir, 'out', 'main.js'), 'utf8');
+        expect(out).toMatch(kind === 'esm' ? /^import .* from '@inventory\/client'/m : /require\("@inventory\/client"\)/);
+        const ran = await run(process.execPath, [path.join(dir, 'out', 'main.js')], { cwd: dir, env: { GATEWAY_URL: t.url, GATEWAY_KEY: t.store.adminKey, SKU: sku } });
+        expect([kind, ran.stderr, ran.code]).toEqual([kind, '', 0]);
+        expect(JSON.parse(ran.stdout)).toEqual({ sku, name: 'Packed product', denied: 'UNAUTHENTICATED' });
+      }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });

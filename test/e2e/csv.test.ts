@@ -225,6 +225,29 @@ describe('import (in-process)', () => {
     expect((await levelOf(sku(3), W2)).on_hand).toBe(33);
   });
 
+  test('a record csv-parse cannot read is one error with its raw text, counted once; the next rows are read, and the fixed errors file imports', async () => {
+    const good = (n: number) => `${sku(n)},${W1},${n + 100}`;
+    const lines = [good(20), good(21), good(22), good(23), `"${sku(24)}"x,${W1},124`, good(25), good(26), good(27), good(28), good(29)];
+    const { summary, errorRows } = await run(['sku,warehouse,quantity', ...lines].join('\n') + '\n');
+    expect(summary).toMatchObject({ rows: 10, applied: 9, failed: 1 });
+    expect(errorRows).toEqual([
+      { line: '6', error_code: 'CSV_PARSE_ERROR', error_message: expect.stringMatching(/Invalid Closing Quote: got "x" at line 6/), sku: `"${sku(24)}"x`, warehouse: W1, quantity: '124' },
+    ]);
+    expect((await levelOf(sku(25), W1)).on_hand).toBe(125); // the row after the broken one
+    // Fix the cell in the errors file and import it as it is: the extra columns are ignored.
+    const fixed = (await run(['line,error_code,error_message,sku,warehouse,quantity', `6,CSV_PARSE_ERROR,x,${sku(24)},${W1},124`].join('\n'))).summary;
+    expect(fixed).toMatchObject({ rows: 1, applied: 1, failed: 0 });
+    expect((await levelOf(sku(24), W1)).on_hand).toBe(124);
+
+    // A quote never closed costs its own line only (reading resumes on the next line); a quoted
+    // field spanning two lines is still one record.
+    const r = await run(`sku,warehouse,quantity,note\n${sku(30)},${W1},5,"two\nlines"\n${sku(31)},${W1},6,x\n${sku(32)},${W1},7,"open\n${sku(33)},${W1},8,y\n`);
+    expect(r.summary).toMatchObject({ rows: 4, applied: 3, failed: 1 });
+    expect(r.errorRows.map((e) => [e.line, e.error_code, e.sku, e.quantity])).toEqual([['5', 'CSV_PARSE_ERROR', sku(32), '7']]);
+    expect(r.errorRows[0].error_message).toMatch(/Quote Not Closed/);
+    for (const [n, q] of [[30, 5], [31, 6], [33, 8]]) expect((await levelOf(sku(n), W1)).on_hand).toBe(q);
+  });
+
   test('--warehouse fills empty cells and refuses rows for another warehouse; header problems stop the import', async () => {
     const r = await run(`sku,warehouse,quantity\n${sku(5)},,55\n${sku(6)},${W2},66\n`, { warehouse: W1 });
     expect(r.summary).toMatchObject({ applied: 1, failed: 1 });
@@ -295,6 +318,11 @@ describe('export', () => {
   test('streams every level with effective counters, and importing it back (mode set) changes nothing', async () => {
     // Make the counters interesting: a reservation and a safety stock.
     const inv = new InventoryService(app!);
+    // And a level in a warehouse that became read-only (its stock is managed outside the gateway now).
+    const frozen = `${PREFIX}-FROZEN`;
+    await createWarehouse(app!.db.prisma, storeId, { code: frozen, name: 'Frozen' });
+    expect((await inv.set(auth, { sku: sku(13), warehouseCode: frozen, quantity: 40, reason: 'RECEIVED' })).userErrors).toEqual([]);
+    await q('UPDATE warehouses SET read_only = true WHERE store_id = $1 AND code = $2', [storeId, frozen]);
     await inv.updateLevel(auth, { sku: sku(11), warehouseCode: W1, safetyStock: 2 });
     const res = await new ReservationService(app!).reserve(auth, { lines: [{ sku: sku(12), warehouseCode: W2, quantity: 1 }], ttlSeconds: 600 });
     expect(res.userErrors).toEqual([]);
@@ -326,10 +354,28 @@ describe('export', () => {
     const ledger = await ledgerCount();
     const versions = await q('SELECT id, on_hand, reserved, version FROM inventory_levels WHERE store_id = $1 ORDER BY id');
     const back = await run(out.text());
-    expect(back.summary).toMatchObject({ mode: 'set', rows: levels, applied: levels, failed: 0 });
+    // The read-only level is unchanged, so its row is a no-op rather than READONLY_WAREHOUSE.
+    expect(back.summary).toMatchObject({ mode: 'set', rows: levels, applied: levels - 1, unchanged: 1, failed: 0 });
+    expect(back.errorRows).toEqual([]);
     expect(await ledgerCount()).toBe(ledger);
     expect(await q('SELECT id, on_hand, reserved, version FROM inventory_levels WHERE store_id = $1 ORDER BY id')).toEqual(versions);
   });
+});
+
+test('rows for read-only warehouses: an unchanged quantity (or a zero delta) is a no-op, a change is still refused', async () => {
+  const ro = `${PREFIX}-RO2`;
+  await createWarehouse(app!.db.prisma, storeId, { code: ro, name: 'RO2' });
+  const inv = new InventoryService(app!);
+  expect((await inv.set(auth, { sku: sku(40), warehouseCode: ro, quantity: 9, reason: 'RECEIVED' })).userErrors).toEqual([]);
+  await q('UPDATE warehouses SET read_only = true WHERE store_id = $1 AND code = $2', [storeId, ro]);
+  const ledger = await ledgerCount();
+  const set = await run(`sku,warehouse,quantity\n${sku(40)},${ro},9\n${sku(41)},${ro},0\n${sku(40)},${ro},10\n${sku(42)},${W1},3\n`);
+  expect(set.summary).toMatchObject({ rows: 4, applied: 1, unchanged: 2, failed: 1 });
+  expect(set.errorRows.map((e) => [e.line, e.error_code])).toEqual([['4', 'READONLY_WAREHOUSE']]);
+  const adjust = await run(`sku,warehouse,delta\n${sku(40)},${ro},0\n${sku(40)},${ro},-1\n`);
+  expect(adjust.summary).toMatchObject({ rows: 2, applied: 0, unchanged: 1, failed: 1 });
+  expect((await levelOf(sku(40), ro)).on_hand).toBe(9);
+  expect(await ledgerCount()).toBe(ledger + 1); // only the W1 row
 });
 
 describe('CLI', () => {

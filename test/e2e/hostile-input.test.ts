@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { spawnGateway, type Spawned } from '../helpers/process';
+import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
 import { WsSession } from '../helpers/transports';
 
 jest.setTimeout(300_000);
@@ -24,7 +24,7 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-hostile-'));
   gw = spawnGateway({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: tdb.url, DATA_DIR: dataDir, SEED_DEMO: 'always', LOG_LEVEL: 'info', NODE_ENV: 'development' });
   url = await gw.ready(120_000);
-  key = fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim();
+  key = printedDevKey(gw);
 });
 afterAll(async () => {
   gw?.killGroup('SIGKILL');

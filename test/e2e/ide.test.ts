@@ -212,7 +212,7 @@ test('no directory traversal out of the asset folders', async () => {
   expect((await rawGet(port, `/${js}.gz`)).status).toBe(404);
 });
 
-test('GRAPHIQL=false: no IDE (GraphQL answers instead); the default is off in production', async () => {
+test('GRAPHIQL=false: no IDE (a page says it is off and how to turn it on; GraphQL answers API requests); the default is off in production', async () => {
   expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
   expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
   expect(loadConfig({ NODE_ENV: 'development' }).graphiql).toBe(true);
@@ -224,11 +224,14 @@ test('GRAPHIQL=false: no IDE (GraphQL answers instead); the default is off in pr
   const js = assetUrls(page).find((a) => a.endsWith('.js'))!;
   const off = await startTestServer({ GRAPHIQL: 'false', BOARD: 'false' });
   try {
+    // A browser gets a short page saying the IDE is off and how to turn it on (not a CSRF error in JSON).
     const r = await html(off.url);
-    expect(r.status).toBeGreaterThanOrEqual(400);
-    expect(r.status).toBeLessThan(500);
-    expect(r.headers.get('content-type')).toMatch(/json/);
-    expect(await r.text()).not.toContain('graphiql');
+    expect(r.status).toBe(404);
+    expect(r.headers.get('content-type')).toMatch(/text\/html/);
+    const text = await r.text();
+    expect(text).toContain('The GraphQL IDE is off');
+    expect(text).toContain('GRAPHIQL=true');
+    expect(text).not.toMatch(/<script|csrf/i);
     expect((await fetch(new URL(js, off.url))).status).toBe(404);
     expect((await html(`${new URL(off.url).origin}/board`)).status).toBe(404);
     expect(await ok(off.gql(`{ __typename }`))).toEqual({ __typename: 'Query' });

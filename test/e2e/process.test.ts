@@ -142,11 +142,13 @@ test('an unreachable database fails startup with exit code 1 and a clear message
   });
   try {
     const gw = start({ DATABASE_URL: viaProxy.toString(), SEED_DEMO: 'never', DATABASE_CONNECT_TIMEOUT_MS: '500', DATABASE_STARTUP_TIMEOUT_MS: '0' });
+    // It says "listening" only once the database is ready; meanwhile each retry names the URL.
     let base = '';
-    for (let i = 0; i < 200 && !base; i++) {
-      base = /"msg":"listening","url":"http:\/\/localhost:(\d+)\/graphql"/.exec(gw.stdout())?.[1] ?? '';
+    for (let i = 0; i < 400 && !base; i++) {
+      base = /"msg":"database not ready; retrying".*"url":"http:\/\/localhost:(\d+)\/graphql"/.exec(gw.stderr())?.[1] ?? '';
       if (!base) await new Promise((r) => setTimeout(r, 50));
     }
+    expect(gw.stdout()).not.toMatch(/"msg":"listening"/);
     const readyz = `http://127.0.0.1:${base}/readyz`;
     // Down: it keeps retrying (several attempts, growing delays) and reports "starting".
     const logs = () => gw.stdout() + gw.stderr();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createProduct, createTestStore, createWarehouse, setStock, stockedSku, uniq } from '../helpers/factories';
 import { createTestDatabase, usingPostgres } from '../helpers/db';
 import { makeClient, ok } from '../helpers/gql';
-import { spawnGateway, type Spawned } from '../helpers/process';
+import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { subscribe } from '../helpers/ws';
 
@@ -205,7 +205,7 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
     const urlA = await procs[0].ready();
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));
     const urlB = await procs[1].ready();
-    const key = fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim();
+    const key = printedDevKey(procs[0]);
     const sub = await subscribe(urlB, key, CHANGED, { f: { skus: ['SKU-001'] } });
     const started = Date.now();
     await ok(makeClient(urlA, key)(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: -4, reason: 'SALE' } }));

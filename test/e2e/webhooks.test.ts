@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createTestDatabase, usingPostgres } from '../helpers/db';
 import { createTestStore, stockedSku } from '../helpers/factories';
 import { makeClient, ok } from '../helpers/gql';
-import { spawnGateway, type Spawned } from '../helpers/process';
+import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(120_000);
@@ -291,9 +291,9 @@ test('validation, scopes and store isolation', async () => {
   try {
     const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', EVENTS_POLL_MS: '50', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'always' }));
-    const a = makeClient(await procs[0].ready(), fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim());
+    const a = makeClient(await procs[0].ready(), printedDevKey(procs[0]));
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));
-    const key = fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim();
+    const key = printedDevKey(procs[0]);
     const b = makeClient(await procs[1].ready(), key);
     await ok(a(CREATE, { i: { url: `${rx.url}/hooks/two`, topics: ['INVENTORY_UPDATED'] } }));
     for (let i = 0; i < 40; i++) await ok((i % 2 ? a : b)(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));

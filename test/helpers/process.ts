@@ -27,11 +27,11 @@ export interface Spawned {
   ready: (timeoutMs?: number) => Promise<string>;
 }
 
-export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', ...NODE_FLAGS, MAIN]): Spawned {
+export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', ...NODE_FLAGS, MAIN], opts: { cwd?: string } = {}): Spawned {
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
   // Its own process group, so `npm start` and the node process under it can be killed together.
-  const child = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd[0], cmd.slice(1), { cwd: opts.cwd ?? ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c) => (out += c));
@@ -79,4 +79,14 @@ export function runCli(script: string, args: string[], db: { dataDir: string; ur
     // 'close', not 'exit': the output streams are complete only then.
     child.on('close', (code) => resolve({ code, out, err }));
   });
+}
+
+/**
+ * The development key a gateway printed when it loaded the demo data. (Only an embedded database
+ * on disk keeps it in DATA_DIR/dev-api-key.txt; on PostgreSQL it is only printed.)
+ */
+export function printedDevKey(s: Spawned): string {
+  const m = /Development API key \(admin scope, store "demo"\): (sk_[A-Za-z0-9_-]+)/.exec(s.stdout());
+  if (!m) throw new Error(`no development key printed: ${s.stdout().slice(0, 2000)}`);
+  return m[1];
 }

@@ -412,13 +412,14 @@ function thresholds(l: Level): string {
 function fillRow(tr: HTMLTableRowElement, l: Level) {
   tr.dataset.status = l.status;
   tr.className = `row-${l.status}`;
+  // data-label: the column's name, shown beside the value where the table becomes cards (phones).
   tr.replaceChildren(
     h('td', { class: 'sku' }, l.sku),
-    h('td', { class: 'num' }, String(l.onHand)),
-    h('td', { class: 'num' }, String(l.reserved)),
-    h('td', { class: 'num', 'data-testid': 'available' }, String(l.available)),
-    h('td', {}, badge(l.status)),
-    h('td', { class: 'muted' }, thresholds(l)),
+    h('td', { class: 'num', 'data-label': 'On hand' }, String(l.onHand)),
+    h('td', { class: 'num', 'data-label': 'Reserved' }, String(l.reserved)),
+    h('td', { class: 'num', 'data-label': 'Available', 'data-testid': 'available' }, String(l.available)),
+    h('td', { class: 'status' }, badge(l.status)),
+    h('td', { class: 'muted thresholds', 'data-label': 'Thresholds' }, thresholds(l)),
   );
   if (flash.delete(l.id)) {
     tr.classList.add('flash');
@@ -442,7 +443,7 @@ function renderTotals() {
   }
   for (const [id, el] of totals) {
     const t = sum.get(id) ?? { skus: 0, units: 0 };
-    el.textContent = `${t.skus} SKUs · ${t.units} available`;
+    el.textContent = `${t.skus} ${t.skus === 1 ? 'SKU' : 'SKUs'} · ${t.units} available`;
   }
 }
 

@@ -31,7 +31,7 @@ export async function createApiKey(
   if (opts.kind === 'sk' && scopes.length === 0) throw new KeyError('a secret key needs at least one scope');
   const key = `${opts.kind}_${crypto.randomBytes(24).toString('base64url')}`;
   const row = await prisma.apiKey.create({
-    data: { storeId: opts.storeId, kind: opts.kind, scopes, name: opts.name ?? `${opts.kind} key`, prefix: key.slice(0, 10), keyHash: hashKey(key) },
+    data: { storeId: opts.storeId, kind: opts.kind, scopes, name: opts.name ?? `${opts.kind} key`, prefix: key.slice(0, KEY_PREFIX_LENGTH), keyHash: hashKey(key) },
   });
   return { id: row.id, key, kind: opts.kind, scopes, storeId: opts.storeId };
 }
@@ -56,13 +56,33 @@ export async function setApiKeyQuota(prisma: PrismaClient, idOrPrefix: string, q
 /** The channel on which a revocation is announced (every gateway LISTENs; see RevocationWatcher). */
 export const REVOKED_CHANNEL = 'api_key_revoked';
 
-export async function revokeApiKey(prisma: PrismaClient, idOrPrefix: string): Promise<number> {
-  const id = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(idOrPrefix) ? idOrPrefix : null;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What a created key looks like: kind, underscore, 24 random bytes in base64url. */
+const FULL_KEY = /^(pk|sk)_[A-Za-z0-9_-]{32}$/;
+/** Length of the stored display prefix (`sk_` + 7 characters). */
+export const KEY_PREFIX_LENGTH = 10;
+
+/**
+ * What `revokeApiKey` matches for a user's input: the key's id, the prefix `key:list` prints
+ * (with or without its trailing "…" or "..."), or the whole key (matched by its hash).
+ */
+export function revokeTarget(input: string): { id: string | null; prefix: string | null; hash: string | null } {
+  const s = input.trim().replace(/(\u2026|\.\.\.)$/, '');
+  if (UUID.test(s)) return { id: s.toLowerCase(), prefix: null, hash: null };
+  if (FULL_KEY.test(s)) return { id: null, prefix: null, hash: hashKey(s) };
+  if (s.length === KEY_PREFIX_LENGTH && /^(pk|sk)_[A-Za-z0-9_-]+$/.test(s)) return { id: null, prefix: s, hash: null };
+  return { id: null, prefix: null, hash: null };
+}
+
+/** Revokes the active key(s) matching `idPrefixOrKey` (see revokeTarget); returns how many. */
+export async function revokeApiKey(prisma: PrismaClient, idPrefixOrKey: string): Promise<number> {
+  const { id, prefix, hash } = revokeTarget(idPrefixOrKey);
+  if (!id && !prefix && !hash) return 0;
   // The database's clock stamps the revocation: gateways compare it with their own reads of now().
   const rows = await prisma.$queryRaw<{ id: string }[]>`
     WITH r AS (
       UPDATE api_keys SET revoked_at = now()
-       WHERE revoked_at IS NULL AND (prefix = ${idOrPrefix} OR id = ${id}::uuid)
+       WHERE revoked_at IS NULL AND (prefix = ${prefix} OR id = ${id}::uuid OR key_hash = ${hash})
       RETURNING id)
     SELECT id::text, pg_notify(${REVOKED_CHANNEL}, id::text)::text AS notified FROM r`;
   return rows.length;

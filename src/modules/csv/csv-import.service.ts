@@ -1,7 +1,8 @@
 /**
  * CSV import of stock levels through the bulk path (InventoryService.bulkUpdate).
  *
- *  - The input is streamed through csv-parse, never loaded whole; rows are sent in batches of at
+ *  - The input is streamed and split into records (records.ts), each parsed by csv-parse, never
+ *    loaded whole; a record csv-parse cannot read costs that record only. Rows are sent in batches of at
  *    most LIMITS.bulkItems items, one bulk call (one transaction) per batch, in file order.
  *  - Rows that cannot become a bulk item (bad number, missing value, column count, CSV syntax) and
  *    items the bulk path rejects (unknown sku, negative quantity, insufficient stock, …) are written
@@ -11,13 +12,15 @@
  *    replays the stored outcome of every batch that was committed before and applies nothing twice;
  *    an interrupted run can be resumed that way.
  *  - Dry runs go through the same path in transactions that are rolled back (see dry-run.ts).
+ *  - A row for a read-only warehouse that would not change the level (the quantity it already has,
+ *    a delta of 0) is a no-op, counted as unchanged: an export imports back without errors.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { parse, type CsvError } from 'csv-parse';
+import { parse as parseRecord } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify';
 import type { App } from '../../app';
 import { ErrorCode, UnavailableError, type UserErrorShape } from '../../graphql/errors';
@@ -26,6 +29,7 @@ import type { AuthInfo } from '../auth/scopes';
 import { InventoryService, type BulkItem, type BulkResult } from '../inventory/inventory.service';
 import { MOVEMENT_REASONS, type MovementReason } from '../inventory/stock-writer';
 import { importApp } from './dry-run';
+import { rawRecords } from './records';
 
 export type ImportMode = 'set' | 'adjust';
 
@@ -104,6 +108,8 @@ export interface ImportProgress {
   applied: number;
   /** Rows of batches already committed by an earlier run with the same seed (replayed, not applied again). */
   alreadyApplied: number;
+  /** Rows for read-only warehouses that match the level as it is (nothing to do). */
+  unchanged: number;
   failed: number;
   batches: number;
   /** Bytes of the input consumed by the parser (for progress and ETA against the file size). */
@@ -165,9 +171,36 @@ interface RowError {
 interface PendingRow {
   line: number;
   record: string[];
-  /** Set for rows refused before the bulk call; the others are batch[item]. */
+  /** Set for rows refused before the bulk call; the others are batch[item] (or unchanged). */
   error?: RowError;
   item?: number;
+  /** A no-op row for a read-only warehouse: not sent. */
+  unchanged?: boolean;
+}
+
+/**
+ * Parses one raw record (records.ts) on its own. Returns its fields, null for an empty line, or the
+ * parser's error with the line numbers made absolute.
+ */
+export function parseRawRecord(raw: string, line: number): string[] | null | RowError {
+  let records: string[][];
+  try {
+    records = parseRecord(raw, { trim: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  } catch (e) {
+    const message = (e as Error).message.replace(/\bline (\d+)/g, (_, n: string) => `line ${line + Number(n) - 1}`);
+    return { code: ROW_ERROR.CSV_PARSE_ERROR, message };
+  }
+  if (records.length === 0) return null;
+  if (records.length > 1) return { code: ROW_ERROR.CSV_PARSE_ERROR, message: `more than one record on line ${line}` };
+  return records[0];
+}
+
+/**
+ * The fields of a record csv-parse could not read, for the errors file: the raw text split at its
+ * commas (line break removed), so that it lines up with the header and can be fixed in place.
+ */
+export function rawFields(raw: string): string[] {
+  return raw.replace(/\r?\n$/, '').split(',');
 }
 
 /** Rows (valid or not) held before their errors are written in file order. */
@@ -197,7 +230,7 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new CsvImportError('the concurrency must be between 1 and 32');
   const service = new InventoryService(importApp(app, { dryRun: !!opts.dryRun }));
 
-  const progress: ImportProgress = { rows: 0, applied: 0, alreadyApplied: 0, failed: 0, batches: 0, bytes: 0 };
+  const progress: ImportProgress = { rows: 0, applied: 0, alreadyApplied: 0, unchanged: 0, failed: 0, batches: 0, bytes: 0 };
   let replayedBatches = 0;
   let header: HeaderMap | null = null;
   let mode: ImportMode = opts.mode ?? 'set';
@@ -213,41 +246,9 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
     if (!errOut.write([line, e.code, e.message, ...record])) await once(errOut, 'drain');
   };
 
-  const skipped: CsvError[] = [];
-  const parser = opts.input.pipe(
-    parse({
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      skip_records_with_error: true,
-      on_skip: (err) => {
-        if (err) skipped.push(err);
-        return undefined;
-      },
-      info: true,
-    }),
-  );
-  opts.input.on('error', (e) => parser.destroy(e));
-
   let batch: BulkItem[] = [];
   let rows: PendingRow[] = [];
   const report = () => opts.onProgress?.(progress);
-
-  /**
-   * Records csv-parse could not read (e.g. a quote left open), reported with the line the error
-   * names. The parser runs ahead of the records consumed here, so each one waits in `skipped` until
-   * the records before it have been taken (errors stay in file order).
-   */
-  const takeSkipped = (beforeLine = Infinity) => {
-    while (skipped.length) {
-      const line = (skipped[0] as unknown as { lines?: number }).lines ?? 0;
-      if (line >= beforeLine) return;
-      const err = skipped.shift()!;
-      progress.rows++;
-      rows.push({ line, record: [], error: { code: ROW_ERROR.CSV_PARSE_ERROR, message: err.message } });
-    }
-  };
 
   const sendBatch = async (items: BulkItem[], n: number): Promise<BulkResult> => {
     const key = `${opts.seed}:${n}`;
@@ -288,6 +289,10 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
         await writeError(p.line, p.error, p.record);
         continue;
       }
+      if (p.unchanged) {
+        progress.unchanged++;
+        continue;
+      }
       const res = byIndex.get(p.item!);
       if (refused) await writeError(p.line, refused, p.record);
       else if (res && res.userErrors.length) await writeError(p.line, joinErrors(res.userErrors), p.record);
@@ -295,6 +300,39 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
       else progress.applied++;
     }
     report();
+  };
+
+  /**
+   * Items (by index) for a read-only warehouse that would leave the level as it is: a set to the
+   * current on-hand quantity (0 for a level that does not exist), or a delta of 0. Read-only levels
+   * refuse stock changes (READONLY_WAREHOUSE), so such a row is a no-op rather than an error.
+   */
+  let readOnlyCodes: Promise<Set<string>> | null = null;
+  const unchangedReadOnly = async (items: BulkItem[]): Promise<Set<number>> => {
+    readOnlyCodes ??= app.db.pool
+      .query<{ code: string }>('SELECT code FROM warehouses WHERE store_id = $1 AND read_only', [opts.auth.storeId])
+      .then((r) => new Set(r.rows.map((x) => x.code)));
+    const codes = await readOnlyCodes;
+    const idx: number[] = [];
+    items.forEach((it, i) => {
+      if (it.sku != null && it.warehouseCode != null && codes.has(it.warehouseCode)) idx.push(i);
+    });
+    const noop = new Set<number>();
+    if (idx.length === 0) return noop;
+    const sets = idx.filter((i) => items[i].mode === 'SET');
+    for (const i of idx) if (items[i].mode === 'ADJUST' && items[i].delta === 0) noop.add(i);
+    if (sets.length) {
+      const r = await app.db.pool.query<{ i: number }>(
+        `SELECT x.i FROM unnest($2::int[], $3::text[], $4::text[], $5::int[]) AS x(i, sku, wh, qty)
+           JOIN warehouses w ON w.store_id = $1 AND w.code = x.wh AND w.read_only
+           JOIN variants v ON v.store_id = $1 AND v.sku = x.sku
+           LEFT JOIN inventory_levels l ON l.variant_id = v.id AND l.warehouse_id = w.id
+          WHERE coalesce(l.on_hand, 0) = x.qty`,
+        [opts.auth.storeId, sets, sets.map((i) => items[i].sku), sets.map((i) => items[i].warehouseCode), sets.map((i) => items[i].quantity)],
+      );
+      for (const row of r.rows) noop.add(row.i);
+    }
+    return noop;
   };
 
   // Up to `concurrency` batches are in flight, each in its own transaction. A batch waits for every
@@ -314,10 +352,28 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
 
   /** Sends the batch (if any); its outcome is recorded after those of the batches before it. */
   const flush = async () => {
-    const items = batch;
+    let items = batch;
     const pending = rows;
     batch = [];
     rows = [];
+    // Batch numbers follow the file (a batch with a valid row gets one), whatever is skipped below.
+    const n = items.length ? ++launched : 0;
+    const noop = items.length ? await unchangedReadOnly(items) : new Set<number>();
+    if (noop.size) {
+      const renumber = new Map<number, number>();
+      items = items.filter((_, i) => {
+        if (noop.has(i)) return false;
+        renumber.set(i, renumber.size);
+        return true;
+      });
+      for (const p of pending) {
+        if (p.item === undefined) continue;
+        if (noop.has(p.item)) {
+          p.unchanged = true;
+          p.item = undefined;
+        } else p.item = renumber.get(p.item);
+      }
+    }
     if (items.length === 0) {
       tail = tail.then(() => recordOutcome(pending, null));
       tail.catch(() => undefined); // awaited later
@@ -335,7 +391,6 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
       if (inFlight.size < concurrency && blocking.length === 0) break;
       await Promise.race((blocking.length ? blocking : [...inFlight]).map((f) => f.settled));
     }
-    const n = ++launched;
     const call = sendBatch(items, n);
     const entry: InFlight = { pairs, barrier, settled: call.then(() => undefined, () => undefined) };
     inFlight.add(entry);
@@ -344,7 +399,7 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
     tail = tail.then(async () => recordOutcome(pending, await call));
     tail.catch(() => undefined); // awaited later
     // Keep the recorded outcomes (and the errors file) close behind the batches in flight.
-    if (launched - progress.batches > concurrency * 2) await tail;
+    if (inFlight.size > 0 && launched - progress.batches > concurrency * 2) await tail;
   };
 
   const toItem = (record: string[]): BulkItem | RowError => {
@@ -389,26 +444,28 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
   };
 
   let interrupted = false;
+  const records = rawRecords(opts.input);
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
-      takeSkipped(info.lines);
-      progress.bytes = info.bytes;
+    for await (const rec of records) {
+      progress.bytes = rec.bytes;
+      const parsed = rec.error ? ({ code: ROW_ERROR.CSV_PARSE_ERROR, message: rec.error } as RowError) : parseRawRecord(rec.raw, rec.line);
+      if (parsed === null) continue; // an empty line
       if (!header) {
-        header = mapHeader(record);
+        if (!Array.isArray(parsed)) throw new CsvImportError(`the header (line ${rec.line}) cannot be read: ${parsed.message}`);
+        header = mapHeader(parsed);
         mode = resolveMode(header, opts.mode);
         errOut?.write(['line', 'error_code', 'error_message', ...header.columns]);
         continue;
       }
       progress.rows++;
-      // info.lines is the line the record ends on; quoted fields may span lines.
-      let inner = 0;
-      for (const f of record) for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) inner++;
-      const line = info.lines - inner;
-      const item = toItem(record);
-      if ('code' in item) rows.push({ line, record, error: item as RowError });
+      if (!Array.isArray(parsed)) rows.push({ line: rec.line, record: rawFields(rec.raw), error: parsed });
       else {
-        rows.push({ line, record, item: batch.length });
-        batch.push(item);
+        const item = toItem(parsed);
+        if ('code' in item) rows.push({ line: rec.line, record: parsed, error: item as RowError });
+        else {
+          rows.push({ line: rec.line, record: parsed, item: batch.length });
+          batch.push(item);
+        }
       }
       if (batch.length >= batchSize || rows.length >= MAX_PENDING) await flush();
       else if (progress.rows % 1000 === 0) report();
@@ -417,7 +474,6 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
         break;
       }
     }
-    takeSkipped();
     if (!header) throw new CsvImportError('the file is empty: a header row is required');
     if (interrupted) {
       // The rows of the unsent batch are left for the next run: sending a partial batch now would
@@ -426,11 +482,10 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
       rows = [];
     } else await flush();
     await tail;
-    progress.bytes = parser.info.bytes;
     report();
   } finally {
     if (interrupted || !header) {
-      parser.destroy();
+      await records.return(undefined);
       opts.input.destroy();
     }
     // Never leave a batch running behind the caller's back (it closes the database next).

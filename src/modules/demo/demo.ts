@@ -78,12 +78,18 @@ export async function loadDemoIfEmpty(app: App): Promise<void> {
   const file = writeDevKeyFile(config, r.devKey);
   log.info('demo data loaded', { store: DEMO_STORE });
   process.stdout.write(
-    `\n  Development API key (admin scope, store "${DEMO_STORE}"): ${r.devKey}\n  Saved to ${file}. Send it as "Authorization: Bearer <key>".\n\n`,
+    `\n  Development API key (admin scope, store "${DEMO_STORE}"): ${r.devKey}\n  ${file ? `Saved to ${file}. ` : ''}Send it as "Authorization: Bearer <key>".\n\n`,
   );
 }
 
-export function writeDevKeyFile(config: Config, key: string): string {
-  const file = path.resolve(config.dataDir === 'memory://' ? '.' : config.dataDir, 'dev-api-key.txt');
+/**
+ * Keeps the development key beside the embedded database it belongs to (DATA_DIR/dev-api-key.txt,
+ * mode 0600). A PostgreSQL or throwaway (memory://) database has no directory of its own here:
+ * its key is only printed, so it never overwrites the embedded database's key. Returns the file, or null.
+ */
+export function writeDevKeyFile(config: Config, key: string): string | null {
+  if (config.databaseUrl || config.dataDir === 'memory://') return null;
+  const file = path.resolve(config.dataDir, 'dev-api-key.txt');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, key + '\n', { mode: 0o600 });
   return file;

@@ -1,0 +1,33 @@
+/** Runs a command in this process, on a database it opens itself (closed when the command ends). */
+import 'reflect-metadata';
+import { type Config } from '../config';
+import { openDatabase, type Database } from '../db/client';
+import { migrate } from '../db/migrate';
+import { createLogger } from '../log';
+import { KeyAuthenticator } from '../modules/auth/keys.service';
+import type { App } from '../app';
+import type { CliIO, Command } from './io';
+
+export async function runHere(config: Config, command: Command, argv: string[], io: CliIO): Promise<number> {
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  let db: Database | undefined;
+  let app: App | undefined;
+  let applied: string[] = [];
+  try {
+    return await command({
+      argv,
+      io,
+      migrated: () => applied,
+      app: async () => {
+        if (!app) {
+          db = await openDatabase(config, log);
+          applied = await migrate(db.connection, log);
+          app = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator: new KeyAuthenticator(db.prisma) };
+        }
+        return app;
+      },
+    });
+  } finally {
+    await db?.close();
+  }
+}
