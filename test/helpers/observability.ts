@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './db';
-import { spawnGateway, type Spawned } from './process';
+import { printedDevKey, spawnGateway, type Spawned } from './process';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';
@@ -88,7 +88,8 @@ export async function startObservedGateway(env: Record<string, string | undefine
     await db.drop();
     throw e;
   }
-  const key = fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim();
+  // Saved to DATA_DIR only for an embedded database; always printed.
+  const key = printedDevKey(gw);
   return {
     gw,
     url,
