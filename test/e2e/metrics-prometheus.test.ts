@@ -49,8 +49,8 @@ afterAll(async () => {
 
 maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, throttling, events, webhooks, pools and process metrics match the traffic', async () => {
   // A bucket exactly as large as the largest query allowed (a smaller one is refused at start), refilling
-  // slowly: the traffic before ObsBig has spent more than the 8 points ObsBig would leave over.
-  g = await startObservedGateway({ RATE_LIMIT_BUCKET_SIZE: '2510', MAX_QUERY_COST: '2510', RATE_LIMIT_RESTORE_RATE: '1', DATABASE_POOL_SIZE: '7' });
+  // slowly: the traffic before ObsBig (about 300 points) leaves less than ObsBig's 2,004.
+  g = await startObservedGateway({ RATE_LIMIT_BUCKET_SIZE: '2100', MAX_QUERY_COST: '2100', RATE_LIMIT_RESTORE_RATE: '1', DATABASE_POOL_SIZE: '7' });
   hook = await webhookReceiver();
   prom = await startPrometheus(`127.0.0.1:${g.metricsPort}`);
   const gql = (q: string, v?: Record<string, unknown>) => post(g!.url, q, v, g!.key);
@@ -114,7 +114,7 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   const REPLAY = `mutation ObsReplay($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { idempotentReplay userErrors { code } } }`;
   expect((await ok(gql(REPLAY, keyed))).inventoryAdjust.idempotentReplay).toBe(false);
   expect((await ok(gql(REPLAY, keyed))).inventoryAdjust.idempotentReplay).toBe(true);
-  // Throttled: 2,502 points requested from a bucket of 2,510 that the mutations above drew down.
+  // Throttled: 2,004 points requested from a bucket of 2,100 that the traffic above drew down.
   const BIG = `query ObsBig { inventoryLevels(first: 250) { nodes { variant { product { name } } warehouse { code } } } a: inventoryLevels(first: 250) { nodes { variant { product { name } } warehouse { code } } } }`;
   const throttled = await post(g.url, BIG, {}, g.key);
   expect(throttled.status).toBe(429);
