@@ -80,10 +80,16 @@ test('1,000 concurrent reservations crossing thresholds give exactly the expecte
   await ok(t.gql(`mutation($i: InventoryLevelUpdateInput!) { inventoryLevelUpdate(input: $i) { userErrors { code } } }`, { i: { sku, warehouseCode: wh.code, lowStockThreshold: 500, criticalThreshold: 100 } }));
   const sub = await subscribe(t.url, t.store.adminKey, STATUS, { f: { skus: [sku] }, after: '0' });
   const RES = `mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { userErrors { code } } }`;
-  // Like a real client, retry what the server marks retryable (pool saturation under 1,000 at once).
-  const reserve = async (): Promise<boolean> => {
+  // Like a real client, retry what the server marks retryable (pool saturation under 1,000 at once),
+  // and a request whose connection dropped (a loaded machine), with the same idempotency key: a
+  // retried reservation that had been made is answered from its key, never made twice.
+  const reserve = async (_: unknown, n: number): Promise<boolean> => {
     for (;;) {
-      const r = await t.gql(RES, { i: { lines: [{ sku, quantity: 1 }] } });
+      const r = await t.gql(RES, { i: { lines: [{ sku, quantity: 1 }], idempotencyKey: `sub-1000-${sku}-${n}` } }).catch((e: Error) => {
+        if (/fetch failed/.test(e.message)) return null;
+        throw e;
+      });
+      if (!r) continue;
       const err = r.body.errors?.[0]?.extensions;
       if (err?.retryable) {
         await new Promise((res) => setTimeout(res, Number(err.retryAfterMs ?? 100)));
