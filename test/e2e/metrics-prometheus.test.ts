@@ -121,6 +121,9 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   const HUGE = `query ObsHuge { ${[1, 2, 3, 4, 5].map((i) => `a${i}: inventoryLevels(first: 250) { nodes { variant { product { name } } warehouse { code } } }`).join(' ')} }`;
   const over = await post(g.url, HUGE, {}, g.key);
   expect(over.body.errors?.[0]?.extensions?.code).toBe('MAX_COST_EXCEEDED');
+  // An unknown key: refused before its operation is known.
+  const unknownKey = await post(g.url, 'query ObsNoKey { inventoryLevels(first: 1) { totalCount } }', {}, 'sk_unknownunknownunknownunknown');
+  expect(unknownKey.status).toBe(401);
   // A query over graphql-ws.
   const wsResult = await new Promise<unknown>((resolve, reject) => {
     let got: unknown;
@@ -154,6 +157,8 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   await p.expectValue(`sum(inventory_graphql_user_errors_total)`, 1);
   await p.expectValue(`sum(inventory_graphql_errors_total{code="THROTTLED"})`, 1);
   await p.expectValue(`sum(inventory_graphql_errors_total{code="MAX_COST_EXCEEDED"})`, 1);
+  await p.expectValue(`sum(inventory_graphql_errors_total{code="UNAUTHENTICATED"})`, 1);
+  await p.expectValue(ops('unknown', ',type="unknown",transport="http",outcome="refused"'), 1);
   await p.expectValue(`sum(inventory_throttled_requests_total{transport="http"})`, 1);
   await p.expectValue(`sum(inventory_over_quota_requests_total{transport="http",reason="max_cost"})`, 1);
   await p.expectValue(`sum(inventory_idempotent_replays_total{mutation="inventoryAdjust"})`, 1);
