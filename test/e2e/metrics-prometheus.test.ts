@@ -12,7 +12,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ok, post } from '../helpers/gql';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
-import { PROMETHEUS, startObservedGateway, startPrometheus, until, webhookReceiver, type ObservedGateway, type Prometheus, type Receiver } from '../helpers/observability';
+import { listeningAddresses, PROMETHEUS, startObservedGateway, startPrometheus, until, webhookReceiver, type ObservedGateway, type Prometheus, type Receiver } from '../helpers/observability';
 import { ROOT } from '../helpers/process';
 import { wsUrl } from '../helpers/ws';
 
@@ -51,6 +51,11 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   g = await startObservedGateway({ RATE_LIMIT_BUCKET_SIZE: '2000', RATE_LIMIT_RESTORE_RATE: '1000', DATABASE_POOL_SIZE: '7' });
   hook = await webhookReceiver();
   prom = await startPrometheus(`127.0.0.1:${g.metricsPort}`);
+  // Prometheus listens on 127.0.0.1 only, and keeps everything in its temporary directory.
+  const listening = listeningAddresses(prom.pid);
+  expect(listening.length).toBeGreaterThan(0);
+  for (const a of listening) expect(a).toMatch(/^127\.0\.0\.1:\d+$/);
+  expect(fs.readdirSync(prom.dir).sort()).toEqual(['data', 'prometheus.yml']);
   const gql = (q: string, v?: Record<string, unknown>) => post(g!.url, q, v, g!.key);
 
   // Setup (anonymous operations): a warehouse, two products with 1,000 units each (the second only
