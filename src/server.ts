@@ -310,8 +310,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest,
           // The key lookup is not the operation's: x-sql-statements counts the operation's statements only.
-          context: async () =>
-            Object.assign(buildContext(app!, (auth = await statementScope.exit(() => authFrom(req.headers.authorization))), requestId), { observed }),
+          context: async () => {
+            try {
+              auth = await statementScope.exit(() => authFrom(req.headers.authorization));
+            } catch (e) {
+              // An unknown or revoked key: Apollo answers 401 before any plugin hook runs.
+              observed.push(guard.observe('http', null, started, 'refused', null));
+              throw e;
+            }
+            return Object.assign(buildContext(app!, auth, requestId), { observed });
+          },
         }),
       );
       for (const [k, v] of response.headers) res.setHeader(k, v);

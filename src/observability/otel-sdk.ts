@@ -9,7 +9,8 @@
  * - Resource: OTEL_SERVICE_NAME (default inventory-gateway), OTEL_RESOURCE_ATTRIBUTES.
  * - Propagation: W3C traceparent / tracestate (an incoming traceparent is honoured).
  * - Instrumentations: http (incoming requests; GraphQL GET parameters redacted from URLs), pg
- *   (statements only inside a traced operation, without parameter values), graphql (parse,
+ *   (statements only inside a traced operation, without parameter values, their text cut at 1 KB;
+ *   no connect spans), graphql (parse,
  *   validate, execute; no resolver spans, literal values stripped from the recorded document).
  */
 import * as api from '@opentelemetry/api';
@@ -22,6 +23,9 @@ import { detectResources, envDetector, resourceFromAttributes } from '@opentelem
 import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { setLogMixin } from '../log';
 import { logTraceFields, setTracingApi, setTracingShutdown } from './tracing';
+
+/** Longest SQL text recorded on a span (the rest is cut). */
+const SQL_TEXT_MAX = 1024;
 
 /** Paths whose requests get no span (probes and static assets). */
 const UNTRACED = /^\/(healthz|readyz|ide\/|board)/;
@@ -48,7 +52,17 @@ export function startTracing(env: Record<string, string | undefined> = process.e
         // GET /graphql?query=…&variables=… would put documents and values in the URL attributes.
         redactedQueryParamsServer: ['query', 'variables', 'extensions', 'operationName'],
       }),
-      new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
+      // No pg-pool.connect spans: the wait for a connection is a metric (inventory_db_pool_wait_seconds).
+      new PgInstrumentation({
+        requireParentSpan: true,
+        enhancedDatabaseReporting: false,
+        ignoreConnectSpans: true,
+        // The hot statements are several KB of SQL (the stock writer: ~6 KB), sent with every span:
+        // their first KB and their prepared-statement name (db.postgresql.plan) identify them.
+        requestHook: (span, { query }) => {
+          if (query.text.length > SQL_TEXT_MAX) span.setAttribute('db.query.text', `${query.text.slice(0, SQL_TEXT_MAX)}…`);
+        },
+      }),
       new GraphQLInstrumentation({ ignoreResolveSpans: true, allowValues: false, mergeItems: true }),
     ],
   });

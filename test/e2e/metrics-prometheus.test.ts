@@ -12,7 +12,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ok, post } from '../helpers/gql';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
-import { PROMETHEUS, startObservedGateway, startPrometheus, until, webhookReceiver, type ObservedGateway, type Prometheus, type Receiver } from '../helpers/observability';
+import { listeningAddresses, PROMETHEUS, startObservedGateway, startPrometheus, until, webhookReceiver, type ObservedGateway, type Prometheus, type Receiver } from '../helpers/observability';
 import { ROOT } from '../helpers/process';
 import { wsUrl } from '../helpers/ws';
 
@@ -53,6 +53,11 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   g = await startObservedGateway({ RATE_LIMIT_BUCKET_SIZE: '2100', MAX_QUERY_COST: '2100', RATE_LIMIT_RESTORE_RATE: '1', DATABASE_POOL_SIZE: '7' });
   hook = await webhookReceiver();
   prom = await startPrometheus(`127.0.0.1:${g.metricsPort}`);
+  // Prometheus listens on 127.0.0.1 only, and keeps everything in its temporary directory.
+  const listening = listeningAddresses(prom.pid);
+  expect(listening.length).toBeGreaterThan(0);
+  for (const a of listening) expect(a).toMatch(/^127\.0\.0\.1:\d+$/);
+  expect(fs.readdirSync(prom.dir).sort()).toEqual(['data', 'prometheus.yml']);
   const gql = (q: string, v?: Record<string, unknown>) => post(g!.url, q, v, g!.key);
 
   // Setup (anonymous operations): a warehouse, two products with 1,000 units each (the second only
@@ -123,6 +128,9 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   const HUGE = `query ObsHuge { ${[1, 2, 3, 4, 5].map((i) => `a${i}: inventoryLevels(first: 250) { nodes { variant { product { name } } warehouse { code } } }`).join(' ')} }`;
   const over = await post(g.url, HUGE, {}, g.key);
   expect(over.body.errors?.[0]?.extensions?.code).toBe('MAX_COST_EXCEEDED');
+  // An unknown key: refused before its operation is known.
+  const unknownKey = await post(g.url, 'query ObsNoKey { inventoryLevels(first: 1) { totalCount } }', {}, 'sk_unknownunknownunknownunknown');
+  expect(unknownKey.status).toBe(401);
   // A query over graphql-ws.
   const wsResult = await new Promise<unknown>((resolve, reject) => {
     let got: unknown;
@@ -156,6 +164,8 @@ maybe('Prometheus scrapes the gateway; operations, errors, stock, reservations, 
   await p.expectValue(`sum(inventory_graphql_user_errors_total)`, 1);
   await p.expectValue(`sum(inventory_graphql_errors_total{code="THROTTLED"})`, 1);
   await p.expectValue(`sum(inventory_graphql_errors_total{code="MAX_COST_EXCEEDED"})`, 1);
+  await p.expectValue(`sum(inventory_graphql_errors_total{code="UNAUTHENTICATED"})`, 1);
+  await p.expectValue(ops('unknown', ',type="unknown",transport="http",outcome="refused"'), 1);
   await p.expectValue(`sum(inventory_throttled_requests_total{transport="http"})`, 1);
   await p.expectValue(`sum(inventory_over_quota_requests_total{transport="http",reason="max_cost"})`, 1);
   await p.expectValue(`sum(inventory_idempotent_replays_total{mutation="inventoryAdjust"})`, 1);

@@ -144,9 +144,43 @@ export interface PromSample {
   value: number;
 }
 
+/**
+ * The TCP addresses a process listens on (Linux: its socket inodes matched against /proc/net/tcp
+ * and tcp6 rows in LISTEN state), as "ip:port" (IPv4 dotted, IPv6 as 32 hex digits).
+ */
+export function listeningAddresses(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  const out: string[] = [];
+  for (const file of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue;
+      const [hexIp, hexPort] = f[1].split(':');
+      const ip = hexIp.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(hexIp.slice(i * 2, i * 2 + 2), 16)).join('.') : hexIp;
+      out.push(`${ip}:${parseInt(hexPort, 16)}`);
+    }
+  }
+  return out;
+}
+
 export interface Prometheus {
   url: string;
   dir: string;
+  pid: number;
   /** Instant query: the samples of the result vector. */
   query(promql: string): Promise<PromSample[]>;
   /** Waits until `promql` gives exactly one sample equal to `expected` (scrapes run every second). */
@@ -181,6 +215,15 @@ export async function startPrometheus(target: string): Promise<Prometheus> {
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  // Never left behind, even if the test process dies before stop().
+  const killOnExit = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
+  process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     try {
@@ -196,6 +239,7 @@ export async function startPrometheus(target: string): Promise<Prometheus> {
       }
       await exited;
     }
+    process.removeListener('exit', killOnExit);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -218,6 +262,7 @@ export async function startPrometheus(target: string): Promise<Prometheus> {
   return {
     url,
     dir,
+    pid: child.pid!,
     query,
     async expectValue(promql, expected, timeoutMs = 30_000) {
       let last: PromSample[] = [];
