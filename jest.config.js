@@ -7,8 +7,7 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
 module.exports = {
   maxWorkers: 2,
-  // Jest reads testTimeout from the root config only (the projects' own values are ignored): without
-  // it, hooks such as a beforeAll starting a server got 5 s, too short on a loaded machine.
+  // A global option (a project's own testTimeout is not applied).
   testTimeout: 60000,
   verbose: false,
   projects: [
@@ -19,7 +18,6 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       transform,
       setupFiles: ['reflect-metadata'],
-      testTimeout: 10000,
     },
     {
       displayName: 'e2e',
@@ -28,7 +26,6 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       transform,
       setupFiles: ['reflect-metadata'],
-      testTimeout: 60000,
     },
   ],
 };

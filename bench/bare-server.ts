@@ -4,8 +4,9 @@
  * framework), API-key check against the same api_keys table (cached, like the gateway), and ONE
  * hand-written SQL statement that joins levels, variants, products and warehouses (page first).
  *
- * It computes exactly what the gateway returns for this query (same ids, cursors, effective
- * reserved counters, statuses), which run.ts verifies before measuring.
+ * It computes exactly what the gateway returns for this query (same ids, effective reserved
+ * counters, statuses), which run.ts verifies before measuring; its cursors are sealed the same way
+ * (AES-256-GCM, src/graphql/cursor-seal.ts, with a key of its own), so they are compared by shape.
  *
  *   DATABASE_URL=… PORT=… node dist/bench/bare-server.js
  */
@@ -13,6 +14,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
 import { buildSchema, execute, parse, validate, GraphQLError, type ExecutionResult } from 'graphql';
+import { CursorSealer, deriveCursorKey } from '../src/graphql/cursor-seal';
 
 const SDL = /* GraphQL */ `
   type Query {
@@ -86,7 +88,9 @@ SELECT l.id, l.on_hand, l.incoming, l.safety_stock, l.low_stock_threshold, l.cri
  ORDER BY l.sku, l.id`;
 
 const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64url');
-const cursorOf = (sku: string, id: string) => Buffer.from(JSON.stringify({ c: 'InventoryLevel', s: 'SKU', v: sku, i: id })).toString('base64url');
+const sealer = new CursorSealer(deriveCursorKey(crypto.randomBytes(32)));
+const cursorScope = (storeId: string) => ({ storeId, connection: 'InventoryLevel', sortKey: 'SKU' });
+const cursorOf = (storeId: string, sku: string, id: string) => sealer.seal(cursorScope(storeId), { value: sku, id }, 'text', 'uuid');
 
 function status(available: number, low: number, critical: number): string {
   if (available <= 0) return 'OUT_OF_STOCK';
@@ -134,14 +138,17 @@ export function createBareServer(databaseUrl: string, poolSize: number): { serve
       const first = args.first ?? 50;
       if (first < 1 || first > 250) throw new GraphQLError(`"first" must be between 1 and 250, got ${first}`);
       let after: { v: string; i: string } | null = null;
-      if (args.after) after = JSON.parse(Buffer.from(args.after, 'base64url').toString('utf8'));
+      if (args.after) {
+        const pos = sealer.open(cursorScope(ctx.storeId), args.after, 'text', 'uuid');
+        after = { v: pos.value as string, i: pos.id };
+      }
       ctx.statements++;
       const { rows } = await pool.query<Row>(SQL, [ctx.storeId, after?.v ?? null, after?.i ?? null, first + 1]);
       const page = rows.slice(0, first);
       const edges = page.map((r) => {
         const available = Math.max(0, r.on_hand - r.reserved - r.safety_stock);
         return {
-          cursor: cursorOf(r.sku, r.id),
+          cursor: cursorOf(ctx.storeId, r.sku, r.id),
           node: {
             id: gid('InventoryLevel', r.id),
             onHand: r.on_hand,

@@ -4,8 +4,13 @@
  *
  *   npm run bench                      full run: 3 runs per figure, ~5–6 minutes
  *   npm run bench -- --quick           seconds: tiny windows, 1 run, small data (smoke test)
+ *   npm run bench -- --sustained 600   10 minutes of mixed reservations and adjustments, nothing vacuuming;
+ *                                      throughput, HOT updates and dead tuples per window (--window S,
+ *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
  *
- * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,fanout
+ * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout
+ *          --concurrency 1,16 (clients of the write scenarios; default 1,16,64: a server with
+ *          max_connections 100 shared with other databases may refuse the 64-connection baselines)
  *          --levels N  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
  *          --out FILE (default bench/RESULTS.md; with --quick dist/bench/RESULTS.quick.md)  --keep-db
  *          --gateway PATH/main.js (another build of the gateway, e.g. an older commit, for comparisons)
@@ -31,8 +36,13 @@ import { bulk } from './scenarios/bulk';
 import { fanout } from './scenarios/fanout';
 import { READ_BODY, readQuery } from './scenarios/read';
 import { hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
+import { hotAdjust } from './scenarios/adjust';
+import { updatedReads } from './scenarios/updated';
+import { MIX, sustained, sustainedMarkdown } from './scenarios/sustained';
+import { deltas, fmtRatio, settled, type Snapshot } from './lib/tables';
+import type { ScenarioTables } from './lib/report';
 
-const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'fanout'] as const;
+const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout'] as const;
 
 export function parseArgs(argv: string[]): Options {
   const flags = new Map<string, string | true>();
@@ -46,7 +56,7 @@ export function parseArgs(argv: string[]): Options {
     else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) flags.set(k, argv[++i]);
     else flags.set(k, true);
   }
-  const known = ['quick', 'runs', 'duration', 'warmup', 'only', 'levels', 'subscribers', 'pool', 'no-profile', 'profile-seconds', 'out', 'keep-db', 'gateway', 'node-options', 'help'];
+  const known = ['quick', 'runs', 'duration', 'warmup', 'only', 'levels', 'subscribers', 'pool', 'no-profile', 'profile-seconds', 'out', 'keep-db', 'gateway', 'node-options', 'sustained', 'window', 'clients', 'concurrency', 'help'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.map((x) => `--${x}`).join(' ')})`);
   if (flags.has('help')) {
     process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
@@ -60,6 +70,7 @@ export function parseArgs(argv: string[]): Options {
     return n;
   };
   const quick = flags.has('quick');
+  const sustainedS = flags.has('sustained') ? num('sustained', 600) : null;
   const only = typeof flags.get('only') === 'string' ? new Set((flags.get('only') as string).split(',').map((s) => s.trim())) : null;
   for (const s of only ?? []) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
   return {
@@ -67,7 +78,14 @@ export function parseArgs(argv: string[]): Options {
     runs: num('runs', quick ? 1 : 3),
     durationS: num('duration', quick ? 0.4 : 5),
     warmupS: num('warmup', quick ? 0.4 : 2),
-    writeConcurrency: [1, 16, 64],
+    writeConcurrency:
+      typeof flags.get('concurrency') === 'string'
+        ? (flags.get('concurrency') as string).split(',').map((x) => {
+            const n = Number(x);
+            if (!Number.isInteger(n) || n <= 0) throw new Error('--concurrency: a comma-separated list of positive integers');
+            return n;
+          })
+        : [1, 16, 64],
     readConcurrency: [16, 64],
     levels: num('levels', quick ? 600 : 10_000),
     subscribers: num('subscribers', quick ? 20 : 1000),
@@ -77,7 +95,13 @@ export function parseArgs(argv: string[]): Options {
     profile: !quick && !flags.has('no-profile'),
     profileS: num('profile-seconds', 8),
     only,
-    out: typeof flags.get('out') === 'string' ? path.resolve(flags.get('out') as string) : path.join(ROOT, quick ? 'dist/bench/RESULTS.quick.md' : 'bench/RESULTS.md'),
+    out:
+      typeof flags.get('out') === 'string'
+        ? path.resolve(flags.get('out') as string)
+        : path.join(ROOT, sustainedS ? (quick ? 'dist/bench/SUSTAINED.quick.md' : 'bench/SUSTAINED.md') : quick ? 'dist/bench/RESULTS.quick.md' : 'bench/RESULTS.md'),
+    sustainedS,
+    windowS: num('window', quick ? 1 : 60),
+    clients: num('clients', 16),
     poolSize: flags.has('pool') ? num('pool', 10) : null,
     keepDb: flags.has('keep-db'),
     gatewayMain: typeof flags.get('gateway') === 'string' ? path.resolve(flags.get('gateway') as string) : null,
@@ -154,6 +178,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const warnings: string[] = [];
   const rows: Row[] = [];
   const extras: ExtraFigure[] = [];
+  const tables: ScenarioTables[] = [];
   let profile: string | null = null;
   let counters: pg.Client | null = null;
   try {
@@ -187,7 +212,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       'Latency percentiles are per operation, measured client-side (10 µs resolution).',
     ];
 
-    if (want('read')) {
+    if (want('read') && !opts.sustainedS) {
       bare = await startBareServer(db.url, opts.poolSize ?? 10);
       cleanup.servers.add(bare);
       ctx.bare = bare;
@@ -205,14 +230,44 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     } else {
       extras.push({ name: 'memory: gateway RSS idle', value: `${rssIdle.toFixed(0)} MB`, target: '', pass: null });
     }
-    if (want('hot')) rows.push(...(await hotSku(ctx)));
-    if (want('spread')) rows.push(...(await spreadSkus(ctx)));
-    if (want('bulk')) rows.push(...(await bulk(ctx)));
+    if (opts.sustainedS) {
+      const r = await sustained(ctx, opts.sustainedS, opts.windowS, opts.clients);
+      await gateway.stop();
+      gateway = null;
+      machineLines.push(`Load average at end (1, 5, 15 min): ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+      fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+      const sustainedSettings = [settings[0], settings[1], `Load: ${opts.clients} closed-loop HTTP clients (autocannon), each request drawn from ${JSON.stringify(MIX)} (bench/scenarios/sustained.ts); a 10 s warm-up, then windows of ${opts.windowS} s back to back.`];
+      fs.writeFileSync(opts.out, sustainedMarkdown(r, { command, startedAt: started, finishedAt: new Date(), machine: machineLines, settings: sustainedSettings }));
+      log(`last window ${r.lastOps.toFixed(0)} ops/s vs first ${r.firstOps.toFixed(0)} ops/s = ${r.ratio.toFixed(3)}x (target >= 0.9: ${r.pass ? 'met' : 'MISSED'})`);
+      for (const t of r.total) if (t.updated || t.inserted) log(`  ${t.table}: ${t.updated} updated, HOT ratio ${fmtRatio(t.hotRatio)}, ${t.deadAtEnd} dead at end`);
+      log(`wrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
+      return 0;
+    }
+    // Write scenarios: HOT updates and dead tuples of the hot-path tables, as deltas over each.
+    let snap: Snapshot | null = null;
+    const withTables = async (scenarioRows: () => Promise<Row[]>, reserveOrAdjust: boolean): Promise<Row[]> => {
+      snap ??= await settled(counters!, opts.quick);
+      const out = await scenarioRows();
+      const after = await settled(counters!, opts.quick);
+      const d = deltas(snap, after);
+      snap = after;
+      const name = out[0]?.scenario ?? '?';
+      tables.push({ scenario: name, deltas: d, windows: out.map((r) => `@${r.concurrency}: ${Math.round(r.gateway.runs[0])} → ${Math.round(r.gateway.runs[r.gateway.runs.length - 1])} ${r.unit}`) });
+      const lv = d.find((t) => t.table === 'inventory_levels')!;
+      log(`${name}: inventory_levels ${lv.updated} updates, HOT ratio ${fmtRatio(lv.hotRatio)}, ${lv.deadAtEnd} dead tuples`);
+      if (reserveOrAdjust) extras.push({ name: `HOT ratio of inventory_levels updates, ${name}`, value: fmtRatio(lv.hotRatio), target: '≥ 0.95', pass: Number.isFinite(lv.hotRatio) && lv.hotRatio >= 0.95 });
+      return out;
+    };
+    if (want('hot')) rows.push(...(await withTables(() => hotSku(ctx), true)));
+    if (want('spread')) rows.push(...(await withTables(() => spreadSkus(ctx), true)));
+    if (want('bulk')) rows.push(...(await withTables(() => bulk(ctx), true)));
+    if (want('adjust')) rows.push(...(await withTables(() => hotAdjust(ctx), true)));
+    if (want('updated')) rows.push(...(await updatedReads(ctx)));
     if (want('fanout')) extras.push(...(await fanout(ctx)).extras);
     extras.push({ name: 'memory: gateway RSS at the end of the run', value: `${rssMb(gateway.pid).toFixed(0)} MB`, target: '', pass: null });
     await gateway.stop();
     gateway = null;
-    if (opts.profile && want('hot')) {
+    if (opts.profile && want('hot') && !opts.sustainedS) {
       try {
         profile = await profileHot(ctx, db.url);
       } catch (e) {
@@ -227,7 +282,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const cpuRows = rows.filter((r) => r.gateway.cpuPerK);
     fs.writeFileSync(
       opts.out,
-      markdown({ command, startedAt: started, finishedAt: finished, machine: machineLines, settings, rows, extras, cpuRows, profile, warnings }, existingNotes(opts.out)),
+      markdown({ command, startedAt: started, finishedAt: finished, machine: machineLines, settings, rows, extras, cpuRows, profile, warnings, tables }, existingNotes(opts.out)),
     );
     log(`wrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
     const failedTargets = [...rows.filter((r) => r.pass === false), ...extras.filter((e) => e.pass === false)].length;

@@ -66,10 +66,14 @@ export interface Config {
   webhookMaxAttempts: number;
   webhookRetryBaseMs: number;
   webhookPollMs: number;
+  /** Let webhooks target loopback, private, link-local and CGNAT addresses (tests, on-premise); off by default. */
+  webhookAllowPrivateTargets: boolean;
   /** Serve the GraphiQL IDE on GET /graphql (Accept: text/html) and its assets under /ide/. */
   graphiql: boolean;
   /** Serve the live stock board on /board. */
   board: boolean;
+  /** Secret the pagination cursors' AES-256-GCM key is derived from; null: a random one stored in the database (cursor_keys). */
+  cursorSecret: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -133,6 +137,15 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+function cursorSecret(env: Env): string | null {
+  const raw = env.CURSOR_SECRET;
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 32 || raw.length > 1024 || /\s/.test(raw)) {
+    throw new ConfigError('CURSOR_SECRET', `must be 32 to 1024 characters without spaces (e.g. the output of \`openssl rand -base64 32\`), got ${raw.length} characters`);
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV || 'development';
   const reservationTtlMaxSeconds = int(env, 'RESERVATION_TTL_MAX_SECONDS', 86_400, 1, 30 * 86_400);
@@ -180,8 +193,10 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
     webhookRetryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 10, 3_600_000),
     webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1_000, 10, 60_000),
+    webhookAllowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     graphiql: bool(env, 'GRAPHIQL', nodeEnv !== 'production'),
     board: bool(env, 'BOARD', true),
+    cursorSecret: cursorSecret(env),
   };
   checkCombinations(config);
   return config;

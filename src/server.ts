@@ -16,6 +16,7 @@ import type { Config } from './config';
 import { openDatabase, statementScope, type Database } from './db/client';
 import { MigrationError, migrate, pendingMigrations } from './db/migrate';
 import { buildContext, type Context } from './graphql/context';
+import { loadCursorKey } from './graphql/cursor-seal';
 import { serveStatic } from './http/static';
 import { SharedSubscriptions } from './graphql/shared-subscriptions';
 import { isTransientDbError, unauthenticated } from './graphql/errors';
@@ -45,6 +46,7 @@ export interface Gateway {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const HTTP_KEEP_ALIVE_MS = 65_000;
 
 function bearer(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -135,6 +137,7 @@ async function connectWithRetry(config: Config, log: Logger, isStopping: () => b
     try {
       db = await openDatabase(config, log);
       await migrate(db.connection, log);
+      await loadCursorKey(db, config);
       return db;
     } catch (e) {
       await db?.close();
@@ -158,6 +161,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
   const schema = await getSchema();
   const httpServer = http.createServer();
+  // Idle keep-alive sockets stay open longer than clients keep them (undici: 4 s, load balancers:
+  // 60 s), so a client never sends on a socket the server is closing (ECONNRESET under load).
+  httpServer.keepAliveTimeout = HTTP_KEEP_ALIVE_MS;
+  httpServer.headersTimeout = HTTP_KEEP_ALIVE_MS + 1000;
   // No permessage-deflate: shared subscription frames are written pre-built (src/graphql/shared-subscriptions.ts).
   // noServer: the HTTP server's own errors (a port in use) are startup failures, not graphql-ws's.
   const wsServer = new WebSocketServer({ noServer: true, path: '/graphql', maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
@@ -169,7 +176,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const persisted = persistedQueryCache(trusted);
   const apollo = new ApolloServer<Context>({
     schema,
-    csrfPrevention: true,
+    // Keys are bearer headers, never cookies, and a browser preflights any request carrying Authorization.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     // Shutdown is ours (main.ts): Apollo's own signal handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
     // The guard's validation rules refuse introspection when it is off, on every transport.
@@ -279,7 +287,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const response = await statementScope.run(scope, () =>
         apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest,
-          context: async () => buildContext(app!, await authFrom(req.headers.authorization), requestId),
+          // The key lookup is not the operation's: x-sql-statements counts the operation's statements only.
+          context: async () => buildContext(app!, await statementScope.exit(() => authFrom(req.headers.authorization)), requestId),
         }),
       );
       for (const [k, v] of response.headers) res.setHeader(k, v);

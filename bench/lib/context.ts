@@ -32,6 +32,12 @@ export interface Options {
   gatewayMain: string | null;
   /** Flags for the gateway's node process. */
   nodeOptions: string[];
+  /** `--sustained S`: only the sustained mixed-write run, for S seconds (null: the scenarios). */
+  sustainedS: number | null;
+  /** Window of the sustained run, seconds. */
+  windowS: number;
+  /** Clients of the sustained run. */
+  clients: number;
 }
 
 export interface BenchContext {

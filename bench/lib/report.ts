@@ -1,5 +1,6 @@
 /** Result rows, the console table and bench/RESULTS.md. */
 import fs from 'node:fs';
+import { fmtRatio as fmtTableRatio, type TableDelta } from './tables';
 import { fmtMs, fmtNum, fmtRatio } from './util';
 
 export interface Side {
@@ -80,6 +81,15 @@ export interface ReportInput {
   cpuRows: Row[];
   profile: string | null;
   warnings: string[];
+  /** Per write scenario: HOT updates and dead tuples of the hot-path tables (bench/lib/tables.ts). */
+  tables?: ScenarioTables[];
+}
+
+export interface ScenarioTables {
+  scenario: string;
+  deltas: TableDelta[];
+  /** Gateway throughput of the first and the last measured window, per concurrency. */
+  windows: string[];
 }
 
 const NOTES_START = '<!-- notes:start (kept across runs: edit freely between these markers) -->';
@@ -169,6 +179,27 @@ export function markdown(r: ReportInput, notes: string | null): string {
     }
     L.push('');
     L.push('(For bulk, an operation is one item.)');
+    L.push('');
+  }
+  if (r.tables?.length) {
+    L.push('## HOT updates and dead tuples per write scenario');
+    L.push('');
+    L.push('Deltas of pg_stat_user_tables over each scenario (its warm-ups and the gateway and baseline windows together: the baselines write');
+    L.push('the same columns), read 11 s after the load so that idle connections have reported. HOT ratio = n_tup_hot_upd / n_tup_upd;');
+    L.push('dead tuples and sizes at the end of the scenario (nothing vacuums during the run when autovacuum is off).');
+    L.push('');
+    L.push('| scenario | table | inserted | updated | HOT ratio | dead at end | heap / index pages at end |');
+    L.push('|---|---|---:|---:|---:|---:|---:|');
+    for (const s of r.tables) {
+      for (const d of s.deltas) {
+        if (!d.inserted && !d.updated) continue;
+        L.push(`| ${mdEscape(s.scenario)} | ${d.table} | ${fmtNum(d.inserted)} | ${fmtNum(d.updated)} | ${fmtTableRatio(d.hotRatio)} | ${fmtNum(d.deadAtEnd)} | ${fmtNum(d.pagesAtEnd)} / ${fmtNum(d.indexPagesAtEnd)} |`);
+      }
+    }
+    L.push('');
+    L.push('Gateway throughput in the first and the last measured window of each scenario, per concurrency:');
+    L.push('');
+    for (const s of r.tables) L.push(`- ${mdEscape(s.scenario)}: ${s.windows.join('; ')}`);
     L.push('');
   }
   if (r.profile) {

@@ -25,11 +25,14 @@ export interface KeysetCursor {
 }
 
 export interface PageRequest {
+  /** Rows to return (0 gives an empty page whose page info still says what lies beyond). */
   limit: number;
-  /** true for last/before. */
+  /** true for last: rows are counted back from `before` (or from the end). */
   backward: boolean;
-  /** The after (forward) or before (backward) cursor. */
-  cursor: KeysetCursor | null;
+  /** Only rows strictly after this position (in the connection's order). */
+  after: KeysetCursor | null;
+  /** Only rows strictly before this position. Both may be given: rows strictly between them. */
+  before: KeysetCursor | null;
   /** Descending sort. */
   reverse: boolean;
 }
@@ -64,15 +67,25 @@ function sortValue(v: unknown, cast: SortCast): string | number {
   return v as string | number;
 }
 
-/** `(sort, id) > (cursor)` in the direction rows are fetched; `flip` gives the rows on the other side. */
-function keysetCondition(q: PageQuery, page: PageRequest, params: unknown[], flip = false): string | null {
-  if (!page.cursor) return null;
-  const ascending = page.reverse === page.backward;
-  params.push(page.cursor.value, page.cursor.id);
+/**
+ * The rows strictly after (`after`) or strictly before (`before`) a cursor in the connection's order,
+ * or, with `flip`, the rows on the cursor's other side (the cursor's own row included).
+ */
+function cursorCondition(q: PageQuery, cursor: KeysetCursor, side: 'after' | 'before', reverse: boolean, params: unknown[], flip = false): string {
+  params.push(cursor.value, cursor.id);
   const a = params.length - 1;
   const b = params.length;
-  const op = flip ? (ascending ? '<=' : '>=') : ascending ? '>' : '<';
+  const greater = (side === 'after') !== reverse;
+  const op = flip ? (greater ? '<=' : '>=') : greater ? '>' : '<';
   return `(${q.sort.expr}, ${q.sort.idExpr}) ${op} ($${a}::${q.sort.cast}, $${b}::${q.sort.idCast})`;
+}
+
+/** The window between the cursors (Relay's ApplyCursorsToEdges). */
+function windowConditions(q: PageQuery, page: PageRequest, params: unknown[]): string[] {
+  const conds: string[] = [];
+  if (page.after) conds.push(cursorCondition(q, page.after, 'after', page.reverse, params));
+  if (page.before) conds.push(cursorCondition(q, page.before, 'before', page.reverse, params));
+  return conds;
 }
 
 function orderBy(q: PageQuery, page: PageRequest): string {
@@ -85,12 +98,16 @@ const whereOf = (conds: (string | null)[]) => {
   return c.length ? `WHERE ${c.join(' AND ')}` : '';
 };
 
-/** One page of a top-level connection. */
+/**
+ * One page of a top-level connection, with page info as the Relay specification computes it:
+ * hasNextPage is true when `first` (or the default page size) cut the window short, or when rows
+ * follow `before`; hasPreviousPage when `last` cut it short, or when rows precede `after`.
+ */
 export async function runPage<T>(tx: Tx, q: PageQuery, page: PageRequest): Promise<Page<T>> {
   const params = [...q.params];
-  const cond = keysetCondition(q, page, params);
+  const conds = windowConditions(q, page, params);
   params.push(page.limit + 1);
-  const cut = `SELECT ${q.select}, ${q.sort.expr} AS __sort FROM ${q.from} ${whereOf([...q.where, cond])} ORDER BY ${orderBy(q, page)} LIMIT $${params.length}`;
+  const cut = `SELECT ${q.select}, ${q.sort.expr} AS __sort FROM ${q.from} ${whereOf([...q.where, ...conds])} ORDER BY ${orderBy(q, page)} LIMIT $${params.length}`;
   const dir = page.reverse === page.backward ? 'ASC' : 'DESC';
   const rows = await tx.query<T & { __sort: unknown }>(
     q.afterCut ? `SELECT ${q.afterCut}, p.__sort FROM (${cut}) p ${q.afterCutJoin ?? ''} ORDER BY p.__sort ${dir}, p.id ${dir}` : cut,
@@ -102,18 +119,21 @@ export async function runPage<T>(tx: Tx, q: PageQuery, page: PageRequest): Promi
   for (const r of rows) r.__sort = sortValue(r.__sort, q.sort.cast);
   const list = rows as (T & { __sort: string | number })[];
   if (page.backward) list.reverse();
-  // Rows on the other side of the cursor (only asked when there is a cursor).
-  let otherSide = false;
-  if (page.cursor) {
+  // Rows on the far side of each cursor (one statement, only when there is a cursor).
+  let beforeAfter = false;
+  let afterBefore = false;
+  if (page.after || page.before) {
     const p2 = [...q.params];
-    const back = keysetCondition(q, page, p2, true);
-    const [r] = await tx.query<{ e: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${q.from} ${whereOf([...q.where, back])}) AS e`, p2);
-    otherSide = r.e;
+    const exists = (side: 'after' | 'before', c: KeysetCursor | null) =>
+      c ? `EXISTS (SELECT 1 FROM ${q.from} ${whereOf([...q.where, cursorCondition(q, c, side, page.reverse, p2, true)])})` : 'false';
+    const [r] = await tx.query<{ a: boolean; b: boolean }>(`SELECT ${exists('after', page.after)} AS a, ${exists('before', page.before)} AS b`, p2);
+    beforeAfter = r.a;
+    afterBefore = r.b;
   }
   return {
     rows: list,
-    hasNextPage: page.backward ? otherSide : more,
-    hasPreviousPage: page.backward ? more : otherSide,
+    hasNextPage: (!page.backward && more) || afterBefore,
+    hasPreviousPage: (page.backward && more) || beforeAfter,
     totalCount: () => count(tx, q),
   };
 }
@@ -126,8 +146,8 @@ export async function count(tx: Tx, q: Pick<PageQuery, 'from' | 'where' | 'param
 /**
  * One page per parent in one statement (nested connections, batched by a DataLoader): the same
  * arguments apply to every parent. `parentExpr` is compared with `= ANY(parentIds)`.
- * hasPreviousPage (forward) / hasNextPage (backward) report whether a cursor was given, as the
- * Relay spec allows, to keep this one statement.
+ * Page info as in runPage; with a cursor, one more statement (for all parents together) asks
+ * whether rows precede `after` / follow `before` under each parent.
  */
 export async function runPagesByParent<T>(
   tx: Tx,
@@ -137,13 +157,13 @@ export async function runPagesByParent<T>(
 ): Promise<Page<T>[]> {
   const params = [...q.params, parentIds];
   const parentCond = `${q.parentExpr} = ANY($${params.length}::${q.parentCast}[])`;
-  const cond = keysetCondition(q, page, params);
+  const conds = windowConditions(q, page, params);
   params.push(page.limit + 1);
   const rows = await tx.query<T & { __sort: unknown; __parent: string; __rn: string }>(
     `SELECT * FROM (
        SELECT ${q.select}, ${q.sort.expr} AS __sort, ${q.parentExpr} AS __parent,
               row_number() OVER (PARTITION BY ${q.parentExpr} ORDER BY ${orderBy(q, page)}) AS __rn
-         FROM ${q.from} ${whereOf([...q.where, parentCond, cond])}
+         FROM ${q.from} ${whereOf([...q.where, parentCond, ...conds])}
      ) x WHERE x.__rn <= $${params.length} ORDER BY x.__parent, x.__rn`,
     params,
   );
@@ -154,15 +174,29 @@ export async function runPagesByParent<T>(
     list.push({ ...(rest as unknown as T), __sort: sortValue(r.__sort, q.sort.cast) });
     byParent.set(__parent, list);
   }
+  // Rows on the far side of each cursor, per parent (one statement, only when there is a cursor).
+  const farSide = new Map<string, { a: boolean; b: boolean }>();
+  if (page.after || page.before) {
+    const p2: unknown[] = [...q.params, parentIds];
+    const ids = `$${p2.length}::${q.parentCast}[]`;
+    const exists = (side: 'after' | 'before', c: KeysetCursor | null) =>
+      c ? `EXISTS (SELECT 1 FROM ${q.from} ${whereOf([...q.where, `${q.parentExpr} = __ids.__pid`, cursorCondition(q, c, side, page.reverse, p2, true)])})` : 'false';
+    const flags = await tx.query<{ parent: string; a: boolean; b: boolean }>(
+      `SELECT __ids.__pid::text AS parent, ${exists('after', page.after)} AS a, ${exists('before', page.before)} AS b FROM unnest(${ids}) AS __ids(__pid)`,
+      p2,
+    );
+    for (const f of flags) farSide.set(f.parent, f);
+  }
   return parentIds.map((id) => {
+    const far = farSide.get(id);
     const all = byParent.get(id) ?? [];
     const more = all.length > page.limit;
     const list = all.slice(0, page.limit);
     if (page.backward) list.reverse();
     return {
       rows: list,
-      hasNextPage: page.backward ? !!page.cursor : more,
-      hasPreviousPage: page.backward ? more : !!page.cursor,
+      hasNextPage: (!page.backward && more) || !!far?.b,
+      hasPreviousPage: (page.backward && more) || !!far?.a,
       totalCount: () => Promise.reject(new Error('nested totalCount is served by a loader')),
     };
   });

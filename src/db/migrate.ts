@@ -10,7 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { migrationsDir } from '../paths';
 import type { Logger } from '../log';
-import { isTransientDbError } from '../graphql/errors';
+import { isTransientDbError } from './errors';
 
 /** Prisma Migrate's advisory lock key: also excludes a concurrent `prisma migrate deploy`. */
 const MIGRATE_LOCK_KEY = 72707369;

@@ -4,7 +4,7 @@
  * UnavailableError (extensions.code UNAVAILABLE, retryable). Lost connections surface the same way.
  */
 import type pg from 'pg';
-import { UnavailableError, isTransientDbError } from '../graphql/errors';
+import { UnavailableError, isTransientDbError } from './errors';
 
 export interface Tx {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;

@@ -77,6 +77,7 @@ export const PUBLIC_ARGUMENTS: ReadonlySet<string> = new Set([
   'ProductSortKey.NAME',
   'ProductSortKey.TOTAL_AVAILABLE',
   'VariantSortKey.SKU',
+  'VariantSortKey.PRICE',
   'InventoryLevelSortKey.AVAILABLE',
   'InventoryLevelSortKey.SKU',
   'ProductFilter.search',

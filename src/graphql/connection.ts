@@ -1,10 +1,13 @@
 /**
  * Relay connections: argument validation, opaque cursors and the generic Connection/Edge/PageInfo
- * types. Cursors are base64url JSON naming their connection and sort key, so a cursor from another
- * connection or sort order is refused instead of silently paging wrong.
+ * types. Cursors are sealed (AES-256-GCM, src/graphql/cursor-seal.ts): they reveal nothing about
+ * the row, cannot be forged, and are bound to the store, connection and sort key that issued them,
+ * so a cursor from elsewhere is refused instead of silently paging wrong.
  */
 import { ArgsType, ClassType, Field, Int, ObjectType } from 'type-graphql';
 import type { KeysetCursor, Page, PageRequest } from '../db/keyset';
+import { storeOf, type Context } from './context';
+import { CursorError, cursorSealer, type CursorScope, type IdKind, type ScopedSealer, type SortValueKind } from './cursor-seal';
 import { badInput } from './errors';
 
 export const MAX_PAGE = 250;
@@ -12,13 +15,13 @@ export const DEFAULT_PAGE = 50;
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `Forward page size, 1..${MAX_PAGE} (default ${DEFAULT_PAGE}).` })
+  @Field(() => Int, { nullable: true, description: `The first edges of the window, 0..${MAX_PAGE} (${DEFAULT_PAGE} when neither first nor last is given); not with last.` })
   first?: number | null;
-  @Field(() => String, { nullable: true, description: 'Return edges after this cursor.' })
+  @Field(() => String, { nullable: true, description: 'Only edges after this cursor (may be combined with before).' })
   after?: string | null;
-  @Field(() => Int, { nullable: true, description: `Backward page size, 1..${MAX_PAGE}.` })
+  @Field(() => Int, { nullable: true, description: `The last edges of the window, 0..${MAX_PAGE}; not with first.` })
   last?: number | null;
-  @Field(() => String, { nullable: true, description: 'Return edges before this cursor.' })
+  @Field(() => String, { nullable: true, description: 'Only edges before this cursor (may be combined with after).' })
   before?: string | null;
 }
 
@@ -65,69 +68,76 @@ export function Connection<T extends object>(nodeClass: ClassType<T>, name: stri
   return Conn;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TEXT_SORTS = new Set(['SKU', 'NAME', 'CODE']);
 const TIME_SORTS = new Set(['UPDATED_AT', 'CREATED_AT']);
 
-interface CursorBody {
-  c: string; // connection
-  s: string; // sort key
-  v: string | number;
-  i: string;
+const valueKind = (sortKey: string): SortValueKind => (TEXT_SORTS.has(sortKey) ? 'text' : TIME_SORTS.has(sortKey) ? 'time' : 'int');
+const idKind = (sortKey: string): IdKind => (sortKey === 'ID' ? 'int' : 'uuid');
+
+/** Where a cursor may be used: the store of the caller, the connection and the sort key. */
+function scopeOf(ctx: Context, connection: string, sortKey: string): CursorScope {
+  return { storeId: storeOf(ctx), connection, sortKey };
 }
 
-export function encodeCursor(connection: string, sortKey: string, value: string | number, id: string): string {
-  return Buffer.from(JSON.stringify({ c: connection, s: sortKey, v: value, i: id } satisfies CursorBody)).toString('base64url');
-}
-
-function decodeCursor(cursor: string, connection: string, sortKey: string, arg: string): KeysetCursor {
-  let body: CursorBody | null = null;
+function openCursor(ctx: Context, cursor: string, connection: string, sortKey: string, arg: 'after' | 'before'): KeysetCursor {
   try {
-    if (cursor.length <= 500) body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorBody;
-  } catch {
-    body = null;
+    const pos = cursorSealer(ctx.app.db).open(scopeOf(ctx, connection, sortKey), cursor, valueKind(sortKey), idKind(sortKey));
+    if (valueKind(sortKey) === 'text' && typeof pos.value === 'string' && pos.value.includes('\u0000')) throw new CursorError('NUL');
+    return pos;
+  } catch (e) {
+    if (!(e instanceof CursorError)) throw e;
+    throw badInput(`"${arg}" is not a valid cursor here: a cursor is valid only for the connection, sort key and store that issued it, unaltered`, { argument: arg });
   }
-  const valid =
-    body && typeof body === 'object' && typeof body.c === 'string' && typeof body.i === 'string' && (typeof body.v === 'string' || typeof body.v === 'number');
-  if (!valid) throw badInput(`"${arg}" is not a valid cursor`, { argument: arg });
-  if (body!.c !== connection) throw badInput(`"${arg}" is a cursor of another connection (${body!.c}), not ${connection}`, { argument: arg });
-  if (body!.s !== sortKey) throw badInput(`"${arg}" was issued for sort key ${body!.s}, not ${sortKey}`, { argument: arg });
-  // A well-formed cursor of this connection carries values of the right types; a forged one does not.
-  const idOk = sortKey === 'ID' ? /^\d{1,18}$/.test(body!.i) : UUID.test(body!.i);
-  const kind = TEXT_SORTS.has(sortKey) ? 'string' : TIME_SORTS.has(sortKey) ? 'time' : 'number';
-  const v = body!.v;
-  const valueOk =
-    kind === 'string' ? typeof v === 'string' && !v.includes('\u0000') && v.length <= 1000
-    : kind === 'time' ? typeof v === 'string' && !Number.isNaN(Date.parse(v)) && /^\d{4}-\d\d-\d\dT/.test(v)
-    : typeof v === 'number' && Number.isSafeInteger(v);
-  if (!idOk || !valueOk) throw badInput(`"${arg}" is not a valid cursor`, { argument: arg });
-  return { value: v, id: body!.i };
 }
 
-/** Validates Relay arguments and turns them into a keyset page request (BAD_USER_INPUT otherwise). */
-export function pageRequest(args: PageArgs, connection: string, sortKey: string, reverse = false): PageRequest {
+/**
+ * Validates Relay arguments and turns them into a keyset page request (BAD_USER_INPUT otherwise).
+ * As in the Relay specification, `after` and `before` may be combined (with `first`, `last` or
+ * neither): the page is taken from the edges strictly between them. `first: 0` / `last: 0` give an
+ * empty page whose pageInfo still says whether edges follow / precede. Without `first` and `last`
+ * a page holds at most DEFAULT_PAGE edges, counted from `after` (from `before` when only `before`
+ * is given). `first` and `last` together are refused: the specification discourages them (the
+ * page info of such a slice is ambiguous, hasPreviousPage counting edges the page does not
+ * follow) and no client pagination helper sends both.
+ */
+export function pageRequest(ctx: Context, args: PageArgs, connection: string, sortKey: string, reverse = false): PageRequest {
   const { first, last, after, before } = args;
-  if (first != null && last != null) throw badInput('Give either "first" or "last", not both');
+  if (first != null && last != null) throw badInput('Give either "first" or "last", not both (the Relay specification discourages combining them)');
   for (const [name, v] of [
     ['first', first],
     ['last', last],
   ] as const) {
-    if (v != null && (!Number.isInteger(v) || v < 1 || v > MAX_PAGE)) throw badInput(`"${name}" must be between 1 and ${MAX_PAGE}, got ${v}`, { argument: name });
+    if (v != null && (!Number.isInteger(v) || v < 0 || v > MAX_PAGE)) throw badInput(`"${name}" must be between 0 and ${MAX_PAGE}, got ${v}`, { argument: name });
   }
-  if (last != null && after != null) throw badInput('"after" goes with "first"; use "before" with "last"');
-  if (first != null && before != null) throw badInput('"before" goes with "last"; use "after" with "first"');
-  const backward = last != null || (first == null && before != null);
-  const cursorArg = backward ? before : after;
+  const backward = last != null || (first == null && before != null && after == null);
   return {
-    limit: (backward ? last : first) ?? DEFAULT_PAGE,
+    limit: first ?? last ?? DEFAULT_PAGE,
     backward,
-    cursor: cursorArg != null ? decodeCursor(cursorArg, connection, sortKey, backward ? 'before' : 'after') : null,
+    after: after != null ? openCursor(ctx, after, connection, sortKey, 'after') : null,
+    before: before != null ? openCursor(ctx, before, connection, sortKey, 'before') : null,
     reverse,
   };
 }
 
+/**
+ * An edge whose cursor is sealed when first read (a selection without cursors costs no
+ * encryption), then kept: startCursor/endCursor are the same strings as the edges' cursors.
+ */
+class SealedEdge<T> {
+  private sealed: string | undefined;
+  constructor(
+    private readonly sealer: ScopedSealer,
+    private readonly position: { value: string | number; id: string },
+    readonly node: T,
+  ) {}
+  get cursor(): string {
+    return (this.sealed ??= this.sealer.seal(this.position));
+  }
+}
+
 /** Maps a keyset page to a Relay connection value. */
 export function toConnection<R, T = R>(
+  ctx: Context,
   page: Page<R>,
   connection: string,
   sortKey: string,
@@ -135,15 +145,20 @@ export function toConnection<R, T = R>(
   map: (row: R) => T = (r) => r as unknown as T,
   totalCount: () => Promise<number> = page.totalCount,
 ): ConnectionValue<T> {
-  const edges = page.rows.map((r) => ({ cursor: encodeCursor(connection, sortKey, r.__sort, idOf(r)), node: map(r) }));
+  const sealer = cursorSealer(ctx.app.db).scoped(scopeOf(ctx, connection, sortKey), valueKind(sortKey), idKind(sortKey));
+  const edges = page.rows.map((r) => new SealedEdge(sealer, { value: r.__sort, id: String(idOf(r)) }, map(r)));
   return {
     edges,
     nodes: edges.map((e) => e.node),
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: page.hasPreviousPage,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges[edges.length - 1]?.cursor ?? null;
+      },
     },
     // A getter: the count query runs only when totalCount is selected.
     get totalCount() {

@@ -70,8 +70,10 @@ function selectionCost(w: Walk, parent: GraphQLCompositeType, set: SelectionSetN
       } catch {
         args = {};
       }
-      const n = Number(args.first ?? args.last ?? DEFAULT_PAGE) || DEFAULT_PAGE;
-      total += 2 + Math.max(1, n) * child;
+      // first: 0 / last: 0 ask for page info only: they cost the connection's 2.
+      const raw = Number(args.first ?? args.last ?? DEFAULT_PAGE);
+      const n = Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_PAGE;
+      total += 2 + n * child;
     } else if (named.name.endsWith('Edge') || named.name === 'PageInfo') {
       total += child;
     } else {

@@ -2,8 +2,7 @@
  * Errors. Business failures are `userErrors` in mutation payloads with a stable ErrorCode.
  * Unexpected failures become GraphQLErrors with `extensions.code`; internals never leak.
  */
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import type { Logger } from '../log';
+import { GraphQLError } from 'graphql';
 
 export enum ErrorCode {
   INVALID_INPUT = 'INVALID_INPUT',
@@ -32,6 +31,7 @@ export enum ErrorCode {
   IDEMPOTENCY_KEY_IN_PROGRESS = 'IDEMPOTENCY_KEY_IN_PROGRESS',
   WEBHOOK_NOT_FOUND = 'WEBHOOK_NOT_FOUND',
   WEBHOOK_DELIVERY_NOT_FOUND = 'WEBHOOK_DELIVERY_NOT_FOUND',
+  WEBHOOK_URL_FORBIDDEN = 'WEBHOOK_URL_FORBIDDEN',
 }
 
 export interface UserErrorShape {
@@ -58,8 +58,10 @@ export const PUBLIC_CODES = new Set([
   'UNAVAILABLE',
   'MAX_COST_EXCEEDED',
   'THROTTLED',
+  'QUOTA_EXCEEDED',
   'NOT_FOUND',
   'CURSOR_EXPIRED',
+  'VALUE_OUT_OF_RANGE',
 ]);
 
 export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>
@@ -71,50 +73,5 @@ export const forbidden = (scope: string) =>
 export const badInput = (message: string, extra: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...extra } });
 
-/** The database is unreachable or overloaded: the client should retry. */
-export class UnavailableError extends Error {
-  constructor(
-    message = 'The service is temporarily unavailable; retry the request',
-    public readonly retryAfterMs = 1000,
-  ) {
-    super(message);
-    this.name = 'UnavailableError';
-  }
-}
-
-const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '40001', '40P01', '57014', '55P03']);
-
-/** Whether an error means "the database could not do it now" (connection lost, timeouts, contention). */
-export function isTransientDbError(e: unknown): boolean {
-  const err = e as { code?: string; message?: string; cause?: unknown };
-  if (!err) return false;
-  if (err instanceof UnavailableError) return true;
-  if (typeof err.code === 'string' && UNAVAILABLE_PG_CODES.has(err.code)) return true;
-  if (typeof err.code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'].includes(err.code)) return true;
-  const m = err.message ?? '';
-  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|Connection ended|not queryable/i.test(m)) return true;
-  if (err.cause && err.cause !== e) return isTransientDbError(err.cause);
-  return false;
-}
-
-/** Apollo formatError: keeps public errors, maps transient DB failures to UNAVAILABLE, hides the rest. */
-export function makeFormatError(log: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = formatted.extensions?.code as string | undefined;
-    if (code && PUBLIC_CODES.has(code)) {
-      const { stacktrace: _s, ...ext } = formatted.extensions ?? {};
-      return { ...formatted, extensions: ext };
-    }
-    const original = (error as { originalError?: unknown })?.originalError ?? error;
-    if (isTransientDbError(original)) {
-      const retryAfterMs = original instanceof UnavailableError ? original.retryAfterMs : 1000;
-      return {
-        message: 'The service is temporarily unavailable; retry the request',
-        path: formatted.path,
-        extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs },
-      };
-    }
-    log.error('unexpected error', { err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original), path: formatted.path });
-    return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-  };
-}
+// Database failures are the data layer's (src/db/errors.ts); re-exported for the API layer.
+export { UnavailableError, isTransientDbError } from '../db/errors';

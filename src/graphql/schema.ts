@@ -1,11 +1,12 @@
 /** Builds the executable schema from the type-graphql resolvers. */
 import 'reflect-metadata';
-import { printSchema, type GraphQLSchema } from 'graphql';
+import { defaultFieldResolver, GraphQLNonNull, isObjectType, printSchema, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
+import { ApiKeyResolver } from '../modules/auth/apikey.resolver';
 import { hasScope } from '../modules/auth/scopes';
 import { ProductResolver, VariantResolver, WarehouseResolver } from '../modules/catalog/catalog.resolver';
 import { ProductReadResolver, VariantReadResolver, WarehouseReadResolver } from '../modules/catalog/catalog.reads.resolver';
-import { InventoryLevelReadResolver, StockMovementResolver } from '../modules/inventory/inventory.reads.resolver';
+import { InventoryLevelReadResolver, InventorySummaryResolver, StockMovementResolver } from '../modules/inventory/inventory.reads.resolver';
 import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver';
 import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver } from '../modules/reservations/reservation.reads.resolver';
@@ -13,6 +14,7 @@ import { ReservationLineResolver, ReservationResolver } from '../modules/reserva
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from './context';
+import { assertAccessDeclared } from './access';
 import { forbidden, unauthenticated } from './errors';
 import { ROOT_TYPE_DESCRIPTIONS } from './common.types';
 
@@ -39,12 +41,14 @@ export const resolvers = [
   WarehouseReadResolver,
   InventoryLevelReadResolver,
   StockMovementResolver,
+  InventorySummaryResolver,
   ReservationReadResolver,
   NodeResolver,
   InventoryChangedEventResolver,
   StockStatusChangedEventResolver,
   WebhookSubscriptionResolver,
   WebhookDeliveryResolver,
+  ApiKeyResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;
@@ -69,9 +73,40 @@ export function getSchema(): Promise<GraphQLSchema> {
     for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
       if (root) root.description = ROOT_TYPE_DESCRIPTIONS[root.name as keyof typeof ROOT_TYPE_DESCRIPTIONS];
     }
+    nullMeansDefault(schema);
+    // Every type says who may read it, every root field its scopes: the server does not start otherwise.
+    assertAccessDeclared(schema);
     return schema;
   });
   return cached;
+}
+
+/**
+ * Explicit null on an argument that has a default means the default: every such argument
+ * (`sortKey: ProductSortKey! = NAME`, `reverse: Boolean! = false`, …) becomes nullable with the same
+ * default (`sortKey: ProductSortKey = NAME`; widening an argument is not a breaking change), and the
+ * field's resolver receives the default in place of null. Without this, `products(sortKey: null)`
+ * (or a null variable) failed inside graphql-js's argument coercion as INTERNAL_SERVER_ERROR. The
+ * generated client types follow (`sortKey?: InputMaybe<ProductSortKey>`).
+ */
+export function nullMeansDefault(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const defaults = field.args.filter((a) => a.defaultValue !== undefined && a.type instanceof GraphQLNonNull);
+      if (!defaults.length) continue;
+      for (const a of defaults) (a as { type: unknown }).type = (a.type as GraphQLNonNull<never>).ofType;
+      const wrap = (inner: GraphQLFieldResolver<unknown, unknown> | undefined) => {
+        const fn = inner ?? defaultFieldResolver;
+        return (root: unknown, args: Record<string, unknown>, ctx: unknown, info: Parameters<GraphQLFieldResolver<unknown, unknown>>[3]) => {
+          for (const a of defaults) if (args[a.name] === null) args[a.name] = a.defaultValue;
+          return fn(root, args, ctx, info);
+        };
+      };
+      field.resolve = wrap(field.resolve);
+      if (field.subscribe) field.subscribe = wrap(field.subscribe);
+    }
+  }
 }
 
 /** The SDL checked in as schema.graphql. */

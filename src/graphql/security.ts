@@ -7,7 +7,8 @@
  *     in string literals, and no introspection when it is off;
  *  3. `check`: subscriptions only over graphql-ws; publishable keys read-only (and trusted
  *     documents only, if configured); field authorization by type on every path (access.ts), with
- *     the public sort and filter rule; the query cost limit; the leaky bucket per key;
+ *     the public sort and filter rule; the query cost limit; the usage quota and the leaky bucket
+ *     per key;
  *  4. `settle`: the unused cost is refunded and `extensions.cost` reported;
  *  5. `formatError`: public codes pass, transient database failures become UNAVAILABLE, anything
  *     else is masked; suggestions are stripped when introspection is off.
@@ -34,6 +35,7 @@ import {
 import type { Config } from '../config';
 import { poolTx } from '../db/tx';
 import type { Logger } from '../log';
+import { chargeQuota, refundQuota, type QuotaStatus } from '../modules/auth/quota';
 import { refund, type BucketConfig, type ThrottleStatus } from '../modules/auth/rate-limit';
 import type { AuthInfo } from '../modules/auth/scopes';
 import { checkFieldAccess } from './access';
@@ -46,6 +48,8 @@ export interface CostInfo {
   requestedQueryCost: number;
   actualQueryCost: number | null;
   throttleStatus: ThrottleStatus | null;
+  /** Keys with a usage quota only. */
+  quota?: QuotaStatus;
 }
 
 /** One operation as the guard sees it, from any transport. */
@@ -61,6 +65,15 @@ export interface OperationRequest {
 
 export interface Checked extends CostInfo {
   fragments: Record<string, FragmentDefinitionNode>;
+  /** The quota period charged (for the refund). */
+  quotaPeriodStart?: Date;
+}
+
+function quotaExceeded(requested: number, q: QuotaStatus): GraphQLError {
+  const retryAfterS = Math.max(1, Math.ceil((Date.parse(q.resetsAt) - Date.now()) / 1000));
+  return new GraphQLError(`Quota exceeded: this query costs ${requested} points and ${q.remaining} of the key's ${q.limit} points per ${q.period.toLowerCase()} are left; the quota resets at ${q.resetsAt}`, {
+    extensions: { code: 'QUOTA_EXCEEDED', quota: q, http: { status: 402, headers: new Map([['retry-after', String(retryAfterS)]]) } },
+  });
 }
 
 const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
@@ -136,10 +149,18 @@ export class OperationGuard {
       });
     }
     const info: Checked = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: null, fragments };
+    if (auth?.quota) {
+      const q = await chargeQuota(poolTx(ctx.app.db.pool), auth.keyId, auth.quota, requested);
+      info.quota = q.status;
+      info.quotaPeriodStart = q.periodStart;
+      if (!q.granted) throw quotaExceeded(requested, q.status);
+    }
     if (auth && this.bucket.size > 0) {
       const c = await this.charges.charge(poolTx(ctx.app.db.pool), auth.keyId, requested);
       info.throttleStatus = c.status;
       if (!c.granted) {
+        // Not run: give the quota its points back.
+        if (auth.quota && info.quotaPeriodStart) await refundQuota(poolTx(ctx.app.db.pool), auth.keyId, auth.quota, info.quotaPeriodStart, requested).catch(() => null);
         const retryAfterS = Math.max(1, Math.ceil(c.retryAfterMs / 1000));
         throw new GraphQLError(`Throttled: this query costs ${requested} points and ${c.status.currentlyAvailable} are available; retry in ${retryAfterS} s`, {
           extensions: {
@@ -170,16 +191,28 @@ export class OperationGuard {
   async settle(req: OperationRequest, info: Checked, ctx: Context, data: unknown): Promise<CostInfo> {
     info.actualQueryCost = Math.min(actualCost(req.schema, req.operation, info.fragments, data as Record<string, unknown> | null | undefined), info.requestedQueryCost);
     const unused = info.requestedQueryCost - info.actualQueryCost;
+    // Best effort: the operation's result is already decided; a refund lost to a dropped
+    // connection must not turn it into an error (the client would retry a done change).
     if (ctx.auth && info.throttleStatus && unused > 0) {
-      // Best effort: the operation's result is already decided; a refund lost to a dropped
-      // connection must not turn it into an error (the client would retry a done change).
       try {
         info.throttleStatus = { ...info.throttleStatus, currentlyAvailable: await refund(poolTx(ctx.app.db.pool), ctx.auth.keyId, unused, this.bucket) };
       } catch (e) {
         ctx.app.log.warn('rate-limit refund failed', { err: (e as Error).message });
       }
     }
-    return { requestedQueryCost: info.requestedQueryCost, actualQueryCost: info.actualQueryCost, throttleStatus: info.throttleStatus };
+    if (ctx.auth?.quota && info.quotaPeriodStart && unused > 0) {
+      try {
+        info.quota = (await refundQuota(poolTx(ctx.app.db.pool), ctx.auth.keyId, ctx.auth.quota, info.quotaPeriodStart, unused)) ?? info.quota;
+      } catch (e) {
+        ctx.app.log.warn('quota refund failed', { err: (e as Error).message });
+      }
+    }
+    return {
+      requestedQueryCost: info.requestedQueryCost,
+      actualQueryCost: info.actualQueryCost,
+      throttleStatus: info.throttleStatus,
+      ...(info.quota ? { quota: info.quota } : {}),
+    };
   }
 
   /**

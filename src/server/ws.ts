@@ -41,6 +41,14 @@ interface SubscribePayload {
   extensions?: Record<string, unknown> | null;
 }
 
+/**
+ * graphql-ws pings every this often and terminates a socket whose pong has not come back after as
+ * long again. A pong queues behind every frame sent before the ping, so a client that reads slowly
+ * answers late: 30 s (graphql-ws's default is 12 s) leaves the slow-consumer limit (close 4290,
+ * with the reason) to act first, and still ends dead peers within a minute.
+ */
+export const WS_KEEP_ALIVE_MS = 30_000;
+
 /** The close codes of connection_init refusals. */
 export const WS_UNAUTHORIZED = 4401;
 export const WS_FORBIDDEN = 4403;
@@ -117,9 +125,6 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
         if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
         const operation = getOperationAST(document, payload.operationName ?? undefined);
         if (!operation) return [clientError('Unable to identify the operation: give operationName', 'OPERATION_RESOLUTION_FAILURE')];
-        // As Apollo does over HTTP: variables that do not fit their types are the client's mistake.
-        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
-        if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
         const socket = ctx.extra.socket as WebSocket;
         const contextValue: Context = Object.assign(buildContext(app, ctx.extra.auth ?? null, crypto.randomUUID()), {
           closeSocket: (code: number, reason: string) => socket.close(code, reason),
@@ -131,6 +136,9 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
         } catch (e) {
           return [e instanceof GraphQLError ? e : new GraphQLError('Internal server error', { originalError: e as Error })];
         }
+        // Then, as Apollo does over HTTP: variables that do not fit their types are the client's mistake.
+        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+        if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
         if (doc.hash && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
         const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
         return args;
@@ -148,6 +156,7 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
       subscribe: deps.subscriptions.subscribe,
     },
     wsServer,
+    WS_KEEP_ALIVE_MS,
   );
   return server;
 }

@@ -137,8 +137,8 @@ describe('against the server', () => {
     const paged: string[] = [];
     for await (const level of client.paginate('inventoryLevels', { filter: { skus: [skuA, skuB] }, sortKey: 'SKU', first: 1 })) paged.push(level.variant.sku);
     expect(paged).toEqual([skuA, skuB]);
-    expect(await client.inventorySummary({ filter: { warehouseIds: [warehouse.id] } })).toMatchObject({ total: 2, totalOnHand: 12, inStock: 2 });
-    expect(await client.variant({ sku: skuA })).toMatchObject({ sku: skuA, totalOnHand: 5, hasStock: true });
+    expect(await client.inventorySummary({ filter: { warehouseIds: [warehouse.id] } })).toMatchObject({ total: 2, totals: { onHand: '12' }, inStock: 2 });
+    expect(await client.variant({ sku: skuA })).toMatchObject({ sku: skuA, totals: { onHand: '5' }, hasStock: true });
     expect(await client.node({ id: warehouse.id })).toMatchObject({ __typename: 'Warehouse', code });
     const moves = await client.stockMovements({ filter: { skus: [skuA] } });
     expect(moves.edges.map((e) => [e.node.kind, e.node.quantityDelta])).toEqual([['ADJUSTMENT', 5]]);

@@ -158,13 +158,13 @@ describe('inventoryLevels', () => {
     const product = (await ok(t.gql(`{ products(first: 1) { pageInfo { endCursor } } }`))).products.pageInfo.endCursor;
     const bySku = (await levels({ first: 1 })).pageInfo.endCursor;
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ first: 0 }, /"first" must be between 1 and 250, got 0/],
-      [{ first: 251 }, /"first" must be between 1 and 250, got 251/],
-      [{ last: -1 }, /"last" must be between 1 and 250/],
+      [{ first: 251 }, /"first" must be between 0 and 250, got 251/],
+      [{ last: -1 }, /"last" must be between 0 and 250/],
       [{ first: 1, last: 1 }, /either "first" or "last", not both/],
       [{ first: 1, after: 'garbage!' }, /"after" is not a valid cursor/],
-      [{ first: 1, after: product }, /"after" is a cursor of another connection \(Product\), not InventoryLevel/],
-      [{ first: 1, after: bySku, sortKey: 'AVAILABLE' }, /"after" was issued for sort key SKU, not AVAILABLE/],
+      [{ first: 1, after: product }, /"after" is not a valid cursor here: a cursor is valid only for the connection, sort key and store that issued it/],
+      [{ first: 1, after: bySku, sortKey: 'AVAILABLE' }, /"after" is not a valid cursor here/],
+      [{ last: 1, before: bySku.slice(0, -2) }, /"before" is not a valid cursor/],
       [{ first: 1, filter: { warehouseIds: ['nope'] } }, /filter.warehouseIds\[0\] is not a Warehouse id/],
     ];
     for (const [vars, message] of cases) {
@@ -268,7 +268,7 @@ describe('node, ledger and reservations', () => {
     await ok(t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku, warehouseCode: W.a.code, delta: -2, reason: 'DAMAGED', note: 'dropped' } }));
     const q = `query($f: StockMovementFilter, $r: Boolean) { stockMovements(first: 50, filter: $f, reverse: $r) { totalCount nodes { kind reason quantityDelta onHandBefore onHandAfter note variant { sku } warehouse { code } } } }`;
     const all = await ok(t.gql(q, { f: { skus: [sku], warehouseIds: [W.a.id] } }));
-    expect(all.stockMovements.nodes.map((n: any) => n.reason)).toEqual(['RECEIVED', 'DAMAGED']);
+    expect(all.stockMovements.nodes.map((n: any) => n.reason)).toEqual(['RECEIVED', 'OTHER', 'DAMAGED']);
     const newest = await ok(t.gql(q, { f: { skus: [sku] }, r: true }));
     expect(newest.stockMovements.nodes[0]).toEqual({
       kind: 'ADJUSTMENT',
@@ -314,8 +314,10 @@ describe('no N+1', () => {
           variant { sku totalAvailable status product { name variantCount totalOnHand variants(first: 3) { totalCount nodes { sku } } } }
           warehouse { code inventoryLevels(first: 2, sortKey: AVAILABLE) { totalCount nodes { onHand reserved } } } } } } }`;
     const counts: Record<number, number> = {};
-    await ok(gql(q, { n: 1 })); // warm-up (key cache)
     for (const n of [1, 100, 250]) {
+      // Warm-up: the key lookup is cached for 5 s (and counted when missed); a loaded machine can
+      // take longer than that over the three measured requests, so warm it before each.
+      await ok(gql(q, { n: 1 }));
       // The server counts the statements sent on behalf of this request only (background work
       // such as the sweeper and event hub is outside the request's async scope).
       const res = await gql(q, { n });

@@ -166,12 +166,16 @@ describe('inventoryMove', () => {
   test('moves atomically between warehouses with TRANSFER_OUT and TRANSFER_IN ledger rows', async () => {
     const s = await stockedSku(t.gql, 30);
     const to = await createWarehouse(t.gql);
+    // Only inventorySet (and bulk SET) creates a level: a move needs the destination level.
+    const noLevel = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 12 } });
+    expect(noLevel.userErrors[0]).toMatchObject({ code: 'INVENTORY_NOT_FOUND', field: ['input', 'to'] });
+    await setStock(t.gql, s.sku, to.code, 0);
     const r = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 12, note: 'rebalance' } });
     expect(r.userErrors).toEqual([]);
     expect(r.source).toMatchObject({ onHand: 18 });
     expect(r.destination).toMatchObject({ onHand: 12 });
     expect((await movements(r.source.id)).at(-1)).toMatchObject({ reason: 'TRANSFER_OUT', quantityDelta: -12, note: 'rebalance' });
-    expect(await movements(r.destination.id)).toEqual([expect.objectContaining({ reason: 'TRANSFER_IN', quantityDelta: 12, onHandBefore: 0, onHandAfter: 12 })]);
+    expect((await movements(r.destination.id)).at(-1)).toEqual(expect.objectContaining({ reason: 'TRANSFER_IN', quantityDelta: 12, onHandBefore: 0, onHandAfter: 12 }));
 
     const tooMuch = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 19 } });
     expect(tooMuch.userErrors[0]).toMatchObject({ code: 'INSUFFICIENT_STOCK', field: ['input', 'from'] });
@@ -201,8 +205,10 @@ describe('inventoryLevelUpdate', () => {
     await m('inventoryLevelUpdate', LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 10 } });
     const adj = await m('inventoryAdjust', ADJUST, { input: { inventoryLevelId: s.level.id, delta: -3, reason: 'DAMAGED' } });
     expect(adj.userErrors[0].code).toBe('INSUFFICIENT_STOCK');
-    // Settings alone write no stock movement: onHand stays the sum of the ledger.
-    expect((await movements(s.level.id)).map((x) => x.reason)).toEqual(['RECEIVED']);
+    // Every settings change is a movement (reason OTHER, quantityDelta 0): onHand stays the sum of the ledger.
+    const moves = await movements(s.level.id);
+    expect(moves.map((x) => x.reason)).toEqual(['RECEIVED', 'OTHER', 'OTHER', 'OTHER', 'OTHER', 'OTHER']);
+    expect(moves.reduce((sum, x) => sum + x.quantityDelta, 0)).toBe(12);
   });
 });
 
@@ -495,7 +501,7 @@ describe('catalogue', () => {
   });
 });
 
-test('every ErrorCode was triggered by a test above (webhook codes: test/e2e/webhooks.test.ts)', () => {
-  const elsewhere = new Set(['WEBHOOK_NOT_FOUND', 'WEBHOOK_DELIVERY_NOT_FOUND']);
+test('every ErrorCode was triggered by a test above (webhook codes: test/e2e/webhooks*.test.ts)', () => {
+  const elsewhere = new Set(['WEBHOOK_NOT_FOUND', 'WEBHOOK_DELIVERY_NOT_FOUND', 'WEBHOOK_URL_FORBIDDEN']);
   expect([...seen].sort()).toEqual(Object.values(ErrorCode).filter((c) => !elsewhere.has(c)).sort());
 });

@@ -156,6 +156,52 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   });
 });
 
+describe('the scope matrix, every root field × every kind of key, over both transports', () => {
+  // Roles of each root field, from the schema's own declarations (type-graphql's @Authorized).
+  const { getMetadataStorage } = require('type-graphql') as typeof import('type-graphql');
+  const { SCOPES, hasScope } = require('../../src/modules/auth/scopes') as typeof import('../../src/modules/auth/scopes');
+
+  test.each(TRANSPORTS)('over %s: FORBIDDEN exactly when no scope of the key opens the field', async (transport) => {
+    const schema = t.gateway.app.config && (await import('../../src/graphql/schema')).getSchema();
+    const s = await schema;
+    const md = getMetadataStorage();
+    const roots: { op: 'query' | 'mutation'; field: import('graphql').GraphQLField<unknown, unknown>; roles: string[] }[] = [];
+    for (const [op, type, list] of [
+      ['query', s.getQueryType()!, md.queries],
+      ['mutation', s.getMutationType()!, md.mutations],
+    ] as const) {
+      for (const r of list) {
+        const roles = md.authorizedFields.find((a) => a.target === r.target && a.fieldName === r.methodName)?.roles as string[];
+        roots.push({ op, field: type.getFields()[r.schemaName], roles });
+      }
+    }
+    expect(roots.length).toBeGreaterThan(30);
+    const profiles: { name: string; key: string; auth: { kind: 'pk' | 'sk'; scopes: string[] } }[] = [{ name: 'pk', key: await t.store.publishableKey(), auth: { kind: 'pk', scopes: [] } }];
+    for (const scope of SCOPES) profiles.push({ name: scope, key: await t.store.keyWith([scope]), auth: { kind: 'sk', scopes: [scope] } });
+    const failures: string[] = [];
+    for (const p of profiles) {
+      const c = transportClient(transport, t.url, p.key);
+      try {
+        for (const { op, field, roles } of roots) {
+          const required = field.args.filter((a) => String(a.type).endsWith('!') && a.defaultValue === undefined);
+          const vars = required.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
+          const args = required.map((a) => `${a.name}: $${a.name}`).join(', ');
+          const doc = `${op}${vars ? `(${vars})` : ''} { ${field.name}${args ? `(${args})` : ''} { __typename } }`;
+          // No variables are sent: an allowed field fails on them (BAD_USER_INPUT), after authorization.
+          const a = await c.send(doc);
+          const allowed = roles.some((r) => hasScope({ keyId: '', storeId: '', actor: '', ...p.auth }, r)) && !(p.auth.kind === 'pk' && op !== 'query');
+          const code = codeOf(a);
+          if (allowed && (code === 'FORBIDDEN' || code === 'UNAUTHENTICATED')) failures.push(`${p.name} ${field.name}: refused (${code}) but allowed`);
+          if (!allowed && code !== 'FORBIDDEN') failures.push(`${p.name} ${field.name}: ${code}, expected FORBIDDEN`);
+        }
+      } finally {
+        await c.close();
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('revocation', () => {
   (usingPostgres ? test : test.skip)('takes effect on every instance within 1 s, and closes the key’s open sockets with 4403', async () => {
     // A second gateway on the same database (PostgreSQL: embedded PGlite has one process).

@@ -70,7 +70,8 @@ const DELIVERIES = `query($s: ID, $st: [WebhookDeliveryStatus!]) { webhookDelive
 let t: TestServer;
 let rx: Awaited<ReturnType<typeof receiver>>;
 beforeAll(async () => {
-  t = await startTestServer({ WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100' });
+  // The receiver listens on 127.0.0.1, which the SSRF guard refuses unless told otherwise.
+  t = await startTestServer({ WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
   rx = await receiver();
 });
 afterAll(async () => {
@@ -142,6 +143,113 @@ test('after WEBHOOK_MAX_ATTEMPTS a delivery is FAILED; webhookDeliveryRetry send
   expect(after).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
 });
 
+test('the body uses the API\'s global ids, names the SKU, warehouse and note, and is exactly WebhookDelivery.payload', async () => {
+  const s = await stockedSku(t.gql, 2);
+  await t.gateway.app.events!.settle();
+  const c = await ok(t.gql(CREATE, { i: { url: `${rx.url}/hooks/contract`, topics: ['INVENTORY_UPDATED', 'STOCK_OUT'] } }));
+  const sub = c.webhookSubscriptionCreate.webhookSubscription;
+  await ok(t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -2, reason: 'SALE', note: 'order #1001 — “gift”' } }));
+  const got = await until(() => {
+    const mine = rx.got.filter((r) => r.path === '/hooks/contract');
+    return mine.length >= 2 && mine;
+  });
+  const upd = got.find((r) => r.json.topic === 'INVENTORY_UPDATED')!;
+  const out = got.find((r) => r.json.topic === 'STOCK_OUT')!;
+  for (const r of [upd, out]) {
+    expect(r.json.data).toMatchObject({ sku: s.sku, warehouseCode: s.warehouseCode, note: 'order #1001 — “gift”' });
+    expect(r.json.deliveryId).toBe(r.headers['x-inventory-delivery-id']);
+    expect(r.headers['x-inventory-attempt']).toBe('1');
+    expect(r.json).not.toHaveProperty('attempt');
+  }
+  // Every id in the body is a global id the API resolves as it is.
+  const d = upd.json.data;
+  const nodes = await ok(
+    t.gql(
+      `query($v: ID!, $l: ID!, $w: ID!, $m: ID!) {
+        v: node(id: $v) { ... on Variant { sku } } l: node(id: $l) { ... on InventoryLevel { onHand } }
+        w: node(id: $w) { ... on Warehouse { code } } m: node(id: $m) { ... on StockMovement { note quantityDelta } } }`,
+      { v: d.variantId, l: d.levelId, w: d.warehouseId, m: d.movementId },
+    ),
+  );
+  expect(nodes).toEqual({ v: { sku: s.sku }, l: { onHand: 0 }, w: { code: s.warehouseCode }, m: { note: 'order #1001 — “gift”', quantityDelta: -2 } });
+  expect(d.levelId).toBe(s.level.id);
+  expect(out.json.data.movementId).toBe(d.movementId);
+  expect(out.json.data.variantId).toBe(d.variantId);
+
+  // WebhookDelivery.payload is the received body, byte for byte (string equality, not JSON equality).
+  await until(async () => (await ok(t.gql(DELIVERIES, { s: sub.id }))).webhookDeliveries.nodes.every((n: any) => n.status === 'SUCCEEDED'));
+  const listed = (await ok(t.gql(`query($s: ID) { webhookDeliveries(first: 10, subscriptionId: $s) { nodes { id status payload } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+  for (const r of [upd, out]) {
+    const n = listed.find((x: any) => x.id === r.headers['x-inventory-delivery-id']);
+    expect(n).toBeDefined();
+    expect(n.payload).toBe(r.body);
+  }
+  // The header is what webhookDeliveryRetry takes; the retried attempt sends the same bytes.
+  const retry = await ok(t.gql(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { delivery { id status } userErrors { code } } }`, { id: upd.headers['x-inventory-delivery-id'] }));
+  expect(retry.webhookDeliveryRetry).toEqual({ delivery: { id: upd.headers['x-inventory-delivery-id'], status: 'PENDING' }, userErrors: [] });
+  const again = await until(() => {
+    const mine = rx.got.filter((r) => r.path === '/hooks/contract' && r.json.deliveryId === upd.json.deliveryId);
+    return mine.length >= 2 && mine[1];
+  });
+  expect(again.body).toBe(upd.body);
+  expect(verify(c.webhookSubscriptionCreate.secret, again)).toBe(true);
+  const after = (await ok(t.gql(`query($s: ID) { webhookDeliveries(first: 10, subscriptionId: $s) { nodes { id payload } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+  expect(after.find((x: any) => x.id === upd.json.deliveryId).payload).toBe(upd.body);
+});
+
+const SUBS = `{ webhookSubscriptions { id url active status disabledReason disabledAt consecutiveFailedDeliveries } }`;
+const UPDATE = `mutation($id: ID!, $i: WebhookSubscriptionInput!) { webhookSubscriptionUpdate(id: $id, input: $i) { webhookSubscription { active status disabledReason disabledAt consecutiveFailedDeliveries } userErrors { code field message } } }`;
+
+test('a run of deliveries that failed every attempt disables the subscription with a reason; active: true re-enables it', async () => {
+  const s = await stockedSku(t.gql, 100);
+  rx.state.alwaysFail.add('/hooks/flaky');
+  await t.gateway.app.events!.settle();
+  const c = await ok(t.gql(CREATE, { i: { url: `${rx.url}/hooks/flaky`, topics: ['INVENTORY_UPDATED'] } }));
+  const sub = c.webhookSubscriptionCreate.webhookSubscription;
+  // WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES (5) events, each failing its 3 attempts.
+  for (let i = 0; i < 5; i++) await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -1, reason: 'SALE' } }));
+  const disabled = await until(async () => {
+    const w = (await ok(t.gql(SUBS))).webhookSubscriptions.find((x: any) => x.id === sub.id);
+    return w.status === 'DISABLED' && w;
+  });
+  expect(disabled).toMatchObject({ active: false, consecutiveFailedDeliveries: 5 });
+  expect(disabled.disabledReason).toBe('5 deliveries in a row failed all their attempts; last error: HTTP 500');
+  expect(Date.parse(disabled.disabledAt)).toBeGreaterThan(Date.now() - 60_000);
+  const failed = (await ok(t.gql(DELIVERIES, { s: sub.id }))).webhookDeliveries.nodes;
+  expect(failed.map((n: any) => [n.status, n.attempts, n.lastError])).toEqual(Array(5).fill(['FAILED', 3, 'HTTP 500']));
+
+  // While disabled, events are not queued for it.
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -1, reason: 'SALE' } }));
+  await t.gateway.app.events!.settle();
+  expect((await ok(t.gql(DELIVERIES, { s: sub.id }))).webhookDeliveries.nodes).toHaveLength(5);
+
+  // Re-enabled: ACTIVE, reason and count cleared, and the next event arrives.
+  rx.state.alwaysFail.delete('/hooks/flaky');
+  const on = await ok(t.gql(UPDATE, { id: sub.id, i: { active: true } }));
+  expect(on.webhookSubscriptionUpdate).toEqual({ webhookSubscription: { active: true, status: 'ACTIVE', disabledReason: null, disabledAt: null, consecutiveFailedDeliveries: 0 }, userErrors: [] });
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 7, reason: 'RECEIVED' } }));
+  await until(() => rx.got.some((r) => r.path === '/hooks/flaky' && r.json.data.after.onHand === 100 - 6 + 7));
+  // Paused by the client: PAUSED, no reason.
+  const off = await ok(t.gql(UPDATE, { id: sub.id, i: { active: false } }));
+  expect(off.webhookSubscriptionUpdate.webhookSubscription).toMatchObject({ active: false, status: 'PAUSED', disabledReason: null });
+});
+
+test('a failed attempt records its cause (connection refused)', async () => {
+  const s = await stockedSku(t.gql, 5);
+  const dead = http.createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
+  const port = (dead.address() as { port: number }).port;
+  await new Promise<void>((r) => dead.close(() => r()));
+  await t.gateway.app.events!.settle();
+  const c = await ok(t.gql(CREATE, { i: { url: `http://127.0.0.1:${port}/gone`, topics: ['INVENTORY_UPDATED'] } }));
+  const sub = c.webhookSubscriptionCreate.webhookSubscription;
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -1, reason: 'SALE' } }));
+  const n = await until(async () => (await ok(t.gql(DELIVERIES, { s: sub.id }))).webhookDeliveries.nodes.find((x: any) => x.lastError));
+  expect(n.lastStatusCode).toBeNull();
+  expect(n.lastError).toMatch(/ECONNREFUSED/);
+  await ok(t.gql(`mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { userErrors { code } } }`, { id: sub.id }));
+});
+
 test('validation, scopes and store isolation', async () => {
   const bad = await ok(t.gql(CREATE, { i: { url: 'ftp://x', topics: [] } }));
   expect(bad.webhookSubscriptionCreate.userErrors.map((e: any) => [e.code, e.field.join('.')])).toEqual([
@@ -181,7 +289,7 @@ test('validation, scopes and store isolation', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-'));
   const procs: Spawned[] = [];
   try {
-    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', EVENTS_POLL_MS: '50' };
+    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', EVENTS_POLL_MS: '50', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'always' }));
     const a = makeClient(await procs[0].ready(), printedDevKey(procs[0]));
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));
@@ -196,6 +304,60 @@ test('validation, scopes and store isolation', async () => {
     expect(new Set(ids).size).toBe(40);
   } finally {
     for (const p of procs) p.killGroup('SIGKILL');
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a dead endpoint: few log lines, each with the cause; the subscription is disabled once', async () => {
+  const db = await createTestDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-log-'));
+  const dead = http.createServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
+  const port = (dead.address() as { port: number }).port;
+  await new Promise<void>((r) => dead.close(() => r()));
+  const p = spawnGateway({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    SEED_DEMO: 'always',
+    LOG_LEVEL: 'info',
+    WEBHOOK_POLL_MS: '20',
+    EVENTS_POLL_MS: '50',
+    WEBHOOK_RETRY_BASE_MS: '20',
+    WEBHOOK_MAX_ATTEMPTS: '4',
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+  });
+  try {
+    const gql = makeClient(await p.ready(), fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim());
+    const c = await ok(gql(CREATE, { i: { url: `http://127.0.0.1:${port}/dead`, topics: ['INVENTORY_UPDATED'] } }));
+    const sub = c.webhookSubscriptionCreate.webhookSubscription;
+    for (let i = 0; i < 30; i++) await ok(gql(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));
+    const w = await until(async () => {
+      const x = (await ok(gql(`{ webhookSubscriptions { id status disabledReason } }`))).webhookSubscriptions.find((y: any) => y.id === sub.id);
+      return x.status === 'DISABLED' && x;
+    }, 30_000);
+    expect(w.disabledReason).toMatch(/^5 deliveries in a row failed all their attempts; last error: .*ECONNREFUSED/);
+    const nodes = (await ok(gql(`query($s: ID) { webhookDeliveries(first: 50, subscriptionId: $s) { nodes { attempts lastError } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+    const attempts = nodes.reduce((a: number, n: any) => a + n.attempts, 0);
+    expect(attempts).toBeGreaterThanOrEqual(20); // at least 5 deliveries × 4 attempts failed
+    for (const n of nodes.filter((x: any) => x.lastError)) expect(n.lastError).toMatch(/ECONNREFUSED/);
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = (p.stdout() + p.stderr())
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    const failed = lines.filter((l) => l.msg === 'webhook delivery failed');
+    // The test runs well under WEBHOOK_FAILURE_LOG_INTERVAL_MS (60 s): one line for all those failures.
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: 'warn', cause: 'ECONNREFUSED', subscription: sub.id });
+    expect(failed[0].error).toMatch(/ECONNREFUSED 127\.0\.0\.1:\d+/);
+    expect(lines.filter((l) => l.msg === 'webhook subscription disabled')).toEqual([expect.objectContaining({ level: 'warn', subscription: sub.id, reason: w.disabledReason })]);
+    expect(lines.filter((l) => /fetch failed/.test(JSON.stringify(l)))).toEqual([]);
+  } finally {
+    p.killGroup('SIGKILL');
+    await p.exited;
     await db.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

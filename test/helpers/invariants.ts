@@ -1,5 +1,8 @@
 /** SQL checks of the stock invariants, run after concurrency tests. */
 import type { App } from '../../src/app';
+import { availableOf, stockStatus } from '../../src/modules/inventory/availability';
+import { levelSummary, stockTotals } from '../../src/modules/inventory/level.reads';
+import { effectiveReserved } from '../../src/modules/inventory/levels';
 
 export async function checkInvariants(app: App, storeId: string) {
   const q = (sql: string) => app.db.pool.query(sql, [storeId]).then((r) => r.rows);
@@ -28,3 +31,84 @@ export async function outboxGaps(pool: { query: (sql: string) => Promise<{ rows:
   const r = rows[0] as { n: number; d: number; lo: string; hi: string; pending: number };
   return { missing: Number(r.hi) - Number(r.lo) + 1 - r.d, duplicated: r.n - r.d, pending: r.pending };
 }
+
+/**
+ * The invariants that must hold at ANY moment, checked in one REPEATABLE READ snapshot (so they can
+ * run while writes are in flight): every product's totals (the API's own stockTotals() SQL) equal
+ * the sum of its levels; inventorySummary (levelSummary()) equals a count made here from the rows;
+ * and each level's ledger is an unbroken chain from (0, 0, 0) to its current onHand, reserved and
+ * safetyStock — every change of available (and of reserved) has its movement, with before = the
+ * previous after. Returns the violations (all empty when sound).
+ */
+export async function snapshotInvariants(app: App, storeId: string) {
+  const client = await app.db.pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const tx = { query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params as unknown[])).rows as T[] };
+    type L = { id: string; product_id: string; on_hand: number; reserved: number; stored_reserved: number; safety_stock: number; incoming: number; low: number; critical: number };
+    const levels = await tx.query<L>(
+      `SELECT l.id, v.product_id, l.on_hand, ${effectiveReserved()} AS reserved, l.reserved AS stored_reserved, l.safety_stock, l.incoming,
+              l.low_stock_threshold AS low, l.critical_threshold AS critical
+         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE l.store_id = $1`,
+      [storeId],
+    );
+    // Product totals.
+    const manual = new Map<string, { onHand: bigint; reserved: bigint; available: bigint; incoming: bigint }>();
+    for (const l of levels) {
+      const m = manual.get(l.product_id) ?? { onHand: 0n, reserved: 0n, available: 0n, incoming: 0n };
+      m.onHand += BigInt(l.on_hand);
+      m.reserved += BigInt(l.reserved);
+      m.available += BigInt(availableOf(l.on_hand, l.reserved, l.safety_stock));
+      m.incoming += BigInt(l.incoming);
+      manual.set(l.product_id, m);
+    }
+    const api = await stockTotals(tx, storeId, 'product', [...manual.keys()]);
+    const productTotals = api
+      .filter((a) => JSON.stringify(a.totals, big) !== JSON.stringify(manual.get(a.key), big))
+      .map((a) => ({ product: a.key, api: JSON.stringify(a.totals, big), manual: JSON.stringify(manual.get(a.key), big) }));
+    // Summary.
+    const counts = { total: levels.length, inStock: 0, lowStock: 0, critical: 0, outOfStock: 0 };
+    const key = { IN_STOCK: 'inStock', LOW_STOCK: 'lowStock', CRITICAL: 'critical', OUT_OF_STOCK: 'outOfStock' } as const;
+    for (const l of levels) counts[key[stockStatus(availableOf(l.on_hand, l.reserved, l.safety_stock), l.low, l.critical)]]++;
+    const s = await levelSummary(tx, storeId, {});
+    const summaryApi = { total: s.total, inStock: s.inStock, lowStock: s.lowStock, critical: s.critical, outOfStock: s.outOfStock };
+    const sums = [...manual.values()].reduce((a, m) => ({ onHand: a.onHand + m.onHand, available: a.available + m.available }), { onHand: 0n, available: 0n });
+    const summary =
+      JSON.stringify(summaryApi) === JSON.stringify(counts) && s.totals.onHand === sums.onHand && s.totals.available === sums.available
+        ? []
+        : [{ api: { ...summaryApi, onHand: String(s.totals.onHand), available: String(s.totals.available) }, manual: { ...counts, onHand: String(sums.onHand), available: String(sums.available) } }];
+    // Ledger chains.
+    type M = { level: string; id: string; ohb: number; oha: number; rb: number; ra: number; sb: number | null; sa: number | null };
+    const moves = await tx.query<M>(
+      `SELECT m.inventory_level_id AS level, m.id::text AS id, on_hand_before AS ohb, on_hand_after AS oha, reserved_before AS rb, reserved_after AS ra,
+              safety_stock_before AS sb, safety_stock_after AS sa
+         FROM stock_movements m WHERE m.store_id = $1 ORDER BY m.inventory_level_id, m.id`,
+      [storeId],
+    );
+    const byLevel = new Map<string, M[]>();
+    for (const m of moves) byLevel.set(m.level, [...(byLevel.get(m.level) ?? []), m]);
+    const ledgerChain: unknown[] = [];
+    for (const l of levels) {
+      let cur = { onHand: 0, reserved: 0, safety: 0 };
+      for (const m of byLevel.get(l.id) ?? []) {
+        if (m.ohb !== cur.onHand || m.rb !== cur.reserved || (m.sb ?? cur.safety) !== cur.safety) {
+          ledgerChain.push({ level: l.id, movement: m.id, expected: cur, got: { onHand: m.ohb, reserved: m.rb, safety: m.sb }, chain: (byLevel.get(l.id) ?? []).map((x) => `${x.id}:${x.ohb}>${x.oha}`).join(" ") });
+          break;
+        }
+        cur = { onHand: m.oha, reserved: m.ra, safety: m.sa ?? cur.safety };
+      }
+      if (cur.onHand !== l.on_hand || cur.reserved !== l.stored_reserved || cur.safety !== l.safety_stock) {
+        ledgerChain.push({ level: l.id, ledgerEndsAt: cur, level_is: { onHand: l.on_hand, reserved: l.stored_reserved, safety: l.safety_stock } });
+      }
+    }
+    await client.query('COMMIT');
+    return { productTotals, summary, ledgerChain, levels: levels.length, movements: moves.length };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);

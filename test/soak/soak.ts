@@ -197,6 +197,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     WEBHOOK_POLL_MS: '200',
     WEBHOOK_RETRY_BASE_MS: '50',
     WEBHOOK_MAX_ATTEMPTS: '100',
+    // The receiver listens on 127.0.0.1: the SSRF guard must allow it.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     RATE_LIMIT_BUCKET_SIZE: '1000000000',
     RATE_LIMIT_RESTORE_RATE: '1000000000',
   };

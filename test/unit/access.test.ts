@@ -78,3 +78,100 @@ describe('field access by type', () => {
     expect(canSeeType(schema, key('sk', ['inventory:reserve']), 'InventoryLevel')).toBe(false);
   });
 });
+
+/**
+ * Every type with private fields, reached by every path a key can take: for each type T and each
+ * key profile that lacks T's read scopes (a publishable key; a secret key with every other scope),
+ * find the shortest path from a root field that key may use to T (breadth-first over the schema,
+ * mutation payloads included), select a private field of T there, and expect FORBIDDEN naming it.
+ */
+describe('nested-path authorization for every type with private fields', () => {
+  const { isObjectType, isInterfaceType, getNamedType, isCompositeType } = require('graphql') as typeof import('graphql');
+  const { SCOPES, hasScope } = require('../../src/modules/auth/scopes') as typeof import('../../src/modules/auth/scopes');
+
+  type Step = { type: string; field: string; args: string };
+  const isPayload = (name: string) => !!(schema.getType(name)?.extensions as { access?: { payload?: true } } | undefined)?.access?.payload;
+  function pathTo(target: string, auth: AuthInfo, op: 'query' | 'mutation'): Step[] | null {
+    const root = op === 'query' ? schema.getQueryType()! : schema.getMutationType()!;
+    // reach: where the mutation-payload rule stands (as in access.ts): payload → changed → normal.
+    const queue: { type: string; path: Step[]; reach: 'payload' | 'changed' | 'normal' }[] = [];
+    const seen = new Set<string>();
+    for (const f of Object.values(root.getFields())) {
+      const t = getNamedType(f.type);
+      if (!isCompositeType(t)) continue;
+      // Only roots this key may call (their own check is the root rule, tested above).
+      if (check(`${op} { ${f.name}${argsOf(f)} { __typename } }`, auth)) continue;
+      queue.push({ type: t.name, path: [{ type: root.name, field: f.name, args: argsOf(f) }], reach: op === 'mutation' ? 'payload' : 'normal' });
+    }
+    while (queue.length) {
+      const { type, path, reach } = queue.shift()!;
+      // Under a mutation the payload's object is the changed object, readable by design: go past it.
+      if (type === target && reach === 'normal') return path;
+      if (seen.has(`${type}:${reach}`) || path.length > 6) continue;
+      seen.add(`${type}:${reach}`);
+      const t = schema.getType(type);
+      if (!t || !(isObjectType(t) || isInterfaceType(t))) continue;
+      for (const f of Object.values(t.getFields())) {
+        const n = getNamedType(f.type);
+        if (!isCompositeType(n)) continue;
+        const next = reach === 'payload' ? (isPayload(n.name) ? 'payload' : 'changed') : 'normal';
+        queue.push({ type: n.name, path: [...path, { type, field: f.name, args: argsOf(f) }], reach: next });
+      }
+    }
+    return null;
+  }
+  function argsOf(f: { args: readonly { name: string; type: import('graphql').GraphQLInputType }[] }): string {
+    const req = f.args.filter((a) => String(a.type).endsWith('!') && a.name !== 'sortKey');
+    if (!req.length) return '';
+    return `(${req.map((a) => `${a.name}: $${a.name}_${Math.random().toString(36).slice(2, 6)}`).join(', ')})`;
+  }
+  function documentFor(path: Step[], leaf: string, op: 'query' | 'mutation'): string {
+    const vars: string[] = [];
+    let body = leaf;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const s = path[i];
+      const args = s.args.replace(/\$(\w+)/g, (m, v) => {
+        const [name] = v.split('_');
+        const parent = schema.getType(s.type) as import('graphql').GraphQLObjectType;
+        const type = parent.getFields()[s.field].args.find((a) => a.name === name)!.type;
+        vars.push(`$${v}: ${String(type)}`);
+        return m;
+      });
+      const here = schema.getType(s.type);
+      const target = i + 1 < path.length ? path[i + 1].type : null;
+      const f = (here as import('graphql').GraphQLObjectType).getFields()[s.field];
+      const named = getNamedType(f.type);
+      const inner = target && named.name !== target && (isInterfaceType(named) || require('graphql').isUnionType(named)) ? `... on ${target} { ${body} }` : body;
+      body = `${s.field}${args} { ${inner} }`;
+      void target;
+    }
+    return `${op}${vars.length ? `(${vars.join(', ')})` : ''} { ${body} }`;
+  }
+
+  test('is refused on every path a key can reach the type by', () => {
+    const exercised: string[] = [];
+    for (const t of Object.values(schema.getTypeMap())) {
+      if (t.name.startsWith('__') || !isObjectType(t)) continue;
+      const policy = (t.extensions as { access?: { read?: string[]; public?: string[] | true; payload?: true } }).access;
+      if (!policy?.read || policy.public === true) continue;
+      const privateField = Object.keys(t.getFields()).find((f) => !(policy.public as string[] | undefined)?.includes(f) && !isCompositeType(getNamedType(t.getFields()[f].type)));
+      if (!privateField) continue;
+      const profiles: AuthInfo[] = [key('pk'), key('sk', SCOPES.filter((s) => s !== 'admin' && !policy.read!.includes(s)))];
+      for (const auth of profiles) {
+        if (policy.read.some((s) => hasScope(auth, s))) continue;
+        for (const op of ['query', 'mutation'] as const) {
+          if (auth.kind === 'pk' && op === 'mutation') continue;
+          const path = pathTo(t.name, auth, op);
+          if (!path) continue;
+          const doc = documentFor(path, privateField, op);
+          const verdict = check(doc, auth);
+          expect({ doc, verdict }).toEqual({ doc, verdict: expect.stringMatching(new RegExp(`FORBIDDEN: .*${t.name}\\.${privateField}|FORBIDDEN: .*requires`)) });
+          exercised.push(`${auth.kind}:${op}:${t.name}`);
+        }
+      }
+    }
+    // The walk reached the stock types through nested paths, not only their own roots.
+    expect(exercised).toEqual(expect.arrayContaining(['sk:query:InventoryLevel', 'pk:query:InventoryLevel', 'pk:query:Variant', 'pk:query:Product', 'pk:query:Warehouse', 'sk:mutation:InventoryLevel']));
+    expect(exercised.length).toBeGreaterThanOrEqual(10);
+  });
+});

@@ -30,3 +30,8 @@ describe('requested cost (Shopify model)', () => {
     expect(q).toBeGreaterThanOrEqual(10);
   });
 });
+
+test('first: 0 (page info only) costs the connection alone', async () => {
+  expect(await cost('{ products(first: 0) { pageInfo { hasNextPage } nodes { id } } }')).toBe(2);
+  expect(await cost('query($n: Int) { products(last: $n) { nodes { id } } }', { n: 0 })).toBe(2);
+});

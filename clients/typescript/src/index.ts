@@ -42,6 +42,7 @@ export const queries = {
   nodes: ops.NodesDocument,
   webhookSubscriptions: ops.WebhookSubscriptionsDocument,
   webhookDeliveries: ops.WebhookDeliveriesDocument,
+  currentApiKey: ops.CurrentApiKeyDocument,
 } as const;
 
 /** Mutation methods: one per root mutation field, named after it, returning its payload. */

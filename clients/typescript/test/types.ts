@@ -37,7 +37,7 @@ export async function typeChecks() {
   const data = await client.request(InventoryChangedDocument, { after: '0' });
   assert<Equal<typeof data, ResultOf<typeof InventoryChangedDocument>>>(true);
   for await (const p of client.paginate('products', { filter: { active: true } })) {
-    assert<Equal<typeof p.totalAvailable, number>>(true);
+    assert<Equal<typeof p.totals.available, string>>(true);
   }
   // @ts-expect-error inventorySummary is not a connection
   client.paginate('inventorySummary');

@@ -3,9 +3,11 @@
  *   npm run key:create -- --store <code> [--publishable | --kind sk|pk] [--scopes a,b] [--name text] [--create-store]
  *   npm run key:list   -- [--store <code>]
  *   npm run key:revoke -- <key id | prefix as listed | whole key>
+ *   npm run key:quota  -- <key id | prefix as listed | whole key> <points>/<day|month> | none
  */
 import type { CommandContext } from '../io';
-import { KeyError, createApiKey, listApiKeys, revokeApiKey } from '../../modules/auth/keys.service';
+import { KeyError, createApiKey, listApiKeys, revokeApiKey, setApiKeyQuota } from '../../modules/auth/keys.service';
+import { parseQuota } from '../../modules/auth/quota';
 import { SCOPES } from '../../modules/auth/scopes';
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
@@ -24,11 +26,12 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Record<string
 }
 
 export const USAGE = `usage:
-  key:create --store <code> [--publishable | --kind sk|pk] [--scopes ${SCOPES.join(',')}] [--name text] [--create-store]
+  key:create --store <code> [--publishable | --kind sk|pk] [--scopes ${SCOPES.join(',')}] [--name text] [--create-store] [--quota <points>/<day|month>]
       secret keys (sk_…) get the given scopes (default admin); publishable keys (pk_…) always have
       the one scope storefront:read; --create-store creates the store <code> when it does not exist
   key:list [--store <code>]
-  key:revoke <key id | prefix as key:list prints it | the whole key>`;
+  key:revoke <key id | prefix as key:list prints it | the whole key>
+  key:quota <key id | prefix | key> <points>/<day|month> | none`;
 
 /** Left-aligned columns separated by two spaces (the last column is not padded). */
 function table(rows: string[][]): string {
@@ -46,11 +49,14 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     const kind = (flags.publishable ? 'pk' : (str('kind') ?? 'sk')) as 'sk' | 'pk';
     if (kind !== 'sk' && kind !== 'pk') throw new KeyError('--kind must be sk or pk');
     const scopes = (str('scopes') ?? (kind === 'pk' ? '' : 'admin')).split(',').map((s) => s.trim()).filter(Boolean);
+    const quota = str('quota') !== undefined ? parseQuota(str('quota')!) : null;
+    if (str('quota') !== undefined && !quota) throw new KeyError(`--quota must look like 100000/day or 5000000/month, got "${str('quota')}"`);
     const app = await open();
     let store = await app.db.prisma.store.findUnique({ where: { code } });
     if (!store && flags['create-store']) store = await app.db.prisma.store.create({ data: { code, name: code } });
     if (!store) throw new KeyError(`store "${code}" does not exist (pass --create-store to create it)`);
     const k = await createApiKey(app.db.prisma, { storeId: store.id, kind, scopes, name: str('name') });
+    if (quota) await setApiKeyQuota(app.db.prisma, k.id, quota);
     io.stdout.write(`${k.key}\n`);
     io.stderr.write(`Created ${kind} key ${k.id} for store "${code}" with scopes [${kind === 'pk' ? 'storefront:read' : k.scopes.join(', ')}]. It is shown only once.\n`);
     return 0;
@@ -83,6 +89,17 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     const n = await revokeApiKey(app.db.prisma, target);
     if (n === 0) throw new KeyError(`no active key matches "${target}" (give the ID or the PREFIX that npm run key:list prints, or the whole key)`);
     io.stdout.write(`Revoked ${n} key(s).\n`);
+    return 0;
+  }
+  if (cmd === 'quota') {
+    const [target, spec] = positional;
+    if (!target || !spec) throw new KeyError(`a key and a quota are required\n${USAGE}`);
+    const quota = spec === 'none' ? null : parseQuota(spec);
+    if (spec !== 'none' && !quota) throw new KeyError(`the quota must look like 100000/day, 5000000/month or none, got "${spec}"`);
+    const app = await open();
+    const n = await setApiKeyQuota(app.db.prisma, target, quota);
+    if (n === 0) throw new KeyError(`no active key matches "${target}" (give the ID or the PREFIX that npm run key:list prints, or the whole key)`);
+    io.stdout.write(quota ? `Quota of ${n} key(s): ${quota.points} points per ${quota.period.toLowerCase()} (UTC).\n` : `Quota removed from ${n} key(s).\n`);
     return 0;
   }
   throw new KeyError(USAGE);

@@ -40,6 +40,21 @@ export async function listApiKeys(prisma: PrismaClient, storeId?: string) {
   return prisma.apiKey.findMany({ where: storeId ? { storeId } : {}, orderBy: { createdAt: 'asc' }, include: { store: { select: { code: true } } } });
 }
 
+/**
+ * Sets (or with null removes) a key's usage quota. Takes effect within the authenticator's cache
+ * time (a few seconds) on every instance. Returns how many keys matched.
+ */
+export async function setApiKeyQuota(prisma: PrismaClient, idOrPrefix: string, quota: { points: number; period: 'DAY' | 'MONTH' } | null): Promise<number> {
+  // The same matching as revokeApiKey: the id, the prefix as key:list prints it, or the whole key.
+  const { id, prefix, hash } = revokeTarget(idOrPrefix);
+  if (!id && !prefix && !hash) return 0;
+  const r = await prisma.apiKey.updateMany({
+    where: { revokedAt: null, OR: [...(prefix ? [{ prefix }] : []), ...(id ? [{ id }] : []), ...(hash ? [{ keyHash: hash }] : [])] },
+    data: { quotaPoints: quota ? BigInt(quota.points) : null, quotaPeriod: quota?.period ?? null },
+  });
+  return r.count;
+}
+
 /** The channel on which a revocation is announced (every gateway LISTENs; see RevocationWatcher). */
 export const REVOKED_CHANNEL = 'api_key_revoked';
 
@@ -95,7 +110,14 @@ export class KeyAuthenticator {
     const row = await this.prisma.apiKey.findUnique({ where: { keyHash: h } });
     const auth: AuthInfo | null =
       row && !row.revokedAt
-        ? { keyId: row.id, storeId: row.storeId, kind: row.kind as 'pk' | 'sk', scopes: row.scopes, actor: `key:${row.prefix}` }
+        ? {
+            keyId: row.id,
+            storeId: row.storeId,
+            kind: row.kind as 'pk' | 'sk',
+            scopes: row.scopes,
+            actor: `key:${row.prefix}`,
+            quota: row.quotaPoints !== null && row.quotaPeriod ? { points: Number(row.quotaPoints), period: row.quotaPeriod as 'DAY' | 'MONTH' } : null,
+          }
         : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(h, { auth, until: now + this.ttlMs });

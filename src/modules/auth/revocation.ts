@@ -5,6 +5,7 @@
  * drops the key from the authenticator's cache and closes the key's open sockets.
  */
 import type { PrismaClient } from '../../generated/prisma/client';
+import { CoalescedLoop } from '../../util/coalesced-loop';
 
 export const REVOCATION_POLL_MS = 400;
 /** Revocations are read back this far, so a revocation committed late is not missed. */
@@ -13,43 +14,25 @@ const OVERLAP_MS = 10_000;
 export class RevocationWatcher {
   private since: Date | null = null;
   private readonly handled = new Map<string, number>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop: CoalescedLoop;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly onRevoked: (keyIds: string[]) => void,
-    private readonly warn: (msg: string, err: Error) => void,
-  ) {}
+    warn: (msg: string, err: Error) => void,
+  ) {
+    this.loop = new CoalescedLoop(() => this.check(), REVOCATION_POLL_MS, (e) => warn('revocation check failed; will retry', e));
+  }
 
   async start(): Promise<void> {
     const [{ now }] = await this.prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS now`;
     this.since = now;
-    const tick = () => {
-      if (this.stopped) return;
-      this.poke();
-      this.timer = setTimeout(tick, REVOCATION_POLL_MS);
-      this.timer.unref();
-    };
-    this.timer = setTimeout(tick, REVOCATION_POLL_MS);
-    this.timer.unref();
+    this.loop.start();
   }
 
   /** Checks for revocations now (coalesced). */
   poke(): void {
-    if (this.stopped || !this.since) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.check().catch((e: Error) => this.warn('revocation check failed; will retry', e));
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.running = null));
+    if (this.since) this.loop.poke();
   }
 
   private async check(): Promise<void> {
@@ -63,9 +46,7 @@ export class RevocationWatcher {
     if (fresh.length) this.onRevoked(fresh);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

@@ -12,6 +12,8 @@ export interface AuthInfo {
   scopes: string[];
   /** For the ledger: who made a change. */
   actor: string;
+  /** Cost points per UTC day or month, if the key has a quota. */
+  quota?: { points: number; period: 'DAY' | 'MONTH' } | null;
 }
 
 export function hasScope(auth: AuthInfo, scope: string): boolean {

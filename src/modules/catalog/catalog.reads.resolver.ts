@@ -1,5 +1,7 @@
 /** Reads of products, variants and warehouses: connections, aggregates and lookups. Thin: parse, call a read service, map. */
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { deprecatedTotal, int32Total } from '../../graphql/scalars';
+import { StockTotals } from '../inventory/inventory.reads.types';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
 import { storeOf } from '../../graphql/context';
@@ -24,8 +26,8 @@ import {
   WarehouseFilter,
   WarehouseSortKeyEnum,
 } from './catalog.reads.types';
-import type { ProductRow, VariantRow, WarehouseRow } from './catalog.service';
-import { Product, Variant, Warehouse } from './catalog.types';
+import { moneyOf, type ProductRow, type VariantRow, type WarehouseRow } from './catalog.service';
+import { Money, Product, Variant, Warehouse } from './catalog.types';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
@@ -45,14 +47,14 @@ export function levelFilterOf(f: InventoryLevelFilter | null | undefined): Level
 /** The inventoryLevels field of a variant or warehouse: one statement for every parent on the page. */
 function nestedLevels(ctx: Context, parent: 'variant' | 'warehouse', parentId: string, args: PageArgs, sortKey: LevelSortKey, reverse: boolean, f?: InventoryLevelFilter | null) {
   const storeId = storeOf(ctx);
-  const page = pageRequest(args, 'InventoryLevel', sortKey, reverse);
+  const page = pageRequest(ctx, args, 'InventoryLevel', sortKey, reverse);
   const filter = levelFilterOf(f);
   const key = JSON.stringify(['levels', parent, args, sortKey, reverse, filter]);
   const pages = ctx.loaders.nested(key, (ids) => levelPagesByParent(tx(ctx), storeId, parent, ids, filter, sortKey, page));
   const counts = ctx.loaders.nested(`count:${key}`, (ids) => levelCountsByParent(tx(ctx), storeId, parent, ids, filter));
   return pages
     .load(parentId)
-    .then((p) => toConnection(p, 'InventoryLevel', sortKey, (r: LevelRow) => r.id, undefined, () => counts.load(parentId)));
+    .then((p) => toConnection(ctx, p, 'InventoryLevel', sortKey, (r: LevelRow) => r.id, undefined, () => counts.load(parentId)));
 }
 
 const LEVEL_ARGS = {
@@ -71,10 +73,10 @@ export class ProductReadResolver {
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
     const storeId = storeOf(ctx);
-    const page = pageRequest(args, 'Variant', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'Variant', sortKey, reverse);
     const key = JSON.stringify(['variants', args, sortKey, reverse]);
     const pages = ctx.loaders.nested(key, (ids) => reads.variantPagesByProduct(tx(ctx), storeId, ids, sortKey, page));
-    return pages.load(p.id).then((pg) => toConnection(pg, 'Variant', sortKey, (r: VariantRow) => r.id, undefined, () => ctx.loaders.variantCountByProductId.load(p.id)));
+    return pages.load(p.id).then((pg) => toConnection(ctx, pg, 'Variant', sortKey, (r: VariantRow) => r.id, undefined, () => ctx.loaders.variantCountByProductId.load(p.id)));
   }
 
   @FieldResolver(() => Int, { description: 'Number of variants.' })
@@ -82,21 +84,25 @@ export class ProductReadResolver {
     return ctx.loaders.variantCountByProductId.load(p.id);
   }
 
-  @FieldResolver(() => Int, { description: 'onHand summed over all variants and warehouses.' })
+  @FieldResolver(() => StockTotals, { description: 'Exact sums of onHand, reserved, available and incoming over all variants and warehouses (Int64).' })
+  async totals(@Root() p: ProductRow, @Ctx() ctx: Context) {
+    return (await ctx.loaders.totalsByProductId.load(p.id)).totals;
+  }
+  @FieldResolver(() => Int, deprecatedTotal('onHand'))
   async totalOnHand(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).totalOnHand;
+    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalOnHand, 'totals.onHand');
   }
-  @FieldResolver(() => Int, { description: 'reserved summed over all variants and warehouses.' })
+  @FieldResolver(() => Int, deprecatedTotal('reserved'))
   async totalReserved(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).totalReserved;
+    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalReserved, 'totals.reserved');
   }
-  @FieldResolver(() => Int, { description: 'available summed over all variants and warehouses.' })
+  @FieldResolver(() => Int, deprecatedTotal('available'))
   async totalAvailable(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).totalAvailable;
+    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalAvailable, 'totals.available');
   }
-  @FieldResolver(() => Int, { description: 'incoming summed over all variants and warehouses.' })
+  @FieldResolver(() => Int, deprecatedTotal('incoming'))
   async totalIncoming(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).totalIncoming;
+    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalIncoming, 'totals.incoming');
   }
   @FieldResolver(() => StockStatusEnum, { description: 'The best status among its levels (OUT_OF_STOCK with none).' })
   async status(@Root() p: ProductRow, @Ctx() ctx: Context) {
@@ -104,7 +110,7 @@ export class ProductReadResolver {
   }
   @FieldResolver(() => Boolean, { description: 'Whether anything is available.' })
   async hasStock(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).totalAvailable > 0;
+    return (await ctx.loaders.totalsByProductId.load(p.id)).totalAvailable > 0n;
   }
 
   @Authorized('inventory:read', 'storefront:read')
@@ -116,7 +122,7 @@ export class ProductReadResolver {
     @Arg('sortKey', () => ProductSortKeyEnum, { defaultValue: ProductSortKeyEnum.NAME, description: 'Sort order.' }) sortKey: ProductSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'Product', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'Product', sortKey, reverse);
     const f = {
       search: filter?.search,
       statuses: filter?.statuses as StockStatus[] | null | undefined,
@@ -124,12 +130,17 @@ export class ProductReadResolver {
       warehouseIds: decodeIdList(filter?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
       updatedSince: filter?.updatedSince,
     };
-    return toConnection(await reads.productPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Product', sortKey, (r) => r.id);
+    return toConnection(ctx, await reads.productPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Product', sortKey, (r) => r.id);
   }
 }
 
 @Resolver(() => Variant)
 export class VariantReadResolver {
+  @FieldResolver(() => Money, { nullable: true, description: 'Selling price (seed 002); null when none is set.' })
+  price(@Root() v: VariantRow): Money | null {
+    return moneyOf(v);
+  }
+
   @FieldResolver(() => InventoryLevelConnection, { description: 'Stock of this variant per warehouse.' })
   inventoryLevels(
     @Root() v: VariantRow,
@@ -142,21 +153,25 @@ export class VariantReadResolver {
     return nestedLevels(ctx, 'variant', v.id, args, sortKey, reverse, filter);
   }
 
-  @FieldResolver(() => Int, { description: 'onHand summed over warehouses.' })
+  @FieldResolver(() => StockTotals, { description: 'Exact sums of onHand, reserved, available and incoming over warehouses (Int64).' })
+  async totals(@Root() v: VariantRow, @Ctx() ctx: Context) {
+    return (await ctx.loaders.totalsByVariantId.load(v.id)).totals;
+  }
+  @FieldResolver(() => Int, deprecatedTotal('onHand'))
   async totalOnHand(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).totalOnHand;
+    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalOnHand, 'totals.onHand');
   }
-  @FieldResolver(() => Int, { description: 'reserved summed over warehouses.' })
+  @FieldResolver(() => Int, deprecatedTotal('reserved'))
   async totalReserved(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).totalReserved;
+    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalReserved, 'totals.reserved');
   }
-  @FieldResolver(() => Int, { description: 'available summed over warehouses.' })
+  @FieldResolver(() => Int, deprecatedTotal('available'))
   async totalAvailable(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).totalAvailable;
+    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalAvailable, 'totals.available');
   }
-  @FieldResolver(() => Int, { description: 'incoming summed over warehouses.' })
+  @FieldResolver(() => Int, deprecatedTotal('incoming'))
   async totalIncoming(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).totalIncoming;
+    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalIncoming, 'totals.incoming');
   }
   @FieldResolver(() => StockStatusEnum, { description: 'The best status among its levels (OUT_OF_STOCK with none).' })
   async status(@Root() v: VariantRow, @Ctx() ctx: Context) {
@@ -164,7 +179,7 @@ export class VariantReadResolver {
   }
   @FieldResolver(() => Boolean, { description: 'Whether anything is available in any warehouse.' })
   async hasStock(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).totalAvailable > 0;
+    return (await ctx.loaders.totalsByVariantId.load(v.id)).totalAvailable > 0n;
   }
 
   @Authorized('inventory:read', 'storefront:read')
@@ -176,9 +191,9 @@ export class VariantReadResolver {
     @Arg('sortKey', () => VariantSortKeyEnum, { defaultValue: VariantSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: VariantSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'Variant', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'Variant', sortKey, reverse);
     const f = { ...filter, productIds: decodeIdList(filter?.productIds, 'Product', 'filter.productIds') };
-    return toConnection(await reads.variantPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Variant', sortKey, (r) => r.id);
+    return toConnection(ctx, await reads.variantPage(tx(ctx), storeOf(ctx), f, sortKey, page), 'Variant', sortKey, (r) => r.id);
   }
 
   @Authorized('inventory:read', 'storefront:read')
@@ -219,8 +234,8 @@ export class WarehouseReadResolver {
     @Arg('sortKey', () => WarehouseSortKeyEnum, { defaultValue: WarehouseSortKeyEnum.PRIORITY, description: 'Sort order.' }) sortKey: WarehouseSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'Warehouse', sortKey, reverse);
-    return toConnection(await reads.warehousePage(tx(ctx), storeOf(ctx), filter ?? {}, sortKey, page), 'Warehouse', sortKey, (r) => r.id);
+    const page = pageRequest(ctx, args, 'Warehouse', sortKey, reverse);
+    return toConnection(ctx, await reads.warehousePage(tx(ctx), storeOf(ctx), filter ?? {}, sortKey, page), 'Warehouse', sortKey, (r) => r.id);
   }
 }
 

@@ -88,10 +88,13 @@ export function productPage(tx: Tx, storeId: string, filter: ProductFilter, sort
 const VARIANTS_FROM = `variants va`;
 const VARIANT_SELECT = catalogColumns('variant', 'va');
 
-export type VariantSortKey = 'SKU' | 'UPDATED_AT';
+export type VariantSortKey = 'SKU' | 'UPDATED_AT' | 'PRICE';
 
 const VARIANT_SORTS: Record<VariantSortKey, SortSpec> = {
   SKU: { expr: 'va.sku', cast: 'text', idExpr: 'va.id', idCast: 'uuid' },
+  // Exact: the amount in 1/10000 units (numeric(15,4) → below 2^53, so cursors carry it exactly);
+  // no price sorts as -1. Index variants_store_id_price_id_idx.
+  PRICE: { expr: 'coalesce((va.price_amount * 10000)::int8, -1)', cast: 'int8', idExpr: 'va.id', idCast: 'uuid' },
   UPDATED_AT: { expr: 'va.updated_at', cast: 'timestamptz', idExpr: 'va.id', idCast: 'uuid' },
 };
 

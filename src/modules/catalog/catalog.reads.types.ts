@@ -30,6 +30,7 @@ registerEnumType(ProductSortKeyEnum, {
 export enum VariantSortKeyEnum {
   SKU = 'SKU',
   UPDATED_AT = 'UPDATED_AT',
+  PRICE = 'PRICE',
 }
 registerEnumType(VariantSortKeyEnum, {
   name: 'VariantSortKey',
@@ -37,6 +38,7 @@ registerEnumType(VariantSortKeyEnum, {
   valuesConfig: {
     SKU: { description: 'By SKU, alphabetically.' },
     UPDATED_AT: { description: 'By last change, oldest first.' },
+    PRICE: { description: 'By price amount, lowest first, whatever the currency; variants without a price come first (last with reverse).' },
   },
 });
 

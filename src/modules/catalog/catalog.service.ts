@@ -37,6 +37,16 @@ export interface VariantRow {
   isDefault: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** numeric as text (SQL reads) or a Prisma Decimal (writes); null without a price. */
+  priceAmount: { toString(): string } | string | null;
+  priceCurrency: string | null;
+}
+
+export interface Money {
+  /** Decimal as a string, e.g. "7.5" (at most 11 integer digits and 4 decimals, ≥ 0). */
+  amount: string;
+  /** ISO 4217 code, e.g. "EUR". */
+  currencyCode: string;
 }
 
 export interface WarehouseRow {
@@ -51,6 +61,7 @@ export interface WarehouseRow {
   priority: number;
   createdAt: Date;
   updatedAt: Date;
+  marketplace: string | null;
 }
 
 export interface VariantInput {
@@ -59,6 +70,8 @@ export interface VariantInput {
   options?: VariantOption[] | null;
   externalId?: string | null;
   isDefault?: boolean | null;
+  /** Omitted: no price (create) or unchanged (update); null on update: remove the price. */
+  price?: Money | null;
 }
 
 export interface ProductCreateInput {
@@ -84,6 +97,8 @@ export interface WarehouseInput {
   readOnly?: boolean | null;
   active?: boolean | null;
   priority?: number | null;
+  /** The fulfilling marketplace, e.g. "amazon_eu" (seed 003); null on update clears it. */
+  marketplace?: string | null;
 }
 
 export interface Result<T> {
@@ -118,8 +133,33 @@ function validateOptions(options: VariantOption[] | null | undefined, path: (str
   ]);
 }
 
+/** A price: amount ≥ 0 with at most 11 integer digits and 4 decimals; currency ISO 4217 (3 capitals). */
+export function validatePrice(p: Money | null | undefined, path: (string | number)[]): UserErrorShape[] {
+  if (p == null) return [];
+  const errors: UserErrorShape[] = [];
+  if (!/^[0-9]{1,11}(\.[0-9]{1,4})?$/.test(p.amount)) {
+    errors.push(userError(ErrorCode.INVALID_INPUT, 'amount must be a decimal ≥ 0 with at most 11 digits before and 4 after the point, e.g. "7.50"', [...path, 'amount']));
+  }
+  if (!/^[A-Z]{3}$/.test(p.currencyCode)) errors.push(userError(ErrorCode.INVALID_INPUT, 'currencyCode must be an ISO 4217 code such as "EUR"', [...path, 'currencyCode']));
+  return errors;
+}
+
+/** The stored price as Money (amount without trailing zeros), or null. */
+export function moneyOf(v: Pick<VariantRow, 'priceAmount' | 'priceCurrency'>): Money | null {
+  if (v.priceAmount == null || v.priceCurrency == null) return null;
+  const a = String(v.priceAmount);
+  return { amount: a.includes('.') ? a.replace(/0+$/, '').replace(/\.$/, '') : a, currencyCode: v.priceCurrency };
+}
+
+/** Prisma data for a price given in an input: omitted → nothing, null → no price. */
+function priceData(p: Money | null | undefined) {
+  if (p === undefined) return {};
+  return p === null ? { priceAmount: null, priceCurrency: null } : { priceAmount: p.amount, priceCurrency: p.currencyCode };
+}
+
 function validateVariant(v: VariantInput, path: (string | number)[]): UserErrorShape[] {
   return [
+    ...validatePrice(v.price, [...path, 'price']),
     ...validateText(v.sku, [...path, 'sku'], { max: LIMITS.sku, pattern: LIMITS.skuPattern }),
     ...(v.label != null ? validateText(v.label, [...path, 'label'], { max: LIMITS.name }) : []),
     ...(v.externalId != null ? validateText(v.externalId, [...path, 'externalId'], { max: LIMITS.externalId }) : []),
@@ -160,6 +200,7 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
           options: (v.options ?? []) as object,
           externalId: v.externalId ?? null,
           isDefault: v.isDefault ?? (i === 0 && !variants.some((x) => x.isDefault)),
+          ...priceData(v.price),
         }))
       : [{ storeId, sku: (input.sku ?? input.externalId)!, label: 'Default', options: [] as object, externalId: null, isDefault: true }];
   try {
@@ -217,6 +258,7 @@ export async function createVariant(prisma: PrismaClient, storeId: string, produ
           options: (input.options ?? []) as object,
           externalId: input.externalId ?? null,
           isDefault: input.isDefault ?? false,
+          ...priceData(input.price),
         },
       });
     });
@@ -239,6 +281,7 @@ export async function updateVariant(
     ...(input.label != null ? validateText(input.label, ['input', 'label'], { max: LIMITS.name }) : []),
     ...(input.externalId != null ? validateText(input.externalId, ['input', 'externalId'], { max: LIMITS.externalId }) : []),
     ...validateOptions(input.options, ['input', 'options']),
+    ...validatePrice(input.price, ['input', 'price']),
   ];
   if (errors.length) return fail(...errors);
   const current = id ? await prisma.variant.findFirst({ where: { id, storeId } }) : null;
@@ -254,6 +297,7 @@ export async function updateVariant(
           ...(input.options != null ? { options: input.options as object } : {}),
           ...(input.externalId !== undefined ? { externalId: input.externalId } : {}),
           ...(input.isDefault != null ? { isDefault: input.isDefault } : {}),
+          ...priceData(input.price),
         },
       });
     });
@@ -270,6 +314,7 @@ function validateWarehouse(input: WarehouseInput, creating: boolean): UserErrorS
   if (creating || input.code != null) errors.push(...validateText(input.code, ['input', 'code'], { max: LIMITS.code, pattern: LIMITS.codePattern }));
   if (creating || input.name != null) errors.push(...validateText(input.name, ['input', 'name'], { max: LIMITS.name }));
   if (input.address != null) errors.push(...validateText(input.address, ['input', 'address'], { max: LIMITS.address, allowEmpty: true }));
+  if (input.marketplace != null) errors.push(...validateText(input.marketplace, ['input', 'marketplace'], { max: LIMITS.code, pattern: LIMITS.codePattern }));
   if (input.priority != null && (input.priority < 0 || input.priority > 1_000_000)) {
     errors.push(userError(ErrorCode.INVALID_INPUT, 'priority must be between 0 and 1000000', ['input', 'priority']));
   }
@@ -290,6 +335,7 @@ export async function createWarehouse(prisma: PrismaClient, storeId: string, inp
         readOnly: input.readOnly ?? input.type === 'FBA',
         active: input.active ?? true,
         priority: input.priority ?? 0,
+        marketplace: input.marketplace ?? null,
       },
     });
     return ok(w);
@@ -315,6 +361,7 @@ export async function updateWarehouse(prisma: PrismaClient, storeId: string, id:
         ...(input.readOnly != null ? { readOnly: input.readOnly } : {}),
         ...(input.active != null ? { active: input.active } : {}),
         ...(input.priority != null ? { priority: input.priority } : {}),
+        ...(input.marketplace !== undefined ? { marketplace: input.marketplace } : {}),
         updatedAt: new Date(),
       },
     });
@@ -353,6 +400,8 @@ const FIELDS = {
     ['isDefault', 'is_default'],
     ['createdAt', 'created_at'],
     ['updatedAt', 'updated_at'],
+    ['priceAmount', 'price_amount::text'],
+    ['priceCurrency', 'price_currency'],
   ],
   warehouse: [
     ['id', 'id'],
@@ -366,6 +415,7 @@ const FIELDS = {
     ['priority', 'priority'],
     ['createdAt', 'created_at'],
     ['updatedAt', 'updated_at'],
+    ['marketplace', 'marketplace'],
   ],
 } as const;
 

@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
-import { DateTime } from '../../graphql/scalars';
+import { DateTime, Decimal } from '../../graphql/scalars';
 
 export enum WarehouseTypeEnum {
   OWN = 'OWN',
@@ -35,7 +35,24 @@ export class VariantOptionInput {
   value!: string;
 }
 
-@Access({ read: ['inventory:read'], public: ['id', 'name', 'externalId', 'active', 'variants', 'variantCount', 'totalAvailable', 'status', 'hasStock'] })
+@Access({ read: ['inventory:read'], public: true })
+@ObjectType({ description: 'An amount of money in one currency (seed 002: the variant price).' })
+export class Money {
+  @Field(() => Decimal, { description: 'The amount, e.g. "7.5" (exact decimal, at most 4 decimals, no trailing zeros).' })
+  amount!: string;
+  @Field({ description: 'ISO 4217 currency code, e.g. "EUR".' })
+  currencyCode!: string;
+}
+
+@InputType({ description: 'An amount of money in one currency.' })
+export class MoneyInput {
+  @Field(() => Decimal, { description: 'Decimal ≥ 0 with at most 11 digits before and 4 after the point, e.g. "7.50".' })
+  amount!: string;
+  @Field({ description: 'ISO 4217 currency code: three capital letters, e.g. "EUR".' })
+  currencyCode!: string;
+}
+
+@Access({ read: ['inventory:read'], public: ['id', 'name', 'externalId', 'active', 'variants', 'variantCount', 'totals', 'totalAvailable', 'status', 'hasStock'] })
 @ObjectType({ implements: Node, description: 'A product. Stock is held by its variants.' })
 export class Product extends Node {
   @Field({ description: 'Display name.' })
@@ -50,7 +67,7 @@ export class Product extends Node {
   updatedAt!: Date;
 }
 
-@Access({ read: ['inventory:read'], public: ['id', 'sku', 'label', 'options', 'isDefault', 'product', 'inventoryLevels', 'totalAvailable', 'status', 'hasStock'] })
+@Access({ read: ['inventory:read'], public: ['id', 'sku', 'label', 'options', 'isDefault', 'price', 'product', 'inventoryLevels', 'totals', 'totalAvailable', 'status', 'hasStock'] })
 @ObjectType({ implements: Node, description: 'A sellable variant of a product, identified by its SKU.' })
 export class Variant extends Node {
   @Field({ description: 'Stock keeping unit, unique per store.' })
@@ -82,6 +99,8 @@ export class Warehouse extends Node {
   readOnly!: boolean;
   @Field({ description: 'Inactive warehouses take no new reservations.' })
   active!: boolean;
+  @Field(() => String, { nullable: true, description: 'The marketplace fulfilling this warehouse\'s stock, e.g. "amazon_eu" for FBA EU (seed 003); null for own warehouses.' })
+  marketplace!: string | null;
   @Field(() => Int, { description: 'Allocation order for reservations without a warehouse: lower values are used first.' })
   priority!: number;
 }
@@ -98,6 +117,8 @@ export class VariantInput {
   externalId?: string | null;
   @Field(() => Boolean, { nullable: true, description: "Make this the product's default variant." })
   isDefault?: boolean | null;
+  @Field(() => MoneyInput, { nullable: true, description: 'Selling price (seed 002). On update: omitted keeps it, null removes it.' })
+  price?: MoneyInput | null;
 }
 
 @InputType({ description: 'Changes to a variant; omitted fields stay as they are.' })
@@ -112,6 +133,8 @@ export class VariantUpdateInput {
   externalId?: string | null;
   @Field(() => Boolean, { nullable: true, description: "Make this the product's default variant." })
   isDefault?: boolean | null;
+  @Field(() => MoneyInput, { nullable: true, description: 'Selling price (seed 002). On update: omitted keeps it, null removes it.' })
+  price?: MoneyInput | null;
 }
 
 @InputType({ description: 'A product to create.' })
@@ -152,6 +175,8 @@ export class WarehouseInput {
   readOnly?: boolean | null;
   @Field(() => Boolean, { nullable: true, description: 'Defaults to true.' })
   active?: boolean | null;
+  @Field(() => String, { nullable: true, description: 'The marketplace fulfilling this warehouse, e.g. "amazon_eu" for FBA EU (seed 003; letters, digits, "_", "-", "."). On update, null clears it.' })
+  marketplace?: string | null;
   @Field(() => Int, { nullable: true, description: 'Allocation order (lower first), 0..1000000. Defaults to 0.' })
   priority?: number | null;
 }

@@ -4,8 +4,9 @@
  * transaction, so the file is one consistent snapshot, and written through csv-stringify with
  * backpressure. Counters are the effective ones the API shows (due reservation lines do not count).
  *
- * The file can be imported again as it is: `sku` identifies the variant and `onHand` is read as
- * the quantity of mode set, so exporting and importing it back changes nothing.
+ * The file can be imported again as it is: `sku` identifies the variant, `onHand` is read as the
+ * quantity of mode set and `price`/`currency` as the variant's price, so exporting and importing
+ * it back changes nothing.
  */
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,7 +14,9 @@ import { stringify } from 'csv-stringify';
 import type { App } from '../../app';
 import { effectiveReserved } from '../inventory/levels';
 
-export const EXPORT_COLUMNS = ['sku', 'externalId', 'label', 'product', 'warehouse', 'onHand', 'reserved', 'incoming', 'safetyStock', 'available', 'status'] as const;
+export const EXPORT_COLUMNS = [
+  'sku', 'externalId', 'label', 'product', 'warehouse', 'onHand', 'reserved', 'incoming', 'safetyStock', 'available', 'status', 'price', 'currency',
+] as const;
 
 export class CsvExportError extends Error {
   constructor(message: string) {
@@ -55,13 +58,15 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
     // variant id alone so that each page is a handful of index lookups whatever the table statistics.
     const sql = `
       WITH page AS (
-        SELECT v.id, v.sku, v.label, v.product_id FROM variants v
+        SELECT v.id, v.sku, v.label, v.product_id, v.price_amount, v.price_currency FROM variants v
          WHERE v.store_id = $1 AND v.sku > $2 ORDER BY v.sku LIMIT $3
       )
       SELECT page.sku AS cursor, page.sku, p.external_id AS "externalId", page.label, p.name AS product, w.code AS warehouse,
              l.on_hand AS "onHand", r.reserved, l.incoming, l.safety_stock AS "safetyStock",
              greatest(l.on_hand - r.reserved - l.safety_stock, 0)::int AS available,
-             inventory_stock_status(greatest(l.on_hand - r.reserved - l.safety_stock, 0)::int, l.low_stock_threshold, l.critical_threshold) AS status
+             inventory_stock_status(greatest(l.on_hand - r.reserved - l.safety_stock, 0)::int, l.low_stock_threshold, l.critical_threshold) AS status,
+             trim_scale(page.price_amount)::text AS price,
+             page.price_currency AS currency
         FROM page
         JOIN products p ON p.id = page.product_id
         LEFT JOIN inventory_levels l ON l.variant_id = page.id ${warehouseId ? 'AND l.warehouse_id = $4' : ''}

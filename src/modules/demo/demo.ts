@@ -16,18 +16,18 @@ export const DEMO_STORE = 'demo';
 const WAREHOUSES = [
   { code: 'BER-1', name: 'Warehouse Berlin', address: 'Industriestraße 1, 12345 Berlin, DE', type: 'OWN' as const, priority: 1 },
   { code: 'HAM-2', name: 'Warehouse Hamburg', address: 'Hafenstraße 9, 20457 Hamburg, DE', type: 'THIRD_PARTY' as const, priority: 2 },
-  { code: 'FBA-EU', name: 'FBA EU', address: null, type: 'FBA' as const, priority: 3, readOnly: true },
+  { code: 'FBA-EU', name: 'FBA EU', address: null, type: 'FBA' as const, priority: 3, readOnly: true, marketplace: 'amazon_eu' },
 ];
 
 const PRODUCTS = [
-  { name: 'Blue Widget 500ml', externalId: 'WIDGET-BLUE', variants: [{ sku: 'SKU-001', label: '500ml' }], stock: { 'BER-1': 350, 'HAM-2': 137 } },
+  { name: 'Blue Widget 500ml', externalId: 'WIDGET-BLUE', variants: [{ sku: 'SKU-001', label: '500ml', price: { amount: '4.99', currencyCode: 'EUR' } }], stock: { 'BER-1': 350, 'HAM-2': 137 } },
   {
     name: 'Premium Rose Bouquet',
     externalId: 'PRB',
     variants: [
-      { sku: 'PRB-SM-RED', options: [{ name: 'Size', value: 'Small' }, { name: 'Color', value: 'Red' }] },
-      { sku: 'PRB-LG-RED', options: [{ name: 'Size', value: 'Large' }, { name: 'Color', value: 'Red' }], isDefault: true },
-      { sku: 'PRB-LG-WHT', options: [{ name: 'Size', value: 'Large' }, { name: 'Color', value: 'White' }] },
+      { sku: 'PRB-SM-RED', options: [{ name: 'Size', value: 'Small' }, { name: 'Color', value: 'Red' }], price: { amount: '500', currencyCode: 'BDT' } },
+      { sku: 'PRB-LG-RED', options: [{ name: 'Size', value: 'Large' }, { name: 'Color', value: 'Red' }], isDefault: true, price: { amount: '750', currencyCode: 'BDT' } },
+      { sku: 'PRB-LG-WHT', options: [{ name: 'Size', value: 'Large' }, { name: 'Color', value: 'White' }], price: { amount: '750', currencyCode: 'BDT' } },
     ],
     stock: { 'BER-1': 25, 'HAM-2': 4 },
   },

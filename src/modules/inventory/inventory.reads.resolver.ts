@@ -1,6 +1,7 @@
 /** Reads of inventory levels, their summary, and the ledger. Thin: parse, call a read service, map. */
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { deprecatedTotal, int32Total } from '../../graphql/scalars';
 import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
@@ -16,6 +17,7 @@ import {
   InventoryLevelConnection,
   InventoryLevelFilter,
   InventorySummary,
+  LevelSettings,
   LevelSortKeyEnum,
   MovementKindEnum,
   StockMovement,
@@ -56,14 +58,14 @@ export class InventoryLevelReadResolver {
     @Arg('sortKey', () => LevelSortKeyEnum, { defaultValue: LevelSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: LevelSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'InventoryLevel', sortKey, reverse);
+    const page = pageRequest(ctx, args, 'InventoryLevel', sortKey, reverse);
     // The variant, product and warehouse the query selects come with the page (same statement)
     // and seed the by-id loaders, whose field resolvers then find them there.
     const nodeSelects = (...path: string[]) => selects(info, ['edges', 'node', ...path]) || selects(info, ['nodes', ...path]);
     const include = { variant: nodeSelects('variant'), product: nodeSelects('variant', 'product'), warehouse: nodeSelects('warehouse') };
     const result = await levelPage(tx(ctx), storeOf(ctx), levelFilterOf(filter), sortKey, page, include);
     ctx.loaders.prime(result.catalog);
-    return toConnection(result, 'InventoryLevel', sortKey, (r) => r.id);
+    return toConnection(ctx, result, 'InventoryLevel', sortKey, (r) => r.id);
   }
 
   @Authorized('inventory:read')
@@ -95,6 +97,24 @@ export class StockMovementResolver {
   warehouse(@Root() m: MovementRow, @Ctx() ctx: Context) {
     return ctx.loaders.warehouseById.load(m.warehouseId);
   }
+  @FieldResolver(() => LevelSettings, { nullable: true, description: 'safetyStock, incoming and thresholds before the change (null on entries recorded before settings were).' })
+  settingsBefore(@Root() m: MovementRow): LevelSettings | null {
+    if (m.safetyStockBefore == null) return null;
+    return { safetyStock: m.safetyStockBefore, incoming: m.incomingBefore!, lowStockThreshold: m.lowStockThresholdBefore!, criticalThreshold: m.criticalThresholdBefore! };
+  }
+  @FieldResolver(() => LevelSettings, { nullable: true, description: 'safetyStock, incoming and thresholds after the change (null on entries recorded before settings were).' })
+  settingsAfter(@Root() m: MovementRow): LevelSettings | null {
+    if (m.safetyStockAfter == null) return null;
+    return { safetyStock: m.safetyStockAfter, incoming: m.incomingAfter!, lowStockThreshold: m.lowStockThresholdAfter!, criticalThreshold: m.criticalThresholdAfter! };
+  }
+  @FieldResolver(() => Int, { nullable: true, description: 'available (onHand − reserved − safetyStock, floored at 0) before the change; null when safetyStock was not recorded.' })
+  availableBefore(@Root() m: MovementRow): number | null {
+    return m.safetyStockBefore == null ? null : Math.max(0, m.onHandBefore - m.reservedBefore - m.safetyStockBefore);
+  }
+  @FieldResolver(() => Int, { nullable: true, description: 'available after the change; null when safetyStock was not recorded.' })
+  availableAfter(@Root() m: MovementRow): number | null {
+    return m.safetyStockAfter == null ? null : Math.max(0, m.onHandAfter - m.reservedAfter - m.safetyStockAfter);
+  }
   @FieldResolver(() => Reservation, { nullable: true, description: 'The reservation that made the change, if any.' })
   reservation(@Root() m: MovementRow, @Ctx() ctx: Context) {
     return m.reservationId ? ctx.loaders.reservationById.load(m.reservationId) : null;
@@ -108,7 +128,7 @@ export class StockMovementResolver {
     @Arg('filter', () => StockMovementFilter, { nullable: true, description: 'Conditions.' }) filter: StockMovementFilter | null,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Newest first.' }) reverse: boolean,
   ) {
-    const page = pageRequest(args, 'StockMovement', 'ID', reverse);
+    const page = pageRequest(ctx, args, 'StockMovement', 'ID', reverse);
     const f = {
       ...filter,
       inventoryLevelIds: decodeIdList(filter?.inventoryLevelIds, 'InventoryLevel', 'filter.inventoryLevelIds'),
@@ -117,6 +137,26 @@ export class StockMovementResolver {
       reservationIds: decodeIdList(filter?.reservationIds, 'Reservation', 'filter.reservationIds'),
       reasons: filter?.reasons as MovementReason[] | null | undefined,
     };
-    return toConnection(await movementPage(tx(ctx), storeOf(ctx), f, page), 'StockMovement', 'ID', (r) => r.id);
+    return toConnection(ctx, await movementPage(tx(ctx), storeOf(ctx), f, page), 'StockMovement', 'ID', (r) => r.id);
+  }
+}
+
+@Resolver(() => InventorySummary)
+export class InventorySummaryResolver {
+  @FieldResolver(() => Int, deprecatedTotal('onHand'))
+  totalOnHand(@Root() s: InventorySummary): number {
+    return int32Total(s.totalOnHand, 'totals.onHand');
+  }
+  @FieldResolver(() => Int, deprecatedTotal('reserved'))
+  totalReserved(@Root() s: InventorySummary): number {
+    return int32Total(s.totalReserved, 'totals.reserved');
+  }
+  @FieldResolver(() => Int, deprecatedTotal('available'))
+  totalAvailable(@Root() s: InventorySummary): number {
+    return int32Total(s.totalAvailable, 'totals.available');
+  }
+  @FieldResolver(() => Int, deprecatedTotal('incoming'))
+  totalIncoming(@Root() s: InventorySummary): number {
+    return int32Total(s.totalIncoming, 'totals.incoming');
   }
 }

@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Access } from '../../graphql/access';
 import { Node } from '../../graphql/common.types';
 import { Connection } from '../../graphql/connection';
-import { DateTime } from '../../graphql/scalars';
+import { DateTime, Int64 } from '../../graphql/scalars';
 import { InventoryLevel, MovementReasonEnum, StockStatusEnum } from './inventory.types';
 
 export enum LevelSortKeyEnum {
@@ -42,6 +42,19 @@ export class InventoryLevelFilter {
   updatedSince?: Date | null;
 }
 
+@Access({ read: ['inventory:read'], public: ['available'] })
+@ObjectType({ description: 'Exact sums of stock counters (Int64: exact at any size the writes allow).' })
+export class StockTotals {
+  @Field(() => Int64, { description: 'Sum of onHand.' })
+  onHand!: bigint;
+  @Field(() => Int64, { description: 'Sum of reserved.' })
+  reserved!: bigint;
+  @Field(() => Int64, { description: 'Sum of available (each level floored at 0).' })
+  available!: bigint;
+  @Field(() => Int64, { description: 'Sum of incoming.' })
+  incoming!: bigint;
+}
+
 @Access({ read: ['inventory:read'] })
 @ObjectType({ description: 'Counts of inventory levels per status, and stock totals (seed 001).' })
 export class InventorySummary {
@@ -55,14 +68,16 @@ export class InventorySummary {
   critical!: number;
   @Field(() => Int, { description: 'Levels OUT_OF_STOCK.' })
   outOfStock!: number;
-  @Field(() => Int, { description: 'Sum of onHand.' })
-  totalOnHand!: number;
-  @Field(() => Int, { description: 'Sum of reserved.' })
-  totalReserved!: number;
-  @Field(() => Int, { description: 'Sum of available.' })
-  totalAvailable!: number;
-  @Field(() => Int, { description: 'Sum of incoming.' })
-  totalIncoming!: number;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalOnHand!: bigint;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalReserved!: bigint;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalAvailable!: bigint;
+  /** Deprecated Int field: see InventorySummaryResolver. */
+  totalIncoming!: bigint;
+  @Field(() => StockTotals, { description: 'Exact sums of onHand, reserved, available and incoming over the matching levels.' })
+  totals!: StockTotals;
 }
 
 export enum MovementKindEnum {
@@ -87,7 +102,24 @@ registerEnumType(MovementKindEnum, {
 });
 
 @Access({ read: ['inventory:read'] })
-@ObjectType({ implements: Node, description: 'One ledger entry. For every level, onHand is the sum of its quantityDelta.' })
+@ObjectType({ description: "A level's settings as recorded by a ledger entry." })
+export class LevelSettings {
+  @Field(() => Int, { description: 'Units kept back from sale.' })
+  safetyStock!: number;
+  @Field(() => Int, { description: 'Units on their way.' })
+  incoming!: number;
+  @Field(() => Int, { description: 'LOW_STOCK threshold (0 disables).' })
+  lowStockThreshold!: number;
+  @Field(() => Int, { description: 'CRITICAL threshold (0 disables).' })
+  criticalThreshold!: number;
+}
+
+@Access({ read: ['inventory:read'] })
+@ObjectType({
+  implements: Node,
+  description:
+    'One ledger entry. For every level, onHand is the sum of its quantityDelta and reserved the sum of its reservedDelta; every change of a level (counters, safetyStock, incoming, thresholds) has one, so every change of available and status is recorded with before and after.',
+})
 export class StockMovement extends Node {
   @Field(() => MovementReasonEnum, { description: 'Why stock moved.' })
   reason!: MovementReasonEnum;

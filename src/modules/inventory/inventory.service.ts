@@ -10,7 +10,8 @@ import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { INT32_MAX } from './availability';
 import { stockOperation, type OpResult } from './idempotency';
-import { ensureLevel, resolveLevel, type LevelAddress } from './levels';
+import { validatePrice, type Money } from '../catalog/catalog.service';
+import { ensureLevel, lockLevels, resolveLevel, type LevelAddress } from './levels';
 import { applyLevelChange, type ChangeResult, type LevelChange, type LevelRow, type MovementReason } from './stock-writer';
 
 export interface LevelResult extends OpResult {
@@ -56,7 +57,8 @@ export type BulkMode = 'SET' | 'ADJUST';
 export type ErrorPolicy = 'REJECT_EVERYTHING' | 'REJECT_FAILED_ROWS';
 
 export interface BulkItem {
-  mode: BulkMode;
+  /** Omitted or null: ADJUST (seed 004). */
+  mode?: BulkMode | null;
   quantity?: number | null;
   delta?: number | null;
   sku?: string | null;
@@ -67,6 +69,8 @@ export interface BulkItem {
   warehouseCode?: string | null;
   reason?: MovementReason | null;
   note?: string | null;
+  /** Also set the variant's price (seed 002; CSV import's price and currency columns). */
+  price?: Money | null;
 }
 
 export interface BulkInput {
@@ -87,6 +91,9 @@ export interface BulkResult extends OpResult {
   failedCount: number;
   results: BulkItemResult[];
 }
+
+/** A bulk item's mode: ADJUST when omitted. */
+const modeOf = (it: BulkItem): BulkMode => it.mode ?? 'ADJUST';
 
 const fail = (...userErrors: UserErrorShape[]): LevelResult => ({ inventoryLevel: null, userErrors, rollback: true });
 
@@ -177,7 +184,8 @@ export class InventoryService {
     return stockOperation<LevelResult>(this.app, auth, 'inventoryAdjust', input, { inventoryLevel: null }, async (tx) => {
       const errors = [...quantityErrors(input.delta, ['input', 'delta'], { allowZero: false, signed: true }), ...noteErrors(input.note, ['input', 'note'])];
       if (errors.length) return fail(...errors);
-      const lv = await this.writable(tx, auth, input, input.delta > 0);
+      // Only an absolute quantity (inventorySet, bulk SET) creates a level: a delta needs one.
+      const lv = await this.writable(tx, auth, input, false);
       if ('errors' in lv) return fail(...lv.errors);
       return this.change(tx, {
         storeId: auth.storeId,
@@ -202,16 +210,19 @@ export class InventoryService {
       const v = { variantId: input.variantId, sku: input.sku };
       const from = await this.writable(tx, auth, { ...v, warehouseId: input.fromWarehouseId, warehouseCode: input.fromWarehouseCode }, false, ['input', 'from']);
       if ('errors' in from) return failMove(...from.errors);
-      const to = await this.writable(tx, auth, { ...v, warehouseId: input.toWarehouseId, warehouseCode: input.toWarehouseCode }, true, ['input', 'to']);
+      const to = await this.writable(tx, auth, { ...v, warehouseId: input.toWarehouseId, warehouseCode: input.toWarehouseCode }, false, ['input', 'to']);
       if ('errors' in to) return failMove(...to.errors);
       if (from.levelId === to.levelId) return failMove(userError(ErrorCode.SAME_WAREHOUSE, 'Source and destination warehouses must differ', ['input', 'toWarehouseCode']));
       const base = { storeId: auth.storeId, mode: 'delta' as const, note: input.note, actor: auth.actor, idempotencyKey: input.idempotencyKey };
       const out: LevelChange = { ...base, levelId: from.levelId, onHandDelta: -input.quantity, requireAvailable: true, reason: 'TRANSFER_OUT' };
       const inn: LevelChange = { ...base, levelId: to.levelId, onHandDelta: input.quantity, reason: 'TRANSFER_IN' };
-      // Fixed lock order: ascending level id.
-      const ordered = from.levelId < to.levelId ? [out, inn] : [inn, out];
+      // Both rows are locked in ascending id order first (no deadlock with any other writer); then
+      // the source is changed before the destination, so the answer follows one fixed order of
+      // checks whatever the ids: the source's stock (INSUFFICIENT_STOCK), then the destination's
+      // range (QUANTITY_OUT_OF_RANGE).
+      await lockLevels(tx, auth.storeId, [from.levelId, to.levelId]);
       const results: Record<string, LevelRow> = {};
-      for (const c of ordered) {
+      for (const c of [out, inn]) {
         const r = await this.change(tx, c, ['input', c === out ? 'from' : 'to']);
         if (r.userErrors.length) return { ...r, source: null, destination: null };
         results[c.levelId] = r.inventoryLevel!;
@@ -228,9 +239,21 @@ export class InventoryService {
         if (v != null) errors.push(...quantityErrors(v, ['input', k], { allowZero: true }));
       }
       if (errors.length) return fail(...errors);
-      const r = await resolveLevel(tx, auth.storeId, input, { create: true, path: ['input'] });
+      const r = await resolveLevel(tx, auth.storeId, input, { create: false, path: ['input'] });
       if ('errors' in r) return fail(...r.errors);
       if (!r.level.levelId) return fail(userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse', ['input']));
+      if (r.level.readOnly) {
+        // A read-only (marketplace-fulfilled) level's stock is managed by the marketplace: only its
+        // alert thresholds are ours to set. safetyStock and incoming change what is available here.
+        const refused = (['safetyStock', 'incoming'] as const).filter((k) => input[k] != null);
+        if (refused.length) {
+          return fail(
+            ...refused.map((k) =>
+              userError(ErrorCode.READONLY_WAREHOUSE, `This warehouse is read-only: only lowStockThreshold and criticalThreshold can be changed, not ${k}`, ['input', k]),
+            ),
+          );
+        }
+      }
       return this.change(tx, {
         storeId: auth.storeId,
         levelId: r.level.levelId,
@@ -263,7 +286,8 @@ export class InventoryService {
         return { updatedCount: 0, failedCount: 0, results: [], userErrors: [userError(ErrorCode.INVALID_INPUT, 'items must not be empty', ['input', 'items'])] };
       }
       const results: BulkItemResult[] = items.map((_, index) => ({ index, inventoryLevel: null, userErrors: [] }));
-      const targets = await this.resolveBulk(tx, auth.storeId, items, results);
+      const variantOf = new Map<number, string>();
+      const targets = await this.resolveBulk(tx, auth.storeId, items, results, variantOf);
 
       // Apply in ascending level id (then input order): two overlapping bulks never deadlock.
       const order = [...targets.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] - b[0]));
@@ -271,13 +295,27 @@ export class InventoryService {
         const it = items[index];
         const field = ['input', 'items', index];
         const c: LevelChange =
-          it.mode === 'SET'
+          modeOf(it) === 'SET'
             ? { storeId: auth.storeId, levelId, mode: 'set', setOnHand: it.quantity!, reason: it.reason ?? input.reason ?? 'CYCLE_COUNT' }
             : { storeId: auth.storeId, levelId, mode: 'delta', onHandDelta: it.delta!, requireAvailable: it.delta! < 0, reason: it.reason ?? input.reason ?? 'CORRECTION' };
         Object.assign(c, { note: it.note, actor: auth.actor, idempotencyKey: input.idempotencyKey });
         const r = await this.change(tx, c, field);
         results[index].inventoryLevel = r.inventoryLevel;
         results[index].userErrors = r.userErrors;
+      }
+      // Prices of the items that applied, in variant id order (last item of a variant wins).
+      const prices = new Map<string, Money>();
+      items.forEach((it, i) => {
+        if (it.price != null && !results[i].userErrors.length && variantOf.has(i)) prices.set(variantOf.get(i)!, it.price);
+      });
+      const pv = [...prices.keys()].sort();
+      if (pv.length) {
+        await tx.query(
+          `UPDATE variants v SET price_amount = a.amount, price_currency = a.currency, updated_at = now()
+             FROM unnest($2::uuid[], $3::numeric[], $4::text[]) AS a(id, amount, currency)
+            WHERE v.id = a.id AND v.store_id = $1 AND (v.price_amount IS DISTINCT FROM a.amount OR v.price_currency IS DISTINCT FROM a.currency)`,
+          [auth.storeId, pv, pv.map((v) => prices.get(v)!.amount), pv.map((v) => prices.get(v)!.currencyCode)],
+        );
       }
       const failedCount = results.filter((r) => r.userErrors.length > 0).length;
       if (failedCount > 0 && policy === 'REJECT_EVERYTHING') {
@@ -295,7 +333,7 @@ export class InventoryService {
   }
 
   /** Validates and resolves every bulk item to a level id; failures go to results[i].userErrors. */
-  private async resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: BulkItemResult[]): Promise<Map<number, string>> {
+  private async resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: BulkItemResult[], variantOf: Map<number, string>): Promise<Map<number, string>> {
     const variantIds = new Set<string>();
     const skus = new Set<string>();
     const externalIds = new Set<string>();
@@ -307,7 +345,7 @@ export class InventoryService {
       const ways = [it.sku != null, it.variantId != null, it.productExternalId != null].filter(Boolean).length;
       if (ways !== 1) e.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of sku, variantId or productExternalId (+ variantLabel)', f));
       if ((it.warehouseId == null) === (it.warehouseCode == null)) e.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of warehouseId or warehouseCode', [...f, 'warehouseCode']));
-      if (it.mode === 'SET') {
+      if (modeOf(it) === 'SET') {
         if (it.quantity == null || it.delta != null) e.push(userError(ErrorCode.INVALID_INPUT, 'mode SET takes quantity (and no delta)', [...f, 'quantity']));
         else e.push(...quantityErrors(it.quantity, [...f, 'quantity'], { allowZero: true }));
       } else {
@@ -315,6 +353,7 @@ export class InventoryService {
         else e.push(...quantityErrors(it.delta, [...f, 'delta'], { allowZero: false, signed: true }));
       }
       e.push(...noteErrors(it.note, [...f, 'note']));
+      e.push(...validatePrice(it.price, [...f, 'price']));
       if (it.variantLabel != null) e.push(...validateText(it.variantLabel, [...f, 'variantLabel'], { max: LIMITS.name }));
       if (it.variantId != null) {
         const id = decodeId(it.variantId, 'Variant');
@@ -372,7 +411,8 @@ export class InventoryService {
       if (variantId && w && !w.read_only) pairs.set(i, { variantId, warehouseId: w.id });
     });
 
-    // Existing levels in one query; missing ones are created in a fixed order.
+    // Existing levels in one query. Only SET items create a missing level (in a fixed order); an
+    // ADJUST item needs an existing one, like inventoryAdjust.
     const uniq = [...new Map([...pairs.values()].map((p) => [`${p.variantId}|${p.warehouseId}`, p])).values()];
     const existing = await tx.query<{ id: string; variant_id: string; warehouse_id: string }>(
       `SELECT l.id, l.variant_id, l.warehouse_id FROM inventory_levels l
@@ -381,10 +421,21 @@ export class InventoryService {
       [storeId, uniq.map((p) => p.variantId), uniq.map((p) => p.warehouseId)],
     );
     const levelOf = new Map(existing.map((l) => [`${l.variant_id}|${l.warehouse_id}`, l.id]));
-    const missing = uniq.filter((p) => !levelOf.has(`${p.variantId}|${p.warehouseId}`)).sort((a, b) => (a.variantId + a.warehouseId < b.variantId + b.warehouseId ? -1 : 1));
+    const toCreate = new Set([...pairs].filter(([i]) => modeOf(items[i]) === 'SET').map(([, p]) => `${p.variantId}|${p.warehouseId}`));
+    const missing = uniq
+      .filter((p) => !levelOf.has(`${p.variantId}|${p.warehouseId}`) && toCreate.has(`${p.variantId}|${p.warehouseId}`))
+      .sort((a, b) => (a.variantId + a.warehouseId < b.variantId + b.warehouseId ? -1 : 1));
     for (const p of missing) levelOf.set(`${p.variantId}|${p.warehouseId}`, await ensureLevel(tx, storeId, p.variantId, p.warehouseId));
+    for (const [i, p] of [...pairs]) {
+      if (levelOf.has(`${p.variantId}|${p.warehouseId}`)) continue;
+      results[i].userErrors.push(userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse (only mode SET creates one)', ['input', 'items', i]));
+      pairs.delete(i);
+    }
     const targets = new Map<number, string>();
-    for (const [i, p] of pairs) targets.set(i, levelOf.get(`${p.variantId}|${p.warehouseId}`)!);
+    for (const [i, p] of pairs) {
+      targets.set(i, levelOf.get(`${p.variantId}|${p.warehouseId}`)!);
+      variantOf.set(i, p.variantId);
+    }
     return targets;
   }
 }

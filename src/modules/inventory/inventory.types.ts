@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
+import { MoneyInput } from '../catalog/catalog.types';
 
 export enum StockStatusEnum {
   IN_STOCK = 'IN_STOCK',
@@ -53,7 +54,7 @@ registerEnumType(MovementReasonEnum, {
     COMMIT: { description: 'A reservation was fulfilled: units left the warehouse.' },
     TRANSFER_IN: { description: 'Units moved in from another warehouse.' },
     TRANSFER_OUT: { description: 'Units moved out to another warehouse.' },
-    OTHER: { description: 'Anything else (also used for threshold and safety-stock changes).' },
+    OTHER: { description: 'Anything else; also every change of safetyStock, incoming or thresholds (inventoryLevelUpdate), recorded with settingsBefore and settingsAfter.' },
   },
 });
 
@@ -177,8 +178,8 @@ export class InventoryLevelUpdateInput extends LevelAddressInput {
 
 @InputType({ description: 'One item of inventoryBulkUpdate. Address the variant by sku, variantId, or productExternalId (+ variantLabel).' })
 export class InventoryBulkItemInput {
-  @Field(() => BulkModeEnum, { description: 'SET takes quantity; ADJUST takes delta.' })
-  mode!: BulkModeEnum;
+  @Field(() => BulkModeEnum, { nullable: true, defaultValue: BulkModeEnum.ADJUST, description: 'SET takes quantity; ADJUST takes delta. Omitted or null: ADJUST.' })
+  mode?: BulkModeEnum | null;
   @Field(() => Int, { nullable: true, description: 'New onHand (mode SET).' })
   quantity?: number | null;
   @Field(() => Int, { nullable: true, description: 'Signed change to onHand (mode ADJUST).' })
@@ -199,6 +200,8 @@ export class InventoryBulkItemInput {
   reason?: MovementReasonEnum | null;
   @Field(() => String, { nullable: true, description: 'Free text for the ledger.' })
   note?: string | null;
+  @Field(() => MoneyInput, { nullable: true, description: "Also set the variant's price (seed 002), applied with the item (not when the item fails)." })
+  price?: MoneyInput | null;
 }
 
 @InputType({ description: 'Up to 500 stock updates in one request.' })

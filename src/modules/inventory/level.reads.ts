@@ -37,6 +37,22 @@ const LEVELS_RAW_FROM = `(
    WHERE l.store_id = $1
 ) lv`;
 
+/**
+ * LEVELS_RAW_FROM without the variant: for pages whose filters and sort read neither `sku` nor
+ * `product_id` (e.g. sort key UPDATED_AT, filter updatedSince). No index serves updated_at (stock
+ * changes must stay HOT updates, docs/HOT-UPDATES.md), so such a page is cut from all the store's
+ * levels by a top-N sort: without the join to variants that sort reads one table, not two.
+ */
+const LEVELS_OWN_FROM = `(
+  SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
+         l.critical_threshold, l.version, l.updated_at
+    FROM inventory_levels l
+   WHERE l.store_id = $1
+) lv`;
+
+/** Whether a condition or sort expression reads a column of the variant (only LEVELS_RAW_FROM has them). */
+const VARIANT_COLUMN = /\blv\.(sku|product_id)\b/;
+
 export type LevelSortKey = 'UPDATED_AT' | 'AVAILABLE' | 'ON_HAND' | 'SKU';
 
 export const LEVEL_SORTS: Record<LevelSortKey, SortSpec> = {
@@ -140,7 +156,7 @@ export async function levelPage(
     tx,
     {
       ...q,
-      ...(late ? { from: LEVELS_RAW_FROM } : {}),
+      ...(late ? { from: [q.sort.expr, ...q.where].some((c) => VARIANT_COLUMN.test(c)) ? LEVELS_RAW_FROM : LEVELS_OWN_FROM } : {}),
       select: 'lv.*',
       afterCut: [levelColumns('p', late ? effectiveReserved('p') : 'p.reserved'), ...cols].join(', '),
       afterCutJoin: joins.join(' '),
@@ -182,11 +198,23 @@ export interface InventorySummary {
   lowStock: number;
   critical: number;
   outOfStock: number;
-  totalOnHand: number;
-  totalReserved: number;
-  totalAvailable: number;
-  totalIncoming: number;
+  totalOnHand: bigint;
+  totalReserved: bigint;
+  totalAvailable: bigint;
+  totalIncoming: bigint;
+  totals: Totals;
 }
+
+/** Exact sums of level counters (int8 in SQL, bigint here). */
+export interface Totals {
+  onHand: bigint;
+  reserved: bigint;
+  available: bigint;
+  incoming: bigint;
+}
+
+/** An SQL sum (int8/numeric, as text) as an exact bigint. */
+const big = (v: string | null | undefined): bigint => BigInt(v ?? 0);
 
 /** Counts per status and totals over the levels matching the filter (seed 001). */
 export async function levelSummary(tx: Tx, storeId: string, filter: LevelFilter): Promise<InventorySummary> {
@@ -202,25 +230,28 @@ export async function levelSummary(tx: Tx, storeId: string, filter: LevelFilter)
     params,
   );
   const n = (k: string) => Number(r[k] ?? 0);
+  const totals = { onHand: big(r.on_hand), reserved: big(r.reserved), available: big(r.available), incoming: big(r.incoming) };
   return {
     total: n('total'),
     inStock: n('in_stock'),
     lowStock: n('low_stock'),
     critical: n('critical'),
     outOfStock: n('out_of_stock'),
-    totalOnHand: n('on_hand'),
-    totalReserved: n('reserved'),
-    totalAvailable: n('available'),
-    totalIncoming: n('incoming'),
+    totalOnHand: totals.onHand,
+    totalReserved: totals.reserved,
+    totalAvailable: totals.available,
+    totalIncoming: totals.incoming,
+    totals,
   };
 }
 
 export interface StockTotals {
   key: string;
-  totalOnHand: number;
-  totalReserved: number;
-  totalAvailable: number;
-  totalIncoming: number;
+  totalOnHand: bigint;
+  totalReserved: bigint;
+  totalAvailable: bigint;
+  totalIncoming: bigint;
+  totals: Totals;
   /** The best status among the levels (OUT_OF_STOCK when there are none). */
   status: StockStatus;
   levelCount: number;
@@ -241,12 +272,14 @@ export async function stockTotals(tx: Tx, storeId: string, by: 'variant' | 'prod
   const m = new Map(rows.map((r) => [r.key, r]));
   return keys.map((key) => {
     const r = m.get(key);
+    const totals = { onHand: big(r?.on_hand), reserved: big(r?.reserved), available: big(r?.available), incoming: big(r?.incoming) };
     return {
       key,
-      totalOnHand: Number(r?.on_hand ?? 0),
-      totalReserved: Number(r?.reserved ?? 0),
-      totalAvailable: Number(r?.available ?? 0),
-      totalIncoming: Number(r?.incoming ?? 0),
+      totalOnHand: totals.onHand,
+      totalReserved: totals.reserved,
+      totalAvailable: totals.available,
+      totalIncoming: totals.incoming,
+      totals,
       status: (r?.status ?? 'OUT_OF_STOCK') as StockStatus,
       levelCount: Number(r?.n ?? 0),
     };

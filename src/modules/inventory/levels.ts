@@ -121,3 +121,8 @@ export async function ensureLevel(tx: Tx, storeId: string, variantId: string, wa
   const [r] = await tx.query<{ id: string }>(`SELECT id FROM inventory_levels WHERE variant_id = $1 AND warehouse_id = $2`, [variantId, warehouseId]);
   return r.id;
 }
+
+/** Locks levels (FOR UPDATE) in ascending id order, before changing them in another order. */
+export async function lockLevels(tx: Tx, storeId: string, ids: string[]): Promise<void> {
+  await tx.query(`SELECT id FROM inventory_levels WHERE store_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`, [storeId, ids]);
+}

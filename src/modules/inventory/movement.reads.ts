@@ -21,6 +21,15 @@ export interface MovementRow {
   idempotencyKey: string | null;
   reservationId: string | null;
   createdAt: Date;
+  /** Settings before/after (null on rows written before they were recorded). */
+  safetyStockBefore: number | null;
+  safetyStockAfter: number | null;
+  incomingBefore: number | null;
+  incomingAfter: number | null;
+  lowStockThresholdBefore: number | null;
+  lowStockThresholdAfter: number | null;
+  criticalThresholdBefore: number | null;
+  criticalThresholdAfter: number | null;
 }
 
 export interface MovementFilter {
@@ -38,7 +47,10 @@ const SELECT = `m.id::text AS id, m.store_id AS "storeId", m.inventory_level_id 
   l.warehouse_id AS "warehouseId", m.reason::text AS reason, m.quantity_delta AS "quantityDelta", m.reserved_delta AS "reservedDelta",
   m.on_hand_before AS "onHandBefore", m.on_hand_after AS "onHandAfter", m.reserved_before AS "reservedBefore",
   m.reserved_after AS "reservedAfter", m.note, m.actor, m.idempotency_key AS "idempotencyKey", m.reservation_id AS "reservationId",
-  m.created_at AS "createdAt"`;
+  m.created_at AS "createdAt", m.safety_stock_before AS "safetyStockBefore", m.safety_stock_after AS "safetyStockAfter",
+  m.incoming_before AS "incomingBefore", m.incoming_after AS "incomingAfter", m.low_stock_threshold_before AS "lowStockThresholdBefore",
+  m.low_stock_threshold_after AS "lowStockThresholdAfter", m.critical_threshold_before AS "criticalThresholdBefore",
+  m.critical_threshold_after AS "criticalThresholdAfter"`;
 
 export async function movementsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<MovementRow[]> {
   const numeric = ids.filter((i) => /^\d{1,18}$/.test(i));

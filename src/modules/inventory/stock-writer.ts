@@ -126,10 +126,38 @@ function levelEvents(e: {
       (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} THEN jsonb_build_object(
           ${ids},
           'previousStatus', ${e.before.status}, 'status', ${e.after.status},
-          'backInStock', ${e.before.status} = 'OUT_OF_STOCK',
+          'backInStock', ${e.before.status} = 'OUT_OF_STOCK', 'movementId', ${e.movementId},
           'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0)) END)
     ) AS t(ord, topic, payload)`;
 }
+
+/**
+ * Every column of inventory_levels a stock change writes, with its new value, per writer statement:
+ * the one place they are listed. Both UPDATEs build their SET list from here (setList), and
+ * test/e2e/hot-updates.test.ts reads the catalog and fails if an index on inventory_levels covers
+ * one of LEVEL_WRITTEN_COLUMNS: an indexed column that changes makes every stock change a non-HOT
+ * update (a new entry in every index and a dead row version only VACUUM removes; docs/HOT-UPDATES.md).
+ */
+export const LEVEL_WRITES = {
+  /** applyLevelChange(): from the `fin` CTE, on the locked row `l`. */
+  change: {
+    on_hand: 'fin.a_on_hand',
+    reserved: 'fin.a_reserved',
+    safety_stock: 'fin.a_safety',
+    incoming: 'fin.a_incoming',
+    low_stock_threshold: 'fin.a_low',
+    critical_threshold: 'fin.a_critical',
+    version: 'l.version + 1',
+    updated_at: 'now()',
+  },
+  /** reserveBatchStatement(): the granted total `g.q` per level. */
+  batch: { reserved: 'l.reserved + g.q', version: 'l.version + 1', updated_at: 'now()' },
+} as const;
+
+/** The columns of inventory_levels that a stock change sets (no index may cover them). */
+export const LEVEL_WRITTEN_COLUMNS: readonly string[] = [...new Set(Object.values(LEVEL_WRITES).flatMap((w) => Object.keys(w)))];
+
+const setList = (w: Record<string, string>) => Object.entries(w).map(([col, value]) => `${col} = ${value}`).join(', ');
 
 /** The writer's statement. Parameters $1–$16. */
 const SQL = preparedStatement(
@@ -141,9 +169,15 @@ WITH lk AS (
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
    WHERE rl.inventory_level_id = (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
-  RETURNING rl.expired_quantity
+  RETURNING rl.expired_quantity, rl.reservation_id
 ),
 exp AS (SELECT coalesce(sum(expired_quantity), 0)::int8 AS q, count(*)::int AS n FROM due),
+-- One EXPIRY movement per expired reservation (its lines on this level summed), naming it; the
+-- running total gives each its reserved before/after.
+exp_r AS (
+  SELECT reservation_id, q, n, sum(q) OVER (ORDER BY reservation_id) AS cum
+    FROM (SELECT reservation_id, sum(expired_quantity)::int8 AS q, count(*)::int AS n FROM due GROUP BY reservation_id) g
+),
 calc AS (
   SELECT lk.*, exp.q AS expired_q, exp.n AS expired_n,
          lk.reserved - exp.q AS res0,
@@ -182,28 +216,33 @@ fin AS (
 ),
 upd AS (
   UPDATE inventory_levels l
-     SET on_hand = fin.a_on_hand, reserved = fin.a_reserved, safety_stock = fin.a_safety, incoming = fin.a_incoming,
-         low_stock_threshold = fin.a_low, critical_threshold = fin.a_critical,
-         version = l.version + 1, updated_at = now()
+     SET ${setList(LEVEL_WRITES.change)}
     FROM fin
    WHERE l.id = fin.id AND (fin.changed OR fin.expired_q > 0)
   RETURNING l.version, l.updated_at
 ),
 mv_exp AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor)
-  SELECT store_id, id, 'EXPIRY', 0, -expired_q, on_hand, on_hand, reserved, res0,
-         expired_n || ' reservation line(s) expired', 'system:expiry'
-    FROM fin WHERE expired_q > 0
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id,
+      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
+  SELECT fin.store_id, fin.id, 'EXPIRY', 0, -e.q, fin.on_hand, fin.on_hand, fin.reserved - (e.cum - e.q), fin.reserved - e.cum,
+         e.n || ' reservation line(s) expired', 'system:expiry', e.reservation_id,
+         fin.safety_stock, fin.safety_stock, fin.incoming, fin.incoming, fin.low_stock_threshold, fin.low_stock_threshold,
+         fin.critical_threshold, fin.critical_threshold
+    FROM fin, exp_r e WHERE fin.expired_q > 0
+   ORDER BY e.reservation_id
   RETURNING id
 ),
 mv AS (
+  -- Any change: counters or settings (safetyStock, incoming, thresholds), with before and after.
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id)
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id,
+      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
   SELECT store_id, id, $8::"MovementReason", a_on_hand - on_hand, a_reserved - res0, on_hand, a_on_hand, res0, a_reserved,
-         $9, $10, $11, $12::uuid
+         $9, $10, $11, $12::uuid,
+         safety_stock, a_safety, incoming, a_incoming, low_stock_threshold, a_low, critical_threshold, a_critical
     FROM fin, (SELECT count(*) FROM mv_exp) e
-   WHERE fin.changed AND (a_on_hand <> on_hand OR a_reserved <> res0)
+   WHERE fin.changed
   RETURNING id
 ),
 st AS (
@@ -211,7 +250,7 @@ st AS (
     inventory_stock_status(greatest(on_hand - reserved - safety_stock, 0), low_stock_threshold, critical_threshold) AS status_before,
     inventory_stock_status(greatest(a_on_hand - a_reserved - a_safety, 0), a_low, a_critical) AS status_after,
     (SELECT id FROM mv) AS movement_id,
-    (SELECT id FROM mv_exp) AS expiry_movement_id
+    (SELECT max(id) FROM mv_exp) AS expiry_movement_id
   FROM fin
 ),
 ob AS (
@@ -252,11 +291,18 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
  *  - the targeted levels that have no due reservation lines are locked, in ascending id order;
  *  - per level, requests are granted in `idx` order while the running total fits in available
  *    (so the granted ones are a prefix; the rest are refused and write nothing);
- *  - each level's counters change once (reserved += the granted total, version + 1);
+ *  - each level's counters change once (reserved += the granted total, version + 1), by an UPDATE
+ *    guarded by the version the grants were computed from (`l.version = lk.version`). The row
+ *    values the locking CTE returns are not always those of the row version the UPDATE then
+ *    changes (observed under racing multi-line reserves: lk showed reserved 2 where the UPDATE
+ *    found more, and the unguarded `reserved + granted` broke inventory_levels_reserved_check,
+ *    23514, refusing the whole batch). Guarded, a level whose row moved on is simply not changed
+ *    and its requests are not granted (the general path serves them): the statement never
+ *    attempts a change the constraints forbid, and the ledger rows always match the counters;
  *  - each granted request gets its own ledger row (reserved_before/after from the running total),
  *    its INVENTORY_UPDATED event and, on a status crossing, STOCK_STATUS_CHANGED, exactly as one
  *    change of the single statement would, in the same order.
- * `x.post` CTEs may read `ok` (the granted requests: req's columns + res_before, res_after). The
+ * `x.post` CTEs may read `won` (the granted requests: req's columns + res_before, res_after). The
  * result has one row per request, in idx order: idx, granted, movement_id, plus `x.columns` (the
  * request is `q`, its grant `ok`; `x.from` joins more).
  * A refused or untargeted request is left for the caller's general path, which reports exactly.
@@ -273,7 +319,7 @@ lk AS (
 ),
 run AS (
   SELECT q.*, lk.variant_id, lk.warehouse_id, lk.on_hand, lk.reserved, lk.safety_stock, lk.incoming,
-         lk.low_stock_threshold AS low, lk.critical_threshold AS critical,
+         lk.low_stock_threshold AS low, lk.critical_threshold AS critical, lk.version AS lk_version,
          (lk.reserved + sum(q.qty) OVER (PARTITION BY lk.id ORDER BY q.idx))::int8 AS res_after
     FROM req q JOIN lk ON lk.id = q.level_id AND lk.store_id = q.store_id
    WHERE q.qty > 0
@@ -285,22 +331,25 @@ ok AS (
     FROM run WHERE run.on_hand - run.res_after - run.safety_stock >= 0
 ),
 upd AS (
-  UPDATE inventory_levels l SET reserved = l.reserved + g.q, version = l.version + 1, updated_at = now()
-    FROM (SELECT level_id, sum(qty)::int AS q FROM ok GROUP BY level_id) g
-   WHERE l.id = g.level_id
+  UPDATE inventory_levels l SET ${setList(LEVEL_WRITES.batch)}
+    FROM (SELECT level_id, sum(qty)::int AS q, min(lk_version) AS v FROM ok GROUP BY level_id) g
+   WHERE l.id = g.level_id AND l.version = g.v
   RETURNING l.id
 ),
+won AS (SELECT ok.* FROM ok JOIN upd ON upd.id = ok.level_id),
 mv AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id)
-  SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, reservation_id
-    FROM ok ORDER BY level_id, idx
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id,
+      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
+  SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, reservation_id,
+         safety_stock, safety_stock, incoming, incoming, low, low, critical, critical
+    FROM won ORDER BY level_id, idx
   RETURNING id, reservation_id
 ),
 ob AS (
   INSERT INTO outbox_events (store_id, topic, level_id, payload)
   SELECT e.store_id, t.topic, e.level_id, t.payload
-    FROM (SELECT ok.*, mv.id AS movement_id FROM ok JOIN mv ON mv.reservation_id = ok.reservation_id) e,
+    FROM (SELECT won.*, mv.id AS movement_id FROM won JOIN mv ON mv.reservation_id = won.reservation_id) e,
     ${levelEvents({
       updated: 'true',
       level: 'e.level_id',
@@ -320,7 +369,7 @@ ob AS (
 nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)${x.post ?? ''}
 SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,
        (SELECT count(*) FROM nt) AS notified${x.columns ?? ''}
-  FROM req q LEFT JOIN ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id${x.from ?? ''}
+  FROM req q LEFT JOIN won ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id${x.from ?? ''}
  ORDER BY q.idx`;
 }
 
@@ -345,6 +394,9 @@ interface Row {
   movement_id: number | null;
   expired_q: number;
 }
+
+/** The writer's statement texts (for tests that read what they write). */
+export const WRITER_STATEMENTS: readonly string[] = [SQL, reserveBatchStatement({ pre: 'req AS (SELECT NULL::int AS idx)' })];
 
 /** Applies one level change in one statement. Returns null when the level does not exist in the store. */
 export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {

@@ -20,7 +20,7 @@ export class ReservationReadResolver {
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Oldest first.' }) reverse: boolean,
   ) {
     // Newest first is the natural order here: the keyset sort is descending unless reversed.
-    const page = pageRequest(args, 'Reservation', 'CREATED_AT', !reverse);
+    const page = pageRequest(ctx, args, 'Reservation', 'CREATED_AT', !reverse);
     const f = {
       statuses: filter?.statuses as ReservationStatus[] | null | undefined,
       reference: filter?.reference,
@@ -28,6 +28,6 @@ export class ReservationReadResolver {
       variantIds: decodeIdList(filter?.variantIds, 'Variant', 'filter.variantIds'),
       warehouseIds: decodeIdList(filter?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
     };
-    return toConnection(await reservationPage(poolTx(ctx.app.db.pool), storeOf(ctx), f, page), 'Reservation', 'CREATED_AT', (r) => r.id);
+    return toConnection(ctx, await reservationPage(poolTx(ctx.app.db.pool), storeOf(ctx), f, page), 'Reservation', 'CREATED_AT', (r) => r.id);
   }
 }

@@ -219,12 +219,12 @@ req AS (
     post: `,
 r AS (
   INSERT INTO reservations (id, store_id, status, reference, expires_at, actor)
-  SELECT ok.reservation_id, ok.store_id, 'ACTIVE', ok.note, now() + make_interval(secs => ok.ttl), ok.actor FROM ok
+  SELECT won.reservation_id, won.store_id, 'ACTIVE', won.note, now() + make_interval(secs => won.ttl), won.actor FROM won
   RETURNING *
 ),
 rl AS (
   INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
-  SELECT r.id, ok.level_id, ok.qty, ok.qty, r.expires_at, 0 FROM r JOIN ok ON ok.reservation_id = r.id
+  SELECT r.id, won.level_id, won.qty, won.qty, r.expires_at, 0 FROM r JOIN won ON won.reservation_id = r.id
   RETURNING *
 )`,
     columns: `, ${columns(RES_FIELDS, 'r_')}, ${columns(LINE_FIELDS, 'l_')}`,
@@ -399,6 +399,31 @@ export class ReservationService {
     lineVariant.forEach((v, i) => {
       if (!v) errors.push(userError(ErrorCode.VARIANT_NOT_FOUND, `Line ${i}: variant not found`, ['input', 'lines', i, input.lines[i].variantId != null ? 'variantId' : 'sku']));
     });
+    // A named warehouse that does not exist is WAREHOUSE_NOT_FOUND, as on every other mutation
+    // (INVENTORY_NOT_FOUND is for an existing warehouse without a level of the variant).
+    const named = input.lines.filter((l) => l.warehouseId != null || l.warehouseCode != null);
+    if (named.length) {
+      const wIds = named.map((l) => (l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null)).filter((x): x is string => !!x);
+      const codes = named.map((l) => l.warehouseCode).filter((x): x is string => x != null);
+      const found = await tx.query<{ id: string; code: string; read_only: boolean; active: boolean }>(
+        `SELECT id, code, read_only, active FROM warehouses WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR code = ANY($3::text[]))`,
+        [
+        auth.storeId,
+        wIds,
+        codes,
+      ],
+      );
+      // Then, as on every write, a read-only or inactive warehouse before a missing level.
+      input.lines.forEach((l, i) => {
+        if (l.warehouseId == null && l.warehouseCode == null) return;
+        const wid = l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null;
+        const w = l.warehouseId != null ? (wid ? found.find((x) => x.id === wid) : undefined) : found.find((x) => x.code === l.warehouseCode);
+        const f = ['input', 'lines', i, l.warehouseId != null ? 'warehouseId' : 'warehouseCode'];
+        if (!w) errors.push(userError(ErrorCode.WAREHOUSE_NOT_FOUND, `Line ${i}: warehouse not found`, f));
+        else if (w.read_only) errors.push(userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${w.code} is read-only`, ['input', 'lines', i, 'warehouseCode']));
+        else if (!w.active) errors.push(userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${w.code} is inactive`, ['input', 'lines', i, 'warehouseCode']));
+      });
+    }
     if (errors.length) return fail(...errors);
     const variantIds = [...new Set(lineVariant as string[])];
     const reservationId = crypto.randomUUID();

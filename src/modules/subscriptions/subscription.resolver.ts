@@ -14,7 +14,7 @@ import type { OutboxEvent, Topic } from '../../events/outbox';
 import { hasScope } from '../auth/scopes';
 import { Variant, Warehouse } from '../catalog/catalog.types';
 import { InventoryLevel } from '../inventory/inventory.types';
-import { CursorExpiredError, openEventSource, type EventFilter } from './subscription.service';
+import { CursorAheadError, CursorExpiredError, openEventSource, type EventFilter } from './subscription.service';
 import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, StockStatusEventFilter } from './subscription.types';
 
 interface EventView {
@@ -35,7 +35,7 @@ async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null
   const auth = ctx.auth;
   if (!auth) throw unauthenticated('Send the API key in connection_init: { "Authorization": "Bearer <key>" }');
   if (!hasScope(auth, 'inventory:read')) throw forbidden('inventory:read');
-  if (after != null && !/^\d{1,18}$/.test(after)) throw badInput('"after" must be a cursor received from this subscription', { argument: 'after' });
+  if (after != null && !/^(\d{1,18}|oldest)$/.test(after)) throw badInput('"after" must be a cursor received from this subscription, "0" or "oldest"', { argument: 'after' });
   const filter: EventFilter = {
     warehouseIds: decodeIdList(f?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
     variantIds: decodeIdList(f?.variantIds, 'Variant', 'filter.variantIds'),
@@ -44,11 +44,13 @@ async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null
     statuses: (f?.statuses as EventFilter['statuses']) ?? null,
   };
   try {
-    const source = await openEventSource(ctx.app, auth.storeId, topic, filter, after != null ? Number(after) : null, (reason) => ctx.closeSocket?.(4290, reason));
+    const from = after == null ? null : after === 'oldest' ? 0 : Number(after);
+    const source = await openEventSource(ctx.app, auth.storeId, topic, filter, from, (reason) => ctx.closeSocket?.(4290, reason));
     // Fresh loaders per event: "inventoryLevel" is the level as it is now, not as first seen.
     return shareable(source, view, () => (ctx.loaders = createLoaders(ctx.app, auth.storeId)));
   } catch (e) {
     if (e instanceof CursorExpiredError) throw new GraphQLError(e.message, { extensions: { code: 'CURSOR_EXPIRED' } });
+    if (e instanceof CursorAheadError) throw badInput(e.message, { argument: 'after' });
     throw e;
   }
 }
@@ -63,7 +65,7 @@ export class InventoryChangedEventResolver {
   inventoryChanged(
     @Root() e: EventView,
     @Arg('filter', () => InventoryEventFilter, { nullable: true, description: 'Which levels.' }) _filter?: InventoryEventFilter,
-    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order.' }) _after?: string,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.' }) _after?: string,
   ): EventView {
     return e;
   }
@@ -92,7 +94,7 @@ export class StockStatusChangedEventResolver {
   stockStatusChanged(
     @Root() e: EventView,
     @Arg('filter', () => StockStatusEventFilter, { nullable: true, description: 'Which levels and statuses.' }) _filter?: StockStatusEventFilter,
-    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order.' }) _after?: string,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.' }) _after?: string,
   ): EventView {
     return e;
   }

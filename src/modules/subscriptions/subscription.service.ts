@@ -16,6 +16,8 @@ export interface EventFilter {
 }
 
 export class CursorExpiredError extends Error {}
+/** The cursor names an event that was never sequenced (beyond the newest one). */
+export class CursorAheadError extends Error {}
 export class SlowConsumerError extends Error {}
 
 /** skus and productIds become variant ids once, at subscribe time; every given condition must hold. */
@@ -216,7 +218,15 @@ export async function openEventSource(
   const tx = poolTx(app.db.pool);
   if (after !== null) {
     const purged = await purgedThrough(tx);
+    // "0" (or "oldest") replays everything retained: it starts after the last purged event, so it
+    // never expires. Any other cursor older than the retention window is CURSOR_EXPIRED.
+    if (after === 0) after = purged;
     if (after < purged) throw new CursorExpiredError(`Events up to ${purged} are no longer retained; resync (read the current state) and subscribe again without "after"`);
+    // A cursor beyond the newest event was never handed out: refused, so that it cannot skip the
+    // events that will be numbered up to it.
+    const [n] = await tx.query<{ s: string | null }>(`SELECT max(seq) AS s FROM outbox_events`);
+    const newest = Math.max(Number(n?.s ?? 0), purged);
+    if (after > newest) throw new CursorAheadError(`"after" (${after}) is beyond the newest event (${newest}): give a cursor received from a subscription, "0" or "oldest"`);
   }
   const matches = await matcher(app, storeId, filter);
   return new EventSource(app, storeId, (e) => e.topic === topic && matches(e), after, onSlow);

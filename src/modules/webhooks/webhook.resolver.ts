@@ -1,5 +1,5 @@
 /** Webhook management. Thin: parse, call the service, map. */
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
@@ -7,7 +7,9 @@ import { storeOf } from '../../graphql/context';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { decodeId, decodeIdList, toGlobalId } from '../../graphql/ids';
 import { DateTime } from '../../graphql/scalars';
+import { deliveryBody } from './webhook.body';
 import * as svc from './webhook.service';
+import { WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES } from './webhook.service';
 import {
   WebhookDelivery,
   WebhookFilter,
@@ -17,9 +19,16 @@ import {
   WebhookSubscription,
   WebhookSubscriptionInput,
   WebhookSubscriptionPayload,
+  WebhookSubscriptionStatusEnum,
 } from './webhook.types';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
+
+/** The SSRF guard's settings. */
+const guard = (ctx: Context): svc.TargetGuard => ({
+  allowPrivate: ctx.app.config.webhookAllowPrivateTargets,
+  resolveTimeoutMs: Math.min(ctx.app.config.webhookTimeoutMs, 5000),
+});
 
 /** The service's input; ids that are not ids of their type become userErrors naming the element. */
 function input(i: WebhookSubscriptionInput): { input: svc.WebhookInput; userErrors: UserErrorShape[] } {
@@ -44,6 +53,14 @@ export class WebhookSubscriptionResolver {
   id(@Root() w: svc.WebhookRow) {
     return toGlobalId('WebhookSubscription', w.id);
   }
+  @FieldResolver(() => WebhookSubscriptionStatusEnum, { description: 'ACTIVE, PAUSED (by you) or DISABLED (by the gateway, see disabledReason).' })
+  status(@Root() w: svc.WebhookRow) {
+    return w.active ? 'ACTIVE' : w.disabledReason ? 'DISABLED' : 'PAUSED';
+  }
+  @FieldResolver(() => Int, { description: `Deliveries in a row that failed every attempt (a success resets it); at ${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} the gateway disables the subscription.` })
+  consecutiveFailedDeliveries(@Root() w: svc.WebhookRow) {
+    return w.consecutiveFailures;
+  }
   @FieldResolver(() => WebhookFilter, { description: 'Which levels.' })
   filter(@Root() w: svc.WebhookRow) {
     return {
@@ -63,7 +80,7 @@ export class WebhookSubscriptionResolver {
   async webhookSubscriptionCreate(@Ctx() ctx: Context, @Arg('input', () => WebhookSubscriptionInput, { description: 'The subscription.' }) i: WebhookSubscriptionInput) {
     const parsed = input(i);
     if (parsed.userErrors.length) return { webhookSubscription: null, secret: null, deletedId: null, userErrors: parsed.userErrors };
-    const r = await svc.createWebhook(tx(ctx), storeOf(ctx), parsed.input);
+    const r = await svc.createWebhook(tx(ctx), storeOf(ctx), parsed.input, guard(ctx));
     return { webhookSubscription: r.webhook, secret: r.secret, deletedId: null, userErrors: r.userErrors };
   }
 
@@ -76,7 +93,7 @@ export class WebhookSubscriptionResolver {
   ) {
     const parsed = input(i);
     if (parsed.userErrors.length) return { webhookSubscription: null, secret: null, deletedId: null, userErrors: parsed.userErrors };
-    const r = await svc.updateWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'), parsed.input);
+    const r = await svc.updateWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'), parsed.input, guard(ctx));
     return { webhookSubscription: r.webhook, secret: null, deletedId: null, userErrors: r.userErrors };
   }
 
@@ -98,9 +115,9 @@ export class WebhookDeliveryResolver {
   eventId(@Root() d: svc.DeliveryRow) {
     return d.eventSeq;
   }
-  @FieldResolver(() => String, { description: 'The JSON body sent.' })
+  @FieldResolver(() => String, { description: 'The exact JSON body sent (byte for byte, the same on every attempt), without the headers; before the first attempt, the body that will be sent.' })
   payload(@Root() d: svc.DeliveryRow) {
-    return JSON.stringify(d.payload);
+    return d.body ?? deliveryBody(d);
   }
   @FieldResolver(() => DateTime, { nullable: true, description: 'Next attempt, while PENDING.' })
   nextAttemptAt(@Root() d: svc.DeliveryRow) {
@@ -115,9 +132,9 @@ export class WebhookDeliveryResolver {
     @Arg('subscriptionId', () => ID, { nullable: true, description: 'Only this subscription.' }) subscriptionId?: string,
     @Arg('statuses', () => [WebhookDeliveryStatusEnum], { nullable: true, description: 'Only these statuses.' }) statuses?: WebhookDeliveryStatusEnum[],
   ) {
-    const page = pageRequest(args, 'WebhookDelivery', 'CREATED_AT', true);
+    const page = pageRequest(ctx, args, 'WebhookDelivery', 'CREATED_AT', true);
     const sub = subscriptionId != null ? (decodeIdList([subscriptionId], 'WebhookSubscription', 'subscriptionId') ?? [])[0] : null;
-    return toConnection(await svc.deliveryPage(tx(ctx), storeOf(ctx), { subscriptionId: sub, statuses }, page), 'WebhookDelivery', 'CREATED_AT', (r) => r.id);
+    return toConnection(ctx, await svc.deliveryPage(tx(ctx), storeOf(ctx), { subscriptionId: sub, statuses }, page), 'WebhookDelivery', 'CREATED_AT', (r) => r.id);
   }
 
   @Authorized('webhooks:manage')

@@ -6,9 +6,20 @@ import crypto from 'node:crypto';
 import type { Tx } from '../../db/tx';
 import { runPage, type Page, type PageRequest } from '../../db/keyset';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
+import { checkTarget, type ResolveAll } from './address-check';
+import { BODY_SOURCE_COLUMNS } from './webhook.body';
+import { systemResolve } from './webhook.http';
 
 export const WEBHOOK_TOPICS = ['INVENTORY_UPDATED', 'STOCK_LOW', 'STOCK_CRITICAL', 'STOCK_OUT', 'BACK_IN_STOCK'] as const;
 export type WebhookTopic = (typeof WEBHOOK_TOPICS)[number];
+
+/**
+ * A subscription is disabled (active = false, with a reason) when this many of its deliveries in
+ * a row failed every one of their WEBHOOK_MAX_ATTEMPTS attempts — with the defaults, after at
+ * least about two minutes of continuous failure (1+2+…+64 s of backoff per delivery), so a short
+ * outage of the receiver does not disable it. Any successful delivery resets the count.
+ */
+export const WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES = 5;
 
 export interface WebhookRow {
   id: string;
@@ -19,6 +30,9 @@ export interface WebhookRow {
   active: boolean;
   createdAt: Date;
   updatedAt: Date;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  consecutiveFailures: number;
 }
 
 export interface DeliveryRow {
@@ -35,6 +49,11 @@ export interface DeliveryRow {
   lastError: string | null;
   createdAt: Date;
   deliveredAt: Date | null;
+  /** The exact body sent; null before the first attempt (then built from the fields below). */
+  body: string | null;
+  sku: string | null;
+  warehouseCode: string | null;
+  note: string | null;
 }
 
 export interface WebhookInput {
@@ -45,10 +64,39 @@ export interface WebhookInput {
   active?: boolean | null;
 }
 
-const COLS = `w.id, w.store_id AS "storeId", w.url, w.topics, w.filter, w.active, w.created_at AS "createdAt", w.updated_at AS "updatedAt"`;
+const COLS = `w.id, w.store_id AS "storeId", w.url, w.topics, w.filter, w.active, w.created_at AS "createdAt", w.updated_at AS "updatedAt",
+  w.disabled_reason AS "disabledReason", w.disabled_at AS "disabledAt", w.consecutive_failures AS "consecutiveFailures"`;
 const DCOLS = `d.id, d.store_id AS "storeId", d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload,
   d.status::text AS status, d.attempts, d.next_attempt_at AS "nextAttemptAt", d.last_status_code AS "lastStatusCode",
-  d.last_error AS "lastError", d.created_at AS "createdAt", d.delivered_at AS "deliveredAt"`;
+  d.last_error AS "lastError", d.created_at AS "createdAt", d.delivered_at AS "deliveredAt", ${BODY_SOURCE_COLUMNS}`;
+
+/** How webhook targets are checked (the SSRF guard; config WEBHOOK_ALLOW_PRIVATE_TARGETS). */
+export interface TargetGuard {
+  allowPrivate: boolean;
+  /** Longest wait for the resolver; an unanswered lookup counts as unresolved. */
+  resolveTimeoutMs: number;
+  resolve?: ResolveAll;
+}
+
+/**
+ * The SSRF guard at creation and update: a URL whose host is (or resolves to) a refused address
+ * is a WEBHOOK_URL_FORBIDDEN userError, and nothing is sent to it. A name that does not resolve
+ * (yet) is accepted: every delivery checks again, and fails while it does not resolve.
+ */
+async function guardUrl(url: string, guard: TargetGuard): Promise<UserErrorShape | null> {
+  const resolve = guard.resolve ?? systemResolve;
+  let timer: NodeJS.Timeout | undefined;
+  const withTimeout: ResolveAll = (host) =>
+    Promise.race([
+      resolve(host),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('lookup timed out'), { code: 'ETIMEOUT' })), guard.resolveTimeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  const r = await checkTarget(new URL(url), { allowPrivate: guard.allowPrivate, resolve: withTimeout });
+  if (r.ok || r.reason === 'UNRESOLVED') return null;
+  return userError(ErrorCode.WEBHOOK_URL_FORBIDDEN, `url is not allowed: ${r.message}`, ['input', 'url']);
+}
 
 function validate(input: WebhookInput, creating: boolean): UserErrorShape[] {
   const errors: UserErrorShape[] = [];
@@ -75,9 +123,16 @@ function filterOf(input: WebhookInput) {
   return { ...(input.warehouseIds ? { warehouseIds: input.warehouseIds } : {}), ...(input.variantIds ? { variantIds: input.variantIds } : {}) };
 }
 
-export async function createWebhook(tx: Tx, storeId: string, input: WebhookInput): Promise<{ webhook: WebhookRow | null; secret: string | null; userErrors: UserErrorShape[] }> {
+export async function createWebhook(
+  tx: Tx,
+  storeId: string,
+  input: WebhookInput,
+  guard: TargetGuard,
+): Promise<{ webhook: WebhookRow | null; secret: string | null; userErrors: UserErrorShape[] }> {
   const errors = validate(input, true);
   if (errors.length) return { webhook: null, secret: null, userErrors: errors };
+  const refused = await guardUrl(input.url!, guard);
+  if (refused) return { webhook: null, secret: null, userErrors: [refused] };
   const secret = `whsec_${crypto.randomBytes(24).toString('base64url')}`;
   const [w] = await tx.query<WebhookRow>(
     `INSERT INTO webhook_subscriptions AS w (store_id, url, topics, filter, secret, active) VALUES ($1, $2, $3, $4, $5, coalesce($6, true)) RETURNING ${COLS}`,
@@ -86,19 +141,44 @@ export async function createWebhook(tx: Tx, storeId: string, input: WebhookInput
   return { webhook: w, secret, userErrors: [] };
 }
 
-export async function updateWebhook(tx: Tx, storeId: string, id: string | null, input: WebhookInput): Promise<{ webhook: WebhookRow | null; userErrors: UserErrorShape[] }> {
+/**
+ * Changes a subscription. A new url is checked by the SSRF guard, and so is the current one when
+ * `active: true` turns a subscription back on. Setting `active` clears a disabled state (reason,
+ * time and the failure count when re-enabled).
+ */
+export async function updateWebhook(
+  tx: Tx,
+  storeId: string,
+  id: string | null,
+  input: WebhookInput,
+  guard: TargetGuard,
+): Promise<{ webhook: WebhookRow | null; userErrors: UserErrorShape[] }> {
   const errors = validate(input, false);
   if (errors.length) return { webhook: null, userErrors: errors };
+  const notFound = { webhook: null, userErrors: [userError(ErrorCode.WEBHOOK_NOT_FOUND, 'Webhook subscription not found', ['id'])] };
+  if (!id) return notFound;
+  let target = input.url ?? null;
+  if (target == null && input.active === true) {
+    const [cur] = await tx.query<{ url: string }>(`SELECT url FROM webhook_subscriptions WHERE id = $1 AND store_id = $2`, [id, storeId]);
+    if (!cur) return notFound;
+    target = cur.url;
+  }
+  if (target != null) {
+    const refused = await guardUrl(target, guard);
+    if (refused) return { webhook: null, userErrors: [refused] };
+  }
   const filterGiven = input.warehouseIds !== undefined || input.variantIds !== undefined;
-  const [w] = id
-    ? await tx.query<WebhookRow>(
-        `UPDATE webhook_subscriptions w SET url = coalesce($3, url), topics = coalesce($4, topics),
-                filter = CASE WHEN $5::boolean THEN $6::jsonb ELSE filter END, active = coalesce($7, active), updated_at = now()
-          WHERE w.id = $1 AND w.store_id = $2 RETURNING ${COLS}`,
-        [id, storeId, input.url ?? null, input.topics ? [...new Set(input.topics)] : null, filterGiven, JSON.stringify(filterOf(input)), input.active ?? null],
-      )
-    : [];
-  if (!w) return { webhook: null, userErrors: [userError(ErrorCode.WEBHOOK_NOT_FOUND, 'Webhook subscription not found', ['id'])] };
+  const [w] = await tx.query<WebhookRow>(
+    `UPDATE webhook_subscriptions w SET url = coalesce($3, url), topics = coalesce($4, topics),
+            filter = CASE WHEN $5::boolean THEN $6::jsonb ELSE filter END, active = coalesce($7, active),
+            disabled_reason = CASE WHEN $7::boolean IS NULL THEN disabled_reason END,
+            disabled_at = CASE WHEN $7::boolean IS NULL THEN disabled_at END,
+            consecutive_failures = CASE WHEN $7::boolean THEN 0 ELSE consecutive_failures END,
+            updated_at = now()
+      WHERE w.id = $1 AND w.store_id = $2 RETURNING ${COLS}`,
+    [id, storeId, input.url ?? null, input.topics ? [...new Set(input.topics)] : null, filterGiven, JSON.stringify(filterOf(input)), input.active ?? null],
+  );
+  if (!w) return notFound;
   return { webhook: w, userErrors: [] };
 }
 
@@ -148,33 +228,84 @@ export interface Claimed {
   attempts: number;
   url: string;
   secret: string;
+  body: string | null;
+  sku: string | null;
+  warehouseCode: string | null;
+  note: string | null;
 }
 
-/** Claims due deliveries (leased for `leaseMs`); concurrent workers never get the same one. */
+/**
+ * Claims due deliveries of active subscriptions (leased for `leaseMs`); concurrent workers never
+ * get the same one. Deliveries of a paused or disabled subscription wait until it is active again.
+ */
 export function claimDue(tx: Tx, limit: number, leaseMs: number): Promise<Claimed[]> {
   return tx.query<Claimed>(
     `UPDATE webhook_deliveries d SET attempts = d.attempts + 1, lease_until = now() + make_interval(secs => $2::float8 / 1000)
        FROM webhook_subscriptions s
       WHERE s.id = d.subscription_id AND d.id IN (
-        SELECT id FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
-         ORDER BY event_seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload, d.attempts, s.url, s.secret`,
+        SELECT q.id FROM webhook_deliveries q JOIN webhook_subscriptions qs ON qs.id = q.subscription_id AND qs.active
+         WHERE q.status = 'PENDING' AND q.next_attempt_at <= now() AND (q.lease_until IS NULL OR q.lease_until < now())
+         ORDER BY q.event_seq LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
+      RETURNING d.id, d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload, d.attempts, s.url, s.secret,
+                ${BODY_SOURCE_COLUMNS}`,
     [limit, leaseMs],
   );
 }
 
-export async function markDelivered(tx: Tx, id: string, status: number): Promise<void> {
-  await tx.query(`UPDATE webhook_deliveries SET status = 'SUCCEEDED', delivered_at = now(), last_status_code = $2, last_error = NULL, lease_until = NULL WHERE id = $1`, [id, status]);
+/** Records a success (and fixes the body sent); a success ends the subscription's run of failures. */
+export async function markDelivered(tx: Tx, id: string, status: number, body: string): Promise<void> {
+  await tx.query(
+    `WITH d AS (
+       UPDATE webhook_deliveries SET status = 'SUCCEEDED', delivered_at = now(), last_status_code = $2, last_error = NULL, lease_until = NULL,
+              body = coalesce(body, $3)
+        WHERE id = $1 RETURNING subscription_id)
+     UPDATE webhook_subscriptions s SET consecutive_failures = 0 FROM d WHERE s.id = d.subscription_id AND s.consecutive_failures <> 0`,
+    [id, status, body],
+  );
 }
 
-export async function markFailed(tx: Tx, id: string, status: number | null, error: string, maxAttempts: number, baseMs: number): Promise<void> {
-  await tx.query(
-    `UPDATE webhook_deliveries SET last_status_code = $2, last_error = left($3, 500), lease_until = NULL,
+export interface FailureOutcome {
+  /** The delivery has used all its attempts (FAILED). */
+  failedForGood: boolean;
+  /** Set when this failure disabled the subscription. */
+  disabledReason: string | null;
+  consecutiveFailures: number;
+}
+
+/**
+ * Records a failed attempt: retry later with exponential backoff, or FAILED after `maxAttempts`.
+ * A FAILED delivery extends the subscription's run of failed deliveries; at
+ * WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES, or at once when `disableNow` is given (the SSRF guard
+ * refused the target), an active subscription is disabled with a reason.
+ */
+export async function markFailed(
+  tx: Tx,
+  f: { id: string; subscriptionId: string; status: number | null; error: string; body: string; maxAttempts: number; baseMs: number; disableNow?: string },
+): Promise<FailureOutcome> {
+  const [d] = await tx.query<{ status: string }>(
+    `UPDATE webhook_deliveries SET last_status_code = $2, last_error = left($3, 500), lease_until = NULL, body = coalesce(body, $6),
             status = CASE WHEN attempts >= $4 THEN 'FAILED'::"WebhookDeliveryStatus" ELSE 'PENDING'::"WebhookDeliveryStatus" END,
             next_attempt_at = now() + make_interval(secs => least(3600, $5::float8 * power(2, attempts - 1) / 1000))
-      WHERE id = $1`,
-    [id, status, error, maxAttempts, baseMs],
+      WHERE id = $1 RETURNING status::text AS status`,
+    [f.id, f.status, f.error, f.maxAttempts, f.baseMs, f.body],
   );
+  const failedForGood = d?.status === 'FAILED';
+  if (!failedForGood && !f.disableNow) return { failedForGood, disabledReason: null, consecutiveFailures: 0 };
+  const threshold = `${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} deliveries in a row failed all their attempts; last error: ${f.error}`.slice(0, 500);
+  const [s] = await tx.query<{ disabled: boolean; reason: string | null; n: number }>(
+    `WITH old AS (SELECT id, active FROM webhook_subscriptions WHERE id = $1 FOR UPDATE),
+     upd AS (
+       UPDATE webhook_subscriptions w
+          SET consecutive_failures = w.consecutive_failures + $2::int,
+              active = w.active AND $3::text IS NULL AND w.consecutive_failures + $2::int < $4,
+              disabled_reason = CASE WHEN w.active AND ($3::text IS NOT NULL OR w.consecutive_failures + $2::int >= $4) THEN coalesce($3, $5) ELSE w.disabled_reason END,
+              disabled_at = CASE WHEN w.active AND ($3::text IS NOT NULL OR w.consecutive_failures + $2::int >= $4) THEN now() ELSE w.disabled_at END
+         FROM old WHERE w.id = old.id
+       RETURNING old.active AND NOT w.active AS disabled, w.disabled_reason AS reason, w.consecutive_failures AS n)
+     SELECT * FROM upd`,
+    [f.subscriptionId, failedForGood ? 1 : 0, f.disableNow ?? null, WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES, threshold],
+  );
+  return { failedForGood, disabledReason: s?.disabled ? s.reason : null, consecutiveFailures: s?.n ?? 0 };
 }
 
 /** Stripe-style signature: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. */

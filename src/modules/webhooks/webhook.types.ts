@@ -3,6 +3,7 @@ import { Access } from '../../graphql/access';
 import { UserError } from '../../graphql/common.types';
 import { Connection } from '../../graphql/connection';
 import { DateTime } from '../../graphql/scalars';
+import { WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES } from './webhook.service';
 
 export enum WebhookTopicEnum {
   INVENTORY_UPDATED = 'INVENTORY_UPDATED',
@@ -38,6 +39,24 @@ registerEnumType(WebhookDeliveryStatusEnum, {
   },
 });
 
+export enum WebhookSubscriptionStatusEnum {
+  ACTIVE = 'ACTIVE',
+  PAUSED = 'PAUSED',
+  DISABLED = 'DISABLED',
+}
+registerEnumType(WebhookSubscriptionStatusEnum, {
+  name: 'WebhookSubscriptionStatus',
+  description: 'Whether a webhook subscription receives events.',
+  valuesConfig: {
+    ACTIVE: { description: 'Events are queued and delivered.' },
+    PAUSED: { description: 'Set inactive (active: false) by you: no events are queued; queued deliveries wait.' },
+    DISABLED: {
+      description:
+        'Stopped by the gateway (see disabledReason): after a run of deliveries that failed every attempt, or a target the SSRF guard refused at delivery time. No events are queued; queued deliveries wait. webhookSubscriptionUpdate(input: { active: true }) turns it back on.',
+    },
+  },
+});
+
 @Access({ read: ['webhooks:manage'] })
 @ObjectType({ description: 'Which levels a webhook subscription covers (empty: all).' })
 export class WebhookFilter {
@@ -62,12 +81,20 @@ export class WebhookSubscription {
   active!: boolean;
   @Field(() => DateTime, { description: 'When it was created.' })
   createdAt!: Date;
+  @Field(() => WebhookSubscriptionStatusEnum, { description: 'ACTIVE, PAUSED (by you) or DISABLED (by the gateway, see disabledReason).' })
+  status!: WebhookSubscriptionStatusEnum;
+  @Field(() => String, { nullable: true, description: 'Why the gateway disabled it, while DISABLED.' })
+  disabledReason!: string | null;
+  @Field(() => DateTime, { nullable: true, description: 'When the gateway disabled it, while DISABLED.' })
+  disabledAt!: Date | null;
+  @Field(() => Int, { description: `Deliveries in a row that failed every attempt (a success resets it); at ${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} the gateway disables the subscription.` })
+  consecutiveFailedDeliveries!: number;
 }
 
 @Access({ read: ['webhooks:manage'] })
 @ObjectType({ description: 'One event sent (or to be sent) to one subscription.' })
 export class WebhookDelivery {
-  @Field(() => ID, { description: 'Opaque global ID (also sent as X-Inventory-Delivery-Id).' })
+  @Field(() => ID, { description: 'Opaque global ID (also sent as X-Inventory-Delivery-Id and as deliveryId in the body).' })
   id!: string;
   @Field(() => WebhookTopicEnum, { description: 'Topic.' })
   topic!: WebhookTopicEnum;
@@ -81,13 +108,13 @@ export class WebhookDelivery {
   nextAttemptAt!: Date | null;
   @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt.' })
   lastStatusCode!: number | null;
-  @Field(() => String, { nullable: true, description: 'Why the last attempt failed.' })
+  @Field(() => String, { nullable: true, description: 'Why the last attempt failed: the HTTP status, or the cause (ECONNREFUSED, TIMEOUT, a TLS error code, WEBHOOK_URL_FORBIDDEN, …) and its detail.' })
   lastError!: string | null;
   @Field(() => DateTime, { description: 'When the event was queued.' })
   createdAt!: Date;
   @Field(() => DateTime, { nullable: true, description: 'When it was delivered.' })
   deliveredAt!: Date | null;
-  @Field({ description: 'The JSON body sent, without the delivery headers.' })
+  @Field({ description: 'The exact JSON body sent (byte for byte, the same on every attempt), without the headers; before the first attempt, the body that will be sent.' })
   payload!: string;
 }
 
@@ -103,7 +130,7 @@ export class WebhookSubscriptionInput {
   warehouseIds?: string[] | null;
   @Field(() => [ID], { nullable: true, description: 'Only these variants.' })
   variantIds?: string[] | null;
-  @Field(() => Boolean, { nullable: true, description: 'Active (default true).' })
+  @Field(() => Boolean, { nullable: true, description: 'Active (default true). true also re-enables a subscription the gateway DISABLED (its url is checked again); false pauses it.' })
   active?: boolean | null;
 }
 

@@ -1,11 +1,17 @@
 /**
- * Delivers due webhooks: claims them (SKIP LOCKED, so each goes to one instance), POSTs them signed,
- * and records the outcome — success, or a retry with exponential backoff, or FAILED after
- * WEBHOOK_MAX_ATTEMPTS. Woken when this instance's event hub queued deliveries, and by its own poll
+ * Delivers due webhooks: claims them (SKIP LOCKED, so each goes to one instance), POSTs them signed
+ * (webhook.http.ts: the SSRF guard at send time), and records the outcome — success, or a retry
+ * with exponential backoff, or FAILED after WEBHOOK_MAX_ATTEMPTS; a run of FAILED deliveries (or a
+ * refused target) disables the subscription. Failure logs carry the cause and are rate-limited
+ * per subscription (failure-log.ts). Woken when this instance's event hub queued deliveries, and by its own poll
  * (retries, and deliveries another instance's sequencer queued).
  */
 import type { App } from '../../app';
 import { withConn } from '../../db/tx';
+import { toGlobalId } from '../../graphql/ids';
+import { FailureLog } from './failure-log';
+import { deliveryBody } from './webhook.body';
+import { postWebhook } from './webhook.http';
 import { claimDue, markDelivered, markFailed, sign, type Claimed } from './webhook.service';
 
 export class WebhookWorker {
@@ -14,6 +20,8 @@ export class WebhookWorker {
   private again = false;
   private stopped = false;
   private readonly tx;
+  /** Failure logs, rate-limited per subscription. */
+  private readonly failures = new FailureLog();
 
   constructor(private readonly app: App) {
     this.tx = { pool: app.tx.pool, maxRetries: app.tx.maxRetries };
@@ -56,36 +64,66 @@ export class WebhookWorker {
 
   private async deliver(c: Claimed): Promise<void> {
     const { config, log } = this.app;
-    const body = JSON.stringify({ deliveryId: c.id, eventId: c.eventSeq, topic: c.topic, attempt: c.attempts, ...(c.payload as object) });
-    let status: number | null = null;
-    let error = '';
-    try {
-      const res = await fetch(c.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'inventory-gateway-webhooks/1',
-          'x-inventory-topic': c.topic,
-          'x-inventory-event-id': c.eventSeq,
-          'x-inventory-delivery-id': c.id,
-          'x-inventory-signature': sign(c.secret, body),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(config.webhookTimeoutMs),
-      });
-      status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) {
-        await withConn(this.tx, (tx) => markDelivered(tx, c.id, res.status));
-        return;
-      }
-      error = `HTTP ${res.status}`;
-    } catch (e) {
-      error = (e as Error).name === 'TimeoutError' ? `timed out after ${config.webhookTimeoutMs} ms` : (e as Error).message;
+    // Fixed at the first attempt; the same bytes on every retry (and in WebhookDelivery.payload).
+    const body = c.body ?? deliveryBody(c);
+    const deliveryId = toGlobalId('WebhookDelivery', c.id);
+    const r = await postWebhook(
+      c.url,
+      {
+        'content-type': 'application/json',
+        'user-agent': 'inventory-gateway-webhooks/1',
+        'x-inventory-topic': c.topic,
+        'x-inventory-event-id': c.eventSeq,
+        'x-inventory-delivery-id': deliveryId,
+        'x-inventory-attempt': String(c.attempts),
+        'x-inventory-signature': sign(c.secret, body),
+      },
+      body,
+      { allowPrivate: config.webhookAllowPrivateTargets, timeoutMs: config.webhookTimeoutMs },
+    );
+    if (r.ok) {
+      await withConn(this.tx, (tx) => markDelivered(tx, c.id, r.status, body));
+      const failures = this.failures.success(c.subscriptionId);
+      if (failures > 0) log.info('webhook endpoint recovered', { subscription: toGlobalId('WebhookSubscription', c.subscriptionId), failuresBefore: failures });
+      return;
     }
-    log.info('webhook delivery failed', { delivery: c.id, attempt: c.attempts, error });
-    await withConn(this.tx, (tx) => markFailed(tx, c.id, status, error, config.webhookMaxAttempts, config.webhookRetryBaseMs));
+    const disableNow = r.refusal
+      ? `The url's host resolved to a forbidden (${r.refusal.category}) address at delivery time; nothing was sent. Fix the url or its DNS, then set active: true.`
+      : undefined;
+    const outcome = await withConn(this.tx, (tx) =>
+      markFailed(tx, {
+        id: c.id,
+        subscriptionId: c.subscriptionId,
+        status: r.status,
+        error: r.error,
+        body,
+        maxAttempts: config.webhookMaxAttempts,
+        baseMs: config.webhookRetryBaseMs,
+        disableNow,
+      }),
+    );
+    const subscription = toGlobalId('WebhookSubscription', c.subscriptionId);
+    if (outcome.disabledReason) {
+      // The failure state is kept: attempts still in flight must not start a new run of logs.
+      this.failures.failure(c.subscriptionId, r.cause);
+      log.warn('webhook subscription disabled', { subscription, reason: outcome.disabledReason, ...(r.refusal ? { refusedAddress: r.refusal.address } : {}) });
+      return;
+    }
+    const d = this.failures.failure(c.subscriptionId, r.cause);
+    if (d.log) {
+      log.warn('webhook delivery failed', {
+        subscription,
+        delivery: deliveryId,
+        attempt: c.attempts,
+        cause: r.cause,
+        error: r.error,
+        ...(r.status != null ? { status: r.status } : {}),
+        ...(r.refusal ? { refusedAddress: r.refusal.address } : {}),
+        ...(outcome.failedForGood ? { failedForGood: true, consecutiveFailedDeliveries: outcome.consecutiveFailures } : {}),
+        failuresInRun: d.failures,
+        ...(d.suppressed ? { notLoggedSinceLast: d.suppressed, notLoggedCauses: d.suppressedCauses } : {}),
+      });
+    }
   }
 
   async stop(): Promise<void> {

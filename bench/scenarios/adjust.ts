@@ -1,0 +1,58 @@
+/**
+ * Scenario 5: `inventoryAdjust` (+1 onHand, reason RECEIVED) over HTTP on the hot SKU: every
+ * request rewrites the same row, the worst case for heap-only (HOT) updates. Baseline: the same
+ * conditional UPDATE (the same columns the stock writer sets: on_hand, version, updated_at) plus
+ * its ledger row, as ONE statement through pg at the same concurrency (1 and 16 clients).
+ */
+import type pg from 'pg';
+import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
+import { httpLoad, pgLoad, statementsPerRequest } from '../lib/load';
+import type { Row } from '../lib/report';
+
+export const ADJUST_MUTATION = `mutation Adjust($input: InventoryAdjustInput!) {
+  inventoryAdjust(input: $input) { inventoryLevel { id onHand available } userErrors { code field message } }
+}`;
+
+export const adjustBody = (sku: string, warehouseCode: string, delta = 1) =>
+  JSON.stringify({ query: ADJUST_MUTATION, variables: { input: { sku, warehouseCode, delta, reason: 'RECEIVED' } } });
+
+export const BASELINE_ADJUST_SQL = `
+WITH u AS (
+  UPDATE inventory_levels
+     SET on_hand = on_hand + $3, version = version + 1, updated_at = now()
+   WHERE id = $1 AND store_id = $2 AND on_hand + $3 >= reserved
+  RETURNING id, store_id, on_hand, reserved
+)
+INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
+                             on_hand_before, on_hand_after, reserved_before, reserved_after, actor)
+SELECT store_id, id, 'RECEIVED', $3, 0, on_hand - $3, on_hand, reserved, reserved, 'bench:baseline' FROM u
+RETURNING id`;
+
+const BASELINE_NAME =
+  'one statement through `pg`: `WITH u AS (UPDATE inventory_levels SET on_hand = on_hand + 1, version = version + 1, updated_at = now() WHERE id = $1 AND store_id = $2 AND on_hand + 1 >= reserved RETURNING …) INSERT INTO stock_movements … SELECT … FROM u`, one connection per concurrent client (see bench/scenarios/adjust.ts).';
+
+export async function hotAdjust(ctx: BenchContext): Promise<Row[]> {
+  const rows: Row[] = [];
+  const { opts, data } = ctx;
+  const body = adjustBody(data.hot.sku, data.warehouseCode);
+  const gatewayLoad = (connections: number, durationS: number) => httpLoad({ url: ctx.gateway.url, connections, durationS, headers: authHeaders(ctx), body });
+  const baselineLoad = (concurrency: number, durationS: number) =>
+    pgLoad({ url: ctx.dbUrl, concurrency, durationS, op: async (c: pg.Client) => (await c.query(BASELINE_ADJUST_SQL, [data.hot.levelId, data.storeId, 1])).rowCount === 1 });
+  const statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), () => body);
+  const name = 'hot SKU adjust';
+  // At most 16 clients: the baseline's 64 connections plus the gateway's pool can exceed a shared
+  // server's max_connections (100 by default), and 16 is the concurrency the issue measured.
+  const levels = opts.writeConcurrency.filter((c) => c <= 16);
+  for (const c of levels) {
+    if (!opts.quick || c === levels[0]) {
+      ctx.log(`${name} @ ${c}: warm-up ${opts.warmupS} s`);
+      await gatewayLoad(c, opts.warmupS);
+      await baselineLoad(c, Math.min(1, opts.warmupS));
+    }
+    const m = await measurePair(ctx, `${name} @ ${c}`, () => gatewayLoad(c, opts.durationS), () => baselineLoad(c, opts.durationS), null);
+    m.gateway.statements = statements;
+    m.baseline!.statements = 1;
+    rows.push(row(name, c, 'ops/s', m, BASELINE_NAME, null));
+  }
+  return rows;
+}

@@ -1,0 +1,51 @@
+/**
+ * A job that runs when poked and every `intervalMs` in any case, never twice at once: pokes that
+ * arrive during a run cause exactly one more run after it. The shape of the event hub's pump, the
+ * webhook worker, the sweeper and the revocation watcher.
+ */
+export class CoalescedLoop {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly job: () => Promise<void>,
+    private readonly intervalMs: number,
+    private readonly onError: (e: Error) => void,
+  ) {}
+
+  /** Starts the interval (the first run comes after one interval, or at the first poke). */
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.poke();
+      this.timer = setTimeout(tick, this.intervalMs);
+      this.timer.unref();
+    };
+    this.timer = setTimeout(tick, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Runs the job now, or once more after the run in progress. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.job().catch((e: Error) => this.onError(e));
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.running = null));
+  }
+
+  /** Stops the interval and waits for a run in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}
