@@ -330,7 +330,7 @@ test('a dead endpoint: few log lines, each with the cause; the subscription is d
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   });
   try {
-    const gql = makeClient(await p.ready(), fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim());
+    const gql = makeClient(await p.ready(), printedDevKey(p));
     const c = await ok(gql(CREATE, { i: { url: `http://127.0.0.1:${port}/dead`, topics: ['INVENTORY_UPDATED'] } }));
     const sub = c.webhookSubscriptionCreate.webhookSubscription;
     for (let i = 0; i < 30; i++) await ok(gql(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));
