@@ -374,6 +374,11 @@ test('rows for read-only warehouses: an unchanged quantity (or a zero delta) is 
   expect(set.errorRows.map((e) => [e.line, e.error_code])).toEqual([['4', 'READONLY_WAREHOUSE']]);
   const adjust = await run(`sku,warehouse,delta\n${sku(40)},${ro},0\n${sku(40)},${ro},-1\n`);
   expect(adjust.summary).toMatchObject({ rows: 2, applied: 0, unchanged: 1, failed: 1 });
+  // A price with the row: the variant's own price keeps it a no-op; another one is a change, refused there.
+  await q('UPDATE variants SET price_amount = 12.5, price_currency = $3 WHERE store_id = $1 AND sku = $2', [storeId, sku(40), 'EUR']);
+  const priced = await run(`sku,warehouse,quantity,price,currency\n${sku(40)},${ro},9,12.50,EUR\n${sku(40)},${ro},9,13,EUR\n`);
+  expect(priced.summary).toMatchObject({ rows: 2, applied: 0, unchanged: 1, failed: 1 });
+  expect(priced.errorRows.map((e) => [e.line, e.error_code])).toEqual([['3', 'READONLY_WAREHOUSE']]);
   expect((await levelOf(sku(40), ro)).on_hand).toBe(9);
   expect(await ledgerCount()).toBe(ledger + 1); // only the W1 row
 });

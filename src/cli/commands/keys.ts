@@ -98,7 +98,7 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     const quota = spec === 'none' ? null : parseQuota(spec);
     if (spec !== 'none' && !quota) throw new KeyError(`the quota must look like 100000/day, 5000000/month or none, got "${spec}"`);
     const app = await open();
-    const n = await setApiKeyQuota(app.db.prisma, target.replace(/…$/, ''), quota);
+    const n = await setApiKeyQuota(app.db.prisma, target, quota);
     if (n === 0) throw new KeyError(`no active key matches "${target}" (give the ID or the PREFIX that npm run key:list prints, or the whole key)`);
     io.stdout.write(quota ? `Quota of ${n} key(s): ${quota.points} points per ${quota.period.toLowerCase()} (UTC).\n` : `Quota removed from ${n} key(s).\n`);
     return 0;

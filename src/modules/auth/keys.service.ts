@@ -45,9 +45,11 @@ export async function listApiKeys(prisma: PrismaClient, storeId?: string) {
  * time (a few seconds) on every instance. Returns how many keys matched.
  */
 export async function setApiKeyQuota(prisma: PrismaClient, idOrPrefix: string, quota: { points: number; period: 'DAY' | 'MONTH' } | null): Promise<number> {
-  const id = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(idOrPrefix) ? idOrPrefix : null;
+  // The same matching as revokeApiKey: the id, the prefix as key:list prints it, or the whole key.
+  const { id, prefix, hash } = revokeTarget(idOrPrefix);
+  if (!id && !prefix && !hash) return 0;
   const r = await prisma.apiKey.updateMany({
-    where: { revokedAt: null, OR: [{ prefix: idOrPrefix }, ...(id ? [{ id }] : []), { keyHash: hashKey(idOrPrefix) }] },
+    where: { revokedAt: null, OR: [...(prefix ? [{ prefix }] : []), ...(id ? [{ id }] : []), ...(hash ? [{ keyHash: hash }] : [])] },
     data: { quotaPoints: quota ? BigInt(quota.points) : null, quotaPeriod: quota?.period ?? null },
   });
   return r.count;

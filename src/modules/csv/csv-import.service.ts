@@ -12,8 +12,9 @@
  *    replays the stored outcome of every batch that was committed before and applies nothing twice;
  *    an interrupted run can be resumed that way.
  *  - Dry runs go through the same path in transactions that are rolled back (see dry-run.ts).
- *  - A row for a read-only warehouse that would not change the level (the quantity it already has,
- *    a delta of 0) is a no-op, counted as unchanged: an export imports back without errors.
+ *  - A row for a read-only warehouse that would not change anything (the quantity the level already
+ *    has, or a delta of 0, and no price or the variant's own) is a no-op, counted as unchanged: an
+ *    export imports back without errors.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -318,20 +319,32 @@ export async function importCsv(app: App, opts: ImportOptions): Promise<ImportSu
       if (it.sku != null && it.warehouseCode != null && codes.has(it.warehouseCode)) idx.push(i);
     });
     const noop = new Set<number>();
-    if (idx.length === 0) return noop;
-    const sets = idx.filter((i) => items[i].mode === 'SET');
-    for (const i of idx) if (items[i].mode === 'ADJUST' && items[i].delta === 0) noop.add(i);
-    if (sets.length) {
-      const r = await app.db.pool.query<{ i: number }>(
-        `SELECT x.i FROM unnest($2::int[], $3::text[], $4::text[], $5::int[]) AS x(i, sku, wh, qty)
-           JOIN warehouses w ON w.store_id = $1 AND w.code = x.wh AND w.read_only
-           JOIN variants v ON v.store_id = $1 AND v.sku = x.sku
-           LEFT JOIN inventory_levels l ON l.variant_id = v.id AND l.warehouse_id = w.id
-          WHERE coalesce(l.on_hand, 0) = x.qty`,
-        [opts.auth.storeId, sets, sets.map((i) => items[i].sku), sets.map((i) => items[i].warehouseCode), sets.map((i) => items[i].quantity)],
-      );
-      for (const row of r.rows) noop.add(row.i);
-    }
+    // Candidates: a set (compared with the level below) or a delta of 0; a price with the row must
+    // equal the variant's (anything else goes to the bulk path, which validates and refuses it).
+    const cand = idx.filter((i) => {
+      const it = items[i];
+      if (it.mode === 'ADJUST' && it.delta !== 0) return false;
+      return it.price == null || /^-?\d{1,11}(\.\d{1,4})?$/.test(String(it.price.amount));
+    });
+    if (cand.length === 0) return noop;
+    const r = await app.db.pool.query<{ i: number }>(
+      `SELECT x.i FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[]) AS x(i, sku, wh, qty, amount, currency)
+         JOIN warehouses w ON w.store_id = $1 AND w.code = x.wh AND w.read_only
+         JOIN variants v ON v.store_id = $1 AND v.sku = x.sku
+         LEFT JOIN inventory_levels l ON l.variant_id = v.id AND l.warehouse_id = w.id
+        WHERE (x.qty IS NULL OR coalesce(l.on_hand, 0) = x.qty)
+          AND (x.amount IS NULL OR (v.price_amount = x.amount::numeric AND v.price_currency = x.currency))`,
+      [
+        opts.auth.storeId,
+        cand,
+        cand.map((i) => items[i].sku),
+        cand.map((i) => items[i].warehouseCode),
+        cand.map((i) => (items[i].mode === 'SET' ? items[i].quantity : null)),
+        cand.map((i) => (items[i].price ? String(items[i].price!.amount) : null)),
+        cand.map((i) => items[i].price?.currencyCode ?? null),
+      ],
+    );
+    for (const row of r.rows) noop.add(row.i);
     return noop;
   };
 
