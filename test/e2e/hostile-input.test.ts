@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
 import { WsSession } from '../helpers/transports';
+import { rng } from '../helpers/rng';
 
 jest.setTimeout(300_000);
 
@@ -31,17 +32,6 @@ afterAll(async () => {
   await tdb?.drop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Req {
   label: string;

@@ -9,6 +9,7 @@ import { createProduct, createTestStore, createWarehouse, setStock } from '../he
 import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { checkInvariants, snapshotInvariants } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { rng } from '../helpers/rng';
 
 jest.setTimeout(180_000);
 
@@ -19,16 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
 });
-
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const Q = {
   adjust: `mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`,

@@ -8,6 +8,7 @@ import { createProduct, createWarehouse, setStock } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { checkInvariants } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { rng } from '../helpers/rng';
 
 jest.setTimeout(120_000);
 
@@ -33,17 +34,6 @@ const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(inp
 const RELEASE = `mutation($input: ReservationSettleInput!) { reservationRelease(input: $input) { userErrors { code } } }`;
 const COMMIT = `mutation($input: ReservationSettleInput!) { reservationCommit(input: $input) { userErrors { code } } }`;
 const ADJUST = `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { userErrors { code } } }`;
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('racing multi-line and one-line reserves on shared levels: no batch is refused by a CHECK constraint (23514), no oversell', async () => {
   const wh = await createWarehouse(t.gql);

@@ -2,21 +2,12 @@
 import crypto from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config';
 import { CursorError, CursorSealer, deriveCursorKey, MAX_CURSOR_CHARS, type CursorScope } from '../../src/graphql/cursor-seal';
+import { rng } from '../helpers/rng';
 
 const key = deriveCursorKey('unit-test-secret-unit-test-secret-0123456789');
 const sealer = new CursorSealer(key);
 const scope: CursorScope = { storeId: '6f1c2a4e-8d3b-4c1a-9e2f-0a1b2c3d4e5f', connection: 'InventoryLevel', sortKey: 'ON_HAND' };
 const id = 'b3d0c9a2-1e4f-4a6b-8c7d-9e0f1a2b3c4d';
-
-/** A deterministic generator (mulberry32) so failures reproduce. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('cursor sealing', () => {
   it('round-trips every kind of position', () => {
