@@ -8,6 +8,7 @@
  */
 import type { App } from '../../app';
 import { withConn } from '../../db/tx';
+import { CoalescedLoop } from '../../util/coalesced-loop';
 import { observeWebhook } from '../../observability/metrics';
 import { markActiveSpanError, webhookSpan } from '../../observability/tracing';
 import { toGlobalId } from '../../graphql/ids';
@@ -17,9 +18,7 @@ import { postWebhook } from './webhook.http';
 import { claimDue, markDelivered, markFailed, sign, type Claimed } from './webhook.service';
 
 export class WebhookWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly loop: CoalescedLoop;
   private stopped = false;
   private readonly tx;
   /** Failure logs, rate-limited per subscription. */
@@ -27,41 +26,26 @@ export class WebhookWorker {
 
   constructor(private readonly app: App) {
     this.tx = { pool: app.tx.pool, maxRetries: app.tx.maxRetries };
+    this.loop = new CoalescedLoop(() => this.round(), app.config.webhookPollMs, (e) =>
+      this.app.log.warn('webhook delivery round failed; will retry', { err: e.message }),
+    );
   }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.poke();
-      this.timer = setTimeout(tick, this.app.config.webhookPollMs);
-      this.timer.unref();
-    };
-    this.timer = setTimeout(tick, this.app.config.webhookPollMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
   poke(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+    this.loop.poke();
+  }
+
+  /** Claims and delivers due deliveries, 20 at a time, until none are left. */
+  private async round(): Promise<void> {
+    for (;;) {
+      const batch = await withConn(this.tx, (tx) => claimDue(tx, 20, this.app.config.webhookTimeoutMs + 5000));
+      await Promise.all(batch.map((c) => this.deliver(c)));
+      if (batch.length < 20 || this.stopped) break;
     }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          for (;;) {
-            const batch = await withConn(this.tx, (tx) => claimDue(tx, 20, this.app.config.webhookTimeoutMs + 5000));
-            await Promise.all(batch.map((c) => this.deliver(c)));
-            if (batch.length < 20 || this.stopped) break;
-          }
-        } catch (e) {
-          this.app.log.warn('webhook delivery round failed; will retry', { err: (e as Error).message });
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = null;
-    });
   }
 
   /** One attempt, in a span of the trace of the change that caused it (its traceparent is sent). */
@@ -139,7 +123,6 @@ export class WebhookWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    while (this.running) await this.running;
+    await this.loop.stop();
   }
 }
