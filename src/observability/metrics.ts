@@ -156,7 +156,8 @@ const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
  * within that bound; set the maximum to 0 to label trusted names only.
  */
 export class OperationNames {
-  private readonly known = new Set<string>();
+  /** Name → the label, a copy of its own: a name parsed from a document is a slice that would keep the whole document alive. */
+  private readonly known = new Map<string, string>();
   private seen = 0;
   constructor(
     trustedDocuments: Iterable<string>,
@@ -169,21 +170,26 @@ export class OperationNames {
       } catch {
         continue;
       }
-      for (const def of d.definitions) if (def.kind === 'OperationDefinition' && def.name && NAME.test(def.name.value)) this.known.add(def.name.value);
+      for (const def of d.definitions) if (def.kind === 'OperationDefinition' && def.name && NAME.test(def.name.value)) this.known.set(def.name.value, own(def.name.value));
     }
   }
   label(op: OperationDefinitionNode | null | undefined): string {
     const name = op?.name?.value;
     if (!name) return op ? 'anonymous' : 'unknown';
-    if (this.known.has(name)) return name;
+    const label = this.known.get(name);
+    if (label) return label;
     if (this.seen < this.max && NAME.test(name)) {
       this.seen++;
-      this.known.add(name);
-      return name;
+      const copy = own(name);
+      this.known.set(copy, copy);
+      return copy;
     }
     return 'other';
   }
 }
+
+/** A flat copy of a (short) string. */
+const own = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
 /** Counts the userErrors and idempotent replays of a mutation's result payload (before field selection). */
 export function observeMutationPayload(field: string, payload: unknown): void {
