@@ -357,7 +357,7 @@ describe('against the server', () => {
     await client.dispose();
   });
 
-  test('the package installs from its npm pack tarball into ESM and CommonJS projects outside the repo, compiles typed, and runs', async () => {
+  test('the package installs outside the repo from its npm pack tarball (ESM and CommonJS projects), from a copy of its folder and from git; a typed program compiles and runs against it', async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'client-pack-'));
     try {
       // `npm pack` builds dist/ first (prepare); the tarball carries it.
@@ -389,27 +389,42 @@ run().then(() => client.dispose());
       const sku = uniq('PACK');
       const made = await createInventoryClient({ url: t.url, apiKey: t.store.adminKey }).productCreate({ input: { name: 'Packed product', sku } });
       expect(made.userErrors).toEqual([]);
-      for (const kind of ['esm', 'cjs'] as const) {
-        const dir = path.join(work, kind);
+      // A copy of the folder outside the repo (no dist/, no node_modules), and a git repository of it.
+      const copy = path.join(work, 'client-folder');
+      const src = path.join(ROOT, 'clients', 'typescript');
+      fs.cpSync(src, copy, { recursive: true, filter: (f) => !/[\\/](dist|node_modules)$/.test(f) });
+      const repo = path.join(work, 'client-git');
+      fs.cpSync(copy, repo, { recursive: true });
+      for (const args of [['init', '-q'], ['add', '.'], ['-c', 'user.email=test@example.com', '-c', 'user.name=test', 'commit', '-qm', 'client']]) {
+        expect((await run('git', args, { cwd: repo })).code).toBe(0);
+      }
+      const installs = [
+        { name: 'esm-tarball', esm: true, from: tarball },
+        { name: 'cjs-tarball', esm: false, from: tarball },
+        { name: 'cjs-folder', esm: false, from: copy }, // npm links it and runs its prepare (which installs its build tools)
+        { name: 'esm-git', esm: true, from: `git+file://${repo}` }, // npm installs its devDependencies and runs prepare
+      ];
+      for (const { name, esm, from } of installs) {
+        const dir = path.join(work, name);
         fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `scratch-${kind}`, private: true, ...(kind === 'esm' ? { type: 'module' } : {}) }));
+        fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `scratch-${name}`, private: true, ...(esm ? { type: 'module' } : {}) }));
         fs.writeFileSync(
           path.join(dir, 'tsconfig.json'),
           JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', lib: ['ES2023', 'DOM'], types: [], strict: true, outDir: 'out' }, include: ['main.ts'] }),
         );
         fs.writeFileSync(path.join(dir, 'main.ts'), program);
-        const inst = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: dir, timeoutMs: 180_000 });
-        expect([kind, inst.stderr.split('\n').filter((l) => /ERR/.test(l)), inst.code]).toEqual([kind, [], 0]);
+        const inst = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', from], { cwd: dir, timeoutMs: 240_000 });
+        expect([name, inst.stderr.split('\n').filter((l) => /ERR/.test(l)), inst.code]).toEqual([name, [], 0]);
         const built = await run(process.execPath, [tsc, '-p', dir]);
-        expect([kind, built.stdout + built.stderr, built.code]).toEqual([kind, '', 0]);
+        expect([name, built.stdout + built.stderr, built.code]).toEqual([name, '', 0]);
         const out = fs.readFileSync(path.join(dir, 'out', 'main.js'), 'utf8');
-        expect(out).toMatch(kind === 'esm' ? /^import .* from '@inventory\/client'/m : /require\("@inventory\/client"\)/);
+        expect(out).toMatch(esm ? /^import .* from '@inventory\/client'/m : /require\("@inventory\/client"\)/);
         const ran = await run(process.execPath, [path.join(dir, 'out', 'main.js')], { cwd: dir, env: { GATEWAY_URL: t.url, GATEWAY_KEY: t.store.adminKey, SKU: sku } });
-        expect([kind, ran.stderr, ran.code]).toEqual([kind, '', 0]);
+        expect([name, ran.stderr, ran.code]).toEqual([name, '', 0]);
         expect(JSON.parse(ran.stdout)).toEqual({ sku, name: 'Packed product', denied: 'UNAUTHENTICATED' });
       }
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }
-  });
+  }, 420_000);
 });
