@@ -204,7 +204,12 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
     }
     // Then, as Apollo does over HTTP: variables that do not fit their types are the client's mistake.
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
-    if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
+    if (coerced.errors) {
+      // Nothing ran: the charge goes back, as Apollo's willSendResponse does over HTTP.
+      const c = checked.get(contextValue);
+      if (c) await guard.settle(req, c.info, contextValue, null);
+      return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
+    }
     if (doc.hash && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
     const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
     return args;

@@ -86,3 +86,20 @@ test('HTTP 402 carries Retry-After until the reset, and other keys are unaffecte
     await other.stop();
   }
 });
+
+test('over graphql-ws, an operation refused for its variables gives its charge back, as over HTTP', async () => {
+  const k = await createApiKey(t.gateway.app.db.prisma, { storeId: t.store.storeId, kind: 'sk', scopes: ['inventory:read'] });
+  await setApiKeyQuota(t.gateway.app.db.prisma, k.id, { points: 1000, period: 'DAY' });
+  for (const transport of TRANSPORTS) {
+    const c = transportClient(transport, t.url, k.key);
+    try {
+      const bad = await c.send(`query($n: Int) { warehouses(first: $n) { nodes { id } } }`, { n: 'ten' });
+      expect(codeOf(bad)).toBe('BAD_USER_INPUT');
+    } finally {
+      await c.close();
+    }
+  }
+  const me = await overHttp(t.url, k.key, `{ currentApiKey { quota { used } } }`);
+  // Only this query's own charge (2) is counted: the two refused operations gave theirs back.
+  expect(me.data.currentApiKey.quota.used).toBe(2);
+});
