@@ -148,7 +148,9 @@ describe('store isolation', () => {
 describe('query cost and throttling', () => {
   let strict: TestServer;
   beforeAll(async () => {
-    strict = await startTestServer({ MAX_QUERY_COST: '600', RATE_LIMIT_BUCKET_SIZE: '1000', RATE_LIMIT_RESTORE_RATE: '100' });
+    // A slow refill (20 points/s): the second heavy query must find the bucket still short even when
+    // a loaded machine answers the first one seconds later.
+    strict = await startTestServer({ MAX_QUERY_COST: '600', RATE_LIMIT_BUCKET_SIZE: '1000', RATE_LIMIT_RESTORE_RATE: '20' });
   });
   afterAll(async () => {
     await strict?.stop();
@@ -163,7 +165,7 @@ describe('query cost and throttling', () => {
     expect(cost).toEqual({
       requestedQueryCost: 22,
       actualQueryCost: 4,
-      throttleStatus: { maximumAvailable: 1000, currentlyAvailable: expect.any(Number), restoreRate: 100 },
+      throttleStatus: { maximumAvailable: 1000, currentlyAvailable: expect.any(Number), restoreRate: 20 },
     });
     // The admin key also paid for the setup mutations above.
     expect(cost.throttleStatus.currentlyAvailable).toBeGreaterThan(900);
@@ -196,7 +198,7 @@ describe('query cost and throttling', () => {
     expect(second.body.errors![0].extensions).toMatchObject({
       code: 'THROTTLED',
       retryAfterMs: expect.any(Number),
-      cost: { requestedQueryCost: 550, throttleStatus: { maximumAvailable: 1000, restoreRate: 100 } },
+      cost: { requestedQueryCost: 550, throttleStatus: { maximumAvailable: 1000, restoreRate: 20 } },
     });
     expect((second.body.errors![0].extensions!.cost as any).throttleStatus.currentlyAvailable).toBeLessThan(550);
     // Another key of the same store has its own bucket.
