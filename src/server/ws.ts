@@ -89,19 +89,26 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
   /** What the guard decided for each running operation, by its context. */
   const checked = new WeakMap<Context, { req: OperationRequest; info: Checked; startedAt?: number; span?: SpanHandle | null }>();
 
-  async function documentOf(payload: SubscribePayload): Promise<{ query: string; hash?: string } | GraphQLError> {
+  /**
+   * The document of a subscribe message and its sha256 (as Apollo computes it over HTTP, so the
+   * trusted-documents rule sees the same hash on both transports). `register`: the client sent the
+   * document with a persistedQuery hash, to be kept for later hash-only requests.
+   */
+  async function documentOf(payload: SubscribePayload): Promise<{ query: string; hash: string; register: boolean } | GraphQLError> {
+    const sha = (q: string) => crypto.createHash('sha256').update(q).digest('hex');
     const pq = payload.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
-    if (!pq) return typeof payload.query === 'string' && payload.query ? { query: payload.query } : clientError('Send a "query", or a persistedQuery extension', 'BAD_REQUEST');
+    if (!pq) return typeof payload.query === 'string' && payload.query ? { query: payload.query, hash: sha(payload.query), register: false } : clientError('Send a "query", or a persistedQuery extension', 'BAD_REQUEST');
     if (pq.version !== 1) return clientError('Unsupported persisted query version', 'PERSISTED_QUERY_NOT_SUPPORTED');
     const hash = typeof pq.sha256Hash === 'string' ? pq.sha256Hash : '';
     // graphql-ws requires a string query: a document sent by hash alone comes with query "".
     if (typeof payload.query === 'string' && payload.query !== '') {
-      if (crypto.createHash('sha256').update(payload.query).digest('hex') !== hash) return clientError('provided sha does not match query', 'BAD_REQUEST');
-      return { query: payload.query, hash };
+      if (sha(payload.query) !== hash) return clientError('provided sha does not match query', 'BAD_REQUEST');
+      return { query: payload.query, hash, register: true };
     }
     const query = deps.trusted.get(hash) ?? (await deps.persisted.get(`apq:${hash}`));
-    return query ? { query, hash } : clientError('PersistedQueryNotFound', 'PERSISTED_QUERY_NOT_FOUND');
+    return query ? { query, hash, register: false } : clientError('PersistedQueryNotFound', 'PERSISTED_QUERY_NOT_FOUND');
   }
+
 
   const server = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -210,7 +217,7 @@ export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispo
       if (c) await guard.settle(req, c.info, contextValue, null);
       return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
     }
-    if (doc.hash && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
+    if (doc.register && !deps.trusted.has(doc.hash) && ctx.extra.auth) await deps.persisted.set(`apq:${doc.hash}`, doc.query);
     const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
     return args;
   }

@@ -10,6 +10,7 @@ import { createApiKey, revokeApiKey } from '../../src/modules/auth/keys.service'
 import { createTestStore, createWarehouse, LEVEL_FIELDS, stockedSku } from '../helpers/factories';
 import { makeClient, ok, post } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { codeOf, transportClient } from '../helpers/transports';
 
 jest.setTimeout(90_000);
 
@@ -259,6 +260,20 @@ describe('browsers, trusted documents and production mode', () => {
     expect(adhoc.status).toBe(403);
     expect(adhoc.body.errors![0]).toMatchObject({ extensions: { code: 'FORBIDDEN' }, message: expect.stringMatching(/trusted documents/) });
     expect((await prod.gql(`query($sku: String!) { variant(sku: $sku) { sku totalOnHand } }`, { sku: s.sku })).body.data.variant.totalOnHand).toBe(4);
+  });
+
+  test('over graphql-ws too: a trusted document runs in full or by hash, an ad-hoc one is refused', async () => {
+    const s = await stockedSku(prod.gql, 2);
+    const ws = transportClient('ws', prod.url, await prod.store.publishableKey());
+    try {
+      expect((await ws.send(trustedQuery, { sku: s.sku })).data).toEqual({ variant: { sku: s.sku, hasStock: true, totalAvailable: 2 } });
+      expect((await ws.send('', { sku: s.sku }, { persistedQuery: { version: 1, sha256Hash: hash } })).data.variant.sku).toBe(s.sku);
+      const adhoc = await ws.send(`query($sku: String!) { variant(sku: $sku) { sku hasStock } }`, { sku: s.sku });
+      expect(codeOf(adhoc)).toBe('FORBIDDEN');
+      expect(adhoc.errors![0].message).toMatch(/trusted documents/);
+    } finally {
+      await ws.close();
+    }
   });
 
   test('production mode: no introspection, no field suggestions', async () => {
