@@ -437,6 +437,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         await revocations.w?.stop();
         await app?.events?.stop();
         await webhooks.w?.stop();
+        await guard.close(); // unused rate-limit leases go back to the shared buckets
         setGaugeSources(null);
         await app?.db.close();
         await metricsServer?.close();
