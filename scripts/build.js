@@ -13,6 +13,7 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { parseArgs } = require('node:util');
 const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
@@ -61,7 +62,7 @@ function tscUpToDate(fp) {
 }
 
 async function main() {
-  const ifStale = process.argv.includes('--if-stale');
+  const ifStale = parseArgs({ options: { 'if-stale': { type: 'boolean', default: false } } }).values['if-stale'];
   // Taken before compiling: a file edited during the build makes the next run build again.
   const fp = fingerprint();
   if (!(ifStale && tscUpToDate(fp))) {
