@@ -130,3 +130,18 @@ test('configOrReport writes the one line and returns null; other errors propagat
   expect(configOrReport(() => loadConfig({}), stderr)?.port).toBe(4000);
   expect(() => configOrReport(() => { throw new TypeError('boom'); }, stderr)).toThrow('boom');
 });
+
+test('the README documents every variable the gateway reads, and only those; and every tuning constant', () => {
+  const readme = require('node:fs').readFileSync(require('node:path').join(__dirname, '..', '..', 'README.md'), 'utf8') as string;
+  const table = (heading: string) => {
+    const start = readme.indexOf(heading);
+    expect(start).toBeGreaterThan(-1);
+    const rows = readme.slice(start).split('\n\n')[0].split('\n').slice(2);
+    return new Set(rows.flatMap((r) => [...r.split('|')[1].matchAll(/`([A-Z_*]+)`/g)].map((m) => m[1])));
+  };
+  const documented = table('| Variable | Default | Meaning |');
+  documented.delete('OTEL_*'); // the standard OpenTelemetry variables, read by the SDK
+  expect([...documented].sort()).toEqual(VARIABLES.filter((v) => v !== 'INVENTORY_TUNING').sort());
+  expect(readme).toContain('INVENTORY_TUNING');
+  expect([...table('| Constant | Default | Meaning |')].sort()).toEqual(Object.keys(TUNING_KNOBS).sort());
+});
