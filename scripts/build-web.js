@@ -19,7 +19,8 @@ const root = path.resolve(__dirname, '..');
 const webDir = path.join(root, 'web');
 const outRoot = path.join(root, 'dist', 'public');
 const stampFile = path.join(outRoot, '.build-stamp.json');
-const force = parseArgs({ options: { force: { type: 'boolean', default: false } } }).values.force || process.env.BUILD_WEB_FORCE === '1';
+// Not strict: when scripts/build.js loads this file, the command line is build.js's (--if-stale).
+const force = parseArgs({ options: { force: { type: 'boolean' } }, strict: false }).values.force === true || process.env.BUILD_WEB_FORCE === '1';
 
 /** Hosts whose presence in a bundle means something would be fetched from outside. */
 const CDN_HOSTS = [

@@ -62,7 +62,8 @@ function tscUpToDate(fp) {
 }
 
 async function main() {
-  const ifStale = parseArgs({ options: { 'if-stale': { type: 'boolean', default: false } } }).values['if-stale'];
+  // Not strict: build-web.js (loaded below) reads its own --force from the same command line.
+  const ifStale = parseArgs({ options: { 'if-stale': { type: 'boolean' } }, strict: false }).values['if-stale'] === true;
   // Taken before compiling: a file edited during the build makes the next run build again.
   const fp = fingerprint();
   if (!(ifStale && tscUpToDate(fp))) {
