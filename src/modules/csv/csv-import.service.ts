@@ -28,7 +28,7 @@ import { ErrorCode, UnavailableError, type UserErrorShape } from '../../graphql/
 import { LIMITS } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { InventoryService, type BulkItem, type BulkResult } from '../inventory/inventory.service';
-import { MOVEMENT_REASONS, type MovementReason } from '../inventory/stock-writer';
+import { MOVEMENT_REASONS, type MovementReason } from '../stock';
 import { importApp } from './dry-run';
 import { rawRecords } from './records';
 

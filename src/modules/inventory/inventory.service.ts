@@ -8,11 +8,21 @@ import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors'
 import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
-import { INT32_MAX } from './availability';
-import { stockOperation, type OpResult } from './idempotency';
 import { validatePrice, type Money } from '../catalog/catalog.service';
-import { ensureLevel, lockLevels, resolveLevel, type LevelAddress } from './levels';
-import { applyLevelChange, type ChangeResult, type LevelChange, type LevelRow, type MovementReason } from './stock-writer';
+import {
+  applyLevelChange,
+  ensureLevel,
+  INT32_MAX,
+  lockLevels,
+  resolveLevel,
+  stockOperation,
+  type ChangeResult,
+  type LevelAddress,
+  type LevelChange,
+  type LevelRow,
+  type MovementReason,
+  type OpResult,
+} from '../stock';
 
 export interface LevelResult extends OpResult {
   inventoryLevel: LevelRow | null;
