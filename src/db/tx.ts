@@ -33,6 +33,11 @@ export interface TxRunner {
   maxRetries: number;
   /** Called after every commit (wakes the event hub at once instead of at its next poll). */
   afterCommit?: () => void;
+  /**
+   * Dry run: every transaction does all its work and then rolls back instead of committing (its
+   * onCommit hooks and afterCommit do not run). Autocommit work (withConn) is not affected.
+   */
+  rollbackOnly?: boolean;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -97,6 +102,10 @@ export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): P
       const t: Conn & CommitHooks = wrap(client);
       t.commitHooks = [];
       const result = await fn(t);
+      if (runner.rollbackOnly) {
+        await client.query('ROLLBACK');
+        return result;
+      }
       await client.query('COMMIT');
       for (const h of t.commitHooks) h();
       runner.afterCommit?.();
