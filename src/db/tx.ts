@@ -1,9 +1,10 @@
 /**
- * Transactions for services. A `Tx` is one connection inside a transaction: a Prisma interactive
- * transaction (`prisma.$transaction`) when the runner has a Prisma client (the stock mutations),
- * else hand-written BEGIN … COMMIT on a pg connection. Serialization failures and deadlocks are
- * retried with jittered backoff; after the last try they surface as UnavailableError
- * (extensions.code UNAVAILABLE, retryable). Lost connections surface the same way.
+ * Transactions for services. A `Tx` is one pg connection inside BEGIN … COMMIT. Serialization
+ * failures and deadlocks are retried with jittered backoff; after the last try they surface as
+ * UnavailableError (extensions.code UNAVAILABLE, retryable). Lost connections surface the same way.
+ *
+ * Stock mutations stay on this raw runner rather than Prisma interactive transactions: measured
+ * and explained in docs/ARCHITECTURE-notes-stock.md ("Prisma and raw SQL").
  */
 import type pg from 'pg';
 import { UnavailableError, isTransientDbError } from './errors';
@@ -40,17 +41,12 @@ export interface TxRunner {
    * onCommit hooks and afterCommit do not run). Autocommit work (withConn) is not affected.
    */
   rollbackOnly?: boolean;
-  /**
-   * The Prisma client on the same pool: when set, withTx runs each transaction as a Prisma
-   * interactive transaction (its statements through `tx.$queryRawUnsafe`, see prismaAttempt()).
-   */
-  prisma?: PrismaTxClient;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
 
 /** Work to do once the transaction of `tx` commits (metrics of what it changed), in order. */
-export interface CommitHooks {
+interface CommitHooks {
   commitHooks?: (() => void)[];
 }
 
@@ -126,94 +122,11 @@ async function rawAttempt<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): Prom
   }
 }
 
-/** What withTx needs of a Prisma client (PrismaClient of src/generated/prisma). */
-export interface PrismaTxClient {
-  $transaction<R>(fn: (tx: PrismaTxQueries) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
-}
-interface PrismaTxQueries {
-  $queryRawUnsafe<R = unknown>(query: string, ...values: unknown[]): Promise<R>;
-}
-
-/** Waiting for a connection, and the longest a stock transaction may stay open (Prisma's defaults are 2 s and 5 s). */
-const PRISMA_TX_OPTIONS = { maxWait: 60_000, timeout: 60_000 };
-
-/** Thrown after the work of a dry run (rollbackOnly) so that Prisma rolls the transaction back. */
-class DryRunRollback<T> extends Error {
-  constructor(public readonly result: T) {
-    super('dry run: rolled back');
-  }
-}
-
-/**
- * A row as the pg driver gives it to services: int8 as a number when it fits (as the pg type
- * parser set in client.ts does), numeric as text. Prisma gives BigInt and Decimal.
- */
-function pgRow(row: Record<string, unknown>): Record<string, unknown> {
-  for (const k in row) {
-    const v = row[k];
-    if (typeof v === 'bigint') row[k] = Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-    else if (v !== null && typeof v === 'object' && !(v instanceof Date) && !Array.isArray(v) && typeof (v as { toFixed?: unknown }).toFixed === 'function') row[k] = String(v);
-  }
-  return row;
-}
-
-const KIND_CODES: Record<string, string> = { ConnectionClosed: 'ECONNRESET', DatabaseNotReachable: 'ECONNREFUSED', SocketTimeout: 'ETIMEDOUT', TooManyConnections: '53300' };
-
-/**
- * The database's own error inside a Prisma error (P2010 "Raw query failed" carries the driver
- * adapter's cause): an Error with the SQLSTATE as `code`, as the pg driver throws it, so that the
- * retry, the UNAVAILABLE mapping and callers that test codes work the same on both runners.
- * test/e2e/retries.test.ts fails if Prisma stops exposing the code there.
- */
-export function sqlError(e: unknown): unknown {
-  const cause = (e as { meta?: { driverAdapterError?: { cause?: Record<string, string | undefined> } } })?.meta?.driverAdapterError?.cause;
-  if (!cause) return e;
-  const code = cause.originalCode ?? (cause.kind === 'postgres' ? cause.code : KIND_CODES[cause.kind ?? '']);
-  const err = new Error(cause.originalMessage ?? cause.message ?? (e as Error).message) as Error & { code?: string; detail?: string; constraint?: string };
-  if (code) err.code = code;
-  if (cause.detail) err.detail = cause.detail;
-  return err;
-}
-
-/** One try of a transaction as a Prisma interactive transaction; the work's statements go through it. */
-async function prismaAttempt<T>(prisma: PrismaTxClient, rollbackOnly: boolean, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const hooks: (() => void)[] = [];
-  let result: T;
-  try {
-    result = await prisma.$transaction(async (ptx) => {
-      const t: Tx & CommitHooks = {
-        commitHooks: hooks,
-        async query<R>(sql: string, params: unknown[] = []) {
-          try {
-            return (await ptx.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...params)).map(pgRow) as R[];
-          } catch (e) {
-            throw sqlError(e);
-          }
-        },
-      };
-      // With tracing on, the transaction's outbox events record the change's traceparent.
-      const tp = currentTraceparent();
-      if (tp) await t.query(`SELECT set_config('app.traceparent', $1, true)`, [tp]);
-      const r = await fn(t);
-      if (rollbackOnly) throw new DryRunRollback(r);
-      return r;
-    }, PRISMA_TX_OPTIONS);
-  } catch (e) {
-    if (e instanceof DryRunRollback) return e.result as T;
-    const err = sqlError(e) as { code?: string; message?: string };
-    // P2028: the transaction could not start or ended in time (no connection): retryable later.
-    if (err.code === 'P2028') throw new UnavailableError(`database unavailable: ${err.message ?? ''}`.trim());
-    throw err;
-  }
-  for (const h of hooks) h();
-  return result;
-}
-
 /** Runs fn in one transaction, retrying the whole of it on serialization failure or deadlock. */
 export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const result = runner.prisma ? await prismaAttempt(runner.prisma, runner.rollbackOnly ?? false, fn) : await rawAttempt(runner, fn);
+      const result = await rawAttempt(runner, fn);
       if (!runner.rollbackOnly) runner.afterCommit?.();
       return result;
     } catch (e) {

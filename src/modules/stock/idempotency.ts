@@ -9,7 +9,7 @@
  */
 import crypto from 'node:crypto';
 import type { App } from '../../app';
-import type { PrismaTxClient, Tx, TxRunner } from '../../db/tx';
+import type { Tx, TxRunner } from '../../db/tx';
 import type { AuthInfo } from '../auth/scopes';
 import { commitHookMark, dropCommitHooks, withTx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
@@ -122,19 +122,7 @@ export async function runStockOperation<T extends OpResult>(
   }
 }
 
-const runners = new WeakMap<TxRunner, TxRunner>();
-
-/**
- * The runner of stock mutations: the app's, as Prisma interactive transactions on the same pool
- * (the design card: stock mutations are backed by Prisma transactions).
- */
-function stockRunner(tx: TxRunner, prisma: PrismaTxClient): TxRunner {
-  let r = runners.get(tx);
-  if (!r) runners.set(tx, (r = { ...tx, prisma }));
-  return r;
-}
-
-/** runStockOperation for a caller's store, with the configured key lifetime, in a Prisma transaction. */
+/** runStockOperation for a caller's store, with the configured key lifetime. */
 export function stockOperation<T extends OpResult>(
   app: App,
   auth: AuthInfo,
@@ -143,7 +131,7 @@ export function stockOperation<T extends OpResult>(
   blank: Omit<T, keyof OpResult>,
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  return runStockOperation(stockRunner(app.tx, app.db.prisma), { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: app.config.idempotencyTtlSeconds, blank }, work);
+  return runStockOperation(app.tx, { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: app.config.idempotencyTtlSeconds, blank }, work);
 }
 
 /** Deletes expired idempotency rows (called by the sweeper). */
