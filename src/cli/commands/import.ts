@@ -15,7 +15,7 @@ import { parseCliArgs, type ArgSpec } from '../args';
 import type { CommandContext, OutStream } from '../io';
 import type { AuthInfo } from '../../modules/auth/scopes';
 import { CsvImportError, MAX_SEED_LENGTH, fileSeed, importCsv, type ImportMode, type ImportProgress, type ImportSummary } from '../../modules/csv/csv-import.service';
-import { MOVEMENT_REASONS, type MovementReason } from '../../modules/inventory/stock-writer';
+import { MOVEMENT_REASONS, type MovementReason } from '../../modules/stock';
 import { LIMITS } from '../../validation';
 
 const USAGE = `usage: npm run import -- FILE.csv [--mode set|adjust] [--warehouse CODE] [--dry-run] [--store HANDLE]

@@ -2,7 +2,7 @@
 import { ErrorCode, UnavailableError } from '../../graphql/errors';
 import type { AuthInfo } from '../auth/scopes';
 import type { BulkItem, BulkResult, InventoryService } from '../inventory/inventory.service';
-import type { MovementReason } from '../inventory/stock-writer';
+import type { MovementReason } from '../stock';
 import { CsvImportError } from './import-types';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@ import { preparedStatement } from '../../db/client';
 import type { Tx } from '../../db/tx';
 import { decodeId } from '../../graphql/ids';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
-import type { LevelRow } from './stock-writer';
+import type { LevelRow } from './types';
 
 export interface LevelAddress {
   inventoryLevelId?: string | null;
