@@ -139,15 +139,32 @@ test(`random bulks give identical answers, levels, ledgers and events through bo
   expect(new Set(x.events.map((e) => e.topic))).toEqual(new Set(['INVENTORY_UPDATED', 'STOCK_STATUS_CHANGED']));
 });
 
-test('one bulk is one writer statement, whatever its size', async () => {
+test('one bulk is one writer statement, whatever its size; new levels are created in one more', async () => {
   const items: BulkItem[] = [];
   for (const v of VARIANTS) for (const w of ['W1', 'W2']) items.push({ sku: v.sku, warehouseCode: w, mode: 'ADJUST', delta: 1 }, { sku: v.sku, warehouseCode: w, mode: 'ADJUST', delta: 2 });
   const app = sets.gateway.app;
   const before = app.db.statements();
-  const r = await stockOperation<BulkResult>(app, auth, 'inventoryBulkUpdate', { items }, { updatedCount: 0, failedCount: 0, results: [] }, (tx) =>
-    bulkInTx(tx, auth, { items }),
+  const input: BulkInput = { items };
+  const r = await stockOperation<BulkResult>(app, auth, 'inventoryBulkUpdate', input, { updatedCount: 0, failedCount: 0, results: [] }, (tx) =>
+    bulkInTx(tx, auth, input),
   );
   expect(r.updatedCount).toBe(20);
   // BEGIN, the variant and warehouse look-ups, the existing levels, the bulk statement, COMMIT.
   expect(app.db.statements() - before).toBeLessThanOrEqual(8);
+
+  // 40 SET items on levels that do not exist yet: one INSERT creates them all.
+  const pool = app.db.pool;
+  const more = Array.from({ length: 20 }, (_, i) => ({ id: uuid(), product: uuid(), sku: `NEW-${i}` }));
+  for (const v of more) {
+    await pool.query(`INSERT INTO products (id, store_id, name) VALUES ($1, $2, $3)`, [v.product, STORE, v.sku]);
+    await pool.query(`INSERT INTO variants (id, store_id, product_id, sku, label, is_default) VALUES ($1, $2, $3, $4, 'Default', true)`, [v.id, STORE, v.product, v.sku]);
+  }
+  const create: BulkInput = { items: more.flatMap((v) => ['W1', 'W2'].map((w) => ({ sku: v.sku, warehouseCode: w, mode: 'SET' as const, quantity: 5 }))) };
+  const start = app.db.statements();
+  const c = await stockOperation<BulkResult>(app, auth, 'inventoryBulkUpdate', create, { updatedCount: 0, failedCount: 0, results: [] }, (tx) =>
+    bulkInTx(tx, auth, create),
+  );
+  expect(c.updatedCount).toBe(40);
+  expect(c.results.every((x) => x.inventoryLevel?.onHand === 5)).toBe(true);
+  expect(app.db.statements() - start).toBeLessThanOrEqual(9);
 });

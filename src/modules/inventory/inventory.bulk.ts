@@ -9,7 +9,7 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { validatePrice, type Money } from '../catalog/catalog.service';
-import { applyBulkChanges, ensureLevel, type BulkChange, type LevelChange, type LevelRow, type MovementReason, type OpResult } from '../stock';
+import { applyBulkChanges, ensureLevels, type BulkChange, type LevelChange, type LevelRow, type MovementReason, type OpResult } from '../stock';
 import { changeLevel, levelResult, noteErrors, quantityErrors } from './inventory.rules';
 
 /** The writer's change for one item (SET counts as a cycle count, ADJUST as a correction, unless a reason is given). */
@@ -193,10 +193,8 @@ async function resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: 
   );
   const levelOf = new Map(existing.map((l) => [`${l.variant_id}|${l.warehouse_id}`, l.id]));
   const toCreate = new Set([...pairs].filter(([i]) => modeOf(items[i]) === 'SET').map(([, p]) => pairKey(p)));
-  const missing = uniq
-    .filter((p) => !levelOf.has(pairKey(p)) && toCreate.has(pairKey(p)))
-    .sort((a, b) => (a.variantId + a.warehouseId < b.variantId + b.warehouseId ? -1 : 1));
-  for (const p of missing) levelOf.set(pairKey(p), await ensureLevel(tx, storeId, p.variantId, p.warehouseId));
+  const missing = uniq.filter((p) => !levelOf.has(pairKey(p)) && toCreate.has(pairKey(p)));
+  for (const [k, id] of await ensureLevels(tx, storeId, missing)) levelOf.set(k, id);
   for (const [i, p] of [...pairs]) {
     if (levelOf.has(pairKey(p))) continue;
     results[i].userErrors.push(userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse (only mode SET creates one)', ['input', 'items', i]));

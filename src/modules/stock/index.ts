@@ -18,6 +18,7 @@ export { availableOf, bestStatus, inInt32Range, INT32_MAX, stockStatus, type Sto
 export {
   effectiveReserved,
   ensureLevel,
+  ensureLevels,
   LEVEL_COLUMNS,
   levelColumns,
   levelsByIds,
