@@ -21,19 +21,21 @@
 import { preparedStatement } from '../../db/client';
 import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
-/** The guard of one step, from its counters before (cur), the candidate (nxt) and the level (b). */
-const STEP_FAILURE = `CASE
-      WHEN greatest(n.nxt, b.res0) > 2147483647 THEN 'OUT_OF_RANGE'
-      WHEN b.res0 < 0 THEN 'RESERVED_NEGATIVE'
-      WHEN s.mode = 'set' AND n.nxt < b.res0 THEN 'BELOW_RESERVED'
-      WHEN n.nxt < 0 OR n.nxt < b.res0 THEN 'INSUFFICIENT'
-      WHEN s.mode = 'delta' AND s.val < 0 AND n.nxt - b.res0 - b.safety_stock < 0 THEN 'INSUFFICIENT'
-    END`;
+/** The columns of a level row that every step carries along (no join back to it later). */
+const LEVEL = `id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at,
+      poss, modes, vals, reasons, notes, n, expired_q, res0`;
 
-const step = (cur: string) => `SELECT s.level_id, s.k, s.pos, s.mode, s.val, s.reason, s.note, c.cur, n.nxt, (${STEP_FAILURE})::text AS failure
-      FROM seq s JOIN base b ON b.id = s.level_id,
-           LATERAL (SELECT (${cur})::int8 AS cur) c,
-           LATERAL (SELECT CASE WHEN s.mode = 'set' THEN s.val ELSE c.cur + s.val END AS nxt) n`;
+/** One step (the k-th change of a level), from the counters it starts from (`cur`). */
+const step = (from: string, src: string, k: string, cur: string) => `SELECT ${LEVEL.split(',').map((c) => `${src}.${c.trim()}`).join(', ')}, (${k})::int AS k, c.cur, x.nxt,
+      (CASE
+        WHEN greatest(x.nxt, ${src}.res0) > 2147483647 THEN 'OUT_OF_RANGE'
+        WHEN ${src}.res0 < 0 THEN 'RESERVED_NEGATIVE'
+        WHEN ${src}.modes[${k}] = 'set' AND x.nxt < ${src}.res0 THEN 'BELOW_RESERVED'
+        WHEN x.nxt < 0 OR x.nxt < ${src}.res0 THEN 'INSUFFICIENT'
+        WHEN ${src}.modes[${k}] = 'delta' AND ${src}.vals[${k}] < 0 AND x.nxt - ${src}.res0 - ${src}.safety_stock < 0 THEN 'INSUFFICIENT'
+      END)::text AS failure
+    FROM ${from}, LATERAL (SELECT (${cur})::int8 AS cur) c,
+         LATERAL (SELECT CASE WHEN ${src}.modes[${k}] = 'set' THEN ${src}.vals[${k}] ELSE c.cur + ${src}.vals[${k}] END AS nxt) x`;
 
 const MOVEMENT_COLUMNS = `store_id, inventory_level_id, reason, quantity_delta, reserved_delta, on_hand_before, on_hand_after,
       reserved_before, reserved_after, note, actor, idempotency_key, reservation_id, safety_stock_before, safety_stock_after,
@@ -43,11 +45,15 @@ export const BULK_SQL = preparedStatement(
   'stock_bulk',
   `
 WITH RECURSIVE
-inp AS (
-  SELECT * FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY AS a(level_id, mode, val, reason, note, pos)
-),
 lk AS (
-  SELECT l.* FROM inventory_levels l WHERE l.id IN (SELECT level_id FROM inp) AND l.store_id = $1::uuid ORDER BY l.id FOR UPDATE
+  -- One row per change, its level locked (index lookups; levels in ascending id order).
+  SELECT u.pos, u.mode, u.val, u.reason, u.note, l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock,
+         l.incoming, l.low_stock_threshold AS low, l.critical_threshold AS critical, l.version, l.updated_at
+    FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(level_id, mode, val, reason, note, pos)
+    JOIN inventory_levels l ON l.id = u.level_id
+   WHERE l.store_id = $1::uuid
+   ORDER BY l.id, u.pos
+     FOR UPDATE OF l
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
@@ -59,95 +65,106 @@ exp_r AS (
     FROM (SELECT level_id, reservation_id, sum(expired_quantity)::int8 AS q, count(*)::int AS n FROM due GROUP BY level_id, reservation_id) g
 ),
 base AS (
-  SELECT lk.*, coalesce(e.q, 0)::int8 AS expired_q, (lk.reserved - coalesce(e.q, 0))::int8 AS res0
-    FROM lk LEFT JOIN (SELECT level_id, sum(q)::int8 AS q FROM exp_r GROUP BY level_id) e ON e.level_id = lk.id
-),
-seq AS (
-  SELECT inp.*, row_number() OVER (PARTITION BY inp.level_id ORDER BY inp.pos) AS k FROM inp WHERE inp.level_id IN (SELECT id FROM base)
+  -- One row per level: its changes as arrays, in input order; its counters after lazy expiry.
+  SELECT v.*, coalesce(e.q, 0)::int8 AS expired_q, (v.reserved - coalesce(e.q, 0))::int8 AS res0
+    FROM (
+      SELECT id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at,
+             array_agg(pos ORDER BY pos) AS poss, array_agg(mode ORDER BY pos) AS modes, array_agg(val ORDER BY pos) AS vals,
+             array_agg(reason ORDER BY pos) AS reasons, array_agg(note ORDER BY pos) AS notes, count(*)::int AS n
+        FROM lk GROUP BY id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at
+    ) v LEFT JOIN (SELECT level_id, sum(q)::int8 AS q FROM exp_r GROUP BY level_id) e ON e.level_id = v.id
 ),
 steps AS (
-  ${step('b.on_hand')}
-   WHERE s.k = 1
+  ${step('base b', 'b', '1', 'b.on_hand')}
   UNION ALL
-  SELECT x.* FROM steps p, LATERAL (${step('CASE WHEN p.failure IS NULL THEN p.nxt ELSE p.cur END')} WHERE s.level_id = p.level_id AND s.k = p.k + 1) x
+  ${step('steps p', 'p', 'p.k + 1', 'CASE WHEN p.failure IS NULL THEN p.nxt ELSE p.cur END')}
+   WHERE p.k < p.n
 ),
 st AS (
-  SELECT z.*, b.version + sum(z.bump) OVER w AS a_version, sum(z.bump) OVER w > 0 AS touched,
-         inventory_stock_status(greatest(z.cur - z.res_before - b.safety_stock, 0)::int, b.low_stock_threshold, b.critical_threshold) AS status_before,
-         inventory_stock_status(greatest(z.after - b.res0 - b.safety_stock, 0)::int, b.low_stock_threshold, b.critical_threshold) AS status_after
+  SELECT z.*, z.version + sum(z.bump) OVER w AS a_version, sum(z.bump) OVER w > 0 AS touched,
+         inventory_stock_status(greatest(z.cur - z.res_before - z.safety_stock, 0)::int, z.low, z.critical) AS status_before,
+         inventory_stock_status(greatest(z.after - z.res0 - z.safety_stock, 0)::int, z.low, z.critical) AS status_after
     FROM (
-      SELECT t.*, CASE WHEN t.failure IS NULL THEN t.nxt ELSE t.cur END AS after,
+      SELECT t.*, t.poss[t.k] AS pos, t.reasons[t.k] AS reason, t.notes[t.k] AS note,
+             CASE WHEN t.failure IS NULL THEN t.nxt ELSE t.cur END AS after,
              (t.failure IS NULL AND t.nxt <> t.cur) AS changed,
-             CASE WHEN t.k = 1 THEN b.expired_q ELSE 0 END AS exp_q,
-             CASE WHEN t.k = 1 THEN b.reserved ELSE b.res0 END AS res_before,
-             ((t.failure IS NULL AND t.nxt <> t.cur) OR (t.k = 1 AND b.expired_q > 0))::int AS bump
-        FROM steps t JOIN base b ON b.id = t.level_id
-    ) z JOIN base b ON b.id = z.level_id
-  WINDOW w AS (PARTITION BY z.level_id ORDER BY z.k)
+             CASE WHEN t.k = 1 THEN t.expired_q ELSE 0 END AS exp_q,
+             CASE WHEN t.k = 1 THEN t.reserved::int8 ELSE t.res0 END AS res_before,
+             ((t.failure IS NULL AND t.nxt <> t.cur) OR (t.k = 1 AND t.expired_q > 0))::int AS bump
+        FROM steps t
+    ) z
+  WINDOW w AS (PARTITION BY z.id ORDER BY z.k)
 ),
-fin AS (
-  SELECT DISTINCT ON (level_id) level_id, after::int AS a_on_hand, a_version, touched FROM st ORDER BY level_id, k DESC
+fin AS MATERIALIZED (
+  SELECT DISTINCT ON (id) id, after::int AS a_on_hand, a_version, touched, res0 FROM st ORDER BY id, k DESC
 ),
 upd AS (
   UPDATE inventory_levels l
      SET ${setList(LEVEL_WRITES.bulk)}
-    FROM fin JOIN base b ON b.id = fin.level_id
-   WHERE l.id = fin.level_id AND fin.touched
+    FROM fin
+   WHERE l.id = fin.id AND fin.touched
   RETURNING l.id
 ),
+-- Every step and every EXPIRY movement in the order the one-by-one path writes them; movement ids
+-- are drawn here, in that order (a step gets one only if it changed something).
 mvs AS (
-  SELECT nextval(pg_get_serial_sequence('stock_movements', 'id')) AS mid, m.* FROM (
+  SELECT CASE WHEN m.grp = 0 OR m.changed THEN nextval(pg_get_serial_sequence('stock_movements', 'id')) END AS mid, m.* FROM (
     SELECT u.* FROM (
-      SELECT st.pos, 0 AS grp, e.reservation_id AS rsv, b.store_id, b.id AS level_id, 'EXPIRY'::text AS reason, 0::int8 AS qd, -e.q AS rd,
-             b.on_hand::int8 AS ohb, b.on_hand::int8 AS oha, b.reserved - (e.cum - e.q) AS rb, b.reserved - e.cum AS ra,
-             e.n || ' reservation line(s) expired' AS note, 'system:expiry'::text AS actor, NULL::text AS ikey, e.reservation_id AS res_id
-        FROM st JOIN base b ON b.id = st.level_id JOIN exp_r e ON e.level_id = st.level_id WHERE st.k = 1
+      SELECT st.pos, 0 AS grp, e.reservation_id AS rsv, true AS changed, st.id, st.store_id, st.variant_id, st.warehouse_id,
+             'EXPIRY'::text AS reason, 0::int8 AS qd, -e.q AS rd, st.on_hand::int8 AS ohb, st.on_hand::int8 AS oha,
+             (st.reserved - (e.cum - e.q))::int8 AS rb, (st.reserved - e.cum)::int8 AS ra,
+             e.n || ' reservation line(s) expired' AS note, 'system:expiry'::text AS actor, NULL::text AS ikey, e.reservation_id AS res_id,
+             st.safety_stock, st.incoming, st.low, st.critical,
+             NULL::int8 AS exp_q, NULL::int8 AS res_before, NULL::int8 AS res0, NULL::text AS status_before, NULL::text AS status_after,
+             NULL::text AS failure, NULL::int8 AS a_version, NULL::bool AS touched, NULL::timestamptz AS updated_at
+        FROM st JOIN exp_r e ON e.level_id = st.id WHERE st.k = 1
       UNION ALL
-      SELECT st.pos, 1, NULL, b.store_id, b.id, st.reason, st.after - st.cur, 0, st.cur, st.after, b.res0, b.res0, st.note, $7::text, $8::text, NULL
-        FROM st JOIN base b ON b.id = st.level_id WHERE st.changed
+      SELECT st.pos, 1, NULL, st.changed, st.id, st.store_id, st.variant_id, st.warehouse_id,
+             st.reason, st.after - st.cur, 0, st.cur, st.after, st.res0, st.res0, st.note, $7::text, $8::text, NULL,
+             st.safety_stock, st.incoming, st.low, st.critical,
+             st.exp_q, st.res_before, st.res0, st.status_before::text, st.status_after::text, st.failure, st.a_version, st.touched, st.updated_at
+        FROM st
     ) u ORDER BY u.pos, u.grp, u.rsv
   ) m
 ),
 mv AS (
   INSERT INTO stock_movements (id, ${MOVEMENT_COLUMNS})
-  SELECT m.mid, m.store_id, m.level_id, m.reason::"MovementReason", m.qd, m.rd, m.ohb, m.oha, m.rb, m.ra, m.note, m.actor, m.ikey, m.res_id,
-         b.safety_stock, b.safety_stock, b.incoming, b.incoming, b.low_stock_threshold, b.low_stock_threshold, b.critical_threshold, b.critical_threshold
-    FROM mvs m JOIN base b ON b.id = m.level_id
+  SELECT m.mid, m.store_id, m.id, m.reason::"MovementReason", m.qd, m.rd, m.ohb, m.oha, m.rb, m.ra, m.note, m.actor, m.ikey, m.res_id,
+         m.safety_stock, m.safety_stock, m.incoming, m.incoming, m.low, m.low, m.critical, m.critical
+    FROM mvs m WHERE m.mid IS NOT NULL
    ORDER BY m.mid
   RETURNING id
 ),
 ev AS (
-  SELECT st.*, b.store_id, b.variant_id, b.warehouse_id, b.safety_stock, b.incoming, b.res0,
-         (SELECT m.mid FROM mvs m WHERE m.grp = 1 AND m.pos = st.pos) AS movement_id,
-         (SELECT max(m.mid) FROM mvs m WHERE m.grp = 0 AND m.pos = st.pos) AS expiry_movement_id
-    FROM st JOIN base b ON b.id = st.level_id
+  SELECT * FROM (SELECT m.*, max(m.mid) FILTER (WHERE m.grp = 0) OVER (PARTITION BY m.pos) AS expiry_mid FROM mvs m) x WHERE x.grp = 1
 ),
 ob AS (
   INSERT INTO outbox_events (store_id, topic, level_id, payload)
-  SELECT ev.store_id, t.topic, ev.level_id, t.payload
+  SELECT ev.store_id, t.topic, ev.id, t.payload
     FROM ev, (SELECT count(*) FROM mv) w, ${levelEvents({
       updated: 'ev.changed OR ev.exp_q > 0',
-      level: 'ev.level_id',
+      level: 'ev.id',
       variant: 'ev.variant_id',
       warehouse: 'ev.warehouse_id',
       reason: `CASE WHEN ev.changed THEN ev.reason ELSE 'EXPIRY' END`,
-      movementId: 'coalesce(ev.movement_id, ev.expiry_movement_id)',
+      movementId: 'coalesce(ev.mid, ev.expiry_mid)',
       expiredQuantity: 'ev.exp_q',
       actor: `CASE WHEN ev.changed THEN $7::text ELSE 'system:expiry' END`,
-      before: { onHand: 'ev.cur', reserved: 'ev.res_before', safety: 'ev.safety_stock', incoming: 'ev.incoming', status: 'ev.status_before' },
-      after: { onHand: 'ev.after', reserved: 'ev.res0', safety: 'ev.safety_stock', incoming: 'ev.incoming', status: 'ev.status_after' },
+      before: { onHand: 'ev.ohb', reserved: 'ev.res_before', safety: 'ev.safety_stock', incoming: 'ev.incoming', status: 'ev.status_before' },
+      after: { onHand: 'ev.oha', reserved: 'ev.res0', safety: 'ev.safety_stock', incoming: 'ev.incoming', status: 'ev.status_after' },
     })}
    WHERE t.payload IS NOT NULL
    ORDER BY ev.pos, t.ord
   RETURNING id
 ),
 nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)
-SELECT ev.pos, ev.level_id AS id, ev.store_id, ev.variant_id, ev.warehouse_id, ev.failure,
-       ev.cur AS b_on_hand, ev.res0 AS b_reserved, b.safety_stock AS b_safety,
-       ev.after AS a_on_hand, ev.res0 AS a_reserved, b.safety_stock AS a_safety, b.incoming AS a_incoming,
-       b.low_stock_threshold AS a_low, b.critical_threshold AS a_critical,
-       ev.a_version AS version, CASE WHEN ev.touched THEN now() ELSE b.updated_at END AS updated_at,
-       ev.movement_id, ev.exp_q AS expired_q, (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM nt) AS notified
-  FROM ev JOIN base b ON b.id = ev.level_id
+SELECT ev.pos, ev.id, ev.store_id, ev.variant_id, ev.warehouse_id, ev.failure,
+       ev.ohb AS b_on_hand, ev.res0 AS b_reserved, ev.safety_stock AS b_safety,
+       ev.oha AS a_on_hand, ev.res0 AS a_reserved, ev.safety_stock AS a_safety, ev.incoming AS a_incoming,
+       ev.low AS a_low, ev.critical AS a_critical,
+       ev.a_version AS version, CASE WHEN ev.touched THEN now() ELSE ev.updated_at END AS updated_at,
+       CASE WHEN ev.changed THEN ev.mid END AS movement_id, ev.exp_q AS expired_q,
+       (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM nt) AS notified
+  FROM ev
  ORDER BY ev.pos`,
 );
