@@ -104,7 +104,8 @@ async function state(t: TestServer) {
 
 beforeAll(async () => {
   // No sweeper: lazy expiry by the bulks themselves must be what expires the due lines, on both twins alike.
-  [sets, rows] = await Promise.all([startTestServer({ SWEEP_INTERVAL_MS: '3600000' }), startTestServer({ SWEEP_INTERVAL_MS: '3600000' })]);
+  sets = await startTestServer({ SWEEP_INTERVAL_MS: '3600000' });
+  rows = await startTestServer({ SWEEP_INTERVAL_MS: '3600000' });
   const sql = setupSql();
   for (const t of [sets, rows]) for (const [text, params] of sql) await t.gateway.app.db.pool.query(text, params);
 });
