@@ -9,8 +9,21 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../auth/scopes';
 import { validatePrice, type Money } from '../catalog/catalog.service';
-import { ensureLevel, type LevelChange, type LevelRow, type MovementReason, type OpResult } from '../stock';
-import { changeLevel, noteErrors, quantityErrors } from './inventory.rules';
+import { applyBulkChanges, ensureLevels, type BulkChange, type LevelChange, type LevelRow, type MovementReason, type OpResult } from '../stock';
+import { changeLevel, levelResult, noteErrors, quantityErrors } from './inventory.rules';
+
+/** The writer's change for one item (SET counts as a cycle count, ADJUST as a correction, unless a reason is given). */
+function changeOf(it: BulkItem, levelId: string, input: BulkInput): BulkChange {
+  return modeOf(it) === 'SET'
+    ? { levelId, mode: 'set', value: it.quantity!, reason: it.reason ?? input.reason ?? 'CYCLE_COUNT', note: it.note }
+    : { levelId, mode: 'delta', value: it.delta!, reason: it.reason ?? input.reason ?? 'CORRECTION', note: it.note };
+}
+
+/** The same change as one applyLevelChange() call. */
+function levelChange(auth: AuthInfo, c: BulkChange, input: BulkInput): LevelChange {
+  const common = { storeId: auth.storeId, levelId: c.levelId, reason: c.reason, note: c.note, actor: auth.actor, idempotencyKey: input.idempotencyKey };
+  return c.mode === 'set' ? { ...common, mode: 'set', setOnHand: c.value } : { ...common, mode: 'delta', onHandDelta: c.value, requireAvailable: c.value < 0 };
+}
 
 export type BulkMode = 'SET' | 'ADJUST';
 export type ErrorPolicy = 'REJECT_EVERYTHING' | 'REJECT_FAILED_ROWS';
@@ -180,10 +193,8 @@ async function resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: 
   );
   const levelOf = new Map(existing.map((l) => [`${l.variant_id}|${l.warehouse_id}`, l.id]));
   const toCreate = new Set([...pairs].filter(([i]) => modeOf(items[i]) === 'SET').map(([, p]) => pairKey(p)));
-  const missing = uniq
-    .filter((p) => !levelOf.has(pairKey(p)) && toCreate.has(pairKey(p)))
-    .sort((a, b) => (a.variantId + a.warehouseId < b.variantId + b.warehouseId ? -1 : 1));
-  for (const p of missing) levelOf.set(pairKey(p), await ensureLevel(tx, storeId, p.variantId, p.warehouseId));
+  const missing = uniq.filter((p) => !levelOf.has(pairKey(p)) && toCreate.has(pairKey(p)));
+  for (const [k, id] of await ensureLevels(tx, storeId, missing)) levelOf.set(k, id);
   for (const [i, p] of [...pairs]) {
     if (levelOf.has(pairKey(p))) continue;
     results[i].userErrors.push(userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse (only mode SET creates one)', ['input', 'items', i]));
@@ -213,8 +224,12 @@ async function applyPrices(tx: Tx, storeId: string, items: BulkItem[], results: 
   );
 }
 
-/** inventoryBulkUpdate, inside the transaction of stockOperation(). */
-export async function bulkInTx(tx: Tx, auth: AuthInfo, input: BulkInput): Promise<BulkResult> {
+/**
+ * inventoryBulkUpdate, inside the transaction of stockOperation(). `strategy` 'set' (always, in the
+ * API) applies every change in one statement (applyBulkChanges); 'rows' applies them one statement
+ * each through applyLevelChange: the reference test/e2e/bulk-equivalence.test.ts compares it with.
+ */
+export async function bulkInTx(tx: Tx, auth: AuthInfo, input: BulkInput, strategy: 'set' | 'rows' = 'set'): Promise<BulkResult> {
   const items = input.items;
   if (items.length > LIMITS.bulkItems) {
     return {
@@ -234,14 +249,12 @@ export async function bulkInTx(tx: Tx, auth: AuthInfo, input: BulkInput): Promis
 
   // Apply in ascending level id (then input order): two overlapping bulks never deadlock.
   const order = [...targets.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] - b[0]));
-  for (const [index, levelId] of order) {
-    const it = items[index];
-    const c: LevelChange =
-      modeOf(it) === 'SET'
-        ? { storeId: auth.storeId, levelId, mode: 'set', setOnHand: it.quantity!, reason: it.reason ?? input.reason ?? 'CYCLE_COUNT' }
-        : { storeId: auth.storeId, levelId, mode: 'delta', onHandDelta: it.delta!, requireAvailable: it.delta! < 0, reason: it.reason ?? input.reason ?? 'CORRECTION' };
-    Object.assign(c, { note: it.note, actor: auth.actor, idempotencyKey: input.idempotencyKey });
-    const r = await changeLevel(tx, c, ['input', 'items', index]);
+  const changes = order.map(([index, levelId]) => changeOf(items[index], levelId, input));
+  const applied = strategy === 'set' ? await applyBulkChanges(tx, auth.storeId, changes, auth.actor, input.idempotencyKey ?? null) : null;
+  for (const [j, [index]] of order.entries()) {
+    const c = levelChange(auth, changes[j], input);
+    const field = ['input', 'items', index];
+    const r = applied ? levelResult(applied[j], c, field) : await changeLevel(tx, c, field);
     results[index].inventoryLevel = r.inventoryLevel;
     results[index].userErrors = r.userErrors;
   }

@@ -56,7 +56,11 @@ export function failureError(r: ChangeResult, c: Pick<LevelChange, 'mode' | 'onH
 
 /** One level change through the stock writer, as a level operation answers it. */
 export async function changeLevel(tx: Tx, c: LevelChange, field: (string | number)[] = ['input']): Promise<LevelResult> {
-  const r = await applyLevelChange(tx, c);
+  return levelResult(await applyLevelChange(tx, c), c, field);
+}
+
+/** A writer result as a level operation answers it (null: the level does not exist in the store). */
+export function levelResult(r: ChangeResult | null, c: LevelChange, field: (string | number)[]): LevelResult {
   if (!r) return fail(userError(ErrorCode.INVENTORY_NOT_FOUND, 'Inventory level not found', field));
   if (r.failure) return fail(failureError(r, c, field));
   return { inventoryLevel: r.level, movementId: r.movementId, userErrors: [] };

@@ -13,10 +13,12 @@ export type { ChangeFailure, ChangeResult, LevelChange, LevelRow } from './types
 export { applyLevelChange, reserveLines, type ReservedLine, type ReserveLineRequest } from './writer';
 export { LEVEL_WRITES, LEVEL_WRITTEN_COLUMNS } from './sql-parts';
 export { WRITER_STATEMENTS } from './statements';
+export { applyBulkChanges, type BulkChange } from './bulk';
 export { availableOf, bestStatus, inInt32Range, INT32_MAX, stockStatus, type StockStatus } from './availability';
 export {
   effectiveReserved,
   ensureLevel,
+  ensureLevels,
   LEVEL_COLUMNS,
   levelColumns,
   levelsByIds,

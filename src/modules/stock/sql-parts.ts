@@ -68,6 +68,8 @@ export const LEVEL_WRITES = {
   },
   /** RESERVE_BATCH_SQL (reserveLines()): the granted total `g.q` per level. */
   batch: { reserved: 'l.reserved + g.q', version: 'l.version + 1', updated_at: 'now()' },
+  /** BULK_SQL (applyBulkChanges()): each level's final counters `fin`, once per bulk. */
+  bulk: { on_hand: 'fin.a_on_hand', reserved: 'fin.res0', version: 'fin.a_version', updated_at: 'now()' },
 } as const;
 
 /** The columns of inventory_levels that a stock change sets (no index may cover them). */

@@ -14,6 +14,7 @@
  * Locks are always taken level first, then its reservation lines.
  */
 import { preparedStatement } from '../../db/client';
+import { BULK_SQL } from './bulk-statement';
 import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
 import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
@@ -260,4 +261,4 @@ SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,
 );
 
 /** The writer's statement texts (for tests that read what they write). */
-export const WRITER_STATEMENTS: readonly string[] = [CHANGE_SQL, RESERVE_BATCH_SQL];
+export const WRITER_STATEMENTS: readonly string[] = [CHANGE_SQL, RESERVE_BATCH_SQL, BULK_SQL];

@@ -13,7 +13,7 @@ import { LINE_FIELDS, pick, RES_FIELDS, type ReservationLineRow, type Reservatio
 import { CHANGE_SQL, RESERVE_BATCH_SQL } from './statements';
 import type { ChangeFailure, ChangeResult, LevelChange } from './types';
 
-interface Row {
+export interface Row {
   id: string;
   store_id: string;
   variant_id: string;
@@ -59,7 +59,7 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
 }
 
 /** The outcome of a writer statement, from its row. */
-function changeResult(r: Row): ChangeResult {
+export function changeResult(r: Row): ChangeResult {
   return {
     failure: r.failure,
     before: { onHand: Number(r.b_on_hand), reserved: Number(r.b_reserved), safetyStock: Number(r.b_safety) },
