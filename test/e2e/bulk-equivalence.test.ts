@@ -8,6 +8,7 @@
  */
 import { bulkInTx, type BulkInput, type BulkItem, type BulkResult } from '../../src/modules/inventory/inventory.bulk';
 import type { AuthInfo } from '../../src/modules/auth/scopes';
+import { tuningEnv } from '../../src/config/tuning';
 import { stockOperation } from '../../src/modules/stock';
 import { rng } from '../helpers/rng';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -104,8 +105,8 @@ async function state(t: TestServer) {
 
 beforeAll(async () => {
   // No sweeper: lazy expiry by the bulks themselves must be what expires the due lines, on both twins alike.
-  sets = await startTestServer({ SWEEP_INTERVAL_MS: '3600000' });
-  rows = await startTestServer({ SWEEP_INTERVAL_MS: '3600000' });
+  sets = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 3_600_000 }) });
+  rows = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 3_600_000 }) });
   const sql = setupSql();
   for (const t of [sets, rows]) for (const [text, params] of sql) await t.gateway.app.db.pool.query(text, params);
 });
