@@ -5,12 +5,11 @@
 import DataLoader from 'dataloader';
 import type { App } from '../app';
 import { poolTx, type Tx } from '../db/tx';
-import * as catalog from '../modules/catalog/catalog.service';
+import * as catalog from '../modules/catalog';
 import type { Page } from '../db/keyset';
-import { stockTotals, type StockTotals } from '../modules/inventory/level.reads';
-import { variantCountsByProduct } from '../modules/catalog/catalog.reads';
+import { stockTotals, type StockTotals } from '../modules/inventory';
 import { levelsByIds } from '../modules/inventory/levels';
-import { movementsByIds, type MovementRow } from '../modules/inventory/movement.reads';
+import { movementsByIds, type MovementRow } from '../modules/inventory';
 import type { LevelRow } from '../modules/inventory/stock-writer';
 import { linesByIds, linesByReservationIds, reservationsByIds, type ReservationLineRow, type ReservationRow } from '../modules/reservations/reservation.service';
 
@@ -98,7 +97,7 @@ export class RequestLoaders {
     return this.lazy('totalsByProductId', (ids: readonly string[]) => stockTotals(this.tx, this.sid, 'product', ids));
   }
   get variantCountByProductId(): DataLoader<string, number> {
-    return this.lazy('variantCountByProductId', (ids: readonly string[]) => variantCountsByProduct(this.tx, this.sid, ids));
+    return this.lazy('variantCountByProductId', (ids: readonly string[]) => catalog.variantCountsByProduct(this.tx, this.sid, ids));
   }
 
   /** Seeds the by-id loaders with catalogue rows a service already fetched (e.g. with a page of levels). */

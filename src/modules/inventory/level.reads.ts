@@ -8,7 +8,8 @@ import type { Tx } from '../../db/tx';
 import type { StockStatus } from './availability';
 import { effectiveReserved, levelColumns } from './levels';
 import type { LevelRow } from './stock-writer';
-import { catalogColumns, catalogRowOf, type CatalogKind, type ProductRow, type VariantRow, type WarehouseRow } from '../catalog/catalog.service';
+import { columnsOf, rowOf, type ModelKind } from '../../db/columns';
+import type { ProductRow, VariantRow, WarehouseRow } from '../catalog';
 
 /** Every level of store $1 with its effective reserved, available and status, plus sku and product. */
 export const LEVELS_FROM = `(
@@ -110,12 +111,12 @@ export interface LevelPage extends Page<LevelRow> {
   catalog: { variants: VariantRow[]; products: ProductRow[]; warehouses: WarehouseRow[] };
 }
 
-function distinctRows<K extends CatalogKind>(kind: K, rows: Record<string, unknown>[], prefix: string) {
-  const m = new Map<unknown, NonNullable<ReturnType<typeof catalogRowOf<K>>>>();
+function distinctRows<T>(kind: ModelKind, rows: Record<string, unknown>[], prefix: string): T[] {
+  const m = new Map<unknown, T>();
   for (const r of rows) {
     const id = r[`${prefix}id`];
     if (id == null || m.has(id)) continue;
-    m.set(id, catalogRowOf(kind, r, prefix)!);
+    m.set(id, rowOf<T>(kind, r, prefix)!);
   }
   return [...m.values()];
 }
@@ -140,15 +141,15 @@ export async function levelPage(
   const joins: string[] = [];
   if (include.variant || include.product) {
     joins.push('LEFT JOIN variants cv ON cv.id = p.variant_id AND cv.store_id = p.store_id');
-    cols.push(catalogColumns('variant', 'cv', 'v$'));
+    cols.push(columnsOf('variant', 'cv', 'v$'));
   }
   if (include.product) {
     joins.push('LEFT JOIN products cp ON cp.id = cv.product_id AND cp.store_id = p.store_id');
-    cols.push(catalogColumns('product', 'cp', 'p$'));
+    cols.push(columnsOf('product', 'cp', 'p$'));
   }
   if (include.warehouse) {
     joins.push('LEFT JOIN warehouses cw ON cw.id = p.warehouse_id AND cw.store_id = p.store_id');
-    cols.push(catalogColumns('warehouse', 'cw', 'w$'));
+    cols.push(columnsOf('warehouse', 'cw', 'w$'));
   }
   const none = { variants: [], products: [], warehouses: [] };
   if (!late && !joins.length) return { ...(await runPage<LevelRow>(tx, q, page)), catalog: none };
@@ -168,9 +169,9 @@ export async function levelPage(
   return {
     ...r,
     catalog: {
-      variants: include.variant || include.product ? distinctRows('variant', rows, 'v$') : [],
-      products: include.product ? distinctRows('product', rows, 'p$') : [],
-      warehouses: include.warehouse ? distinctRows('warehouse', rows, 'w$') : [],
+      variants: include.variant || include.product ? distinctRows<VariantRow>('variant', rows, 'v$') : [],
+      products: include.product ? distinctRows<ProductRow>('product', rows, 'p$') : [],
+      warehouses: include.warehouse ? distinctRows<WarehouseRow>('warehouse', rows, 'w$') : [],
     },
   };
 }
