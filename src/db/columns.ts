@@ -14,6 +14,8 @@ export const MODEL_FIELDS = {
   product: Object.values(Prisma.ProductScalarFieldEnum),
   variant: Object.values(Prisma.VariantScalarFieldEnum),
   warehouse: Object.values(Prisma.WarehouseScalarFieldEnum),
+  stockMovement: Object.values(Prisma.StockMovementScalarFieldEnum),
+  reservation: Object.values(Prisma.ReservationScalarFieldEnum),
 } as const;
 
 export type ModelKind = keyof typeof MODEL_FIELDS;
@@ -26,10 +28,11 @@ export function columnOf(field: string): string {
 /**
  * Select items for the row of `kind` at table alias `alias`: `alias.col AS "field"`. With a `prefix`
  * (to join rows of a model into another statement) every property is named `<prefix><field>`; read
- * the row back with rowOf().
+ * the row back with rowOf(). `instead` gives other SQL expressions for some fields (e.g. a derived
+ * status, or an int8 id as text).
  */
-export function columnsOf(kind: ModelKind, alias: string, prefix = ''): string {
-  return MODEL_FIELDS[kind].map((f) => `${alias}.${columnOf(f)} AS "${prefix}${f}"`).join(', ');
+export function columnsOf(kind: ModelKind, alias: string, prefix = '', instead: Record<string, string> = {}): string {
+  return MODEL_FIELDS[kind].map((f) => `${instead[f] ?? `${alias}.${columnOf(f)}`} AS "${prefix}${f}"`).join(', ');
 }
 
 const keyCache = new Map<string, [string, string][]>();

@@ -29,7 +29,7 @@ describe('columns from the generated client', () => {
 
   it('lists the scalar fields of the models read with raw SQL, id first', () => {
     const cols = schemaColumns();
-    for (const [kind, model] of [['product', 'Product'], ['variant', 'Variant'], ['warehouse', 'Warehouse']] as const) {
+    for (const [kind, model] of [['product', 'Product'], ['variant', 'Variant'], ['warehouse', 'Warehouse'], ['stockMovement', 'StockMovement'], ['reservation', 'Reservation']] as const) {
       expect([...MODEL_FIELDS[kind]]).toEqual(cols.filter((c) => c.model === model).map((c) => c.field));
       expect(MODEL_FIELDS[kind][0]).toBe('id');
     }
@@ -38,6 +38,7 @@ describe('columns from the generated client', () => {
   it('selects with a prefix and reads the prefixed row back (null when the join found none)', () => {
     expect(columnsOf('product', 'p', 'x$')).toContain('p.store_id AS "x$storeId"');
     expect(columnsOf('variant', 'v')).toContain('v.is_default AS "isDefault"');
+    expect(columnsOf('reservation', 'r', '', { status: 'r.eff_status' })).toContain('r.eff_status AS "status"');
     const row = { x$id: 'a', x$storeId: 's', x$externalId: null, x$name: 'N', x$active: true, x$createdAt: 1, x$updatedAt: 2, other: 3 };
     expect(rowOf('product', row, 'x$')).toEqual({ id: 'a', storeId: 's', externalId: null, name: 'N', active: true, createdAt: 1, updatedAt: 2 });
     expect(rowOf('product', { x$id: null }, 'x$')).toBeNull();

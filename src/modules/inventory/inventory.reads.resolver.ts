@@ -24,7 +24,7 @@ import {
   StockMovementFilter,
 } from './inventory.reads.types';
 import { InventoryLevel } from './inventory.types';
-import type { MovementReason } from './stock-writer';
+import type { MovementReason } from '../../generated/prisma/client';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
