@@ -6,5 +6,5 @@
  * availability) is the stock core's, with its own public interface.
  * Resolvers are not exported: src/graphql/schema.ts registers them.
  */
-export { BEST_STATUS, LEVELS_FROM, levelPage, levelSummary, stockTotals, type LevelFilter, type LevelSortKey, type StockTotals } from './level.reads';
-export { movementPage, movementsByIds, type MovementFilter, type MovementRow } from './movement.reads';
+export { stockTotals, type LevelFilter, type StockTotals } from './level.reads';
+export { movementsByIds, type MovementRow } from './movement.reads';
