@@ -60,6 +60,23 @@ export interface Page<T> {
   totalCount: () => Promise<number>;
 }
 
+/**
+ * Filter conditions of a store-scoped query under construction: `params` starts with the store id
+ * ($1); add() appends a value and the condition that reads it (given its placeholder number).
+ */
+export function filterBuilder(storeId: string) {
+  const params: unknown[] = [storeId];
+  const where: string[] = [];
+  return {
+    params,
+    where,
+    add(sql: (n: number) => string, v: unknown) {
+      params.push(v);
+      where.push(sql(params.length));
+    },
+  };
+}
+
 /** Sort values as cursors carry them: ISO strings for times, numbers for int8 (pg returns those as strings). */
 function sortValue(v: unknown, cast: SortCast): string | number {
   if (v instanceof Date) return v.toISOString();

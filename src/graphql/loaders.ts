@@ -5,13 +5,11 @@
 import DataLoader from 'dataloader';
 import type { App } from '../app';
 import { poolTx, type Tx } from '../db/tx';
-import * as catalog from '../modules/catalog/catalog.service';
+import * as catalog from '../modules/catalog';
 import type { Page } from '../db/keyset';
-import { stockTotals, type StockTotals } from '../modules/inventory/level.reads';
-import { variantCountsByProduct } from '../modules/catalog/catalog.reads';
-import { levelsByIds } from '../modules/stock';
-import { movementsByIds, type MovementRow } from '../modules/inventory/movement.reads';
-import type { LevelRow } from '../modules/stock';
+import { stockTotals, type StockTotals } from '../modules/inventory';
+import { levelsByIds, type LevelRow } from '../modules/stock';
+import { movementsByIds, type MovementRow } from '../modules/inventory';
 import { linesByIds, linesByReservationIds, reservationsByIds, type ReservationLineRow, type ReservationRow } from '../modules/reservations/reservation.service';
 
 function byKey<T, K>(keys: readonly K[], rows: T[], keyOf: (r: T) => K): (T | null)[] {
@@ -98,7 +96,7 @@ export class RequestLoaders {
     return this.lazy('totalsByProductId', (ids: readonly string[]) => stockTotals(this.tx, this.sid, 'product', ids));
   }
   get variantCountByProductId(): DataLoader<string, number> {
-    return this.lazy('variantCountByProductId', (ids: readonly string[]) => variantCountsByProduct(this.tx, this.sid, ids));
+    return this.lazy('variantCountByProductId', (ids: readonly string[]) => catalog.variantCountsByProduct(this.tx, this.sid, ids));
   }
 
   /** Seeds the by-id loaders with catalogue rows a service already fetched (e.g. with a page of levels). */

@@ -5,11 +5,15 @@ import { buildSchema, type AuthChecker } from 'type-graphql';
 import { ApiKeyResolver } from '../modules/auth/apikey.resolver';
 import { hasScope } from '../modules/auth/scopes';
 import { ProductResolver, VariantResolver, WarehouseResolver } from '../modules/catalog/catalog.resolver';
+// Import order is field order in schema.graphql: `products` comes before the catalogue's lists, and
+// the stock fields of Product/Variant/Warehouse after the catalogue's own.
+import { ProductListResolver } from '../modules/inventory/product.reads.resolver';
 import { ProductReadResolver, VariantReadResolver, WarehouseReadResolver } from '../modules/catalog/catalog.reads.resolver';
+import { ProductStockResolver, VariantStockResolver, WarehouseStockResolver } from '../modules/inventory/catalog-stock.resolver';
 import { InventoryLevelReadResolver, InventorySummaryResolver, StockMovementResolver } from '../modules/inventory/inventory.reads.resolver';
 import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver';
 import { NodeResolver } from '../modules/node/node.resolver';
-import { ReservationReadResolver } from '../modules/reservations/reservation.reads.resolver';
+import { ReservationReadResolver, StockMovementReservationResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
@@ -36,11 +40,16 @@ export const resolvers = [
   InventoryLevelResolver,
   ReservationResolver,
   ReservationLineResolver,
+  ProductListResolver,
   ProductReadResolver,
   VariantReadResolver,
   WarehouseReadResolver,
+  ProductStockResolver,
+  VariantStockResolver,
+  WarehouseStockResolver,
   InventoryLevelReadResolver,
   StockMovementResolver,
+  StockMovementReservationResolver,
   InventorySummaryResolver,
   ReservationReadResolver,
   NodeResolver,

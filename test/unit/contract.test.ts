@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { GraphQLObjectType, GraphQLNonNull, GraphQLSchema, GraphQLString, GraphQLBoolean, Kind, graphqlSync, printSchema } from 'graphql';
 import { nullMeansDefault } from '../../src/graphql/schema';
 import { Decimal, Int64, int32Total } from '../../src/graphql/scalars';
-import { moneyOf, validatePrice } from '../../src/modules/catalog/catalog.service';
+import { moneyOf, validatePrice } from '../../src/modules/catalog';
 
 describe('Int64 (exact totals)', () => {
   it('serializes bigints, safe numbers and digit strings as strings of digits, exactly', () => {

@@ -1,92 +1,24 @@
 /**
- * Read side of the catalogue: keyset-paginated products (with stock aggregates for filtering and
- * sorting), variants (also nested per product, one statement for all products) and warehouses,
- * and the case-insensitive variant-by-label lookup of seed 004.
+ * Read side of the catalogue: keyset-paginated variants (also nested per product, one statement for
+ * all products) and warehouses, and the case-insensitive variant-by-label lookup of seed 004. The
+ * products list filters and sorts by stock: it is a read of the inventory module
+ * (src/modules/inventory/product.reads.ts).
  */
-import { countByParent, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
+import { columnsOf } from '../../db/columns';
+import { countByParent, filterBuilder, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
-import type { StockStatus } from '../stock';
-import { BEST_STATUS, LEVELS_FROM } from '../inventory/level.reads';
-import { catalogColumns, type ProductRow, type VariantRow, type WarehouseRow, type WarehouseType } from './catalog.service';
+import type { VariantRow, WarehouseRow, WarehouseType } from './catalog.model';
 
 /** ILIKE pattern for a user's search text: %, _ and \ match themselves. */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function whereBuilder(storeId: string) {
-  const params: unknown[] = [storeId];
-  const where: string[] = [];
-  return {
-    params,
-    where,
-    add(sql: (n: number) => string, v: unknown) {
-      params.push(v);
-      where.push(sql(params.length));
-    },
-  };
-}
-
-// ---- products ----
-
-const PRODUCTS_FROM = `(
-  SELECT p.*, coalesce(t.on_hand, 0)::int8 AS total_on_hand, coalesce(t.available, 0)::int8 AS total_available,
-         coalesce(t.status, 'OUT_OF_STOCK') AS stock_status
-    FROM products p
-    LEFT JOIN LATERAL (
-      SELECT sum(lv.on_hand) AS on_hand, sum(lv.available) AS available, ${BEST_STATUS} AS status
-        FROM ${LEVELS_FROM} WHERE lv.product_id = p.id
-    ) t ON true
-   WHERE p.store_id = $1
-) pr`;
-
-const PRODUCT_SELECT = catalogColumns('product', 'pr');
-
-export type ProductSortKey = 'UPDATED_AT' | 'NAME' | 'TOTAL_ON_HAND' | 'TOTAL_AVAILABLE';
-
-const PRODUCT_SORTS: Record<ProductSortKey, SortSpec> = {
-  UPDATED_AT: { expr: 'pr.updated_at', cast: 'timestamptz', idExpr: 'pr.id', idCast: 'uuid' },
-  NAME: { expr: 'pr.name', cast: 'text', idExpr: 'pr.id', idCast: 'uuid' },
-  TOTAL_ON_HAND: { expr: 'pr.total_on_hand', cast: 'int8', idExpr: 'pr.id', idCast: 'uuid' },
-  TOTAL_AVAILABLE: { expr: 'pr.total_available', cast: 'int8', idExpr: 'pr.id', idCast: 'uuid' },
-};
-
-export interface ProductFilter {
-  /** Case-insensitive substring of the name, externalId or any variant's sku. */
-  search?: string | null;
-  statuses?: StockStatus[] | null;
-  active?: boolean | null;
-  /** Products with stock records in any of these warehouses. */
-  warehouseIds?: string[] | null;
-  updatedSince?: Date | null;
-}
-
-function productQuery(storeId: string, f: ProductFilter, sortKey: ProductSortKey): PageQuery {
-  const w = whereBuilder(storeId);
-  if (f.search != null && f.search !== '') {
-    w.add(
-      (n) => `(pr.name ILIKE $${n} OR pr.external_id ILIKE $${n} OR EXISTS (SELECT 1 FROM variants v WHERE v.product_id = pr.id AND v.sku ILIKE $${n}))`,
-      containsPattern(f.search),
-    );
-  }
-  if (f.statuses) w.add((n) => `pr.stock_status = ANY($${n}::text[])`, f.statuses);
-  if (f.active != null) w.add((n) => `pr.active = $${n}`, f.active);
-  if (f.warehouseIds) {
-    w.add((n) => `EXISTS (SELECT 1 FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.product_id = pr.id AND l.warehouse_id = ANY($${n}::uuid[]))`, f.warehouseIds);
-  }
-  if (f.updatedSince) w.add((n) => `pr.updated_at >= $${n}::timestamptz`, f.updatedSince);
-  return { select: PRODUCT_SELECT, from: PRODUCTS_FROM, where: w.where, params: w.params, sort: PRODUCT_SORTS[sortKey] };
-}
-
-export function productPage(tx: Tx, storeId: string, filter: ProductFilter, sortKey: ProductSortKey, page: PageRequest): Promise<Page<ProductRow>> {
-  return runPage<ProductRow>(tx, productQuery(storeId, filter, sortKey), page);
-}
-
 // ---- variants ----
 
 const VARIANTS_FROM = `variants va`;
-const VARIANT_SELECT = catalogColumns('variant', 'va');
+const VARIANT_SELECT = columnsOf('variant', 'va');
 
 export type VariantSortKey = 'SKU' | 'UPDATED_AT' | 'PRICE';
 
@@ -106,7 +38,7 @@ export interface VariantFilter {
 }
 
 function variantQuery(storeId: string, f: VariantFilter, sortKey: VariantSortKey): PageQuery {
-  const w = whereBuilder(storeId);
+  const w = filterBuilder(storeId);
   w.where.push('va.store_id = $1');
   if (f.productIds) w.add((n) => `va.product_id = ANY($${n}::uuid[])`, f.productIds);
   if (f.skus) w.add((n) => `va.sku = ANY($${n}::text[])`, f.skus);
@@ -159,7 +91,7 @@ export async function variantByLabel(
 
 // ---- warehouses ----
 
-const WAREHOUSE_SELECT = catalogColumns('warehouse', 'w');
+const WAREHOUSE_SELECT = columnsOf('warehouse', 'w');
 
 export type WarehouseSortKey = 'PRIORITY' | 'CODE' | 'NAME';
 
@@ -177,7 +109,7 @@ export interface WarehouseFilter {
 }
 
 export function warehousePage(tx: Tx, storeId: string, f: WarehouseFilter, sortKey: WarehouseSortKey, page: PageRequest): Promise<Page<WarehouseRow>> {
-  const w = whereBuilder(storeId);
+  const w = filterBuilder(storeId);
   w.where.push('w.store_id = $1');
   if (f.active != null) w.add((n) => `w.active = $${n}`, f.active);
   if (f.readOnly != null) w.add((n) => `w.read_only = $${n}`, f.readOnly);

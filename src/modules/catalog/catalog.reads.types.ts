@@ -3,29 +3,11 @@ import { Access } from '../../graphql/access';
 import { UserError } from '../../graphql/common.types';
 import { Connection } from '../../graphql/connection';
 import { DateTime } from '../../graphql/scalars';
-import { StockStatusEnum } from '../inventory/inventory.types';
 import { Product, Variant, Warehouse, WarehouseTypeEnum } from './catalog.types';
 
 export const ProductConnection = Connection(Product, 'Product');
 export const VariantConnection = Connection(Variant, 'Variant');
 export const WarehouseConnection = Connection(Warehouse, 'Warehouse');
-
-export enum ProductSortKeyEnum {
-  UPDATED_AT = 'UPDATED_AT',
-  NAME = 'NAME',
-  TOTAL_ON_HAND = 'TOTAL_ON_HAND',
-  TOTAL_AVAILABLE = 'TOTAL_AVAILABLE',
-}
-registerEnumType(ProductSortKeyEnum, {
-  name: 'ProductSortKey',
-  description: 'Orders of products (ties broken by id).',
-  valuesConfig: {
-    UPDATED_AT: { description: 'By last change, oldest first.' },
-    NAME: { description: 'By name, alphabetically.' },
-    TOTAL_ON_HAND: { description: 'By onHand summed over all variants and warehouses, lowest first.' },
-    TOTAL_AVAILABLE: { description: 'By available summed over all variants and warehouses, lowest first.' },
-  },
-});
 
 export enum VariantSortKeyEnum {
   SKU = 'SKU',
@@ -56,20 +38,6 @@ registerEnumType(WarehouseSortKeyEnum, {
     NAME: { description: 'By name, alphabetically.' },
   },
 });
-
-@InputType({ description: 'Filters for products; all given conditions must hold.' })
-export class ProductFilter {
-  @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name, externalId or any variant SKU.' })
-  search?: string | null;
-  @Field(() => [StockStatusEnum], { nullable: true, description: 'Only products whose aggregate status is one of these.' })
-  statuses?: StockStatusEnum[] | null;
-  @Field(() => Boolean, { nullable: true, description: 'Only active (true) or inactive (false) products.' })
-  active?: boolean | null;
-  @Field(() => [ID], { nullable: true, description: 'Only products stocked (with a level) in one of these warehouses.' })
-  warehouseIds?: string[] | null;
-  @Field(() => DateTime, { nullable: true, description: 'Only products changed at or after this time.' })
-  updatedSince?: Date | null;
-}
 
 @InputType({ description: 'Filters for variants; all given conditions must hold.' })
 export class VariantFilter {

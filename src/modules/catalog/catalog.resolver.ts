@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import type { Context } from '../../graphql/context';
 import { storeOf } from '../../graphql/context';
 import { decodeId, toGlobalId } from '../../graphql/ids';
+import type { ProductRow, VariantOption as VariantOptionValue, VariantRow, WarehouseRow } from './catalog.model';
 import * as svc from './catalog.service';
 import {
   Product,
@@ -21,7 +22,7 @@ import {
 @Resolver(() => Product)
 export class ProductResolver {
   @FieldResolver(() => ID, { description: 'Opaque global ID.' })
-  id(@Root() p: svc.ProductRow): string {
+  id(@Root() p: ProductRow): string {
     return toGlobalId('Product', p.id);
   }
 
@@ -31,7 +32,7 @@ export class ProductResolver {
     @Ctx() ctx: Context,
     @Arg('id', () => ID, { nullable: true, description: 'Global id.' }) id?: string,
     @Arg('externalId', () => String, { nullable: true, description: "The merchant's external id or handle." }) externalId?: string,
-  ): Promise<svc.ProductRow | null> {
+  ): Promise<ProductRow | null> {
     if (id != null) {
       const raw = decodeId(id, 'Product');
       return raw ? ctx.loaders.productById.load(raw) : null;
@@ -61,17 +62,18 @@ export class ProductResolver {
 @Resolver(() => Variant)
 export class VariantResolver {
   @FieldResolver(() => ID, { description: 'Opaque global ID.' })
-  id(@Root() v: svc.VariantRow): string {
+  id(@Root() v: VariantRow): string {
     return toGlobalId('Variant', v.id);
   }
 
   @FieldResolver(() => [VariantOption], { description: 'Option values, e.g. Size = L.' })
-  options(@Root() v: svc.VariantRow): svc.VariantOption[] {
-    return Array.isArray(v.options) ? (v.options as svc.VariantOption[]) : [];
+  options(@Root() v: VariantRow): VariantOptionValue[] {
+    // A JSON column: the writes store an array of { name, value } (validated), older rows may hold {}.
+    return Array.isArray(v.options) ? (v.options as unknown as VariantOptionValue[]) : [];
   }
 
   @FieldResolver(() => Product, { description: 'The product this variant belongs to.' })
-  async product(@Root() v: svc.VariantRow, @Ctx() ctx: Context) {
+  async product(@Root() v: VariantRow, @Ctx() ctx: Context) {
     return ctx.loaders.productById.load(v.productId);
   }
 
@@ -81,7 +83,7 @@ export class VariantResolver {
     @Ctx() ctx: Context,
     @Arg('id', () => ID, { nullable: true, description: 'Global id.' }) id?: string,
     @Arg('sku', () => String, { nullable: true, description: 'SKU.' }) sku?: string,
-  ): Promise<svc.VariantRow | null> {
+  ): Promise<VariantRow | null> {
     if (id != null) {
       const raw = decodeId(id, 'Variant');
       return raw ? ctx.loaders.variantById.load(raw) : null;
@@ -115,7 +117,7 @@ export class VariantResolver {
 @Resolver(() => Warehouse)
 export class WarehouseResolver {
   @FieldResolver(() => ID, { description: 'Opaque global ID.' })
-  id(@Root() w: svc.WarehouseRow): string {
+  id(@Root() w: WarehouseRow): string {
     return toGlobalId('Warehouse', w.id);
   }
 
@@ -125,7 +127,7 @@ export class WarehouseResolver {
     @Ctx() ctx: Context,
     @Arg('id', () => ID, { nullable: true, description: 'Global id.' }) id?: string,
     @Arg('code', () => String, { nullable: true, description: 'Warehouse code.' }) code?: string,
-  ): Promise<svc.WarehouseRow | null> {
+  ): Promise<WarehouseRow | null> {
     if (id != null) {
       const raw = decodeId(id, 'Warehouse');
       return raw ? ctx.loaders.warehouseById.load(raw) : null;

@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../../app';
 import type { Config } from '../../config';
-import { createApiKey } from '../auth/keys.service';
-import type { AuthInfo } from '../auth/scopes';
-import { createProduct, createWarehouse } from '../catalog/catalog.service';
+import { createApiKey, type AuthInfo } from '../auth';
+import { createProduct, createWarehouse } from '../catalog';
 import { InventoryService } from '../inventory/inventory.service';
 
 export const DEMO_STORE = 'demo';

@@ -8,9 +8,8 @@ import type { Context } from '../../graphql/context';
 import { storeOf } from '../../graphql/context';
 import { decodeIdList, toGlobalId } from '../../graphql/ids';
 import { selects } from '../../graphql/selection';
-import { levelFilterOf } from '../catalog/catalog.reads.resolver';
-import { Variant, Warehouse } from '../catalog/catalog.types';
-import { Reservation } from '../reservations/reservation.types';
+import { Variant, Warehouse } from '../catalog/graphql';
+import { levelFilterOf } from './level.filter';
 import { levelPage, levelSummary } from './level.reads';
 import { movementPage, type MovementRow } from './movement.reads';
 import {
@@ -115,11 +114,6 @@ export class StockMovementResolver {
   availableAfter(@Root() m: MovementRow): number | null {
     return m.safetyStockAfter == null ? null : Math.max(0, m.onHandAfter - m.reservedAfter - m.safetyStockAfter);
   }
-  @FieldResolver(() => Reservation, { nullable: true, description: 'The reservation that made the change, if any.' })
-  reservation(@Root() m: MovementRow, @Ctx() ctx: Context) {
-    return m.reservationId ? ctx.loaders.reservationById.load(m.reservationId) : null;
-  }
-
   @Authorized('inventory:read')
   @Query(() => StockMovementConnection, { description: 'The ledger, oldest first (reverse: newest first), keyset-paginated.' })
   async stockMovements(

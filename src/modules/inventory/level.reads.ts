@@ -5,10 +5,9 @@
  */
 import { countByParent, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
-import type { StockStatus } from '../stock';
-import { effectiveReserved, levelColumns } from '../stock';
-import type { LevelRow } from '../stock';
-import { catalogColumns, catalogRowOf, type CatalogKind, type ProductRow, type VariantRow, type WarehouseRow } from '../catalog/catalog.service';
+import { effectiveReserved, levelColumns, type LevelRow, type StockStatus } from '../stock';
+import { columnsOf, rowOf, type ModelKind } from '../../db/columns';
+import type { ProductRow, VariantRow, WarehouseRow } from '../catalog';
 
 /** Every level of store $1 with its effective reserved, available and status, plus sku and product. */
 export const LEVELS_FROM = `(
@@ -50,16 +49,37 @@ const LEVELS_OWN_FROM = `(
    WHERE l.store_id = $1
 ) lv`;
 
-/** Whether a condition or sort expression reads a column of the variant (only LEVELS_RAW_FROM has them). */
-const VARIANT_COLUMN = /\blv\.(sku|product_id)\b/;
+/**
+ * What a filter condition or sort key reads, from the narrowest source to the widest:
+ * - `own`: columns of the level row itself (LEVELS_OWN_FROM has them);
+ * - `variant`: also the variant's `sku` or `product_id` (LEVELS_RAW_FROM);
+ * - `corrected`: a corrected counter, `reserved`, `available` or `status` (only LEVELS_FROM).
+ * Every condition and sort key declares its source; levelPage picks the statement from them.
+ */
+export type LevelSource = 'own' | 'variant' | 'corrected';
+
+const WIDTH: Record<LevelSource, number> = { own: 0, variant: 1, corrected: 2 };
+
+/** The source that serves both (the wider one). */
+export function widerSource(a: LevelSource, b: LevelSource): LevelSource {
+  return WIDTH[a] >= WIDTH[b] ? a : b;
+}
+
+/** The level rows, uncorrected, for a page whose filter and sort need at most `own` or `variant`. */
+const UNCORRECTED_FROM: Record<Exclude<LevelSource, 'corrected'>, string> = { own: LEVELS_OWN_FROM, variant: LEVELS_RAW_FROM };
 
 export type LevelSortKey = 'UPDATED_AT' | 'AVAILABLE' | 'ON_HAND' | 'SKU';
 
-export const LEVEL_SORTS: Record<LevelSortKey, SortSpec> = {
-  UPDATED_AT: { expr: 'lv.updated_at', cast: 'timestamptz', idExpr: 'lv.id', idCast: 'uuid' },
-  AVAILABLE: { expr: 'lv.available::int8', cast: 'int8', idExpr: 'lv.id', idCast: 'uuid' },
-  ON_HAND: { expr: 'lv.on_hand::int8', cast: 'int8', idExpr: 'lv.id', idCast: 'uuid' },
-  SKU: { expr: 'lv.sku', cast: 'text', idExpr: 'lv.id', idCast: 'uuid' },
+/** A sort of levels and the source its expression reads. */
+export interface LevelSort extends SortSpec {
+  needs: LevelSource;
+}
+
+export const LEVEL_SORTS: Record<LevelSortKey, LevelSort> = {
+  UPDATED_AT: { expr: 'lv.updated_at', cast: 'timestamptz', idExpr: 'lv.id', idCast: 'uuid', needs: 'own' },
+  AVAILABLE: { expr: 'lv.available::int8', cast: 'int8', idExpr: 'lv.id', idCast: 'uuid', needs: 'corrected' },
+  ON_HAND: { expr: 'lv.on_hand::int8', cast: 'int8', idExpr: 'lv.id', idCast: 'uuid', needs: 'own' },
+  SKU: { expr: 'lv.sku', cast: 'text', idExpr: 'lv.id', idCast: 'uuid', needs: 'variant' },
 };
 
 export interface LevelFilter {
@@ -73,29 +93,32 @@ export interface LevelFilter {
   updatedSince?: Date | null;
 }
 
-export function levelWhere(storeId: string, f: LevelFilter = {}): { where: string[]; params: unknown[] } {
+/** The conditions of a filter (over LEVELS_FROM's columns) and the widest source they read. */
+export function levelWhere(storeId: string, f: LevelFilter = {}): { where: string[]; params: unknown[]; needs: LevelSource } {
   const params: unknown[] = [storeId];
   const where: string[] = [];
-  const add = (sql: (n: number) => string, v: unknown) => {
-    params.push(v);
+  let needs: LevelSource = 'own';
+  const add = (source: LevelSource, sql: (n: number) => string, v?: unknown) => {
+    needs = widerSource(needs, source);
+    if (v !== undefined) params.push(v);
     where.push(sql(params.length));
   };
-  if (f.warehouseIds) add((n) => `lv.warehouse_id = ANY($${n}::uuid[])`, f.warehouseIds);
-  if (f.variantIds) add((n) => `lv.variant_id = ANY($${n}::uuid[])`, f.variantIds);
-  if (f.productIds) add((n) => `lv.product_id = ANY($${n}::uuid[])`, f.productIds);
-  if (f.skus) add((n) => `lv.sku = ANY($${n}::text[])`, f.skus);
-  if (f.statuses) add((n) => `lv.status = ANY($${n}::text[])`, f.statuses);
-  if (f.lowStockOnly) where.push(`lv.status <> 'IN_STOCK'`);
-  if (f.updatedSince) add((n) => `lv.updated_at >= $${n}::timestamptz`, f.updatedSince);
-  return { where, params };
+  if (f.warehouseIds) add('own', (n) => `lv.warehouse_id = ANY($${n}::uuid[])`, f.warehouseIds);
+  if (f.variantIds) add('own', (n) => `lv.variant_id = ANY($${n}::uuid[])`, f.variantIds);
+  if (f.productIds) add('variant', (n) => `lv.product_id = ANY($${n}::uuid[])`, f.productIds);
+  if (f.skus) add('variant', (n) => `lv.sku = ANY($${n}::text[])`, f.skus);
+  if (f.statuses) add('corrected', (n) => `lv.status = ANY($${n}::text[])`, f.statuses);
+  if (f.lowStockOnly) add('corrected', () => `lv.status <> 'IN_STOCK'`);
+  if (f.updatedSince) add('own', (n) => `lv.updated_at >= $${n}::timestamptz`, f.updatedSince);
+  return { where, params, needs };
 }
 
-function levelQuery(storeId: string, filter: LevelFilter, sortKey: LevelSortKey): PageQuery {
-  return { select: LEVEL_SELECT, from: LEVELS_FROM, ...levelWhere(storeId, filter), sort: LEVEL_SORTS[sortKey] };
+/** The page query over LEVELS_FROM, and the narrowest source that its filter and sort need. */
+export function levelQuery(storeId: string, filter: LevelFilter, sortKey: LevelSortKey): { query: PageQuery; needs: LevelSource } {
+  const { where, params, needs } = levelWhere(storeId, filter);
+  const sort = LEVEL_SORTS[sortKey];
+  return { query: { select: LEVEL_SELECT, from: LEVELS_FROM, where, params, sort }, needs: widerSource(needs, sort.needs) };
 }
-
-/** Whether a condition or sort expression reads a corrected counter (reserved, available, status). */
-const CORRECTED = /\blv\.(reserved|available|status)\b/;
 
 /** Catalogue rows to fetch with a page of levels (for the nested fields a query selects). */
 export interface LevelInclude {
@@ -110,12 +133,12 @@ export interface LevelPage extends Page<LevelRow> {
   catalog: { variants: VariantRow[]; products: ProductRow[]; warehouses: WarehouseRow[] };
 }
 
-function distinctRows<K extends CatalogKind>(kind: K, rows: Record<string, unknown>[], prefix: string) {
-  const m = new Map<unknown, NonNullable<ReturnType<typeof catalogRowOf<K>>>>();
+function distinctRows<T>(kind: ModelKind, rows: Record<string, unknown>[], prefix: string): T[] {
+  const m = new Map<unknown, T>();
   for (const r of rows) {
     const id = r[`${prefix}id`];
     if (id == null || m.has(id)) continue;
-    m.set(id, catalogRowOf(kind, r, prefix)!);
+    m.set(id, rowOf<T>(kind, r, prefix)!);
   }
   return [...m.values()];
 }
@@ -134,21 +157,21 @@ export async function levelPage(
   page: PageRequest,
   include: LevelInclude = {},
 ): Promise<LevelPage> {
-  const q = levelQuery(storeId, filter, sortKey);
-  const late = ![q.sort.expr, ...q.where].some((c) => CORRECTED.test(c));
+  const { query: q, needs } = levelQuery(storeId, filter, sortKey);
+  const late = needs !== 'corrected';
   const cols: string[] = [];
   const joins: string[] = [];
   if (include.variant || include.product) {
     joins.push('LEFT JOIN variants cv ON cv.id = p.variant_id AND cv.store_id = p.store_id');
-    cols.push(catalogColumns('variant', 'cv', 'v$'));
+    cols.push(columnsOf('variant', 'cv', 'v$'));
   }
   if (include.product) {
     joins.push('LEFT JOIN products cp ON cp.id = cv.product_id AND cp.store_id = p.store_id');
-    cols.push(catalogColumns('product', 'cp', 'p$'));
+    cols.push(columnsOf('product', 'cp', 'p$'));
   }
   if (include.warehouse) {
     joins.push('LEFT JOIN warehouses cw ON cw.id = p.warehouse_id AND cw.store_id = p.store_id');
-    cols.push(catalogColumns('warehouse', 'cw', 'w$'));
+    cols.push(columnsOf('warehouse', 'cw', 'w$'));
   }
   const none = { variants: [], products: [], warehouses: [] };
   if (!late && !joins.length) return { ...(await runPage<LevelRow>(tx, q, page)), catalog: none };
@@ -156,7 +179,7 @@ export async function levelPage(
     tx,
     {
       ...q,
-      ...(late ? { from: [q.sort.expr, ...q.where].some((c) => VARIANT_COLUMN.test(c)) ? LEVELS_RAW_FROM : LEVELS_OWN_FROM } : {}),
+      ...(needs !== 'corrected' ? { from: UNCORRECTED_FROM[needs] } : {}),
       select: 'lv.*',
       afterCut: [levelColumns('p', late ? effectiveReserved('p') : 'p.reserved'), ...cols].join(', '),
       afterCutJoin: joins.join(' '),
@@ -168,9 +191,9 @@ export async function levelPage(
   return {
     ...r,
     catalog: {
-      variants: include.variant || include.product ? distinctRows('variant', rows, 'v$') : [],
-      products: include.product ? distinctRows('product', rows, 'p$') : [],
-      warehouses: include.warehouse ? distinctRows('warehouse', rows, 'w$') : [],
+      variants: include.variant || include.product ? distinctRows<VariantRow>('variant', rows, 'v$') : [],
+      products: include.product ? distinctRows<ProductRow>('product', rows, 'p$') : [],
+      warehouses: include.warehouse ? distinctRows<WarehouseRow>('warehouse', rows, 'w$') : [],
     },
   };
 }
@@ -185,11 +208,12 @@ export function levelPagesByParent(
   sortKey: LevelSortKey,
   page: PageRequest,
 ): Promise<Page<LevelRow>[]> {
-  return runPagesByParent<LevelRow>(tx, { ...levelQuery(storeId, filter, sortKey), parentExpr: `lv.${parent}_id`, parentCast: 'uuid' }, parentIds, page);
+  return runPagesByParent<LevelRow>(tx, { ...levelQuery(storeId, filter, sortKey).query, parentExpr: `lv.${parent}_id`, parentCast: 'uuid' }, parentIds, page);
 }
 
 export function levelCountsByParent(tx: Tx, storeId: string, parent: 'variant' | 'warehouse', parentIds: readonly string[], filter: LevelFilter): Promise<number[]> {
-  return countByParent(tx, { from: LEVELS_FROM, ...levelWhere(storeId, filter), parentExpr: `lv.${parent}_id`, parentCast: 'uuid' }, parentIds);
+  const { where, params } = levelWhere(storeId, filter);
+  return countByParent(tx, { from: LEVELS_FROM, where, params, parentExpr: `lv.${parent}_id`, parentCast: 'uuid' }, parentIds);
 }
 
 export interface InventorySummary {

@@ -1,36 +1,15 @@
 /** Read side of the ledger (seed 003's adjustment history): filtered, keyset-paginated movements. */
 import { runPage, type Page, type PageRequest } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
+import { columnsOf } from '../../db/columns';
+import type { StockMovement } from '../../generated/prisma/client';
 import type { MovementReason } from '../stock';
 
-export interface MovementRow {
-  id: string;
-  storeId: string;
-  inventoryLevelId: string;
-  variantId: string;
-  warehouseId: string;
-  reason: MovementReason;
-  quantityDelta: number;
-  reservedDelta: number;
-  onHandBefore: number;
-  onHandAfter: number;
-  reservedBefore: number;
-  reservedAfter: number;
-  note: string | null;
-  actor: string | null;
-  idempotencyKey: string | null;
-  reservationId: string | null;
-  createdAt: Date;
-  /** Settings before/after (null on rows written before they were recorded). */
-  safetyStockBefore: number | null;
-  safetyStockAfter: number | null;
-  incomingBefore: number | null;
-  incomingAfter: number | null;
-  lowStockThresholdBefore: number | null;
-  lowStockThresholdAfter: number | null;
-  criticalThresholdBefore: number | null;
-  criticalThresholdAfter: number | null;
-}
+/**
+ * A ledger entry as the generated client types it, with its id as text (an int8 that cursors and
+ * global ids carry as a string) and the level's variant and warehouse.
+ */
+export type MovementRow = Omit<StockMovement, 'id'> & { id: string; variantId: string; warehouseId: string };
 
 export interface MovementFilter {
   inventoryLevelIds?: string[] | null;
@@ -43,14 +22,7 @@ export interface MovementFilter {
   createdBefore?: Date | null;
 }
 
-const SELECT = `m.id::text AS id, m.store_id AS "storeId", m.inventory_level_id AS "inventoryLevelId", l.variant_id AS "variantId",
-  l.warehouse_id AS "warehouseId", m.reason::text AS reason, m.quantity_delta AS "quantityDelta", m.reserved_delta AS "reservedDelta",
-  m.on_hand_before AS "onHandBefore", m.on_hand_after AS "onHandAfter", m.reserved_before AS "reservedBefore",
-  m.reserved_after AS "reservedAfter", m.note, m.actor, m.idempotency_key AS "idempotencyKey", m.reservation_id AS "reservationId",
-  m.created_at AS "createdAt", m.safety_stock_before AS "safetyStockBefore", m.safety_stock_after AS "safetyStockAfter",
-  m.incoming_before AS "incomingBefore", m.incoming_after AS "incomingAfter", m.low_stock_threshold_before AS "lowStockThresholdBefore",
-  m.low_stock_threshold_after AS "lowStockThresholdAfter", m.critical_threshold_before AS "criticalThresholdBefore",
-  m.critical_threshold_after AS "criticalThresholdAfter"`;
+const SELECT = `${columnsOf('stockMovement', 'm', '', { id: 'm.id::text' })}, l.variant_id AS "variantId", l.warehouse_id AS "warehouseId"`;
 
 export async function movementsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<MovementRow[]> {
   const numeric = ids.filter((i) => /^\d{1,18}$/.test(i));

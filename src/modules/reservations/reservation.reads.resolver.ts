@@ -1,10 +1,12 @@
-/** The reservations list. Thin: parse, call the read service, map. */
-import { Arg, Args, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+/** The reservations list, and the reservation of a ledger entry. Thin: parse, call the read service, map. */
+import { Arg, Args, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
 import { storeOf } from '../../graphql/context';
 import { decodeIdList } from '../../graphql/ids';
+import type { MovementRow } from '../inventory';
+import { StockMovement } from '../inventory/graphql';
 import { reservationPage } from './reservation.reads';
 import type { ReservationStatus } from './reservation.service';
 import { Reservation, ReservationConnection, ReservationFilter } from './reservation.types';
@@ -29,5 +31,14 @@ export class ReservationReadResolver {
       warehouseIds: decodeIdList(filter?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
     };
     return toConnection(ctx, await reservationPage(poolTx(ctx.app.db.pool), storeOf(ctx), f, page), 'Reservation', 'CREATED_AT', (r) => r.id);
+  }
+}
+
+/** Ledger entries link to their reservation here: reservations depend on inventory, not the reverse. */
+@Resolver(() => StockMovement)
+export class StockMovementReservationResolver {
+  @FieldResolver(() => Reservation, { nullable: true, description: 'The reservation that made the change, if any.' })
+  reservation(@Root() m: MovementRow, @Ctx() ctx: Context) {
+    return m.reservationId ? ctx.loaders.reservationById.load(m.reservationId) : null;
   }
 }

@@ -1,4 +1,5 @@
 /** Read side of reservations: filtered by (effective) status, reference, variant and warehouse. */
+import { columnsOf } from '../../db/columns';
 import { runPage, type Page, type PageRequest } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
 import type { ReservationRow, ReservationStatus } from './reservation.service';
@@ -14,8 +15,7 @@ export interface ReservationFilter {
 /** Reservations whose expiry has passed count as EXPIRED at once, sweeper or not. */
 const FROM = `(SELECT r.*, CASE WHEN r.status = 'ACTIVE' AND r.expires_at <= now() THEN 'EXPIRED' ELSE r.status::text END AS eff_status
   FROM reservations r WHERE r.store_id = $1) rs`;
-const SELECT = `rs.id, rs.store_id AS "storeId", rs.eff_status AS status, rs.reference, rs.expires_at AS "expiresAt",
-  rs.created_at AS "createdAt", rs.updated_at AS "updatedAt"`;
+const SELECT = columnsOf('reservation', 'rs', '', { status: 'rs.eff_status' });
 
 export function reservationPage(tx: Tx, storeId: string, f: ReservationFilter, page: PageRequest): Promise<Page<ReservationRow>> {
   const params: unknown[] = [storeId];

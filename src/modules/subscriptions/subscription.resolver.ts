@@ -12,7 +12,7 @@ import { badInput, forbidden, unauthenticated } from '../../graphql/errors';
 import { decodeIdList } from '../../graphql/ids';
 import type { OutboxEvent, Topic } from '../../events/outbox';
 import { hasScope } from '../auth/scopes';
-import { Variant, Warehouse } from '../catalog/catalog.types';
+import { Variant, Warehouse } from '../catalog/graphql';
 import { InventoryLevel } from '../inventory/inventory.types';
 import { CursorAheadError, CursorExpiredError, openEventSource, type EventFilter } from './subscription.service';
 import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, StockStatusEventFilter } from './subscription.types';

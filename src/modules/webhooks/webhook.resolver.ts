@@ -72,7 +72,7 @@ export class WebhookSubscriptionResolver {
   @Authorized('webhooks:manage')
   @Query(() => [WebhookSubscription], { description: 'Your store’s webhook subscriptions.' })
   webhookSubscriptions(@Ctx() ctx: Context) {
-    return svc.listWebhooks(tx(ctx), storeOf(ctx));
+    return svc.listWebhooks(ctx.app.db.prisma, storeOf(ctx));
   }
 
   @Authorized('webhooks:manage')
@@ -80,7 +80,7 @@ export class WebhookSubscriptionResolver {
   async webhookSubscriptionCreate(@Ctx() ctx: Context, @Arg('input', () => WebhookSubscriptionInput, { description: 'The subscription.' }) i: WebhookSubscriptionInput) {
     const parsed = input(i);
     if (parsed.userErrors.length) return { webhookSubscription: null, secret: null, deletedId: null, userErrors: parsed.userErrors };
-    const r = await svc.createWebhook(tx(ctx), storeOf(ctx), parsed.input, guard(ctx));
+    const r = await svc.createWebhook(ctx.app.db.prisma, storeOf(ctx), parsed.input, guard(ctx));
     return { webhookSubscription: r.webhook, secret: r.secret, deletedId: null, userErrors: r.userErrors };
   }
 
@@ -93,14 +93,14 @@ export class WebhookSubscriptionResolver {
   ) {
     const parsed = input(i);
     if (parsed.userErrors.length) return { webhookSubscription: null, secret: null, deletedId: null, userErrors: parsed.userErrors };
-    const r = await svc.updateWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'), parsed.input, guard(ctx));
+    const r = await svc.updateWebhook(ctx.app.db.prisma, storeOf(ctx), decodeId(id, 'WebhookSubscription'), parsed.input, guard(ctx));
     return { webhookSubscription: r.webhook, secret: null, deletedId: null, userErrors: r.userErrors };
   }
 
   @Authorized('webhooks:manage')
   @Mutation(() => WebhookSubscriptionPayload, { description: 'Deletes a webhook subscription and its deliveries.' })
   async webhookSubscriptionDelete(@Ctx() ctx: Context, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
-    const userErrors = await svc.deleteWebhook(tx(ctx), storeOf(ctx), decodeId(id, 'WebhookSubscription'));
+    const userErrors = await svc.deleteWebhook(ctx.app.db.prisma, storeOf(ctx), decodeId(id, 'WebhookSubscription'));
     return { webhookSubscription: null, secret: null, deletedId: userErrors.length ? null : id, userErrors };
   }
 }

@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import type { Tx } from '../../db/tx';
+import { Prisma, type PrismaClient, type WebhookSubscription } from '../../generated/prisma/client';
 import { runPage, type Page, type PageRequest } from '../../db/keyset';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { checkTarget, type ResolveAll } from './address-check';
@@ -21,19 +22,18 @@ export type WebhookTopic = (typeof WEBHOOK_TOPICS)[number];
  */
 export const WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES = 5;
 
-export interface WebhookRow {
-  id: string;
-  storeId: string;
-  url: string;
+/**
+ * A subscription as the generated client types it, without its secret, with its topics and JSON
+ * filter typed as the service writes them.
+ */
+export type WebhookRow = Omit<WebhookSubscription, 'secret' | 'topics' | 'filter'> & {
   topics: WebhookTopic[];
   filter: { warehouseIds?: string[]; variantIds?: string[] };
-  active: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-  disabledReason: string | null;
-  disabledAt: Date | null;
-  consecutiveFailures: number;
-}
+};
+
+/** What every read of a subscription returns: all of it but the secret (shown once, at creation). */
+const NO_SECRET = { secret: true } as const;
+const asRow = (w: Omit<WebhookSubscription, 'secret'>): WebhookRow => w as WebhookRow;
 
 export interface DeliveryRow {
   id: string;
@@ -64,8 +64,6 @@ export interface WebhookInput {
   active?: boolean | null;
 }
 
-const COLS = `w.id, w.store_id AS "storeId", w.url, w.topics, w.filter, w.active, w.created_at AS "createdAt", w.updated_at AS "updatedAt",
-  w.disabled_reason AS "disabledReason", w.disabled_at AS "disabledAt", w.consecutive_failures AS "consecutiveFailures"`;
 const DCOLS = `d.id, d.store_id AS "storeId", d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload,
   d.status::text AS status, d.attempts, d.next_attempt_at AS "nextAttemptAt", d.last_status_code AS "lastStatusCode",
   d.last_error AS "lastError", d.created_at AS "createdAt", d.delivered_at AS "deliveredAt", ${BODY_SOURCE_COLUMNS}`;
@@ -124,7 +122,7 @@ function filterOf(input: WebhookInput) {
 }
 
 export async function createWebhook(
-  tx: Tx,
+  prisma: PrismaClient,
   storeId: string,
   input: WebhookInput,
   guard: TargetGuard,
@@ -134,11 +132,11 @@ export async function createWebhook(
   const refused = await guardUrl(input.url!, guard);
   if (refused) return { webhook: null, secret: null, userErrors: [refused] };
   const secret = `whsec_${crypto.randomBytes(24).toString('base64url')}`;
-  const [w] = await tx.query<WebhookRow>(
-    `INSERT INTO webhook_subscriptions AS w (store_id, url, topics, filter, secret, active) VALUES ($1, $2, $3, $4, $5, coalesce($6, true)) RETURNING ${COLS}`,
-    [storeId, input.url, [...new Set(input.topics)], JSON.stringify(filterOf(input)), secret, input.active ?? null],
-  );
-  return { webhook: w, secret, userErrors: [] };
+  const w = await prisma.webhookSubscription.create({
+    data: { storeId, url: input.url!, topics: [...new Set(input.topics)], filter: filterOf(input), secret, active: input.active ?? true },
+    omit: NO_SECRET,
+  });
+  return { webhook: asRow(w), secret, userErrors: [] };
 }
 
 /**
@@ -147,7 +145,7 @@ export async function createWebhook(
  * time and the failure count when re-enabled).
  */
 export async function updateWebhook(
-  tx: Tx,
+  prisma: PrismaClient,
   storeId: string,
   id: string | null,
   input: WebhookInput,
@@ -159,7 +157,7 @@ export async function updateWebhook(
   if (!id) return notFound;
   let target = input.url ?? null;
   if (target == null && input.active === true) {
-    const [cur] = await tx.query<{ url: string }>(`SELECT url FROM webhook_subscriptions WHERE id = $1 AND store_id = $2`, [id, storeId]);
+    const cur = await prisma.webhookSubscription.findFirst({ where: { id, storeId }, select: { url: true } });
     if (!cur) return notFound;
     target = cur.url;
   }
@@ -168,27 +166,36 @@ export async function updateWebhook(
     if (refused) return { webhook: null, userErrors: [refused] };
   }
   const filterGiven = input.warehouseIds !== undefined || input.variantIds !== undefined;
-  const [w] = await tx.query<WebhookRow>(
-    `UPDATE webhook_subscriptions w SET url = coalesce($3, url), topics = coalesce($4, topics),
-            filter = CASE WHEN $5::boolean THEN $6::jsonb ELSE filter END, active = coalesce($7, active),
-            disabled_reason = CASE WHEN $7::boolean IS NULL THEN disabled_reason END,
-            disabled_at = CASE WHEN $7::boolean IS NULL THEN disabled_at END,
-            consecutive_failures = CASE WHEN $7::boolean THEN 0 ELSE consecutive_failures END,
-            updated_at = now()
-      WHERE w.id = $1 AND w.store_id = $2 RETURNING ${COLS}`,
-    [id, storeId, input.url ?? null, input.topics ? [...new Set(input.topics)] : null, filterGiven, JSON.stringify(filterOf(input)), input.active ?? null],
-  );
-  if (!w) return notFound;
-  return { webhook: w, userErrors: [] };
+  const active = input.active ?? null;
+  try {
+    const w = await prisma.webhookSubscription.update({
+      where: { id, storeId },
+      data: {
+        ...(input.url != null ? { url: input.url } : {}),
+        ...(input.topics ? { topics: [...new Set(input.topics)] } : {}),
+        ...(filterGiven ? { filter: filterOf(input) } : {}),
+        // Setting `active` either way clears a disabled state; turning it on resets the failure count.
+        ...(active != null ? { active, disabledReason: null, disabledAt: null } : {}),
+        ...(active === true ? { consecutiveFailures: 0 } : {}),
+        updatedAt: new Date(),
+      },
+      omit: NO_SECRET,
+    });
+    return { webhook: asRow(w), userErrors: [] };
+  } catch (e) {
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2025') return notFound;
+    throw e;
+  }
 }
 
-export async function deleteWebhook(tx: Tx, storeId: string, id: string | null): Promise<UserErrorShape[]> {
-  const r = id ? await tx.query(`DELETE FROM webhook_subscriptions WHERE id = $1 AND store_id = $2 RETURNING id`, [id, storeId]) : [];
-  return r.length ? [] : [userError(ErrorCode.WEBHOOK_NOT_FOUND, 'Webhook subscription not found', ['id'])];
+export async function deleteWebhook(prisma: PrismaClient, storeId: string, id: string | null): Promise<UserErrorShape[]> {
+  const r = id ? await prisma.webhookSubscription.deleteMany({ where: { id, storeId } }) : { count: 0 };
+  return r.count ? [] : [userError(ErrorCode.WEBHOOK_NOT_FOUND, 'Webhook subscription not found', ['id'])];
 }
 
-export function listWebhooks(tx: Tx, storeId: string): Promise<WebhookRow[]> {
-  return tx.query<WebhookRow>(`SELECT ${COLS} FROM webhook_subscriptions w WHERE w.store_id = $1 ORDER BY w.created_at, w.id`, [storeId]);
+export async function listWebhooks(prisma: PrismaClient, storeId: string): Promise<WebhookRow[]> {
+  const rows = await prisma.webhookSubscription.findMany({ where: { storeId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], omit: NO_SECRET });
+  return rows.map(asRow);
 }
 
 export function deliveryPage(tx: Tx, storeId: string, f: { subscriptionId?: string | null; statuses?: string[] | null }, page: PageRequest): Promise<Page<DeliveryRow>> {
