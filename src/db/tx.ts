@@ -4,7 +4,7 @@
  * UnavailableError (extensions.code UNAVAILABLE, retryable). Lost connections surface the same way.
  *
  * Stock mutations stay on this raw runner rather than Prisma interactive transactions: measured
- * and explained in docs/ARCHITECTURE-notes-stock.md ("Prisma and raw SQL").
+ * and explained in docs/ARCHITECTURE.md ("Stock changes: pg transactions, not Prisma's").
  */
 import type pg from 'pg';
 import { UnavailableError, isTransientDbError } from './errors';
