@@ -62,11 +62,6 @@ export function shareable<P>(source: EventSource, toPayload: (e: OutboxEvent) =>
   } as AsyncIterable<P>;
 }
 
-/** The graphql-ws subscription a context belongs to (set by the server's `context`). */
-export interface SubscriberTarget {
-  socket: WebSocket;
-  id: string;
-}
 
 /**
  * The serialized result of one event for one shape. Per subscription id, built once: its graphql-ws
