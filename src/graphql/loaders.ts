@@ -6,7 +6,6 @@ import DataLoader from 'dataloader';
 import type { App } from '../app';
 import { poolTx, type Tx } from '../db/tx';
 import * as catalog from '../modules/catalog/catalog.service';
-import type { Page } from '../db/keyset';
 import { stockTotals, type StockTotals } from '../modules/inventory/level.reads';
 import { variantCountsByProduct } from '../modules/catalog/catalog.reads';
 import { levelsByIds } from '../modules/inventory/levels';
@@ -120,7 +119,5 @@ export class RequestLoaders {
 export function createLoaders(app: App, storeId: string | null): RequestLoaders {
   return new RequestLoaders(app, storeId);
 }
-
-export type NestedPage<T> = Page<T>;
 
 export type Loaders = RequestLoaders;

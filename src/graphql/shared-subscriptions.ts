@@ -17,13 +17,13 @@
  * and cleanup on `complete` or close.
  */
 import { m as metrics, secondsSince } from '../observability/metrics';
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { OutboxEvent } from '../events/outbox';
 import type { AuthInfo } from '../modules/auth/scopes';
 import type { EventSink, EventSource } from '../modules/subscriptions/subscription.service';
 import type { Context } from './context';
-import { executeEach, isAsyncIterable, mapIterator, serialize, shapeKey, type ErrorFormatter, type Rendered } from './subscription-shape';
+import { isAsyncIterable, serialize, shapeKey, type ErrorFormatter, type Rendered } from './subscription-shape';
 import { sendTextMessages } from './ws-frames';
 
 const SHARED = Symbol('shared subscription source');
@@ -34,19 +34,16 @@ interface Shared<P> {
 }
 
 /**
- * What a subscribe resolver returns: an async iterable of payloads (plain graphql-js execution,
- * `beforeEach` runs before each payload is executed), which the graphql-ws server recognizes and
- * runs shared instead.
+ * What a subscribe resolver returns: an async iterable for graphql-js, which only SharedSubscriptions
+ * (graphql-ws) runs, sharing each event's execution among the subscribers of one shape. Iterated
+ * any other way it fails: subscriptions are served over graphql-ws only.
  */
-export function shareable<P>(source: EventSource, toPayload: (e: OutboxEvent) => P, beforeEach?: () => void): AsyncIterable<P> {
+export function shareable<P>(source: EventSource, toPayload: (e: OutboxEvent) => P): AsyncIterable<P> {
   const shared: Shared<P> = { source, toPayload };
   return {
     [SHARED]: shared,
     [Symbol.asyncIterator](): AsyncIterableIterator<P> {
-      return mapIterator(source, (e) => {
-        beforeEach?.();
-        return toPayload(e);
-      });
+      throw new Error('a shared subscription is delivered by SharedSubscriptions over graphql-ws');
     },
   } as AsyncIterable<P>;
 }
@@ -359,7 +356,8 @@ export class SharedSubscriptions {
     if (!isAsyncIterable(source)) return source;
     const ctx = args.contextValue as Context;
     const shared = (source as { [SHARED]?: Shared<unknown> })[SHARED];
-    if (!shared || !ctx.subscriber) return executeEach(source, args);
+    // Every subscription is shareable and served over graphql-ws (which sets `subscriber`).
+    if (!shared || !ctx.subscriber) return { errors: [new GraphQLError('Subscriptions are served over graphql-ws')] };
     const key = shapeKey(args, ctx.auth);
     let g = this.groups.get(key);
     if (!g) this.groups.set(key, (g = new ShapeGroup(this, key, args, ctx.auth, shared.toPayload)));

@@ -1,10 +1,9 @@
 /**
  * Pieces of shared subscriptions (src/graphql/shared-subscriptions.ts) that hold no state: the
- * shape key of a subscription, an event's serialized result, plain per-payload execution.
+ * shape key of a subscription and an event's serialized result.
  */
 import {
   Kind,
-  execute,
   getOperationAST,
   print,
   visit,
@@ -71,33 +70,4 @@ export function shapeKey(args: ExecutionArgs, auth: AuthInfo | null): string {
 
 export function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
   return typeof (x as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
-}
-
-/** Plain execution per payload (a subscription that is not shareable). */
-export function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-  return mapIterator(source, (value) => execute({ ...args, rootValue: value }));
-}
-
-/** `source`'s items through `f`, in order; ending the result ends the source. */
-export function mapIterator<T, U>(source: AsyncIterable<T>, f: (t: T) => U | Promise<U>): AsyncIterableIterator<U> {
-  const it = source[Symbol.asyncIterator]();
-  const mapped: AsyncIterableIterator<U> = {
-    async next() {
-      const r = await it.next();
-      if (r.done) return { done: true, value: undefined };
-      return { done: false, value: await f(r.value) };
-    },
-    async return() {
-      await it.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(e) {
-      await it.return?.();
-      throw e;
-    },
-    [Symbol.asyncIterator]() {
-      return mapped;
-    },
-  };
-  return mapped;
 }
