@@ -48,7 +48,6 @@ export function shareable<P>(source: EventSource, toPayload: (e: OutboxEvent) =>
   } as AsyncIterable<P>;
 }
 
-
 const RENDERED_KEPT = 64;
 const noop = () => undefined;
 
