@@ -86,7 +86,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     subscriptions,
     sockets,
   });
-  const apollo = createApollo({ schema, guard, persisted, httpServer, drain: async () => void (await wsCleanup.dispose()) });
+  const apollo = createApollo({
+    schema,
+    guard,
+    persisted,
+    httpServer,
+    drain: async () => {
+      await wsCleanup.dispose();
+    },
+  });
   await apollo.start();
   httpServer.on('request', createRequestHandler({ apollo, config, guard, log, state }));
 
