@@ -25,6 +25,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs as nodeParseArgs } from 'node:util';
 import pg from 'pg';
 import { authHeaders, type BenchContext, type Options } from './lib/context';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, ROOT, seed, serverVersion, type BenchDatabase } from './lib/db';
@@ -46,19 +47,30 @@ import type { ScenarioTables } from './lib/report';
 
 const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout'] as const;
 
-export function parseArgs(argv: string[]): Options {
+/**
+ * `--name value`, `--name=value` or a bare `--name` (true: the next argument starts with `--` or
+ * there is none), tokenized by node:util parseArgs.
+ */
+function benchFlags(argv: string[], known: readonly string[]): Map<string, string | true> {
+  const options = Object.fromEntries(known.map((k) => [k, { type: 'boolean' as const }]));
+  const { tokens } = nodeParseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}"`);
-    const eq = a.indexOf('=');
-    const k = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    const v = eq < 0 ? undefined : a.slice(eq + 1);
-    if (v !== undefined) flags.set(k, v);
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) flags.set(k, argv[++i]);
-    else flags.set(k, true);
+  for (let t = 0; t < tokens.length; t++) {
+    const tok = tokens[t];
+    if (tok.kind !== 'option') throw new Error(`unexpected argument "${argv[tok.index]}"`);
+    const next = tokens[t + 1];
+    if (tok.value !== undefined) flags.set(tok.name, tok.value);
+    else if (next?.kind === 'positional' && next.index === tok.index + 1) {
+      flags.set(tok.name, next.value);
+      t++;
+    } else flags.set(tok.name, true);
   }
+  return flags;
+}
+
+export function parseArgs(argv: string[]): Options {
   const known = ['quick', 'runs', 'duration', 'warmup', 'only', 'levels', 'subscribers', 'pool', 'no-profile', 'profile-seconds', 'out', 'keep-db', 'gateway', 'node-options', 'sustained', 'window', 'clients', 'concurrency', 'help'];
+  const flags = benchFlags(argv, known);
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.map((x) => `--${x}`).join(' ')})`);
   if (flags.has('help')) {
     process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');

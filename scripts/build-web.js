@@ -12,13 +12,15 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { parseArgs } = require('node:util');
 const zlib = require('node:zlib');
 
 const root = path.resolve(__dirname, '..');
 const webDir = path.join(root, 'web');
 const outRoot = path.join(root, 'dist', 'public');
 const stampFile = path.join(outRoot, '.build-stamp.json');
-const force = process.argv.includes('--force') || process.env.BUILD_WEB_FORCE === '1';
+// Not strict: when scripts/build.js loads this file, the command line is build.js's (--if-stale).
+const force = parseArgs({ options: { force: { type: 'boolean' } }, strict: false }).values.force === true || process.env.BUILD_WEB_FORCE === '1';
 
 /** Hosts whose presence in a bundle means something would be fetched from outside. */
 const CDN_HOSTS = [

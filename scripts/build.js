@@ -13,6 +13,7 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { parseArgs } = require('node:util');
 const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
@@ -61,7 +62,8 @@ function tscUpToDate(fp) {
 }
 
 async function main() {
-  const ifStale = process.argv.includes('--if-stale');
+  // Not strict: build-web.js (loaded below) reads its own --force from the same command line.
+  const ifStale = parseArgs({ options: { 'if-stale': { type: 'boolean' } }, strict: false }).values['if-stale'] === true;
   // Taken before compiling: a file edited during the build makes the next run build again.
   const fp = fingerprint();
   if (!(ifStale && tscUpToDate(fp))) {

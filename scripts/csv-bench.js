@@ -22,21 +22,32 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { parseArgs: nodeParseArgs } = require('node:util');
 const ROOT = path.resolve(__dirname, '..');
 const pg = require(path.join(ROOT, 'node_modules', 'pg'));
 
 function parseArgs(argv) {
-  const o = { rows: 100000, warehouses: 4, concurrency: null, adjust: true, roundTrip: false, keep: false, build: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--no-adjust') o.adjust = false;
-    else if (a === '--round-trip') o.roundTrip = true;
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--no-build') o.build = false;
-    else if (['--rows', '--warehouses', '--concurrency'].includes(a)) o[a.slice(2)] = Number(argv[++i]);
-    else throw new Error(`unknown argument ${a}`);
+  const flag = { type: 'boolean', default: false };
+  let v;
+  try {
+    ({ values: v } = nodeParseArgs({
+      args: argv,
+      options: { rows: { type: 'string' }, warehouses: { type: 'string' }, concurrency: { type: 'string' }, 'no-adjust': flag, 'round-trip': flag, keep: flag, 'no-build': flag },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new Error(`unknown argument: ${e.message}`);
   }
-  return o;
+  return {
+    rows: v.rows !== undefined ? Number(v.rows) : 100000,
+    warehouses: v.warehouses !== undefined ? Number(v.warehouses) : 4,
+    concurrency: v.concurrency !== undefined ? Number(v.concurrency) : null,
+    adjust: !v['no-adjust'],
+    roundTrip: v['round-trip'],
+    keep: v.keep,
+    build: !v['no-build'],
+  };
 }
 
 /** Runs a node script; stderr (progress) goes to ours, stdout is returned. */

@@ -20,15 +20,19 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { once } = require('node:events');
+const { parseArgs: nodeParseArgs } = require('node:util');
 
 function parseArgs(argv) {
-  const o = { rows: 100000, mode: 'set', warehouses: 4, prefix: 'BENCH', store: 'bench', setup: false, out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--setup') o.setup = true;
-    else if (a.startsWith('--') && argv[i + 1] !== undefined) o[a.slice(2)] = argv[++i];
-    else throw new Error(`unexpected argument ${a}`);
+  const defaults = { rows: '100000', mode: 'set', warehouses: '4', prefix: 'BENCH', store: 'bench', out: null, skus: undefined };
+  const options = { setup: { type: 'boolean', default: false } };
+  for (const name of Object.keys(defaults)) options[name] = { type: 'string' };
+  let values;
+  try {
+    ({ values } = nodeParseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new Error(`unexpected argument: ${e.message}`);
   }
+  const o = { ...defaults, ...values };
   o.rows = Number(o.rows);
   o.warehouses = Number(o.warehouses);
   if (!Number.isInteger(o.rows) || o.rows < 1) throw new Error('--rows must be a positive integer');

@@ -11,9 +11,10 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { parseArgs } = require('node:util');
 
 const ROOT = path.join(__dirname, '..');
-const name = process.argv[2];
+const name = parseArgs({ allowPositionals: true, strict: false }).positionals[0];
 if (!name || !/^[a-z0-9][a-z0-9_]{0,60}$/.test(name)) {
   console.error('usage: npm run migrate:new -- <name>   (lower-case letters, digits and _)');
   process.exit(1);

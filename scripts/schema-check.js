@@ -18,6 +18,7 @@
  */
 'use strict';
 const { execFileSync } = require('node:child_process');
+const { parseArgs } = require('node:util');
 const fs = require('node:fs');
 const path = require('node:path');
 const {
@@ -130,18 +131,20 @@ function previousSchema(current, baseRef) {
   return before == null ? { skip: `no commit before HEAD with ${SCHEMA_FILE}` } : { sdl: before, ref: 'HEAD~1' };
 }
 
-function option(argv, name) {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
+/** `[--new FILE] [--old FILE | --base REF]` */
+function options(argv) {
+  const { values } = parseArgs({ args: argv, options: { new: { type: 'string' }, old: { type: 'string' }, base: { type: 'string' } }, strict: true, allowPositionals: false });
+  return values;
 }
 
 async function main(argv = process.argv.slice(2), out = console) {
-  const newFile = path.resolve(ROOT, option(argv, 'new') ?? SCHEMA_FILE);
+  const opts = options(argv);
+  const newFile = path.resolve(ROOT, opts.new ?? SCHEMA_FILE);
   const current = fs.readFileSync(newFile, 'utf8');
   let old;
-  const oldFile = option(argv, 'old');
+  const oldFile = opts.old;
   if (oldFile) old = { sdl: fs.readFileSync(path.resolve(ROOT, oldFile), 'utf8'), ref: oldFile };
-  else old = previousSchema(current, option(argv, 'base') ?? process.env.SCHEMA_BASE_REF);
+  else old = previousSchema(current, opts.base ?? process.env.SCHEMA_BASE_REF);
   if (old.skip) {
     out.log(`schema-check: skipped (${old.skip})`);
     return 0;

@@ -2,23 +2,15 @@
 // First: with OTEL_* tracing on, the SDK must be loaded before pg and graphql.
 import './observability/preload';
 import 'reflect-metadata';
-import { ConfigError, loadConfig, type Config } from './config';
+import { configOrReport, loadConfig } from './config';
 import { createLogger } from './log';
 import { shutdownTracing } from './observability/tracing';
 import { startGateway } from './server';
 import { describeStartupError } from './startup-error';
 
 async function main() {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = configOrReport(() => loadConfig());
+  if (!config) process.exit(1);
   const log = createLogger(config.logLevel);
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {

@@ -126,6 +126,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         log.info('shutting down');
         await apollo.stop(); // drains HTTP (in-flight requests finish) and closes the WebSocket server
         await services.stop();
+        await guard.close(); // unused rate-limit leases go back to the shared buckets
+        await services.closeDatabase();
         await metricsServer?.close();
         log.info('stopped');
       })();

@@ -36,7 +36,7 @@ export function describeStartupError(e: unknown, config: Config): string {
     if (err.code === '3D000') return `database "${t.db}" does not exist on ${t.where}. Create it (createdb ${t.db}, or CREATE DATABASE "${t.db}") or point DATABASE_URL at an existing database.`;
     if (err.code === '28P01' || err.code === '28000') return `PostgreSQL on ${t.where} refused user "${t.user}" (${msg}). Fix the user or password in DATABASE_URL.`;
     if (err.code === '42501') return `user "${t.user}" lacks a privilege on database "${t.db}" (${msg}). Grant it (the gateway creates tables on first start) or use another user in DATABASE_URL.`;
-    if (/database unreachable/.test(msg)) return `${msg}. Start PostgreSQL or fix DATABASE_URL (DATABASE_STARTUP_TIMEOUT_MS=0 waits forever).`;
+    if (/database unreachable/.test(msg)) return `${msg}. Start PostgreSQL or fix DATABASE_URL.`;
   }
   if (/ENOSPC/.test(msg) || err.code === 'ENOSPC') return `no space left on the device (${msg}). Free some space and start again.`;
   if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') return `${msg}. Check the permissions of DATA_DIR (${path.resolve(config.dataDir)}) or choose another DATA_DIR.`;

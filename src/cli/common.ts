@@ -1,6 +1,6 @@
 /** Shared plumbing for scripts: config, database, migrations, one App (scripts/gen-csv.js). */
 import 'reflect-metadata';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { configOrReport, loadConfig, type Config } from '../config';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../log';
@@ -8,15 +8,7 @@ import { KeyAuthenticator } from '../modules/auth/keys.service';
 import type { App } from '../app';
 
 export function configOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
+  return configOrReport(() => loadConfig()) ?? process.exit(1);
 }
 
 /** Opens the configured database, applies pending migrations and runs fn with an App. */

@@ -4,7 +4,7 @@
  * command runs inside that gateway over its admin socket (src/cli/admin-protocol.ts); otherwise it
  * opens the database itself. Loads nothing heavy before it knows which.
  */
-import { ConfigError, loadConfig, type Config } from '../config';
+import { configOrReport, loadConfig } from '../config';
 import { adminSocketPath, dataDirOwner } from './admin-protocol';
 import type { CliIO } from './io';
 
@@ -36,16 +36,8 @@ async function inGateway(dataDir: string, command: string, argv: string[]): Prom
 }
 
 async function main(command: string, argv: string[]): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const config = configOrReport(() => loadConfig());
+  if (!config) return 1;
   const embeddedDir = !config.databaseUrl && config.dataDir !== 'memory://' ? config.dataDir : null;
   if (embeddedDir) {
     const code = await inGateway(embeddedDir, command, argv);

@@ -2,6 +2,9 @@
  * Transactions for services. A `Tx` is one pg connection inside BEGIN … COMMIT. Serialization
  * failures and deadlocks are retried with jittered backoff; after the last try they surface as
  * UnavailableError (extensions.code UNAVAILABLE, retryable). Lost connections surface the same way.
+ *
+ * Stock mutations stay on this raw runner rather than Prisma interactive transactions: measured
+ * and explained in docs/ARCHITECTURE-notes-stock.md ("Prisma and raw SQL").
  */
 import type pg from 'pg';
 import { UnavailableError, isTransientDbError } from './errors';
@@ -33,6 +36,11 @@ export interface TxRunner {
   maxRetries: number;
   /** Called after every commit (wakes the event hub at once instead of at its next poll). */
   afterCommit?: () => void;
+  /**
+   * Dry run: every transaction does all its work and then rolls back instead of committing (its
+   * onCommit hooks and afterCommit do not run). Autocommit work (withConn) is not affected.
+   */
+  rollbackOnly?: boolean;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -83,44 +91,56 @@ async function acquire(pool: pg.Pool): Promise<pg.PoolClient> {
   }
 }
 
+/** One try of a transaction on a pg connection: BEGIN … COMMIT (or ROLLBACK for a dry run). */
+async function rawAttempt<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await acquire(runner.pool);
+  let broken = false;
+  try {
+    // With tracing on, the transaction's outbox events record the change's traceparent (the
+    // column default reads app.traceparent; the value is ours, validated hex, never input).
+    const tp = currentTraceparent();
+    await client.query(tp ? `BEGIN; SELECT set_config('app.traceparent', '${tp}', true)` : 'BEGIN');
+    const t: Conn & CommitHooks = wrap(client);
+    t.commitHooks = [];
+    const result = await fn(t);
+    if (runner.rollbackOnly) {
+      await client.query('ROLLBACK');
+      return result;
+    }
+    await client.query('COMMIT');
+    for (const h of t.commitHooks) h();
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    if (!RETRYABLE.has((e as { code?: string }).code ?? '') && isTransientDbError(e)) broken = true;
+    throw e;
+  } finally {
+    // Exactly one release per attempt; a broken connection is destroyed, not reused.
+    client.release(broken ? true : undefined);
+  }
+}
+
 /** Runs fn in one transaction, retrying the whole of it on serialization failure or deadlock. */
 export async function withTx<T>(runner: TxRunner, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    const client = await acquire(runner.pool);
-    let broken = false;
-    let retry = false;
     try {
-      // With tracing on, the transaction's outbox events record the change's traceparent (the
-      // column default reads app.traceparent; the value is ours, validated hex, never input).
-      const tp = currentTraceparent();
-      await client.query(tp ? `BEGIN; SELECT set_config('app.traceparent', '${tp}', true)` : 'BEGIN');
-      const t: Conn & CommitHooks = wrap(client);
-      t.commitHooks = [];
-      const result = await fn(t);
-      await client.query('COMMIT');
-      for (const h of t.commitHooks) h();
-      runner.afterCommit?.();
+      const result = await rawAttempt(runner, fn);
+      if (!runner.rollbackOnly) runner.afterCommit?.();
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
       const code = (e as { code?: string }).code;
       if (code && RETRYABLE.has(code)) {
         if (attempt >= runner.maxRetries) throw new UnavailableError('too much contention on the same stock; retry the request', 200);
-        retry = true;
         metrics.txRetries.inc({ reason: code === '40P01' ? 'deadlock' : 'serialization_failure' });
       } else if (isTransientDbError(e)) {
-        broken = true;
-        throw new UnavailableError();
+        throw e instanceof UnavailableError ? e : new UnavailableError();
       } else {
         throw e;
       }
-    } finally {
-      // Exactly one release per attempt; a broken connection is destroyed, not reused.
-      client.release(broken ? true : undefined);
     }
-    if (retry) await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+    await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
   }
 }
 

@@ -8,9 +8,9 @@ import { poolTx, type Tx } from '../db/tx';
 import * as catalog from '../modules/catalog/catalog.service';
 import { stockTotals, type StockTotals } from '../modules/inventory/level.reads';
 import { variantCountsByProduct } from '../modules/catalog/catalog.reads';
-import { levelsByIds } from '../modules/inventory/levels';
+import { levelsByIds } from '../modules/stock';
 import { movementsByIds, type MovementRow } from '../modules/inventory/movement.reads';
-import type { LevelRow } from '../modules/inventory/stock-writer';
+import type { LevelRow } from '../modules/stock';
 import { linesByIds, linesByReservationIds, reservationsByIds, type ReservationLineRow, type ReservationRow } from '../modules/reservations/reservation.service';
 
 function byKey<T, K>(keys: readonly K[], rows: T[], keyOf: (r: T) => K): (T | null)[] {

@@ -40,10 +40,10 @@ import { poolTx } from '../db/tx';
 import type { Logger } from '../log';
 import { m as metrics, OperationNames, type Outcome, type Transport } from '../observability/metrics';
 import { chargeQuota, refundQuota, type QuotaStatus } from '../modules/auth/quota';
-import { refund, type BucketConfig, type ThrottleStatus } from '../modules/auth/rate-limit';
+import { sharedBuckets, type BucketConfig, type ThrottleStatus } from '../modules/auth/rate-limit';
+import { BucketLeases } from '../modules/auth/bucket-leases';
 import type { AuthInfo } from '../modules/auth/scopes';
 import { checkFieldAccess } from './access';
-import { ChargeBatcher } from './charge-batcher';
 import type { Context, Observed } from './context';
 import { actualCost, requestedCost } from './cost';
 import { isTransientDbError, PUBLIC_CODES, UnavailableError, unauthenticated } from './errors';
@@ -98,7 +98,7 @@ const ERROR_LOG_PER_SECOND = 10;
 export class OperationGuard {
   readonly validationRules: ValidationRule[];
   private readonly bucket: BucketConfig;
-  private readonly charges: ChargeBatcher;
+  private charges: BucketLeases | undefined;
   /** Field-access verdicts per document and key profile (documents are cached by the transports). */
   private readonly verdicts = new WeakMap<DocumentNode, Map<string, true>>();
   private logWindow = { second: 0, count: 0, dropped: 0 };
@@ -112,7 +112,6 @@ export class OperationGuard {
   ) {
     this.bucket = { size: config.rateLimitBucketSize, restoreRate: config.rateLimitRestoreRate };
     this.operationNames = new OperationNames(trusted.values(), config.metricsOperationNamesMax);
-    this.charges = new ChargeBatcher(this.bucket);
     // PostgreSQL text cannot hold NUL: refuse it in string literals (variables: preflight).
     const noNul: ValidationRule = (ctx) => ({
       StringValue(node) {
@@ -171,7 +170,8 @@ export class OperationGuard {
       }
     }
     if (auth && this.bucket.size > 0) {
-      const c = await this.charges.charge(poolTx(ctx.app.db.pool), auth.keyId, requested);
+      this.charges ??= new BucketLeases(this.bucket, sharedBuckets(() => poolTx(ctx.app.db.pool), this.bucket));
+      const c = await this.charges.charge(auth.keyId, requested);
       info.throttleStatus = c.status;
       if (!c.granted) {
         // Not run: give the quota its points back.
@@ -203,18 +203,19 @@ export class OperationGuard {
     seen.set(profile, true);
   }
 
+  /** Shutdown: this process's unused rate-limit leases go back to the shared buckets. */
+  async close(): Promise<void> {
+    await this.charges?.close().catch((e: Error) => this.log.warn('returning rate-limit leases failed', { err: e.message }));
+  }
+
   /** Step 4: the actual cost of what was returned; the unused part goes back to the bucket. */
   async settle(req: OperationRequest, info: Checked, ctx: Context, data: unknown): Promise<CostInfo> {
     info.actualQueryCost = Math.min(actualCost(req.schema, req.operation, info.fragments, data as Record<string, unknown> | null | undefined), info.requestedQueryCost);
     const unused = info.requestedQueryCost - info.actualQueryCost;
     // Best effort: the operation's result is already decided; a refund lost to a dropped
     // connection must not turn it into an error (the client would retry a done change).
-    if (ctx.auth && info.throttleStatus && unused > 0) {
-      try {
-        info.throttleStatus = { ...info.throttleStatus, currentlyAvailable: await refund(poolTx(ctx.app.db.pool), ctx.auth.keyId, unused, this.bucket) };
-      } catch (e) {
-        ctx.app.log.warn('rate-limit refund failed', { err: (e as Error).message });
-      }
+    if (ctx.auth && info.throttleStatus && unused > 0 && this.charges) {
+      info.throttleStatus = { ...info.throttleStatus, currentlyAvailable: this.charges.refund(ctx.auth.keyId, unused) };
     }
     if (ctx.auth?.quota && info.quotaPeriodStart && unused > 0) {
       try {

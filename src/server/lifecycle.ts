@@ -46,10 +46,11 @@ export async function connectWithRetry(config: Config, log: Logger, isStopping: 
   }
 }
 
-/** The running background services; `stop` ends them and closes the database. */
+/** The running background services; `stop` ends them, then `closeDatabase`. */
 export interface Services {
   app: App;
   stop(): Promise<void>;
+  closeDatabase(): Promise<void>;
 }
 
 interface Running {
@@ -139,7 +140,7 @@ export async function startServices(
       await running.hub?.stop();
       await running.webhooks?.stop();
       setGaugeSources(null);
-      await db.close();
     },
+    closeDatabase: () => db.close(),
   };
 }

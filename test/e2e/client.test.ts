@@ -23,6 +23,7 @@ import {
 import { main as partnerSync } from '../../examples/partner-sync';
 import { uniq } from '../helpers/factories';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(180_000);
 
@@ -100,7 +101,7 @@ describe('generated code', () => {
 describe('against the server', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ EVENTS_POLL_MS: '200' });
+    t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 200 }) });
   });
   afterAll(async () => {
     await t?.stop();

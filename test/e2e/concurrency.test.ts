@@ -6,12 +6,13 @@ import { createProduct, createWarehouse, setStock, stockedSku, uniq } from '../h
 import { ok, type GqlResponse } from '../helpers/gql';
 import { checkInvariants, outboxGaps } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(180_000);
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ DATABASE_POOL_SIZE: '20', SWEEP_INTERVAL_MS: '100' });
+  t = await startTestServer({ DATABASE_POOL_SIZE: '20', INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 100 }) });
 });
 afterAll(async () => {
   await t?.stop();

@@ -12,12 +12,13 @@ import { purgeOutbox } from '../../src/events/outbox';
 import { ok } from '../helpers/gql';
 import { subscribe } from '../helpers/ws';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(60_000);
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ RESERVATION_TTL_MAX_SECONDS: '3600' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ RESERVATION_TTL_MAX_SECONDS: 3600 }) });
 });
 afterAll(async () => {
   await t?.stop();

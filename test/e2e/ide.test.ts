@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { loadConfig } from '../../src/config';
+import { tuningEnv } from '../../src/config/tuning';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -217,12 +218,12 @@ test('GRAPHIQL=false: no IDE (a page says it is off and how to turn it on; Graph
   expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
   expect(loadConfig({ NODE_ENV: 'development' }).graphiql).toBe(true);
   expect(loadConfig({}).board).toBe(true);
-  expect(loadConfig({ BOARD: 'off' }).board).toBe(false);
+  expect(loadConfig({ INVENTORY_TUNING: tuningEnv({ BOARD: false }) }).board).toBe(false);
   expect(() => loadConfig({ GRAPHIQL: 'maybe' })).toThrow(/GRAPHIQL/);
 
   const page = await (await html(t.url)).text();
   const js = assetUrls(page).find((a) => a.endsWith('.js'))!;
-  const off = await startTestServer({ GRAPHIQL: 'false', BOARD: 'false' });
+  const off = await startTestServer({ GRAPHIQL: 'false', INVENTORY_TUNING: tuningEnv({ BOARD: false }) });
   try {
     // A browser gets a short page saying the IDE is off and how to turn it on (not a CSRF error in JSON).
     const r = await html(off.url);

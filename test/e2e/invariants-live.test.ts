@@ -10,12 +10,13 @@ import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { checkInvariants, snapshotInvariants } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { rng } from '../helpers/rng';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(180_000);
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ SWEEP_INTERVAL_MS: '100' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 100 }) });
 });
 afterAll(async () => {
   await t?.stop();

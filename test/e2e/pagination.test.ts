@@ -16,6 +16,7 @@ import { startTestServer, type TestServer } from '../helpers/server';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { startGateway } from '../../src/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(180_000);
 
@@ -151,7 +152,7 @@ async function until<T>(f: () => Promise<T | undefined | false>, timeoutMs = 30_
 
 beforeAll(async () => {
   // The webhook receiver is on 127.0.0.1, which the SSRF guard refuses unless told otherwise.
-  t = await startTestServer({ WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100, WEBHOOK_RETRY_BASE_MS: 50 }), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
   // A receiver that accepts every webhook delivery.
   hooks.server = http.createServer((req, res) => {
     req.resume();

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { createTestDatabase, usingPostgres } from '../helpers/db';
 import { ok, post } from '../helpers/gql';
 import { spawnGateway, type Spawned } from '../helpers/process';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(180_000);
 
@@ -90,7 +91,7 @@ test.each([
 });
 
 test('an unreachable database fails startup with exit code 1 and a clear message, after DATABASE_STARTUP_TIMEOUT_MS', async () => {
-  const gw = start({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nothing', DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_STARTUP_TIMEOUT_MS: '2000' });
+  const gw = start({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nothing', INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 1000, DATABASE_STARTUP_TIMEOUT_MS: 2000 }) });
   expect(await gw.exited).toBe(1);
   expect(gw.stderr()).toMatch(/Startup failed: database unreachable for 2000 ms \(DATABASE_STARTUP_TIMEOUT_MS\): .*ECONNREFUSED/);
 });
@@ -141,7 +142,7 @@ test('an unreachable database fails startup with exit code 1 and a clear message
     upstream.on('error', end);
   });
   try {
-    const gw = start({ DATABASE_URL: viaProxy.toString(), SEED_DEMO: 'never', DATABASE_CONNECT_TIMEOUT_MS: '500', DATABASE_STARTUP_TIMEOUT_MS: '0' });
+    const gw = start({ DATABASE_URL: viaProxy.toString(), SEED_DEMO: 'never', INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 500, DATABASE_STARTUP_TIMEOUT_MS: 0 }) });
     // It says "listening" only once the database is ready; meanwhile each retry names the URL.
     let base = '';
     for (let i = 0; i < 400 && !base; i++) {

@@ -8,6 +8,7 @@ import { ok, type GqlClient } from '../helpers/gql';
 import { makeClient } from '../helpers/gql';
 import { createTestStore } from '../helpers/factories';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(120_000);
 
@@ -25,7 +26,7 @@ async function levelUpdate(gql: GqlClient, sku: string, warehouseCode: string, i
 
 beforeAll(async () => {
   // No sweeper, no event or webhook poll and no rate limiting: the SQL statement count below must be the queries' own.
-  t = await startTestServer({ SWEEP_INTERVAL_MS: '3600000', RATE_LIMIT_BUCKET_SIZE: '0', EVENTS_POLL_MS: '60000', WEBHOOK_POLL_MS: '60000' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 3600000, EVENTS_POLL_MS: 60000, WEBHOOK_POLL_MS: 60000 }), RATE_LIMIT_BUCKET_SIZE: '0' });
   W.a = await createWarehouse(t.gql, { code: `A-${tag}`, priority: 1 });
   W.b = await createWarehouse(t.gql, { code: `B-${tag}`, priority: 2 });
   W.fba = await createWarehouse(t.gql, { code: `F-${tag}`, priority: 3, readOnly: true, type: 'FBA' });

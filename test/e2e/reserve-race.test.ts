@@ -9,6 +9,7 @@ import { ok } from '../helpers/gql';
 import { checkInvariants } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { rng } from '../helpers/rng';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(120_000);
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
     if (s.includes('"level":"warn"') || s.includes('"level":"error"')) logged.push(s);
     return (origWrite as (...a: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stderr.write;
-  t = await startTestServer({ LOG_LEVEL: 'warn', RESERVE_BATCH_IN_FLIGHT: '2' });
+  t = await startTestServer({ LOG_LEVEL: 'warn', INVENTORY_TUNING: tuningEnv({ RESERVE_BATCH_IN_FLIGHT: 2 }) });
 });
 afterAll(async () => {
   process.stderr.write = origWrite;

@@ -7,12 +7,13 @@ import { stockedSku } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { usingPostgres } from '../helpers/db';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(60_000);
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ TX_MAX_RETRIES: '3' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ TX_MAX_RETRIES: 3 }) });
   // Sequences are not rolled back with the failing transaction, so they count attempts.
   await t.gateway.app.db.pool.query(`
     CREATE SEQUENCE test_attempts_40001;

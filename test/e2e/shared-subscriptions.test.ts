@@ -8,12 +8,13 @@ import { createProduct, createWarehouse, stockedSku, uniq } from '../helpers/fac
 import { ok } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { subscribe, type Sub } from '../helpers/ws';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(180_000);
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ EVENTS_POLL_MS: '200' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 200 }) });
 });
 afterAll(async () => {
   await t?.stop();
@@ -142,7 +143,7 @@ test('a subscriber resuming with "after" shares the shape and gets its backlog, 
 });
 
 test('a slow subscriber is cut off with 4290 without holding back a healthy subscriber of the same shape', async () => {
-  const small = await startTestServer({ SUBSCRIPTION_BUFFER: '1000', EVENTS_POLL_MS: '100', MAX_QUERY_ALIASES: '100' });
+  const small = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }) });
   try {
     const wh = await createWarehouse(small.gql);
     const skus: string[] = [];

@@ -8,6 +8,7 @@ import { createProduct, createWarehouse, LEVEL_FIELDS, setStock, stockedSku, uni
 import { ok } from '../helpers/gql';
 import { checkInvariants } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(60_000);
 
@@ -15,7 +16,7 @@ let t: TestServer;
 const seen = new Set<string>();
 
 beforeAll(async () => {
-  t = await startTestServer({ RESERVATION_TTL_MAX_SECONDS: '3600', RESERVATION_TTL_DEFAULT_SECONDS: '600' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ RESERVATION_TTL_MAX_SECONDS: 3600, RESERVATION_TTL_DEFAULT_SECONDS: 600 }) });
 });
 afterAll(async () => {
   await t?.stop();

@@ -12,12 +12,13 @@ import { makeClient, ok } from '../helpers/gql';
 import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { subscribe } from '../helpers/ws';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(180_000);
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ EVENTS_POLL_MS: '200' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 200 }) });
 });
 afterAll(async () => {
   await t?.stop();
@@ -168,7 +169,7 @@ test('a cursor older than the retention window is refused with CURSOR_EXPIRED', 
 });
 
 test('a slow subscriber is cut off with close code 4290 while a healthy one gets everything', async () => {
-  const small = await startTestServer({ SUBSCRIPTION_BUFFER: '1000', EVENTS_POLL_MS: '100', MAX_QUERY_ALIASES: '100' });
+  const small = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }) });
   try {
     const wh = await createWarehouse(small.gql);
     const skus: string[] = [];
@@ -206,7 +207,7 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-two-'));
   const procs: Spawned[] = [];
   try {
-    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, SEED_DEMO: 'always', LOG_LEVEL: 'info', EVENTS_POLL_MS: '5000' };
+    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, SEED_DEMO: 'always', LOG_LEVEL: 'info', INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 5000 }) };
     procs.push(spawnGateway(env));
     const urlA = await procs[0].ready();
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));

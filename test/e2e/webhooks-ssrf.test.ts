@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { stockedSku } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(60_000);
 
@@ -39,7 +40,7 @@ async function listenOn(host: string, p: number): Promise<number | null> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer({ WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100, WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 3 }) });
   expect(t.config.webhookAllowPrivateTargets).toBe(false);
   port = (await listenOn('127.0.0.1', 0))!;
   await listenOn('::1', port); // same port on the IPv6 loopback, when there is one

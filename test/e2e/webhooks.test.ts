@@ -13,6 +13,7 @@ import { createTestStore, stockedSku } from '../helpers/factories';
 import { makeClient, ok } from '../helpers/gql';
 import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { tuningEnv } from '../../src/config/tuning';
 
 jest.setTimeout(120_000);
 
@@ -71,7 +72,7 @@ let t: TestServer;
 let rx: Awaited<ReturnType<typeof receiver>>;
 beforeAll(async () => {
   // The receiver listens on 127.0.0.1, which the SSRF guard refuses unless told otherwise.
-  t = await startTestServer({ WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_POLL_MS: '50', EVENTS_POLL_MS: '100', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 3, WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100 }), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
   rx = await receiver();
 });
 afterAll(async () => {
@@ -289,7 +290,7 @@ test('validation, scopes and store isolation', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-'));
   const procs: Spawned[] = [];
   try {
-    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', EVENTS_POLL_MS: '50', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
+    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 20, EVENTS_POLL_MS: 50 }), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'always' }));
     const a = makeClient(await procs[0].ready(), printedDevKey(procs[0]));
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));
@@ -323,10 +324,7 @@ test('a dead endpoint: few log lines, each with the cause; the subscription is d
     DATA_DIR: dataDir,
     SEED_DEMO: 'always',
     LOG_LEVEL: 'info',
-    WEBHOOK_POLL_MS: '20',
-    EVENTS_POLL_MS: '50',
-    WEBHOOK_RETRY_BASE_MS: '20',
-    WEBHOOK_MAX_ATTEMPTS: '4',
+    INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 20, EVENTS_POLL_MS: 50, WEBHOOK_RETRY_BASE_MS: 20, WEBHOOK_MAX_ATTEMPTS: 4 }),
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   });
   try {

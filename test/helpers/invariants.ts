@@ -1,8 +1,8 @@
 /** SQL checks of the stock invariants, run after concurrency tests. */
 import type { App } from '../../src/app';
-import { availableOf, stockStatus } from '../../src/modules/inventory/availability';
+import { availableOf, stockStatus } from '../../src/modules/stock';
 import { levelSummary, stockTotals } from '../../src/modules/inventory/level.reads';
-import { effectiveReserved } from '../../src/modules/inventory/levels';
+import { effectiveReserved } from '../../src/modules/stock';
 
 export async function checkInvariants(app: App, storeId: string) {
   const q = (sql: string) => app.db.pool.query(sql, [storeId]).then((r) => r.rows);

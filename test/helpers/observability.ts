@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './db';
 import { printedDevKey, spawnGateway, type Spawned } from './process';
+import { tuningEnv } from '../../src/config/tuning';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';
@@ -73,9 +74,7 @@ export async function startObservedGateway(env: Record<string, string | undefine
     SEED_DEMO: 'always',
     DATA_DIR: dataDir,
     DATABASE_URL: db.url,
-    SWEEP_INTERVAL_MS: '200',
-    WEBHOOK_POLL_MS: '200',
-    WEBHOOK_RETRY_BASE_MS: '100',
+    INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 200, WEBHOOK_POLL_MS: 200, WEBHOOK_RETRY_BASE_MS: 100 }),
     // Webhooks to 127.0.0.1 (the test's receiver), once the SSRF guard exists.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     ...env,

@@ -28,13 +28,14 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATA_DIR: 'memory://',
     SEED_DEMO: 'never',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
-    SWEEP_INTERVAL_MS: '200',
     // Rate limiting runs in every test, with a bucket no test empties (test/e2e/security.test.ts
     // sets real limits).
     RATE_LIMIT_BUCKET_SIZE: '100000000',
     RATE_LIMIT_RESTORE_RATE: '1000000',
     ...(db.url ? { DATABASE_URL: db.url, DATABASE_POOL_SIZE: '10' } : {}),
     ...env,
+    // Tuning for tests (src/config/tuning.ts): the caller's overrides win over these.
+    INVENTORY_TUNING: JSON.stringify({ SWEEP_INTERVAL_MS: 200, ...JSON.parse(env.INVENTORY_TUNING ?? '{}') }),
   });
   const gateway = await startGateway(config, createLogger(config.logLevel));
   const store = await createTestStore(gateway.app);

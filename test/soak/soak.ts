@@ -18,6 +18,7 @@ import pg from 'pg';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { MAIN, NODE_FLAGS, ROOT, spawnGateway, type Spawned } from '../helpers/process';
+import { tuningEnv } from '../../src/config/tuning';
 
 export interface SoakOptions {
   durationS: number;
@@ -190,13 +191,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     SEED_DEMO: 'never',
     LOG_LEVEL: 'info',
     DATABASE_POOL_SIZE: '8',
-    DATABASE_CONNECT_TIMEOUT_MS: '2000',
-    DATABASE_STATEMENT_TIMEOUT_MS: '10000',
-    SWEEP_INTERVAL_MS: '300',
-    EVENTS_POLL_MS: '200',
-    WEBHOOK_POLL_MS: '200',
-    WEBHOOK_RETRY_BASE_MS: '50',
-    WEBHOOK_MAX_ATTEMPTS: '100',
+    INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 2000, DATABASE_STATEMENT_TIMEOUT_MS: 10000, SWEEP_INTERVAL_MS: 300, EVENTS_POLL_MS: 200, WEBHOOK_POLL_MS: 200, WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 100 }),
     // The receiver listens on 127.0.0.1: the SSRF guard must allow it.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     RATE_LIMIT_BUCKET_SIZE: '1000000000',

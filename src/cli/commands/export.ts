@@ -5,25 +5,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseCliArgs } from '../args';
 import type { CommandContext } from '../io';
 import { CsvExportError, exportCsv } from '../../modules/csv/csv-export.service';
 
 const USAGE = 'usage: npm run --silent export -- [--store HANDLE] [--warehouse CODE] [--out FILE] > stock.csv';
 
-function parseArgs(argv: string[]): Record<string, string> {
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') throw new CsvExportError(USAGE);
-    if (!a.startsWith('--')) throw new CsvExportError(`unexpected argument "${a}"\n${USAGE}`);
-    const eq = a.indexOf('=');
-    const k = eq === -1 ? a.slice(2) : a.slice(2, eq);
-    const v = eq === -1 ? argv[++i] : a.slice(eq + 1);
-    if (!['store', 'warehouse', 'out'].includes(k)) throw new CsvExportError(`unknown option --${k}\n${USAGE}`);
-    if (v === undefined || v === '') throw new CsvExportError(`--${k} needs a value\n${USAGE}`);
-    flags[k] = v;
-  }
-  return flags;
+function parseArgs(argv: string[]): Record<string, string | undefined> {
+  const { values, positionals } = parseCliArgs(argv, { strings: ['store', 'warehouse', 'out'], usage: USAGE, error: (m) => new CsvExportError(m) });
+  if (positionals.length) throw new CsvExportError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+  return values;
 }
 
 export async function run({ argv, io, app: open }: CommandContext): Promise<number> {
@@ -36,7 +27,7 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
   if (!toFile && io.env.npm_lifecycle_event === 'export' && io.env.npm_config_loglevel !== 'silent' && !io.stdout.isTTY) {
     io.stderr.write('warning: npm printed its own banner on stdout ahead of the CSV; use `npm run --silent export -- …` or `--out FILE`\n');
   }
-  const out = toFile ? fs.createWriteStream(path.resolve(io.cwd, flags.out)) : io.stdout;
+  const out = toFile ? fs.createWriteStream(path.resolve(io.cwd, flags.out!)) : io.stdout;
   const t0 = Date.now();
   const r = await exportCsv(app, { storeId: store.id, warehouseCode: flags.warehouse ?? null, end: toFile }, out);
   io.stderr.write(`Exported ${r.rows} level(s) of store "${storeCode}"${flags.warehouse ? ` in warehouse ${flags.warehouse}` : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);

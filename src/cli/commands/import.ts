@@ -11,40 +11,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
+import { parseCliArgs, type ArgSpec } from '../args';
 import type { CommandContext, OutStream } from '../io';
 import type { AuthInfo } from '../../modules/auth/scopes';
 import { CsvImportError, MAX_SEED_LENGTH, fileSeed, importCsv, type ImportMode, type ImportProgress, type ImportSummary } from '../../modules/csv/csv-import.service';
-import { MOVEMENT_REASONS, type MovementReason } from '../../modules/inventory/stock-writer';
+import { MOVEMENT_REASONS, type MovementReason } from '../../modules/stock';
 import { LIMITS } from '../../validation';
 
 const USAGE = `usage: npm run import -- FILE.csv [--mode set|adjust] [--warehouse CODE] [--dry-run] [--store HANDLE]
          [--seed TEXT] [--errors FILE] [--reason REASON] [--note TEXT] [--batch-size N] [--concurrency N] [--json] [--quiet]`;
 
-const VALUE_FLAGS = ['mode', 'warehouse', 'store', 'seed', 'errors', 'reason', 'note', 'batch-size', 'concurrency'];
-const BOOLEAN_FLAGS = ['dry-run', 'json', 'quiet'];
+const ARGS: ArgSpec = {
+  strings: ['mode', 'warehouse', 'store', 'seed', 'errors', 'reason', 'note', 'batch-size', 'concurrency'],
+  booleans: ['dry-run', 'json', 'quiet'],
+  usage: USAGE,
+  error: (message) => new CsvImportError(message),
+};
 
-function parseArgs(argv: string[]): { file: string; flags: Record<string, string>; bools: Set<string> } {
-  const flags: Record<string, string> = {};
-  const bools = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') throw new CsvImportError(USAGE);
-    if (!a.startsWith('--') || a === '-') {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const k = eq === -1 ? a.slice(2) : a.slice(2, eq);
-    if (BOOLEAN_FLAGS.includes(k) && eq === -1) bools.add(k);
-    else if (VALUE_FLAGS.includes(k)) {
-      const v = eq === -1 ? argv[++i] : a.slice(eq + 1);
-      if (v === undefined || v === '') throw new CsvImportError(`--${k} needs a value\n${USAGE}`);
-      flags[k] = v;
-    } else throw new CsvImportError(`unknown option ${a}\n${USAGE}`);
-  }
-  if (positional.length !== 1) throw new CsvImportError(`give exactly one CSV file\n${USAGE}`);
-  return { file: positional[0], flags, bools };
+function parseArgs(argv: string[]): { file: string; flags: Record<string, string | undefined>; bools: Set<string> } {
+  const { values, flags, positionals } = parseCliArgs(argv, ARGS);
+  if (positionals.length !== 1) throw new CsvImportError(`give exactly one CSV file\n${USAGE}`);
+  return { file: positionals[0], flags: values, bools: flags };
 }
 
 const DEFAULT_CONCURRENCY = 2;

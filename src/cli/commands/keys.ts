@@ -5,25 +5,11 @@
  *   npm run key:revoke -- <key id | prefix as listed | whole key>
  *   npm run key:quota  -- <key id | prefix as listed | whole key> <points>/<day|month> | none
  */
+import { parseCliArgs, type ArgSpec } from '../args';
 import type { CommandContext } from '../io';
 import { KeyError, createApiKey, listApiKeys, revokeApiKey, setApiKeyQuota } from '../../modules/auth/keys.service';
 import { parseQuota } from '../../modules/auth/quota';
 import { SCOPES } from '../../modules/auth/scopes';
-
-function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
-  const positional: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=', 2);
-      if (v !== undefined) flags[k] = v;
-      else if (argv[i + 1] && !argv[i + 1].startsWith('--')) flags[k] = argv[++i];
-      else flags[k] = true;
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
 
 export const USAGE = `usage:
   key:create --store <code> [--publishable | --kind sk|pk] [--scopes ${SCOPES.join(',')}] [--name text] [--create-store] [--quota <points>/<day|month>]
@@ -34,6 +20,13 @@ export const USAGE = `usage:
   key:revoke <key id | prefix as key:list prints it | the whole key>
   key:quota <key id | prefix as key:list prints it | the whole key> <points>/<day|month> | none`;
 
+const ARGS: ArgSpec = {
+  strings: ['store', 'kind', 'scopes', 'name', 'quota'],
+  booleans: ['publishable', 'create-store'],
+  usage: USAGE,
+  error: (message) => new KeyError(message),
+};
+
 /** Left-aligned columns separated by two spaces (the last column is not padded). */
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => [...r[i]].length)));
@@ -42,19 +35,19 @@ function table(rows: string[][]): string {
 
 export async function run({ argv, io, app: open }: CommandContext): Promise<number> {
   const [cmd, ...rest] = argv;
-  const { positional, flags } = parseArgs(rest);
-  const str = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
+  const { values, flags, positionals: positional } = parseCliArgs(rest, ARGS);
+  const str = (k: string) => values[k];
   if (cmd === 'create') {
     const code = str('store');
     if (!code) throw new KeyError(`--store is required\n${USAGE}`);
-    const kind = (flags.publishable ? 'pk' : (str('kind') ?? 'sk')) as 'sk' | 'pk';
+    const kind = (flags.has('publishable') ? 'pk' : (str('kind') ?? 'sk')) as 'sk' | 'pk';
     if (kind !== 'sk' && kind !== 'pk') throw new KeyError('--kind must be sk or pk');
     const scopes = (str('scopes') ?? (kind === 'pk' ? '' : 'admin')).split(',').map((s) => s.trim()).filter(Boolean);
     const quota = str('quota') !== undefined ? parseQuota(str('quota')!) : null;
     if (str('quota') !== undefined && !quota) throw new KeyError(`--quota must look like 100000/day or 5000000/month, got "${str('quota')}"`);
     const app = await open();
     let store = await app.db.prisma.store.findUnique({ where: { code } });
-    if (!store && flags['create-store']) store = await app.db.prisma.store.create({ data: { code, name: code } });
+    if (!store && flags.has('create-store')) store = await app.db.prisma.store.create({ data: { code, name: code } });
     if (!store) throw new KeyError(`store "${code}" does not exist (pass --create-store to create it)`);
     const k = await createApiKey(app.db.prisma, { storeId: store.id, kind, scopes, name: str('name') });
     if (quota) await setApiKeyQuota(app.db.prisma, k.id, quota);

@@ -8,11 +8,11 @@ import { storeOf } from '../../graphql/context';
 import { badInput } from '../../graphql/errors';
 import { decodeId, decodeIdList } from '../../graphql/ids';
 import { poolTx } from '../../db/tx';
-import type { StockStatus } from '../inventory/availability';
+import type { StockStatus } from '../stock';
 import { levelCountsByParent, levelPagesByParent, type LevelFilter, type LevelSortKey } from '../inventory/level.reads';
 import { InventoryLevelConnection, InventoryLevelFilter, LevelSortKeyEnum } from '../inventory/inventory.reads.types';
 import { StockStatusEnum } from '../inventory/inventory.types';
-import type { LevelRow } from '../inventory/stock-writer';
+import type { LevelRow } from '../stock';
 import * as reads from './catalog.reads';
 import {
   ProductConnection,

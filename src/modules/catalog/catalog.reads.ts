@@ -6,7 +6,7 @@
 import { countByParent, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
-import type { StockStatus } from '../inventory/availability';
+import type { StockStatus } from '../stock';
 import { BEST_STATUS, LEVELS_FROM } from '../inventory/level.reads';
 import { catalogColumns, type ProductRow, type VariantRow, type WarehouseRow, type WarehouseType } from './catalog.service';
 

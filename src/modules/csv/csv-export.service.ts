@@ -12,7 +12,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { App } from '../../app';
-import { effectiveReserved } from '../inventory/levels';
+import { effectiveReserved } from '../stock';
 
 export const EXPORT_COLUMNS = [
   'sku', 'externalId', 'label', 'product', 'warehouse', 'onHand', 'reserved', 'incoming', 'safetyStock', 'available', 'status', 'price', 'currency',

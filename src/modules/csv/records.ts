@@ -32,85 +32,100 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 
-export async function* rawRecords(input: AsyncIterable<Buffer | string>): AsyncGenerator<RawRecord> {
-  const decoder = new StringDecoder('utf8');
-  let buf = '';
-  let first = true;
-  let bytes = 0;
-  let line = 1; // line of buf[0]
-  // Scanner state, for the record starting at buf[0]; i is the next character to look at.
-  let i = 0;
-  let inQuotes = false;
-  let fieldStart = true;
+const WAIT = Symbol('wait');
 
-  const reset = () => {
-    inQuotes = false;
-    fieldStart = true;
-  };
+/** The splitter's state: the text not cut into records yet, and the scanner within it. */
+class Splitter {
+  buf = '';
+  bytes = 0;
+  /** Line of buf[0]. */
+  private line = 1;
+  // Scanner state, for the record starting at buf[0]; i is the next character to look at.
+  private i = 0;
+  private inQuotes = false;
+  private fieldStart = true;
+
   /** Cuts buf[0..end) off as a record. */
-  const take = (end: number, error?: string): RawRecord => {
-    const raw = buf.slice(0, end);
-    bytes += Buffer.byteLength(raw);
-    const rec: RawRecord = { raw, line, bytes, ...(error ? { error } : {}) };
-    line += (raw.match(/\n/g) ?? []).length;
-    buf = buf.slice(end);
-    i = 0;
-    reset();
+  private take(end: number, error?: string): RawRecord {
+    const raw = this.buf.slice(0, end);
+    this.bytes += Buffer.byteLength(raw);
+    const rec: RawRecord = { raw, line: this.line, bytes: this.bytes, ...(error ? { error } : {}) };
+    this.line += (raw.match(/\n/g) ?? []).length;
+    this.buf = this.buf.slice(end);
+    this.i = 0;
+    this.inQuotes = false;
+    this.fieldStart = true;
     return rec;
-  };
+  }
+
   /** The record's quote never closed: its first line is the broken record; read on from the next. */
-  const unclosed = (): RawRecord => {
-    const nl = buf.indexOf('\n');
-    const end = nl === -1 ? buf.length : nl + 1;
-    return take(end, `Quote Not Closed: the quote opened on line ${line} is never closed`);
-  };
+  private unclosed(): RawRecord {
+    const nl = this.buf.indexOf('\n');
+    const end = nl === -1 ? this.buf.length : nl + 1;
+    return this.take(end, `Quote Not Closed: the quote opened on line ${this.line} is never closed`);
+  }
 
   /** Scans buf from i; yields complete records. `eof`: no more input will come. */
-  function* scan(eof: boolean): Generator<RawRecord> {
+  *scan(eof: boolean): Generator<RawRecord> {
     for (;;) {
-      for (; i < buf.length; i++) {
-        const c = buf.charCodeAt(i);
-        if (inQuotes) {
-          if (c === QUOTE) {
-            if (i + 1 >= buf.length && !eof) return; // is it "" or the closing quote? wait for more
-            if (buf.charCodeAt(i + 1) === QUOTE) i++;
-            else inQuotes = false;
-          }
-          continue;
-        }
-        if (c === QUOTE) {
-          if (fieldStart) inQuotes = true;
-          fieldStart = false; // a quote inside a field is the parser's to refuse
-        } else if (c === COMMA) fieldStart = true;
-        else if (c === LF) {
-          yield take(i + 1);
-          i = -1; // the loop's i++ makes it 0
-        } else if (c !== SPACE && c !== TAB && c !== CR) fieldStart = false;
-      }
-      if (inQuotes && (eof || buf.length > MAX_RECORD_CHARS)) {
-        yield unclosed();
+      const rec = this.next(eof);
+      if (rec === WAIT) return;
+      if (rec) {
+        yield rec;
         continue;
       }
-      if (eof && buf.length > 0) {
-        yield take(buf.length);
+      if (this.inQuotes && (eof || this.buf.length > MAX_RECORD_CHARS)) {
+        yield this.unclosed();
+        continue;
+      }
+      if (eof && this.buf.length > 0) {
+        yield this.take(this.buf.length);
         continue;
       }
       return;
     }
   }
 
+  /** The next record ended by a line break outside quotes; null when buf holds none; WAIT: more input decides. */
+  private next(eof: boolean): RawRecord | null | typeof WAIT {
+    const buf = this.buf;
+    for (; this.i < buf.length; this.i++) {
+      const c = buf.charCodeAt(this.i);
+      if (this.inQuotes) {
+        if (c === QUOTE) {
+          if (this.i + 1 >= buf.length && !eof) return WAIT; // is it "" or the closing quote? wait for more
+          if (buf.charCodeAt(this.i + 1) === QUOTE) this.i++;
+          else this.inQuotes = false;
+        }
+        continue;
+      }
+      if (c === QUOTE) {
+        if (this.fieldStart) this.inQuotes = true;
+        this.fieldStart = false; // a quote inside a field is the parser's to refuse
+      } else if (c === COMMA) this.fieldStart = true;
+      else if (c === LF) return this.take(this.i + 1);
+      else if (c !== SPACE && c !== TAB && c !== CR) this.fieldStart = false;
+    }
+    return null;
+  }
+}
+
+export async function* rawRecords(input: AsyncIterable<Buffer | string>): AsyncGenerator<RawRecord> {
+  const decoder = new StringDecoder('utf8');
+  const s = new Splitter();
+  let first = true;
   for await (const chunk of input) {
     let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     if (first && text.length > 0) {
       first = false;
       if (text.charCodeAt(0) === 0xfeff) {
         text = text.slice(1);
-        bytes += 3;
+        s.bytes += 3;
       }
     }
-    buf += text;
-    yield* scan(false);
+    s.buf += text;
+    yield* s.scan(false);
   }
-  buf += decoder.end();
-  yield* scan(true);
+  s.buf += decoder.end();
+  yield* s.scan(true);
 }

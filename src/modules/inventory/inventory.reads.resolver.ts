@@ -25,7 +25,7 @@ import {
   StockMovementFilter,
 } from './inventory.reads.types';
 import { InventoryLevel } from './inventory.types';
-import type { MovementReason } from './stock-writer';
+import type { MovementReason } from '../stock';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 

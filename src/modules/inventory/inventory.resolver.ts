@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { Context } from '../../graphql/context';
 import { decodeId, toGlobalId } from '../../graphql/ids';
 import { Variant, Warehouse } from '../catalog/catalog.types';
-import { availableOf, stockStatus } from './availability';
+import { availableOf, stockStatus, type LevelRow } from '../stock';
 import { InventoryService } from './inventory.service';
 import {
   InventoryAdjustInput,
@@ -16,7 +16,6 @@ import {
   InventorySetInput,
   StockStatusEnum,
 } from './inventory.types';
-import type { LevelRow } from './stock-writer';
 
 const svc = (ctx: Context) => new InventoryService(ctx.app);
 const levelPayload = (r: { inventoryLevel: LevelRow | null; userErrors: unknown[]; replayed?: boolean }) => ({

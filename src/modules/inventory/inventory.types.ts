@@ -3,6 +3,7 @@ import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
 import { MoneyInput } from '../catalog/catalog.types';
+import { MovementReason } from '../stock';
 
 export enum StockStatusEnum {
   IN_STOCK = 'IN_STOCK',
@@ -21,22 +22,9 @@ registerEnumType(StockStatusEnum, {
   },
 });
 
-export enum MovementReasonEnum {
-  RECEIVED = 'RECEIVED',
-  CYCLE_COUNT = 'CYCLE_COUNT',
-  CORRECTION = 'CORRECTION',
-  DAMAGED = 'DAMAGED',
-  SHRINKAGE = 'SHRINKAGE',
-  RETURN = 'RETURN',
-  SALE = 'SALE',
-  RESERVATION = 'RESERVATION',
-  RELEASE = 'RELEASE',
-  EXPIRY = 'EXPIRY',
-  COMMIT = 'COMMIT',
-  TRANSFER_IN = 'TRANSFER_IN',
-  TRANSFER_OUT = 'TRANSFER_OUT',
-  OTHER = 'OTHER',
-}
+/** The GraphQL enum MovementReason: the database enum of the generated Prisma client (defined once, in the stock core). */
+export const MovementReasonEnum = MovementReason;
+export type MovementReasonEnum = MovementReason;
 registerEnumType(MovementReasonEnum, {
   name: 'MovementReason',
   description: 'Why stock moved; recorded on every ledger entry.',

@@ -5,9 +5,9 @@
  */
 import { countByParent, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
-import type { StockStatus } from './availability';
-import { effectiveReserved, levelColumns } from './levels';
-import type { LevelRow } from './stock-writer';
+import type { StockStatus } from '../stock';
+import { effectiveReserved, levelColumns } from '../stock';
+import type { LevelRow } from '../stock';
 import { catalogColumns, catalogRowOf, type CatalogKind, type ProductRow, type VariantRow, type WarehouseRow } from '../catalog/catalog.service';
 
 /** Every level of store $1 with its effective reserved, available and status, plus sku and product. */

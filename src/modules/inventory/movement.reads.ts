@@ -1,7 +1,7 @@
 /** Read side of the ledger (seed 003's adjustment history): filtered, keyset-paginated movements. */
 import { runPage, type Page, type PageRequest } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
-import type { MovementReason } from './stock-writer';
+import type { MovementReason } from '../stock';
 
 export interface MovementRow {
   id: string;

@@ -6,9 +6,8 @@
  */
 import type { App } from '../../app';
 import { withConn, withTx } from '../../db/tx';
-import { purgeExpiredKeys } from '../inventory/idempotency';
-import { applyLevelChange } from '../inventory/stock-writer';
-import { settleHeaders } from './reservation.service';
+import { applyLevelChange, purgeExpiredKeys } from '../stock';
+import { settleHeaders } from './settlement';
 
 /** Levels with due lines ($1: at most this many). Index: reservation_lines_sweep_idx. */
 export const DUE_LEVELS_SQL = `SELECT DISTINCT rl.inventory_level_id AS level_id, l.store_id FROM reservation_lines rl

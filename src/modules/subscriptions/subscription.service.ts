@@ -5,7 +5,7 @@
 import type { App } from '../../app';
 import { poolTx } from '../../db/tx';
 import { eventsAfter, purgedThrough, type OutboxEvent, type Topic } from '../../events/outbox';
-import type { StockStatus } from '../inventory/availability';
+import type { StockStatus } from '../stock';
 
 export interface EventFilter {
   warehouseIds?: string[] | null;

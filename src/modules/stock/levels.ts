@@ -6,7 +6,7 @@ import { preparedStatement } from '../../db/client';
 import type { Tx } from '../../db/tx';
 import { decodeId } from '../../graphql/ids';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
-import type { LevelRow } from './stock-writer';
+import type { LevelRow } from './types';
 
 export interface LevelAddress {
   inventoryLevelId?: string | null;
@@ -120,6 +120,36 @@ export async function ensureLevel(tx: Tx, storeId: string, variantId: string, wa
   // Conflict: a new statement sees the row another transaction committed meanwhile.
   const [r] = await tx.query<{ id: string }>(`SELECT id FROM inventory_levels WHERE variant_id = $1 AND warehouse_id = $2`, [variantId, warehouseId]);
   return r.id;
+}
+
+/**
+ * ensureLevel() for many (variant, warehouse) pairs: one INSERT for all of them (in a fixed order,
+ * so two such calls never deadlock), and one SELECT only for those another transaction created
+ * meanwhile. Returns the level id per pair key `variantId|warehouseId`.
+ */
+export async function ensureLevels(tx: Tx, storeId: string, pairs: readonly { variantId: string; warehouseId: string }[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (pairs.length === 0) return out;
+  const sorted = [...pairs].sort((a, b) => (a.variantId + a.warehouseId < b.variantId + b.warehouseId ? -1 : 1));
+  const v = sorted.map((p) => p.variantId);
+  const w = sorted.map((p) => p.warehouseId);
+  const made = await tx.query<{ id: string; variant_id: string; warehouse_id: string }>(
+    `INSERT INTO inventory_levels (store_id, variant_id, warehouse_id)
+     SELECT $1, k.v, k.w FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS k(v, w, i) ORDER BY k.i
+     ON CONFLICT (variant_id, warehouse_id) DO NOTHING RETURNING id, variant_id, warehouse_id`,
+    [storeId, v, w],
+  );
+  for (const r of made) out.set(`${r.variant_id}|${r.warehouse_id}`, r.id);
+  const lost = sorted.filter((p) => !out.has(`${p.variantId}|${p.warehouseId}`));
+  if (lost.length) {
+    // Conflicts: a new statement sees the rows other transactions committed meanwhile.
+    const seen = await tx.query<{ id: string; variant_id: string; warehouse_id: string }>(
+      `SELECT l.id, l.variant_id, l.warehouse_id FROM inventory_levels l JOIN unnest($1::uuid[], $2::uuid[]) AS k(v, w) ON l.variant_id = k.v AND l.warehouse_id = k.w`,
+      [lost.map((p) => p.variantId), lost.map((p) => p.warehouseId)],
+    );
+    for (const r of seen) out.set(`${r.variant_id}|${r.warehouse_id}`, r.id);
+  }
+  return out;
 }
 
 /** Locks levels (FOR UPDATE) in ascending id order, before changing them in another order. */

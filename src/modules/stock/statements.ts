@@ -1,167 +1,25 @@
 /**
- * THE stock writer: the only module that changes inventory_levels counters and appends
- * stock_movements. Each level change is ONE SQL statement (CTEs):
+ * THE stock writer's SQL: the only statements that change inventory_levels counters (and the only
+ * file of src/ with an UPDATE of inventory_levels; test/e2e/hot-updates.test.ts checks it).
  *
+ * CHANGE_SQL — one level change in ONE statement (CTEs):
  *   lock the level row → expire its due reservation lines (lazy expiry) → compute the new counters
  *   → conditional UPDATE → ledger rows (EXPIRY + the change) → outbox events (INVENTORY_UPDATED and,
  *   on an actual status crossing, STOCK_STATUS_CHANGED) → NOTIFY wake-up.
- *
  * A change that breaks a rule is not applied (and writes nothing but the expiry of due lines); the
  * statement returns the reason and the current counters so the caller can report a precise error.
- * Callers that touch several levels in one transaction must call this in ascending level id order.
- * reserveBatchStatement() is the same arithmetic for many reservations at once (group commit).
+ *
+ * RESERVE_BATCH_SQL — the same arithmetic for many one-line reservations at once (group commit),
+ * which also inserts each granted reservation and its line.
  * Locks are always taken level first, then its reservation lines.
  */
 import { preparedStatement } from '../../db/client';
-import { onCommit, type Tx } from '../../db/tx';
-import { observeStockChange } from '../../observability/metrics';
-
-export type MovementReason =
-  | 'RECEIVED' | 'CYCLE_COUNT' | 'CORRECTION' | 'DAMAGED' | 'SHRINKAGE' | 'RETURN' | 'SALE'
-  | 'RESERVATION' | 'RELEASE' | 'EXPIRY' | 'COMMIT' | 'TRANSFER_IN' | 'TRANSFER_OUT' | 'OTHER';
-
-export const MOVEMENT_REASONS: MovementReason[] = [
-  'RECEIVED', 'CYCLE_COUNT', 'CORRECTION', 'DAMAGED', 'SHRINKAGE', 'RETURN', 'SALE',
-  'RESERVATION', 'RELEASE', 'EXPIRY', 'COMMIT', 'TRANSFER_IN', 'TRANSFER_OUT', 'OTHER',
-];
-
-export interface LevelChange {
-  storeId: string;
-  levelId: string;
-  /** 'delta': onHand += onHandDelta; 'set': onHand = setOnHand; 'touch': only expire due lines. */
-  mode: 'delta' | 'set' | 'touch';
-  onHandDelta?: number;
-  setOnHand?: number;
-  /** compare-and-set: fail with STALE unless onHand equals this. */
-  compareOnHand?: number | null;
-  reservedDelta?: number;
-  /** Reject the change if available (onHand − reserved − safetyStock) would be negative afterwards. */
-  requireAvailable?: boolean;
-  /** Settings changed in the same statement (inventoryLevelUpdate). */
-  safetyStock?: number | null;
-  incoming?: number | null;
-  lowStockThreshold?: number | null;
-  criticalThreshold?: number | null;
-  reason: MovementReason;
-  note?: string | null;
-  actor?: string | null;
-  idempotencyKey?: string | null;
-  reservationId?: string | null;
-}
-
-export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT';
-
-/** A level row as stored (counters after the statement). */
-export interface LevelRow {
-  id: string;
-  storeId: string;
-  variantId: string;
-  warehouseId: string;
-  onHand: number;
-  reserved: number;
-  incoming: number;
-  safetyStock: number;
-  lowStockThreshold: number;
-  criticalThreshold: number;
-  version: number;
-  updatedAt: string;
-}
-
-export interface ChangeResult {
-  failure: ChangeFailure | null;
-  /** Counters before the change (after lazy expiry). */
-  before: { onHand: number; reserved: number; safetyStock: number };
-  level: LevelRow;
-  movementId: number | null;
-  expiredQuantity: number;
-}
-
-/** A batched statement's caller-specific parts (see reserveBatchStatement()). */
-export interface BatchExtension {
-  /** CTEs placed before the writer's own (must define `req`). */
-  pre: string;
-  /** CTEs after the writer's own; each preceded by ",\n". */
-  post?: string;
-  /** More output columns, each preceded by ", ". */
-  columns?: string;
-  /** Joins after the writer's own. */
-  from?: string;
-}
-
-/** SQL expressions of one level's counters, for levelEvents(). */
-interface CountersSql {
-  onHand: string;
-  reserved: string;
-  safety: string;
-  incoming: string;
-  status: string;
-}
-
-/**
- * The outbox events of one level change, as `LATERAL (VALUES …) AS t(ord, topic, payload)` (a NULL
- * payload means no event): INVENTORY_UPDATED when `updated` holds, and STOCK_STATUS_CHANGED on a
- * status crossing. One definition of the event payloads for every writer statement.
- */
-function levelEvents(e: {
-  updated: string;
-  level: string;
-  variant: string;
-  warehouse: string;
-  reason: string;
-  movementId: string;
-  expiredQuantity: string;
-  actor: string;
-  before: CountersSql;
-  after: CountersSql;
-}): string {
-  const counters = (c: CountersSql) =>
-    `jsonb_build_object('onHand', ${c.onHand}, 'reserved', ${c.reserved}, 'safetyStock', ${c.safety}, 'incoming', ${c.incoming},
-                      'available', greatest(${c.onHand} - ${c.reserved} - ${c.safety}, 0), 'status', ${c.status})`;
-  const ids = `'levelId', ${e.level}, 'variantId', ${e.variant}, 'warehouseId', ${e.warehouse}`;
-  return `LATERAL (VALUES
-      (1, 'INVENTORY_UPDATED', CASE WHEN ${e.updated} THEN jsonb_build_object(
-          ${ids},
-          'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},
-          'before', ${counters(e.before)},
-          'after', ${counters(e.after)}) END),
-      (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} THEN jsonb_build_object(
-          ${ids},
-          'previousStatus', ${e.before.status}, 'status', ${e.after.status},
-          'backInStock', ${e.before.status} = 'OUT_OF_STOCK', 'movementId', ${e.movementId},
-          'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0)) END)
-    ) AS t(ord, topic, payload)`;
-}
-
-/**
- * Every column of inventory_levels a stock change writes, with its new value, per writer statement:
- * the one place they are listed. Both UPDATEs build their SET list from here (setList), and
- * test/e2e/hot-updates.test.ts reads the catalog and fails if an index on inventory_levels covers
- * one of LEVEL_WRITTEN_COLUMNS: an indexed column that changes makes every stock change a non-HOT
- * update (a new entry in every index and a dead row version only VACUUM removes; docs/HOT-UPDATES.md).
- */
-export const LEVEL_WRITES = {
-  /** applyLevelChange(): from the `fin` CTE, on the locked row `l`. */
-  change: {
-    on_hand: 'fin.a_on_hand',
-    reserved: 'fin.a_reserved',
-    safety_stock: 'fin.a_safety',
-    incoming: 'fin.a_incoming',
-    low_stock_threshold: 'fin.a_low',
-    critical_threshold: 'fin.a_critical',
-    version: 'l.version + 1',
-    updated_at: 'now()',
-  },
-  /** reserveBatchStatement(): the granted total `g.q` per level. */
-  batch: { reserved: 'l.reserved + g.q', version: 'l.version + 1', updated_at: 'now()' },
-} as const;
-
-/** The columns of inventory_levels that a stock change sets (no index may cover them). */
-export const LEVEL_WRITTEN_COLUMNS: readonly string[] = [...new Set(Object.values(LEVEL_WRITES).flatMap((w) => Object.keys(w)))];
-
-const setList = (w: Record<string, string>) => Object.entries(w).map(([col, value]) => `${col} = ${value}`).join(', ');
+import { BULK_SQL } from './bulk-statement';
+import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
+import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
 /** The writer's statement. Parameters $1–$16. */
-const SQL = preparedStatement(
+export const CHANGE_SQL = preparedStatement(
   'stock_writer',
   `
 WITH lk AS (
@@ -284,11 +142,11 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
 );
 
 /**
- * The writer's batched reservation statement: many `reserved += qty` changes (reason RESERVATION,
- * available must stay ≥ 0, lazy expiry not needed) in ONE statement, for group commit.
- *
- * `x.pre` must define the CTE `req(idx, store_id, level_id, qty, reservation_id, note, actor, …)`:
- * one row per request, `idx` its position, `level_id` the level it targets or NULL. Then:
+ * The writer's batched reservation statement (group commit): many one-line reservations, each a
+ * `reserved += qty` change (reason RESERVATION, available must stay ≥ 0, lazy expiry not needed),
+ * in ONE statement. $1–$10 are arrays with one element per request (see reserveLines()):
+ *  - `req`: a request targets the only active, writable level of its variant (id or sku) in its
+ *    warehouse (id or code, when given); `idx` is its position, `level_id` NULL when there is none;
  *  - the targeted levels that have no due reservation lines are locked, in ascending id order;
  *  - per level, requests are granted in `idx` order while the running total fits in available
  *    (so the granted ones are a prefix; the rest are refused and write nothing);
@@ -302,15 +160,33 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
  *    attempts a change the constraints forbid, and the ledger rows always match the counters;
  *  - each granted request gets its own ledger row (reserved_before/after from the running total),
  *    its INVENTORY_UPDATED event and, on a status crossing, STOCK_STATUS_CHANGED, exactly as one
- *    change of the single statement would, in the same order.
- * `x.post` CTEs may read `won` (the granted requests: req's columns + res_before, res_after). The
- * result has one row per request, in idx order: idx, granted, movement_id, plus `x.columns` (the
- * request is `q`, its grant `ok`; `x.from` joins more).
+ *    change of the single statement would, in the same order;
+ *  - each granted request's reservation and its one line are inserted.
+ * The result has one row per request, in idx order: idx, granted, movement_id and the inserted
+ * reservation and line (columns of RES_FIELDS prefixed r_, of LINE_FIELDS prefixed l_).
  * A refused or untargeted request is left for the caller's general path, which reports exactly.
  */
-export function reserveBatchStatement(x: BatchExtension): string {
-  return `
-WITH ${x.pre},
+export const RESERVE_BATCH_SQL = preparedStatement(
+  'reserve_batch',
+  `
+WITH inp AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::uuid[], $8::int[], $9::text[], $10::text[])
+    WITH ORDINALITY AS a(store_id, variant_id, sku, warehouse_id, warehouse_code, qty, reservation_id, ttl, note, actor, idx)
+),
+req AS (
+  SELECT inp.idx, inp.store_id, t.level_id, inp.qty, inp.reservation_id, inp.note, inp.actor, inp.ttl
+    FROM inp LEFT JOIN LATERAL (
+      SELECT (array_agg(l.id))[1] AS level_id
+        FROM inventory_levels l
+        JOIN variants v ON v.id = l.variant_id
+        JOIN warehouses w ON w.id = l.warehouse_id
+       WHERE l.store_id = inp.store_id AND v.store_id = inp.store_id
+         AND (v.id = inp.variant_id OR v.sku = inp.sku)
+         AND (inp.warehouse_id IS NULL OR w.id = inp.warehouse_id) AND (inp.warehouse_code IS NULL OR w.code = inp.warehouse_code)
+         AND w.active AND NOT w.read_only
+      HAVING count(*) = 1
+    ) t ON true
+),
 lk AS (
   SELECT l.* FROM inventory_levels l
    WHERE l.id IN (SELECT level_id FROM req WHERE level_id IS NOT NULL)
@@ -367,82 +243,22 @@ ob AS (
    ORDER BY e.level_id, e.idx, t.ord
   RETURNING id
 ),
-nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)${x.post ?? ''}
+nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0),
+r AS (
+  INSERT INTO reservations (id, store_id, status, reference, expires_at, actor)
+  SELECT won.reservation_id, won.store_id, 'ACTIVE', won.note, now() + make_interval(secs => won.ttl), won.actor FROM won
+  RETURNING *
+),
+rl AS (
+  INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
+  SELECT r.id, won.level_id, won.qty, won.qty, r.expires_at, 0 FROM r JOIN won ON won.reservation_id = r.id
+  RETURNING *
+)
 SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,
-       (SELECT count(*) FROM nt) AS notified${x.columns ?? ''}
-  FROM req q LEFT JOIN won ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id${x.from ?? ''}
- ORDER BY q.idx`;
-}
-
-
-interface Row {
-  id: string;
-  store_id: string;
-  variant_id: string;
-  warehouse_id: string;
-  failure: ChangeFailure | null;
-  b_on_hand: number;
-  b_reserved: number;
-  b_safety: number;
-  a_on_hand: number;
-  a_reserved: number;
-  a_safety: number;
-  a_incoming: number;
-  a_low: number;
-  a_critical: number;
-  version: number;
-  updated_at: Date;
-  movement_id: number | null;
-  expired_q: number;
-}
+       (SELECT count(*) FROM nt) AS notified, ${columns(RES_FIELDS, 'r_')}, ${columns(LINE_FIELDS, 'l_')}
+  FROM req q LEFT JOIN won ok ON ok.idx = q.idx LEFT JOIN mv ON mv.reservation_id = ok.reservation_id LEFT JOIN r ON r.id = q.reservation_id LEFT JOIN rl ON rl.reservation_id = q.reservation_id
+ ORDER BY q.idx`,
+);
 
 /** The writer's statement texts (for tests that read what they write). */
-export const WRITER_STATEMENTS: readonly string[] = [SQL, reserveBatchStatement({ pre: 'req AS (SELECT NULL::int AS idx)' })];
-
-/** Applies one level change in one statement. Returns null when the level does not exist in the store. */
-export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {
-  const [r] = await tx.query<Row>(SQL, [
-    c.levelId,
-    c.storeId,
-    c.mode,
-    c.mode === 'set' ? c.setOnHand : (c.onHandDelta ?? 0),
-    c.reservedDelta ?? 0,
-    c.requireAvailable ?? false,
-    c.compareOnHand ?? null,
-    c.reason,
-    c.note ?? null,
-    c.actor ?? null,
-    c.idempotencyKey ?? null,
-    c.reservationId ?? null,
-    c.safetyStock ?? null,
-    c.incoming ?? null,
-    c.lowStockThreshold ?? null,
-    c.criticalThreshold ?? null,
-  ]);
-  if (r && (r.movement_id !== null || Number(r.expired_q) > 0)) onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));
-  return r ? changeResult(r) : null;
-}
-
-/** The outcome of a writer statement, from its row. */
-function changeResult(r: Row): ChangeResult {
-  return {
-    failure: r.failure,
-    before: { onHand: Number(r.b_on_hand), reserved: Number(r.b_reserved), safetyStock: Number(r.b_safety) },
-    level: {
-      id: r.id,
-      storeId: r.store_id,
-      variantId: r.variant_id,
-      warehouseId: r.warehouse_id,
-      onHand: r.a_on_hand,
-      reserved: r.a_reserved,
-      incoming: r.a_incoming,
-      safetyStock: r.a_safety,
-      lowStockThreshold: r.a_low,
-      criticalThreshold: r.a_critical,
-      version: r.version,
-      updatedAt: new Date(r.updated_at).toISOString(),
-    },
-    movementId: r.movement_id === null ? null : Number(r.movement_id),
-    expiredQuantity: Number(r.expired_q),
-  };
-}
+export const WRITER_STATEMENTS: readonly string[] = [CHANGE_SQL, RESERVE_BATCH_SQL, BULK_SQL];

@@ -1,0 +1,41 @@
+/**
+ * The stock core: the one public entry of src/modules/stock/. Feature modules (inventory,
+ * reservations, csv, the sweeper, reads) import from here, never from a file inside.
+ *
+ *  - the writer: applyLevelChange() and reserveLines(), the only code that changes stock counters;
+ *  - the level types (LevelRow, LevelChange, ChangeResult) and movement reasons;
+ *  - availability arithmetic (availableOf, stockStatus) and level addressing (resolveLevel…);
+ *  - idempotency (runStockOperation, stockOperation, purgeExpiredKeys);
+ *  - reservation rows (the mapping the reads and the batched statement share).
+ */
+export { MOVEMENT_REASONS, MovementReason } from './reasons';
+export type { ChangeFailure, ChangeResult, LevelChange, LevelRow } from './types';
+export { applyLevelChange, reserveLines, type ReservedLine, type ReserveLineRequest } from './writer';
+export { LEVEL_WRITES, LEVEL_WRITTEN_COLUMNS } from './sql-parts';
+export { WRITER_STATEMENTS } from './statements';
+export { applyBulkChanges, type BulkChange } from './bulk';
+export { availableOf, bestStatus, inInt32Range, INT32_MAX, stockStatus, type StockStatus } from './availability';
+export {
+  effectiveReserved,
+  ensureLevel,
+  ensureLevels,
+  LEVEL_COLUMNS,
+  levelColumns,
+  levelsByIds,
+  lockLevels,
+  resolveLevel,
+  type LevelAddress,
+  type ResolvedLevel,
+} from './levels';
+export { purgeExpiredKeys, requestHash, runStockOperation, stockOperation, type OpResult } from './idempotency';
+export {
+  LINE_COLUMNS,
+  LINE_FIELDS,
+  pick,
+  RES_COLUMNS,
+  RES_FIELDS,
+  columns,
+  type ReservationLineRow,
+  type ReservationRow,
+  type ReservationStatus,
+} from './reservation-rows';

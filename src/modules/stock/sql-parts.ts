@@ -1,0 +1,78 @@
+/**
+ * The SQL parts every writer statement shares: the outbox events of a level change, and the one
+ * list of the inventory_levels columns a stock change writes (the SET lists are built from it).
+ */
+
+/** SQL expressions of one level's counters, for levelEvents(). */
+export interface CountersSql {
+  onHand: string;
+  reserved: string;
+  safety: string;
+  incoming: string;
+  status: string;
+}
+
+/**
+ * The outbox events of one level change, as `LATERAL (VALUES …) AS t(ord, topic, payload)` (a NULL
+ * payload means no event): INVENTORY_UPDATED when `updated` holds, and STOCK_STATUS_CHANGED on a
+ * status crossing. One definition of the event payloads for every writer statement.
+ */
+export function levelEvents(e: {
+  updated: string;
+  level: string;
+  variant: string;
+  warehouse: string;
+  reason: string;
+  movementId: string;
+  expiredQuantity: string;
+  actor: string;
+  before: CountersSql;
+  after: CountersSql;
+}): string {
+  const counters = (c: CountersSql) =>
+    `jsonb_build_object('onHand', ${c.onHand}, 'reserved', ${c.reserved}, 'safetyStock', ${c.safety}, 'incoming', ${c.incoming},
+                      'available', greatest(${c.onHand} - ${c.reserved} - ${c.safety}, 0), 'status', ${c.status})`;
+  const ids = `'levelId', ${e.level}, 'variantId', ${e.variant}, 'warehouseId', ${e.warehouse}`;
+  return `LATERAL (VALUES
+      (1, 'INVENTORY_UPDATED', CASE WHEN ${e.updated} THEN jsonb_build_object(
+          ${ids},
+          'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},
+          'before', ${counters(e.before)},
+          'after', ${counters(e.after)}) END),
+      (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} THEN jsonb_build_object(
+          ${ids},
+          'previousStatus', ${e.before.status}, 'status', ${e.after.status},
+          'backInStock', ${e.before.status} = 'OUT_OF_STOCK', 'movementId', ${e.movementId},
+          'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0)) END)
+    ) AS t(ord, topic, payload)`;
+}
+
+/**
+ * Every column of inventory_levels a stock change writes, with its new value, per writer statement:
+ * the one place they are listed. Both UPDATEs build their SET list from here (setList), and
+ * test/e2e/hot-updates.test.ts reads the catalog and fails if an index on inventory_levels covers
+ * one of LEVEL_WRITTEN_COLUMNS: an indexed column that changes makes every stock change a non-HOT
+ * update (a new entry in every index and a dead row version only VACUUM removes; docs/HOT-UPDATES.md).
+ */
+export const LEVEL_WRITES = {
+  /** CHANGE_SQL (applyLevelChange()): from the `fin` CTE, on the locked row `l`. */
+  change: {
+    on_hand: 'fin.a_on_hand',
+    reserved: 'fin.a_reserved',
+    safety_stock: 'fin.a_safety',
+    incoming: 'fin.a_incoming',
+    low_stock_threshold: 'fin.a_low',
+    critical_threshold: 'fin.a_critical',
+    version: 'l.version + 1',
+    updated_at: 'now()',
+  },
+  /** RESERVE_BATCH_SQL (reserveLines()): the granted total `g.q` per level. */
+  batch: { reserved: 'l.reserved + g.q', version: 'l.version + 1', updated_at: 'now()' },
+  /** BULK_SQL (applyBulkChanges()): each level's final counters `fin`, once per bulk. */
+  bulk: { on_hand: 'fin.a_on_hand', reserved: 'fin.res0', version: 'fin.a_version', updated_at: 'now()' },
+} as const;
+
+/** The columns of inventory_levels that a stock change sets (no index may cover them). */
+export const LEVEL_WRITTEN_COLUMNS: readonly string[] = [...new Set(Object.values(LEVEL_WRITES).flatMap((w) => Object.keys(w)))];
+
+export const setList = (w: Record<string, string>) => Object.entries(w).map(([col, value]) => `${col} = ${value}`).join(', ');

@@ -1,0 +1,133 @@
+/**
+ * THE stock writer: the only module that changes inventory_levels counters and appends
+ * stock_movements, through the statements of statements.ts. Its operations:
+ *  - applyLevelChange(): one level change (delta, set, settings, or only the lazy expiry of due
+ *    reservation lines), in one statement. Callers that touch several levels in one transaction
+ *    must call it in ascending level id order;
+ *  - reserveLines(): many one-line reservations at once (group commit), each granted or not.
+ * Callers pass data; the SQL and its CTEs stay here.
+ */
+import { onCommit, type Tx } from '../../db/tx';
+import { observeStockChange } from '../../observability/metrics';
+import { LINE_FIELDS, pick, RES_FIELDS, type ReservationLineRow, type ReservationRow } from './reservation-rows';
+import { CHANGE_SQL, RESERVE_BATCH_SQL } from './statements';
+import type { ChangeFailure, ChangeResult, LevelChange } from './types';
+
+export interface Row {
+  id: string;
+  store_id: string;
+  variant_id: string;
+  warehouse_id: string;
+  failure: ChangeFailure | null;
+  b_on_hand: number;
+  b_reserved: number;
+  b_safety: number;
+  a_on_hand: number;
+  a_reserved: number;
+  a_safety: number;
+  a_incoming: number;
+  a_low: number;
+  a_critical: number;
+  version: number;
+  updated_at: Date;
+  movement_id: number | null;
+  expired_q: number;
+}
+
+/** Applies one level change in one statement. Returns null when the level does not exist in the store. */
+export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeResult | null> {
+  const [r] = await tx.query<Row>(CHANGE_SQL, [
+    c.levelId,
+    c.storeId,
+    c.mode,
+    c.mode === 'set' ? c.setOnHand : (c.onHandDelta ?? 0),
+    c.reservedDelta ?? 0,
+    c.requireAvailable ?? false,
+    c.compareOnHand ?? null,
+    c.reason,
+    c.note ?? null,
+    c.actor ?? null,
+    c.idempotencyKey ?? null,
+    c.reservationId ?? null,
+    c.safetyStock ?? null,
+    c.incoming ?? null,
+    c.lowStockThreshold ?? null,
+    c.criticalThreshold ?? null,
+  ]);
+  if (r && (r.movement_id !== null || Number(r.expired_q) > 0)) onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));
+  return r ? changeResult(r) : null;
+}
+
+/** The outcome of a writer statement, from its row. */
+export function changeResult(r: Row): ChangeResult {
+  return {
+    failure: r.failure,
+    before: { onHand: Number(r.b_on_hand), reserved: Number(r.b_reserved), safetyStock: Number(r.b_safety) },
+    level: {
+      id: r.id,
+      storeId: r.store_id,
+      variantId: r.variant_id,
+      warehouseId: r.warehouse_id,
+      onHand: r.a_on_hand,
+      reserved: r.a_reserved,
+      incoming: r.a_incoming,
+      safetyStock: r.a_safety,
+      lowStockThreshold: r.a_low,
+      criticalThreshold: r.a_critical,
+      version: r.version,
+      updatedAt: new Date(r.updated_at).toISOString(),
+    },
+    movementId: r.movement_id === null ? null : Number(r.movement_id),
+    expiredQuantity: Number(r.expired_q),
+  };
+}
+
+/** One request of reserveLines(): a one-line reservation without idempotency key. */
+export interface ReserveLineRequest {
+  storeId: string;
+  /** The variant by id or by sku (exactly one). */
+  variantId: string | null;
+  sku: string | null;
+  /** The warehouse by id or code, or neither (then the variant must have one writable level). */
+  warehouseId: string | null;
+  warehouseCode: string | null;
+  quantity: number;
+  /** The id the reservation gets when granted. */
+  reservationId: string;
+  ttlSeconds: number;
+  reference: string | null;
+  actor: string;
+}
+
+/** A granted request: the reservation and its line as inserted. */
+export interface ReservedLine {
+  reservation: ReservationRow;
+  line: ReservationLineRow;
+}
+
+/**
+ * Reserves many one-line requests in ONE autocommit statement (RESERVE_BATCH_SQL): each request is
+ * granted (its reservation, line, ledger row and events are written) or not (null: it wrote
+ * nothing, and the caller's general path answers it). Errors of the statement reach the caller,
+ * which decides what to do with the whole batch.
+ */
+export async function reserveLines(conn: Tx, requests: readonly ReserveLineRequest[]): Promise<(ReservedLine | null)[]> {
+  const col = <K extends keyof ReserveLineRequest>(k: K) => requests.map((i) => i[k]);
+  const rows = await conn.query<Record<string, unknown>>(RESERVE_BATCH_SQL, [
+    col('storeId'),
+    col('variantId'),
+    col('sku'),
+    col('warehouseId'),
+    col('warehouseCode'),
+    col('quantity'),
+    col('reservationId'),
+    col('ttlSeconds'),
+    col('reference'),
+    col('actor'),
+  ]);
+  const out = rows.map((r) =>
+    r.granted && r.r_id != null ? { reservation: pick<ReservationRow>(r, RES_FIELDS, 'r_'), line: pick<ReservationLineRow>(r, LINE_FIELDS, 'l_') } : null,
+  );
+  observeStockChange('RESERVATION', out.filter((r) => r !== null).length, 0);
+  return out;
+}
