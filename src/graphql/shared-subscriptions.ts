@@ -21,7 +21,7 @@ import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, typ
 import type { WebSocket } from 'ws';
 import type { OutboxEvent } from '../events/outbox';
 import type { AuthInfo } from '../modules/auth/scopes';
-import type { EventSink, EventSource } from '../modules/subscriptions/subscription.service';
+import type { EventFeed, EventSink } from '../events/sink';
 import type { Context } from './context';
 import { isAsyncIterable, serialize, shapeKey, type ErrorFormatter, type Rendered } from './subscription-shape';
 import { sendTextMessages } from './ws-frames';
@@ -29,7 +29,7 @@ import { sendTextMessages } from './ws-frames';
 const SHARED = Symbol('shared subscription source');
 
 interface Shared<P> {
-  source: EventSource;
+  source: EventFeed;
   toPayload(e: OutboxEvent): P;
 }
 
@@ -38,7 +38,7 @@ interface Shared<P> {
  * (graphql-ws) runs, sharing each event's execution among the subscribers of one shape. Iterated
  * any other way it fails: subscriptions are served over graphql-ws only.
  */
-export function shareable<P>(source: EventSource, toPayload: (e: OutboxEvent) => P): AsyncIterable<P> {
+export function shareable<P>(source: EventFeed, toPayload: (e: OutboxEvent) => P): AsyncIterable<P> {
   const shared: Shared<P> = { source, toPayload };
   return {
     [SHARED]: shared,
@@ -248,7 +248,7 @@ class ShapeGroup {
     list.push(m);
   }
 
-  join(socket: WebSocket, id: string, source: EventSource): Member {
+  join(socket: WebSocket, id: string, source: EventFeed): Member {
     const m = new Member(this, socket, id);
     this.members.add(m);
     m.stop = source.attach(m);

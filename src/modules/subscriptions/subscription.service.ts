@@ -5,6 +5,7 @@
 import type { App } from '../../app';
 import { poolTx } from '../../db/tx';
 import { eventsAfter, purgedThrough, type OutboxEvent, type Topic } from '../../events/outbox';
+import type { EventFeed, EventSink } from '../../events/sink';
 import type { StockStatus } from '../stock';
 
 export interface EventFilter {
@@ -45,28 +46,12 @@ async function matcher(app: App, storeId: string, f: EventFilter): Promise<(e: O
 }
 
 /**
- * Receives the events of one subscription, pushed in order (see `EventSource.attach`). `pending`
- * counts the events it was given and has not yet delivered: more than `config.subscriptionBuffer`
- * ends the subscription with SlowConsumerError.
- */
-export interface EventSink {
-  /** Called in sequence order, each event once. */
-  push(e: OutboxEvent): void;
-  /** Events given to the sink and not yet delivered to the client. */
-  readonly pending: number;
-  /** Resolves when `pending` is 0 (the backlog is replayed one page at a time). */
-  drained(): Promise<void>;
-  /** The stream ended with an error (SlowConsumerError, or the backlog could not be read). */
-  fail(err: Error): void;
-}
-
-/**
  * Events of one topic for one store, for one subscriber. With `after`, every retained event after
  * it comes first, in order; live events follow without gap or duplicate. More than
  * `config.subscriptionBuffer` undelivered events end it with SlowConsumerError (and `onSlow`).
  * Nothing is received before `attach`.
  */
-export class EventSource {
+export class EventSource implements EventFeed {
   constructor(
     private readonly app: App,
     readonly storeId: string,
