@@ -2,7 +2,6 @@
  * Database selection: DATABASE_URL set → PostgreSQL; unset → embedded PGlite under DATA_DIR,
  * served in-process over pglite-socket so that the same pg driver and Prisma adapter are used.
  */
-import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,39 +10,15 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Config } from '../config';
 import type { Logger } from '../log';
-import { m as metrics } from '../observability/metrics';
+import { instrumentedPool, setupQuery, type StatementCounter } from './instrumented-pool';
 
-/**
- * Counts the SQL statements sent on behalf of one HTTP request (background work such as the
- * sweeper or the event hub runs outside any scope). The server reports the count in the
- * `x-sql-statements` response header outside production.
- */
-export const statementScope = new AsyncLocalStorage<{ statements: number }>();
+export { preparedStatement, statementScope } from './instrumented-pool';
 
 // Return BIGINT (int8) columns as JS numbers when they fit; sequences and sums stay well below 2^53.
 pg.types.setTypeParser(20, (v) => {
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : v;
 });
-
-const prepared = new Map<string, string>();
-const preparedNames = new Set<string>();
-
-/**
- * Registers a constant, parameterised SQL text of a hot path: wherever it is sent with parameters
- * through a pooled connection, it runs as a named prepared statement (parsed and planned once per
- * connection; PostgreSQL may then switch to a generic plan). Returns the text unchanged.
- */
-export function preparedStatement(label: string, text: string): string {
-  if (!prepared.has(text)) {
-    // One name per text: a second text under the same label gets its own number.
-    let name = label;
-    for (let n = 2; preparedNames.has(name); n++) name = `${label}_${n}`;
-    preparedNames.add(name);
-    prepared.set(text, name);
-  }
-  return text;
-}
 
 export interface Database {
   kind: 'postgres' | 'pglite';
@@ -167,69 +142,31 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     application_name: 'inventory-gateway',
     ...(embedded ? {} : { statement_timeout: config.statementTimeoutMs, idle_in_transaction_session_timeout: config.statementTimeoutMs * 2 }),
   };
-  const pool = new pg.Pool({
-    ...connection,
-    // pg uses this timeout for waiting on a pooled connection too. The embedded database has one
-    // connection that every request queues for, so there the wait is bounded by a minute instead.
-    ...(embedded ? { connectionTimeoutMillis: Math.max(config.connectTimeoutMs, 60_000) } : {}),
-    max: config.poolSize,
-    idleTimeoutMillis: 30_000,
-    // Embedded PGlite serves every connection from ONE session: the prepared statements of a
-    // replaced connection are still there, and preparing them again under the same names would
-    // fail ("already exists"). A new connection starts from none (pg-pool awaits this before
-    // handing the connection out).
-    ...(embedded ? { onConnect: (c: pg.ClientBase) => c.query('DEALLOCATE ALL') } : {}),
-  });
   // Count every statement sent through these pools (services, loaders, Prisma's adapter, reservation
   // batches; on PostgreSQL the event hub has a pool of its own, not counted here).
-  let statements = 0;
-  const instrument = (p: pg.Pool, poolName: string) => {
-    // pool.query() waits for a connection through a callback, which a busy pool calls from the
-    // release of another statement: bind it to the caller's async context, so that the statement
-    // is counted for the request that sent it (statementScope), not for whoever released the connection.
-    // The wait for a connection is measured (inventory_db_pool_wait_seconds).
-    const connect = p.connect.bind(p) as (cb?: (...a: unknown[]) => void) => unknown;
-    const wait = metrics.poolWait.labels({ pool: poolName });
-    (p as unknown as { connect: typeof connect }).connect = (cb) => {
-      const t0 = performance.now();
-      if (typeof cb === 'function') {
-        const bound = AsyncResource.bind(cb);
-        return connect((...a: unknown[]) => {
-          wait.observe((performance.now() - t0) / 1000);
-          bound(...a);
-        });
-      }
-      const r = connect() as Promise<unknown>;
-      return r.then((c) => {
-        wait.observe((performance.now() - t0) / 1000);
-        return c;
-      });
-    };
-    // A connection killed by the server (restart, pg_terminate_backend) must not crash the process.
-    p.on('error', (err) => log.warn('idle database connection lost', { err: err.message }));
-    p.on('connect', (client) => {
-      // A checked-out client whose connection is killed between two statements emits 'error'; with
-      // no listener that crashes the process. The next statement on it fails (mapped to
-      // UNAVAILABLE) and the transaction releases it as broken.
-      client.on('error', (err) => log.warn('database connection lost while in use', { err: err.message }));
-      const query = client.query.bind(client) as (...a: unknown[]) => unknown;
-      (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
-        statements++;
-        const scope = statementScope.getStore();
-        if (scope) scope.statements++;
-        // Hot statements registered with preparedStatement() run as named prepared statements:
-        // parsed and planned once per connection instead of on every call.
-        const name = typeof a[0] === 'string' && Array.isArray(a[1]) ? prepared.get(a[0]) : undefined;
-        if (name) return typeof a[2] === 'function' ? query({ name, text: a[0], values: a[1] }, a[2]) : query({ name, text: a[0], values: a[1] });
-        return query(...a);
-      };
-    });
-  };
-  instrument(pool, 'main');
+  const counter: StatementCounter = { statements: 0 };
+  const pool = instrumentedPool(
+    {
+      ...connection,
+      // pg uses this timeout for waiting on a pooled connection too. The embedded database has one
+      // connection that every request queues for, so there the wait is bounded by a minute instead.
+      ...(embedded ? { connectionTimeoutMillis: Math.max(config.connectTimeoutMs, 60_000) } : {}),
+      max: config.poolSize,
+      idleTimeoutMillis: 30_000,
+      // Embedded PGlite serves every connection from ONE session: the prepared statements of a
+      // replaced connection are still there, and preparing them again under the same names would
+      // fail ("already exists"). A new connection starts from none (pg-pool awaits this before
+      // handing the connection out).
+      ...(embedded ? { onConnect: (c: pg.ClientBase) => setupQuery(c, 'DEALLOCATE ALL') } : {}),
+    },
+    'main',
+    counter,
+    log,
+  );
   let batchPool = pool;
   if (!embedded) {
-    batchPool = new pg.Pool({ ...connection, options: '-c plan_cache_mode=force_generic_plan', max: config.reserveBatchInFlight, idleTimeoutMillis: 30_000 });
-    instrument(batchPool, 'reserve_batch');
+    const options = { ...connection, options: '-c plan_cache_mode=force_generic_plan', max: config.reserveBatchInFlight, idleTimeoutMillis: 30_000 };
+    batchPool = instrumentedPool(options, 'reserve_batch', counter, log);
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
   return {
@@ -238,7 +175,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     batchPool,
     prisma,
     connection,
-    statements: () => statements,
+    statements: () => counter.statements,
     async close() {
       await prisma.$disconnect().catch(() => undefined);
       await pool.end().catch(() => undefined);

@@ -11,13 +11,23 @@
  * batch on a channel per store and deliver from its subscription instead (see docs/EVENTS.md).
  */
 import pg from 'pg';
-import type { App } from '../app';
-import { withConn } from '../db/tx';
+import type { Config } from '../config';
+import type { Database } from '../db/client';
+import { withConn, type TxRunner } from '../db/tx';
+import type { Logger } from '../log';
 import { m as metrics, secondsSince } from '../observability/metrics';
 import { inTrace, startSpan } from '../observability/tracing';
 import { eventsAfter, headSeq, purgeOutbox, sequenceAndRead, type OutboxEvent } from './outbox';
 
 export type Listener = (e: OutboxEvent) => void;
+
+/** What the hub needs of the application (the App satisfies it; events/ does not depend on app.ts). */
+export interface HubDeps {
+  config: Pick<Config, 'eventsPollMs' | 'outboxRetentionSeconds'>;
+  db: Pick<Database, 'kind' | 'connection'>;
+  log: Logger;
+  tx: TxRunner;
+}
 
 export interface Fanout {
   publish(events: OutboxEvent[]): void;
@@ -79,7 +89,7 @@ export class EventHub {
    */
   private readonly ownPool: pg.Pool | null = null;
 
-  constructor(private readonly app: App) {
+  constructor(private readonly app: HubDeps) {
     if (app.db.kind === 'postgres') {
       const pool = new pg.Pool({ ...app.db.connection, max: 1, idleTimeoutMillis: 30_000 });
       pool.on('error', (err) => app.log.warn('event hub connection lost', { err: err.message }));

@@ -4,8 +4,8 @@
  *
  * The delivery order is assigned *after* commit by the sequencer: one transaction at a time (an
  * advisory lock across every instance) numbers the committed rows that have no `seq` yet, in id
- * order, continuing from the highest assigned seq, so the sequence has no gaps (the old
- * `outbox_seq` database sequence is unused: nextval() leaks numbers on rollback). Because
+ * order, continuing from the highest assigned seq, so the sequence has no gaps (not a database
+ * sequence: nextval() leaks numbers on rollback). Because
  * sequencing transactions are serialized, a reader that has seen seq N has seen every event with a
  * smaller seq: `seq > cursor` never skips one.
  */

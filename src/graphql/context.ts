@@ -1,8 +1,25 @@
 import type { App } from '../app';
 import type { AuthInfo } from '../modules/auth/scopes';
 import { createLoaders, type Loaders } from './loaders';
-import type { Observed } from './security';
-import type { SubscriberTarget } from './shared-subscriptions';
+import type { WebSocket } from 'ws';
+import type { Outcome } from '../observability/metrics';
+
+/** What one operation looked like, for its metrics and its request log line (see OperationGuard.observe). */
+export interface Observed {
+  /** The `operation` label (bounded: see OperationNames). */
+  operation: string;
+  type: string;
+  outcome: Outcome;
+  /** The actual cost (null when the operation did not run). */
+  cost: number | null;
+  ms: number;
+}
+
+/** The graphql-ws subscription a context belongs to (shared subscription delivery). */
+export interface SubscriberTarget {
+  socket: WebSocket;
+  id: string;
+}
 
 export interface Context {
   app: App;

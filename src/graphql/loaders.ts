@@ -6,7 +6,6 @@ import DataLoader from 'dataloader';
 import type { App } from '../app';
 import { poolTx, type Tx } from '../db/tx';
 import * as catalog from '../modules/catalog';
-import type { Page } from '../db/keyset';
 import { stockTotals, type StockTotals } from '../modules/inventory';
 import { levelsByIds, type LevelRow } from '../modules/stock';
 import { movementsByIds, type MovementRow } from '../modules/inventory';
@@ -118,7 +117,5 @@ export class RequestLoaders {
 export function createLoaders(app: App, storeId: string | null): RequestLoaders {
   return new RequestLoaders(app, storeId);
 }
-
-export type NestedPage<T> = Page<T>;
 
 export type Loaders = RequestLoaders;

@@ -44,7 +44,7 @@ import { sharedBuckets, type BucketConfig, type ThrottleStatus } from '../module
 import { BucketLeases } from '../modules/auth/bucket-leases';
 import type { AuthInfo } from '../modules/auth/scopes';
 import { checkFieldAccess } from './access';
-import type { Context } from './context';
+import type { Context, Observed } from './context';
 import { actualCost, requestedCost } from './cost';
 import { isTransientDbError, PUBLIC_CODES, UnavailableError, unauthenticated } from './errors';
 
@@ -80,16 +80,6 @@ function quotaExceeded(requested: number, q: QuotaStatus): GraphQLError {
   });
 }
 
-/** What one operation looked like, for its metrics and its request log line. */
-export interface Observed {
-  /** The `operation` label (bounded: see OperationNames). */
-  operation: string;
-  type: string;
-  outcome: Outcome;
-  /** The actual cost (null when the operation did not run). */
-  cost: number | null;
-  ms: number;
-}
 
 const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
 

@@ -17,100 +17,35 @@
  * and cleanup on `complete` or close.
  */
 import { m as metrics, secondsSince } from '../observability/metrics';
-import {
-  Kind,
-  createSourceEventStream,
-  execute,
-  getOperationAST,
-  print,
-  visit,
-  type ArgumentNode,
-  type ASTVisitor,
-  type ExecutionArgs,
-  type ExecutionResult,
-  type GraphQLFormattedError,
-} from 'graphql';
-import type { Socket } from 'node:net';
+import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { OutboxEvent } from '../events/outbox';
 import type { AuthInfo } from '../modules/auth/scopes';
-import type { EventSink, EventSource } from '../modules/subscriptions/subscription.service';
+import type { EventFeed, EventSink } from '../events/sink';
 import type { Context } from './context';
+import { isAsyncIterable, serialize, shapeKey, type ErrorFormatter, type Rendered } from './subscription-shape';
+import { sendTextMessages } from './ws-frames';
 
 const SHARED = Symbol('shared subscription source');
 
 interface Shared<P> {
-  source: EventSource;
+  source: EventFeed;
   toPayload(e: OutboxEvent): P;
 }
 
 /**
- * What a subscribe resolver returns: an async iterable of payloads (plain graphql-js execution,
- * `beforeEach` runs before each payload is executed), which the graphql-ws server recognizes and
- * runs shared instead.
+ * What a subscribe resolver returns: an async iterable for graphql-js, which only SharedSubscriptions
+ * (graphql-ws) runs, sharing each event's execution among the subscribers of one shape. Iterated
+ * any other way it fails: subscriptions are served over graphql-ws only.
  */
-export function shareable<P>(source: EventSource, toPayload: (e: OutboxEvent) => P, beforeEach?: () => void): AsyncIterable<P> {
+export function shareable<P>(source: EventFeed, toPayload: (e: OutboxEvent) => P): AsyncIterable<P> {
   const shared: Shared<P> = { source, toPayload };
   return {
     [SHARED]: shared,
     [Symbol.asyncIterator](): AsyncIterableIterator<P> {
-      return mapIterator(source, (e) => {
-        beforeEach?.();
-        return toPayload(e);
-      });
+      throw new Error('a shared subscription is delivered by SharedSubscriptions over graphql-ws');
     },
   } as AsyncIterable<P>;
-}
-
-/** The graphql-ws subscription a context belongs to (set by the server's `context`). */
-export interface SubscriberTarget {
-  socket: WebSocket;
-  id: string;
-}
-
-/**
- * The serialized result of one event for one shape. Per subscription id, built once: its graphql-ws
- * `next` message, and that message as a complete WebSocket text frame (server frames are not
- * masked, so the same bytes go to every socket).
- */
-class Rendered {
-  private readonly frames = new Map<string, Buffer>();
-  constructor(private readonly json: string) {}
-
-  message(id: string): string {
-    return `{"id":${JSON.stringify(id)},"type":"next","payload":${this.json}}`;
-  }
-
-  frame(id: string): Buffer {
-    let f = this.frames.get(id);
-    if (!f) {
-      const msg = this.message(id);
-      const len = Buffer.byteLength(msg);
-      const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-      f = Buffer.allocUnsafe(head + len);
-      f[0] = 0x81; // FIN, text
-      if (head === 2) f[1] = len;
-      else if (head === 4) {
-        f[1] = 126;
-        f.writeUInt16BE(len, 2);
-      } else {
-        f[1] = 127;
-        f.writeBigUInt64BE(BigInt(len), 2);
-      }
-      f.write(msg, head, 'utf8');
-      this.frames.set(id, f);
-    }
-    return f;
-  }
-}
-
-/** Formats an error as every transport does (the guard's formatError: masking, public codes). */
-export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-
-/** Like graphql-ws: `errors` only when there are some, formatted by the guard. */
-function serialize(result: ExecutionResult, format: ErrorFormatter): Rendered {
-  const { errors, ...rest } = result;
-  return new Rendered(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => format(e.toJSON(), e)) } : rest));
 }
 
 const RENDERED_KEPT = 64;
@@ -207,9 +142,10 @@ class Member implements EventSink, AsyncIterableIterator<never> {
   }
 
   /**
-   * Writes the held frames straight to the TCP socket, in one write: the bytes ws would write (no
-   * compression is negotiated, see server.ts). Frames are held, not written into a corked socket,
-   * so that nothing is sent for a subscription after it ended (`complete`, cut-off).
+   * Sends the held messages, their pre-built frames in one write (src/graphql/ws-frames.ts). Each
+   * message's callback runs once the socket took it, which is what `inflight` counts (the
+   * slow-consumer limit). Messages are held, not written into a corked socket, so that nothing is
+   * sent for a subscription after it ended (`complete`, cut-off).
    */
   writeOut(): void {
     this.scheduled = false;
@@ -222,15 +158,7 @@ class Member implements EventSink, AsyncIterableIterator<never> {
       if (this.pending === 0) this.notifyDrained();
       return;
     }
-    const raw = (ws as unknown as { _socket?: Socket })._socket;
-    if (!raw || ws.extensions !== '') {
-      for (const r of out) ws.send(r.message(this.id), this.onSent);
-      return;
-    }
-    if (out.length === 1) return void raw.write(out[0].frame(this.id), this.onSent);
-    raw.cork();
-    for (const r of out) raw.write(r.frame(this.id), this.onSent);
-    raw.uncork();
+    sendTextMessages(ws, out.map((r) => r.message(this.id)), this.onSent);
   }
 
   private notifyDrained(): void {
@@ -320,7 +248,7 @@ class ShapeGroup {
     list.push(m);
   }
 
-  join(socket: WebSocket, id: string, source: EventSource): Member {
+  join(socket: WebSocket, id: string, source: EventFeed): Member {
     const m = new Member(this, socket, id);
     this.members.add(m);
     m.stop = source.attach(m);
@@ -358,66 +286,6 @@ class ShapeGroup {
     if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as number);
     return r;
   }
-}
-
-/** Variables used anywhere but in the root fields' arguments. */
-function variablesBelowRoot(args: ExecutionArgs): string[] {
-  const op = getOperationAST(args.document, args.operationName);
-  const used = new Set<string>();
-  if (!op) return [];
-  const rootArgs = new Set<ArgumentNode>();
-  for (const s of op.selectionSet.selections) if (s.kind === Kind.FIELD) for (const a of s.arguments ?? []) rootArgs.add(a);
-  const visitor: ASTVisitor = {
-    Argument: (node) => (rootArgs.has(node) ? false : undefined),
-    Variable: (node) => void used.add(node.name.value),
-  };
-  visit(op.selectionSet, visitor);
-  for (const d of op.directives ?? []) visit(d, visitor);
-  for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) visit(d.selectionSet, visitor);
-  return [...used].sort();
-}
-
-function shapeKey(args: ExecutionArgs, auth: AuthInfo | null): string {
-  const vars = (args.variableValues ?? {}) as Record<string, unknown>;
-  return JSON.stringify([
-    args.document.loc?.source.body ?? print(args.document),
-    args.operationName ?? null,
-    variablesBelowRoot(args).map((n) => (n in vars ? [n, vars[n]] : [n])),
-    auth ? [auth.storeId, auth.kind, [...auth.scopes].sort()] : null,
-  ]);
-}
-
-function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
-  return typeof (x as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
-}
-
-/** Plain execution per payload (a subscription that is not shareable). */
-function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-  return mapIterator(source, (value) => execute({ ...args, rootValue: value }));
-}
-
-/** `source`'s items through `f`, in order; ending the result ends the source. */
-function mapIterator<T, U>(source: AsyncIterable<T>, f: (t: T) => U | Promise<U>): AsyncIterableIterator<U> {
-  const it = source[Symbol.asyncIterator]();
-  const mapped: AsyncIterableIterator<U> = {
-    async next() {
-      const r = await it.next();
-      if (r.done) return { done: true, value: undefined };
-      return { done: false, value: await f(r.value) };
-    },
-    async return() {
-      await it.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(e) {
-      await it.return?.();
-      throw e;
-    },
-    [Symbol.asyncIterator]() {
-      return mapped;
-    },
-  };
-  return mapped;
 }
 
 export class SharedSubscriptions {
@@ -487,7 +355,8 @@ export class SharedSubscriptions {
     if (!isAsyncIterable(source)) return source;
     const ctx = args.contextValue as Context;
     const shared = (source as { [SHARED]?: Shared<unknown> })[SHARED];
-    if (!shared || !ctx.subscriber) return executeEach(source, args);
+    // Every subscription is shareable and served over graphql-ws (which sets `subscriber`).
+    if (!shared || !ctx.subscriber) return { errors: [new GraphQLError('Subscriptions are served over graphql-ws')] };
     const key = shapeKey(args, ctx.auth);
     let g = this.groups.get(key);
     if (!g) this.groups.set(key, (g = new ShapeGroup(this, key, args, ctx.auth, shared.toPayload)));

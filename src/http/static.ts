@@ -14,6 +14,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import type { Config } from '../config';
 import { projectRoot } from '../paths';
+import { sendError } from './json';
 
 export const publicDir = path.join(projectRoot, 'dist', 'public');
 
@@ -65,9 +66,9 @@ const PAGE_HEADERS: Record<string, string> = {
 /** Names made by the build with a content hash (main-AB12CD34.js, …): safe to cache forever. */
 const HASHED = /-[A-Z0-9]{8}\.[a-z0-9.]+$/;
 
-function sendJson(res: http.ServerResponse, status: number, message: string, code: string, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...COMMON_HEADERS, ...headers });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+/** An error answer with the headers every static response carries. */
+function sendStaticError(res: http.ServerResponse, status: number, message: string, code: string, headers: Record<string, string> = {}) {
+  sendError(res, status, message, code, { ...COMMON_HEADERS, ...headers });
 }
 
 class BadPath extends Error {}
@@ -234,11 +235,11 @@ function wantsIde(req: http.IncomingMessage, url: URL): boolean {
 
 async function serveAsset(req: http.IncomingMessage, res: http.ServerResponse, app: 'ide' | 'board', rest: string): Promise<true> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    sendJson(res, 405, 'Method not allowed', 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
+    sendStaticError(res, 405, 'Method not allowed', 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
     return true;
   }
   if (rest === '') {
-    sendJson(res, 404, 'Not found', 'NOT_FOUND');
+    sendStaticError(res, 404, 'Not found', 'NOT_FOUND');
     return true;
   }
   let file: string;
@@ -246,12 +247,12 @@ async function serveAsset(req: http.IncomingMessage, res: http.ServerResponse, a
     file = resolveAsset(path.join(publicDir, app), rest);
   } catch (e) {
     if (!(e instanceof BadPath)) throw e;
-    sendJson(res, 400, 'Bad path', 'BAD_REQUEST');
+    sendStaticError(res, 400, 'Bad path', 'BAD_REQUEST');
     return true;
   }
   // Pages are served at /graphql and /board only; compressed twins are picked by Accept-Encoding.
   if (path.basename(file) === 'index.html' || /\.(br|gz)$/.test(file) || !(await sendFile(req, res, file))) {
-    sendJson(res, 404, 'Not found', 'NOT_FOUND');
+    sendStaticError(res, 404, 'Not found', 'NOT_FOUND');
   }
   return true;
 }
@@ -271,7 +272,7 @@ export function serveStatic(req: http.IncomingMessage, res: http.ServerResponse,
   if (!config.board) return false;
   if (p === '/board') {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, 'Method not allowed', 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
+      sendStaticError(res, 405, 'Method not allowed', 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
       return true;
     }
     return sendPage(req, res, 'board').then(() => true);

@@ -6,7 +6,6 @@
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../graphql/context';
-import { createLoaders } from '../../graphql/loaders';
 import { shareable } from '../../graphql/shared-subscriptions';
 import { badInput, forbidden, unauthenticated } from '../../graphql/errors';
 import { decodeIdList } from '../../graphql/ids';
@@ -46,8 +45,9 @@ async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null
   try {
     const from = after == null ? null : after === 'oldest' ? 0 : Number(after);
     const source = await openEventSource(ctx.app, auth.storeId, topic, filter, from, (reason) => ctx.closeSocket?.(4290, reason));
-    // Fresh loaders per event: "inventoryLevel" is the level as it is now, not as first seen.
-    return shareable(source, view, () => (ctx.loaders = createLoaders(ctx.app, auth.storeId)));
+    // Each event runs with a fresh context (fresh loaders): "inventoryLevel" is the level as it is
+    // now, not as first seen (SharedSubscriptions).
+    return shareable(source, view);
   } catch (e) {
     if (e instanceof CursorExpiredError) throw new GraphQLError(e.message, { extensions: { code: 'CURSOR_EXPIRED' } });
     if (e instanceof CursorAheadError) throw badInput(e.message, { argument: 'after' });

@@ -5,6 +5,7 @@
 import type { App } from '../../app';
 import { poolTx } from '../../db/tx';
 import { eventsAfter, purgedThrough, type OutboxEvent, type Topic } from '../../events/outbox';
+import type { EventFeed, EventSink } from '../../events/sink';
 import type { StockStatus } from '../stock';
 
 export interface EventFilter {
@@ -45,29 +46,12 @@ async function matcher(app: App, storeId: string, f: EventFilter): Promise<(e: O
 }
 
 /**
- * Receives the events of one subscription, pushed in order (see `EventSource.attach`). `pending`
- * counts the events it was given and has not yet delivered: more than `config.subscriptionBuffer`
- * ends the subscription with SlowConsumerError.
- */
-export interface EventSink {
-  /** Called in sequence order, each event once. */
-  push(e: OutboxEvent): void;
-  /** Events given to the sink and not yet delivered to the client. */
-  readonly pending: number;
-  /** Resolves when `pending` is 0 (the backlog is replayed one page at a time). */
-  drained(): Promise<void>;
-  /** The stream ended with an error (SlowConsumerError, or the backlog could not be read). */
-  fail(err: Error): void;
-}
-
-/**
  * Events of one topic for one store, for one subscriber. With `after`, every retained event after
  * it comes first, in order; live events follow without gap or duplicate. More than
  * `config.subscriptionBuffer` undelivered events end it with SlowConsumerError (and `onSlow`).
- *
- * Push (`attach`) or pull (async iteration): nothing is received before either starts.
+ * Nothing is received before `attach`.
  */
-export class EventSource implements AsyncIterable<OutboxEvent> {
+export class EventSource implements EventFeed {
   constructor(
     private readonly app: App,
     readonly storeId: string,
@@ -134,71 +118,6 @@ export class EventSource implements AsyncIterable<OutboxEvent> {
       early.length = 0;
       unsubscribe();
     };
-  }
-
-  /** Pull: an iterator over the same events (queued until read). */
-  [Symbol.asyncIterator](): AsyncIterableIterator<OutboxEvent> {
-    const queue: OutboxEvent[] = [];
-    let wake: (() => void) | null = null;
-    let drainedWaiters: (() => void)[] = [];
-    let failure: Error | null = null;
-    let done = false;
-    const notifyDrained = () => {
-      const w = drainedWaiters;
-      drainedWaiters = [];
-      for (const r of w) r();
-    };
-    const stop = this.attach({
-      push(e) {
-        queue.push(e);
-        wake?.();
-      },
-      get pending() {
-        return queue.length;
-      },
-      drained: () => (queue.length === 0 ? Promise.resolve() : new Promise<void>((r) => drainedWaiters.push(r))),
-      fail(err) {
-        failure = err;
-        queue.length = 0;
-        wake?.();
-      },
-    });
-    const finish = () => {
-      done = true;
-      stop();
-      notifyDrained();
-      wake?.();
-    };
-    const it: AsyncIterableIterator<OutboxEvent> = {
-      async next() {
-        for (;;) {
-          if (done) return { done: true, value: undefined };
-          if (failure) {
-            finish();
-            throw failure;
-          }
-          const e = queue.shift();
-          if (e) {
-            if (queue.length === 0) notifyDrained();
-            return { done: false, value: e };
-          }
-          await new Promise<void>((r) => (wake = r));
-          wake = null;
-        }
-      },
-      async return() {
-        finish();
-        return { done: true, value: undefined };
-      },
-      async throw(e) {
-        finish();
-        throw e;
-      },
-      [Symbol.asyncIterator]() {
-        return it;
-      },
-    };
-    return it;
   }
 }
 
