@@ -77,8 +77,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^\\.\\./[^./][^/]*/(?!index$)[^/]+$',
-              message: "Import another module through its public index (e.g. '../stock'), not a file inside it.",
+              regex: '^\\.\\./[^./][^/]*/(?!index$|graphql$)[^/]+$',
+              message: "Import another module through its public index (e.g. '../stock') or its graphql.ts (GraphQL types), not a file inside it.",
             },
           ],
         },

@@ -8,8 +8,9 @@
  * 'src/app.ts' a file). A file belongs to the first layer, from the top, with a matching prefix.
  */
 const LAYERS = [
-  { name: 'entry', paths: ['src/main.ts', 'src/startup-error.ts', 'src/cli/', 'src/admin/'] },
-  { name: 'server', paths: ['src/server.ts', 'src/server/', 'src/http/'] },
+  { name: 'entry', paths: ['src/main.ts', 'src/startup-error.ts', 'src/cli/'] },
+  { name: 'server', paths: ['src/server.ts', 'src/server/', 'src/http/', 'src/admin/'] },
+  { name: 'commands', paths: ['src/cli/commands/', 'src/cli/io.ts', 'src/cli/args.ts'] },
   { name: 'modules', paths: ['src/modules/'] },
   { name: 'stock-core', paths: ['src/modules/stock/'] },
   { name: 'graphql-kit', paths: ['src/graphql/', 'src/validation.ts'] },

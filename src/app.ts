@@ -4,14 +4,12 @@ import type { Database } from './db/client';
 import type { TxRunner } from './db/tx';
 import type { EventHub } from './events/hub';
 import type { Logger } from './log';
-import type { KeyAuthenticator } from './modules/auth/keys.service';
 
 export interface App {
   config: Config;
   db: Database;
   tx: TxRunner;
   log: Logger;
-  authenticator: KeyAuthenticator;
   /** Set once the gateway is ready: sequencing and fan-out of outbox events. */
   events?: EventHub;
 }

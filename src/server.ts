@@ -10,12 +10,12 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
-import type { App } from './app';
+import type { GatewayApp } from './server/gateway-app';
 import type { Config } from './config';
 import { buildContext } from './graphql/context';
 import { loadTrustedDocuments } from './graphql/documents';
-import { getSchema } from './graphql/schema';
-import { OperationGuard } from './graphql/security';
+import { getSchema } from './server/schema';
+import { OperationGuard } from './server/security';
 import { SharedSubscriptions } from './graphql/shared-subscriptions';
 import type { Logger } from './log';
 import { instrumentRootFields } from './observability/schema';
@@ -32,7 +32,7 @@ import { serveGraphqlWs } from './server/ws';
 export interface Gateway {
   url: string;
   port: number;
-  app: App;
+  app: GatewayApp;
   httpServer: http.Server;
   /** Shared subscription execution (shapes, subscribers, executions). */
   subscriptions: SharedSubscriptions;

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Config } from './config';
-import { dataDirOwner } from './cli/admin-protocol';
+import { dataDirOwner } from './admin/protocol';
 
 function pgTarget(config: Config): { db: string; user: string; where: string } {
   try {

@@ -1,5 +1,5 @@
 /**
- * The gateway's side of the admin socket (see src/cli/admin-protocol.ts): runs the command-line tools' commands
+ * The gateway's side of the admin socket (see src/admin/protocol.ts): runs the command-line tools' commands
  * on the gateway's own database connection, so that they work while it owns the embedded database.
  */
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { App } from '../app';
 import { COMMANDS } from '../cli/commands';
 import type { CliIO, OutStream } from '../cli/io';
-import { PROTOCOL_VERSION, adminSocketPath, listenPrivate, onFrames, type AdminRequest, type GatewayFrame, type ToolFrame } from '../cli/admin-protocol';
+import { PROTOCOL_VERSION, adminSocketPath, listenPrivate, onFrames, type AdminRequest, type GatewayFrame, type ToolFrame } from './protocol';
 
 export interface AdminSocket {
   path: string;

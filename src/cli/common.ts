@@ -4,7 +4,6 @@ import { configOrReport, loadConfig, type Config } from '../config';
 import { openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../log';
-import { KeyAuthenticator } from '../modules/auth/keys.service';
 import type { App } from '../app';
 
 export function configOrExit(): Config {
@@ -18,7 +17,7 @@ export async function withApp<T>(fn: (app: App) => Promise<T>, opts: { migrate?:
   const db = await openDatabase(config, log);
   try {
     if (opts.migrate !== false) await migrate(db.connection, log);
-    const app: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator: new KeyAuthenticator(db.prisma) };
+    const app: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries } };
     return await fn(app);
   } finally {
     await db.close();

@@ -1,7 +1,7 @@
 /** `npm run schema:emit`: writes schema.graphql from the type-graphql classes. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { schemaSdl } from '../graphql/schema';
+import { schemaSdl } from '../server/schema';
 import { projectRoot } from '../paths';
 
 void schemaSdl().then((sdl) => {

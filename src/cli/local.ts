@@ -4,7 +4,6 @@ import { type Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../log';
-import { KeyAuthenticator } from '../modules/auth/keys.service';
 import type { App } from '../app';
 import type { CliIO, Command } from './io';
 
@@ -22,7 +21,7 @@ export async function runHere(config: Config, command: Command, argv: string[], 
         if (!app) {
           db = await openDatabase(config, log);
           applied = await migrate(db.connection, log);
-          app = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator: new KeyAuthenticator(db.prisma) };
+          app = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries } };
         }
         return app;
       },

@@ -1,6 +1,6 @@
-/** The tool's side of the admin socket (src/cli/admin-protocol.ts): sends the command, relays output. */
+/** The tool's side of the admin socket (src/admin/protocol.ts): sends the command, relays output. */
 import type net from 'node:net';
-import { PROTOCOL_VERSION, connectSocket, dataDirOwner, onFrames, type AdminRequest, type GatewayFrame } from './admin-protocol';
+import { PROTOCOL_VERSION, connectSocket, dataDirOwner, onFrames, type AdminRequest, type GatewayFrame } from '../admin/protocol';
 
 export class GatewayGone extends Error {}
 

@@ -1,11 +1,11 @@
 /**
  * Entry of every command-line tool that needs the database (`npm run key:*`, `import`, `export`,
  * `seed`, `migrate`). With an embedded database (no DATABASE_URL) that a running gateway owns, the
- * command runs inside that gateway over its admin socket (src/cli/admin-protocol.ts); otherwise it
+ * command runs inside that gateway over its admin socket (src/admin/protocol.ts); otherwise it
  * opens the database itself. Loads nothing heavy before it knows which.
  */
 import { configOrReport, loadConfig } from '../config';
-import { adminSocketPath, dataDirOwner } from './admin-protocol';
+import { adminSocketPath, dataDirOwner } from '../admin/protocol';
 import type { CliIO } from './io';
 
 function processIO(): CliIO {

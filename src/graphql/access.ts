@@ -43,7 +43,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { Extensions, getMetadataStorage } from 'type-graphql';
-import { hasScope, STOREFRONT, type AuthInfo } from '../modules/auth/scopes';
+import { hasScope, STOREFRONT, type AuthInfo } from './scopes';
 
 export interface AccessPolicy {
   /** Any one of these scopes reads every field of the type. */

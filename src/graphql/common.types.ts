@@ -65,7 +65,7 @@ export abstract class Node {
 
 /**
  * Descriptions of the root operation types. type-graphql builds Query, Mutation and Subscription
- * itself and takes no description for them; src/graphql/schema.ts sets these on the built schema.
+ * itself and takes no description for them; src/server/schema.ts sets these on the built schema.
  */
 export const ROOT_TYPE_DESCRIPTIONS: Readonly<Record<'Query' | 'Mutation' | 'Subscription', string>> = {
   Query: 'Reads: catalog, warehouses, inventory levels and their ledger, reservations and webhooks of the calling key’s store.',

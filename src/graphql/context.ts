@@ -1,5 +1,5 @@
 import type { App } from '../app';
-import type { AuthInfo } from '../modules/auth/scopes';
+import type { AuthInfo } from './scopes';
 import { createLoaders, type Loaders } from './loaders';
 import type { WebSocket } from 'ws';
 import type { Outcome } from '../observability/metrics';

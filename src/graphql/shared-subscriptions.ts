@@ -20,7 +20,7 @@ import { m as metrics, secondsSince } from '../observability/metrics';
 import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { OutboxEvent } from '../events/outbox';
-import type { AuthInfo } from '../modules/auth/scopes';
+import type { AuthInfo } from './scopes';
 import type { EventFeed, EventSink } from '../events/sink';
 import type { Context } from './context';
 import { isAsyncIterable, serialize, shapeKey, type ErrorFormatter, type Rendered } from './subscription-shape';

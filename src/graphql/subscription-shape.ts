@@ -13,7 +13,7 @@ import {
   type ExecutionResult,
   type GraphQLFormattedError,
 } from 'graphql';
-import type { AuthInfo } from '../modules/auth/scopes';
+import type { AuthInfo } from './scopes';
 import { textMessage, type TextMessage } from './ws-frames';
 
 /**

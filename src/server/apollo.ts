@@ -6,7 +6,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from '../graphql/context';
-import type { OperationGuard } from '../graphql/security';
+import type { OperationGuard } from './security';
 import { documentStore } from './persisted';
 
 export interface ApolloDeps {

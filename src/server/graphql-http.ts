@@ -4,15 +4,15 @@
  */
 import type http from 'node:http';
 import { HeaderMap, type ApolloServer, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
-import type { App } from '../app';
+import type { GatewayApp } from './gateway-app';
 import type { Config } from '../config';
 import { statementScope } from '../db/client';
 import { buildContext, type Context, type Observed } from '../graphql/context';
 import { preflight } from '../graphql/documents';
 import { unauthenticated } from '../graphql/errors';
-import type { OperationGuard } from '../graphql/security';
+import type { OperationGuard } from './security';
 import { sendError } from '../http/json';
-import type { AuthInfo } from '../modules/auth/scopes';
+import type { AuthInfo } from '../graphql/scopes';
 import { bearer, BodyTooLarge, MAX_BODY_BYTES, parseJson, readBody } from './body';
 
 export interface GraphqlHttpDeps {
@@ -69,7 +69,7 @@ async function parseRequest(req: http.IncomingMessage, res: http.ServerResponse,
 }
 
 /** The caller's key: null without an Authorization header; an unknown or revoked key is refused. */
-async function authFrom(app: App, header: string | undefined): Promise<AuthInfo | null> {
+async function authFrom(app: GatewayApp, header: string | undefined): Promise<AuthInfo | null> {
   const token = bearer(header);
   if (token === undefined) return null;
   const auth = await app.authenticator.authenticate(token);
@@ -89,7 +89,7 @@ async function writeResponse(res: http.ServerResponse, response: HTTPGraphQLResp
 }
 
 /** Answers a /graphql request (the app is ready). */
-export async function serveGraphql(req: http.IncomingMessage, res: http.ServerResponse, url: URL, app: App, deps: GraphqlHttpDeps, rec: RequestRecord): Promise<void> {
+export async function serveGraphql(req: http.IncomingMessage, res: http.ServerResponse, url: URL, app: GatewayApp, deps: GraphqlHttpDeps, rec: RequestRecord): Promise<void> {
   const { apollo, config, guard } = deps;
   const parsed = await parseRequest(req, res, url);
   if (!parsed) return;

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Config } from '../config';
-import { keyPrefixOf } from '../graphql/security';
+import { keyPrefixOf } from './security';
 import { sendError, sendJson } from '../http/json';
 import { serveStatic } from '../http/static';
 import type { Logger } from '../log';

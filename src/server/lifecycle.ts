@@ -3,7 +3,7 @@
  * then migrated), the event hub, key revocations, webhooks, the reservation sweeper, the metrics
  * gauges and the admin socket of an embedded database.
  */
-import type { App } from '../app';
+import type { GatewayApp } from './gateway-app';
 import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { MigrationError, migrate } from '../db/migrate';
@@ -48,7 +48,7 @@ export async function connectWithRetry(config: Config, log: Logger, isStopping: 
 
 /** The running background services; `stop` ends them, then `closeDatabase`. */
 export interface Services {
-  app: App;
+  app: GatewayApp;
   stop(): Promise<void>;
   closeDatabase(): Promise<void>;
 }
@@ -62,7 +62,7 @@ interface Running {
 }
 
 /** The event hub, and what it wakes: revocations (closing the key's sockets), webhooks, commits. */
-async function startEvents(app: App, sockets: KeySockets, running: Running): Promise<void> {
+async function startEvents(app: GatewayApp, sockets: KeySockets, running: Running): Promise<void> {
   const hub = new EventHub(app);
   const watcher = new RevocationWatcher(
     app.db.prisma,
@@ -86,7 +86,7 @@ async function startEvents(app: App, sockets: KeySockets, running: Running): Pro
   app.tx.afterCommit = () => hub.poke();
 }
 
-function setGauges(app: App, hub: EventHub, socketCount: () => number): void {
+function setGauges(app: GatewayApp, hub: EventHub, socketCount: () => number): void {
   const { db, config } = app;
   const separate = db.batchPool !== db.pool;
   setGaugeSources({
@@ -102,7 +102,7 @@ function setGauges(app: App, hub: EventHub, socketCount: () => number): void {
 }
 
 /** The command-line tools reach an embedded database through its owner (src/admin/). */
-async function startAdmin(app: App): Promise<AdminSocket | null> {
+async function startAdmin(app: GatewayApp): Promise<AdminSocket | null> {
   if (app.db.kind !== 'pglite' || app.config.dataDir === 'memory://') return null;
   return startAdminSocket(app).catch((e: Error) => {
     app.log.warn('admin socket unavailable: the command-line tools need the gateway stopped', { err: e.message });
@@ -119,10 +119,10 @@ export async function startServices(
   log: Logger,
   db: Database,
   ws: { sockets: KeySockets; count: () => number },
-  onReady: (app: App) => void,
+  onReady: (app: GatewayApp) => void,
 ): Promise<Services> {
   const authenticator = new KeyAuthenticator(db.prisma);
-  const app: App = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator };
+  const app: GatewayApp = { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator };
   const running: Running = {};
   await loadDemoIfEmpty(app);
   await startEvents(app, ws.sockets, running);

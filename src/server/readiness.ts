@@ -1,6 +1,6 @@
 /** /healthz and /readyz. */
 import type http from 'node:http';
-import type { App } from '../app';
+import type { GatewayApp } from './gateway-app';
 import { pendingMigrations } from '../db/migrate';
 import { sendJson } from '../http/json';
 import type { Logger } from '../log';
@@ -8,7 +8,7 @@ import type { Logger } from '../log';
 /** What readiness depends on: set while the gateway starts. */
 export interface Readiness {
   /** Set once the database is reachable and migrated and the services run. */
-  app: App | null;
+  app: GatewayApp | null;
   /** Startup failed for good. */
   fatal: Error | null;
 }

@@ -23,9 +23,9 @@ import type { App } from '../app';
 import type { Config } from '../config';
 import { buildContext, type Context } from '../graphql/context';
 import { preflight } from '../graphql/documents';
-import type { Checked, OperationGuard, OperationRequest } from '../graphql/security';
+import type { Checked, OperationGuard, OperationRequest } from './security';
 import type { SharedSubscriptions } from '../graphql/shared-subscriptions';
-import type { AuthInfo } from '../modules/auth/scopes';
+import type { AuthInfo } from '../graphql/scopes';
 import type { SpanHandle } from '../observability/tracing';
 import type { KeySockets } from './key-sockets';
 

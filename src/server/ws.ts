@@ -1,6 +1,6 @@
 /**
  * graphql-ws on the HTTP server's /graphql path. Every message goes through the same guard as
- * HTTP (src/graphql/security.ts): the key is checked at connection_init (4401 without one, 4403
+ * HTTP (src/server/security.ts): the key is checked at connection_init (4401 without one, 4403
  * when invalid or revoked), each subscribe message is preflighted, parsed, validated with the
  * guard's rules and checked (authorization by type, cost, the bucket) before it runs
  * (ws-operations.ts), and every error is formatted by the guard's formatError.

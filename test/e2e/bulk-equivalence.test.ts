@@ -7,7 +7,7 @@
  * be identical, and at the end the levels, the ledger, the reservation lines and the outbox events.
  */
 import { bulkInTx, type BulkInput, type BulkItem, type BulkResult } from '../../src/modules/inventory/inventory.bulk';
-import type { AuthInfo } from '../../src/modules/auth/scopes';
+import type { AuthInfo } from '../../src/graphql/scopes';
 import { tuningEnv } from '../../src/config/tuning';
 import { stockOperation } from '../../src/modules/stock';
 import { rng } from '../helpers/rng';

@@ -13,8 +13,7 @@ import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { createLogger } from '../../src/log';
-import { KeyAuthenticator } from '../../src/modules/auth/keys.service';
-import type { AuthInfo } from '../../src/modules/auth/scopes';
+import type { AuthInfo } from '../../src/graphql/scopes';
 import { createProduct, createWarehouse } from '../../src/modules/catalog/catalog.service';
 import { exportCsv, EXPORT_COLUMNS } from '../../src/modules/csv/csv-export.service';
 import { CsvImportError, importCsv, type ImportOptions } from '../../src/modules/csv/csv-import.service';
@@ -62,7 +61,7 @@ function openApp(): Promise<App> {
   const log = createLogger('error');
   return openDatabase(config, log).then(async (db) => {
     await migrate(db.connection, log);
-    return { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries }, authenticator: new KeyAuthenticator(db.prisma) };
+    return { config, db, log, tx: { pool: db.pool, maxRetries: config.txMaxRetries } };
   });
 }
 

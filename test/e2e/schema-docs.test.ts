@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isSpecifiedScalarType, type GraphQLSchema } from 'graphql';
-import { getSchema } from '../../src/graphql/schema';
+import { getSchema } from '../../src/server/schema';
 
 interface CheckResult {
   breaking: { type: string; path: string | null; message: string }[];
@@ -42,7 +42,7 @@ function undocumented(schema: GraphQLSchema): string[] {
 }
 
 test('every type, field, argument, input field and enum value has a description', async () => {
-  // Root types included: ROOT_TYPE_DESCRIPTIONS (src/graphql/common.types.ts) is applied in src/graphql/schema.ts.
+  // Root types included: ROOT_TYPE_DESCRIPTIONS (src/graphql/common.types.ts) is applied in src/server/schema.ts.
   expect(undocumented(await getSchema())).toEqual([]);
 });
 

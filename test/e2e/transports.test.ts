@@ -11,7 +11,7 @@ import { createTestStore, stockedSku } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { getSchema } from '../../src/graphql/schema';
+import { getSchema } from '../../src/server/schema';
 import { startGateway } from '../../src/server';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { codeOf, overHttp, TRANSPORTS, transportClient, WsSession, type Transport } from '../helpers/transports';
@@ -160,7 +160,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
 describe('the scope matrix, every root field × every kind of key, over both transports', () => {
   // Roles of each root field, from the schema's own declarations (type-graphql's @Authorized).
   const { getMetadataStorage } = require('type-graphql') as typeof import('type-graphql');
-  const { SCOPES, hasScope } = require('../../src/modules/auth/scopes') as typeof import('../../src/modules/auth/scopes');
+  const { SCOPES, hasScope } = require('../../src/graphql/scopes') as typeof import('../../src/graphql/scopes');
 
   test.each(TRANSPORTS)('over %s: FORBIDDEN exactly when no scope of the key opens the field', async (transport) => {
     const s = await getSchema();

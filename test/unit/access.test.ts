@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { parse, type OperationDefinitionNode, Kind, GraphQLError, type GraphQLSchema } from 'graphql';
-import { getSchema } from '../../src/graphql/schema';
+import { getSchema } from '../../src/server/schema';
 import { assertAccessDeclared, canSeeType, checkFieldAccess } from '../../src/graphql/access';
-import type { AuthInfo } from '../../src/modules/auth/scopes';
+import type { AuthInfo } from '../../src/graphql/scopes';
 
 let schema: GraphQLSchema;
 beforeAll(async () => {
@@ -87,7 +87,7 @@ describe('field access by type', () => {
  */
 describe('nested-path authorization for every type with private fields', () => {
   const { isObjectType, isInterfaceType, getNamedType, isCompositeType } = require('graphql') as typeof import('graphql');
-  const { SCOPES, hasScope } = require('../../src/modules/auth/scopes') as typeof import('../../src/modules/auth/scopes');
+  const { SCOPES, hasScope } = require('../../src/graphql/scopes') as typeof import('../../src/graphql/scopes');
 
   type Step = { type: string; field: string; args: string };
   const isPayload = (name: string) => !!(schema.getType(name)?.extensions as { access?: { payload?: true } } | undefined)?.access?.payload;

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { GraphQLObjectType, GraphQLNonNull, GraphQLSchema, GraphQLString, GraphQLBoolean, Kind, graphqlSync, printSchema } from 'graphql';
-import { nullMeansDefault } from '../../src/graphql/schema';
+import { nullMeansDefault } from '../../src/server/schema';
 import { Decimal, Int64, int32Total } from '../../src/graphql/scalars';
 import { moneyOf, validatePrice } from '../../src/modules/catalog';
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
-import { getSchema } from '../../src/graphql/schema';
+import { getSchema } from '../../src/server/schema';
 import { requestedCost } from '../../src/graphql/cost';
 
 async function cost(doc: string, variables: Record<string, unknown> = {}): Promise<number> {

@@ -13,7 +13,7 @@ import { finished } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import { parseCliArgs, type ArgSpec } from '../args';
 import type { CommandContext, OutStream } from '../io';
-import type { AuthInfo } from '../../modules/auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import { CsvImportError, MAX_SEED_LENGTH, fileSeed, importCsv, type ImportMode, type ImportProgress, type ImportSummary } from '../../modules/csv/csv-import.service';
 import { MOVEMENT_REASONS, type MovementReason } from '../../modules/stock';
 import { LIMITS } from '../../validation';

@@ -9,7 +9,7 @@ import { parseCliArgs, type ArgSpec } from '../args';
 import type { CommandContext } from '../io';
 import { KeyError, createApiKey, listApiKeys, revokeApiKey, setApiKeyQuota } from '../../modules/auth/keys.service';
 import { parseQuota } from '../../modules/auth/quota';
-import { SCOPES } from '../../modules/auth/scopes';
+import { SCOPES } from '../../graphql/scopes';
 
 export const USAGE = `usage:
   key:create --store <code> [--publishable | --kind sk|pk] [--scopes ${SCOPES.join(',')}] [--name text] [--create-store] [--quota <points>/<day|month>]

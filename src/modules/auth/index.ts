@@ -1,9 +1,9 @@
 /**
- * The auth module's public interface: scopes, API keys, quotas and rate limits. Other modules
+ * The auth module's public interface: API keys, quotas and rate limits (the scopes and AuthInfo are
+ * the GraphQL kit's, src/graphql/scopes.ts). Other modules
  * import auth only from here. Auth depends on no other feature module.
- * The resolver is not exported: src/graphql/schema.ts registers it.
+ * The resolver is not exported: src/server/schema.ts registers it.
  */
-export * from './scopes';
 export * from './keys.service';
 export * from './quota';
 export * from './rate-limit';

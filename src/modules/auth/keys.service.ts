@@ -1,7 +1,7 @@
 /** API keys: created with a high-entropy secret shown once, stored as SHA-256 hashes. */
 import crypto from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client';
-import { SCOPES, type AuthInfo } from './scopes';
+import { SCOPES, type AuthInfo } from '../../graphql/scopes';
 
 export function hashKey(key: string): string {
   return crypto.createHash('sha256').update(key).digest('hex');

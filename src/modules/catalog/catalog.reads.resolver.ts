@@ -18,6 +18,7 @@ import {
 } from './catalog.reads.types';
 import { moneyOf, type ProductRow, type VariantRow } from './catalog.model';
 import { Money, Product, Variant, Warehouse } from './catalog.types';
+import { variantCountByProductId } from './loaders';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
@@ -39,12 +40,12 @@ export class ProductReadResolver {
     const page = pageRequest(ctx, args, 'Variant', sortKey, reverse);
     const key = JSON.stringify(['variants', args, sortKey, reverse]);
     const pages = ctx.loaders.nested(key, (ids) => reads.variantPagesByProduct(tx(ctx), storeId, ids, sortKey, page));
-    return pages.load(p.id).then((pg) => toConnection(ctx, pg, 'Variant', sortKey, (r: VariantRow) => r.id, undefined, () => ctx.loaders.variantCountByProductId.load(p.id)));
+    return pages.load(p.id).then((pg) => toConnection(ctx, pg, 'Variant', sortKey, (r: VariantRow) => r.id, undefined, () => variantCountByProductId(ctx).load(p.id)));
   }
 
   @FieldResolver(() => Int, { description: 'Number of variants.' })
   variantCount(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return ctx.loaders.variantCountByProductId.load(p.id);
+    return variantCountByProductId(ctx).load(p.id);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   WarehouseInput,
   WarehousePayload,
 } from './catalog.types';
+import { productByExternalId, productById, variantById, variantBySku, warehouseByCode, warehouseById } from './loaders';
 
 @Resolver(() => Product)
 export class ProductResolver {
@@ -35,9 +36,9 @@ export class ProductResolver {
   ): Promise<ProductRow | null> {
     if (id != null) {
       const raw = decodeId(id, 'Product');
-      return raw ? ctx.loaders.productById.load(raw) : null;
+      return raw ? productById(ctx).load(raw) : null;
     }
-    return externalId != null ? ctx.loaders.productByExternalId.load(externalId) : null;
+    return externalId != null ? productByExternalId(ctx).load(externalId) : null;
   }
 
   @Authorized('catalog:write')
@@ -74,7 +75,7 @@ export class VariantResolver {
 
   @FieldResolver(() => Product, { description: 'The product this variant belongs to.' })
   async product(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return ctx.loaders.productById.load(v.productId);
+    return productById(ctx).load(v.productId);
   }
 
   @Authorized('inventory:read', 'storefront:read')
@@ -86,9 +87,9 @@ export class VariantResolver {
   ): Promise<VariantRow | null> {
     if (id != null) {
       const raw = decodeId(id, 'Variant');
-      return raw ? ctx.loaders.variantById.load(raw) : null;
+      return raw ? variantById(ctx).load(raw) : null;
     }
-    return sku != null ? ctx.loaders.variantBySku.load(sku) : null;
+    return sku != null ? variantBySku(ctx).load(sku) : null;
   }
 
   @Authorized('catalog:write')
@@ -130,9 +131,9 @@ export class WarehouseResolver {
   ): Promise<WarehouseRow | null> {
     if (id != null) {
       const raw = decodeId(id, 'Warehouse');
-      return raw ? ctx.loaders.warehouseById.load(raw) : null;
+      return raw ? warehouseById(ctx).load(raw) : null;
     }
-    return code != null ? ctx.loaders.warehouseByCode.load(code) : null;
+    return code != null ? warehouseByCode(ctx).load(code) : null;
   }
 
   @Authorized('catalog:write')

@@ -4,7 +4,7 @@
  * pairs, so rows for the same level are applied in file order; rows addressed by externalId + label
  * wait for all earlier batches. Outcomes are recorded in file order through `tail`.
  */
-import type { BulkItem, BulkResult } from '../inventory/inventory.service';
+import type { BulkItem, BulkResult } from '../inventory';
 import type { ImportOutcome } from './import-outcome';
 import type { PendingRow } from './import-types';
 import { withoutNoops, type ReadOnlyNoops } from './read-only-noop';

@@ -1,7 +1,7 @@
 /** Sends one batch of an import through the bulk path, with its idempotency key `<seed>:<n>`. */
 import { ErrorCode, UnavailableError } from '../../graphql/errors';
-import type { AuthInfo } from '../auth/scopes';
-import type { BulkItem, BulkResult, InventoryService } from '../inventory/inventory.service';
+import type { AuthInfo } from '../../graphql/scopes';
+import type { BulkItem, BulkResult, InventoryService } from '../inventory';
 import type { MovementReason } from '../stock';
 import { CsvImportError } from './import-types';
 

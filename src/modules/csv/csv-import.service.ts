@@ -24,7 +24,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { App } from '../../app';
 import { LIMITS } from '../../validation';
-import { InventoryService, type BulkItem } from '../inventory/inventory.service';
+import { InventoryService, type BulkItem } from '../inventory';
 import { BatchPipeline } from './batch-pipeline';
 import { sendBatch } from './batch-sender';
 import { mapHeader, resolveMode, type HeaderMap } from './csv-header';

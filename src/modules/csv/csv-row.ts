@@ -1,6 +1,6 @@
 /** One data row of an import: parsed on its own, then turned into a bulk item or a row error. */
 import { parse as parseRecord } from 'csv-parse/sync';
-import type { BulkItem } from '../inventory/inventory.service';
+import type { BulkItem } from '../inventory';
 import { MOVEMENT_REASONS, type MovementReason } from '../stock';
 import type { Field, HeaderMap } from './csv-header';
 import { ROW_ERROR, type ImportMode, type RowError } from './import-types';

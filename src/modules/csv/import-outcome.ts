@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify, type Stringifier } from 'csv-stringify';
 import type { UserErrorShape } from '../../graphql/errors';
-import type { BulkResult } from '../inventory/inventory.service';
+import type { BulkResult } from '../inventory';
 import type { ImportProgress, PendingRow, RowError } from './import-types';
 
 function joinErrors(errors: UserErrorShape[]): RowError {

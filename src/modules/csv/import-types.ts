@@ -1,6 +1,6 @@
 /** Types and errors shared by the CSV import's units (see csv-import.service.ts). */
 import type { Readable, Writable } from 'node:stream';
-import type { AuthInfo } from '../auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import type { MovementReason } from '../stock';
 
 export type ImportMode = 'set' | 'adjust';

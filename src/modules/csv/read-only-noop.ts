@@ -5,7 +5,7 @@
  * error: an export imports back without errors.
  */
 import type { App } from '../../app';
-import type { BulkItem } from '../inventory/inventory.service';
+import type { BulkItem } from '../inventory';
 import type { PendingRow } from './import-types';
 
 const NOOP_SQL = `SELECT x.i FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[]) AS x(i, sku, wh, qty, amount, currency)

@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../../app';
 import type { Config } from '../../config';
-import { createApiKey, type AuthInfo } from '../auth';
+import type { AuthInfo } from '../../graphql/scopes';
+import { createApiKey } from '../auth';
 import { createProduct, createWarehouse } from '../catalog';
-import { InventoryService } from '../inventory/inventory.service';
+import { InventoryService } from '../inventory';
 
 export const DEMO_STORE = 'demo';
 

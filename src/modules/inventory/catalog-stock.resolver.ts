@@ -17,6 +17,7 @@ import { levelCountsByParent, levelPagesByParent, type LevelSortKey } from './le
 import { InventoryLevelConnection, InventoryLevelFilter, LevelSortKeyEnum, StockTotals } from './inventory.reads.types';
 import { StockStatusEnum } from './inventory.types';
 import type { LevelRow } from '../stock';
+import { totalsByProductId, totalsByVariantId } from './loaders';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
@@ -42,31 +43,31 @@ const LEVEL_ARGS = {
 export class ProductStockResolver {
   @FieldResolver(() => StockTotals, { description: 'Exact sums of onHand, reserved, available and incoming over all variants and warehouses (Int64).' })
   async totals(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).totals;
+    return (await totalsByProductId(ctx).load(p.id)).totals;
   }
   @FieldResolver(() => Int, deprecatedTotal('onHand'))
   async totalOnHand(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalOnHand, 'totals.onHand');
+    return int32Total((await totalsByProductId(ctx).load(p.id)).totalOnHand, 'totals.onHand');
   }
   @FieldResolver(() => Int, deprecatedTotal('reserved'))
   async totalReserved(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalReserved, 'totals.reserved');
+    return int32Total((await totalsByProductId(ctx).load(p.id)).totalReserved, 'totals.reserved');
   }
   @FieldResolver(() => Int, deprecatedTotal('available'))
   async totalAvailable(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalAvailable, 'totals.available');
+    return int32Total((await totalsByProductId(ctx).load(p.id)).totalAvailable, 'totals.available');
   }
   @FieldResolver(() => Int, deprecatedTotal('incoming'))
   async totalIncoming(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByProductId.load(p.id)).totalIncoming, 'totals.incoming');
+    return int32Total((await totalsByProductId(ctx).load(p.id)).totalIncoming, 'totals.incoming');
   }
   @FieldResolver(() => StockStatusEnum, { description: 'The best status among its levels (OUT_OF_STOCK with none).' })
   async status(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).status;
+    return (await totalsByProductId(ctx).load(p.id)).status;
   }
   @FieldResolver(() => Boolean, { description: 'Whether anything is available.' })
   async hasStock(@Root() p: ProductRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByProductId.load(p.id)).totalAvailable > 0n;
+    return (await totalsByProductId(ctx).load(p.id)).totalAvailable > 0n;
   }
 }
 
@@ -86,31 +87,31 @@ export class VariantStockResolver {
 
   @FieldResolver(() => StockTotals, { description: 'Exact sums of onHand, reserved, available and incoming over warehouses (Int64).' })
   async totals(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).totals;
+    return (await totalsByVariantId(ctx).load(v.id)).totals;
   }
   @FieldResolver(() => Int, deprecatedTotal('onHand'))
   async totalOnHand(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalOnHand, 'totals.onHand');
+    return int32Total((await totalsByVariantId(ctx).load(v.id)).totalOnHand, 'totals.onHand');
   }
   @FieldResolver(() => Int, deprecatedTotal('reserved'))
   async totalReserved(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalReserved, 'totals.reserved');
+    return int32Total((await totalsByVariantId(ctx).load(v.id)).totalReserved, 'totals.reserved');
   }
   @FieldResolver(() => Int, deprecatedTotal('available'))
   async totalAvailable(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalAvailable, 'totals.available');
+    return int32Total((await totalsByVariantId(ctx).load(v.id)).totalAvailable, 'totals.available');
   }
   @FieldResolver(() => Int, deprecatedTotal('incoming'))
   async totalIncoming(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return int32Total((await ctx.loaders.totalsByVariantId.load(v.id)).totalIncoming, 'totals.incoming');
+    return int32Total((await totalsByVariantId(ctx).load(v.id)).totalIncoming, 'totals.incoming');
   }
   @FieldResolver(() => StockStatusEnum, { description: 'The best status among its levels (OUT_OF_STOCK with none).' })
   async status(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).status;
+    return (await totalsByVariantId(ctx).load(v.id)).status;
   }
   @FieldResolver(() => Boolean, { description: 'Whether anything is available in any warehouse.' })
   async hasStock(@Root() v: VariantRow, @Ctx() ctx: Context) {
-    return (await ctx.loaders.totalsByVariantId.load(v.id)).totalAvailable > 0n;
+    return (await totalsByVariantId(ctx).load(v.id)).totalAvailable > 0n;
   }
 }
 

@@ -7,8 +7,8 @@ import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
-import type { AuthInfo } from '../auth/scopes';
-import { validatePrice, type Money } from '../catalog/catalog.service';
+import type { AuthInfo } from '../../graphql/scopes';
+import { validatePrice, type Money } from '../catalog';
 import { applyBulkChanges, ensureLevels, type BulkChange, type LevelChange, type LevelRow, type MovementReason, type OpResult } from '../stock';
 import { changeLevel, levelResult, noteErrors, quantityErrors } from './inventory.rules';
 

@@ -25,6 +25,8 @@ import {
 } from './inventory.reads.types';
 import { InventoryLevel } from './inventory.types';
 import type { MovementReason } from '../stock';
+import { levelById } from './loaders';
+import { primeCatalog, variantById, warehouseById } from '../catalog';
 
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
@@ -63,7 +65,7 @@ export class InventoryLevelReadResolver {
     const nodeSelects = (...path: string[]) => selects(info, ['edges', 'node', ...path]) || selects(info, ['nodes', ...path]);
     const include = { variant: nodeSelects('variant'), product: nodeSelects('variant', 'product'), warehouse: nodeSelects('warehouse') };
     const result = await levelPage(tx(ctx), storeOf(ctx), levelFilterOf(filter), sortKey, page, include);
-    ctx.loaders.prime(result.catalog);
+    primeCatalog(ctx, result.catalog);
     return toConnection(ctx, result, 'InventoryLevel', sortKey, (r) => r.id);
   }
 
@@ -86,15 +88,15 @@ export class StockMovementResolver {
   }
   @FieldResolver(() => InventoryLevel, { description: 'The level changed.' })
   inventoryLevel(@Root() m: MovementRow, @Ctx() ctx: Context) {
-    return ctx.loaders.levelById.load(m.inventoryLevelId);
+    return levelById(ctx).load(m.inventoryLevelId);
   }
   @FieldResolver(() => Variant, { description: 'The variant of the level.' })
   variant(@Root() m: MovementRow, @Ctx() ctx: Context) {
-    return ctx.loaders.variantById.load(m.variantId);
+    return variantById(ctx).load(m.variantId);
   }
   @FieldResolver(() => Warehouse, { description: 'The warehouse of the level.' })
   warehouse(@Root() m: MovementRow, @Ctx() ctx: Context) {
-    return ctx.loaders.warehouseById.load(m.warehouseId);
+    return warehouseById(ctx).load(m.warehouseId);
   }
   @FieldResolver(() => LevelSettings, { nullable: true, description: 'safetyStock, incoming and thresholds before the change (null on entries recorded before settings were).' })
   settingsBefore(@Root() m: MovementRow): LevelSettings | null {

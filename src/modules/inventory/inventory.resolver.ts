@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { decodeId, toGlobalId } from '../../graphql/ids';
-import { Variant, Warehouse } from '../catalog/catalog.types';
+import { Variant, Warehouse } from '../catalog/graphql';
 import { availableOf, stockStatus, type LevelRow } from '../stock';
 import { InventoryService } from './inventory.service';
 import {
@@ -16,6 +16,8 @@ import {
   InventorySetInput,
   StockStatusEnum,
 } from './inventory.types';
+import { levelById } from './loaders';
+import { variantById, warehouseById } from '../catalog';
 
 const svc = (ctx: Context) => new InventoryService(ctx.app);
 const levelPayload = (r: { inventoryLevel: LevelRow | null; userErrors: unknown[]; replayed?: boolean }) => ({
@@ -43,19 +45,19 @@ export class InventoryLevelResolver {
 
   @FieldResolver(() => Variant, { description: 'The variant stocked.' })
   variant(@Root() l: LevelRow, @Ctx() ctx: Context) {
-    return ctx.loaders.variantById.load(l.variantId);
+    return variantById(ctx).load(l.variantId);
   }
 
   @FieldResolver(() => Warehouse, { description: 'The warehouse holding the stock.' })
   warehouse(@Root() l: LevelRow, @Ctx() ctx: Context) {
-    return ctx.loaders.warehouseById.load(l.warehouseId);
+    return warehouseById(ctx).load(l.warehouseId);
   }
 
   @Authorized('inventory:read')
   @Query(() => InventoryLevel, { nullable: true, description: 'One inventory level by global id.' })
   inventoryLevel(@Ctx() ctx: Context, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
     const raw = decodeId(id, 'InventoryLevel');
-    return raw ? ctx.loaders.levelById.load(raw) : null;
+    return raw ? levelById(ctx).load(raw) : null;
   }
 
   @Authorized('inventory:write')

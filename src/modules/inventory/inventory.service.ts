@@ -5,7 +5,7 @@
 import type { App } from '../../app';
 import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
-import type { AuthInfo } from '../auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import { lockLevels, resolveLevel, stockOperation, type LevelAddress, type LevelChange, type LevelRow, type MovementReason } from '../stock';
 import { bulkInTx, type BulkInput, type BulkResult } from './inventory.bulk';
 import { changeLevel, fail, noteErrors, quantityErrors, type LevelResult } from './inventory.rules';

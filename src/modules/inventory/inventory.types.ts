@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
-import { MoneyInput } from '../catalog/catalog.types';
+import { MoneyInput } from '../catalog/graphql';
 import { MovementReason } from '../stock';
 
 export enum StockStatusEnum {

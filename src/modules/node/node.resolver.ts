@@ -6,6 +6,9 @@ import { Node } from '../../graphql/common.types';
 import type { Context } from '../../graphql/context';
 import { fromGlobalId } from '../../graphql/ids';
 import { badInput } from '../../graphql/errors';
+import { levelById, movementById } from '../inventory';
+import { lineById, reservationById } from '../reservations';
+import { productById, variantById, warehouseById } from '../catalog';
 
 const MAX_NODES = 250;
 
@@ -13,23 +16,22 @@ const MAX_NODES = 250;
 async function load(ctx: Context, info: GraphQLResolveInfo, gid: string): Promise<object | null> {
   const g = fromGlobalId(gid);
   if (!g || !ctx.auth || !canSeeType(info.schema, ctx.auth, g.type)) return null;
-  const l = ctx.loaders;
   const row: object | null = await (async () => {
     switch (g.type) {
       case 'Product':
-        return l.productById.load(g.id);
+        return productById(ctx).load(g.id);
       case 'Variant':
-        return l.variantById.load(g.id);
+        return variantById(ctx).load(g.id);
       case 'Warehouse':
-        return l.warehouseById.load(g.id);
+        return warehouseById(ctx).load(g.id);
       case 'InventoryLevel':
-        return l.levelById.load(g.id);
+        return levelById(ctx).load(g.id);
       case 'Reservation':
-        return l.reservationById.load(g.id);
+        return reservationById(ctx).load(g.id);
       case 'ReservationLine':
-        return l.lineById.load(g.id);
+        return lineById(ctx).load(g.id);
       case 'StockMovement':
-        return l.movementById.load(g.id);
+        return movementById(ctx).load(g.id);
       default:
         return null;
     }

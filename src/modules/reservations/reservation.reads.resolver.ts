@@ -10,6 +10,7 @@ import { StockMovement } from '../inventory/graphql';
 import { reservationPage } from './reservation.reads';
 import type { ReservationStatus } from './reservation.service';
 import { Reservation, ReservationConnection, ReservationFilter } from './reservation.types';
+import { reservationById } from './loaders';
 
 @Resolver(() => Reservation)
 export class ReservationReadResolver {
@@ -39,6 +40,6 @@ export class ReservationReadResolver {
 export class StockMovementReservationResolver {
   @FieldResolver(() => Reservation, { nullable: true, description: 'The reservation that made the change, if any.' })
   reservation(@Root() m: MovementRow, @Ctx() ctx: Context) {
-    return m.reservationId ? ctx.loaders.reservationById.load(m.reservationId) : null;
+    return m.reservationId ? reservationById(ctx).load(m.reservationId) : null;
   }
 }

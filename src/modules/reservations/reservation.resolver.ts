@@ -1,9 +1,11 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { decodeId, toGlobalId } from '../../graphql/ids';
-import { InventoryLevel } from '../inventory/inventory.types';
+import { InventoryLevel } from '../inventory/graphql';
 import { Reservation, ReservationLine, ReservationPayload, InventoryReserveInput, ReservationSettleInput } from './reservation.types';
 import { ReservationService, type ReservationLineRow, type ReservationResult, type ReservationRow } from './reservation.service';
+import { levelById } from '../inventory';
+import { linesByReservationId, reservationById } from './loaders';
 
 type ReservationView = ReservationRow & { lines?: ReservationLineRow[] };
 
@@ -22,14 +24,14 @@ export class ReservationResolver {
 
   @FieldResolver(() => [ReservationLine], { description: 'The held lines, in request order.' })
   lines(@Root() r: ReservationView, @Ctx() ctx: Context) {
-    return r.lines ?? ctx.loaders.linesByReservationId.load(r.id);
+    return r.lines ?? linesByReservationId(ctx).load(r.id);
   }
 
   @Authorized('inventory:read', 'inventory:reserve')
   @Query(() => Reservation, { nullable: true, description: 'A reservation by global id.' })
   reservation(@Ctx() ctx: Context, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
     const raw = decodeId(id, 'Reservation');
-    return raw ? ctx.loaders.reservationById.load(raw) : null;
+    return raw ? reservationById(ctx).load(raw) : null;
   }
 
   @Authorized('inventory:reserve')
@@ -62,6 +64,6 @@ export class ReservationLineResolver {
 
   @FieldResolver(() => InventoryLevel, { description: 'The level the units are held on.' })
   inventoryLevel(@Root() l: ReservationLineRow, @Ctx() ctx: Context) {
-    return ctx.loaders.levelById.load(l.inventoryLevelId);
+    return levelById(ctx).load(l.inventoryLevelId);
   }
 }

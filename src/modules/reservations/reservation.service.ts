@@ -9,7 +9,7 @@
  * expires due lines lazily.
  */
 import type { App } from '../../app';
-import type { AuthInfo } from '../auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import { stockOperation } from '../stock';
 import type { ReservationResult, ReserveInput, SettleInput } from './reservation.model';
 import { reserveInTx } from './reserve';

@@ -16,7 +16,7 @@ import { Batcher } from '../../db/batcher';
 import { withConn } from '../../db/tx';
 import { isTransientDbError } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
-import type { AuthInfo } from '../auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import { reserveLines, type ReservedLine, type ReserveLineRequest } from '../stock';
 import type { ReservationResult, ReserveInput } from './reservation.model';
 import { checkReserve } from './reserve';

@@ -10,7 +10,7 @@ import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
-import type { AuthInfo } from '../auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import {
   applyLevelChange,
   columns,

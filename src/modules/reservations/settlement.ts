@@ -6,7 +6,7 @@
 import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
-import type { AuthInfo } from '../auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import { applyLevelChange, type ReservationStatus } from '../stock';
 import { loadResult } from './reservation.rows';
 import { fail, RaceError, type ReservationResult, type SettleInput } from './reservation.model';

@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import type { App } from '../../app';
 import type { Tx, TxRunner } from '../../db/tx';
-import type { AuthInfo } from '../auth/scopes';
+import type { AuthInfo } from '../../graphql/scopes';
 import { commitHookMark, dropCommitHooks, withTx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { LIMITS, validateText } from '../../validation';

@@ -10,11 +10,13 @@ import { shareable } from '../../graphql/shared-subscriptions';
 import { badInput, forbidden, unauthenticated } from '../../graphql/errors';
 import { decodeIdList } from '../../graphql/ids';
 import type { OutboxEvent, Topic } from '../../events/outbox';
-import { hasScope } from '../auth/scopes';
+import { hasScope } from '../../graphql/scopes';
 import { Variant, Warehouse } from '../catalog/graphql';
-import { InventoryLevel } from '../inventory/inventory.types';
+import { InventoryLevel } from '../inventory/graphql';
 import { CursorAheadError, CursorExpiredError, openEventSource, type EventFilter } from './subscription.service';
 import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, StockStatusEventFilter } from './subscription.types';
+import { levelById } from '../inventory';
+import { variantById, warehouseById } from '../catalog';
 
 interface EventView {
   cursor: string;
@@ -72,15 +74,15 @@ export class InventoryChangedEventResolver {
 
   @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
   inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
-    return ctx.loaders.levelById.load(e.levelId);
+    return levelById(ctx).load(e.levelId);
   }
   @FieldResolver(() => Variant, { description: 'The variant.' })
   variant(@Root() e: EventView, @Ctx() ctx: Context) {
-    return ctx.loaders.variantById.load(e.variantId);
+    return variantById(ctx).load(e.variantId);
   }
   @FieldResolver(() => Warehouse, { description: 'The warehouse.' })
   warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
-    return ctx.loaders.warehouseById.load(e.warehouseId);
+    return warehouseById(ctx).load(e.warehouseId);
   }
 }
 
@@ -101,14 +103,14 @@ export class StockStatusChangedEventResolver {
 
   @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
   inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
-    return ctx.loaders.levelById.load(e.levelId);
+    return levelById(ctx).load(e.levelId);
   }
   @FieldResolver(() => Variant, { description: 'The variant.' })
   variant(@Root() e: EventView, @Ctx() ctx: Context) {
-    return ctx.loaders.variantById.load(e.variantId);
+    return variantById(ctx).load(e.variantId);
   }
   @FieldResolver(() => Warehouse, { description: 'The warehouse.' })
   warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
-    return ctx.loaders.warehouseById.load(e.warehouseId);
+    return warehouseById(ctx).load(e.warehouseId);
   }
 }

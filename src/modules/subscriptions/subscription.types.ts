@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Access } from '../../graphql/access';
 import { DateTime } from '../../graphql/scalars';
-import { MovementReasonEnum, StockStatusEnum } from '../inventory/inventory.types';
+import { MovementReasonEnum, StockStatusEnum } from '../inventory/graphql';
 
 @Access({ read: ['inventory:read'] })
 @ObjectType({ description: 'Counters of a level at one moment.' })

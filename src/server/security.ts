@@ -42,11 +42,11 @@ import { m as metrics, OperationNames, type Outcome, type Transport } from '../o
 import { chargeQuota, refundQuota, type QuotaStatus } from '../modules/auth/quota';
 import { sharedBuckets, type BucketConfig, type ThrottleStatus } from '../modules/auth/rate-limit';
 import { BucketLeases } from '../modules/auth/bucket-leases';
-import type { AuthInfo } from '../modules/auth/scopes';
-import { checkFieldAccess } from './access';
-import type { Context, Observed } from './context';
-import { actualCost, requestedCost } from './cost';
-import { isTransientDbError, PUBLIC_CODES, UnavailableError, unauthenticated } from './errors';
+import type { AuthInfo } from '../graphql/scopes';
+import { checkFieldAccess } from '../graphql/access';
+import type { Context, Observed } from '../graphql/context';
+import { actualCost, requestedCost } from '../graphql/cost';
+import { isTransientDbError, PUBLIC_CODES, UnavailableError, unauthenticated } from '../graphql/errors';
 
 export interface CostInfo {
   requestedQueryCost: number;

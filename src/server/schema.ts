@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { defaultFieldResolver, GraphQLNonNull, isObjectType, printSchema, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
 import { ApiKeyResolver } from '../modules/auth/apikey.resolver';
-import { hasScope } from '../modules/auth/scopes';
+import { hasScope } from '../graphql/scopes';
 import { ProductResolver, VariantResolver, WarehouseResolver } from '../modules/catalog/catalog.resolver';
 // Import order is field order in schema.graphql: `products` comes before the catalogue's lists, and
 // the stock fields of Product/Variant/Warehouse after the catalogue's own.
@@ -17,10 +17,10 @@ import { ReservationReadResolver, StockMovementReservationResolver } from '../mo
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
-import type { Context } from './context';
-import { assertAccessDeclared } from './access';
-import { forbidden, unauthenticated } from './errors';
-import { ROOT_TYPE_DESCRIPTIONS } from './common.types';
+import type { Context } from '../graphql/context';
+import { assertAccessDeclared } from '../graphql/access';
+import { forbidden, unauthenticated } from '../graphql/errors';
+import { ROOT_TYPE_DESCRIPTIONS } from '../graphql/common.types';
 
 /**
  * @Authorized(...scopes): the caller needs a valid key and any one of the scopes (admin has all).
