@@ -40,6 +40,8 @@ export default tseslint.config(
       'coverage/**',
       'src/generated/**',
       'clients/typescript/src/generated/**',
+      // Written by graphql-codegen (npm run codegen).
+      'clients/typescript/src/gql/**',
       'clients/typescript/dist/**',
       'clients/**/node_modules/**',
       'test/clients/relay/__generated__/**',
@@ -96,7 +98,8 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
+    // CommonJS scripts: require() is how they import, and `const crypto = require('node:crypto')` is not a redeclaration.
+    rules: { '@typescript-eslint/no-require-imports': 'off', 'no-redeclare': ['error', { builtinGlobals: false }] },
   },
   {
     files: ['web/**/*.ts', 'web/**/*.tsx'],

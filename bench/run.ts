@@ -27,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs as nodeParseArgs } from 'node:util';
 import pg from 'pg';
+import autocannonPackage from 'autocannon/package.json';
 import { authHeaders, type BenchContext, type Options } from './lib/context';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, ROOT, seed, serverVersion, type BenchDatabase } from './lib/db';
 import { httpLoad } from './lib/load';
@@ -227,7 +228,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       `Gateway: \`node ${[...NODE_FLAGS, ...opts.nodeOptions].map((f) => `${f} `).join('')}${opts.gatewayMain ? path.relative(ROOT, opts.gatewayMain) : 'dist/src/main.js'}\` as a child process, NODE_ENV=development (for the x-sql-statements header), LOG_LEVEL=warn, ` +
         `DATABASE_POOL_SIZE=${opts.poolSize ?? 'default (10)'}, rate limiting ON with a 10⁹-point bucket (one API key with the admin scope for every client).`,
       `Windows: ${opts.runs} run(s) × ${opts.durationS} s per figure after a ${opts.warmupS} s warm-up per concurrency level (fan-out: per rate); closed loop (each client sends its next request when the previous one answered); ` +
-        `HTTP load by autocannon ${require('autocannon/package.json').version} in the bench process, keep-alive connections.`,
+        `HTTP load by autocannon ${autocannonPackage.version} in the bench process, keep-alive connections.`,
       'Latency percentiles are per operation, measured client-side (10 µs resolution).',
     ];
 

@@ -37,7 +37,7 @@ function parseArgs(argv) {
       allowPositionals: false,
     }));
   } catch (e) {
-    throw new Error(`unknown argument: ${e.message}`);
+    throw new Error(`unknown argument: ${e.message}`, { cause: e });
   }
   return {
     rows: v.rows !== undefined ? Number(v.rows) : 100000,

@@ -30,7 +30,7 @@ function parseArgs(argv) {
   try {
     ({ values } = nodeParseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (e) {
-    throw new Error(`unexpected argument: ${e.message}`);
+    throw new Error(`unexpected argument: ${e.message}`, { cause: e });
   }
   const o = { ...defaults, ...values };
   o.rows = Number(o.rows);

@@ -80,7 +80,7 @@ export async function startAdminSocket(app: App): Promise<AdminSocket> {
       socket,
       interrupt,
       done: (async () => {
-        let code = 1;
+        let code: number;
         try {
           if (req.v !== PROTOCOL_VERSION) throw new Error(`the gateway speaks admin protocol ${PROTOCOL_VERSION}, the tool ${req.v}: rebuild (npm run build) and restart the gateway`);
           const command = Object.hasOwn(COMMANDS, req.command) ? COMMANDS[req.command]() : null;

@@ -31,6 +31,8 @@ function processIO(): CliIO {
 async function inGateway(dataDir: string, command: string, argv: string[]): Promise<number | null> {
   const pid = dataDirOwner(dataDir);
   if (pid === null) return null;
+  // Loaded only when needed: a tool talking to a running gateway never loads the database stack.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runInGateway } = require('./remote') as typeof import('./remote');
   return runInGateway(adminSocketPath(dataDir), dataDir, pid, command, argv);
 }
@@ -43,8 +45,10 @@ async function main(command: string, argv: string[]): Promise<number> {
     const code = await inGateway(embeddedDir, command, argv);
     if (code !== null) return code;
   }
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when the command runs here (see inGateway) */
   const { COMMANDS } = require('./commands') as typeof import('./commands');
   const { runHere } = require('./local') as typeof import('./local');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   try {
     return await runHere(config, COMMANDS[command](), argv, processIO());
   } catch (e) {

@@ -3,7 +3,7 @@
  * reason; the reporter turns the first failure into one ConfigError line naming the variable.
  * Everything else the gateway can tune is a constant in ./tuning.ts.
  */
-import { bool, customCleanEnv, makeValidator, str } from 'envalid';
+import { customCleanEnv, makeValidator, str } from 'envalid';
 import { ConfigError } from './error';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;

@@ -103,7 +103,7 @@ function rootScopeMap(schema: GraphQLSchema): Map<string, string[]> {
   if (m) return m;
   m = new Map();
   const md = getMetadataStorage();
-  const roles = (target: Function, method: string) => md.authorizedFields.find((a) => a.target === target && a.fieldName === method)?.roles as string[] | undefined;
+  const roles = (target: object, method: string) => md.authorizedFields.find((a) => a.target === target && a.fieldName === method)?.roles as string[] | undefined;
   for (const [typeName, list] of [
     [schema.getQueryType()?.name, md.queries],
     [schema.getMutationType()?.name, md.mutations],

@@ -64,7 +64,7 @@ function selectionCost(w: Walk, parent: GraphQLCompositeType, set: SelectionSetN
     if (!isCompositeType(named)) continue;
     const child = selectionCost(w, named, field.selectionSet);
     if (isConnection(named.name)) {
-      let args: Record<string, unknown> = {};
+      let args: Record<string, unknown>;
       try {
         args = getArgumentValues(def, field, w.variables);
       } catch {

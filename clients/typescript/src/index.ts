@@ -84,6 +84,7 @@ export interface RequestOptions {
 }
 
 /** Variables are optional when the operation has no required variable. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "every variable optional" is exactly `{} extends V`
 type Args<V> = {} extends V ? [variables?: V, options?: RequestOptions] : [variables: V, options?: RequestOptions];
 type FieldOf<D, K> = K extends keyof ResultOf<D> ? ResultOf<D>[K] : never;
 type OperationMethods<T> = { [K in keyof T]: (...args: Args<VariablesOf<T[K]>>) => Promise<FieldOf<T[K], K>> };
@@ -259,6 +260,7 @@ function defaultWebSocket(): unknown {
   const g = (globalThis as { WebSocket?: unknown }).WebSocket;
   if (g) return g;
   // Node before 22 has no global WebSocket: use the `ws` package (an optional peer dependency).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional: loaded only when there is no global WebSocket
   return require('ws');
 }
 

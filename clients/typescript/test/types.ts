@@ -2,6 +2,7 @@
  * Compile-time checks of the SDK's types: `tsc -p clients/typescript/test/tsconfig.json` must pass
  * (test/e2e/client.test.ts runs it). Nothing here runs.
  */
+/* eslint-disable @typescript-eslint/no-unused-vars -- values declared only to check their types */
 import { createInventoryClient, InventoryChangedDocument, type InventoryChangedEvent, type InventoryLevelFieldsFragment, type ResultOf } from '../src';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

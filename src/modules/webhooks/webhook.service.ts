@@ -99,7 +99,7 @@ async function guardUrl(url: string, guard: TargetGuard): Promise<UserErrorShape
 function validate(input: WebhookInput, creating: boolean): UserErrorShape[] {
   const errors: UserErrorShape[] = [];
   if (creating || input.url != null) {
-    let ok = false;
+    let ok: boolean;
     try {
       const u = new URL(input.url ?? '');
       ok = (u.protocol === 'https:' || u.protocol === 'http:') && (input.url ?? '').length <= 2048 && !u.username && !u.password;
