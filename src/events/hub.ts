@@ -17,6 +17,7 @@ import { withConn, type TxRunner } from '../db/tx';
 import type { Logger } from '../log';
 import { m as metrics, secondsSince } from '../observability/metrics';
 import { inTrace, startSpan } from '../observability/tracing';
+import { CoalescedLoop } from '../util/coalesced-loop';
 import { eventsAfter, headSeq, purgeOutbox, sequenceAndRead, type OutboxEvent } from './outbox';
 
 export type Listener = (e: OutboxEvent) => void;
@@ -68,9 +69,8 @@ export class EventHub {
   /** Highest seq published to local subscribers. */
   lastSeq = 0;
   private listener: pg.Client | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private pumping: Promise<void> | null = null;
-  private again = false;
+  /** The pump: on every poke (coalesced) and every eventsPollMs. */
+  private readonly loop: CoalescedLoop;
   private stopped = false;
   private lastPurge = 0;
   /** Called after a pump whose sequencing queued webhook deliveries (the webhook worker delivers them). */
@@ -97,19 +97,17 @@ export class EventHub {
       this.ownPool = pool;
     }
     this.tx = { pool: this.ownPool ?? app.tx.pool, maxRetries: app.tx.maxRetries };
+    this.loop = new CoalescedLoop(
+      () => this.pump(),
+      app.config.eventsPollMs,
+      (e) => app.log.warn('event pump failed; will retry', { err: e.message }),
+    );
   }
 
   async start(): Promise<void> {
     this.lastSeq = await withConn(this.tx, headSeq);
     await this.listen();
-    const tick = () => {
-      if (this.stopped) return;
-      this.poke();
-      this.timer = setTimeout(tick, this.app.config.eventsPollMs);
-      this.timer.unref();
-    };
-    this.timer = setTimeout(tick, this.app.config.eventsPollMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
   private async listen(): Promise<void> {
@@ -141,36 +139,19 @@ export class EventHub {
     if (this.stopped) return;
     // With tracing on, the wake-up is a span of the change that caused it (its pump's statements
     // are its children; a wake-up folded into a running pump is a span of its own, ended at once).
-    const span = inTrace() ? startSpan('outbox wake-up', 'internal', { 'inventory.outbox.coalesced': !!this.pumping }) : null;
-    if (this.pumping) {
-      this.again = true;
+    const span = inTrace() ? startSpan('outbox wake-up', 'internal', { 'inventory.outbox.coalesced': this.loop.busy }) : null;
+    if (this.loop.busy || !span) {
+      this.loop.poke();
       span?.end();
       return;
     }
-    if (span) {
-      span.run(() => this.startPump());
-      void this.pumping!.finally(() => span.end());
-    } else this.startPump();
-  }
-
-  private startPump(): void {
-    this.pumping = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.pump();
-        } catch (e) {
-          this.app.log.warn('event pump failed; will retry', { err: (e as Error).message });
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.pumping = null;
-    });
+    span.run(() => this.loop.poke());
+    void this.loop.settle().finally(() => span.end());
   }
 
   /** Waits for the current pump (tests, shutdown). */
   async settle(): Promise<void> {
-    while (this.pumping) await this.pumping;
+    await this.loop.settle();
   }
 
   private async pump(): Promise<void> {
@@ -203,8 +184,7 @@ export class EventHub {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.settle();
+    await this.loop.stop();
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
     await this.ownPool?.end().catch(() => undefined);

@@ -42,6 +42,16 @@ export class CoalescedLoop {
     })().finally(() => (this.running = null));
   }
 
+  /** Whether a run is in progress (a poke now only asks for one more run after it). */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  /** Waits until no run is in progress (including the runs pokes asked for meanwhile). */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   /** Stops the interval and waits for a run in progress. */
   async stop(): Promise<void> {
     this.stopped = true;

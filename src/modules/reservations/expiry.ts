@@ -6,6 +6,7 @@
  */
 import type { App } from '../../app';
 import { withConn, withTx } from '../../db/tx';
+import { CoalescedLoop } from '../../util/coalesced-loop';
 import { applyLevelChange, purgeExpiredKeys } from '../stock';
 import { settleHeaders } from './settlement';
 
@@ -34,26 +35,23 @@ export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number
   return { levels: due.length, reservations: closed };
 }
 
+/** Sweeps every sweepIntervalMs, one sweep at a time, on every instance. */
 export class Sweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  constructor(private readonly app: App) {}
+  private readonly loop: CoalescedLoop;
+
+  constructor(app: App) {
+    this.loop = new CoalescedLoop(
+      async () => void (await sweepOnce(app)),
+      app.config.sweepIntervalMs,
+      (e) => app.log.warn('expiry sweep failed', { err: e.message }),
+    );
+  }
 
   start(): void {
-    const tick = () => {
-      this.running = sweepOnce(this.app)
-        .catch((e) => this.app.log.warn('expiry sweep failed', { err: (e as Error).message }))
-        .finally(() => {
-          this.running = null;
-          if (this.timer) this.timer = setTimeout(tick, this.app.config.sweepIntervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.app.config.sweepIntervalMs);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
   }
 }
