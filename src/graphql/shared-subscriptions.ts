@@ -377,7 +377,8 @@ function variablesBelowRoot(args: ExecutionArgs): string[] {
   return [...used].sort();
 }
 
-function shapeKey(args: ExecutionArgs, auth: AuthInfo | null): string {
+/** Exported for its unit test (test/unit/shape-key.test.ts). */
+export function shapeKey(args: ExecutionArgs, auth: AuthInfo | null): string {
   const vars = (args.variableValues ?? {}) as Record<string, unknown>;
   return JSON.stringify([
     args.document.loc?.source.body ?? print(args.document),
