@@ -16,3 +16,11 @@ export async function eventually(what: string, cond: () => boolean | Promise<boo
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Until the database's clock is past `at` (an ISO timestamp, e.g. a reservation's expiresAt): for
+ * waits on expiry, instead of sleeping for the TTL.
+ */
+export function pastInDatabase(db: { query(sql: string, values: unknown[]): Promise<{ rows: { due: boolean }[] }> }, at: string, timeoutMs = 15_000): Promise<void> {
+  return eventually(`the database clock to pass ${at}`, async () => (await db.query('SELECT now() > $1::timestamptz AS due', [at])).rows[0].due, timeoutMs, 50);
+}
