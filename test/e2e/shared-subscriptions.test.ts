@@ -161,10 +161,11 @@ test('a slow subscriber is cut off with 4290 without holding back a healthy subs
       await ok(small.gql(BULK, { i: { items: skus.map((sku) => ({ mode: 'SET', sku, warehouseCode: wh.code, quantity: rounds + 1 })) } }));
       rounds++;
       // Paced by delivery, not by a timer: the next round goes out once the healthy subscriber has
-      // this one, so the slow client resumes soon after its cut-off, well within the server's close
-      // handshake (30 s) and keep-alive (30 s + 30 s) limits, whose expiry would end the socket
-      // without its close frame (1006) on a loaded machine.
-      await healthy.waitFor(rounds * skus.length, 60_000);
+      // the one before (one round in the database while the last is fanned out), so the slow client
+      // resumes soon after its cut-off, well within the server's close handshake (30 s) and
+      // keep-alive (30 s + 30 s) limits, whose expiry would end the socket without its close frame
+      // (1006) on a loaded machine.
+      await healthy.waitFor((rounds - 1) * skus.length, 60_000);
     }
     const pausedMs = Date.now() - t0;
     expect(small.gateway.subscriptions.stats).toMatchObject({ shapes: 1, subscribers: 1 });

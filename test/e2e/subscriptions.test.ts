@@ -199,10 +199,11 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
       await ok(small.gql(BULK, { i: { items: skus.map((sku) => ({ mode: 'SET', sku, warehouseCode: wh.code, quantity: rounds + 1 })) } }));
       rounds++;
       // Paced by delivery, not by a timer: the next round goes out once the healthy subscriber has
-      // this one. So the slow client resumes soon after its cut-off, with no backlog of rounds still
-      // to fan out, well within the server's close handshake (30 s) and keep-alive (30 s + 30 s)
-      // limits, whose expiry would end the socket without its close frame (1006) on a loaded machine.
-      await healthy.waitFor(rounds * 500, 60_000);
+      // the one before (one round in the database while the last is fanned out). So the slow client
+      // resumes soon after its cut-off, with at most a round still to fan out, well within the
+      // server's close handshake (30 s) and keep-alive (30 s + 30 s) limits, whose expiry would end
+      // the socket without its close frame (1006) on a loaded machine.
+      await healthy.waitFor((rounds - 1) * 500, 60_000);
     }
     const pausedMs = Date.now() - t0;
     slow.resumeReading();
