@@ -5,6 +5,7 @@
 import { createProduct, createWarehouse, setStock, stockedSku, uniq } from '../helpers/factories';
 import { ok, type GqlResponse } from '../helpers/gql';
 import { checkInvariants, outboxGaps } from '../helpers/invariants';
+import { withSeed } from '../helpers/rng';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { tuningEnv } from '../../src/config/tuning';
 
@@ -118,137 +119,142 @@ test('group commit: concurrent reservations share statements, yet each has its o
   expect(await checkInvariants(t.gateway.app, t.store.storeId)).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
 });
 
-test('mixed load: set, adjust, reserve, release, commit, move and bulk on hot levels keep every invariant', async () => {
-  const whA = await createWarehouse(t.gql, { priority: 1 });
-  const whB = await createWarehouse(t.gql, { priority: 2 });
-  const skus: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    const p = await createProduct(t.gql);
-    skus.push(p.skus[0]);
-    await setStock(t.gql, p.skus[0], whA.code, 60);
-    await setStock(t.gql, p.skus[0], whB.code, 40);
-  }
-  const whs = [whA.code, whB.code];
-  const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
-  const open: { id: string; lines: { id: string; quantity: number }[] }[] = [];
-  const stats: Record<string, number> = {};
-  const count = (k: string) => (stats[k] = (stats[k] ?? 0) + 1);
-  const problems: string[] = [];
+const OPS = ['inventorySet', 'inventoryAdjust', 'inventoryReserve', 'reservationRelease', 'reservationCommit', 'inventoryMove', 'inventoryBulkUpdate'];
 
-  async function send(name: string, query: string, input: Record<string, unknown>) {
-    const r = await t.gql(query, { input });
-    if (r.status !== 200 || r.body.errors?.length) {
-      problems.push(`${name}: ${r.status} ${JSON.stringify(r.body.errors)}`);
-      return null;
+test('mixed load: set, adjust, reserve, release, commit, move and bulk on hot levels keep every invariant', () =>
+  withSeed(async (random) => {
+    const whA = await createWarehouse(t.gql, { priority: 1 });
+    const whB = await createWarehouse(t.gql, { priority: 2 });
+    const skus: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await createProduct(t.gql);
+      skus.push(p.skus[0]);
+      await setStock(t.gql, p.skus[0], whA.code, 60);
+      await setStock(t.gql, p.skus[0], whB.code, 40);
     }
-    const p = r.body.data[name];
-    count(p.userErrors.length ? `${name}:${p.userErrors[0].code}` : `${name}:ok`);
-    return p;
-  }
+    const whs = [whA.code, whB.code];
+    const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+    const open: { id: string; lines: { id: string; quantity: number }[] }[] = [];
+    const stats: Record<string, number> = {};
+    const count = (k: string) => (stats[k] = (stats[k] ?? 0) + 1);
+    const problems: string[] = [];
 
-  /** Half of the keyed requests are sent twice at once: each key must apply at most once. */
-  async function maybeTwice(name: string, query: string, input: Record<string, unknown>) {
-    if (Math.random() < 0.3) {
-      const keyed = { ...input, idempotencyKey: uniq('k') };
-      const [a] = await Promise.all([send(name, query, keyed), send(name, query, keyed)]);
-      return a;
+    async function send(name: string, query: string, input: Record<string, unknown>) {
+      const r = await t.gql(query, { input });
+      if (r.status !== 200 || r.body.errors?.length) {
+        problems.push(`${name}: ${r.status} ${JSON.stringify(r.body.errors)}`);
+        return null;
+      }
+      const p = r.body.data[name];
+      count(p.userErrors.length ? `${name}:${p.userErrors[0].code}` : `${name}:ok`);
+      return p;
     }
-    return send(name, query, input);
-  }
 
-  const ops: (() => Promise<unknown>)[] = [
-    () =>
-      maybeTwice('inventorySet', `mutation($input: InventorySetInput!) { inventorySet(input: $input) { userErrors { code } } }`, {
-        sku: pick(skus),
-        warehouseCode: pick(whs),
-        quantity: 30 + Math.floor(Math.random() * 40),
-        reason: 'CYCLE_COUNT',
-      }),
-    () =>
-      maybeTwice('inventoryAdjust', `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { userErrors { code } } }`, {
-        sku: pick(skus),
-        warehouseCode: pick(whs),
-        delta: pick([-5, -3, -1, 1, 2, 4]),
-        reason: 'CORRECTION',
-      }),
-    async () => {
-      const lines = [{ sku: pick(skus), quantity: 1 + Math.floor(Math.random() * 6) }];
-      if (Math.random() < 0.5) lines.push({ sku: pick(skus), quantity: 1 + Math.floor(Math.random() * 3) });
-      const p = await maybeTwice('inventoryReserve', RESERVE, { lines, ttlSeconds: pick([1, 2, 60, 60]) });
-      if (p?.reservation && !p.idempotentReplay) open.push(p.reservation);
-    },
-    async () => {
-      const r = open.shift();
-      if (!r) return;
-      const partial = Math.random() < 0.5;
-      await maybeTwice(
-        'reservationRelease',
-        `mutation($input: ReservationSettleInput!) { reservationRelease(input: $input) { userErrors { code } } }`,
-        partial ? { reservationId: r.id, lines: [{ lineId: r.lines[0].id, quantity: 1 }] } : { reservationId: r.id },
-      );
-    },
-    async () => {
-      const r = open.shift();
-      if (!r) return;
-      await maybeTwice('reservationCommit', `mutation($input: ReservationSettleInput!) { reservationCommit(input: $input) { userErrors { code } } }`, {
-        reservationId: r.id,
-      });
-    },
-    () => {
-      const [from, to] = Math.random() < 0.5 ? whs : [...whs].reverse();
-      return maybeTwice('inventoryMove', `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { userErrors { code } } }`, {
-        sku: pick(skus),
-        fromWarehouseCode: from,
-        toWarehouseCode: to,
-        quantity: 1 + Math.floor(Math.random() * 5),
-      });
-    },
-    () => {
-      const items = skus.flatMap((sku) => whs.map((w) => ({ mode: 'ADJUST', sku, warehouseCode: w, delta: pick([-2, -1, 1, 3]) })));
-      if (Math.random() < 0.5) items.reverse();
-      return maybeTwice(
-        'inventoryBulkUpdate',
-        `mutation($input: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $input) { updatedCount userErrors { code } } }`,
-        { items, errorPolicy: pick(['REJECT_EVERYTHING', 'REJECT_FAILED_ROWS']) },
-      );
-    },
-  ];
+    /** Half of the keyed requests are sent twice at once: each key must apply at most once. */
+    async function maybeTwice(name: string, query: string, input: Record<string, unknown>) {
+      if (random() < 0.3) {
+        const keyed = { ...input, idempotencyKey: uniq('k') };
+        const [a] = await Promise.all([send(name, query, keyed), send(name, query, keyed)]);
+        return a;
+      }
+      return send(name, query, input);
+    }
 
-  const until = Date.now() + 5_000;
-  const workers = Array.from({ length: 12 }, async () => {
-    while (Date.now() < until) await pick(ops)();
-  });
-  await Promise.all(workers);
+    const ops: (() => Promise<unknown>)[] = [
+      () =>
+        maybeTwice('inventorySet', `mutation($input: InventorySetInput!) { inventorySet(input: $input) { userErrors { code } } }`, {
+          sku: pick(skus),
+          warehouseCode: pick(whs),
+          quantity: 30 + Math.floor(random() * 40),
+          reason: 'CYCLE_COUNT',
+        }),
+      () =>
+        maybeTwice('inventoryAdjust', `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { userErrors { code } } }`, {
+          sku: pick(skus),
+          warehouseCode: pick(whs),
+          delta: pick([-5, -3, -1, 1, 2, 4]),
+          reason: 'CORRECTION',
+        }),
+      async () => {
+        const lines = [{ sku: pick(skus), quantity: 1 + Math.floor(random() * 6) }];
+        if (random() < 0.5) lines.push({ sku: pick(skus), quantity: 1 + Math.floor(random() * 3) });
+        const p = await maybeTwice('inventoryReserve', RESERVE, { lines, ttlSeconds: pick([1, 2, 60, 60]) });
+        if (p?.reservation && !p.idempotentReplay) open.push(p.reservation);
+      },
+      async () => {
+        const r = open.shift();
+        if (!r) return;
+        const partial = random() < 0.5;
+        await maybeTwice(
+          'reservationRelease',
+          `mutation($input: ReservationSettleInput!) { reservationRelease(input: $input) { userErrors { code } } }`,
+          partial ? { reservationId: r.id, lines: [{ lineId: r.lines[0].id, quantity: 1 }] } : { reservationId: r.id },
+        );
+      },
+      async () => {
+        const r = open.shift();
+        if (!r) return;
+        await maybeTwice('reservationCommit', `mutation($input: ReservationSettleInput!) { reservationCommit(input: $input) { userErrors { code } } }`, {
+          reservationId: r.id,
+        });
+      },
+      () => {
+        const [from, to] = random() < 0.5 ? whs : [...whs].reverse();
+        return maybeTwice('inventoryMove', `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { userErrors { code } } }`, {
+          sku: pick(skus),
+          fromWarehouseCode: from,
+          toWarehouseCode: to,
+          quantity: 1 + Math.floor(random() * 5),
+        });
+      },
+      () => {
+        const items = skus.flatMap((sku) => whs.map((w) => ({ mode: 'ADJUST', sku, warehouseCode: w, delta: pick([-2, -1, 1, 3]) })));
+        if (random() < 0.5) items.reverse();
+        return maybeTwice(
+          'inventoryBulkUpdate',
+          `mutation($input: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $input) { updatedCount userErrors { code } } }`,
+          { items, errorPolicy: pick(['REJECT_EVERYTHING', 'REJECT_FAILED_ROWS']) },
+        );
+      },
+    ];
 
-  expect(problems).toEqual([]);
-  // Every kind of operation actually succeeded at least once under the load.
-  for (const op of ['inventorySet', 'inventoryAdjust', 'inventoryReserve', 'reservationRelease', 'reservationCommit', 'inventoryMove', 'inventoryBulkUpdate']) {
-    expect(stats[`${op}:ok`] ?? 0).toBeGreaterThan(0);
-  }
+    // At least 5 s of load, and on until every kind of operation has succeeded at least once (a loaded
+    // machine gets through fewer operations in 5 s); at most 90 s, after which the check below fails.
+    const minEnd = Date.now() + 5_000;
+    const maxEnd = Date.now() + 90_000;
+    const allSucceeded = () => OPS.every((op) => (stats[`${op}:ok`] ?? 0) > 0);
+    const workers = Array.from({ length: 12 }, async () => {
+      while (Date.now() < maxEnd && (Date.now() < minEnd || !allSucceeded())) await pick(ops)();
+    });
+    await Promise.all(workers);
 
-  const inv = await checkInvariants(t.gateway.app, t.store.storeId);
-  expect(inv).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
-  await t.gateway.app.events!.settle();
-  expect(await outboxGaps(t.gateway.app.db.pool)).toEqual({ missing: 0, duplicated: 0, pending: 0 });
-  const q = (sql: string) => t.gateway.app.db.pool.query(sql, [t.store.storeId]).then((r) => r.rows);
-  // reserved as read (effective) = the active, unexpired reservation lines.
-  const effective = await q(`SELECT l.id FROM inventory_levels l
-      WHERE l.store_id = $1 AND (l.reserved - coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))
-        <> coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at > now()), 0)`);
-  expect(effective).toEqual([]);
-  // No idempotency key applied twice: at most one movement per key, level and reason.
-  const twice = await q(`SELECT idempotency_key, inventory_level_id, reason, count(*)::int FROM stock_movements
-      WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1`);
-  expect(twice).toEqual([]);
-  const reservationsPerKey = await q(`SELECT idempotency_key, count(*)::int FROM reservations
-      WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1 HAVING count(*) > 1`);
-  expect(reservationsPerKey).toEqual([]);
-  // Reservation lines account for every unit: held + committed + released + expired = original.
-  const lines = await q(`SELECT rl.id FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
-      WHERE r.store_id = $1 AND rl.quantity + rl.committed_quantity + rl.released_quantity
-        + CASE WHEN rl.status = 'EXPIRED' THEN 0 ELSE rl.expired_quantity END <> rl.original_quantity`);
-  expect(lines).toEqual([]);
-});
+    expect(problems).toEqual([]);
+    // Every kind of operation actually succeeded at least once under the load.
+    for (const op of OPS) expect(stats[`${op}:ok`] ?? 0).toBeGreaterThan(0);
+
+    const inv = await checkInvariants(t.gateway.app, t.store.storeId);
+    expect(inv).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
+    await t.gateway.app.events!.settle();
+    expect(await outboxGaps(t.gateway.app.db.pool)).toEqual({ missing: 0, duplicated: 0, pending: 0 });
+    const q = (sql: string) => t.gateway.app.db.pool.query(sql, [t.store.storeId]).then((r) => r.rows);
+    // reserved as read (effective) = the active, unexpired reservation lines.
+    const effective = await q(`SELECT l.id FROM inventory_levels l
+        WHERE l.store_id = $1 AND (l.reserved - coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))
+          <> coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at > now()), 0)`);
+    expect(effective).toEqual([]);
+    // No idempotency key applied twice: at most one movement per key, level and reason.
+    const twice = await q(`SELECT idempotency_key, inventory_level_id, reason, count(*)::int FROM stock_movements
+        WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1`);
+    expect(twice).toEqual([]);
+    const reservationsPerKey = await q(`SELECT idempotency_key, count(*)::int FROM reservations
+        WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1 HAVING count(*) > 1`);
+    expect(reservationsPerKey).toEqual([]);
+    // Reservation lines account for every unit: held + committed + released + expired = original.
+    const lines = await q(`SELECT rl.id FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
+        WHERE r.store_id = $1 AND rl.quantity + rl.committed_quantity + rl.released_quantity
+          + CASE WHEN rl.status = 'EXPIRED' THEN 0 ELSE rl.expired_quantity END <> rl.original_quantity`);
+    expect(lines).toEqual([]);
+  }));
 
 test('bulk overlap: two bulk updates over the same 300 levels in opposite orders never deadlock', async () => {
   const wh = await createWarehouse(t.gql);

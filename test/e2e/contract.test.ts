@@ -10,6 +10,7 @@ import { exportCsv } from '../../src/modules/csv/csv-export.service';
 import { importCsv } from '../../src/modules/csv/csv-import.service';
 import { purgeOutbox } from '../../src/events/outbox';
 import { ok } from '../helpers/gql';
+import { pastInDatabase } from '../helpers/poll';
 import { subscribe } from '../helpers/ws';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { tuningEnv } from '../../src/config/tuning';
@@ -29,7 +30,7 @@ const ADJUST = `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input:
 const SET = `mutation($input: InventorySetInput!) { inventorySet(input: $input) { inventoryLevel { ${LEVEL_FIELDS} } ${ERR} } }`;
 const MOVE = `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { source { onHand } destination { onHand } ${ERR} } }`;
 const LEVEL_UPDATE = `mutation($input: InventoryLevelUpdateInput!) { inventoryLevelUpdate(input: $input) { inventoryLevel { ${LEVEL_FIELDS} } ${ERR} } }`;
-const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) { reservation { id lines { id } } ${ERR} } }`;
+const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) { reservation { id expiresAt lines { id } } ${ERR} } }`;
 const RELEASE = `mutation($input: ReservationSettleInput!) { reservationRelease(input: $input) { reservation { id status } ${ERR} } }`;
 const BULK = `mutation($input: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $input) {
   updatedCount failedCount results { index inventoryLevel { id onHand } ${ERR} } ${ERR} } }`;
@@ -94,7 +95,7 @@ describe('error codes: one code per input, one validation order', () => {
   test('releasing an expired reservation is RESERVATION_EXPIRED, and the code description says so', async () => {
     const s = await stockedSku(t.gql, 5);
     const r = (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, quantity: 2 }], ttlSeconds: 1 } }))).inventoryReserve;
-    await new Promise((res) => setTimeout(res, 1100));
+    await pastInDatabase(t.gateway.app.db.pool, r.reservation.expiresAt);
     const rel = (await ok(t.gql(RELEASE, { input: { reservationId: r.reservation.id } }))).reservationRelease;
     expect(rel.userErrors[0]).toMatchObject({ code: 'RESERVATION_EXPIRED' });
     const d = await ok(t.gql(`{ __type(name: "ErrorCode") { enumValues { name description } } }`));

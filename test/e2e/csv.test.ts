@@ -86,10 +86,11 @@ function sink() {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
+let imports = 0;
 async function run(csv: string | { file: string }, opts: Partial<ImportOptions> = {}) {
   const errors = sink();
   const input = typeof csv === 'string' ? Readable.from([csv]) : fs.createReadStream(csv.file);
-  const summary = await importCsv(app!, { auth, input, seed: `seed-${Math.random()}`, errors: errors.stream, ...opts });
+  const summary = await importCsv(app!, { auth, input, seed: `seed-${++imports}`, errors: errors.stream, ...opts });
   const errorRows = parse(errors.text(), { columns: true, relax_column_count: true }) as Record<string, string>[];
   return { summary, errorRows };
 }

@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config';
 import { tuningEnv } from '../../src/config/tuning';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
 import { ok } from '../helpers/gql';
+import { eventually } from '../helpers/poll';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 // Page functions (page.waitForFunction) run in the browser; this file is type-checked without the DOM lib.
@@ -295,13 +296,14 @@ browserTest(
       await page.waitForSelector('.graphiql-tab-active:has-text("StatusChanges")');
       await page.waitForFunction(() => document.querySelector('.graphiql-query-editor')?.textContent?.includes('subscription StatusChanges'));
       await page.waitForTimeout(300); // GraphiQL updates the tab's operation name just after its editor
+      const subscribersBefore = t.gateway.subscriptions.stats.subscribers;
       await page.click('.graphiql-execute-button');
       try {
         await page.waitForSelector('.graphiql-execute-button[aria-label*="Stop"]', { timeout: 10_000 });
       } catch (e) {
         throw new Error(`${(e as Error).message}\nframes: ${frames.join('\n')}\nresult: ${await page.textContent('.result-window')}\nlabel: ${await page.getAttribute('.graphiql-execute-button', 'aria-label')}`);
       }
-      await new Promise((r) => setTimeout(r, 500)); // let the server register the subscription
+      await eventually('the server to register the subscription', () => t.gateway.subscriptions.stats.subscribers > subscribersBefore);
       await ok(t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku, warehouseCode: wh.code, delta: -3, reason: 'SALE' } }));
       await page.waitForFunction(
         (s) => {

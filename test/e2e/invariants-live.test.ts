@@ -9,6 +9,7 @@ import { createProduct, createTestStore, createWarehouse, setStock } from '../he
 import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { checkInvariants, snapshotInvariants } from '../helpers/invariants';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { eventually, pastInDatabase } from '../helpers/poll';
 import { rng } from '../helpers/rng';
 import { tuningEnv } from '../../src/config/tuning';
 
@@ -77,8 +78,15 @@ test('product totals, the summary and the ledger chain hold in every snapshot ta
   await Promise.all(Array.from({ length: 8 }, () => worker()));
   writing = false;
   await checker;
-  // Let due reservations expire (the sweeper writes EXPIRY movements) and check once more at rest.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Let due reservations expire (the sweeper writes EXPIRY movements) and check once more at rest:
+  // until the holds of 1 s made before now are due by the database's clock, and the sweeper has
+  // expired every due line.
+  const { pool } = t.gateway.app.db;
+  const stoppedAt: string = (await pool.query(`SELECT (now() + interval '1 second')::text AS at`)).rows[0].at;
+  await pastInDatabase(pool, stoppedAt);
+  await eventually('the sweeper to expire every due hold', async () =>
+    (await pool.query(`SELECT NOT EXISTS (SELECT 1 FROM reservation_lines WHERE status = 'ACTIVE' AND expires_at <= now()) AS done`)).rows[0].done,
+  );
   snapshots.push(await snapshotInvariants(t.gateway.app, store.storeId));
 
   expect(ops).toBe(240);

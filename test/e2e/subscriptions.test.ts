@@ -8,9 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createProduct, createTestStore, createWarehouse, setStock, stockedSku, uniq } from '../helpers/factories';
 import { createTestDatabase, usingPostgres } from '../helpers/db';
-import { makeClient, ok } from '../helpers/gql';
+import { isConnectionError, makeClient, ok } from '../helpers/gql';
+import { eventually } from '../helpers/poll';
+import { freePort } from '../helpers/observability';
 import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { oneMoreSubscriber, startTestServer, type TestServer } from '../helpers/server';
 import { subscribe } from '../helpers/ws';
 import { tuningEnv } from '../../src/config/tuning';
 
@@ -44,9 +46,12 @@ test('changes arrive in order with before/after; rolled-back and refused changes
   );
   expect(bulk.inventoryBulkUpdate.updatedCount).toBe(0);
   await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -3, reason: 'SALE' } }));
-  const events = await sub.waitFor(2);
-  await new Promise((r) => setTimeout(r, 300));
-  expect(sub.events).toHaveLength(2);
+  // A sentinel: events arrive in commit order, so anything sent for the refused or rolled-back
+  // changes would have come before it.
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RETURN' } }));
+  const events = await sub.waitFor(3);
+  expect(sub.events).toHaveLength(3);
+  expect(events[2]).toMatchObject({ reason: 'RETURN', after: { onHand: 8 } });
   expect(events[0]).toMatchObject({ reason: 'RECEIVED', after: { onHand: 10 }, variant: { sku: s.sku }, warehouse: { code: s.warehouseCode } });
   expect(events[1]).toMatchObject({ reason: 'SALE', actor: expect.stringMatching(/^key:/), before: { onHand: 10, available: 10 }, after: { onHand: 7, available: 7, status: 'IN_STOCK' } });
   expect(Number(events[1].cursor)).toBeGreaterThan(Number(events[0].cursor));
@@ -68,8 +73,11 @@ test('a reconnect with "after" receives exactly the missed events, then live one
   const cursors = all.map((e) => Number(e.cursor));
   expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
   expect(new Set(cursors).size).toBe(4);
-  await new Promise((r) => setTimeout(r, 300));
-  expect(again.events).toHaveLength(4);
+  // A sentinel: a duplicate of a missed event would have come before it.
+  await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RETURN' } }));
+  const [, , , , sentinel] = await again.waitFor(5);
+  expect(sentinel).toMatchObject({ reason: 'RETURN', after: { onHand: 101 } });
+  expect(again.events).toHaveLength(5);
   await again.close();
 });
 
@@ -82,12 +90,13 @@ test('1,000 concurrent reservations crossing thresholds give exactly the expecte
   const sub = await subscribe(t.url, t.store.adminKey, STATUS, { f: { skus: [sku] }, after: '0' });
   const RES = `mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { userErrors { code } } }`;
   // Like a real client, retry what the server marks retryable (pool saturation under 1,000 at once),
-  // and a request whose connection dropped (a loaded machine), with the same idempotency key: a
-  // retried reservation that had been made is answered from its key, never made twice.
+  // and a request whose connection was reset (ECONNRESET on a loaded machine), with the same
+  // idempotency key: a retried reservation that had been made is answered from its key, never made
+  // twice (the ledger and the exact status events below prove it).
   const reserve = async (_: unknown, n: number): Promise<boolean> => {
     for (;;) {
-      const r = await t.gql(RES, { i: { lines: [{ sku, quantity: 1 }], idempotencyKey: `sub-1000-${sku}-${n}` } }).catch((e: Error) => {
-        if (/fetch failed/.test(e.message)) return null;
+      const r = await t.gql(RES, { i: { lines: [{ sku, quantity: 1 }], idempotencyKey: `sub-1000-${sku}-${n}` } }).catch((e: unknown) => {
+        if (isConnectionError(e)) return null;
         throw e;
       });
       if (!r) continue;
@@ -101,21 +110,22 @@ test('1,000 concurrent reservations crossing thresholds give exactly the expecte
   };
   const results = await Promise.all(Array.from({ length: 1000 }, reserve));
   expect(results.filter(Boolean)).toHaveLength(1000);
-  const events = (await sub.waitFor(4, 60_000)).slice(1);
-  await new Promise((r) => setTimeout(r, 500));
+  await sub.waitFor(4, 60_000);
+  // Releasing one unit is back in stock (CRITICAL, since 1 ≤ 100), flagged as such. It is also the
+  // sentinel: any extra crossing of the 1,000 reservations would have come before it.
+  const vid = (await ok(t.gql(`query($s: String) { variant(sku: $s) { id } }`, { s: sku }))).variant.id;
+  const rid = (await ok(t.gql(`query($v: [ID!]) { reservations(first: 1, filter: { statuses: [ACTIVE], variantIds: $v }) { nodes { id } } }`, { v: [vid] }))).reservations.nodes[0].id;
+  await ok(t.gql(`mutation($id: ID!) { reservationRelease(input: { reservationId: $id }) { userErrors { code } } }`, { id: rid }));
+  const events = await sub.waitFor(5, 60_000);
   expect(sub.events.map((e) => [e.previousStatus, e.status, e.available])).toEqual([
     ['OUT_OF_STOCK', 'IN_STOCK', 1000], // the level was created empty, then stocked
     ['IN_STOCK', 'LOW_STOCK', 500],
     ['LOW_STOCK', 'CRITICAL', 100],
     ['CRITICAL', 'OUT_OF_STOCK', 0],
+    ['OUT_OF_STOCK', 'CRITICAL', 1],
   ]);
   expect(events.map((e) => Number(e.cursor))).toEqual(events.map((e) => Number(e.cursor)).sort((a, b) => a - b));
-  // Releasing one unit is back in stock (CRITICAL, since 1 ≤ 100), flagged as such.
-  const vid = (await ok(t.gql(`query($s: String) { variant(sku: $s) { id } }`, { s: sku }))).variant.id;
-  const rid = (await ok(t.gql(`query($v: [ID!]) { reservations(first: 1, filter: { statuses: [ACTIVE], variantIds: $v }) { nodes { id } } }`, { v: [vid] }))).reservations.nodes[0].id;
-  await ok(t.gql(`mutation($id: ID!) { reservationRelease(input: { reservationId: $id }) { userErrors { code } } }`, { id: rid }));
-  const [, , , , back] = await sub.waitFor(5);
-  expect(back).toMatchObject({ previousStatus: 'OUT_OF_STOCK', status: 'CRITICAL', backInStock: true, available: 1 });
+  expect(events[4]).toMatchObject({ previousStatus: 'OUT_OF_STOCK', status: 'CRITICAL', backInStock: true, available: 1 });
   await sub.close();
 });
 
@@ -139,9 +149,9 @@ test('subscribers see only their own store; keys are checked in connection_init'
   const spy = await subscribe(t.url, other.adminKey, CHANGED, { after: '0' });
   await ok(t.gql(ADJUST, { i: { sku: mine.sku, warehouseCode: mine.warehouseCode, delta: 1, reason: 'RETURN' } }));
   const own = await stockedSku(theirs, 3); // their own change: the sentinel
+  // Events arrive in commit order: mine (committed first) would have come before their sentinel.
   const [first] = await spy.waitFor(1);
   expect(first.variant.sku).toBe(own.sku);
-  await new Promise((r) => setTimeout(r, 300));
   expect(spy.events.every((e) => e.variant.sku === own.sku)).toBe(true);
   await spy.close();
 
@@ -151,18 +161,19 @@ test('subscribers see only their own store; keys are checked in connection_init'
   expect(anon.events).toEqual([]);
   await anon.close().catch(() => undefined);
   const pk = await subscribe(t.url, await t.store.publishableKey(), CHANGED, {});
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually('the refusal of the publishable key', () => pk.errors.length > 0);
   expect(JSON.stringify(pk.errors)).toMatch(/inventory:read/);
+  expect(pk.events).toEqual([]);
   await pk.close();
 });
 
 test('a cursor older than the retention window is refused with CURSOR_EXPIRED', async () => {
   await t.gateway.app.db.pool.query(`UPDATE outbox_state SET purged_through_seq = greatest(purged_through_seq, 5) WHERE id = 1`);
   const sub = await subscribe(t.url, t.store.adminKey, CHANGED, { after: '1' });
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually('CURSOR_EXPIRED', () => sub.errors.length > 0);
   expect(JSON.stringify(sub.errors)).toMatch(/CURSOR_EXPIRED|no longer retained/);
   const bad = await subscribe(t.url, t.store.adminKey, CHANGED, { after: 'yesterday' });
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually('the refusal of the cursor', () => bad.errors.length > 0);
   expect(JSON.stringify(bad.errors)).toContain('must be a cursor received from this subscription');
   await sub.close();
   await bad.close();
@@ -177,21 +188,28 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
     const BULK = `mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`;
     // A large payload per event without extra SQL: aliases of the event's own fields (~2 KB).
     const BIG = `subscription { inventoryChanged { cursor ${Array.from({ length: 25 }, (_, i) => `b${i}: before { onHand reserved safetyStock incoming available status } a${i}: after { onHand reserved available status }`).join(' ')} } }`;
-    const healthy = await subscribe(small.url, small.store.adminKey, `subscription { inventoryChanged { cursor after { onHand } } }`, {});
-    const slow = await subscribe(small.url, small.store.adminKey, BIG, {});
+    const healthy = await subscribe(small.url, small.store.adminKey, `subscription { inventoryChanged { cursor after { onHand } } }`, {}, { registered: oneMoreSubscriber(small) });
+    const slow = await subscribe(small.url, small.store.adminKey, BIG, {}, { registered: oneMoreSubscriber(small) });
     slow.pauseReading(); // the client stops reading: the server's sends back up, then its buffer fills
     // The paused client cannot see its close yet: watch the server's side (subscribers on the hub).
     const hub = small.gateway.app.events!;
     expect(hub.fanout.subscriberCount).toBe(2);
+    const t0 = Date.now();
     let rounds = 0;
     while (hub.fanout.subscriberCount > 1 && rounds < 40) {
       await ok(small.gql(BULK, { i: { items: skus.map((sku) => ({ mode: 'SET', sku, warehouseCode: wh.code, quantity: rounds + 1 })) } }));
       rounds++;
-      await new Promise((r) => setTimeout(r, 50));
+      // Paced by delivery, not by a timer: the next round goes out once the healthy subscriber has
+      // the one before (one round in the database while the last is fanned out). So the slow client
+      // resumes soon after its cut-off, with at most a round still to fan out, well within the
+      // server's close handshake (30 s) and keep-alive (30 s + 30 s) limits, whose expiry would end
+      // the socket without its close frame (1006) on a loaded machine.
+      await healthy.waitFor((rounds - 1) * 500, 60_000);
     }
+    const pausedMs = Date.now() - t0;
     slow.resumeReading();
-    for (let i = 0; i < 50 && slow.closeCode() === null; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(slow.closeCode()).toBe(4290);
+    await eventually('the slow client to read its close frame', () => slow.closeCode() !== null, 30_000);
+    expect({ closeCode: slow.closeCode(), rounds, pausedMs }).toMatchObject({ closeCode: 4290 }); // (rounds and time for context)
     const got = await healthy.waitFor(rounds * 500, 60_000);
     expect(got.at(-1).after.onHand).toBe(rounds);
     expect(healthy.closeCode()).toBeNull();
@@ -207,23 +225,24 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-two-'));
   const procs: Spawned[] = [];
   try {
-    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, SEED_DEMO: 'always', LOG_LEVEL: 'info', INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 5000 }) };
+    // A poll once a minute: an event that arrives well before it came by LISTEN/NOTIFY.
+    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, SEED_DEMO: 'always', LOG_LEVEL: 'info', INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 60_000 }) };
     procs.push(spawnGateway(env));
     const urlA = await procs[0].ready();
-    procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));
+    const metricsB = await freePort();
+    procs.push(spawnGateway({ ...env, SEED_DEMO: 'never', METRICS_PORT: String(metricsB) }));
     const urlB = await procs[1].ready();
     const key = printedDevKey(procs[0]);
-    const sub = await subscribe(urlB, key, CHANGED, { f: { skus: ['SKU-001'] } });
+    // A live subscription (no "after"): registered on B (its inventory_subscribers gauge) before the change.
+    const subscribersOnB = async () => /^inventory_subscribers 1$/m.test(await (await fetch(`http://127.0.0.1:${metricsB}/metrics`)).text());
+    const sub = await subscribe(urlB, key, CHANGED, { f: { skus: ['SKU-001'] } }, { registered: subscribersOnB });
     const started = Date.now();
     await ok(makeClient(urlA, key)(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: -4, reason: 'SALE' } }));
     // (Events committed before the subscription but sequenced after it, like the demo seed, may come first.)
     let e: any;
-    while (!e && Date.now() - started < 10_000) {
-      e = sub.events.find((x) => x.reason === 'SALE');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    // LISTEN/NOTIFY, not the 5 s poll, carried it across.
-    expect(Date.now() - started).toBeLessThan(4000);
+    await eventually('the SALE on gateway B', () => (e = sub.events.find((x) => x.reason === 'SALE')) !== undefined, 30_000);
+    // LISTEN/NOTIFY, not the 60 s poll, carried it across (with room for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(e).toMatchObject({ reason: 'SALE', before: { onHand: 350 }, after: { onHand: 346 }, warehouse: { code: 'BER-1' } });
     await sub.close();
   } finally {

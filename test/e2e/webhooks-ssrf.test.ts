@@ -12,6 +12,7 @@ import { stockedSku } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { tuningEnv } from '../../src/config/tuning';
+import { eventually } from '../helpers/poll';
 
 jest.setTimeout(60_000);
 
@@ -131,8 +132,12 @@ test('creation and update refuse local targets in every notation and by name; no
 
   // Stock changes happen, the worker runs: still nothing reaches the listeners.
   await stockedSku(t.gql, 3);
-  await t.gateway.app.events!.settle();
-  await new Promise((r) => setTimeout(r, 300));
+  const { pool } = t.gateway.app.db;
+  await eventually('the events to be sequenced', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0);
+  // The events are sequenced, which is when deliveries are created: there are none to send (no
+  // waiting for a worker run that could have sent one).
+  const deliveries = await pool.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE store_id = $1`, [t.store.storeId]);
+  expect(deliveries.rows[0].n).toBe(0);
   expect({ connections, requests }).toEqual({ connections: 0, requests: 0 });
 });
 

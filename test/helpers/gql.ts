@@ -33,3 +33,15 @@ export async function ok<T = any>(p: Promise<GqlResponse<T>>): Promise<T> {
   if (r.body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.body.errors)}`);
   return r.body.data as T;
 }
+
+/**
+ * Whether a request failed at the connection (reset, closed while the answer was read) rather than
+ * with an answer: under load a keep-alive connection can be reset. A client may resend such a
+ * request only with an idempotency key (it may have been applied).
+ */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  if (!(e instanceof Error)) return false;
+  const codes = ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'];
+  return /fetch failed|terminated|other side closed|socket hang up/.test(err.message ?? '') || codes.includes(err.code ?? '') || codes.includes(err.cause?.code ?? '');
+}

@@ -19,6 +19,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/**
+ * For subscribe()'s `registered`: true once the gateway serves one more subscriber than when this
+ * was called (call it before subscribing).
+ */
+export function oneMoreSubscriber(t: TestServer): () => boolean {
+  const before = t.gateway.subscriptions.stats.subscribers;
+  return () => t.gateway.subscriptions.stats.subscribers > before;
+}
+
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const db = await createTestDatabase();
   const config = loadConfig({

@@ -1,6 +1,7 @@
 /** A graphql-ws client for tests: collects the events of one subscription. */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { eventually } from './poll';
 
 export interface Sub {
   events: any[];
@@ -20,7 +21,19 @@ export function wsUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, 'ws');
 }
 
-export async function subscribe(httpUrl: string, key: string | null, query: string, variables: Record<string, unknown> = {}, field?: string): Promise<Sub> {
+export interface SubscribeOptions {
+  /** Pick this root field of each result (default: the first). */
+  field?: string;
+  /**
+   * Whether the server has registered the subscription (for example its subscriber count has grown):
+   * subscribe() resolves only once it holds. A subscription resumed with `after` needs none (the
+   * backlog covers whatever was committed before it was registered).
+   */
+  registered?: () => boolean | Promise<boolean>;
+}
+
+export async function subscribe(httpUrl: string, key: string | null, query: string, variables: Record<string, unknown> = {}, opts: SubscribeOptions = {}): Promise<Sub> {
+  const { field, registered } = opts;
   let closeCode: number | null = null;
   let socket: WebSocket | null = null;
   class Tracked extends WebSocket {
@@ -86,7 +99,6 @@ export async function subscribe(httpUrl: string, key: string | null, query: stri
     },
   );
   await ready;
-  // Give the server a moment to register the subscription before the test makes changes.
-  await new Promise((r) => setTimeout(r, 150));
+  if (registered) await eventually('the server to register the subscription', async () => (await registered()) || closeCode !== null || sub.errors.length > 0);
   return sub;
 }

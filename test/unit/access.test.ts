@@ -120,10 +120,11 @@ describe('nested-path authorization for every type with private fields', () => {
     }
     return null;
   }
+  let nextVar = 0; // unique variable names, deterministically (was a random suffix)
   function argsOf(f: { args: readonly { name: string; type: import('graphql').GraphQLInputType }[] }): string {
     const req = f.args.filter((a) => String(a.type).endsWith('!') && a.name !== 'sortKey');
     if (!req.length) return '';
-    return `(${req.map((a) => `${a.name}: $${a.name}_${Math.random().toString(36).slice(2, 6)}`).join(', ')})`;
+    return `(${req.map((a) => `${a.name}: $${a.name}_${++nextVar}`).join(', ')})`;
   }
   function documentFor(path: Step[], leaf: string, op: 'query' | 'mutation'): string {
     const vars: string[] = [];
