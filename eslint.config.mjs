@@ -54,7 +54,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -80,7 +83,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^\\.\\./[^./][^/]*/(?!index$|graphql$)[^/]+$',
-              message: "Import another module through its public index (e.g. '../stock') or its graphql.ts (GraphQL types), not a file inside it.",
+              message:
+                "Import another module through its public index (e.g. '../stock') or its graphql.ts (GraphQL types), not a file inside it.",
             },
           ],
         },
@@ -93,6 +97,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // Tests load some modules lazily with require(), after reflect-metadata or inside a case.
+      '@typescript-eslint/no-require-imports': 'off',
     },
   },
   {

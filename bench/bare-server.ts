@@ -187,12 +187,22 @@ export function createBareServer(databaseUrl: string, poolSize: number): { serve
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables?: Record<string, unknown>; operationName?: string };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          query: string;
+          variables?: Record<string, unknown>;
+          operationName?: string;
+        };
         const ctx = { storeId: '', statements: 0 };
         const before = keys.size;
         const storeId = await storeOf(req.headers.authorization);
         if (keys.size !== before) ctx.statements++;
-        if (!storeId) return send(res, 401, { errors: [{ message: 'The API key is invalid or revoked', extensions: { code: 'UNAUTHENTICATED' } }] }, ctx.statements);
+        if (!storeId)
+          return send(
+            res,
+            401,
+            { errors: [{ message: 'The API key is invalid or revoked', extensions: { code: 'UNAUTHENTICATED' } }] },
+            ctx.statements,
+          );
         ctx.storeId = storeId;
         let document;
         try {
@@ -202,7 +212,14 @@ export function createBareServer(databaseUrl: string, poolSize: number): { serve
         }
         const errors = validate(schema, document);
         if (errors.length) return send(res, 400, { errors });
-        const result: ExecutionResult = await execute({ schema, document, rootValue, contextValue: ctx, variableValues: body.variables, operationName: body.operationName });
+        const result: ExecutionResult = await execute({
+          schema,
+          document,
+          rootValue,
+          contextValue: ctx,
+          variableValues: body.variables,
+          operationName: body.operationName,
+        });
         send(res, 200, result, ctx.statements);
       } catch (e) {
         send(res, 500, { errors: [{ message: (e as Error).message }] });

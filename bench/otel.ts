@@ -58,7 +58,8 @@ const NOTES_END = '<!-- notes:end -->';
 export async function main(argv: string[]): Promise<number> {
   const opts = parseArgs(argv);
   const started = new Date();
-  const log = (line: string) => process.stdout.write(`[bench otel ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const log = (line: string) =>
+    process.stdout.write(`[bench otel ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
   const adminUrl = process.env.DATABASE_URL || DEFAULT_ADMIN_URL;
   const pgVersion = await serverVersion(adminUrl);
   const db = await createBenchDatabase(adminUrl);
@@ -82,7 +83,10 @@ export async function main(argv: string[]): Promise<number> {
     // Adjusts spread over the levels, +1 then −1, so stock stays where it was.
     const adjustBody = () => {
       n++;
-      return JSON.stringify({ query: ADJUST, variables: { i: { sku: skuOf(n % levels), warehouseCode: data.warehouseCode, delta: (n >> 1) % 2 ? -1 : 1, reason: 'CORRECTION' } } });
+      return JSON.stringify({
+        query: ADJUST,
+        variables: { i: { sku: skuOf(n % levels), warehouseCode: data.warehouseCode, delta: (n >> 1) % 2 ? -1 : 1, reason: 'CORRECTION' } },
+      });
     };
     const workloads: { name: string; body: string | (() => string); connections: number }[] = [
       { name: 'read inventoryLevels(first: 50) nested', body: READ_BODY, connections: 16 },
@@ -92,20 +96,38 @@ export async function main(argv: string[]): Promise<number> {
     for (const w of workloads) {
       const off: Side = { ops: [], p50: [], p99: [], cpuMs: [] };
       const on: Side = { ops: [], p50: [], p99: [], cpuMs: [] };
-      for (const gw of [plain, traced]) await httpLoad({ url: gw.url, connections: w.connections, durationS: opts.warmupS, headers, body: w.body });
+      for (const gw of [plain, traced])
+        await httpLoad({ url: gw.url, connections: w.connections, durationS: opts.warmupS, headers, body: w.body });
       for (let run = 0; run < opts.runs; run++) {
         // Alternate which gateway goes first.
-        const order: [Server, Side][] = run % 2 ? [[traced, on], [plain, off]] : [[plain, off], [traced, on]];
+        const order: [Server, Side][] =
+          run % 2
+            ? [
+                [traced, on],
+                [plain, off],
+              ]
+            : [
+                [plain, off],
+                [traced, on],
+              ];
         for (const [gw, side] of order) {
           const cpu0 = cpuSeconds(gw.pid);
-          const r: LoadResult = await httpLoad({ url: gw.url, connections: w.connections, durationS: opts.durationS, headers, body: w.body });
+          const r: LoadResult = await httpLoad({
+            url: gw.url,
+            connections: w.connections,
+            durationS: opts.durationS,
+            headers,
+            body: w.body,
+          });
           if (r.failed > 0) throw new Error(`${w.name}: ${r.failed} failed requests (${r.sampleFailure})`);
           side.cpuMs.push(((cpuSeconds(gw.pid) - cpu0) * 1000) / Math.max(1, r.ok));
           side.ops.push(r.ops);
           side.p50.push(r.p50);
           side.p99.push(r.p99);
         }
-        log(`${w.name} run ${run + 1}: off ${off.ops[run].toFixed(0)} req/s ${off.cpuMs[run].toFixed(2)} CPU ms/req, on ${on.ops[run].toFixed(0)} req/s ${on.cpuMs[run].toFixed(2)} CPU ms/req`);
+        log(
+          `${w.name} run ${run + 1}: off ${off.ops[run].toFixed(0)} req/s ${off.cpuMs[run].toFixed(2)} CPU ms/req, on ${on.ops[run].toFixed(0)} req/s ${on.cpuMs[run].toFixed(2)} CPU ms/req`,
+        );
       }
       results.push({ name: w.name, connections: w.connections, off, on });
     }
@@ -128,7 +150,9 @@ export async function main(argv: string[]): Promise<number> {
         `${os.cpus().length} cores (${os.loadavg()[0].toFixed(2)} load at the end), ${pgVersion}.`,
     );
     L.push('');
-    L.push('| workload | clients | gateway CPU ms/req off | on | CPU change | throughput off | on | change | p50 off / on ms | p99 off / on ms |');
+    L.push(
+      '| workload | clients | gateway CPU ms/req off | on | CPU change | throughput off | on | change | p50 off / on ms | p99 off / on ms |',
+    );
     L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of results) {
       const [a, b] = [median(r.off.ops), median(r.on.ops)];

@@ -70,9 +70,30 @@ function benchFlags(argv: string[], known: readonly string[]): Map<string, strin
 }
 
 export function parseArgs(argv: string[]): Options {
-  const known = ['quick', 'runs', 'duration', 'warmup', 'only', 'levels', 'subscribers', 'pool', 'no-profile', 'profile-seconds', 'out', 'keep-db', 'gateway', 'node-options', 'sustained', 'window', 'clients', 'concurrency', 'help'];
+  const known = [
+    'quick',
+    'runs',
+    'duration',
+    'warmup',
+    'only',
+    'levels',
+    'subscribers',
+    'pool',
+    'no-profile',
+    'profile-seconds',
+    'out',
+    'keep-db',
+    'gateway',
+    'node-options',
+    'sustained',
+    'window',
+    'clients',
+    'concurrency',
+    'help',
+  ];
   const flags = benchFlags(argv, known);
-  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.map((x) => `--${x}`).join(' ')})`);
+  for (const k of flags.keys())
+    if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.map((x) => `--${x}`).join(' ')})`);
   if (flags.has('help')) {
     process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
     process.exit(0);
@@ -87,7 +108,8 @@ export function parseArgs(argv: string[]): Options {
   const quick = flags.has('quick');
   const sustainedS = flags.has('sustained') ? num('sustained', 600) : null;
   const only = typeof flags.get('only') === 'string' ? new Set((flags.get('only') as string).split(',').map((s) => s.trim())) : null;
-  for (const s of only ?? []) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
+  for (const s of only ?? [])
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
   return {
     quick,
     runs: num('runs', quick ? 1 : 3),
@@ -115,7 +137,16 @@ export function parseArgs(argv: string[]): Options {
     out:
       typeof flags.get('out') === 'string'
         ? path.resolve(flags.get('out') as string)
-        : path.join(ROOT, sustainedS ? (quick ? 'dist/bench/SUSTAINED.quick.md' : 'bench/SUSTAINED.md') : quick ? 'dist/bench/RESULTS.quick.md' : 'bench/RESULTS.md'),
+        : path.join(
+            ROOT,
+            sustainedS
+              ? quick
+                ? 'dist/bench/SUSTAINED.quick.md'
+                : 'bench/SUSTAINED.md'
+              : quick
+                ? 'dist/bench/RESULTS.quick.md'
+                : 'bench/RESULTS.md',
+          ),
     sustainedS,
     windowS: num('window', quick ? 1 : 60),
     clients: num('clients', 16),
@@ -128,7 +159,10 @@ export function parseArgs(argv: string[]): Options {
 
 function machine(pgVersion: string): string[] {
   const cpus = os.cpus();
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(', ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
   return [
     `CPU: ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} cores; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ${os.type()} ${os.release()} (${os.arch()})`,
     `Node.js ${process.version}; ${pgVersion}`,
@@ -140,7 +174,12 @@ function machine(pgVersion: string): string[] {
 async function profileHot(ctx: BenchContext, dbUrl: string): Promise<string> {
   const dir = path.join(ROOT, 'dist', 'bench', 'profiles', String(Date.now()));
   fs.mkdirSync(dir, { recursive: true });
-  const gw = await startGateway({ databaseUrl: dbUrl, poolSize: ctx.opts.poolSize ?? undefined, main: ctx.opts.gatewayMain ?? undefined, nodeArgs: [...ctx.opts.nodeOptions, '--cpu-prof', '--cpu-prof-dir', dir] });
+  const gw = await startGateway({
+    databaseUrl: dbUrl,
+    poolSize: ctx.opts.poolSize ?? undefined,
+    main: ctx.opts.gatewayMain ?? undefined,
+    nodeArgs: [...ctx.opts.nodeOptions, '--cpu-prof', '--cpu-prof-dir', dir],
+  });
   cleanup.servers.add(gw);
   try {
     const body = reserveBody(ctx.data.hot.sku, ctx.data.warehouseCode);
@@ -150,7 +189,10 @@ async function profileHot(ctx: BenchContext, dbUrl: string): Promise<string> {
     const to = Number(process.hrtime.bigint() / 1000n);
     ctx.log(`profile: ${r.ops.toFixed(0)} ops/s under the profiler`);
     await gw.stop(30_000);
-    const file = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f))[0];
+    const file = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(dir, f))[0];
     if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
     const s = summarise(JSON.parse(fs.readFileSync(file, 'utf8')), { fromUs: from, toUs: to });
     return summaryMarkdown(
@@ -167,7 +209,9 @@ async function profileHot(ctx: BenchContext, dbUrl: string): Promise<string> {
 const cleanup: { servers: Set<Server>; db: BenchDatabase | null; keepDb: boolean } = { servers: new Set(), db: null, keepDb: false };
 
 async function emergencyCleanup(reason: string): Promise<never> {
-  process.stderr.write(`bench interrupted (${reason}); stopping servers${cleanup.db && !cleanup.keepDb ? ` and dropping ${cleanup.db.name}` : ''}\n`);
+  process.stderr.write(
+    `bench interrupted (${reason}); stopping servers${cleanup.db && !cleanup.keepDb ? ` and dropping ${cleanup.db.name}` : ''}\n`,
+  );
   await Promise.all([...cleanup.servers].map((s) => s.stop(5_000).catch(() => undefined)));
   if (cleanup.db && !cleanup.keepDb) await cleanup.db.drop().catch(() => undefined);
   process.exit(130);
@@ -175,7 +219,7 @@ async function emergencyCleanup(reason: string): Promise<never> {
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   // --otel: the tracing overhead, a run of its own (bench/otel.ts).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   if (argv.includes('--otel')) return (require('./otel') as typeof import('./otel')).main(argv.filter((x) => x !== '--otel'));
   const opts = parseArgs(argv);
   cleanup.keepDb = opts.keepDb;
@@ -184,7 +228,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   // A closed stdout (e.g. piped into `head`) must not kill the run before it cleans up.
   process.stdout.on('error', () => undefined);
   const started = new Date();
-  const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const log = (line: string) =>
+    process.stdout.write(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
   const adminUrl = process.env.DATABASE_URL || DEFAULT_ADMIN_URL;
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const want = (s: (typeof SCENARIOS)[number]) => !opts.only || opts.only.has(s);
@@ -206,7 +251,12 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     cleanup.db = db;
     log(`database ${db.name}: migrating, creating the key, seeding ${opts.levels} levels + 1 hot SKU`);
     const data = await seed(db.url, opts.levels);
-    gateway = await startGateway({ databaseUrl: db.url, poolSize: opts.poolSize ?? undefined, main: opts.gatewayMain ?? undefined, nodeArgs: opts.nodeOptions });
+    gateway = await startGateway({
+      databaseUrl: db.url,
+      poolSize: opts.poolSize ?? undefined,
+      main: opts.gatewayMain ?? undefined,
+      nodeArgs: opts.nodeOptions,
+    });
     cleanup.servers.add(gateway);
     counters = new pg.Client({ connectionString: db.url, application_name: 'bench-counters' });
     await counters.connect();
@@ -240,10 +290,20 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       const r = await readQuery(ctx);
       rows.push(...r.rows);
       const constant = r.statementCounts.every((n) => n === r.statementCounts[0]);
-      extras.push({ name: 'read: gateway SQL statements per request for first = 1, 10, 50', value: r.statementCounts.join(', '), target: 'constant', pass: constant });
+      extras.push({
+        name: 'read: gateway SQL statements per request for first = 1, 10, 50',
+        value: r.statementCounts.join(', '),
+        target: 'constant',
+        pass: constant,
+      });
       extras.push({ name: 'memory: gateway RSS idle', value: `${rssIdle.toFixed(0)} MB`, target: '', pass: null });
       for (const [c, mb] of Object.entries(r.rssPeakMb)) {
-        extras.push({ name: `memory: gateway RSS peak under scenario 3 (read) load, ${c} clients`, value: `${mb.toFixed(0)} MB`, target: '≤ 250 MB', pass: mb <= 250 });
+        extras.push({
+          name: `memory: gateway RSS peak under scenario 3 (read) load, ${c} clients`,
+          value: `${mb.toFixed(0)} MB`,
+          target: '≤ 250 MB',
+          pass: mb <= 250,
+        });
       }
       await bare.stop();
       bare = null;
@@ -254,12 +314,28 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       const r = await sustained(ctx, opts.sustainedS, opts.windowS, opts.clients);
       await gateway.stop();
       gateway = null;
-      machineLines.push(`Load average at end (1, 5, 15 min): ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+      machineLines.push(
+        `Load average at end (1, 5, 15 min): ${os
+          .loadavg()
+          .map((x) => x.toFixed(2))
+          .join(', ')}`,
+      );
       fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-      const sustainedSettings = [settings[0], settings[1], `Load: ${opts.clients} closed-loop HTTP clients (autocannon), each request drawn from ${JSON.stringify(MIX)} (bench/scenarios/sustained.ts); a 10 s warm-up, then windows of ${opts.windowS} s back to back.`];
-      fs.writeFileSync(opts.out, sustainedMarkdown(r, { command, startedAt: started, finishedAt: new Date(), machine: machineLines, settings: sustainedSettings }));
-      log(`last window ${r.lastOps.toFixed(0)} ops/s vs first ${r.firstOps.toFixed(0)} ops/s = ${r.ratio.toFixed(3)}x (target >= 0.9: ${r.pass ? 'met' : 'MISSED'})`);
-      for (const t of r.total) if (t.updated || t.inserted) log(`  ${t.table}: ${t.updated} updated, HOT ratio ${fmtRatio(t.hotRatio)}, ${t.deadAtEnd} dead at end`);
+      const sustainedSettings = [
+        settings[0],
+        settings[1],
+        `Load: ${opts.clients} closed-loop HTTP clients (autocannon), each request drawn from ${JSON.stringify(MIX)} (bench/scenarios/sustained.ts); a 10 s warm-up, then windows of ${opts.windowS} s back to back.`,
+      ];
+      fs.writeFileSync(
+        opts.out,
+        sustainedMarkdown(r, { command, startedAt: started, finishedAt: new Date(), machine: machineLines, settings: sustainedSettings }),
+      );
+      log(
+        `last window ${r.lastOps.toFixed(0)} ops/s vs first ${r.firstOps.toFixed(0)} ops/s = ${r.ratio.toFixed(3)}x (target >= 0.9: ${r.pass ? 'met' : 'MISSED'})`,
+      );
+      for (const t of r.total)
+        if (t.updated || t.inserted)
+          log(`  ${t.table}: ${t.updated} updated, HOT ratio ${fmtRatio(t.hotRatio)}, ${t.deadAtEnd} dead at end`);
       log(`wrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
       return 0;
     }
@@ -272,10 +348,22 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       const d = deltas(snap, after);
       snap = after;
       const name = out[0]?.scenario ?? '?';
-      tables.push({ scenario: name, deltas: d, windows: out.map((r) => `@${r.concurrency}: ${Math.round(r.gateway.runs[0])} → ${Math.round(r.gateway.runs[r.gateway.runs.length - 1])} ${r.unit}`) });
+      tables.push({
+        scenario: name,
+        deltas: d,
+        windows: out.map(
+          (r) => `@${r.concurrency}: ${Math.round(r.gateway.runs[0])} → ${Math.round(r.gateway.runs[r.gateway.runs.length - 1])} ${r.unit}`,
+        ),
+      });
       const lv = d.find((t) => t.table === 'inventory_levels')!;
       log(`${name}: inventory_levels ${lv.updated} updates, HOT ratio ${fmtRatio(lv.hotRatio)}, ${lv.deadAtEnd} dead tuples`);
-      if (reserveOrAdjust) extras.push({ name: `HOT ratio of inventory_levels updates, ${name}`, value: fmtRatio(lv.hotRatio), target: '≥ 0.95', pass: Number.isFinite(lv.hotRatio) && lv.hotRatio >= 0.95 });
+      if (reserveOrAdjust)
+        extras.push({
+          name: `HOT ratio of inventory_levels updates, ${name}`,
+          value: fmtRatio(lv.hotRatio),
+          target: '≥ 0.95',
+          pass: Number.isFinite(lv.hotRatio) && lv.hotRatio >= 0.95,
+        });
       return out;
     };
     if (want('hot')) rows.push(...(await withTables(() => hotSku(ctx), true)));
@@ -284,7 +372,12 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (want('adjust')) rows.push(...(await withTables(() => hotAdjust(ctx), true)));
     if (want('updated')) rows.push(...(await updatedReads(ctx)));
     if (want('fanout')) extras.push(...(await fanout(ctx)).extras);
-    extras.push({ name: 'memory: gateway RSS at the end of the run', value: `${rssMb(gateway.pid).toFixed(0)} MB`, target: '', pass: null });
+    extras.push({
+      name: 'memory: gateway RSS at the end of the run',
+      value: `${rssMb(gateway.pid).toFixed(0)} MB`,
+      target: '',
+      pass: null,
+    });
     await gateway.stop();
     gateway = null;
     if (opts.profile && want('hot') && !opts.sustainedS) {
@@ -294,7 +387,12 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
         warnings.push(`profiling failed: ${(e as Error).message}`);
       }
     }
-    machineLines.push(`Load average at end (1, 5, 15 min): ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+    machineLines.push(
+      `Load average at end (1, 5, 15 min): ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(', ')}`,
+    );
     const finished = new Date();
     process.stdout.write('\n' + consoleTable(rows, extras) + '\n\n');
     for (const w of warnings) process.stdout.write(`warning: ${w}\n`);
@@ -302,7 +400,22 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const cpuRows = rows.filter((r) => r.gateway.cpuPerK);
     fs.writeFileSync(
       opts.out,
-      markdown({ command, startedAt: started, finishedAt: finished, machine: machineLines, settings, rows, extras, cpuRows, profile, warnings, tables }, existingNotes(opts.out)),
+      markdown(
+        {
+          command,
+          startedAt: started,
+          finishedAt: finished,
+          machine: machineLines,
+          settings,
+          rows,
+          extras,
+          cpuRows,
+          profile,
+          warnings,
+          tables,
+        },
+        existingNotes(opts.out),
+      ),
     );
     log(`wrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
     const failedTargets = [...rows.filter((r) => r.pass === false), ...extras.filter((e) => e.pass === false)].length;

@@ -93,7 +93,9 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
       {
         next: (e) => {
           events.push(e);
-          log(`event ${e.cursor} ${e.variant.sku}@${e.warehouse.code} ${e.reason}: onHand ${e.before.onHand}→${e.after.onHand}, reserved ${e.before.reserved}→${e.after.reserved}, available ${e.before.available}→${e.after.available} (${e.after.status})`);
+          log(
+            `event ${e.cursor} ${e.variant.sku}@${e.warehouse.code} ${e.reason}: onHand ${e.before.onHand}→${e.after.onHand}, reserved ${e.before.reserved}→${e.after.reserved}, available ${e.before.available}→${e.after.available} (${e.after.status})`,
+          );
           wake();
         },
         error: (err) => {
@@ -109,7 +111,9 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
     const existing = await client.inventoryLevels({ filter: { skus, warehouseIds: [warehouse.id] }, first: skus.length });
     for (const { node } of existing.edges) current.set(node.variant.sku, node.onHand);
     /** The events this run waits for, by what they look like. */
-    const expected = new Set(skus.filter((sku, i) => current.get(sku) !== target(i)).map((sku) => `${sku} CYCLE_COUNT ${target(skus.indexOf(sku))}`));
+    const expected = new Set(
+      skus.filter((sku, i) => current.get(sku) !== target(i)).map((sku) => `${sku} CYCLE_COUNT ${target(skus.indexOf(sku))}`),
+    );
     const seen = (e: InventoryChangedEvent) => {
       expected.delete(`${e.variant.sku} ${e.reason} ${e.reason === 'CYCLE_COUNT' ? e.after.onHand : ''}`);
     };
@@ -126,19 +130,27 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
     log(`bulk sync: ${bulk.updatedCount} updated, ${bulk.failedCount} failed`);
     for (const r of bulk.results) {
       if (r.userErrors.length) log(`  row ${r.index}: ${r.userErrors.map((e) => `${e.code} ${e.message}`).join('; ')}`);
-      else if (r.inventoryLevel) log(`  row ${r.index}: ${r.inventoryLevel.variant.sku} onHand ${r.inventoryLevel.onHand} available ${r.inventoryLevel.available}`);
+      else if (r.inventoryLevel)
+        log(`  row ${r.index}: ${r.inventoryLevel.variant.sku} onHand ${r.inventoryLevel.onHand} available ${r.inventoryLevel.available}`);
       if (r.userErrors.length) expected.delete(`${skus[r.index]} CYCLE_COUNT ${target(r.index)}`);
     }
 
     // 3. Reserve for an order: userErrors (e.g. INSUFFICIENT_STOCK) are data, not exceptions.
     const reserved = await client.inventoryReserve({
-      input: { reference: `order-${randomUUID().slice(0, 8)}`, ttlSeconds: 900, idempotencyKey: randomUUID(), lines: [{ sku: skus[0], warehouseCode, quantity: opts.reserveQuantity ?? 2 }] },
+      input: {
+        reference: `order-${randomUUID().slice(0, 8)}`,
+        ttlSeconds: 900,
+        idempotencyKey: randomUUID(),
+        lines: [{ sku: skus[0], warehouseCode, quantity: opts.reserveQuantity ?? 2 }],
+      },
     });
     const reservationErrors = reserved.userErrors.map((e) => `${e.code} ${e.message}`);
     if (reserved.reservation) expected.add(`${skus[0]} RESERVATION `);
     if (reserved.reservation) {
       const r = reserved.reservation;
-      log(`reservation ${r.id} ${r.status}: ${r.lines.map((l) => `${l.quantity} × ${l.inventoryLevel.variant.sku}@${l.inventoryLevel.warehouse.code}`).join(', ')}`);
+      log(
+        `reservation ${r.id} ${r.status}: ${r.lines.map((l) => `${l.quantity} × ${l.inventoryLevel.variant.sku}@${l.inventoryLevel.warehouse.code}`).join(', ')}`,
+      );
     } else {
       log(`reservation refused: ${reservationErrors.join('; ')}`);
     }
@@ -162,7 +174,11 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
         const r = await client
           .reservationRelease({ input: { reservationId: reserved.reservation.id, idempotencyKey: `release-${reserved.reservation.id}` } })
           .catch((err: Error) => ({ reservation: null, userErrors: [{ code: 'ERROR', message: err.message }] }));
-        log(r.reservation ? `released reservation ${reserved.reservation.id} (the run failed)` : `could not release reservation ${reserved.reservation.id}: ${r.userErrors.map((x) => x.message).join('; ')}`);
+        log(
+          r.reservation
+            ? `released reservation ${reserved.reservation.id} (the run failed)`
+            : `could not release reservation ${reserved.reservation.id}: ${r.userErrors.map((x) => x.message).join('; ')}`,
+        );
       }
       throw e;
     } finally {
@@ -174,7 +190,13 @@ export async function main(opts: PartnerSyncOptions): Promise<PartnerSyncResult>
       warehouseCode,
       skus,
       bulk: { updatedCount: bulk.updatedCount, failedCount: bulk.failedCount },
-      reservation: reserved.reservation ? { id: reserved.reservation.id, status: reserved.reservation.status, reserved: reserved.reservation.lines.reduce((n, l) => n + l.quantity, 0) } : null,
+      reservation: reserved.reservation
+        ? {
+            id: reserved.reservation.id,
+            status: reserved.reservation.status,
+            reserved: reserved.reservation.lines.reduce((n, l) => n + l.quantity, 0),
+          }
+        : null,
       reservationErrors,
       events,
       lastCursor,

@@ -26,7 +26,8 @@ function layerOf(file) {
   let best;
   for (const [rank, l] of LAYERS.entries())
     for (const p of l.paths)
-      if ((file === p || (p.endsWith('/') && file.startsWith(p))) && (!best || p.length > best.prefix.length)) best = { rank, name: l.name, prefix: p };
+      if ((file === p || (p.endsWith('/') && file.startsWith(p))) && (!best || p.length > best.prefix.length))
+        best = { rank, name: l.name, prefix: p };
   return best;
 }
 

@@ -20,7 +20,8 @@ const webDir = path.join(root, 'web');
 const outRoot = path.join(root, 'dist', 'public');
 const stampFile = path.join(outRoot, '.build-stamp.json');
 // Not strict: when scripts/build.js loads this file, the command line is build.js's (--if-stale).
-const force = parseArgs({ options: { force: { type: 'boolean' } }, strict: false }).values.force === true || process.env.BUILD_WEB_FORCE === '1';
+const force =
+  parseArgs({ options: { force: { type: 'boolean' } }, strict: false }).values.force === true || process.env.BUILD_WEB_FORCE === '1';
 
 /** Hosts whose presence in a bundle means something would be fetched from outside. */
 const CDN_HOSTS = [
@@ -112,7 +113,11 @@ function compress(dir) {
     fs.writeFileSync(
       `${f}.br`,
       zlib.brotliCompressSync(buf, {
-        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 10, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT },
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: 10,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
+          [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT,
+        },
       }),
     );
   }

@@ -38,7 +38,9 @@ function fingerprint() {
   const h = crypto.createHash('sha256');
   const files = [
     ...walk(path.join(root, 'src')),
-    ...['tsconfig.json', 'tsconfig.build.json', 'package.json', 'node_modules/.package-lock.json', 'scripts/build.js'].map((f) => path.join(root, f)),
+    ...['tsconfig.json', 'tsconfig.build.json', 'package.json', 'node_modules/.package-lock.json', 'scripts/build.js'].map((f) =>
+      path.join(root, f),
+    ),
   ].sort();
   for (const f of files) {
     let st;

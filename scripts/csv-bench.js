@@ -32,7 +32,15 @@ function parseArgs(argv) {
   try {
     ({ values: v } = nodeParseArgs({
       args: argv,
-      options: { rows: { type: 'string' }, warehouses: { type: 'string' }, concurrency: { type: 'string' }, 'no-adjust': flag, 'round-trip': flag, keep: flag, 'no-build': flag },
+      options: {
+        rows: { type: 'string' },
+        warehouses: { type: 'string' },
+        concurrency: { type: 'string' },
+        'no-adjust': flag,
+        'round-trip': flag,
+        keep: flag,
+        'no-build': flag,
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -80,7 +88,15 @@ async function main() {
   const env = { DATABASE_URL: u.toString(), LOG_LEVEL: 'warn' };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'csv-bench-'));
   const db = new pg.Client({ connectionString: env.DATABASE_URL });
-  const report = { rows: o.rows, warehouses: o.warehouses, concurrency: o.concurrency ?? 'default', postgres: null, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => +x.toFixed(2)), steps: {} };
+  const report = {
+    rows: o.rows,
+    warehouses: o.warehouses,
+    concurrency: o.concurrency ?? 'default',
+    postgres: null,
+    cpus: os.cpus().length,
+    loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+    steps: {},
+  };
   const failures = [];
   const check = (what, actual, expected) => {
     const ok = actual === expected;
@@ -89,14 +105,49 @@ async function main() {
   };
   try {
     const gen = (mode, file, setup) =>
-      node([path.join('scripts', 'gen-csv.js'), '--out', file, '--rows', String(o.rows), '--warehouses', String(o.warehouses), '--mode', mode, ...(setup ? ['--setup'] : [])], env);
+      node(
+        [
+          path.join('scripts', 'gen-csv.js'),
+          '--out',
+          file,
+          '--rows',
+          String(o.rows),
+          '--warehouses',
+          String(o.warehouses),
+          '--mode',
+          mode,
+          ...(setup ? ['--setup'] : []),
+        ],
+        env,
+      );
     const importFile = async (step, file, extra = []) => {
       process.stderr.write(`\n${step}: npm run import -- ${path.basename(file)} --store bench ${extra.join(' ')}\n`);
-      const r = await node(['dist/src/cli/import.js', file, '--store', 'bench', '--json', ...(o.concurrency ? ['--concurrency', String(o.concurrency)] : []), ...extra], env);
+      const r = await node(
+        [
+          'dist/src/cli/import.js',
+          file,
+          '--store',
+          'bench',
+          '--json',
+          ...(o.concurrency ? ['--concurrency', String(o.concurrency)] : []),
+          ...extra,
+        ],
+        env,
+      );
       if (r.code !== 0) throw new Error(`${step}: import exited with ${r.code}: ${r.out}`);
       const s = JSON.parse(r.out);
-      report.steps[step] = { rows: s.rows, applied: s.applied, alreadyApplied: s.alreadyApplied, failed: s.failed, seconds: +(s.elapsedMs / 1000).toFixed(1), rowsPerSecond: s.rowsPerSecond, processSeconds: +(r.ms / 1000).toFixed(1) };
-      process.stderr.write(`  ${s.rows} rows in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.rowsPerSecond} rows/s (applied ${s.applied}, already applied ${s.alreadyApplied}, failed ${s.failed})\n`);
+      report.steps[step] = {
+        rows: s.rows,
+        applied: s.applied,
+        alreadyApplied: s.alreadyApplied,
+        failed: s.failed,
+        seconds: +(s.elapsedMs / 1000).toFixed(1),
+        rowsPerSecond: s.rowsPerSecond,
+        processSeconds: +(r.ms / 1000).toFixed(1),
+      };
+      process.stderr.write(
+        `  ${s.rows} rows in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.rowsPerSecond} rows/s (applied ${s.applied}, already applied ${s.alreadyApplied}, failed ${s.failed})\n`,
+      );
       return s;
     };
     const totals = async () => {
@@ -109,7 +160,9 @@ async function main() {
       return { levels: r.levels, sum: Number(r.sum), ledger: r.ledger, mismatches: r.ledger_mismatches };
     };
 
-    process.stderr.write(`database ${name}; setting up store "bench" (${Math.ceil(o.rows / o.warehouses)} variants × ${o.warehouses} warehouses)…\n`);
+    process.stderr.write(
+      `database ${name}; setting up store "bench" (${Math.ceil(o.rows / o.warehouses)} variants × ${o.warehouses} warehouses)…\n`,
+    );
     const setFile = path.join(tmp, 'set.csv');
     const g = await gen('set', setFile, true);
     if (g.code !== 0) throw new Error('gen-csv failed');
@@ -150,9 +203,17 @@ async function main() {
     if (e.code !== 0) throw new Error('export failed');
     const lines = fs.readFileSync(expFile, 'utf8').trimEnd().split('\n');
     const onHandCol = lines[0].split(',').indexOf('onHand');
-    report.steps.export = { rows: lines.length - 1, seconds: +(e.ms / 1000).toFixed(1), rowsPerSecond: Math.round(((lines.length - 1) * 1000) / e.ms) };
+    report.steps.export = {
+      rows: lines.length - 1,
+      seconds: +(e.ms / 1000).toFixed(1),
+      rowsPerSecond: Math.round(((lines.length - 1) * 1000) / e.ms),
+    };
     check('exported rows', lines.length - 1, expected.pairs);
-    check('exported sum(onHand)', lines.slice(1).reduce((s, l) => s + Number(l.split(',')[onHandCol]), 0), sum);
+    check(
+      'exported sum(onHand)',
+      lines.slice(1).reduce((s, l) => s + Number(l.split(',')[onHandCol]), 0),
+      sum,
+    );
 
     if (o.roundTrip) {
       const ledger = (await totals()).ledger;

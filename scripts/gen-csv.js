@@ -78,7 +78,9 @@ async function setup(o) {
   const catalog = require(path.join(dist, 'modules', 'catalog', 'catalog.service.js'));
   await withApp(async (app) => {
     const prisma = app.db.prisma;
-    const store = (await prisma.store.findUnique({ where: { code: o.store } })) ?? (await prisma.store.create({ data: { code: o.store, name: `Store ${o.store}` } }));
+    const store =
+      (await prisma.store.findUnique({ where: { code: o.store } })) ??
+      (await prisma.store.create({ data: { code: o.store, name: `Store ${o.store}` } }));
     for (let w = 0; w < o.warehouses; w++) {
       const code = warehouseOf(o.prefix, w);
       if (await prisma.warehouse.findFirst({ where: { storeId: store.id, code } })) continue;

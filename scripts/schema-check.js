@@ -21,14 +21,7 @@ const { execFileSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const fs = require('node:fs');
 const path = require('node:path');
-const {
-  buildSchema,
-  getNamedType,
-  isEnumType,
-  isInputObjectType,
-  isInterfaceType,
-  isObjectType,
-} = require('graphql');
+const { buildSchema, getNamedType, isEnumType, isInputObjectType, isInterfaceType, isObjectType } = require('graphql');
 const { diff, CriticalityLevel } = require('@graphql-inspector/core');
 
 const ROOT = path.join(__dirname, '..');
@@ -63,7 +56,11 @@ function usesOf(schema, typeName) {
       const coordinate = `${type.name}.${field.name}`;
       if (getNamedType(field.type).name === typeName) uses.push({ coordinate, deprecated: field.deprecationReason != null });
       for (const arg of field.args ?? []) {
-        if (getNamedType(arg.type).name === typeName) uses.push({ coordinate: `${coordinate}.${arg.name}`, deprecated: arg.deprecationReason != null || field.deprecationReason != null });
+        if (getNamedType(arg.type).name === typeName)
+          uses.push({
+            coordinate: `${coordinate}.${arg.name}`,
+            deprecated: arg.deprecationReason != null || field.deprecationReason != null,
+          });
       }
     }
   }
@@ -133,7 +130,12 @@ function previousSchema(current, baseRef) {
 
 /** `[--new FILE] [--old FILE | --base REF]` */
 function options(argv) {
-  const { values } = parseArgs({ args: argv, options: { new: { type: 'string' }, old: { type: 'string' }, base: { type: 'string' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { new: { type: 'string' }, old: { type: 'string' }, base: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
   return values;
 }
 
@@ -150,12 +152,16 @@ async function main(argv = process.argv.slice(2), out = console) {
     return 0;
   }
   const r = await checkSchemas(old.sdl, current);
-  out.log(`schema-check: ${path.relative(ROOT, newFile)} against ${old.ref}: ${r.breaking.length} breaking, ${r.allowed.length} deprecated-then-removed, ${r.dangerous.length} dangerous, ${r.safe.length} safe`);
+  out.log(
+    `schema-check: ${path.relative(ROOT, newFile)} against ${old.ref}: ${r.breaking.length} breaking, ${r.allowed.length} deprecated-then-removed, ${r.dangerous.length} dangerous, ${r.safe.length} safe`,
+  );
   for (const c of r.allowed) out.log(`  ok (${c.deprecation}): ${c.message}`);
   for (const c of r.dangerous) out.log(`  dangerous: ${c.message}`);
   for (const c of r.breaking) out.error(`  BREAKING ${c.type} ${c.path ?? ''}: ${c.message}`);
   if (r.breaking.length) {
-    out.error('schema-check: failed. Deprecate first (@deprecated / deprecationReason), release, and remove or change it in a later commit.');
+    out.error(
+      'schema-check: failed. Deprecate first (@deprecated / deprecationReason), release, and remove or change it in a later commit.',
+    );
     return 1;
   }
   return 0;

@@ -151,6 +151,9 @@ function checkCombinations(c: Config): void {
     );
   }
   if (c.publishableTrustedOnly && !c.trustedDocumentsFile) {
-    throw new ConfigError('PUBLISHABLE_TRUSTED_ONLY', 'is true but TRUSTED_DOCUMENTS is not set: publishable keys could run nothing. Set TRUSTED_DOCUMENTS to the manifest file, or PUBLISHABLE_TRUSTED_ONLY=false');
+    throw new ConfigError(
+      'PUBLISHABLE_TRUSTED_ONLY',
+      'is true but TRUSTED_DOCUMENTS is not set: publishable keys could run nothing. Set TRUSTED_DOCUMENTS to the manifest file, or PUBLISHABLE_TRUSTED_ONLY=false',
+    );
   }
 }

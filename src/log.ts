@@ -45,7 +45,8 @@ function scrubFields(obj: Record<string, unknown>): Record<string, unknown> {
     else if (typeof v === 'bigint') obj[k] = v.toString();
     else if (v && typeof v === 'object' && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;
-      if (typeof o.message === 'string') obj[k] = { ...o, message: scrubText(o.message), ...(typeof o.stack === 'string' ? { stack: scrubText(o.stack) } : {}) };
+      if (typeof o.message === 'string')
+        obj[k] = { ...o, message: scrubText(o.message), ...(typeof o.stack === 'string' ? { stack: scrubText(o.stack) } : {}) };
     }
   }
   return obj;

@@ -73,7 +73,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const guard = new OperationGuard(config, trusted, log);
   const persisted = persistedQueryCache(trusted);
   // Subscription events run once per shape and are sent to every subscriber of it.
-  const subscriptions = new SharedSubscriptions((auth) => buildContext(state.app!, auth, `subscription-${crypto.randomUUID()}`), config.subscriptionFlushMs, guard.formatError);
+  const subscriptions = new SharedSubscriptions(
+    (auth) => buildContext(state.app!, auth, `subscription-${crypto.randomUUID()}`),
+    config.subscriptionFlushMs,
+    guard.formatError,
+  );
   const sockets = new KeySockets();
   const wsCleanup = serveGraphqlWs(wsServer, {
     schema,

@@ -71,7 +71,14 @@ function side(results: (LoadResult & { cpu: { gateway: number; postgres: number;
     runs: results.map((r) => r.ops),
     failed: results.reduce((s, r) => s + r.failed, 0),
     statements: median(results.map((r) => r.statements)),
-    cpuPerK: okTotal > 0 ? { gateway: (sum('gateway') / okTotal) * 1000, postgres: (sum('postgres') / okTotal) * 1000, loadgen: (sum('loadgen') / okTotal) * 1000 } : undefined,
+    cpuPerK:
+      okTotal > 0
+        ? {
+            gateway: (sum('gateway') / okTotal) * 1000,
+            postgres: (sum('postgres') / okTotal) * 1000,
+            loadgen: (sum('loadgen') / okTotal) * 1000,
+          }
+        : undefined,
     xactsPerOp: okTotal > 0 ? results.reduce((s, r) => s + r.xacts, 0) / okTotal : NaN,
     sampleFailure: results.find((r) => r.sampleFailure)?.sampleFailure,
   };

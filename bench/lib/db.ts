@@ -87,7 +87,9 @@ export async function seed(url: string, levelCount: number): Promise<Dataset> {
     const [{ id: storeId }] = (await c.query(`SELECT id FROM stores WHERE code = 'bench'`)).rows;
     await c.query('BEGIN');
     const [{ id: warehouseId }] = (
-      await c.query(`INSERT INTO warehouses (store_id, code, name, priority) VALUES ($1, 'W1', 'Bench warehouse', 0) RETURNING id`, [storeId])
+      await c.query(`INSERT INTO warehouses (store_id, code, name, priority) VALUES ($1, 'W1', 'Bench warehouse', 0) RETURNING id`, [
+        storeId,
+      ])
     ).rows;
     // Products and variants: BENCH-00000 … and HOT-1.
     await c.query(
@@ -123,7 +125,14 @@ export async function seed(url: string, levelCount: number): Promise<Dataset> {
       )
     ).rows;
     const hot = rows.find((r) => r.sku === 'HOT-1')!;
-    return { storeId, key, warehouseCode: 'W1', warehouseId, hot: { levelId: hot.id, sku: hot.sku }, levels: rows.filter((r) => r.sku !== 'HOT-1') };
+    return {
+      storeId,
+      key,
+      warehouseCode: 'W1',
+      warehouseId,
+      hot: { levelId: hot.id, sku: hot.sku },
+      levels: rows.filter((r) => r.sku !== 'HOT-1'),
+    };
   } finally {
     await c.end();
   }

@@ -87,7 +87,16 @@ export function httpLoad(o: HttpLoadOptions): Promise<LoadResult> {
       (err: Error | null) => {
         if (err) return reject(err);
         const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
-        resolve({ ops: ok / durationS, p50: hist.percentile(50), p99: hist.percentile(99), ok, failed, statements: counted ? statements / counted : NaN, durationS, sampleFailure });
+        resolve({
+          ops: ok / durationS,
+          p50: hist.percentile(50),
+          p99: hist.percentile(99),
+          ok,
+          failed,
+          statements: counted ? statements / counted : NaN,
+          durationS,
+          sampleFailure,
+        });
       },
     );
     inst.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => hist.record(responseTime));
@@ -102,7 +111,14 @@ export function httpLoad(o: HttpLoadOptions): Promise<LoadResult> {
  * One client sending requests back to back until `durationS` has passed and at least `minRequests`
  * completed (for long requests such as bulk updates, where a time window alone could end first).
  */
-export async function httpSequential(o: { url: string; durationS: number; minRequests: number; headers?: Record<string, string>; body: () => string; isOk?: (body: string) => boolean }): Promise<LoadResult> {
+export async function httpSequential(o: {
+  url: string;
+  durationS: number;
+  minRequests: number;
+  headers?: Record<string, string>;
+  body: () => string;
+  isOk?: (body: string) => boolean;
+}): Promise<LoadResult> {
   const hist = new Histogram();
   const isOk = o.isOk ?? graphqlOk;
   let ok = 0;
@@ -130,7 +146,16 @@ export async function httpSequential(o: { url: string; durationS: number; minReq
     }
   }
   const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { ops: ok / durationS, p50: hist.percentile(50), p99: hist.percentile(99), ok, failed, statements: statements / Math.max(1, ok + failed), durationS, sampleFailure };
+  return {
+    ops: ok / durationS,
+    p50: hist.percentile(50),
+    p99: hist.percentile(99),
+    ok,
+    failed,
+    statements: statements / Math.max(1, ok + failed),
+    durationS,
+    sampleFailure,
+  };
 }
 
 export interface PgLoadOptions {
@@ -178,7 +203,16 @@ export async function pgLoad(o: PgLoadOptions): Promise<LoadResult> {
       }),
     );
     const durationS = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { ops: ok / durationS, p50: hist.percentile(50), p99: hist.percentile(99), ok, failed, statements: NaN, durationS, sampleFailure };
+    return {
+      ops: ok / durationS,
+      p50: hist.percentile(50),
+      p99: hist.percentile(99),
+      ok,
+      failed,
+      statements: NaN,
+      durationS,
+      sampleFailure,
+    };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }

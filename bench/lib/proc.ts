@@ -121,5 +121,9 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
 }
 
 export function startBareServer(databaseUrl: string, poolSize: number): Promise<Server> {
-  return startNode(path.join(ROOT, 'dist', 'bench', 'bare-server.js'), { DATABASE_URL: databaseUrl, BARE_POOL_SIZE: String(poolSize) }, { readyPath: '/healthz' });
+  return startNode(
+    path.join(ROOT, 'dist', 'bench', 'bare-server.js'),
+    { DATABASE_URL: databaseUrl, BARE_POOL_SIZE: String(poolSize) },
+    { readyPath: '/healthz' },
+  );
 }

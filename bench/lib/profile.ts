@@ -54,9 +54,19 @@ export function categoryOf(f: CallFrame): string {
   if (pkg === '@prisma/client' || pkg === '.prisma') return 'Prisma client (query build/compile/interpret)';
   if (pkg === '@prisma/adapter-pg' || pkg === '@prisma/driver-adapter-utils') return 'Prisma adapter-pg';
   if (pkg && pkg.startsWith('@prisma/')) return `Prisma (${pkg})`;
-  if (pkg === 'pg' || pkg === 'pg-protocol' || pkg === 'pg-pool' || pkg === 'pg-types' || pkg === 'postgres-array' || pkg === 'postgres-date' || pkg === 'buffer-writer' || pkg === 'packet-reader')
+  if (
+    pkg === 'pg' ||
+    pkg === 'pg-protocol' ||
+    pkg === 'pg-pool' ||
+    pkg === 'pg-types' ||
+    pkg === 'postgres-array' ||
+    pkg === 'postgres-date' ||
+    pkg === 'buffer-writer' ||
+    pkg === 'packet-reader'
+  )
     return 'pg driver (protocol, parsing rows)';
-  if (pkg === '@apollo/server' || pkg?.startsWith('@apollo/') || pkg === '@graphql-tools/schema' || pkg === '@graphql-tools/utils') return 'Apollo Server (request pipeline, plugins)';
+  if (pkg === '@apollo/server' || pkg?.startsWith('@apollo/') || pkg === '@graphql-tools/schema' || pkg === '@graphql-tools/utils')
+    return 'Apollo Server (request pipeline, plugins)';
   if (pkg === 'type-graphql') return 'type-graphql (resolver wrappers, validation, auth)';
   if (pkg === '@escape.tech/graphql-armor' || pkg?.startsWith('@escape.tech/')) return 'graphql-armor (limits)';
   if (pkg === 'dataloader') return 'dataloader';
@@ -66,8 +76,10 @@ export function categoryOf(f: CallFrame): string {
   if (url.includes('/dist/src/generated/')) return 'Prisma client (query build/compile/interpret)';
   if (url.includes('/dist/src/')) return 'gateway code (dist/src)';
   if (url.startsWith('node:')) {
-    if (/node:(_http|http|net|stream|internal\/(streams|http|net|stream_base|js_stream))/.test(url) || /_http_|\/net\b|stream/.test(url)) return 'Node.js http / net / streams';
-    if (/async_hooks|async_local_storage|promise|task_queues|timers/.test(url)) return 'Node.js async plumbing (promises, timers, AsyncLocalStorage)';
+    if (/node:(_http|http|net|stream|internal\/(streams|http|net|stream_base|js_stream))/.test(url) || /_http_|\/net\b|stream/.test(url))
+      return 'Node.js http / net / streams';
+    if (/async_hooks|async_local_storage|promise|task_queues|timers/.test(url))
+      return 'Node.js async plumbing (promises, timers, AsyncLocalStorage)';
     return 'Node.js other internals';
   }
   return `other: ${url.slice(0, 60)}`;
@@ -123,7 +135,9 @@ export function summaryMarkdown(s: Summary, context: string): string {
   const L: string[] = [];
   L.push(context);
   L.push('');
-  L.push(`${s.windowed ? 'Samples taken during the load only' : 'Whole process lifetime (start-up included)'}: ${(s.totalMs / 1000).toFixed(1)} s, of which the main thread was busy ${(s.busyMs / 1000).toFixed(1)} s (${((100 * s.busyMs) / s.totalMs).toFixed(0)} %). Self time by category (share of busy time):`);
+  L.push(
+    `${s.windowed ? 'Samples taken during the load only' : 'Whole process lifetime (start-up included)'}: ${(s.totalMs / 1000).toFixed(1)} s, of which the main thread was busy ${(s.busyMs / 1000).toFixed(1)} s (${((100 * s.busyMs) / s.totalMs).toFixed(0)} %). Self time by category (share of busy time):`,
+  );
   L.push('');
   L.push('| category | self ms | share |');
   L.push('|---|---:|---:|');

@@ -39,14 +39,29 @@ export type Snapshot = Map<string, TableCounters>;
 
 export async function tableCounters(c: pg.Client): Promise<Snapshot> {
   await c.query('SELECT pg_stat_clear_snapshot()');
-  const r = await c.query<{ relname: string; ins: string; upd: string; hot: string; del: string; live: string; dead: string; pages: string; ipages: string }>(
+  const r = await c.query<{
+    relname: string;
+    ins: string;
+    upd: string;
+    hot: string;
+    del: string;
+    live: string;
+    dead: string;
+    pages: string;
+    ipages: string;
+  }>(
     `SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot, n_tup_del AS del, n_live_tup AS live, n_dead_tup AS dead,
             pg_relation_size(relid) / current_setting('block_size')::int AS pages,
             pg_indexes_size(relid) / current_setting('block_size')::int AS ipages
        FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = ANY($1::text[])`,
     [[...HOT_PATH_TABLES]],
   );
-  return new Map(r.rows.map((x) => [x.relname, { ins: +x.ins, upd: +x.upd, hot: +x.hot, del: +x.del, live: +x.live, dead: +x.dead, pages: +x.pages, indexPages: +x.ipages }]));
+  return new Map(
+    r.rows.map((x) => [
+      x.relname,
+      { ins: +x.ins, upd: +x.upd, hot: +x.hot, del: +x.del, live: +x.live, dead: +x.dead, pages: +x.pages, indexPages: +x.ipages },
+    ]),
+  );
 }
 
 /** A snapshot after the counters of idle connections have been reported (see the file comment). */

@@ -123,7 +123,10 @@ function postgresCpu(database: string | null): Map<string, number> {
  * `database` and the WAL writer, sampled every 100 ms so that connections closed before the end
  * still count) and this process (the load generator).
  */
-export function cpuMeter(serverPid: number | null, database: string | null): { stop(): { gateway: number; postgres: number; loadgen: number; wallS: number } } {
+export function cpuMeter(
+  serverPid: number | null,
+  database: string | null,
+): { stop(): { gateway: number; postgres: number; loadgen: number; wallS: number } } {
   const t0 = process.hrtime.bigint();
   const g0 = serverPid ? cpuSeconds(serverPid) : 0;
   const first = postgresCpu(database);

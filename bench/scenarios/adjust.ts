@@ -35,9 +35,15 @@ export async function hotAdjust(ctx: BenchContext): Promise<Row[]> {
   const rows: Row[] = [];
   const { opts, data } = ctx;
   const body = adjustBody(data.hot.sku, data.warehouseCode);
-  const gatewayLoad = (connections: number, durationS: number) => httpLoad({ url: ctx.gateway.url, connections, durationS, headers: authHeaders(ctx), body });
+  const gatewayLoad = (connections: number, durationS: number) =>
+    httpLoad({ url: ctx.gateway.url, connections, durationS, headers: authHeaders(ctx), body });
   const baselineLoad = (concurrency: number, durationS: number) =>
-    pgLoad({ url: ctx.dbUrl, concurrency, durationS, op: async (c: pg.Client) => (await c.query(BASELINE_ADJUST_SQL, [data.hot.levelId, data.storeId, 1])).rowCount === 1 });
+    pgLoad({
+      url: ctx.dbUrl,
+      concurrency,
+      durationS,
+      op: async (c: pg.Client) => (await c.query(BASELINE_ADJUST_SQL, [data.hot.levelId, data.storeId, 1])).rowCount === 1,
+    });
   const statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), () => body);
   const name = 'hot SKU adjust';
   // At most 16 clients: the baseline's 64 connections plus the gateway's pool can exceed a shared
@@ -49,7 +55,13 @@ export async function hotAdjust(ctx: BenchContext): Promise<Row[]> {
       await gatewayLoad(c, opts.warmupS);
       await baselineLoad(c, Math.min(1, opts.warmupS));
     }
-    const m = await measurePair(ctx, `${name} @ ${c}`, () => gatewayLoad(c, opts.durationS), () => baselineLoad(c, opts.durationS), null);
+    const m = await measurePair(
+      ctx,
+      `${name} @ ${c}`,
+      () => gatewayLoad(c, opts.durationS),
+      () => baselineLoad(c, opts.durationS),
+      null,
+    );
     m.gateway.statements = statements;
     m.baseline!.statements = 1;
     rows.push(row(name, c, 'ops/s', m, BASELINE_NAME, null));

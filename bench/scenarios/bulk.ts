@@ -39,11 +39,14 @@ export async function bulk(ctx: BenchContext): Promise<Row[]> {
   const body = () =>
     JSON.stringify({
       query: BULK_MUTATION,
-      variables: { input: { items: pickLevels().map((l) => ({ mode: 'ADJUST', sku: l.sku, warehouseCode: ctx.data.warehouseCode, delta: 1 })) } },
+      variables: {
+        input: { items: pickLevels().map((l) => ({ mode: 'ADJUST', sku: l.sku, warehouseCode: ctx.data.warehouseCode, delta: 1 })) },
+      },
     });
   const isOk = (b: string) => graphqlOk(b.replace(/"results":\[.*\],"userErrors"/s, '"userErrors"')) && b.includes(`"updatedCount":${n}`);
   const minRequests = ctx.opts.quick ? 1 : 3;
-  const gateway = async (durationS: number) => perItem(await httpSequential({ url: ctx.gateway.url, durationS, minRequests, headers: authHeaders(ctx), body, isOk }), n);
+  const gateway = async (durationS: number) =>
+    perItem(await httpSequential({ url: ctx.gateway.url, durationS, minRequests, headers: authHeaders(ctx), body, isOk }), n);
   const baseline = async (durationS: number) =>
     perItem(
       await pgLoad({
@@ -61,7 +64,13 @@ export async function bulk(ctx: BenchContext): Promise<Row[]> {
   ctx.log(`bulk ${n} items: warm-up`);
   await gateway(ctx.opts.warmupS);
   await baseline(ctx.opts.warmupS);
-  const m = await measurePair(ctx, `bulk ${n}`, () => gateway(ctx.opts.durationS), () => baseline(ctx.opts.durationS), null);
+  const m = await measurePair(
+    ctx,
+    `bulk ${n}`,
+    () => gateway(ctx.opts.durationS),
+    () => baseline(ctx.opts.durationS),
+    null,
+  );
   m.gateway.statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), body, 1);
   m.baseline!.statements = 1;
   return [

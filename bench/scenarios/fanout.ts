@@ -79,7 +79,9 @@ interface RateResult {
   rssPeakMb: number;
 }
 
-export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]; summary: { p50: number; p99: number; rssPeakMb: number } }> {
+export async function fanout(
+  ctx: BenchContext,
+): Promise<{ extras: ExtraFigure[]; summary: { p50: number; p99: number; rssPeakMb: number } }> {
   const { opts } = ctx;
   let hist = new Histogram();
   const subs: Subscriber[] = [];
@@ -98,7 +100,10 @@ export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]
     const r = await fetch(ctx.gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...authHeaders(ctx) },
-      body: JSON.stringify({ query: ADJUST, variables: { input: { sku: level.sku, warehouseCode: ctx.data.warehouseCode, delta: 1, reason: 'CORRECTION' } } }),
+      body: JSON.stringify({
+        query: ADJUST,
+        variables: { input: { sku: level.sku, warehouseCode: ctx.data.warehouseCode, delta: 1, reason: 'CORRECTION' } },
+      }),
     });
     const body = await r.text();
     if (r.status === 200 && body.includes('"userErrors":[]')) sent++;
@@ -113,7 +118,8 @@ export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]
   // Every subscriber live: one event reaches all of them.
   await adjust();
   await waitDelivered(subs.length, 60_000);
-  if (receivedTotal() < subs.length) ctx.warnings.push(`fan-out: only ${receivedTotal()} of ${subs.length} subscribers received the first event`);
+  if (receivedTotal() < subs.length)
+    ctx.warnings.push(`fan-out: only ${receivedTotal()} of ${subs.length} subscribers received the first event`);
 
   /** Sends one adjust per `intervalMs` for `windowS` seconds; resolves when every one answered. */
   const window = async (intervalMs: number, windowS: number) => {
@@ -205,9 +211,17 @@ export async function fanout(ctx: BenchContext): Promise<{ extras: ExtraFigure[]
       pass: null,
     });
   }
-  extras.push({ name: `fan-out: gateway RSS peak with ${subs.length} subscribers`, value: `${rssPeak.toFixed(0)} MB`, target: '≤ 250 MB', pass: rssPeak <= 250 });
+  extras.push({
+    name: `fan-out: gateway RSS peak with ${subs.length} subscribers`,
+    value: `${rssPeak.toFixed(0)} MB`,
+    target: '≤ 250 MB',
+    pass: rssPeak <= 250,
+  });
   const closed = subs.filter((s) => s.closeCode !== null);
-  if (closed.length) ctx.warnings.push(`fan-out: ${closed.length} subscribers were disconnected (close codes ${[...new Set(closed.map((s) => s.closeCode))].join(', ')})`);
+  if (closed.length)
+    ctx.warnings.push(
+      `fan-out: ${closed.length} subscribers were disconnected (close codes ${[...new Set(closed.map((s) => s.closeCode))].join(', ')})`,
+    );
   if (failed) ctx.warnings.push(`fan-out: ${failed} adjust requests failed`);
   for (const s of subs) s.ws.terminate();
   return { extras, summary: { p50: main.p50, p99: main.p99, rssPeakMb: rssPeak } };

@@ -36,7 +36,11 @@ function withoutCursors(v: unknown, key = ''): unknown {
 }
 
 async function fetchData(url: string, key: string): Promise<{ data: unknown; statements: number }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: READ_BODY });
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: READ_BODY,
+  });
   const body = (await r.json()) as { data?: unknown; errors?: unknown };
   if (r.status !== 200 || body.errors) throw new Error(`read query failed (${r.status}): ${JSON.stringify(body).slice(0, 500)}`);
   return { data: body.data, statements: Number(r.headers.get('x-sql-statements')) };
@@ -49,7 +53,9 @@ export async function readQuery(ctx: BenchContext): Promise<{ rows: Row[]; rssPe
   await fetchData(bare.url, ctx.data.key); // first request: the bare server caches the key
   const b = await fetchData(bare.url, ctx.data.key);
   if (!isDeepStrictEqual(withoutCursors(g.data), withoutCursors(b.data))) {
-    throw new Error(`the bare server's answer differs from the gateway's:\n${JSON.stringify(g.data).slice(0, 800)}\n${JSON.stringify(b.data).slice(0, 800)}`);
+    throw new Error(
+      `the bare server's answer differs from the gateway's:\n${JSON.stringify(g.data).slice(0, 800)}\n${JSON.stringify(b.data).slice(0, 800)}`,
+    );
   }
   // Statement count for 1, 10 and 50 levels (must be constant).
   const statementCounts: number[] = [];
@@ -65,7 +71,8 @@ export async function readQuery(ctx: BenchContext): Promise<{ rows: Row[]; rssPe
   ctx.log(`read: answers identical; gateway SQL statements for first = 1, 10, 50: ${statementCounts.join(', ')}`);
 
   const rows: Row[] = [];
-  const load = (url: string, connections: number, durationS: number) => httpLoad({ url, connections, durationS, headers: authHeaders(ctx), body: READ_BODY });
+  const load = (url: string, connections: number, durationS: number) =>
+    httpLoad({ url, connections, durationS, headers: authHeaders(ctx), body: READ_BODY });
   const rssPeakMb: Record<number, number> = {};
   for (const c of ctx.opts.readConcurrency) {
     const rss = rssSampler(ctx.gateway.pid);
@@ -74,7 +81,13 @@ export async function readQuery(ctx: BenchContext): Promise<{ rows: Row[]; rssPe
       await load(ctx.gateway.url, c, ctx.opts.warmupS);
       await load(bare.url, c, ctx.opts.warmupS);
     }
-    const m = await measurePair(ctx, `read @ ${c}`, () => load(ctx.gateway.url, c, ctx.opts.durationS), () => load(bare.url, c, ctx.opts.durationS), bare.pid);
+    const m = await measurePair(
+      ctx,
+      `read @ ${c}`,
+      () => load(ctx.gateway.url, c, ctx.opts.durationS),
+      () => load(bare.url, c, ctx.opts.durationS),
+      bare.pid,
+    );
     m.gateway.statements = statementCounts[statementCounts.length - 1];
     m.baseline!.statements = b.statements;
     rows.push(
@@ -83,7 +96,7 @@ export async function readQuery(ctx: BenchContext): Promise<{ rows: Row[]; rssPe
         c,
         'req/s',
         m,
-        'bare `node:http` + graphql-js `parse`/`validate`/`execute` per request, one hand-written SQL statement (the page of levels × variants cut first, then the due-lines correction, product and warehouse for its 50 rows), API key cached like the gateway (bench/bare-server.ts). Its answer is checked to be identical to the gateway\'s before measuring.',
+        "bare `node:http` + graphql-js `parse`/`validate`/`execute` per request, one hand-written SQL statement (the page of levels × variants cut first, then the due-lines correction, product and warehouse for its 50 rows), API key cached like the gateway (bench/bare-server.ts). Its answer is checked to be identical to the gateway's before measuring.",
         { min: 0.5, label: '≥ 0.5× bare server' },
       ),
     );

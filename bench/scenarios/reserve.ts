@@ -37,7 +37,13 @@ export const reserveBody = (sku: string, warehouseCode: string) =>
 const BASELINE_NAME =
   'one statement through `pg` (no BEGIN/COMMIT round trips): `WITH u AS (UPDATE inventory_levels SET reserved = reserved + 1 … WHERE id = $1 AND store_id = $2 AND on_hand - reserved - safety_stock >= 1 RETURNING …) INSERT INTO stock_movements … SELECT … FROM u`, one connection per concurrent client (see bench/scenarios/reserve.ts).';
 
-async function scenario(ctx: BenchContext, name: string, pick: () => { sku: string; levelId: string }, constant: boolean, targetAt: number): Promise<Row[]> {
+async function scenario(
+  ctx: BenchContext,
+  name: string,
+  pick: () => { sku: string; levelId: string },
+  constant: boolean,
+  targetAt: number,
+): Promise<Row[]> {
   const rows: Row[] = [];
   const { opts, data } = ctx;
   const store = data.storeId;
@@ -65,7 +71,13 @@ async function scenario(ctx: BenchContext, name: string, pick: () => { sku: stri
       await gatewayLoad(c, opts.warmupS);
       await baselineLoad(c, Math.min(1, opts.warmupS));
     }
-    const m = await measurePair(ctx, `${name} @ ${c}`, () => gatewayLoad(c, opts.durationS), () => baselineLoad(c, opts.durationS), null);
+    const m = await measurePair(
+      ctx,
+      `${name} @ ${c}`,
+      () => gatewayLoad(c, opts.durationS),
+      () => baselineLoad(c, opts.durationS),
+      null,
+    );
     m.gateway.statements = statements;
     m.baseline!.statements = 1;
     rows.push(row(name, c, 'ops/s', m, BASELINE_NAME, c === targetAt ? { min: 0.5, label: `≥ 0.5× baseline at ${targetAt}` } : null));
@@ -80,8 +92,14 @@ export function hotSku(ctx: BenchContext): Promise<Row[]> {
 
 export function spreadSkus(ctx: BenchContext): Promise<Row[]> {
   const levels = ctx.data.levels;
-  return scenario(ctx, `spread reserve (${levels.length.toLocaleString('en-US')} levels)`, () => {
-    const l = levels[Math.floor(Math.random() * levels.length)];
-    return { sku: l.sku, levelId: l.id };
-  }, false, 64);
+  return scenario(
+    ctx,
+    `spread reserve (${levels.length.toLocaleString('en-US')} levels)`,
+    () => {
+      const l = levels[Math.floor(Math.random() * levels.length)];
+      return { sku: l.sku, levelId: l.id };
+    },
+    false,
+    64,
+  );
 }

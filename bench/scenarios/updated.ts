@@ -24,7 +24,11 @@ export async function updatedReads(ctx: BenchContext): Promise<Row[]> {
     ['read UPDATED_AT reverse (first: 50)', () => JSON.stringify({ query: QUERY, variables: { first: 50, reverse: true } })],
     [
       'read updatedSince 60 s ago (first: 50)',
-      () => JSON.stringify({ query: QUERY, variables: { first: 50, reverse: false, filter: { updatedSince: new Date(Date.now() - 60_000).toISOString() } } }),
+      () =>
+        JSON.stringify({
+          query: QUERY,
+          variables: { first: 50, reverse: false, filter: { updatedSince: new Date(Date.now() - 60_000).toISOString() } },
+        }),
     ],
   ];
   for (const [name, body] of cases) {

@@ -9,7 +9,15 @@ import { StringDecoder } from 'node:string_decoder';
 import type { App } from '../app';
 import { COMMANDS } from '../cli/commands';
 import type { CliIO, OutStream } from '../cli/io';
-import { PROTOCOL_VERSION, adminSocketPath, listenPrivate, onFrames, type AdminRequest, type GatewayFrame, type ToolFrame } from './protocol';
+import {
+  PROTOCOL_VERSION,
+  adminSocketPath,
+  listenPrivate,
+  onFrames,
+  type AdminRequest,
+  type GatewayFrame,
+  type ToolFrame,
+} from './protocol';
 
 export interface AdminSocket {
   path: string;
@@ -82,7 +90,10 @@ export async function startAdminSocket(app: App): Promise<AdminSocket> {
       done: (async () => {
         let code: number;
         try {
-          if (req.v !== PROTOCOL_VERSION) throw new Error(`the gateway speaks admin protocol ${PROTOCOL_VERSION}, the tool ${req.v}: rebuild (npm run build) and restart the gateway`);
+          if (req.v !== PROTOCOL_VERSION)
+            throw new Error(
+              `the gateway speaks admin protocol ${PROTOCOL_VERSION}, the tool ${req.v}: rebuild (npm run build) and restart the gateway`,
+            );
           const command = Object.hasOwn(COMMANDS, req.command) ? COMMANDS[req.command]() : null;
           if (!command) throw new Error(`unknown command "${req.command}"`);
           app.log.info('admin command', { command: req.command });

@@ -20,7 +20,9 @@ async function connectToOwner(socketPath: string, dataDir: string, pid: number, 
     }
     if (dataDirOwner(dataDir) === null) return null;
     if (Date.now() > deadline) {
-      throw new Error(`the gateway (pid ${pid}) owns DATA_DIR ${dataDir} but does not answer on ${socketPath}; wait until it is ready, or stop it`);
+      throw new Error(
+        `the gateway (pid ${pid}) owns DATA_DIR ${dataDir} but does not answer on ${socketPath}; wait until it is ready, or stop it`,
+      );
     }
     if (!told && Date.now() > deadline - waitMs + 1500) {
       process.stderr.write(`Waiting for the gateway (pid ${pid}) to finish starting…\n`);
@@ -31,7 +33,13 @@ async function connectToOwner(socketPath: string, dataDir: string, pid: number, 
 }
 
 /** Runs the command in the gateway; resolves with its exit code, or null when no gateway owns DATA_DIR any more. */
-export async function runInGateway(socketPath: string, dataDir: string, pid: number, command: string, argv: string[]): Promise<number | null> {
+export async function runInGateway(
+  socketPath: string,
+  dataDir: string,
+  pid: number,
+  command: string,
+  argv: string[],
+): Promise<number | null> {
   const socket = await connectToOwner(socketPath, dataDir, pid, 60_000);
   if (!socket) return null;
   const env: Record<string, string | undefined> = {};
@@ -73,7 +81,11 @@ export async function runInGateway(socketPath: string, dataDir: string, pid: num
         }
       });
       socket.on('error', (e) => reject(new GatewayGone(`lost the connection to the gateway (pid ${pid}): ${e.message}`)));
-      socket.on('close', () => (exit === null ? reject(new GatewayGone(`the gateway (pid ${pid}) closed the connection before the command finished (was it stopped?)`)) : resolve(exit)));
+      socket.on('close', () =>
+        exit === null
+          ? reject(new GatewayGone(`the gateway (pid ${pid}) closed the connection before the command finished (was it stopped?)`))
+          : resolve(exit),
+      );
     });
   } finally {
     process.off('SIGINT', onSigint);

@@ -41,7 +41,8 @@ const postgresUrl = makeValidator<string>((raw) => {
   } catch {
     throw new Invalid('is not a valid URL (expected postgresql://user@host:port/db)');
   }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new Invalid(`must use the postgresql:// scheme, got "${u.protocol}"`);
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
+    throw new Invalid(`must use the postgresql:// scheme, got "${u.protocol}"`);
   if (!u.hostname && !u.searchParams.get('host')) throw new Invalid('has no host');
   return raw;
 });
@@ -66,7 +67,9 @@ const origins = makeValidator<string[]>((raw) => {
 
 const secret = makeValidator<string>((raw) => {
   if (raw.length < 32 || raw.length > 1024 || /\s/.test(raw)) {
-    throw new Invalid(`must be 32 to 1024 characters without spaces (e.g. the output of \`openssl rand -base64 32\`), got ${raw.length} characters`);
+    throw new Invalid(
+      `must be 32 to 1024 characters without spaces (e.g. the output of \`openssl rand -base64 32\`), got ${raw.length} characters`,
+    );
   }
   return raw;
 });

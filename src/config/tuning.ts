@@ -121,7 +121,10 @@ export function parseTuning(raw: string | undefined): { tuning: Tuning; switches
     else throw new ConfigError(`${TUNING_VARIABLE}.${name}`, `is not a tuning constant (see src/config/tuning.ts)`);
   }
   if (tuning.RESERVATION_TTL_DEFAULT_SECONDS > tuning.RESERVATION_TTL_MAX_SECONDS) {
-    throw new ConfigError(`${TUNING_VARIABLE}.RESERVATION_TTL_DEFAULT_SECONDS`, `must not exceed RESERVATION_TTL_MAX_SECONDS (${tuning.RESERVATION_TTL_MAX_SECONDS})`);
+    throw new ConfigError(
+      `${TUNING_VARIABLE}.RESERVATION_TTL_DEFAULT_SECONDS`,
+      `must not exceed RESERVATION_TTL_MAX_SECONDS (${tuning.RESERVATION_TTL_MAX_SECONDS})`,
+    );
   }
   return { tuning, switches };
 }

@@ -140,7 +140,9 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     ...connection,
     connectionTimeoutMillis: config.connectTimeoutMs,
     application_name: 'inventory-gateway',
-    ...(embedded ? {} : { statement_timeout: config.statementTimeoutMs, idle_in_transaction_session_timeout: config.statementTimeoutMs * 2 }),
+    ...(embedded
+      ? {}
+      : { statement_timeout: config.statementTimeoutMs, idle_in_transaction_session_timeout: config.statementTimeoutMs * 2 }),
   };
   // Count every statement sent through these pools (services, loaders, Prisma's adapter, reservation
   // batches; on PostgreSQL the event hub has a pool of its own, not counted here).
@@ -165,7 +167,12 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   );
   let batchPool = pool;
   if (!embedded) {
-    const options = { ...connection, options: '-c plan_cache_mode=force_generic_plan', max: config.reserveBatchInFlight, idleTimeoutMillis: 30_000 };
+    const options = {
+      ...connection,
+      options: '-c plan_cache_mode=force_generic_plan',
+      max: config.reserveBatchInFlight,
+      idleTimeoutMillis: 30_000,
+    };
     batchPool = instrumentedPool(options, 'reserve_batch', counter, log);
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });

@@ -14,7 +14,21 @@ export class UnavailableError extends Error {
   }
 }
 
-const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '40001', '40P01', '57014', '55P03']);
+const UNAVAILABLE_PG_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  '40001',
+  '40P01',
+  '57014',
+  '55P03',
+]);
 
 /** Whether an error means "the database could not do it now" (connection lost, timeouts, contention). */
 export function isTransientDbError(e: unknown): boolean {
@@ -24,8 +38,12 @@ export function isTransientDbError(e: unknown): boolean {
   if (typeof err.code === 'string' && UNAVAILABLE_PG_CODES.has(err.code)) return true;
   if (typeof err.code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'].includes(err.code)) return true;
   const m = err.message ?? '';
-  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|Connection ended|not queryable/i.test(m)) return true;
+  if (
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|Connection ended|not queryable/i.test(
+      m,
+    )
+  )
+    return true;
   if (err.cause && err.cause !== e) return isTransientDbError(err.cause);
   return false;
 }
-

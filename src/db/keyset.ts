@@ -88,7 +88,14 @@ function sortValue(v: unknown, cast: SortCast): string | number {
  * The rows strictly after (`after`) or strictly before (`before`) a cursor in the connection's order,
  * or, with `flip`, the rows on the cursor's other side (the cursor's own row included).
  */
-function cursorCondition(q: PageQuery, cursor: KeysetCursor, side: 'after' | 'before', reverse: boolean, params: unknown[], flip = false): string {
+function cursorCondition(
+  q: PageQuery,
+  cursor: KeysetCursor,
+  side: 'after' | 'before',
+  reverse: boolean,
+  params: unknown[],
+  flip = false,
+): string {
   params.push(cursor.value, cursor.id);
   const a = params.length - 1;
   const b = params.length;
@@ -143,7 +150,10 @@ export async function runPage<T>(tx: Tx, q: PageQuery, page: PageRequest): Promi
     const p2 = [...q.params];
     const exists = (side: 'after' | 'before', c: KeysetCursor | null) =>
       c ? `EXISTS (SELECT 1 FROM ${q.from} ${whereOf([...q.where, cursorCondition(q, c, side, page.reverse, p2, true)])})` : 'false';
-    const [r] = await tx.query<{ a: boolean; b: boolean }>(`SELECT ${exists('after', page.after)} AS a, ${exists('before', page.before)} AS b`, p2);
+    const [r] = await tx.query<{ a: boolean; b: boolean }>(
+      `SELECT ${exists('after', page.after)} AS a, ${exists('before', page.before)} AS b`,
+      p2,
+    );
     beforeAfter = r.a;
     afterBefore = r.b;
   }
@@ -197,7 +207,9 @@ export async function runPagesByParent<T>(
     const p2: unknown[] = [...q.params, parentIds];
     const ids = `$${p2.length}::${q.parentCast}[]`;
     const exists = (side: 'after' | 'before', c: KeysetCursor | null) =>
-      c ? `EXISTS (SELECT 1 FROM ${q.from} ${whereOf([...q.where, `${q.parentExpr} = __ids.__pid`, cursorCondition(q, c, side, page.reverse, p2, true)])})` : 'false';
+      c
+        ? `EXISTS (SELECT 1 FROM ${q.from} ${whereOf([...q.where, `${q.parentExpr} = __ids.__pid`, cursorCondition(q, c, side, page.reverse, p2, true)])})`
+        : 'false';
     const flags = await tx.query<{ parent: string; a: boolean; b: boolean }>(
       `SELECT __ids.__pid::text AS parent, ${exists('after', page.after)} AS a, ${exists('before', page.before)} AS b FROM unnest(${ids}) AS __ids(__pid)`,
       p2,

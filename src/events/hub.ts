@@ -93,7 +93,9 @@ export class EventHub {
     if (app.db.kind === 'postgres') {
       const pool = new pg.Pool({ ...app.db.connection, max: 1, idleTimeoutMillis: 30_000 });
       pool.on('error', (err) => app.log.warn('event hub connection lost', { err: err.message }));
-      pool.on('connect', (client) => client.on('error', (err) => app.log.warn('event hub connection lost while in use', { err: err.message })));
+      pool.on('connect', (client) =>
+        client.on('error', (err) => app.log.warn('event hub connection lost while in use', { err: err.message })),
+      );
       this.ownPool = pool;
     }
     this.tx = { pool: this.ownPool ?? app.tx.pool, maxRetries: app.tx.maxRetries };

@@ -39,7 +39,14 @@ interface Row {
   created_at: Date;
 }
 
-const toEvent = (r: Row): OutboxEvent => ({ seq: Number(r.seq), storeId: r.store_id, topic: r.topic, levelId: r.level_id, payload: r.payload, createdAt: r.created_at });
+const toEvent = (r: Row): OutboxEvent => ({
+  seq: Number(r.seq),
+  storeId: r.store_id,
+  topic: r.topic,
+  levelId: r.level_id,
+  payload: r.payload,
+  createdAt: r.created_at,
+});
 
 /**
  * The numbering statement (at most `batch` rows; `$1` when prepared): numbering and webhook deliveries in one
@@ -123,10 +130,11 @@ SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE seq > ${int(afterSeq, 'afterSeq
 /** Sequenced events after `afterSeq`, in order (all stores, or one). */
 export async function eventsAfter(tx: Tx, afterSeq: number, limit: number, storeId?: string): Promise<OutboxEvent[]> {
   const rows = storeId
-    ? await tx.query<Row>(
-        `SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE store_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-        [storeId, afterSeq, limit],
-      )
+    ? await tx.query<Row>(`SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE store_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
+        storeId,
+        afterSeq,
+        limit,
+      ])
     : await tx.query<Row>(`SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
   return rows.map(toEvent);
 }

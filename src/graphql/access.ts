@@ -103,7 +103,8 @@ function rootScopeMap(schema: GraphQLSchema): Map<string, string[]> {
   if (m) return m;
   m = new Map();
   const md = getMetadataStorage();
-  const roles = (target: object, method: string) => md.authorizedFields.find((a) => a.target === target && a.fieldName === method)?.roles as string[] | undefined;
+  const roles = (target: object, method: string) =>
+    md.authorizedFields.find((a) => a.target === target && a.fieldName === method)?.roles as string[] | undefined;
   for (const [typeName, list] of [
     [schema.getQueryType()?.name, md.queries],
     [schema.getMutationType()?.name, md.mutations],
@@ -141,7 +142,8 @@ export function assertAccessDeclared(schema: GraphQLSchema): void {
     if (type.name.startsWith('__')) continue;
     if (isObjectType(type) || isInterfaceType(type)) {
       if (isRoot(schema, type)) {
-        for (const f of Object.keys(type.getFields())) if (!roots.has(`${type.name}.${f}`)) missing.push(`${type.name}.${f} (no @Authorized)`);
+        for (const f of Object.keys(type.getFields()))
+          if (!roots.has(`${type.name}.${f}`)) missing.push(`${type.name}.${f} (no @Authorized)`);
       } else if (!TRANSPARENT.test(type.name) && !policyOf(type)) missing.push(`${type.name} (no @Access)`);
     }
   }
@@ -161,12 +163,44 @@ export function canSeeType(schema: GraphQLSchema, auth: AuthInfo, typeName: stri
 
 export const forbiddenField = (auth: AuthInfo, typeName: string, field: string, scopes: string[]) =>
   auth.kind === 'pk'
-    ? new GraphQLError(`Publishable keys cannot read ${typeName}.${field}; use a secret key with the ${scopes.includes('inventory:read') ? 'inventory:read' : scopes[0] ?? 'admin'} scope`, {
-        extensions: { code: 'FORBIDDEN', http: { status: 403 } },
-      })
+    ? new GraphQLError(
+        `Publishable keys cannot read ${typeName}.${field}; use a secret key with the ${scopes.includes('inventory:read') ? 'inventory:read' : (scopes[0] ?? 'admin')} scope`,
+        {
+          extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+        },
+      )
     : new GraphQLError(`This operation requires the "${scopes.join('" or "')}" scope (to read ${typeName}.${field})`, {
         extensions: { code: 'FORBIDDEN', requiredScope: scopes[0], http: { status: 403 } },
       });
+
+/** A root field: the key needs one of the scopes its resolver's @Authorized names. */
+function checkRootField(
+  roots: Map<string, string[]>,
+  parent: string,
+  name: string,
+  auth: AuthInfo | null,
+  unauthenticated: () => GraphQLError,
+): void {
+  const scopes = roots.get(`${parent}.${name}`) ?? [];
+  if (!auth) throw unauthenticated();
+  if (!scopes.some((s) => hasScope(auth, s)))
+    throw forbiddenField(
+      auth,
+      parent,
+      name,
+      scopes.filter((s) => s !== STOREFRONT),
+    );
+}
+
+/** A field of an object type: its type's @Access policy (read scopes; public fields for storefront and publishable keys). */
+function checkTypeField(parent: GraphQLCompositeType, name: string, auth: AuthInfo | null, unauthenticated: () => GraphQLError): void {
+  const p = policyOf(parent) ?? {};
+  if (p.payload) return;
+  if (!auth) throw unauthenticated();
+  const isPublic = p.public === true || (p.public?.includes(name) ?? false);
+  const allowed = auth.kind === 'pk' ? isPublic : (p.read ?? []).some((s) => hasScope(auth, s)) || (isPublic && hasScope(auth, STOREFRONT));
+  if (!allowed) throw forbiddenField(auth, parent.name, name, p.read ?? ['admin']);
+}
 
 /** Where a selection is, for the mutation-payload rule. */
 type Reach = 'normal' | 'payload' | 'changed';
@@ -186,7 +220,12 @@ export function checkFieldAccess(
   const roots = rootScopeMap(schema);
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
-  const rootType = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  const rootType =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   if (!rootType) return;
   const seen = new Set<string>();
 
@@ -210,27 +249,25 @@ export function checkFieldAccess(
       }
       const name = sel.name.value;
       if (name === '__typename' || name.startsWith('__')) continue; // introspection has its own rule
-      if (isRoot(schema, parent)) {
-        const scopes = roots.get(`${parent.name}.${name}`) ?? [];
-        if (!auth) throw unauthenticated();
-        if (!scopes.some((s) => hasScope(auth, s))) throw forbiddenField(auth, parent.name, name, scopes.filter((s) => s !== STOREFRONT));
-      } else if (reach === 'normal' && !TRANSPARENT.test(parent.name)) {
-        const p = policyOf(parent) ?? {};
-        if (!p.payload) {
-          if (!auth) throw unauthenticated();
-          const isPublic = p.public === true || (p.public?.includes(name) ?? false);
-          const allowed = auth.kind === 'pk' ? isPublic : (p.read ?? []).some((s) => hasScope(auth, s)) || (isPublic && hasScope(auth, STOREFRONT));
-          if (!allowed) throw forbiddenField(auth, parent.name, name, p.read ?? ['admin']);
-        }
-      }
-      const field: GraphQLField<unknown, unknown> | undefined = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
+      if (isRoot(schema, parent)) checkRootField(roots, parent.name, name, auth, unauthenticated);
+      else if (reach === 'normal' && !TRANSPARENT.test(parent.name)) checkTypeField(parent, name, auth, unauthenticated);
+      const field: GraphQLField<unknown, unknown> | undefined =
+        isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
       if (!field) continue; // validation reports unknown fields
       if (auth?.kind === 'pk') checkArguments(field, sel.arguments ?? [], variables, parent.name);
       if (!sel.selectionSet) continue;
       const child = getNamedType(field.type);
       if (!isCompositeType(child)) continue;
       // Under a mutation: the payload's fields are free, and so are those of the object it returns.
-      const next: Reach = isRoot(schema, parent) ? (operation.operation === 'mutation' ? 'payload' : 'normal') : reach === 'payload' ? (policyOf(child)?.payload ? 'payload' : 'changed') : 'normal';
+      const next: Reach = isRoot(schema, parent)
+        ? operation.operation === 'mutation'
+          ? 'payload'
+          : 'normal'
+        : reach === 'payload'
+          ? policyOf(child)?.payload
+            ? 'payload'
+            : 'changed'
+          : 'normal';
       walk(sel.selectionSet, child, next);
     }
   };
@@ -260,13 +297,17 @@ function refusePrivate(type: GraphQLInputType, value: unknown, where: string, de
     return;
   }
   if (isEnumType(named) && /SortKey$/.test(named.name) && typeof value === 'string' && !PUBLIC_ARGUMENTS.has(`${named.name}.${value}`)) {
-    throw new GraphQLError(`Publishable keys cannot sort by ${value} (${where}): it orders by a private field`, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+    throw new GraphQLError(`Publishable keys cannot sort by ${value} (${where}): it orders by a private field`, {
+      extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+    });
   }
   if (isInputObjectType(named) && typeof value === 'object') {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       if (v === undefined) continue;
       if (/Filter$/.test(named.name) && !PUBLIC_ARGUMENTS.has(`${named.name}.${k}`)) {
-        throw new GraphQLError(`Publishable keys cannot filter by ${named.name}.${k} (${where}): it is a private field`, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+        throw new GraphQLError(`Publishable keys cannot filter by ${named.name}.${k} (${where}): it is a private field`, {
+          extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+        });
       }
       const f = named.getFields()[k];
       if (f && !isLeafType(getNamedType(f.type))) refusePrivate(f.type, v, where, depth + 1);

@@ -15,7 +15,10 @@ export const DEFAULT_PAGE = 50;
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `The first edges of the window, 0..${MAX_PAGE} (${DEFAULT_PAGE} when neither first nor last is given); not with last.` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `The first edges of the window, 0..${MAX_PAGE} (${DEFAULT_PAGE} when neither first nor last is given); not with last.`,
+  })
   first?: number | null;
   @Field(() => String, { nullable: true, description: 'Only edges after this cursor (may be combined with before).' })
   after?: string | null;
@@ -86,7 +89,10 @@ function openCursor(ctx: Context, cursor: string, connection: string, sortKey: s
     return pos;
   } catch (e) {
     if (!(e instanceof CursorError)) throw e;
-    throw badInput(`"${arg}" is not a valid cursor here: a cursor is valid only for the connection, sort key and store that issued it, unaltered`, { argument: arg });
+    throw badInput(
+      `"${arg}" is not a valid cursor here: a cursor is valid only for the connection, sort key and store that issued it, unaltered`,
+      { argument: arg },
+    );
   }
 }
 
@@ -102,12 +108,14 @@ function openCursor(ctx: Context, cursor: string, connection: string, sortKey: s
  */
 export function pageRequest(ctx: Context, args: PageArgs, connection: string, sortKey: string, reverse = false): PageRequest {
   const { first, last, after, before } = args;
-  if (first != null && last != null) throw badInput('Give either "first" or "last", not both (the Relay specification discourages combining them)');
+  if (first != null && last != null)
+    throw badInput('Give either "first" or "last", not both (the Relay specification discourages combining them)');
   for (const [name, v] of [
     ['first', first],
     ['last', last],
   ] as const) {
-    if (v != null && (!Number.isInteger(v) || v < 0 || v > MAX_PAGE)) throw badInput(`"${name}" must be between 0 and ${MAX_PAGE}, got ${v}`, { argument: name });
+    if (v != null && (!Number.isInteger(v) || v < 0 || v > MAX_PAGE))
+      throw badInput(`"${name}" must be between 0 and ${MAX_PAGE}, got ${v}`, { argument: name });
   }
   const backward = last != null || (first == null && before != null && after == null);
   return {

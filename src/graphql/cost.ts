@@ -40,7 +40,12 @@ function fieldDef(parent: GraphQLCompositeType, name: string): GraphQLField<unkn
 }
 
 /** Fields selected on `parent`, fragments flattened (for a union or interface: the widest branch is charged). */
-function fieldsOf(w: Walk, parent: GraphQLCompositeType, set: SelectionSetNode, out: { field: FieldNode; type: GraphQLCompositeType }[] = []) {
+function fieldsOf(
+  w: Walk,
+  parent: GraphQLCompositeType,
+  set: SelectionSetNode,
+  out: { field: FieldNode; type: GraphQLCompositeType }[] = [],
+) {
   for (const s of set.selections) {
     if (s.kind === Kind.FIELD) out.push({ field: s, type: parent });
     else if (s.kind === Kind.INLINE_FRAGMENT) {
@@ -90,7 +95,12 @@ export function requestedCost(
   fragments: Record<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
 ): number {
-  const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+  const root =
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   if (!root) return 0;
   const base = selectionCost({ schema, fragments, variables }, root, operation.selectionSet);
   return base + (operation.operation === 'mutation' ? MUTATION_COST : 0);

@@ -149,7 +149,8 @@ export class ScopedSealer {
 
   /** The position sealed in `cursor`, or a CursorError (garbage, truncated, tampered, or bound to another scope). */
   open(cursor: string): CursorPosition {
-    if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new CursorError('not a cursor');
+    if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor))
+      throw new CursorError('not a cursor');
     const raw = Buffer.from(cursor, 'base64url');
     // Canonical encoding only: one string per cursor.
     if (raw.toString('base64url') !== cursor) throw new CursorError('not a cursor');

@@ -18,7 +18,8 @@ export function loadTrustedDocuments(config: Config): Map<string, string> {
   } catch (e) {
     throw new ConfigError('TRUSTED_DOCUMENTS', `cannot read ${config.trustedDocumentsFile}: ${(e as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('TRUSTED_DOCUMENTS', 'must be a JSON object { sha256: document }');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError('TRUSTED_DOCUMENTS', 'must be a JSON object { sha256: document }');
   for (const [hash, doc] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof doc !== 'string' || crypto.createHash('sha256').update(doc).digest('hex') !== hash) {
       throw new ConfigError('TRUSTED_DOCUMENTS', `entry ${hash.slice(0, 12)}… is not the sha256 of its document`);
@@ -58,7 +59,6 @@ const TOKEN_CACHE_MAX_LENGTH = 8 * 1024;
 /** Verdicts of tooManyTokens() for recently seen documents (bounded: ≤ 500 × 8 KiB). */
 const tokenVerdicts = new Map<string, boolean>();
 
-
 /** Deepest nesting of (), [] and {} a document may have (selections, input objects, lists). */
 export const MAX_NESTING = 64;
 
@@ -79,7 +79,8 @@ export function tooDeep(query: unknown, max = MAX_NESTING): boolean {
         const end = query.indexOf('"""', i + 3);
         i = end < 0 ? query.length : end + 2;
       } else {
-        for (i++; i < query.length && query.charCodeAt(i) !== 0x22 && query.charCodeAt(i) !== 0x0a; i++) if (query.charCodeAt(i) === 0x5c) i++;
+        for (i++; i < query.length && query.charCodeAt(i) !== 0x22 && query.charCodeAt(i) !== 0x0a; i++)
+          if (query.charCodeAt(i) === 0x5c) i++;
       }
     } else if (c === 0x28 || c === 0x5b || c === 0x7b) {
       if (++depth > max) return true;

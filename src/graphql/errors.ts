@@ -68,7 +68,9 @@ export const unauthenticated = (message = 'A valid API key is required: send "Au
   new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 
 export const forbidden = (scope: string) =>
-  new GraphQLError(`This operation requires the "${scope}" scope`, { extensions: { code: 'FORBIDDEN', requiredScope: scope, http: { status: 403 } } });
+  new GraphQLError(`This operation requires the "${scope}" scope`, {
+    extensions: { code: 'FORBIDDEN', requiredScope: scope, http: { status: 403 } },
+  });
 
 export const badInput = (message: string, extra: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...extra } });

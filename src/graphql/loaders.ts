@@ -73,7 +73,10 @@ export interface HasLoaders {
  * Declares a per-request loader: `const productById = defineLoader('productById', (tx, storeId, ids) => …)`,
  * then `productById(ctx).load(id)`. `batch` answers in the order of `keys` (byKey / groupBy help).
  */
-export function defineLoader<K, V>(name: string, batch: (tx: Tx, storeId: string, keys: readonly K[]) => Promise<(V | Error)[]>): (ctx: HasLoaders) => DataLoader<K, V> {
+export function defineLoader<K, V>(
+  name: string,
+  batch: (tx: Tx, storeId: string, keys: readonly K[]) => Promise<(V | Error)[]>,
+): (ctx: HasLoaders) => DataLoader<K, V> {
   return (ctx) => ctx.loaders.lazy<K, V>(name, (keys) => batch(ctx.loaders.tx, ctx.loaders.storeId, keys));
 }
 

@@ -55,7 +55,6 @@ export const deprecatedTotal = (field: string) => ({
   deprecationReason: `Int is 32-bit: above 2147483647 this field is an error (VALUE_OUT_OF_RANGE). Use totals { ${field} } (Int64, exact at any size).`,
 });
 
-
 /** Exact decimal numbers (money), as strings: "7.5". Input: a string of digits with an optional point (or a JSON number). */
 export const Decimal = new GraphQLScalarType<string, string>({
   name: 'Decimal',
@@ -67,7 +66,8 @@ export const Decimal = new GraphQLScalarType<string, string>({
     throw new GraphQLError('Decimal takes a string such as "7.50"');
   },
   parseLiteral: (ast) => {
-    if ((ast.kind === Kind.STRING && /^-?[0-9]+(\.[0-9]+)?$/.test(ast.value)) || ast.kind === Kind.INT || ast.kind === Kind.FLOAT) return ast.value;
+    if ((ast.kind === Kind.STRING && /^-?[0-9]+(\.[0-9]+)?$/.test(ast.value)) || ast.kind === Kind.INT || ast.kind === Kind.FLOAT)
+      return ast.value;
     throw new GraphQLError('Decimal takes a string such as "7.50"');
   },
 });

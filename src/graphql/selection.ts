@@ -35,5 +35,8 @@ export function selects(info: GraphQLResolveInfo, path: readonly string[]): bool
     return next.length > 0 && walk(next, depth + 1);
   };
   if (path.length === 0) return true;
-  return walk(info.fieldNodes.flatMap((f) => (f.selectionSet ? [f.selectionSet] : [])), 0);
+  return walk(
+    info.fieldNodes.flatMap((f) => (f.selectionSet ? [f.selectionSet] : [])),
+    0,
+  );
 }

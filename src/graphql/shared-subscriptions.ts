@@ -158,7 +158,11 @@ class Member implements EventSink, AsyncIterableIterator<never> {
       if (this.pending === 0) this.notifyDrained();
       return;
     }
-    sendTextMessages(ws, out.map((r) => r.message(this.id)), this.onSent);
+    sendTextMessages(
+      ws,
+      out.map((r) => r.message(this.id)),
+      this.onSent,
+    );
   }
 
   private notifyDrained(): void {

@@ -117,7 +117,12 @@ async function statFile(file: string): Promise<fs.Stats | null> {
 }
 
 /** Sends one file (its .br/.gz twin when the client takes it), honouring If-None-Match and HEAD. */
-async function sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, extraHeaders: Record<string, string> = {}): Promise<boolean> {
+async function sendFile(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  file: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<boolean> {
   const st = await statFile(file);
   if (!st) return false;
   const ext = path.extname(file);
@@ -174,7 +179,12 @@ async function sendFile(req: http.IncomingMessage, res: http.ServerResponse, fil
  * does) gets a fresh CSP nonce. GraphiQL's dialogs add a <style> element at run time (Radix's
  * scroll lock, via get-nonce): the nonce allows exactly that, and style-src stays 'self' otherwise.
  */
-async function sendPage(req: http.IncomingMessage, res: http.ServerResponse, app: 'ide' | 'board', extraHeaders: Record<string, string> = {}) {
+async function sendPage(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  app: 'ide' | 'board',
+  extraHeaders: Record<string, string> = {},
+) {
   let html: string;
   try {
     html = await fs.promises.readFile(path.join(publicDir, app, 'index.html'), 'utf8');
@@ -206,14 +216,17 @@ async function sendPage(req: http.IncomingMessage, res: http.ServerResponse, app
  * says so and how to turn it on, instead of Apollo's CSRF refusal in JSON.
  */
 function sendIdeOff(req: http.IncomingMessage, res: http.ServerResponse): true {
-  const body = Buffer.from(`<!doctype html>
+  const body = Buffer.from(
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>GraphQL IDE is off</title></head>
 <body><main>
 <h1>The GraphQL IDE is off</h1>
 <p>This is the GraphQL endpoint of the inventory gateway. API clients send their operations here with <code>POST</code> (or <code>GET</code> with a <code>query</code> parameter) and an <code>Authorization: Bearer</code> key.</p>
 <p>The in-browser IDE (GraphiQL) is off on this server: it is off by default when <code>NODE_ENV=production</code>. To turn it on, start the gateway with <code>GRAPHIQL=true</code>.</p>
 </main></body></html>
-`, 'utf8');
+`,
+    'utf8',
+  );
   // 404: there is no IDE here (the page says why); API requests to /graphql are unaffected.
   res.writeHead(404, {
     'content-type': TYPES['.html'],
@@ -261,7 +274,12 @@ async function serveAsset(req: http.IncomingMessage, res: http.ServerResponse, a
  * Serves the IDE, the board and their files. Returns true when it answered the request; false
  * leaves it to the GraphQL handler (and the 404 for unknown paths).
  */
-export function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, url: URL, config: Pick<Config, 'graphiql' | 'board'>): boolean | Promise<boolean> {
+export function serveStatic(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  config: Pick<Config, 'graphiql' | 'board'>,
+): boolean | Promise<boolean> {
   const p = url.pathname;
   if (p === '/graphql') {
     if (!wantsIde(req, url)) return false;

@@ -22,7 +22,8 @@ const buckets = {
   wait: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
 };
 
-const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new client.Counter<L>({ name, help, labelNames, registers: [register] });
+const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+  new client.Counter<L>({ name, help, labelNames, registers: [register] });
 const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], b: number[]) =>
   new client.Histogram<L>({ name, help, labelNames, buckets: b, registers: [register] });
 
@@ -31,43 +32,83 @@ export type Transport = 'http' | 'ws';
 export type Outcome = 'ok' | 'error' | 'refused';
 
 export const m = {
-  operations: counter('inventory_graphql_operations_total', 'GraphQL operations by operation name, type, transport and outcome (ok, error, refused).', [
-    'operation',
-    'type',
-    'transport',
-    'outcome',
-  ] as const),
+  operations: counter(
+    'inventory_graphql_operations_total',
+    'GraphQL operations by operation name, type, transport and outcome (ok, error, refused).',
+    ['operation', 'type', 'transport', 'outcome'] as const,
+  ),
   operationDuration: histogram(
     'inventory_graphql_operation_duration_seconds',
     'Time from receiving a GraphQL operation to its result (subscriptions: to the start of the stream), by operation name, type and transport.',
     ['operation', 'type', 'transport'] as const,
     buckets.operation,
   ),
-  graphqlErrors: counter('inventory_graphql_errors_total', 'GraphQL errors sent to clients, by extensions.code (after masking).', ['code'] as const),
+  graphqlErrors: counter('inventory_graphql_errors_total', 'GraphQL errors sent to clients, by extensions.code (after masking).', [
+    'code',
+  ] as const),
   userErrors: counter('inventory_graphql_user_errors_total', 'Business failures returned in userErrors, by code.', ['code'] as const),
-  throttled: counter('inventory_throttled_requests_total', 'Operations refused because the key\'s cost bucket was empty (THROTTLED, HTTP 429).', ['transport'] as const),
+  throttled: counter(
+    'inventory_throttled_requests_total',
+    "Operations refused because the key's cost bucket was empty (THROTTLED, HTTP 429).",
+    ['transport'] as const,
+  ),
   overQuota: counter(
     'inventory_over_quota_requests_total',
     'Operations refused over a quota: reason="quota" (the key\'s usage quota per day or month is spent, QUOTA_EXCEEDED, HTTP 402) or reason="max_cost" (requested cost over MAX_QUERY_COST, MAX_COST_EXCEEDED).',
     ['transport', 'reason'] as const,
   ),
-  replays: counter('inventory_idempotent_replays_total', 'Mutations answered from a stored result of the same idempotency key, by mutation.', ['mutation'] as const),
-  stockChanges: counter('inventory_stock_changes_total', 'Committed stock changes of one inventory level, by reason (an expiry of due reservation lines on a level counts once as EXPIRY).', ['reason'] as const),
-  reservations: counter('inventory_reservations_total', 'Reservation mutations that succeeded, by event (created, committed, released).', ['event'] as const),
-  expiredUnits: counter('inventory_reservation_expired_units_total', 'Reserved units returned to stock by expiry (the sweeper and lazy expiry).', [] as const),
+  replays: counter(
+    'inventory_idempotent_replays_total',
+    'Mutations answered from a stored result of the same idempotency key, by mutation.',
+    ['mutation'] as const,
+  ),
+  stockChanges: counter(
+    'inventory_stock_changes_total',
+    'Committed stock changes of one inventory level, by reason (an expiry of due reservation lines on a level counts once as EXPIRY).',
+    ['reason'] as const,
+  ),
+  reservations: counter('inventory_reservations_total', 'Reservation mutations that succeeded, by event (created, committed, released).', [
+    'event',
+  ] as const),
+  expiredUnits: counter(
+    'inventory_reservation_expired_units_total',
+    'Reserved units returned to stock by expiry (the sweeper and lazy expiry).',
+    [] as const,
+  ),
   eventLag: histogram(
     'inventory_event_lag_seconds',
     'Outbox event pipeline lag from the commit of a change: stage="sequenced" when this process\'s hub read it numbered, stage="delivered" when its frames were written to this process\'s subscribers.',
     ['stage'] as const,
     buckets.lag,
   ),
-  webhookDeliveries: counter('inventory_webhook_deliveries_total', 'Webhook delivery attempts by result: delivered (2xx), retrying (will be tried again) or failed (gave up after WEBHOOK_MAX_ATTEMPTS).', [
-    'result',
-  ] as const),
-  webhookAttempts: histogram('inventory_webhook_delivery_attempts', 'Attempts a webhook delivery took, observed when it succeeded or finally failed.', [] as const, [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50, 100]),
-  webhookLag: histogram('inventory_webhook_delivery_lag_seconds', 'From the commit of the change to the successful delivery of its webhook.', [] as const, buckets.lag),
-  poolWait: histogram('inventory_db_pool_wait_seconds', 'Time spent waiting for a pooled database connection, by pool.', ['pool'] as const, buckets.wait),
-  txRetries: counter('inventory_db_transaction_retries_total', 'Transactions retried after a serialization failure or deadlock, by reason.', ['reason'] as const),
+  webhookDeliveries: counter(
+    'inventory_webhook_deliveries_total',
+    'Webhook delivery attempts by result: delivered (2xx), retrying (will be tried again) or failed (gave up after WEBHOOK_MAX_ATTEMPTS).',
+    ['result'] as const,
+  ),
+  webhookAttempts: histogram(
+    'inventory_webhook_delivery_attempts',
+    'Attempts a webhook delivery took, observed when it succeeded or finally failed.',
+    [] as const,
+    [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50, 100],
+  ),
+  webhookLag: histogram(
+    'inventory_webhook_delivery_lag_seconds',
+    'From the commit of the change to the successful delivery of its webhook.',
+    [] as const,
+    buckets.lag,
+  ),
+  poolWait: histogram(
+    'inventory_db_pool_wait_seconds',
+    'Time spent waiting for a pooled database connection, by pool.',
+    ['pool'] as const,
+    buckets.wait,
+  ),
+  txRetries: counter(
+    'inventory_db_transaction_retries_total',
+    'Transactions retried after a serialization failure or deadlock, by reason.',
+    ['reason'] as const,
+  ),
 };
 
 /** What the gauges read at scrape time (set once the gateway is up). */
@@ -86,7 +127,12 @@ export function setGaugeSources(s: GaugeSources | null): void {
   sources = s;
 }
 
-const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], collect: (g: client.Gauge<L>) => void | Promise<void>) =>
+const gauge = <L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  collect: (g: client.Gauge<L>) => void | Promise<void>,
+) =>
   new client.Gauge<L>({
     name,
     help,
@@ -97,20 +143,27 @@ const gauge = <L extends string>(name: string, help: string, labelNames: readonl
     },
   });
 
-gauge('inventory_db_pool_connections', 'Database connections of this process by pool and state (total, idle, in_use) and requests waiting for one (waiting).', ['pool', 'state'] as const, (g) => {
-  g.reset();
-  for (const [name, p] of Object.entries(sources?.pools ?? {})) {
-    g.set({ pool: name, state: 'total' }, p.totalCount);
-    g.set({ pool: name, state: 'idle' }, p.idleCount);
-    g.set({ pool: name, state: 'in_use' }, p.totalCount - p.idleCount);
-    g.set({ pool: name, state: 'waiting' }, p.waitingCount);
-  }
-});
+gauge(
+  'inventory_db_pool_connections',
+  'Database connections of this process by pool and state (total, idle, in_use) and requests waiting for one (waiting).',
+  ['pool', 'state'] as const,
+  (g) => {
+    g.reset();
+    for (const [name, p] of Object.entries(sources?.pools ?? {})) {
+      g.set({ pool: name, state: 'total' }, p.totalCount);
+      g.set({ pool: name, state: 'idle' }, p.idleCount);
+      g.set({ pool: name, state: 'in_use' }, p.totalCount - p.idleCount);
+      g.set({ pool: name, state: 'waiting' }, p.waitingCount);
+    }
+  },
+);
 gauge('inventory_db_pool_size', 'Configured size (max connections) of each database pool of this process.', ['pool'] as const, (g) => {
   g.reset();
   for (const [name, n] of Object.entries(sources?.poolMax ?? {})) g.set({ pool: name }, n);
 });
-gauge('inventory_subscribers', 'GraphQL subscriptions (event listeners) served by this process.', [] as const, (g) => g.set(sources?.subscribers() ?? 0));
+gauge('inventory_subscribers', 'GraphQL subscriptions (event listeners) served by this process.', [] as const, (g) =>
+  g.set(sources?.subscribers() ?? 0),
+);
 gauge('inventory_ws_connections', 'Open graphql-ws sockets on this process.', [] as const, (g) => g.set(sources?.sockets() ?? 0));
 
 let dbCache: { at: number; value: Promise<{ active: number; backlog: number; oldest: number; pending: number } | null> } | null = null;
@@ -127,10 +180,26 @@ const dbGauge = (name: string, help: string, pick: (v: { active: number; backlog
     const v = await databaseGauges();
     if (v) g.set(pick(v));
   });
-dbGauge('inventory_reservations_active', 'Active (unexpired, unsettled) reservations in the database (all stores; the same on every instance).', (v) => v.active);
-dbGauge('inventory_outbox_backlog', 'Committed outbox events not yet sequenced (all instances; the same on every instance).', (v) => v.backlog);
-dbGauge('inventory_outbox_oldest_pending_age_seconds', 'Age of the oldest committed but unsequenced outbox event (0 when none).', (v) => v.oldest);
-dbGauge('inventory_webhook_deliveries_pending', 'Webhook deliveries waiting for a (first or further) attempt (all instances).', (v) => v.pending);
+dbGauge(
+  'inventory_reservations_active',
+  'Active (unexpired, unsettled) reservations in the database (all stores; the same on every instance).',
+  (v) => v.active,
+);
+dbGauge(
+  'inventory_outbox_backlog',
+  'Committed outbox events not yet sequenced (all instances; the same on every instance).',
+  (v) => v.backlog,
+);
+dbGauge(
+  'inventory_outbox_oldest_pending_age_seconds',
+  'Age of the oldest committed but unsequenced outbox event (0 when none).',
+  (v) => v.oldest,
+);
+dbGauge(
+  'inventory_webhook_deliveries_pending',
+  'Webhook deliveries waiting for a (first or further) attempt (all instances).',
+  (v) => v.pending,
+);
 
 /** The SQL of the database-wide gauges. */
 export const DATABASE_GAUGES_SQL = `SELECT
@@ -170,7 +239,9 @@ export class OperationNames {
       } catch {
         continue;
       }
-      for (const def of d.definitions) if (def.kind === 'OperationDefinition' && def.name && NAME.test(def.name.value)) this.known.set(def.name.value, own(def.name.value));
+      for (const def of d.definitions)
+        if (def.kind === 'OperationDefinition' && def.name && NAME.test(def.name.value))
+          this.known.set(def.name.value, own(def.name.value));
     }
   }
   label(op: OperationDefinitionNode | null | undefined): string {
@@ -204,7 +275,11 @@ export function observeMutationPayload(field: string, payload: unknown): void {
     if (event) m.reservations.inc({ event });
   }
 }
-const RESERVATION_EVENTS: Record<string, string> = { inventoryReserve: 'created', reservationCommit: 'committed', reservationRelease: 'released' };
+const RESERVATION_EVENTS: Record<string, string> = {
+  inventoryReserve: 'created',
+  reservationCommit: 'committed',
+  reservationRelease: 'released',
+};
 
 /**
  * A committed writer statement: `changes` ledger movements of `reason` (true = 1), and reserved

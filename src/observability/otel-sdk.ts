@@ -39,7 +39,9 @@ export function startTracing(env: Record<string, string | undefined> = process.e
   const spanExporters: SpanExporter[] = [];
   if (exporters.includes('otlp')) spanExporters.push(new OTLPTraceExporter());
   if (exporters.includes('console')) spanExporters.push(new ConsoleSpanExporter());
-  const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'inventory-gateway' }).merge(detectResources({ detectors: [envDetector] }));
+  const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'inventory-gateway' }).merge(
+    detectResources({ detectors: [envDetector] }),
+  );
   const provider = new NodeTracerProvider({ resource, spanProcessors: spanExporters.map((e) => new BatchSpanProcessor(e)) });
   provider.register();
   registerInstrumentations({

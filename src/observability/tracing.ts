@@ -99,7 +99,12 @@ export interface SpanHandle {
  * execution happens after the hook that starts them returns. `parent`: a traceparent to continue
  * (the socket's upgrade request), else the active context.
  */
-export function startSpan(name: string, kind: 'server' | 'internal', attributes: Api.Attributes, parent?: string | null): SpanHandle | null {
+export function startSpan(
+  name: string,
+  kind: 'server' | 'internal',
+  attributes: Api.Attributes,
+  parent?: string | null,
+): SpanHandle | null {
   if (!tracer) return null;
   const a = api!;
   const ctx = contextFrom(parent);
@@ -122,7 +127,11 @@ export function startSpan(name: string, kind: 'server' | 'internal', attributes:
  * (so the delivery belongs to the trace of the change); `fn` gets the traceparent to send. With
  * tracing off here, the stored traceparent is sent as it is.
  */
-export function webhookSpan<T>(stored: string | null, attributes: Api.Attributes, fn: (traceparent: string | null) => Promise<T>): Promise<T> {
+export function webhookSpan<T>(
+  stored: string | null,
+  attributes: Api.Attributes,
+  fn: (traceparent: string | null) => Promise<T>,
+): Promise<T> {
   if (!tracer) return fn(stored && TRACEPARENT.test(stored) ? stored : null);
   const a = api!;
   const span = tracer.startSpan('webhook delivery', { kind: a.SpanKind.CLIENT, attributes }, stored ? contextFrom(stored) : a.ROOT_CONTEXT);

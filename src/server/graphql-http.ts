@@ -89,7 +89,14 @@ async function writeResponse(res: http.ServerResponse, response: HTTPGraphQLResp
 }
 
 /** Answers a /graphql request (the app is ready). */
-export async function serveGraphql(req: http.IncomingMessage, res: http.ServerResponse, url: URL, app: GatewayApp, deps: GraphqlHttpDeps, rec: RequestRecord): Promise<void> {
+export async function serveGraphql(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  app: GatewayApp,
+  deps: GraphqlHttpDeps,
+  rec: RequestRecord,
+): Promise<void> {
   const { apollo, config, guard } = deps;
   const parsed = await parseRequest(req, res, url);
   if (!parsed) return;
@@ -100,7 +107,12 @@ export async function serveGraphql(req: http.IncomingMessage, res: http.ServerRe
       return sendError(res, 400, refused.message, refused.extensions.code as string);
     }
   }
-  const httpGraphQLRequest: HTTPGraphQLRequest = { method: (req.method ?? 'GET').toUpperCase(), headers: parsed.headers, search: url.search, body: parsed.body };
+  const httpGraphQLRequest: HTTPGraphQLRequest = {
+    method: (req.method ?? 'GET').toUpperCase(),
+    headers: parsed.headers,
+    search: url.search,
+    body: parsed.body,
+  };
   const scope = { statements: 0 };
   const response = await statementScope.run(scope, () =>
     apollo.executeHTTPGraphQLRequest({

@@ -46,7 +46,15 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, url: U
   if (await serveStatic(req, res, url, deps.config)) return;
   if (url.pathname !== '/graphql') return sendError(res, 404, 'Not found. GraphQL is served at /graphql', 'NOT_FOUND');
   const app = deps.state.app;
-  if (!app) return sendError(res, 503, 'The service is starting; retry shortly', 'UNAVAILABLE', { 'retry-after': '1' }, { retryable: true, retryAfterMs: 1000 });
+  if (!app)
+    return sendError(
+      res,
+      503,
+      'The service is starting; retry shortly',
+      'UNAVAILABLE',
+      { 'retry-after': '1' },
+      { retryable: true, retryAfterMs: 1000 },
+    );
   return serveGraphql(req, res, url, app, deps, rec);
 }
 

@@ -37,7 +37,9 @@ export async function connectWithRetry(config: Config, log: Logger, isStopping: 
       await db?.close();
       if (e instanceof MigrationError || !isTransientDbError(e) || isStopping()) throw e;
       if (Date.now() + delay > deadline) {
-        throw new Error(`database unreachable for ${config.startupTimeoutMs} ms (DATABASE_STARTUP_TIMEOUT_MS): ${(e as Error).message}`, { cause: e });
+        throw new Error(`database unreachable for ${config.startupTimeoutMs} ms (DATABASE_STARTUP_TIMEOUT_MS): ${(e as Error).message}`, {
+          cause: e,
+        });
       }
       log.warn('database not ready; retrying', { attempt, err: (e as Error).message, retryInMs: delay, url });
       await new Promise((r) => setTimeout(r, delay));

@@ -29,5 +29,8 @@ export function persistedQueryCache(trusted: Map<string, string>): KeyValueCache
 
 /** Apollo's parsed-and-validated document store, bounded by the documents' source size. */
 export function documentStore(): InMemoryLRUCache<DocumentNode> {
-  return new InMemoryLRUCache<DocumentNode>({ maxSize: DOCUMENT_STORE_BYTES, sizeCalculation: (d) => (d.loc?.source.body.length ?? 0) * 2 + 4096 });
+  return new InMemoryLRUCache<DocumentNode>({
+    maxSize: DOCUMENT_STORE_BYTES,
+    sizeCalculation: (d) => (d.loc?.source.body.length ?? 0) * 2 + 4096,
+  });
 }

@@ -35,7 +35,10 @@ export async function readyz(res: http.ServerResponse, state: Readiness, log: Lo
     return sendJson(res, 200, { status: 'ready', database: app.db.kind });
   } catch (e) {
     // The cause goes to the log, not to whoever asks.
-    log.warn('readiness check failed', { err: (e as Error).message.slice(0, 200), pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } });
+    log.warn('readiness check failed', {
+      err: (e as Error).message.slice(0, 200),
+      pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+    });
     return sendJson(res, 503, { status: 'not ready', database: 'unreachable' });
   }
 }

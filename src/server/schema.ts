@@ -107,7 +107,12 @@ export function nullMeansDefault(schema: GraphQLSchema): void {
       for (const a of defaults) (a as { type: unknown }).type = (a.type as GraphQLNonNull<never>).ofType;
       const wrap = (inner: GraphQLFieldResolver<unknown, unknown> | undefined) => {
         const fn = inner ?? defaultFieldResolver;
-        return (root: unknown, args: Record<string, unknown>, ctx: unknown, info: Parameters<GraphQLFieldResolver<unknown, unknown>>[3]) => {
+        return (
+          root: unknown,
+          args: Record<string, unknown>,
+          ctx: unknown,
+          info: Parameters<GraphQLFieldResolver<unknown, unknown>>[3],
+        ) => {
           for (const a of defaults) if (args[a.name] === null) args[a.name] = a.defaultValue;
           return fn(root, args, ctx, info);
         };

@@ -75,11 +75,13 @@ export interface Checked extends CostInfo {
 
 function quotaExceeded(requested: number, q: QuotaStatus): GraphQLError {
   const retryAfterS = Math.max(1, Math.ceil((Date.parse(q.resetsAt) - Date.now()) / 1000));
-  return new GraphQLError(`Quota exceeded: this query costs ${requested} points and ${q.remaining} of the key's ${q.limit} points per ${q.period.toLowerCase()} are left; the quota resets at ${q.resetsAt}`, {
-    extensions: { code: 'QUOTA_EXCEEDED', quota: q, http: { status: 402, headers: new Map([['retry-after', String(retryAfterS)]]) } },
-  });
+  return new GraphQLError(
+    `Quota exceeded: this query costs ${requested} points and ${q.remaining} of the key's ${q.limit} points per ${q.period.toLowerCase()} are left; the quota resets at ${q.resetsAt}`,
+    {
+      extensions: { code: 'QUOTA_EXCEEDED', quota: q, http: { status: 402, headers: new Map([['retry-after', String(retryAfterS)]]) } },
+    },
+  );
 }
-
 
 const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
 
@@ -115,7 +117,8 @@ export class OperationGuard {
     // PostgreSQL text cannot hold NUL: refuse it in string literals (variables: preflight).
     const noNul: ValidationRule = (ctx) => ({
       StringValue(node) {
-        if (node.value.includes('\u0000')) ctx.reportError(new GraphQLError('Strings must not contain NUL (\\u0000) characters', { nodes: [node] }));
+        if (node.value.includes('\u0000'))
+          ctx.reportError(new GraphQLError('Strings must not contain NUL (\\u0000) characters', { nodes: [node] }));
       },
     });
     // armor's rules throw by default (a 500 in Apollo); report their refusals as validation errors.
@@ -137,15 +140,19 @@ export class OperationGuard {
     const { schema, document, operation, variables } = req;
     const auth = ctx.auth;
     if (operation.operation === 'subscription' && req.transport !== 'ws') {
-      throw new GraphQLError('Subscriptions are served over graphql-ws (the graphql-transport-ws protocol) on this same path; see docs/EVENTS.md', {
-        extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-      });
+      throw new GraphQLError(
+        'Subscriptions are served over graphql-ws (the graphql-transport-ws protocol) on this same path; see docs/EVENTS.md',
+        {
+          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+        },
+      );
     }
     if (auth?.kind === 'pk') {
       if (this.config.publishableTrustedOnly && !(req.queryHash && this.trusted.has(req.queryHash))) {
         throw forbidden('Publishable keys may only run trusted documents; register this operation (see docs/SECURITY.md)');
       }
-      if (operation.operation === 'subscription') throw forbidden('Publishable keys cannot subscribe; use a secret key with the inventory:read scope');
+      if (operation.operation === 'subscription')
+        throw forbidden('Publishable keys cannot subscribe; use a secret key with the inventory:read scope');
       if (operation.operation !== 'query') throw forbidden('Publishable keys are read-only');
     }
     this.checkAccess(req, auth);
@@ -155,9 +162,16 @@ export class OperationGuard {
     const requested = requestedCost(schema, operation, fragments, variables);
     if (requested > this.config.maxQueryCost) {
       metrics.overQuota.inc({ transport: req.transport, reason: 'max_cost' });
-      throw new GraphQLError(`Query cost ${requested} exceeds the maximum of ${this.config.maxQueryCost}; ask for smaller pages (first/last)`, {
-        extensions: { code: 'MAX_COST_EXCEEDED', cost: { requestedQueryCost: requested, maximumCost: this.config.maxQueryCost }, http: { status: 400 } },
-      });
+      throw new GraphQLError(
+        `Query cost ${requested} exceeds the maximum of ${this.config.maxQueryCost}; ask for smaller pages (first/last)`,
+        {
+          extensions: {
+            code: 'MAX_COST_EXCEEDED',
+            cost: { requestedQueryCost: requested, maximumCost: this.config.maxQueryCost },
+            http: { status: 400 },
+          },
+        },
+      );
     }
     const info: Checked = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: null, fragments };
     if (auth?.quota) {
@@ -170,22 +184,29 @@ export class OperationGuard {
       }
     }
     if (auth && this.bucket.size > 0) {
-      this.charges ??= new BucketLeases(this.bucket, sharedBuckets(() => poolTx(ctx.app.db.pool), this.bucket));
+      this.charges ??= new BucketLeases(
+        this.bucket,
+        sharedBuckets(() => poolTx(ctx.app.db.pool), this.bucket),
+      );
       const c = await this.charges.charge(auth.keyId, requested);
       info.throttleStatus = c.status;
       if (!c.granted) {
         // Not run: give the quota its points back.
-        if (auth.quota && info.quotaPeriodStart) await refundQuota(poolTx(ctx.app.db.pool), auth.keyId, auth.quota, info.quotaPeriodStart, requested).catch(() => null);
+        if (auth.quota && info.quotaPeriodStart)
+          await refundQuota(poolTx(ctx.app.db.pool), auth.keyId, auth.quota, info.quotaPeriodStart, requested).catch(() => null);
         const retryAfterS = Math.max(1, Math.ceil(c.retryAfterMs / 1000));
         metrics.throttled.inc({ transport: req.transport });
-        throw new GraphQLError(`Throttled: this query costs ${requested} points and ${c.status.currentlyAvailable} are available; retry in ${retryAfterS} s`, {
-          extensions: {
-            code: 'THROTTLED',
-            retryAfterMs: c.retryAfterMs,
-            cost: { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: c.status },
-            http: { status: 429, headers: new Map([['retry-after', String(retryAfterS)]]) },
+        throw new GraphQLError(
+          `Throttled: this query costs ${requested} points and ${c.status.currentlyAvailable} are available; retry in ${retryAfterS} s`,
+          {
+            extensions: {
+              code: 'THROTTLED',
+              retryAfterMs: c.retryAfterMs,
+              cost: { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: c.status },
+              http: { status: 429, headers: new Map([['retry-after', String(retryAfterS)]]) },
+            },
           },
-        });
+        );
       }
     }
     return info;
@@ -210,7 +231,10 @@ export class OperationGuard {
 
   /** Step 4: the actual cost of what was returned; the unused part goes back to the bucket. */
   async settle(req: OperationRequest, info: Checked, ctx: Context, data: unknown): Promise<CostInfo> {
-    info.actualQueryCost = Math.min(actualCost(req.schema, req.operation, info.fragments, data as Record<string, unknown> | null | undefined), info.requestedQueryCost);
+    info.actualQueryCost = Math.min(
+      actualCost(req.schema, req.operation, info.fragments, data as Record<string, unknown> | null | undefined),
+      info.requestedQueryCost,
+    );
     const unused = info.requestedQueryCost - info.actualQueryCost;
     // Best effort: the operation's result is already decided; a refund lost to a dropped
     // connection must not turn it into an error (the client would retry a done change).
@@ -219,7 +243,8 @@ export class OperationGuard {
     }
     if (ctx.auth?.quota && info.quotaPeriodStart && unused > 0) {
       try {
-        info.quota = (await refundQuota(poolTx(ctx.app.db.pool), ctx.auth.keyId, ctx.auth.quota, info.quotaPeriodStart, unused)) ?? info.quota;
+        info.quota =
+          (await refundQuota(poolTx(ctx.app.db.pool), ctx.auth.keyId, ctx.auth.quota, info.quotaPeriodStart, unused)) ?? info.quota;
       } catch (e) {
         ctx.app.log.warn('quota refund failed', { err: (e as Error).message });
       }
@@ -261,7 +286,11 @@ export class OperationGuard {
     }
     if (isTransientDbError(original)) {
       const retryAfterMs = original instanceof UnavailableError ? original.retryAfterMs : 1000;
-      return { message: 'The service is temporarily unavailable; retry the request', path: formatted.path, extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs } };
+      return {
+        message: 'The service is temporarily unavailable; retry the request',
+        path: formatted.path,
+        extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs },
+      };
     }
     this.logUnexpected(original, formatted.path);
     return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
@@ -316,7 +345,10 @@ export class OperationGuard {
       this.logWindow.dropped++;
       return;
     }
-    this.log.error('unexpected error', { err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original), path });
+    this.log.error('unexpected error', {
+      err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original),
+      path,
+    });
   }
 
   /** Steps 3, 4 and 6 inside Apollo's pipeline (HTTP). */

@@ -109,17 +109,26 @@ export class WsOperations {
   }
 
   /** Preflight, parse, validate and pick the operation. */
-  private parsed(doc: Document, payload: SubscribePayload, variables: Record<string, unknown>): { document: DocumentNode; operation: OperationDefinitionNode } | readonly GraphQLError[] {
+  private parsed(
+    doc: Document,
+    payload: SubscribePayload,
+    variables: Record<string, unknown>,
+  ): { document: DocumentNode; operation: OperationDefinitionNode } | readonly GraphQLError[] {
     const pre = preflight(doc.query, variables, this.deps.config);
     if (pre) return [pre];
     let document: DocumentNode;
     try {
       document = parse(doc.query);
     } catch (e) {
-      return [e instanceof GraphQLError ? clientError(e.message, 'GRAPHQL_PARSE_FAILED') : clientError('The document could not be parsed', 'GRAPHQL_PARSE_FAILED')];
+      return [
+        e instanceof GraphQLError
+          ? clientError(e.message, 'GRAPHQL_PARSE_FAILED')
+          : clientError('The document could not be parsed', 'GRAPHQL_PARSE_FAILED'),
+      ];
     }
     const errors = validate(this.deps.schema, document, this.rules);
-    if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+    if (errors.length)
+      return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
     const operation = getOperationAST(document, payload.operationName ?? undefined);
     if (!operation) return [clientError('Unable to identify the operation: give operationName', 'OPERATION_RESOLUTION_FAILURE')];
     return { document, operation };
@@ -134,7 +143,12 @@ export class WsOperations {
   }
 
   /** A subscribe message up to execution: the document, preflight, validation and the guard's check. */
-  async prepare(ctx: { extra: WsExtra & { socket: unknown } }, id: string, raw: unknown, seen: Seen): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  async prepare(
+    ctx: { extra: WsExtra & { socket: unknown } },
+    id: string,
+    raw: unknown,
+    seen: Seen,
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const { schema, guard } = this.deps;
     const payload = raw as SubscribePayload;
     const app = this.deps.app();

@@ -58,7 +58,13 @@ async function onConnect(deps: WsDeps, ctx: WsContext): Promise<boolean> {
 }
 
 /** A subscribe message: metrics, the log line and the message's span (guard.observe), around `prepare`. */
-async function onSubscribe(deps: WsDeps, ops: WsOperations, ctx: WsContext, id: string, raw: unknown): Promise<ExecutionArgs | readonly GraphQLError[]> {
+async function onSubscribe(
+  deps: WsDeps,
+  ops: WsOperations,
+  ctx: WsContext,
+  id: string,
+  raw: unknown,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
   const startedAt = performance.now();
   const seen: Seen = {};
   const upgrade = ctx.extra.request.headers.traceparent;
@@ -88,7 +94,14 @@ async function onNext(deps: WsDeps, ops: WsOperations, args: ExecutionArgs, resu
   if (c && c.req.operation.operation !== 'subscription') {
     const cost = await guard.settle(c.req, c.info, context, result.data);
     out.extensions = { ...result.extensions, cost };
-    guard.observe('ws', c.req.operation, c.startedAt ?? performance.now(), result.errors?.length ? 'error' : 'ok', cost.actualQueryCost, context);
+    guard.observe(
+      'ws',
+      c.req.operation,
+      c.startedAt ?? performance.now(),
+      result.errors?.length ? 'error' : 'ok',
+      cost.actualQueryCost,
+      context,
+    );
     c.span?.end(!!result.errors?.length);
   }
   return out;
@@ -97,7 +110,8 @@ async function onNext(deps: WsDeps, ops: WsOperations, args: ExecutionArgs, resu
 export function serveGraphqlWs(wsServer: WebSocketServer, deps: WsDeps): { dispose(): void | Promise<void> } {
   const { guard } = deps;
   const ops = new WsOperations(deps);
-  const traced = (args: ExecutionArgs) => ops.checked.get(args.contextValue as GraphQLContext)?.span?.run(() => execute(args)) ?? execute(args);
+  const traced = (args: ExecutionArgs) =>
+    ops.checked.get(args.contextValue as GraphQLContext)?.span?.run(() => execute(args)) ?? execute(args);
   return useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema: deps.schema,

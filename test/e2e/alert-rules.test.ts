@@ -17,7 +17,6 @@ const run = promisify(execFile);
 const DIR = path.join(ROOT, 'deploy', 'observability');
 const installed = fs.existsSync(PROMTOOL);
 if (!installed) {
-  // eslint-disable-next-line no-console
   console.warn(`!! ${PROMTOOL} is missing (apt-get install -y prometheus): promtool checks of the alert rules are SKIPPED`);
 }
 const maybe = installed ? test : test.skip;
@@ -58,13 +57,22 @@ test('the rules and the dashboard use only metrics the gateway exports', async (
     if (m.type === ('histogram' as unknown as typeof m.type)) for (const s of ['_bucket', '_sum', '_count']) exported.add(m.name + s);
   }
   exported.add('up');
-  const dashboard = JSON.parse(fs.readFileSync(path.join(DIR, 'grafana-dashboard.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
-  const exprs = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...[...rules.matchAll(/expr: (.+(?:\n {10,}.+)*)/g)].map((m) => m[1])];
+  const dashboard = JSON.parse(fs.readFileSync(path.join(DIR, 'grafana-dashboard.json'), 'utf8')) as {
+    panels: { targets?: { expr: string }[] }[];
+  };
+  const exprs = [
+    ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+    ...[...rules.matchAll(/expr: (.+(?:\n {10,}.+)*)/g)].map((m) => m[1]),
+  ];
   const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:inventory|nodejs|process)_\w+|up)\b/g)].map((m) => m[1])));
   expect(used.size).toBeGreaterThan(20);
   for (const name of used) expect({ name, exported: exported.has(name) }).toEqual({ name, exported: true });
   // The dashboard covers every gateway series.
   const all = [...exported].filter((n) => n.startsWith('inventory_') && !/_(sum|count)$/.test(n));
   const histograms = new Set([...exported].filter((n) => n.endsWith('_bucket')).map((n) => n.slice(0, -'_bucket'.length)));
-  for (const n of all.filter((x) => !histograms.has(x))) expect({ n, onDashboard: dashboard.panels.some((p) => (p.targets ?? []).some((t) => t.expr.includes(n))) }).toEqual({ n, onDashboard: true });
+  for (const n of all.filter((x) => !histograms.has(x)))
+    expect({ n, onDashboard: dashboard.panels.some((p) => (p.targets ?? []).some((t) => t.expr.includes(n))) }).toEqual({
+      n,
+      onDashboard: true,
+    });
 });

@@ -25,8 +25,11 @@ const ADMIN_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5
 
 function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    execFile(
+      cmd,
+      args,
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
     );
   });
 }
@@ -46,7 +49,10 @@ function runSampled(args: string[], timeoutMs: number): Promise<{ code: number |
     let peak = 0;
     let samples = 0;
     let exited = false;
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: ADMIN_URL } });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'bench', 'run.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: ADMIN_URL },
+    });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -95,7 +101,12 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
     return;
   }
   // `npm test` has built src/ (pretest); the harness is compiled like `npm run bench` does.
-  const tsc = await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'bench/tsconfig.json'], {}, 60_000);
+  const tsc = await run(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'bench/tsconfig.json'],
+    {},
+    60_000,
+  );
   expect(tsc.out).toBe('');
   expect(tsc.code).toBe(0);
 
@@ -112,12 +123,28 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
   expect(md).toMatch(/## Machine/);
   expect(md).toMatch(/Node\.js v\d+/);
   expect(md).toMatch(/PostgreSQL \d+/);
-  for (const scenario of ['hot SKU reserve', 'spread reserve', 'read inventoryLevels(first: 50)', 'bulk inventoryBulkUpdate', 'hot SKU adjust', 'read UPDATED_AT', 'HOT ratio of inventory_levels', 'fan-out', 'memory: gateway RSS idle']) {
+  for (const scenario of [
+    'hot SKU reserve',
+    'spread reserve',
+    'read inventoryLevels(first: 50)',
+    'bulk inventoryBulkUpdate',
+    'hot SKU adjust',
+    'read UPDATED_AT',
+    'HOT ratio of inventory_levels',
+    'fan-out',
+    'memory: gateway RSS idle',
+  ]) {
     expect(md).toContain(scenario);
   }
   // Every throughput row has a number for the gateway (the harness really drove it).
   const results = md.slice(md.indexOf('## Results'), md.indexOf('Baselines:'));
-  const rows = results.split('\n').filter((l) => /^\| (hot SKU reserve|spread reserve|read inventoryLevels|bulk inventoryBulkUpdate|hot SKU adjust|read UPDATED_AT|read updatedSince)/.test(l));
+  const rows = results
+    .split('\n')
+    .filter((l) =>
+      /^\| (hot SKU reserve|spread reserve|read inventoryLevels|bulk inventoryBulkUpdate|hot SKU adjust|read UPDATED_AT|read updatedSince)/.test(
+        l,
+      ),
+    );
   // --quick --concurrency 1,4: the write scenarios at 1 and 4 clients (reserve ×2, adjust), read at 16 and 64 (HTTP clients; the
   // gateway's pool bounds its connections), bulk, the two reads by updated_at.
   expect(rows.length).toBe(2 + 2 + 2 + 1 + 2 + 1 + 1);

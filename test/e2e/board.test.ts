@@ -48,7 +48,15 @@ beforeAll(async () => {
   ctx = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1400, height: 900 },
   });
   // Offline: only our server may be reached.
@@ -125,11 +133,16 @@ browserTest(
     expect(await page.textContent(`${row(low, wh.code)} [data-testid="available"]`)).toBe('8');
     expect(await page.textContent(`${row(out, wh.code)} [data-testid="status"]`)).toBe('Out of stock');
     // The warehouse's total follows the rows (8 + 0 available).
-    expect(await page.textContent(`[data-testid="warehouse"][data-code="${wh.code}"] [data-testid="warehouse-total"]`)).toBe('2 SKUs · 8 available');
+    expect(await page.textContent(`[data-testid="warehouse"][data-code="${wh.code}"] [data-testid="warehouse-total"]`)).toBe(
+      '2 SKUs · 8 available',
+    );
     // Both streams delivered: the movement (inventoryChanged) and the crossing (stockStatusChanged).
     await page.waitForSelector(`[data-testid="feed-item"]:has-text("${low} @ ${wh.code}: -12")`);
     await page.waitForSelector(`[data-testid="feed-item"]:has-text("${out} @ ${wh.code}: Low →")`);
-    await page.waitForFunction((sku) => Number(document.querySelector(`[data-testid="spark"][data-sku="${sku}"]`)?.getAttribute('data-points')) >= 2, low);
+    await page.waitForFunction(
+      (sku) => Number(document.querySelector(`[data-testid="spark"][data-sku="${sku}"]`)?.getAttribute('data-points')) >= 2,
+      low,
+    );
 
     expect(await page.evaluate(() => window.__noReload)).toBe(42);
     expect(navigations).toBe(0);
@@ -223,7 +236,9 @@ browserTest(
       await page.setViewportSize({ width, height });
       await page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 20_000 });
       for (const [i, sku] of p.skus.entries()) await page.waitForSelector(`${row(sku, wh.code)}[data-status="${statuses[i]}"]`);
-      await page.waitForSelector(`[data-testid="warehouse"][data-code="${single.code}"] [data-testid="warehouse-total"]:has-text("available")`);
+      await page.waitForSelector(
+        `[data-testid="warehouse"][data-code="${single.code}"] [data-testid="warehouse-total"]:has-text("available")`,
+      );
       await page.screenshot({ path: path.join(ARTIFACTS, `board-${width}.png`), fullPage: true });
       const probe = (await page.evaluate(LAYOUT_PROBE)) as LayoutProbe;
       const at = `at ${width} px: ${JSON.stringify(probe)}`;

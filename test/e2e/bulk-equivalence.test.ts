@@ -36,20 +36,34 @@ const auth: AuthInfo = { keyId: uuid(), storeId: STORE, kind: 'sk', scopes: ['ad
 /** The same rows, under the same ids, in both databases. */
 function setupSql(): [string, unknown[]][] {
   const out: [string, unknown[]][] = [[`INSERT INTO stores (id, code, name) VALUES ($1, 'twin', 'Twin')`, [STORE]]];
-  for (const w of WAREHOUSES) out.push([`INSERT INTO warehouses (id, store_id, code, name, read_only) VALUES ($1, $2, $3, $3, $4)`, [w.id, STORE, w.code, w.readOnly]]);
+  for (const w of WAREHOUSES)
+    out.push([
+      `INSERT INTO warehouses (id, store_id, code, name, read_only) VALUES ($1, $2, $3, $3, $4)`,
+      [w.id, STORE, w.code, w.readOnly],
+    ]);
   for (const v of VARIANTS) {
     out.push([`INSERT INTO products (id, store_id, name) VALUES ($1, $2, $3)`, [v.product, STORE, v.sku]]);
-    out.push([`INSERT INTO variants (id, store_id, product_id, sku, label, is_default) VALUES ($1, $2, $3, $4, 'Default', true)`, [v.id, STORE, v.product, v.sku]]);
+    out.push([
+      `INSERT INTO variants (id, store_id, product_id, sku, label, is_default) VALUES ($1, $2, $3, $4, 'Default', true)`,
+      [v.id, STORE, v.product, v.sku],
+    ]);
     for (const w of WAREHOUSES) {
       const level = uuid();
       const onHand = int(0, 60);
       const safety = int(0, 5);
       // Active reservation lines: some already due (lazy expiry must release them), some not.
       const lines = Array.from({ length: int(0, 3) }, () => ({ q: int(1, 4), due: random() < 0.5, reservation: uuid(), line: uuid() }));
-      const reserved = Math.min(onHand, lines.reduce((n, l) => n + l.q, 0));
+      const reserved = Math.min(
+        onHand,
+        lines.reduce((n, l) => n + l.q, 0),
+      );
       const kept = [];
       let left = reserved;
-      for (const l of lines) if (l.q <= left) (kept.push(l), (left -= l.q));
+      for (const l of lines) {
+        if (l.q > left) continue;
+        kept.push(l);
+        left -= l.q;
+      }
       out.push([
         `INSERT INTO inventory_levels (id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, low_stock_threshold, critical_threshold)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -73,7 +87,12 @@ function randomBulk(n: number): BulkInput {
     const sku = random() < 0.05 ? 'NO-SUCH-SKU' : pick(VARIANTS).sku;
     const warehouseCode = random() < 0.08 ? 'W3' : pick(['W1', 'W2']);
     const roll = random();
-    const base = { sku, warehouseCode, ...(random() < 0.3 ? { note: `n${int(0, 9)}` } : {}), ...(random() < 0.2 ? { reason: pick(['RECEIVED', 'DAMAGED', 'RETURN'] as const) } : {}) };
+    const base = {
+      sku,
+      warehouseCode,
+      ...(random() < 0.3 ? { note: `n${int(0, 9)}` } : {}),
+      ...(random() < 0.2 ? { reason: pick(['RECEIVED', 'DAMAGED', 'RETURN'] as const) } : {}),
+    };
     if (roll < 0.4) return { ...base, mode: 'SET', quantity: int(0, 70) };
     if (roll < 0.95) return { ...base, mode: 'ADJUST', delta: pick([-1, 1]) * int(1, 45) };
     return { ...base, mode: 'ADJUST', delta: 2_147_483_000 };
@@ -143,12 +162,19 @@ test(`random bulks give identical answers, levels, ledgers and events through bo
 
 test('one bulk is one writer statement, whatever its size; new levels are created in one more', async () => {
   const items: BulkItem[] = [];
-  for (const v of VARIANTS) for (const w of ['W1', 'W2']) items.push({ sku: v.sku, warehouseCode: w, mode: 'ADJUST', delta: 1 }, { sku: v.sku, warehouseCode: w, mode: 'ADJUST', delta: 2 });
+  for (const v of VARIANTS)
+    for (const w of ['W1', 'W2'])
+      items.push({ sku: v.sku, warehouseCode: w, mode: 'ADJUST', delta: 1 }, { sku: v.sku, warehouseCode: w, mode: 'ADJUST', delta: 2 });
   const app = sets.gateway.app;
   const before = app.db.statements();
   const input: BulkInput = { items };
-  const r = await stockOperation<BulkResult>(app, auth, 'inventoryBulkUpdate', input, { updatedCount: 0, failedCount: 0, results: [] }, (tx) =>
-    bulkInTx(tx, auth, input),
+  const r = await stockOperation<BulkResult>(
+    app,
+    auth,
+    'inventoryBulkUpdate',
+    input,
+    { updatedCount: 0, failedCount: 0, results: [] },
+    (tx) => bulkInTx(tx, auth, input),
   );
   expect(r.updatedCount).toBe(20);
   // BEGIN, the variant and warehouse look-ups, the existing levels, the bulk statement, COMMIT.
@@ -159,12 +185,24 @@ test('one bulk is one writer statement, whatever its size; new levels are create
   const more = Array.from({ length: 20 }, (_, i) => ({ id: uuid(), product: uuid(), sku: `NEW-${i}` }));
   for (const v of more) {
     await pool.query(`INSERT INTO products (id, store_id, name) VALUES ($1, $2, $3)`, [v.product, STORE, v.sku]);
-    await pool.query(`INSERT INTO variants (id, store_id, product_id, sku, label, is_default) VALUES ($1, $2, $3, $4, 'Default', true)`, [v.id, STORE, v.product, v.sku]);
+    await pool.query(`INSERT INTO variants (id, store_id, product_id, sku, label, is_default) VALUES ($1, $2, $3, $4, 'Default', true)`, [
+      v.id,
+      STORE,
+      v.product,
+      v.sku,
+    ]);
   }
-  const create: BulkInput = { items: more.flatMap((v) => ['W1', 'W2'].map((w) => ({ sku: v.sku, warehouseCode: w, mode: 'SET' as const, quantity: 5 }))) };
+  const create: BulkInput = {
+    items: more.flatMap((v) => ['W1', 'W2'].map((w) => ({ sku: v.sku, warehouseCode: w, mode: 'SET' as const, quantity: 5 }))),
+  };
   const start = app.db.statements();
-  const c = await stockOperation<BulkResult>(app, auth, 'inventoryBulkUpdate', create, { updatedCount: 0, failedCount: 0, results: [] }, (tx) =>
-    bulkInTx(tx, auth, create),
+  const c = await stockOperation<BulkResult>(
+    app,
+    auth,
+    'inventoryBulkUpdate',
+    create,
+    { updatedCount: 0, failedCount: 0, results: [] },
+    (tx) => bulkInTx(tx, auth, create),
   );
   expect(c.updatedCount).toBe(40);
   expect(c.results.every((x) => x.inventoryLevel?.onHand === 5)).toBe(true);

@@ -40,7 +40,15 @@ test('quotas are set at creation, changed and removed by key, full key or prefix
   let gw: Gateway | null = null;
   try {
     gw = await startGateway(
-      loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: usingPostgres ? 'memory://' : dataDir, SEED_DEMO: 'never', LOG_LEVEL: 'error', ...(tdb.url ? { DATABASE_URL: tdb.url } : {}) }),
+      loadConfig({
+        NODE_ENV: 'test',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: usingPostgres ? 'memory://' : dataDir,
+        SEED_DEMO: 'never',
+        LOG_LEVEL: 'error',
+        ...(tdb.url ? { DATABASE_URL: tdb.url } : {}),
+      }),
       createLogger('error'),
     );
     const r = await overHttp(gw.url, key, `{ currentApiKey { quota { limit period } } }`);

@@ -20,7 +20,11 @@ afterAll(async () => {
 });
 
 /** key:list's table: a header row, then one row per key (columns separated by two or more spaces). */
-const listed = (out: string) => out.trimEnd().split('\n').map((l) => l.split(/ {2,}/));
+const listed = (out: string) =>
+  out
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split(/ {2,}/));
 
 /** Runs a compiled CLI the way its npm script does (the build is done by `pretest`). */
 const cli = (script: string, args: string[]) => runCli(script, args, { dataDir, url: tdb.url });
@@ -59,8 +63,24 @@ test('migrate, seed (once), and the key commands work end to end', async () => {
   expect(list.code).toBe(0);
   const table = listed(list.out);
   expect(table[0]).toEqual(['ID', 'PREFIX', 'KIND', 'STORE', 'SCOPES', 'STATUS', 'NAME']);
-  expect(table).toContainEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), `${pk.slice(0, 10)}…`, 'pk', 'demo', 'storefront:read', 'active', 'storefront']);
-  expect(table).toContainEqual([expect.any(String), `${sk.out.trim().slice(0, 10)}…`, 'sk', 'demo', 'inventory:read,inventory:reserve', 'active', 'checkout']);
+  expect(table).toContainEqual([
+    expect.stringMatching(/^[0-9a-f-]{36}$/),
+    `${pk.slice(0, 10)}…`,
+    'pk',
+    'demo',
+    'storefront:read',
+    'active',
+    'storefront',
+  ]);
+  expect(table).toContainEqual([
+    expect.any(String),
+    `${sk.out.trim().slice(0, 10)}…`,
+    'sk',
+    'demo',
+    'inventory:read,inventory:reserve',
+    'active',
+    'checkout',
+  ]);
   expect(list.out).not.toContain(pk); // only prefixes are listed, never secrets
 
   // revoke takes the prefix exactly as list prints it (with its "…")…

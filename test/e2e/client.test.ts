@@ -30,12 +30,21 @@ jest.setTimeout(180_000);
 const ROOT = path.join(__dirname, '..', '..');
 const GQL_DIR = path.join(ROOT, 'clients', 'typescript', 'src', 'gql');
 
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const env = opts.env ? { ...process.env, ...opts.env } : undefined;
-    execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd ?? ROOT, env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -82,8 +91,10 @@ describe('generated code', () => {
     expect(Object.keys(mutations).sort()).toEqual(fields(schema.getMutationType()));
     expect(Object.keys(subscriptions).sort()).toEqual(fields(schema.getSubscriptionType()));
     const client = createInventoryClient({ url: 'http://127.0.0.1:1/graphql', apiKey: 'sk_x' });
-    for (const name of [...Object.keys(queries), ...Object.keys(mutations)]) expect(typeof (client as unknown as Record<string, unknown>)[name]).toBe('function');
-    for (const name of Object.keys(subscriptions)) expect(typeof (client.subscribe as unknown as Record<string, unknown>)[name]).toBe('function');
+    for (const name of [...Object.keys(queries), ...Object.keys(mutations)])
+      expect(typeof (client as unknown as Record<string, unknown>)[name]).toBe('function');
+    for (const name of Object.keys(subscriptions))
+      expect(typeof (client.subscribe as unknown as Record<string, unknown>)[name]).toBe('function');
   });
 
   test('the package (with its type tests) and the example compile on their own', async () => {
@@ -117,7 +128,16 @@ describe('against the server', () => {
     expect(await client.warehouse({ code })).toEqual(warehouse);
 
     const [skuA, skuB] = [uniq('SKU-A'), uniq('SKU-B')];
-    const product = await client.productCreate({ input: { name: 'Tee', externalId: uniq('EXT'), variants: [{ sku: skuA, label: 'S' }, { sku: skuB, label: 'M' }] } });
+    const product = await client.productCreate({
+      input: {
+        name: 'Tee',
+        externalId: uniq('EXT'),
+        variants: [
+          { sku: skuA, label: 'S' },
+          { sku: skuB, label: 'M' },
+        ],
+      },
+    });
     expect(product.userErrors).toEqual([]);
     expect(product.product!.variants.nodes.map((v) => v.sku).sort()).toEqual([skuA, skuB]);
     const taken = await client.productCreate({ input: { name: 'Again', sku: skuA } });
@@ -125,7 +145,12 @@ describe('against the server', () => {
     expect(taken.userErrors.map((e) => e.code)).toEqual(['TAKEN']);
 
     const bulk = await client.inventoryBulkUpdate({
-      input: { items: [{ mode: 'SET', sku: skuA, warehouseCode: code, quantity: 5 }, { mode: 'SET', sku: skuB, warehouseCode: code, quantity: 7 }] },
+      input: {
+        items: [
+          { mode: 'SET', sku: skuA, warehouseCode: code, quantity: 5 },
+          { mode: 'SET', sku: skuB, warehouseCode: code, quantity: 7 },
+        ],
+      },
     });
     expect(bulk).toMatchObject({ updatedCount: 2, failedCount: 0, userErrors: [], idempotentReplay: false });
 
@@ -136,9 +161,14 @@ describe('against the server', () => {
       [skuB, code, 7, 7, 'IN_STOCK'],
     ]);
     const paged: string[] = [];
-    for await (const level of client.paginate('inventoryLevels', { filter: { skus: [skuA, skuB] }, sortKey: 'SKU', first: 1 })) paged.push(level.variant.sku);
+    for await (const level of client.paginate('inventoryLevels', { filter: { skus: [skuA, skuB] }, sortKey: 'SKU', first: 1 }))
+      paged.push(level.variant.sku);
     expect(paged).toEqual([skuA, skuB]);
-    expect(await client.inventorySummary({ filter: { warehouseIds: [warehouse.id] } })).toMatchObject({ total: 2, totals: { onHand: '12' }, inStock: 2 });
+    expect(await client.inventorySummary({ filter: { warehouseIds: [warehouse.id] } })).toMatchObject({
+      total: 2,
+      totals: { onHand: '12' },
+      inStock: 2,
+    });
     expect(await client.variant({ sku: skuA })).toMatchObject({ sku: skuA, totals: { onHand: '5' }, hasStock: true });
     expect(await client.node({ id: warehouse.id })).toMatchObject({ __typename: 'Warehouse', code });
     const moves = await client.stockMovements({ filter: { skus: [skuA] } });
@@ -153,7 +183,11 @@ describe('against the server', () => {
     const input = { lines: [{ sku: skuA, warehouseCode: code, quantity: 2 }], reference: 'order-1', idempotencyKey };
     const held = await client.inventoryReserve({ input });
     expect(held.userErrors).toEqual([]);
-    expect(held.reservation).toMatchObject({ status: 'ACTIVE', reference: 'order-1', lines: [{ quantity: 2, inventoryLevel: { reserved: 2, available: 3 } }] });
+    expect(held.reservation).toMatchObject({
+      status: 'ACTIVE',
+      reference: 'order-1',
+      lines: [{ quantity: 2, inventoryLevel: { reserved: 2, available: 3 } }],
+    });
     const replay = await client.inventoryReserve({ input });
     expect(replay).toMatchObject({ idempotentReplay: true, reservation: { id: held.reservation!.id } });
     const committed = await client.reservationCommit({ input: { reservationId: held.reservation!.id } });
@@ -172,13 +206,20 @@ describe('against the server', () => {
     expect(unauth).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
 
     const reader = createInventoryClient({ url: t.url, apiKey: await t.store.keyWith(['inventory:read']) });
-    await expect(reader.warehouseCreate({ input: { code: uniq('W'), name: 'x' } })).rejects.toMatchObject({ name: 'InventoryGraphQLError', code: 'FORBIDDEN' });
+    await expect(reader.warehouseCreate({ input: { code: uniq('W'), name: 'x' } })).rejects.toMatchObject({
+      name: 'InventoryGraphQLError',
+      code: 'FORBIDDEN',
+    });
     await expect(reader.inventoryLevels({ first: 1000 })).rejects.toBeInstanceOf(InventoryGraphQLError);
 
     const down = createInventoryClient({ url: 'http://127.0.0.1:1/graphql', apiKey: 'sk_x' });
     await expect(down.warehouses()).rejects.toBeInstanceOf(InventoryTransportError);
 
-    const proxy = createInventoryClient({ url: t.url, apiKey: 'sk_x', fetch: async () => new Response('<html>bad gateway</html>', { status: 502 }) });
+    const proxy = createInventoryClient({
+      url: t.url,
+      apiKey: 'sk_x',
+      fetch: async () => new Response('<html>bad gateway</html>', { status: 502 }),
+    });
     await expect(proxy.warehouses()).rejects.toMatchObject({ name: 'InventoryTransportError', status: 502 });
   });
 
@@ -215,7 +256,10 @@ describe('against the server', () => {
 
     const events: InventoryChangedEvent[] = [];
     const errors: InventoryClientError[] = [];
-    const stop = client.subscribe.inventoryChanged({ filter: { skus: [sku] }, after: '0' }, { next: (e) => events.push(e), error: (e) => errors.push(e) });
+    const stop = client.subscribe.inventoryChanged(
+      { filter: { skus: [sku] }, after: '0' },
+      { next: (e) => events.push(e), error: (e) => errors.push(e) },
+    );
     await until(() => events.length === 1, 'the replayed RECEIVED event');
     await adjust(-1);
     await until(() => events.length === 2, 'a live event');
@@ -313,7 +357,15 @@ describe('against the server', () => {
 
     // Resuming from the stored cursor: only the new run's events, none of the first run's.
     const again: string[] = [];
-    const second = await partnerSync({ url: t.url, apiKey: t.store.adminKey, skus, warehouseCode, quantities: [11, 21], after: first.lastCursor!, log: (l) => again.push(l) });
+    const second = await partnerSync({
+      url: t.url,
+      apiKey: t.store.adminKey,
+      skus,
+      warehouseCode,
+      quantities: [11, 21],
+      after: first.lastCursor!,
+      log: (l) => again.push(l),
+    });
     expect(again.join('\n')).not.toContain('created');
     expect(second.events.map((e) => e.reason).sort()).toEqual(['CYCLE_COUNT', 'CYCLE_COUNT', 'RESERVATION']);
     expect(second.events.every((e) => BigInt(e.cursor) > BigInt(first.lastCursor!))).toBe(true);
@@ -321,7 +373,11 @@ describe('against the server', () => {
     // The compiled example runs as a command (compiled by the test above).
     const script = path.join(ROOT, 'dist', 'examples', 'partner-sync.js');
     if (!fs.existsSync(script)) throw new Error(`${script} is missing: the compile test must run first`);
-    const cli = await run(process.execPath, [script, '--url', t.url, '--key', t.store.adminKey, '--warehouse', uniq('PW'), '--sku', `${uniq('PC')},${uniq('PC')}`], { timeoutMs: 60_000 });
+    const cli = await run(
+      process.execPath,
+      [script, '--url', t.url, '--key', t.store.adminKey, '--warehouse', uniq('PW'), '--sku', `${uniq('PC')},${uniq('PC')}`],
+      { timeoutMs: 60_000 },
+    );
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('bulk sync: 2 updated, 0 failed');
@@ -353,7 +409,9 @@ describe('against the server', () => {
     const client = createInventoryClient({ url: t.url, apiKey: t.store.adminKey });
     const reservedBefore = (await client.inventoryLevels({ filter: { skus: [skus[0]] } })).edges[0].node.reserved;
     const lines: string[] = [];
-    await expect(partnerSync({ ...opts, after: idle.lastCursor!, events: 50, timeoutMs: 500, log: (l) => lines.push(l) })).rejects.toThrow(/no event within 500 ms/);
+    await expect(partnerSync({ ...opts, after: idle.lastCursor!, events: 50, timeoutMs: 500, log: (l) => lines.push(l) })).rejects.toThrow(
+      /no event within 500 ms/,
+    );
     const released = /^released reservation (\S+) \(the run failed\)$/m.exec(lines.join('\n'));
     expect(released).not.toBeNull();
     expect((await client.reservation({ id: released![1] }))?.status).toBe('RELEASED');
@@ -365,7 +423,10 @@ describe('against the server', () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'client-pack-'));
     try {
       // `npm pack` builds dist/ first (prepare); the tarball carries it.
-      const packed = await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: path.join(ROOT, 'clients', 'typescript'), timeoutMs: 180_000 });
+      const packed = await run('npm', ['pack', '--silent', '--pack-destination', work], {
+        cwd: path.join(ROOT, 'clients', 'typescript'),
+        timeoutMs: 180_000,
+      });
       expect([packed.stderr, packed.code]).toEqual([expect.any(String), 0]);
       const tarball = path.join(work, packed.stdout.trim().split('\n').pop()!);
       const files = (await run('tar', ['tzf', tarball])).stdout.split('\n');
@@ -391,7 +452,9 @@ async function run() {
 run().then(() => client.dispose());
 `;
       const sku = uniq('PACK');
-      const made = await createInventoryClient({ url: t.url, apiKey: t.store.adminKey }).productCreate({ input: { name: 'Packed product', sku } });
+      const made = await createInventoryClient({ url: t.url, apiKey: t.store.adminKey }).productCreate({
+        input: { name: 'Packed product', sku },
+      });
       expect(made.userErrors).toEqual([]);
       // A copy of the folder outside the repo (no dist/, no node_modules), and a git repository of it.
       const copy = path.join(work, 'client-folder');
@@ -399,7 +462,11 @@ run().then(() => client.dispose());
       fs.cpSync(src, copy, { recursive: true, filter: (f) => !/[\\/](dist|node_modules)$/.test(f) });
       const repo = path.join(work, 'client-git');
       fs.cpSync(copy, repo, { recursive: true });
-      for (const args of [['init', '-q'], ['add', '.'], ['-c', 'user.email=test@example.com', '-c', 'user.name=test', 'commit', '-qm', 'client']]) {
+      for (const args of [
+        ['init', '-q'],
+        ['add', '.'],
+        ['-c', 'user.email=test@example.com', '-c', 'user.name=test', 'commit', '-qm', 'client'],
+      ]) {
         expect((await run('git', args, { cwd: repo })).code).toBe(0);
       }
       const installs = [
@@ -411,10 +478,24 @@ run().then(() => client.dispose());
       for (const { name, esm, from } of installs) {
         const dir = path.join(work, name);
         fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `scratch-${name}`, private: true, ...(esm ? { type: 'module' } : {}) }));
+        fs.writeFileSync(
+          path.join(dir, 'package.json'),
+          JSON.stringify({ name: `scratch-${name}`, private: true, ...(esm ? { type: 'module' } : {}) }),
+        );
         fs.writeFileSync(
           path.join(dir, 'tsconfig.json'),
-          JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', lib: ['ES2023', 'DOM'], types: [], strict: true, outDir: 'out' }, include: ['main.ts'] }),
+          JSON.stringify({
+            compilerOptions: {
+              target: 'ES2022',
+              module: 'node16',
+              moduleResolution: 'node16',
+              lib: ['ES2023', 'DOM'],
+              types: [],
+              strict: true,
+              outDir: 'out',
+            },
+            include: ['main.ts'],
+          }),
         );
         fs.writeFileSync(path.join(dir, 'main.ts'), program);
         const inst = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', from], { cwd: dir, timeoutMs: 240_000 });
@@ -423,7 +504,10 @@ run().then(() => client.dispose());
         expect([name, built.stdout + built.stderr, built.code]).toEqual([name, '', 0]);
         const out = fs.readFileSync(path.join(dir, 'out', 'main.js'), 'utf8');
         expect(out).toMatch(esm ? /^import .* from '@inventory\/client'/m : /require\("@inventory\/client"\)/);
-        const ran = await run(process.execPath, [path.join(dir, 'out', 'main.js')], { cwd: dir, env: { GATEWAY_URL: t.url, GATEWAY_KEY: t.store.adminKey, SKU: sku } });
+        const ran = await run(process.execPath, [path.join(dir, 'out', 'main.js')], {
+          cwd: dir,
+          env: { GATEWAY_URL: t.url, GATEWAY_KEY: t.store.adminKey, SKU: sku },
+        });
         expect([name, ran.stderr, ran.code]).toEqual([name, '', 0]);
         expect(JSON.parse(ran.stdout)).toEqual({ sku, name: 'Packed product', denied: 'UNAUTHENTICATED' });
       }

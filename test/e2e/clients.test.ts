@@ -41,8 +41,10 @@ import { ok } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 // graphql-request's types are ESM-only; its package also ships a CommonJS build, which Jest loads.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { GraphQLClient, gql: gqlRequest } = require('graphql-request') as typeof import('graphql-request', { with: { 'resolution-mode': 'import' } });
+
+const { GraphQLClient, gql: gqlRequest } = require('graphql-request') as typeof import('graphql-request', {
+  with: { 'resolution-mode': 'import' },
+});
 
 /** The first complete result of an Apollo ObservableQuery. */
 const loaded = (q: { pipe: any }) => firstValueFrom<any>(q.pipe(rxFilter((r: any) => !r.loading)));
@@ -95,15 +97,29 @@ describe('Apollo Client 4', () => {
   const PRODUCTS = gql`
     query Products($first: Int, $after: String, $last: Int, $before: String, $filter: ProductFilter) {
       products(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
-        edges { cursor node { id name totalAvailable } }
-        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges {
+          cursor
+          node {
+            id
+            name
+            totalAvailable
+          }
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
       }
     }
   `;
 
   function apollo(key: string) {
     const http = new HttpLink({ uri: t.url, headers: { authorization: `Bearer ${key}` } });
-    const ws = new GraphQLWsLink(createWsClient({ url: wsUrl, connectionParams: { Authorization: `Bearer ${key}` }, webSocketImpl: WebSocket }));
+    const ws = new GraphQLWsLink(
+      createWsClient({ url: wsUrl, connectionParams: { Authorization: `Bearer ${key}` }, webSocketImpl: WebSocket }),
+    );
     const link = ApolloLink.split(
       ({ query }) => {
         const d = getMainDefinition(query);
@@ -163,7 +179,16 @@ describe('Apollo Client 4', () => {
     try {
       const NODES = gql`
         query ProductNodes($first: Int, $after: String, $filter: ProductFilter) {
-          products(first: $first, after: $after, filter: $filter) { nodes { id name } pageInfo { hasNextPage endCursor } }
+          products(first: $first, after: $after, filter: $filter) {
+            nodes {
+              id
+              name
+            }
+            pageInfo {
+              hasNextPage
+              endCursor
+            }
+          }
         }
       `;
       const q = client.watchQuery<any>({ query: NODES, variables: { first: 3, filter: { search: TAG } } });
@@ -172,7 +197,9 @@ describe('Apollo Client 4', () => {
       const end = r.data!.products.pageInfo.endCursor;
       await q.fetchMore({ variables: { after: end } });
       // Once the second page is merged (pageInfo moves on), `nodes` is whatever the last write left.
-      const merged = await until(() => (q.getCurrentResult().data?.products.pageInfo.endCursor !== end ? q.getCurrentResult().data.products : null));
+      const merged = await until(() =>
+        q.getCurrentResult().data?.products.pageInfo.endCursor !== end ? q.getCurrentResult().data.products : null,
+      );
       expect(merged.nodes.map((n: any) => n.name)).toEqual(names.slice(3, 6)); // the first page is gone
       sub.unsubscribe();
     } finally {
@@ -183,10 +210,29 @@ describe('Apollo Client 4', () => {
   test('a mutation updates the normalized cache; a subscription delivers events', async () => {
     const client = apollo(t.store.adminKey);
     try {
-      const PRODUCT = gql`query Product($id: ID!) { product(id: $id) { id name } }`;
+      const PRODUCT = gql`
+        query Product($id: ID!) {
+          product(id: $id) {
+            id
+            name
+          }
+        }
+      `;
       await client.query<any>({ query: PRODUCT, variables: { id: product.id } });
       await client.mutate({
-        mutation: gql`mutation Rename($id: ID!, $name: String!) { productUpdate(id: $id, input: { name: $name }) { product { id name } userErrors { code } } }`,
+        mutation: gql`
+          mutation Rename($id: ID!, $name: String!) {
+            productUpdate(id: $id, input: { name: $name }) {
+              product {
+                id
+                name
+              }
+              userErrors {
+                code
+              }
+            }
+          }
+        `,
         variables: { id: product.id, name: 'Renamed by Apollo' },
       });
       // Read from the cache only: the mutation's result updated the Product:<id> entry.
@@ -196,9 +242,16 @@ describe('Apollo Client 4', () => {
       const events: any[] = [];
       const sub = client
         .subscribe({
-          query: gql`subscription Changed($after: String, $filter: InventoryEventFilter) {
-            inventoryChanged(after: $after, filter: $filter) { cursor after { onHand } }
-          }`,
+          query: gql`
+            subscription Changed($after: String, $filter: InventoryEventFilter) {
+              inventoryChanged(after: $after, filter: $filter) {
+                cursor
+                after {
+                  onHand
+                }
+              }
+            }
+          `,
           variables: { after: '0', filter: { skus: [product.sku] } },
         })
         .subscribe({ next: (e) => events.push(e.data) });
@@ -293,10 +346,13 @@ describe('urql (@urql/core 6) with graphcache', () => {
       const PRODUCT = urqlGql`query Product($id: ID!) { product(id: $id) { id name } }`;
       expect((await client.query(PRODUCT, { id: product.id }).toPromise()).error).toBeUndefined();
       const m = await client
-        .mutation(urqlGql`mutation Rename($id: ID!, $name: String!) { productUpdate(id: $id, input: { name: $name }) { product { id name } userErrors { code } } }`, {
-          id: product.id,
-          name: 'Renamed by urql',
-        })
+        .mutation(
+          urqlGql`mutation Rename($id: ID!, $name: String!) { productUpdate(id: $id, input: { name: $name }) { product { id name } userErrors { code } } }`,
+          {
+            id: product.id,
+            name: 'Renamed by urql',
+          },
+        )
         .toPromise();
       expect(m.error).toBeUndefined();
       const cached = await client.query(PRODUCT, { id: product.id }, { requestPolicy: 'cache-only' }).toPromise();
@@ -304,10 +360,13 @@ describe('urql (@urql/core 6) with graphcache', () => {
 
       const events: any[] = [];
       const { unsubscribe } = client
-        .subscription(urqlGql`subscription Changed($after: String, $filter: InventoryEventFilter) { inventoryChanged(after: $after, filter: $filter) { cursor after { onHand } } }`, {
-          after: '0',
-          filter: { skus: [product.sku] },
-        })
+        .subscription(
+          urqlGql`subscription Changed($after: String, $filter: InventoryEventFilter) { inventoryChanged(after: $after, filter: $filter) { cursor after { onHand } } }`,
+          {
+            after: '0',
+            filter: { skus: [product.sku] },
+          },
+        )
         .subscribe((r) => r.data && events.push(r.data));
       await setStock(t.gql, product.sku, warehouseCode, 66);
       await until(() => events.some((e) => e.inventoryChanged.after.onHand === 66));
@@ -341,7 +400,10 @@ describe('graphql-request 7', () => {
     }
   `;
 
-  test.each([['POST (default)', undefined], ['GET', 'GET' as const]])('forward and backward walks, a mutation, errors: %s', async (_label, method) => {
+  test.each([
+    ['POST (default)', undefined],
+    ['GET', 'GET' as const],
+  ])('forward and backward walks, a mutation, errors: %s', async (_label, method) => {
     const client = new GraphQLClient(t.url, { headers: { authorization: `Bearer ${t.store.adminKey}` }, ...(method ? { method } : {}) });
     const filter = { search: TAG };
     const fwd: string[] = [];
@@ -367,10 +429,13 @@ describe('graphql-request 7', () => {
       response: { errors: [{ extensions: { code: 'BAD_USER_INPUT', argument: 'after' } }] },
     });
     if (!method) {
-      const m: any = await client.request(gqlRequest`mutation Rename($id: ID!, $name: String!) { productUpdate(id: $id, input: { name: $name }) { product { name } userErrors { code } } }`, {
-        id: product.id,
-        name: 'Renamed by graphql-request',
-      });
+      const m: any = await client.request(
+        gqlRequest`mutation Rename($id: ID!, $name: String!) { productUpdate(id: $id, input: { name: $name }) { product { name } userErrors { code } } }`,
+        {
+          id: product.id,
+          name: 'Renamed by graphql-request',
+        },
+      );
       expect(m.productUpdate).toEqual({ product: { name: 'Renamed by graphql-request' }, userErrors: [] });
     }
   });
@@ -396,7 +461,9 @@ describe('Relay (relay-runtime 21, artifacts from relay-compiler)', () => {
         return (await res.json()) as GraphQLResponse;
       },
       (params, variables) =>
-        Observable.create<GraphQLResponse>((sink) => ws.subscribe({ operationName: params.name, query: params.text!, variables }, sink as never)),
+        Observable.create<GraphQLResponse>((sink) =>
+          ws.subscribe({ operationName: params.name, query: params.text!, variables }, sink as never),
+        ),
     );
     const environment = new Environment({ network, store: new Store(new RecordSource()) });
     return { environment, dispose: () => ws.dispose() };
@@ -408,11 +475,17 @@ describe('Relay (relay-runtime 21, artifacts from relay-compiler)', () => {
     const root = environment.lookup(operation.fragment).data as Record<string, unknown>;
     const selector = getSelector(RelayProductsFragment, root);
     const data = environment.lookup(selector as never).data as any;
-    return data.products as { edges: { node: { name: string } }[]; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string; endCursor: string } };
+    return data.products as {
+      edges: { node: { name: string } }[];
+      pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string; endCursor: string };
+    };
   }
 
   test('the committed artifacts are those relay-compiler makes from the operations and schema.graphql (npm run relay:compile)', () => {
-    const r = spawnSync(path.join(__dirname, '../../node_modules/.bin/relay-compiler'), ['--validate'], { cwd: path.join(__dirname, '../clients/relay'), encoding: 'utf8' });
+    const r = spawnSync(path.join(__dirname, '../../node_modules/.bin/relay-compiler'), ['--validate'], {
+      cwd: path.join(__dirname, '../clients/relay'),
+      encoding: 'utf8',
+    });
     expect({ status: r.status, out: r.status === 0 ? '' : r.stdout + r.stderr }).toEqual({ status: 0, out: '' });
   });
 
@@ -430,7 +503,10 @@ describe('Relay (relay-runtime 21, artifacts from relay-compiler)', () => {
         expect(conn.edges.map((e) => e.node.name)).toEqual(dir === 'forward' ? names.slice(0, 3) : names.slice(-3));
         // loadNext / loadPrevious: the pagination query with the connection's end / start cursor.
         while (dir === 'forward' ? conn.pageInfo.hasNextPage : conn.pageInfo.hasPreviousPage) {
-          const page = dir === 'forward' ? { first: 3, after: conn.pageInfo.endCursor, filter } : { last: 3, before: conn.pageInfo.startCursor, filter };
+          const page =
+            dir === 'forward'
+              ? { first: 3, after: conn.pageInfo.endCursor, filter }
+              : { last: 3, before: conn.pageInfo.startCursor, filter };
           await fetchQuery(environment, RelayProductsPaginationQuery, page).toPromise();
           conn = connectionOf(environment, vars);
         }
@@ -448,7 +524,12 @@ describe('Relay (relay-runtime 21, artifacts from relay-compiler)', () => {
       environment.retain(operation);
       await fetchQuery(environment, RelayProductQuery, { id: product.id }).toPromise();
       await new Promise<void>((resolve, reject) =>
-        commitMutation(environment, { mutation: RelayRenameMutation, variables: { id: product.id, name: 'Renamed by Relay' }, onCompleted: () => resolve(), onError: reject }),
+        commitMutation(environment, {
+          mutation: RelayRenameMutation,
+          variables: { id: product.id, name: 'Renamed by Relay' },
+          onCompleted: () => resolve(),
+          onError: reject,
+        }),
       );
       expect((environment.lookup(operation.fragment).data as any).product.name).toBe('Renamed by Relay');
 

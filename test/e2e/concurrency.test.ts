@@ -39,7 +39,8 @@ test('hot SKU: 200 concurrent reservations of 1 on available = 50 give exactly 5
   expect(refused).toHaveLength(150);
   for (const p of refused) expect(p.userErrors.map((e: any) => e.code)).toEqual(['INSUFFICIENT_STOCK']);
 
-  const lv = (await ok(t.gql(`query($id: ID!) { inventoryLevel(id: $id) { onHand reserved available status } }`, { id: s.level.id }))).inventoryLevel;
+  const lv = (await ok(t.gql(`query($id: ID!) { inventoryLevel(id: $id) { onHand reserved available status } }`, { id: s.level.id })))
+    .inventoryLevel;
   expect(lv).toEqual({ onHand: 50, reserved: 50, available: 0, status: 'OUT_OF_STOCK' });
   const sums = await t.gateway.app.db.pool.query(
     `SELECT sum(quantity_delta)::int AS on_hand, sum(reserved_delta)::int AS reserved, count(*) FILTER (WHERE reason = 'RESERVATION')::int AS holds
@@ -56,22 +57,33 @@ test('group commit: concurrent reservations share statements, yet each has its o
   const b = await stockedSku(t.gql, 25);
   const reqs = Array.from({ length: 90 }, (_, i) => ({ s: i % 3 === 2 ? b : a, quantity: 1 + (i % 3), reference: `gc-${i}` }));
   const results = await Promise.all(
-    reqs.map((r) => t.gql(RESERVE, { input: { reference: r.reference, lines: [{ sku: r.s.sku, warehouseCode: r.s.warehouseCode, quantity: r.quantity }] } })),
+    reqs.map((r) =>
+      t.gql(RESERVE, {
+        input: { reference: r.reference, lines: [{ sku: r.s.sku, warehouseCode: r.s.warehouseCode, quantity: r.quantity }] },
+      }),
+    ),
   );
   const payloads = results.map((r) => payload(r, 'inventoryReserve'));
   const { pool } = t.gateway.app.db;
   const holdTimes: number[] = [];
-  for (const [s, onHand] of [[a, 40], [b, 25]] as const) {
+  for (const [s, onHand] of [
+    [a, 40],
+    [b, 25],
+  ] as const) {
     const mine = reqs.map((r, i) => ({ ...r, p: payloads[i] })).filter((r) => r.s === s);
     const held = mine.filter((r) => r.p.reservation);
     const heldUnits = held.reduce((n, r) => n + r.quantity, 0);
     for (const r of held) expect(r.p.reservation.lines.map((l: { quantity: number }) => l.quantity)).toEqual([r.quantity]);
-    for (const r of mine.filter((x) => !x.p.reservation)) expect(r.p.userErrors.map((e: { code: string }) => e.code)).toEqual(['INSUFFICIENT_STOCK']);
+    for (const r of mine.filter((x) => !x.p.reservation))
+      expect(r.p.userErrors.map((e: { code: string }) => e.code)).toEqual(['INSUFFICIENT_STOCK']);
     // Never oversold; and what is left cannot serve any refused request (smallest is 1 unit).
     expect(heldUnits).toBeLessThanOrEqual(onHand);
-    if (mine.some((x) => !x.p.reservation)) expect(onHand - heldUnits).toBeLessThan(Math.min(...mine.filter((x) => !x.p.reservation).map((x) => x.quantity)));
+    if (mine.some((x) => !x.p.reservation))
+      expect(onHand - heldUnits).toBeLessThan(Math.min(...mine.filter((x) => !x.p.reservation).map((x) => x.quantity)));
 
-    const levelId = (await pool.query(`SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1`, [s.sku])).rows[0].id;
+    const levelId = (
+      await pool.query(`SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1`, [s.sku])
+    ).rows[0].id;
     const lv = (await pool.query(`SELECT on_hand, reserved FROM inventory_levels WHERE id = $1`, [levelId])).rows[0];
     expect(lv).toEqual({ on_hand: onHand, reserved: heldUnits });
     // The ledger: one RESERVATION row per hold, each for its own reservation and quantity, forming
@@ -100,7 +112,9 @@ test('group commit: concurrent reservations share statements, yet each has its o
 
     // Events: one INVENTORY_UPDATED per hold, carrying its movement and its own before/after.
     const events = (
-      await pool.query(`SELECT topic, payload FROM outbox_events WHERE level_id = $1 AND payload->>'reason' = 'RESERVATION' ORDER BY id`, [levelId])
+      await pool.query(`SELECT topic, payload FROM outbox_events WHERE level_id = $1 AND payload->>'reason' = 'RESERVATION' ORDER BY id`, [
+        levelId,
+      ])
     ).rows;
     expect(events.map((e) => Number(e.payload.movementId))).toEqual(moves.map((m) => m.id));
     events.forEach((e, i) => {
@@ -109,17 +123,36 @@ test('group commit: concurrent reservations share statements, yet each has its o
       expect(e.payload.after.available).toBe(onHand - moves[i].reserved_after);
     });
     // …and exactly one OUT_OF_STOCK crossing if the level was emptied.
-    const crossings = (await pool.query(`SELECT payload FROM outbox_events WHERE level_id = $1 AND topic = 'STOCK_STATUS_CHANGED' AND payload->>'status' = 'OUT_OF_STOCK'`, [levelId])).rows;
+    const crossings = (
+      await pool.query(
+        `SELECT payload FROM outbox_events WHERE level_id = $1 AND topic = 'STOCK_STATUS_CHANGED' AND payload->>'status' = 'OUT_OF_STOCK'`,
+        [levelId],
+      )
+    ).rows;
     expect(crossings).toHaveLength(heldUnits === onHand ? 1 : 0);
   }
   // Group commit really happened: several holds (of either level) were written by one statement
   // (one transaction timestamp) — 90 requests at once cannot all have gone one by one through the
   // batch slot. Counted over both levels: on a loaded machine the requests of one level may trickle.
   expect(new Set(holdTimes).size).toBeLessThan(holdTimes.length);
-  expect(await checkInvariants(t.gateway.app, t.store.storeId)).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
+  expect(await checkInvariants(t.gateway.app, t.store.storeId)).toEqual({
+    ledger: [],
+    reservedLedger: [],
+    bounds: [],
+    reservedVsLines: [],
+    dupKeys: [],
+  });
 });
 
-const OPS = ['inventorySet', 'inventoryAdjust', 'inventoryReserve', 'reservationRelease', 'reservationCommit', 'inventoryMove', 'inventoryBulkUpdate'];
+const OPS = [
+  'inventorySet',
+  'inventoryAdjust',
+  'inventoryReserve',
+  'reservationRelease',
+  'reservationCommit',
+  'inventoryMove',
+  'inventoryBulkUpdate',
+];
 
 test('mixed load: set, adjust, reserve, release, commit, move and bulk on hot levels keep every invariant', () =>
   withSeed(async (random) => {
@@ -169,12 +202,16 @@ test('mixed load: set, adjust, reserve, release, commit, move and bulk on hot le
           reason: 'CYCLE_COUNT',
         }),
       () =>
-        maybeTwice('inventoryAdjust', `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { userErrors { code } } }`, {
-          sku: pick(skus),
-          warehouseCode: pick(whs),
-          delta: pick([-5, -3, -1, 1, 2, 4]),
-          reason: 'CORRECTION',
-        }),
+        maybeTwice(
+          'inventoryAdjust',
+          `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { userErrors { code } } }`,
+          {
+            sku: pick(skus),
+            warehouseCode: pick(whs),
+            delta: pick([-5, -3, -1, 1, 2, 4]),
+            reason: 'CORRECTION',
+          },
+        ),
       async () => {
         const lines = [{ sku: pick(skus), quantity: 1 + Math.floor(random() * 6) }];
         if (random() < 0.5) lines.push({ sku: pick(skus), quantity: 1 + Math.floor(random() * 3) });
@@ -194,18 +231,26 @@ test('mixed load: set, adjust, reserve, release, commit, move and bulk on hot le
       async () => {
         const r = open.shift();
         if (!r) return;
-        await maybeTwice('reservationCommit', `mutation($input: ReservationSettleInput!) { reservationCommit(input: $input) { userErrors { code } } }`, {
-          reservationId: r.id,
-        });
+        await maybeTwice(
+          'reservationCommit',
+          `mutation($input: ReservationSettleInput!) { reservationCommit(input: $input) { userErrors { code } } }`,
+          {
+            reservationId: r.id,
+          },
+        );
       },
       () => {
         const [from, to] = random() < 0.5 ? whs : [...whs].reverse();
-        return maybeTwice('inventoryMove', `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { userErrors { code } } }`, {
-          sku: pick(skus),
-          fromWarehouseCode: from,
-          toWarehouseCode: to,
-          quantity: 1 + Math.floor(random() * 5),
-        });
+        return maybeTwice(
+          'inventoryMove',
+          `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { userErrors { code } } }`,
+          {
+            sku: pick(skus),
+            fromWarehouseCode: from,
+            toWarehouseCode: to,
+            quantity: 1 + Math.floor(random() * 5),
+          },
+        );
       },
       () => {
         const items = skus.flatMap((sku) => whs.map((w) => ({ mode: 'ADJUST', sku, warehouseCode: w, delta: pick([-2, -1, 1, 3]) })));
@@ -281,8 +326,10 @@ test('bulk overlap: two bulk updates over the same 300 levels in opposite orders
   );
   expect(sums.rows[0]).toEqual({ min: 100 + rounds, max: 100 + rounds, n: 300 });
   // Deadlocks would have been retried silently; make sure there were none to retry.
-  const deadlocks = t.gateway.app.db.kind === 'postgres'
-    ? (await t.gateway.app.db.pool.query(`SELECT deadlocks::int FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks
-    : 0;
+  const deadlocks =
+    t.gateway.app.db.kind === 'postgres'
+      ? (await t.gateway.app.db.pool.query(`SELECT deadlocks::int FROM pg_stat_database WHERE datname = current_database()`)).rows[0]
+          .deadlocks
+      : 0;
   expect(deadlocks).toBe(0);
 });

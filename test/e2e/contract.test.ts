@@ -49,26 +49,44 @@ describe('error codes: one code per input, one validation order', () => {
   test('an unknown warehouse is WAREHOUSE_NOT_FOUND on reserve, adjust, move, set, level update and bulk', async () => {
     const s = await stockedSku(t.gql, 5);
     const nowhere = uniq('NOWHERE');
-    const adj = (await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: nowhere, delta: 1, reason: 'CORRECTION' } }))).inventoryAdjust;
+    const adj = (await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: nowhere, delta: 1, reason: 'CORRECTION' } })))
+      .inventoryAdjust;
     expect(adj.userErrors[0]).toMatchObject({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'warehouseCode'] });
     const set = (await ok(t.gql(SET, { input: { sku: s.sku, warehouseCode: nowhere, quantity: 1 } }))).inventorySet;
     expect(set.userErrors[0].code).toBe('WAREHOUSE_NOT_FOUND');
-    const mv = (await ok(t.gql(MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: nowhere, quantity: 1 } }))).inventoryMove;
+    const mv = (await ok(t.gql(MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: nowhere, quantity: 1 } })))
+      .inventoryMove;
     expect(mv.userErrors[0]).toMatchObject({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'to', 'warehouseCode'] });
-    const lu = (await ok(t.gql(LEVEL_UPDATE, { input: { sku: s.sku, warehouseCode: nowhere, lowStockThreshold: 1 } }))).inventoryLevelUpdate;
+    const lu = (await ok(t.gql(LEVEL_UPDATE, { input: { sku: s.sku, warehouseCode: nowhere, lowStockThreshold: 1 } })))
+      .inventoryLevelUpdate;
     expect(lu.userErrors[0].code).toBe('WAREHOUSE_NOT_FOUND');
-    const bulk = (await ok(t.gql(BULK, { input: { errorPolicy: 'REJECT_FAILED_ROWS', items: [{ mode: 'ADJUST', sku: s.sku, warehouseCode: nowhere, delta: 1 }] } }))).inventoryBulkUpdate;
+    const bulk = (
+      await ok(
+        t.gql(BULK, {
+          input: { errorPolicy: 'REJECT_FAILED_ROWS', items: [{ mode: 'ADJUST', sku: s.sku, warehouseCode: nowhere, delta: 1 }] },
+        }),
+      )
+    ).inventoryBulkUpdate;
     expect(bulk.results[0].userErrors[0].code).toBe('WAREHOUSE_NOT_FOUND');
-    for (const lines of [[{ sku: s.sku, warehouseCode: nowhere, quantity: 1 }], [{ sku: s.sku, quantity: 1 }, { sku: s.sku, warehouseCode: nowhere, quantity: 1 }]]) {
+    for (const lines of [
+      [{ sku: s.sku, warehouseCode: nowhere, quantity: 1 }],
+      [
+        { sku: s.sku, quantity: 1 },
+        { sku: s.sku, warehouseCode: nowhere, quantity: 1 },
+      ],
+    ]) {
       const res = (await ok(t.gql(RESERVE, { input: { lines } }))).inventoryReserve;
       expect(res.reservation).toBeNull();
-      expect(res.userErrors).toEqual([expect.objectContaining({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'lines', String(lines.length - 1), 'warehouseCode'] })]);
+      expect(res.userErrors).toEqual([
+        expect.objectContaining({ code: 'WAREHOUSE_NOT_FOUND', field: ['input', 'lines', String(lines.length - 1), 'warehouseCode'] }),
+      ]);
     }
     // A read-only warehouse is READONLY_WAREHOUSE before any level question, as on adjust.
     const ro = await createWarehouse(t.gql, { readOnly: true });
     const roRes = (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: ro.code, quantity: 1 }] } }))).inventoryReserve;
     expect(roRes.userErrors[0].code).toBe('READONLY_WAREHOUSE');
-    const roAdj = (await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: ro.code, delta: 1, reason: 'CORRECTION' } }))).inventoryAdjust;
+    const roAdj = (await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: ro.code, delta: 1, reason: 'CORRECTION' } })))
+      .inventoryAdjust;
     expect(roAdj.userErrors[0].code).toBe('READONLY_WAREHOUSE');
     // An existing warehouse without a level of the variant is INVENTORY_NOT_FOUND.
     const other = await createWarehouse(t.gql);
@@ -85,7 +103,9 @@ describe('error codes: one code per input, one validation order', () => {
       const p = await createProduct(t.gql);
       await setStock(t.gql, p.skus[0], from.code, 8);
       await setStock(t.gql, p.skus[0], to.code, 5);
-      const r = (await ok(t.gql(MOVE, { input: { sku: p.skus[0], fromWarehouseCode: from.code, toWarehouseCode: to.code, quantity: 2147483647 } }))).inventoryMove;
+      const r = (
+        await ok(t.gql(MOVE, { input: { sku: p.skus[0], fromWarehouseCode: from.code, toWarehouseCode: to.code, quantity: 2147483647 } }))
+      ).inventoryMove;
       expect(r.userErrors[0].field).toEqual(['input', 'from']);
       codes.add(r.userErrors[0].code);
     }
@@ -118,13 +138,19 @@ describe('levels are created only by inventorySet and bulk SET', () => {
     }
     const lu = (await ok(t.gql(LEVEL_UPDATE, { input: { sku, warehouseCode: wh.code, safetyStock: 3 } }))).inventoryLevelUpdate;
     expect(lu.userErrors[0].code).toBe('INVENTORY_NOT_FOUND');
-    const mv = (await ok(t.gql(MOVE, { input: { sku, fromWarehouseCode: home.code, toWarehouseCode: wh.code, quantity: 1 } }))).inventoryMove;
+    const mv = (await ok(t.gql(MOVE, { input: { sku, fromWarehouseCode: home.code, toWarehouseCode: wh.code, quantity: 1 } })))
+      .inventoryMove;
     expect(mv.userErrors[0]).toMatchObject({ code: 'INVENTORY_NOT_FOUND', field: ['input', 'to'] });
-    const bulk = (await ok(t.gql(BULK, { input: { errorPolicy: 'REJECT_FAILED_ROWS', items: [{ mode: 'ADJUST', sku, warehouseCode: wh.code, delta: 2 }] } }))).inventoryBulkUpdate;
+    const bulk = (
+      await ok(
+        t.gql(BULK, { input: { errorPolicy: 'REJECT_FAILED_ROWS', items: [{ mode: 'ADJUST', sku, warehouseCode: wh.code, delta: 2 }] } }),
+      )
+    ).inventoryBulkUpdate;
     expect(bulk.results[0].userErrors[0].code).toBe('INVENTORY_NOT_FOUND');
     expect(await levelCount(sku, wh.code)).toBe(0);
 
-    const bulkSet = (await ok(t.gql(BULK, { input: { items: [{ mode: 'SET', sku, warehouseCode: wh.code, quantity: 4 }] } }))).inventoryBulkUpdate;
+    const bulkSet = (await ok(t.gql(BULK, { input: { items: [{ mode: 'SET', sku, warehouseCode: wh.code, quantity: 4 }] } })))
+      .inventoryBulkUpdate;
     expect(bulkSet.results[0].inventoryLevel).toMatchObject({ onHand: 4 });
     expect(await levelCount(sku, wh.code)).toBe(1);
     const wh2 = await createWarehouse(t.gql);
@@ -149,9 +175,18 @@ describe('read-only (marketplace-fulfilled) levels', () => {
     expect(safety.userErrors).toEqual([expect.objectContaining({ code: 'READONLY_WAREHOUSE', field: ['input', 'safetyStock'] })]);
     const incoming = (await ok(t.gql(LEVEL_UPDATE, { input: { ...addr, incoming: 3, lowStockThreshold: 2 } }))).inventoryLevelUpdate;
     expect(incoming.userErrors).toEqual([expect.objectContaining({ code: 'READONLY_WAREHOUSE', field: ['input', 'incoming'] })]);
-    const thresholds = (await ok(t.gql(LEVEL_UPDATE, { input: { ...addr, lowStockThreshold: 25, criticalThreshold: 5 } }))).inventoryLevelUpdate;
+    const thresholds = (await ok(t.gql(LEVEL_UPDATE, { input: { ...addr, lowStockThreshold: 25, criticalThreshold: 5 } })))
+      .inventoryLevelUpdate;
     expect(thresholds.userErrors).toEqual([]);
-    expect(thresholds.inventoryLevel).toMatchObject({ onHand: 20, available: 20, safetyStock: 0, incoming: 0, lowStockThreshold: 25, criticalThreshold: 5, status: 'LOW_STOCK' });
+    expect(thresholds.inventoryLevel).toMatchObject({
+      onHand: 20,
+      available: 20,
+      safetyStock: 0,
+      incoming: 0,
+      lowStockThreshold: 25,
+      criticalThreshold: 5,
+      status: 'LOW_STOCK',
+    });
   });
 });
 
@@ -199,7 +234,10 @@ describe('totals beyond 32 bits', () => {
     }
     // Below 2^31 the deprecated fields still answer.
     const small = await stockedSku(t.gql, 7);
-    expect((await ok(t.gql(`{ variant(sku: "${small.sku}") { totalOnHand totals { onHand } } }`))).variant).toEqual({ totalOnHand: 7, totals: { onHand: '7' } });
+    expect((await ok(t.gql(`{ variant(sku: "${small.sku}") { totalOnHand totals { onHand } } }`))).variant).toEqual({
+      totalOnHand: 7,
+      totals: { onHand: '7' },
+    });
   });
 });
 
@@ -219,12 +257,27 @@ describe('explicit null on an argument with a default means the default', () => 
       expect(r.body.errors).toBeUndefined();
     }
     // With variables too, and the answer is the default order's.
-    const byNull = await ok(t.gql(`query($s: ProductSortKey, $r: Boolean) { products(first: 20, sortKey: $s, reverse: $r) { nodes { id } } }`, { s: null, r: null }));
+    const byNull = await ok(
+      t.gql(`query($s: ProductSortKey, $r: Boolean) { products(first: 20, sortKey: $s, reverse: $r) { nodes { id } } }`, {
+        s: null,
+        r: null,
+      }),
+    );
     const byDefault = await ok(t.gql(`{ products(first: 20) { nodes { id } } }`));
     expect(byNull).toEqual(byDefault);
     // Bulk items: mode null or omitted is ADJUST (seed 004).
-    const bulk = (await ok(t.gql(BULK, { input: { items: [{ sku: s.sku, warehouseCode: s.warehouseCode, delta: 2 }, { mode: null, sku: s.sku, warehouseCode: s.warehouseCode, delta: 1 }] } })))
-      .inventoryBulkUpdate;
+    const bulk = (
+      await ok(
+        t.gql(BULK, {
+          input: {
+            items: [
+              { sku: s.sku, warehouseCode: s.warehouseCode, delta: 2 },
+              { mode: null, sku: s.sku, warehouseCode: s.warehouseCode, delta: 1 },
+            ],
+          },
+        }),
+      )
+    ).inventoryBulkUpdate;
     expect(bulk.userErrors).toEqual([]);
     expect(bulk.results.map((r: { inventoryLevel: { onHand: number } }) => r.inventoryLevel.onHand)).toEqual([5, 6]);
   });
@@ -243,13 +296,19 @@ describe('event replay from "0" / "oldest" after the retention purge', () => {
     const pool = t.gateway.app.db.pool;
     const s = await stockedSku(t.gql, 1);
     await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED' } }));
-    await until('sequencing', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0);
+    await until(
+      'sequencing',
+      async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0,
+    );
     // Retention purges everything sequenced so far.
     expect(await purgeOutbox(poolTx(pool), 0)).toBeGreaterThan(0);
     const purged = Number((await pool.query(`SELECT purged_through_seq AS s FROM outbox_state`)).rows[0].s);
     expect(purged).toBeGreaterThan(1);
     for (const q of [3, 4]) await ok(t.gql(SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: q } }));
-    await until('sequencing', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0);
+    await until(
+      'sequencing',
+      async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0,
+    );
 
     for (const after of ['0', 'oldest']) {
       const sub = await subscribe(t.url, t.store.adminKey, CHANGED, { f: { skus: [s.sku] }, after });
@@ -338,17 +397,20 @@ describe("the seeds' fields", () => {
   test('seed 002: a variant price is readable, set on create and update (null removes it), validated, and sortable (PRICE)', async () => {
     const skus = [uniq('P1'), uniq('P2'), uniq('P3')];
     const d = await ok(
-      t.gql(`mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id variants(first: 5, sortKey: PRICE) { nodes { ${V} } } } userErrors { code field } } }`, {
-        input: {
-          name: 'Roses',
-          externalId: uniq('ROSE'),
-          variants: [
-            { sku: skus[0], label: 'Large', price: { amount: '750', currencyCode: 'BDT' } },
-            { sku: skus[1], label: 'Small', price: { amount: '500.50', currencyCode: 'BDT' } },
-            { sku: skus[2], label: 'Sample' },
-          ],
+      t.gql(
+        `mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id variants(first: 5, sortKey: PRICE) { nodes { ${V} } } } userErrors { code field } } }`,
+        {
+          input: {
+            name: 'Roses',
+            externalId: uniq('ROSE'),
+            variants: [
+              { sku: skus[0], label: 'Large', price: { amount: '750', currencyCode: 'BDT' } },
+              { sku: skus[1], label: 'Small', price: { amount: '500.50', currencyCode: 'BDT' } },
+              { sku: skus[2], label: 'Sample' },
+            ],
+          },
         },
-      }),
+      ),
     );
     expect(d.productCreate.userErrors).toEqual([]);
     const nodes = d.productCreate.product.variants.nodes;
@@ -369,10 +431,13 @@ describe("the seeds' fields", () => {
     const cleared = (await ok(t.gql(UPDATE, { id: nodes[1].id, input: { price: null } }))).variantUpdate;
     expect(cleared.variant.price).toBeNull();
     const created = await ok(
-      t.gql(`mutation($p: ID!, $input: VariantInput!) { variantCreate(productId: $p, input: $input) { variant { ${V} } userErrors { code } } }`, {
-        p: d.productCreate.product.id,
-        input: { sku: uniq('P4'), price: { amount: '12.5', currencyCode: 'USD' } },
-      }),
+      t.gql(
+        `mutation($p: ID!, $input: VariantInput!) { variantCreate(productId: $p, input: $input) { variant { ${V} } userErrors { code } } }`,
+        {
+          p: d.productCreate.product.id,
+          input: { sku: uniq('P4'), price: { amount: '12.5', currencyCode: 'USD' } },
+        },
+      ),
     );
     expect(created.variantCreate.variant.price).toEqual({ amount: '12.5', currencyCode: 'USD' });
     // Sorted by price, with keyset paging one by one (reverse: highest first, no price last).
@@ -380,10 +445,13 @@ describe("the seeds' fields", () => {
     let after: string | null = null;
     for (;;) {
       const pg: any = await ok(
-        t.gql(`query($f: VariantFilter, $a: String) { variants(first: 1, after: $a, filter: $f, sortKey: PRICE, reverse: true) { pageInfo { hasNextPage endCursor } nodes { sku } } }`, {
-          f: { productIds: [d.productCreate.product.id] },
-          a: after,
-        }),
+        t.gql(
+          `query($f: VariantFilter, $a: String) { variants(first: 1, after: $a, filter: $f, sortKey: PRICE, reverse: true) { pageInfo { hasNextPage endCursor } nodes { sku } } }`,
+          {
+            f: { productIds: [d.productCreate.product.id] },
+            a: after,
+          },
+        ),
       );
       seen.push(...pg.variants.nodes.map((n: { sku: string }) => n.sku));
       if (!pg.variants.pageInfo.hasNextPage) break;
@@ -401,7 +469,9 @@ describe("the seeds' fields", () => {
       }),
     );
     expect(c.warehouseCreate.warehouse).toMatchObject({ marketplace: 'amazon_eu', readOnly: true, type: 'FBA' });
-    const read = await ok(t.gql(`query($id: ID!) { node(id: $id) { ... on Warehouse { marketplace } } }`, { id: c.warehouseCreate.warehouse.id }));
+    const read = await ok(
+      t.gql(`query($id: ID!) { node(id: $id) { ... on Warehouse { marketplace } } }`, { id: c.warehouseCreate.warehouse.id }),
+    );
     expect(read.node.marketplace).toBe('amazon_eu');
     const UPDATE = `mutation($id: ID!, $input: WarehouseInput!) { warehouseUpdate(id: $id, input: $input) { warehouse { ${W} } userErrors { code field } } }`;
     const bad = (await ok(t.gql(UPDATE, { id: c.warehouseCreate.warehouse.id, input: { marketplace: 'amazon eu!' } }))).warehouseUpdate;
@@ -421,7 +491,11 @@ describe('seed 002 in CSV', () => {
     const csv = `sku,warehouse,quantity,price,currency\n${a.skus[0]},${wh.code},5,7.50,EUR\n${b.skus[0]},${wh.code},6,,\n${a.skus[0]},${wh.code},7,3,\n`;
     const sum = await importCsv(app, { auth, input: Readable.from([csv]), seed: uniq('seed') });
     expect(sum).toMatchObject({ applied: 2, failed: 1 });
-    const prices = await ok(t.gql(`query($s: [String!]) { variants(first: 5, filter: { skus: $s }) { nodes { sku price { amount currencyCode } } } }`, { s: [a.skus[0], b.skus[0]] }));
+    const prices = await ok(
+      t.gql(`query($s: [String!]) { variants(first: 5, filter: { skus: $s }) { nodes { sku price { amount currencyCode } } } }`, {
+        s: [a.skus[0], b.skus[0]],
+      }),
+    );
     expect(Object.fromEntries(prices.variants.nodes.map((n: { sku: string; price: unknown }) => [n.sku, n.price]))).toEqual({
       [a.skus[0]]: { amount: '7.5', currencyCode: 'EUR' },
       [b.skus[0]]: null,
@@ -432,11 +506,25 @@ describe('seed 002 in CSV', () => {
     await exportCsv(app, { storeId: t.store.storeId, warehouseCode: wh.code }, out);
     const lines = text.trim().split('\n');
     expect(lines[0].split(',').slice(-2)).toEqual(['price', 'currency']);
-    expect(lines.find((l) => l.startsWith(a.skus[0]))!.split(',').slice(-2)).toEqual(['7.5', 'EUR']);
-    expect(lines.find((l) => l.startsWith(b.skus[0]))!.split(',').slice(-2)).toEqual(['', '']);
+    expect(
+      lines
+        .find((l) => l.startsWith(a.skus[0]))!
+        .split(',')
+        .slice(-2),
+    ).toEqual(['7.5', 'EUR']);
+    expect(
+      lines
+        .find((l) => l.startsWith(b.skus[0]))!
+        .split(',')
+        .slice(-2),
+    ).toEqual(['', '']);
     const again = await importCsv(app, { auth, input: Readable.from([text]), seed: uniq('seed') });
     expect(again.failed).toBe(0);
-    const after = await ok(t.gql(`query($s: String) { variant(sku: $s) { price { amount currencyCode } inventoryLevels(first: 1) { nodes { onHand } } } }`, { s: a.skus[0] }));
+    const after = await ok(
+      t.gql(`query($s: String) { variant(sku: $s) { price { amount currencyCode } inventoryLevels(first: 1) { nodes { onHand } } } }`, {
+        s: a.skus[0],
+      }),
+    );
     expect(after.variant).toEqual({ price: { amount: '7.5', currencyCode: 'EUR' }, inventoryLevels: { nodes: [{ onHand: 5 }] } });
   });
 });
@@ -453,7 +541,9 @@ describe('paging under concurrent changes (what docs/API.md promises)', () => {
     let writing = true;
     const writer = (async () => {
       for (let i = 0; writing; i++) {
-        await ok(t.gql(ADJUST, { input: { sku: skus[i % skus.length], warehouseCode: wh.code, delta: i % 2 ? 1 : -1, reason: 'CORRECTION' } }));
+        await ok(
+          t.gql(ADJUST, { input: { sku: skus[i % skus.length], warehouseCode: wh.code, delta: i % 2 ? 1 : -1, reason: 'CORRECTION' } }),
+        );
       }
     })();
     const seen: string[] = [];
@@ -461,10 +551,13 @@ describe('paging under concurrent changes (what docs/API.md promises)', () => {
     try {
       for (;;) {
         const pg: any = await ok(
-          t.gql(`query($a: String, $w: [ID!]) { inventoryLevels(first: 2, after: $a, sortKey: SKU, filter: { warehouseIds: $w }) { pageInfo { hasNextPage endCursor } nodes { id } } }`, {
-            a: after,
-            w: [wh.id],
-          }),
+          t.gql(
+            `query($a: String, $w: [ID!]) { inventoryLevels(first: 2, after: $a, sortKey: SKU, filter: { warehouseIds: $w }) { pageInfo { hasNextPage endCursor } nodes { id } } }`,
+            {
+              a: after,
+              w: [wh.id],
+            },
+          ),
         );
         seen.push(...pg.inventoryLevels.nodes.map((n: { id: string }) => n.id));
         if (!pg.inventoryLevels.pageInfo.hasNextPage) break;

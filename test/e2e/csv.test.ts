@@ -23,9 +23,15 @@ import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers
 import { checkInvariants } from '../helpers/invariants';
 import { runCli } from '../helpers/process';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const gen = require('../../scripts/gen-csv.js') as {
-  generate(o: { out: string; rows: number; mode: 'set' | 'adjust'; warehouses: number; skus: number; prefix: string }): Promise<{ sum: number; pairs: number }>;
+  generate(o: {
+    out: string;
+    rows: number;
+    mode: 'set' | 'adjust';
+    warehouses: number;
+    skus: number;
+    prefix: string;
+  }): Promise<{ sum: number; pairs: number }>;
   skuOf(prefix: string, n: number): string;
   warehouseOf(prefix: string, n: number): string;
 };
@@ -65,7 +71,8 @@ function openApp(): Promise<App> {
   });
 }
 
-const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = [storeId]) => (await app!.db.pool.query(sql, params)).rows as T[];
+const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = [storeId]) =>
+  (await app!.db.pool.query(sql, params)).rows as T[];
 const one = async (sql: string, params?: unknown[]) => Number(Object.values((await q(sql, params))[0])[0]);
 const onHandSum = () => one('SELECT coalesce(sum(on_hand), 0) FROM inventory_levels WHERE store_id = $1');
 const ledgerCount = () => one('SELECT count(*) FROM stock_movements WHERE store_id = $1');
@@ -130,7 +137,16 @@ describe('import (in-process)', () => {
     bigSeed = 'big-file';
     const seen: number[] = [];
     const { summary, errorRows } = await run({ file }, { seed: bigSeed, onProgress: (p) => seen.push(p.rows) });
-    expect(summary).toMatchObject({ mode: 'set', rows: ROWS, applied: ROWS, alreadyApplied: 0, failed: 0, batches: ROWS / 500, replayedBatches: 0, dryRun: false });
+    expect(summary).toMatchObject({
+      mode: 'set',
+      rows: ROWS,
+      applied: ROWS,
+      alreadyApplied: 0,
+      failed: 0,
+      batches: ROWS / 500,
+      replayedBatches: 0,
+      dryRun: false,
+    });
     expect(summary.bytes).toBe(fs.statSync(file).size);
     expect(seen.length).toBeGreaterThanOrEqual(ROWS / 500);
     expect(errorRows).toEqual([]);
@@ -138,7 +154,10 @@ describe('import (in-process)', () => {
     expect(await onHandSum()).toBe(t.sum);
     expect(await ledgerCount()).toBe(ROWS);
     // Spot checks against the generator's formula (quantity of row i = 1 + (i·7919 mod 997)).
-    for (const i of [0, 1, ROWS - 1]) expect((await levelOf(sku(Math.floor(i / WAREHOUSES)), gen.warehouseOf(PREFIX, i % WAREHOUSES))).on_hand).toBe(1 + ((i * 7919) % 997));
+    for (const i of [0, 1, ROWS - 1])
+      expect((await levelOf(sku(Math.floor(i / WAREHOUSES)), gen.warehouseOf(PREFIX, i % WAREHOUSES))).on_hand).toBe(
+        1 + ((i * 7919) % 997),
+      );
     // Each batch went in with its own idempotency key, and the ledger matches the counters.
     expect(await one(`SELECT count(*) FROM idempotency_keys WHERE store_id = $1 AND key LIKE 'big-file:%'`)).toBe(ROWS / 500);
     const inv = await checkInvariants(app!, storeId);
@@ -188,7 +207,6 @@ describe('import (in-process)', () => {
   });
 
   test('bad rows land in the errors CSV with line and reason while the good rows apply', async () => {
-    const s0 = (await levelOf(sku(0), W1)).on_hand;
     const csv = [
       'SKU,Warehouse,Quantity,Comment',
       `${sku(0)},${W1},111,ok`,
@@ -218,7 +236,13 @@ describe('import (in-process)', () => {
       ['13', 'CSV_PARSE_ERROR'],
     ]);
     // The original row is kept next to the reason.
-    expect(errorRows[1]).toMatchObject({ SKU: sku(1), Warehouse: W1, Quantity: '12x', Comment: 'bad number', error_message: 'quantity "12x" is not a whole number' });
+    expect(errorRows[1]).toMatchObject({
+      SKU: sku(1),
+      Warehouse: W1,
+      Quantity: '12x',
+      Comment: 'bad number',
+      error_message: 'quantity "12x" is not a whole number',
+    });
     expect(errorRows[3].error_message).toMatch(/must not be negative/);
     expect(errorRows[8].error_message).toMatch(/Quote Not Closed/);
     expect((await levelOf(sku(0), W1)).on_hand).toBe(111);
@@ -231,21 +255,37 @@ describe('import (in-process)', () => {
     const { summary, errorRows } = await run(['sku,warehouse,quantity', ...lines].join('\n') + '\n');
     expect(summary).toMatchObject({ rows: 10, applied: 9, failed: 1 });
     expect(errorRows).toEqual([
-      { line: '6', error_code: 'CSV_PARSE_ERROR', error_message: expect.stringMatching(/Invalid Closing Quote: got "x" at line 6/), sku: `"${sku(24)}"x`, warehouse: W1, quantity: '124' },
+      {
+        line: '6',
+        error_code: 'CSV_PARSE_ERROR',
+        error_message: expect.stringMatching(/Invalid Closing Quote: got "x" at line 6/),
+        sku: `"${sku(24)}"x`,
+        warehouse: W1,
+        quantity: '124',
+      },
     ]);
     expect((await levelOf(sku(25), W1)).on_hand).toBe(125); // the row after the broken one
     // Fix the cell in the errors file and import it as it is: the extra columns are ignored.
-    const fixed = (await run(['line,error_code,error_message,sku,warehouse,quantity', `6,CSV_PARSE_ERROR,x,${sku(24)},${W1},124`].join('\n'))).summary;
+    const fixed = (
+      await run(['line,error_code,error_message,sku,warehouse,quantity', `6,CSV_PARSE_ERROR,x,${sku(24)},${W1},124`].join('\n'))
+    ).summary;
     expect(fixed).toMatchObject({ rows: 1, applied: 1, failed: 0 });
     expect((await levelOf(sku(24), W1)).on_hand).toBe(124);
 
     // A quote never closed costs its own line only (reading resumes on the next line); a quoted
     // field spanning two lines is still one record.
-    const r = await run(`sku,warehouse,quantity,note\n${sku(30)},${W1},5,"two\nlines"\n${sku(31)},${W1},6,x\n${sku(32)},${W1},7,"open\n${sku(33)},${W1},8,y\n`);
+    const r = await run(
+      `sku,warehouse,quantity,note\n${sku(30)},${W1},5,"two\nlines"\n${sku(31)},${W1},6,x\n${sku(32)},${W1},7,"open\n${sku(33)},${W1},8,y\n`,
+    );
     expect(r.summary).toMatchObject({ rows: 4, applied: 3, failed: 1 });
     expect(r.errorRows.map((e) => [e.line, e.error_code, e.sku, e.quantity])).toEqual([['5', 'CSV_PARSE_ERROR', sku(32), '7']]);
     expect(r.errorRows[0].error_message).toMatch(/Quote Not Closed/);
-    for (const [n, q] of [[30, 5], [31, 6], [33, 8]]) expect((await levelOf(sku(n), W1)).on_hand).toBe(q);
+    for (const [n, q] of [
+      [30, 5],
+      [31, 6],
+      [33, 8],
+    ])
+      expect((await levelOf(sku(n), W1)).on_hand).toBe(q);
   });
 
   test('--warehouse fills empty cells and refuses rows for another warehouse; header problems stop the import', async () => {
@@ -289,7 +329,12 @@ describe('import (in-process)', () => {
     const csv = lines.join('\n');
     const sumBefore = await onHandSum();
     const abort = new AbortController();
-    const first = await run(csv, { seed: 'resume', batchSize: 10, signal: abort.signal, onProgress: (p) => p.batches >= 2 && abort.abort() });
+    const first = await run(csv, {
+      seed: 'resume',
+      batchSize: 10,
+      signal: abort.signal,
+      onProgress: (p) => p.batches >= 2 && abort.abort(),
+    });
     // Stopped once the batches already sent were done: whole batches only.
     const done = first.summary.applied;
     expect(first.summary).toMatchObject({ interrupted: true, failed: 0, rows: done });
@@ -324,7 +369,10 @@ describe('export', () => {
     expect((await inv.set(auth, { sku: sku(13), warehouseCode: frozen, quantity: 40, reason: 'RECEIVED' })).userErrors).toEqual([]);
     await q('UPDATE warehouses SET read_only = true WHERE store_id = $1 AND code = $2', [storeId, frozen]);
     await inv.updateLevel(auth, { sku: sku(11), warehouseCode: W1, safetyStock: 2 });
-    const res = await new ReservationService(app!).reserve(auth, { lines: [{ sku: sku(12), warehouseCode: W2, quantity: 1 }], ttlSeconds: 600 });
+    const res = await new ReservationService(app!).reserve(auth, {
+      lines: [{ sku: sku(12), warehouseCode: W2, quantity: 1 }],
+      ttlSeconds: 600,
+    });
     expect(res.userErrors).toEqual([]);
 
     const out = sink();
@@ -339,7 +387,13 @@ describe('export', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect(rows.reduce((s, x) => s + Number(x.onHand), 0)).toBe(await onHandSum());
     const a = rows.find((x) => x.sku === sku(11) && x.warehouse === W1)!;
-    expect(a).toMatchObject({ externalId: 'CSVT-P1', label: 'V12', product: 'Product 1', safetyStock: '2', available: String(Number(a.onHand) - 2) });
+    expect(a).toMatchObject({
+      externalId: 'CSVT-P1',
+      label: 'V12',
+      product: 'Product 1',
+      safetyStock: '2',
+      available: String(Number(a.onHand) - 2),
+    });
     const b = rows.find((x) => x.sku === sku(12) && x.warehouse === W2)!;
     expect(b).toMatchObject({ reserved: '1', available: String(Number(b.onHand) - 1) });
 
@@ -397,14 +451,25 @@ describe('CLI', () => {
     expect(first.code).toBe(2); // some rows failed
     expect(first.out).toMatch(/rows read\s+3\n\s+applied\s+2\n\s+already applied\s+0\n\s+failed\s+1 → .*cli\.csv\.errors\.csv/);
     const errs = parse(fs.readFileSync(`${file}.errors.csv`, 'utf8'), { columns: true }) as Record<string, string>[];
-    expect(errs).toEqual([{ line: '4', error_code: 'VARIANT_NOT_FOUND', error_message: 'Variant not found', sku: 'NOPE', warehouse: W1, quantity: '1' }]);
+    expect(errs).toEqual([
+      { line: '4', error_code: 'VARIANT_NOT_FOUND', error_message: 'Variant not found', sku: 'NOPE', warehouse: W1, quantity: '1' },
+    ]);
 
     // Same file, same options: the default seed is the same, nothing is applied twice.
     const again = await cli('import.js', [file, '--store', STORE, '--json']);
     expect(again.code).toBe(2);
     expect(JSON.parse(again.out)).toMatchObject({ rows: 3, applied: 0, alreadyApplied: 2, failed: 1, replayedBatches: 1 });
 
-    const dry = await cli('import.js', [file, '--store', STORE, '--dry-run', '--seed', 'cli-dry', '--errors', path.join(dir, 'dry-errors.csv')]);
+    const dry = await cli('import.js', [
+      file,
+      '--store',
+      STORE,
+      '--dry-run',
+      '--seed',
+      'cli-dry',
+      '--errors',
+      path.join(dir, 'dry-errors.csv'),
+    ]);
     expect(dry.out).toMatch(/Dry run of .* would apply\s+2/s);
     expect(fs.existsSync(path.join(dir, 'dry-errors.csv'))).toBe(true);
 

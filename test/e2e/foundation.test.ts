@@ -49,7 +49,9 @@ test('bad requests get well-formed errors, never 5xx', async () => {
 
 test('migrations are recorded in a Prisma-compatible _prisma_migrations table', async () => {
   const rows = (
-    await s.gateway.app.db.pool.query(`SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM "_prisma_migrations"`)
+    await s.gateway.app.db.pool.query(
+      `SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM "_prisma_migrations"`,
+    )
   ).rows;
   expect(rows.length).toBeGreaterThan(0);
   for (const r of rows) {
@@ -64,10 +66,21 @@ test('CHECK constraints guard the counters even against direct SQL', async () =>
   const pool = s.gateway.app.db.pool;
   const { storeId } = s.store;
   const p = await pool.query(`INSERT INTO products (store_id, name, updated_at) VALUES ($1, 'x', now()) RETURNING id`, [storeId]);
-  const v = await pool.query(`INSERT INTO variants (store_id, product_id, sku, label, updated_at) VALUES ($1, $2, 'chk', 'x', now()) RETURNING id`, [storeId, p.rows[0].id]);
-  const w = await pool.query(`INSERT INTO warehouses (store_id, code, name, updated_at) VALUES ($1, 'chk', 'x', now()) RETURNING id`, [storeId]);
+  const v = await pool.query(
+    `INSERT INTO variants (store_id, product_id, sku, label, updated_at) VALUES ($1, $2, 'chk', 'x', now()) RETURNING id`,
+    [storeId, p.rows[0].id],
+  );
+  const w = await pool.query(`INSERT INTO warehouses (store_id, code, name, updated_at) VALUES ($1, 'chk', 'x', now()) RETURNING id`, [
+    storeId,
+  ]);
   const ins = (on: number, res: number) =>
-    pool.query(`INSERT INTO inventory_levels (store_id, variant_id, warehouse_id, on_hand, reserved) VALUES ($1, $2, $3, $4, $5)`, [storeId, v.rows[0].id, w.rows[0].id, on, res]);
+    pool.query(`INSERT INTO inventory_levels (store_id, variant_id, warehouse_id, on_hand, reserved) VALUES ($1, $2, $3, $4, $5)`, [
+      storeId,
+      v.rows[0].id,
+      w.rows[0].id,
+      on,
+      res,
+    ]);
   await expect(ins(-1, 0)).rejects.toThrow(/on_hand_check/);
   await expect(ins(1, 2)).rejects.toThrow(/reserved_check/);
   await expect(ins(1, -1)).rejects.toThrow(/reserved_check/);

@@ -19,7 +19,12 @@ jest.setTimeout(300_000);
 const haveGit = fs.existsSync(path.join(ROOT, '.git'));
 if (!haveGit) process.stderr.write(`\n!!! SKIPPED: test/e2e/fresh-clone.test.ts — ${ROOT} is not a git checkout\n\n`);
 
-function sh(cmd: string, args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+function sh(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; out: string; err: string; ms: number }> {
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
   const t0 = Date.now();
@@ -41,50 +46,67 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-(haveGit ? test : test.skip)('git clone, npm install && npm start, key:create while it runs, then the README curl with that key', async () => {
-  const t0 = Date.now();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'fresh-clone-'));
-  const clone = path.join(work, 'inventory-gateway');
-  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).toString().trim();
-  execFileSync('git', ['clone', '--quiet', '--no-checkout', ROOT, clone]);
-  execFileSync('git', ['checkout', '--quiet', '--detach', head], { cwd: clone });
-  expect(fs.existsSync(path.join(clone, 'dist'))).toBe(false);
-  expect(fs.existsSync(path.join(clone, 'data'))).toBe(false);
+(haveGit ? test : test.skip)(
+  'git clone, npm install && npm start, key:create while it runs, then the README curl with that key',
+  async () => {
+    const t0 = Date.now();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'fresh-clone-'));
+    const clone = path.join(work, 'inventory-gateway');
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).toString().trim();
+    execFileSync('git', ['clone', '--quiet', '--no-checkout', ROOT, clone]);
+    execFileSync('git', ['checkout', '--quiet', '--detach', head], { cwd: clone });
+    expect(fs.existsSync(path.join(clone, 'dist'))).toBe(false);
+    expect(fs.existsSync(path.join(clone, 'data'))).toBe(false);
 
-  // npm install (abridged, see above).
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'), 'dir');
-  const generated = await sh('npm', ['run', '--silent', 'generate'], clone, { DATABASE_URL: undefined });
-  expect([generated.err, generated.code]).toEqual([expect.any(String), 0]);
+    // npm install (abridged, see above).
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'), 'dir');
+    const generated = await sh('npm', ['run', '--silent', 'generate'], clone, { DATABASE_URL: undefined });
+    expect([generated.err, generated.code]).toEqual([expect.any(String), 0]);
 
-  // npm start: builds, then serves on the embedded database (PORT=0: a free port instead of 4000).
-  gw = spawnGateway({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: undefined, DATA_DIR: undefined, LOG_LEVEL: 'info', NODE_ENV: undefined }, ['npm', 'start', '--silent'], { cwd: clone });
-  const url = await gw.ready(240_000);
-  const startedIn = Date.now() - t0;
-  const port = new URL(url).port;
-  expect(gw.stdout()).toMatch(/Development API key \(admin scope, store "demo"\): sk_\S+\n\s+Saved to .*\/data\/dev-api-key\.txt/);
-  expect(fs.existsSync(path.join(clone, 'data', 'dev-api-key.txt'))).toBe(true);
+    // npm start: builds, then serves on the embedded database (PORT=0: a free port instead of 4000).
+    gw = spawnGateway(
+      { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: undefined, DATA_DIR: undefined, LOG_LEVEL: 'info', NODE_ENV: undefined },
+      ['npm', 'start', '--silent'],
+      { cwd: clone },
+    );
+    const url = await gw.ready(240_000);
+    const startedIn = Date.now() - t0;
+    const port = new URL(url).port;
+    expect(gw.stdout()).toMatch(/Development API key \(admin scope, store "demo"\): sk_\S+\n\s+Saved to .*\/data\/dev-api-key\.txt/);
+    expect(fs.existsSync(path.join(clone, 'data', 'dev-api-key.txt'))).toBe(true);
 
-  // key:create while the gateway runs (the build is fresh: no second build).
-  const created = await sh('npm', ['run', '--silent', 'key:create', '--', '--store', 'demo', '--scopes', 'inventory:read,catalog:write', '--name', 'fresh'], clone, { DATABASE_URL: undefined, DATA_DIR: undefined });
-  expect([created.err, created.code]).toEqual([expect.stringMatching(/^Created sk key .* for store "demo"/), 0]);
-  const key = created.out.trim();
-  expect(key).toMatch(/^sk_[A-Za-z0-9_-]{32}$/);
-  expect(created.ms).toBeLessThan(15_000);
+    // key:create while the gateway runs (the build is fresh: no second build).
+    const created = await sh(
+      'npm',
+      ['run', '--silent', 'key:create', '--', '--store', 'demo', '--scopes', 'inventory:read,catalog:write', '--name', 'fresh'],
+      clone,
+      { DATABASE_URL: undefined, DATA_DIR: undefined },
+    );
+    expect([created.err, created.code]).toEqual([expect.stringMatching(/^Created sk key .* for store "demo"/), 0]);
+    const key = created.out.trim();
+    expect(key).toMatch(/^sk_[A-Za-z0-9_-]{32}$/);
+    expect(created.ms).toBeLessThan(15_000);
 
-  // The README's curl, as written there, with that key (and the port this gateway got).
-  const readme = fs.readFileSync(path.join(clone, 'README.md'), 'utf8');
-  const block = /```sh\nKEY=\$\(cat data\/dev-api-key\.txt\)\n([\s\S]*?)```/.exec(readme);
-  expect(block).not.toBeNull();
-  const curl = block![1].replace(/\\\n\s*/g, '').trim().replace('localhost:4000', `localhost:${port}`);
-  expect(curl).toMatch(/^curl -s localhost:\d+\/graphql /);
-  const r = await sh('sh', ['-c', curl], clone, { KEY: key });
-  expect(r.code).toBe(0);
-  const body = JSON.parse(r.out) as { data?: unknown; errors?: unknown };
-  expect(body.errors).toBeUndefined();
-  expect(body.data).toEqual({ variant: { sku: 'SKU-001', product: { name: 'Blue Widget 500ml' } } });
+    // The README's curl, as written there, with that key (and the port this gateway got).
+    const readme = fs.readFileSync(path.join(clone, 'README.md'), 'utf8');
+    const block = /```sh\nKEY=\$\(cat data\/dev-api-key\.txt\)\n([\s\S]*?)```/.exec(readme);
+    expect(block).not.toBeNull();
+    const curl = block![1]
+      .replace(/\\\n\s*/g, '')
+      .trim()
+      .replace('localhost:4000', `localhost:${port}`);
+    expect(curl).toMatch(/^curl -s localhost:\d+\/graphql /);
+    const r = await sh('sh', ['-c', curl], clone, { KEY: key });
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.out) as { data?: unknown; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ variant: { sku: 'SKU-001', product: { name: 'Blue Widget 500ml' } } });
 
-  // Nothing the run wrote is left for git to pick up.
-  expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: clone }).toString()).toBe('');
-  gw.child.kill('SIGTERM');
-  process.stderr.write(`fresh clone: clone + generate + build + start ${(startedIn / 1000).toFixed(1)} s, all ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-});
+    // Nothing the run wrote is left for git to pick up.
+    expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: clone }).toString()).toBe('');
+    gw.child.kill('SIGTERM');
+    process.stderr.write(
+      `fresh clone: clone + generate + build + start ${(startedIn / 1000).toFixed(1)} s, all ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+  },
+);

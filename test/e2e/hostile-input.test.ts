@@ -23,7 +23,15 @@ let tdb: TestDatabase;
 beforeAll(async () => {
   tdb = await createTestDatabase();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-hostile-'));
-  gw = spawnGateway({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: tdb.url, DATA_DIR: dataDir, SEED_DEMO: 'always', LOG_LEVEL: 'info', NODE_ENV: 'development' });
+  gw = spawnGateway({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: tdb.url,
+    DATA_DIR: dataDir,
+    SEED_DEMO: 'always',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'development',
+  });
   url = await gw.ready(120_000);
   key = printedDevKey(gw);
 });
@@ -59,7 +67,26 @@ function cases(): Req[] {
   const ADJ = `mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { inventoryLevel { onHand } userErrors { code message } } }`;
   const RES = `mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id } userErrors { code message } } }`;
   const LEVELS = `query($first: Int, $after: String, $f: InventoryLevelFilter) { inventoryLevels(first: $first, after: $after, filter: $f) { nodes { onHand } } }`;
-  const numbers: unknown[] = [2 ** 31, 2 ** 31 - 1, -(2 ** 31) - 1, 2 ** 53, 2 ** 53 + 2, -1, 0, 1.5, -0.5, 1e308, 'NaN', 'Infinity', '12', null, true, [], {}, '0x10'];
+  const numbers: unknown[] = [
+    2 ** 31,
+    2 ** 31 - 1,
+    -(2 ** 31) - 1,
+    2 ** 53,
+    2 ** 53 + 2,
+    -1,
+    0,
+    1.5,
+    -0.5,
+    1e308,
+    'NaN',
+    'Infinity',
+    '12',
+    null,
+    true,
+    [],
+    {},
+    '0x10',
+  ];
   const strings: unknown[] = [
     'x'.repeat(100_000),
     'a\u0000b',
@@ -89,7 +116,9 @@ function cases(): Req[] {
     'garbage',
     Buffer.from('{"c":"InventoryLevel","s":"SKU","v":{"$ne":1},"i":"x"}').toString('base64url'),
     Buffer.from('{"c":"InventoryLevel","s":"SKU","v":"a","i":"not-a-uuid"}').toString('base64url'),
-    Buffer.from('{"c":"InventoryLevel","s":"SKU","v":"\'; SELECT pg_sleep(10); --","i":"00000000-0000-0000-0000-000000000000"}').toString('base64url'),
+    Buffer.from('{"c":"InventoryLevel","s":"SKU","v":"\'; SELECT pg_sleep(10); --","i":"00000000-0000-0000-0000-000000000000"}').toString(
+      'base64url',
+    ),
     Buffer.from('[1,2,3]').toString('base64url'),
     'x'.repeat(2000),
   ];
@@ -101,7 +130,11 @@ function cases(): Req[] {
     out.push(json(ADJ, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: n, reason: 'CORRECTION' } }));
     out.push(json(RES, { i: { lines: [{ sku: 'SKU-001', quantity: n }], ttlSeconds: n } }));
     out.push(json(LEVELS, { first: n }));
-    out.push(json(`mutation { inventorySet(input: { sku: "SKU-001", warehouseCode: "BER-1", quantity: ${JSON.stringify(n)} }) { userErrors { code } } }`));
+    out.push(
+      json(
+        `mutation { inventorySet(input: { sku: "SKU-001", warehouseCode: "BER-1", quantity: ${JSON.stringify(n)} }) { userErrors { code } } }`,
+      ),
+    );
   }
   // Strings everywhere text is accepted.
   for (const s of strings) {
@@ -109,12 +142,17 @@ function cases(): Req[] {
     out.push(json(SET, { i: { sku: 'SKU-001', warehouseCode: s, quantity: 1, note: s } }));
     out.push(json(ADJ, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'CORRECTION', note: s, idempotencyKey: s } }));
     out.push(json(RES, { i: { lines: [{ sku: 'SKU-001', quantity: 1 }], reference: s } }));
-    out.push(json(`mutation($i: ProductCreateInput!) { productCreate(input: $i) { userErrors { code } } }`, { i: { name: s, sku: s, externalId: s } }));
+    out.push(
+      json(`mutation($i: ProductCreateInput!) { productCreate(input: $i) { userErrors { code } } }`, {
+        i: { name: s, sku: s, externalId: s },
+      }),
+    );
     out.push(json(`query($s: String) { products(first: 5, filter: { search: $s }) { nodes { name } } }`, { s }));
     out.push(json(`query($s: String!) { variantByLabel(externalId: "PRB", label: $s) { userErrors { code } } }`, { s }));
   }
   // Unknown enum values, wrong shapes.
-  for (const reason of ['NOPE', 'received', '', 1, null, ['SALE']]) out.push(json(ADJ, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason } }));
+  for (const reason of ['NOPE', 'received', '', 1, null, ['SALE']])
+    out.push(json(ADJ, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason } }));
   for (const st of ['NOPE', 'in_stock', 3]) out.push(json(LEVELS, { f: { statuses: [st] } }));
   out.push(json(SET, 'not an object'));
   out.push(json(SET, [1, 2]));
@@ -133,16 +171,29 @@ function cases(): Req[] {
   }
   // Structural abuse: depth, aliases, directives, tokens, fragments, batching.
   let deep = 'id';
-  for (let i = 0; i < 40; i++) deep = `variant { product { ${i % 2 ? 'variants(first: 1) { nodes { ' : ''}name ${i % 2 ? '} }' : ''} } sku }`;
-  out.push(json(`{ variant(sku: "SKU-001") { product { variants(first: 2) { nodes { product { variants(first: 2) { nodes { product { variants(first: 2) { nodes { product { name } } } } } } } } } } } }`));
+  for (let i = 0; i < 40; i++)
+    deep = `variant { product { ${i % 2 ? 'variants(first: 1) { nodes { ' : ''}name ${i % 2 ? '} }' : ''} } sku }`;
+  out.push(
+    json(
+      `{ variant(sku: "SKU-001") { product { variants(first: 2) { nodes { product { variants(first: 2) { nodes { product { variants(first: 2) { nodes { product { name } } } } } } } } } } } }`,
+    ),
+  );
   out.push(json(`{ ${Array.from({ length: 500 }, (_, i) => `a${i}: __typename`).join(' ')} }`));
   out.push(json(`{ ${Array.from({ length: 50 }, (_, i) => `a${i}: variant(sku: "SKU-001") { sku }`).join(' ')} }`));
   out.push(json(`{ __typename ${'@skip(if: false) '.repeat(200)} }`));
   out.push(json(`{ ${'__typename '.repeat(20_000)} }`));
   out.push(json(`query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }`));
-  out.push(json(`{ inventoryLevels(first: 250) { nodes { variant { product { variants(first: 250) { nodes { inventoryLevels(first: 250) { nodes { onHand } } } } } } } } }`));
+  out.push(
+    json(
+      `{ inventoryLevels(first: 250) { nodes { variant { product { variants(first: 250) { nodes { inventoryLevels(first: 250) { nodes { onHand } } } } } } } } }`,
+    ),
+  );
   out.push(json(`{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }`));
-  out.push({ label: 'batch', body: JSON.stringify(Array.from({ length: 100 }, () => ({ query: '{ __typename }' }))), headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` } });
+  out.push({
+    label: 'batch',
+    body: JSON.stringify(Array.from({ length: 100 }, () => ({ query: '{ __typename }' }))),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+  });
   void deep;
   // Transport-level garbage.
   const transport: Req[] = [
@@ -157,16 +208,46 @@ function cases(): Req[] {
     { label: 'xml', body: '<query/>', headers: { 'content-type': 'application/xml' } },
     { label: 'no content type', body: '{"query":"{ __typename }"}', headers: {} },
     { label: 'empty', body: '', headers: { 'content-type': 'application/json' } },
-    { label: 'huge body', body: JSON.stringify({ query: '{ __typename }', variables: { x: 'y'.repeat(2_000_000) } }), headers: { 'content-type': 'application/json' } },
-    { label: 'GET mutation', method: 'GET', path: '/graphql?query=' + encodeURIComponent('mutation { inventorySet(input: {sku: "SKU-001", warehouseCode: "BER-1", quantity: 1}) { userErrors { code } } }'), headers: { authorization: `Bearer ${key}` } },
+    {
+      label: 'huge body',
+      body: JSON.stringify({ query: '{ __typename }', variables: { x: 'y'.repeat(2_000_000) } }),
+      headers: { 'content-type': 'application/json' },
+    },
+    {
+      label: 'GET mutation',
+      method: 'GET',
+      path:
+        '/graphql?query=' +
+        encodeURIComponent(
+          'mutation { inventorySet(input: {sku: "SKU-001", warehouseCode: "BER-1", quantity: 1}) { userErrors { code } } }',
+        ),
+      headers: { authorization: `Bearer ${key}` },
+    },
     { label: 'GET no query', method: 'GET', path: '/graphql' },
-    { label: 'GET bad variables', method: 'GET', path: '/graphql?query=%7B__typename%7D&variables=%7B', headers: { 'apollo-require-preflight': '1' } },
+    {
+      label: 'GET bad variables',
+      method: 'GET',
+      path: '/graphql?query=%7B__typename%7D&variables=%7B',
+      headers: { 'apollo-require-preflight': '1' },
+    },
     { label: 'PUT', method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } },
     { label: 'DELETE', method: 'DELETE' },
     { label: 'unknown path', method: 'GET', path: '/../../etc/passwd' },
-    { label: 'bad auth', body: '{"query":"{ __typename }"}', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + 'z'.repeat(10_000) } },
-    { label: 'basic auth', body: '{"query":"{ inventoryLevels(first:1){ nodes { id } } }"}', headers: { 'content-type': 'application/json', authorization: 'Basic YTpi' } },
-    { label: 'invalid utf8', body: Buffer.from([0x7b, 0x22, 0x71, 0xff, 0xfe, 0x7d]).toString('latin1'), headers: { 'content-type': 'application/json' } },
+    {
+      label: 'bad auth',
+      body: '{"query":"{ __typename }"}',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer ' + 'z'.repeat(10_000) },
+    },
+    {
+      label: 'basic auth',
+      body: '{"query":"{ inventoryLevels(first:1){ nodes { id } } }"}',
+      headers: { 'content-type': 'application/json', authorization: 'Basic YTpi' },
+    },
+    {
+      label: 'invalid utf8',
+      body: Buffer.from([0x7b, 0x22, 0x71, 0xff, 0xfe, 0x7d]).toString('latin1'),
+      headers: { 'content-type': 'application/json' },
+    },
   ];
   out.push(...transport);
 
@@ -178,7 +259,11 @@ function cases(): Req[] {
     if (kind < 0.15 && b.body) out.push({ ...b, label: b.label + ' (truncated)', body: b.body.slice(0, Math.floor(r() * b.body.length)) });
     else if (kind < 0.25 && b.body) {
       const i = Math.floor(r() * b.body.length);
-      out.push({ ...b, label: b.label + ' (byte flip)', body: b.body.slice(0, i) + String.fromCharCode(Math.floor(r() * 128)) + b.body.slice(i + 1) });
+      out.push({
+        ...b,
+        label: b.label + ' (byte flip)',
+        body: b.body.slice(0, i) + String.fromCharCode(Math.floor(r() * 128)) + b.body.slice(i + 1),
+      });
     } else out.push(b);
   }
   return out;
@@ -188,17 +273,22 @@ test('2,000+ hostile requests: no 5xx, no leaks, the process survives and its me
   const all = cases();
   expect(all.length).toBeGreaterThanOrEqual(2000);
   const failures: string[] = [];
-  const leak = /(\bat [\w.<>]+ \(|node_modules|\/work\/|stack|SELECT |INSERT |UPDATE |DELETE FROM|syntax error at or near|duplicate key|violates|relation "|postgres|prisma)/i;
+  const leak =
+    /(\bat [\w.<>]+ \(|node_modules|\/work\/|stack|SELECT |INSERT |UPDATE |DELETE FROM|syntax error at or near|duplicate key|violates|relation "|postgres|prisma)/i;
   let rssAtStart = 0;
   const BATCH = 20;
   for (let i = 0; i < all.length; i += BATCH) {
     if (i >= 300 && rssAtStart === 0) rssAtStart = rssKb(gw.child.pid!);
     await Promise.all(
       all.slice(i, i + BATCH).map(async (c, j) => {
-        let status = 0;
-        let text = '';
+        let status: number;
+        let text: string;
         try {
-          const res = await fetch(url.replace('/graphql', c.path ?? '/graphql'), { method: c.method ?? 'POST', headers: c.headers, body: c.method === 'GET' || c.method === 'DELETE' ? undefined : c.body });
+          const res = await fetch(url.replace('/graphql', c.path ?? '/graphql'), {
+            method: c.method ?? 'POST',
+            headers: c.headers,
+            body: c.method === 'GET' || c.method === 'DELETE' ? undefined : c.body,
+          });
           status = res.status;
           text = await res.text();
         } catch (e) {
@@ -216,10 +306,12 @@ test('2,000+ hostile requests: no 5xx, no leaks, the process survives and its me
           }
           const list = Array.isArray(body) ? body : [body];
           for (const b of list) {
-            const wellFormed = (b && typeof b === 'object' && ('data' in b || Array.isArray(b.errors))) || (b && typeof b.status === 'string');
+            const wellFormed =
+              (b && typeof b === 'object' && ('data' in b || Array.isArray(b.errors))) || (b && typeof b.status === 'string');
             if (!wellFormed) failures.push(`#${i + j} ${c.label}: malformed body ${text.slice(0, 100)}`);
             for (const e of b?.errors ?? []) {
-              if (typeof e.message !== 'string' || !e.extensions?.code) failures.push(`#${i + j} ${c.label}: error without code ${JSON.stringify(e).slice(0, 200)}`);
+              if (typeof e.message !== 'string' || !e.extensions?.code)
+                failures.push(`#${i + j} ${c.label}: error without code ${JSON.stringify(e).slice(0, 200)}`);
               if (e.extensions?.code === 'INTERNAL_SERVER_ERROR') failures.push(`#${i + j} ${c.label}: INTERNAL_SERVER_ERROR`);
             }
           }
@@ -264,7 +356,8 @@ test('the same hostile operations over graphql-ws (1,000+ messages): the same co
     }
   }
   expect(ops.length).toBeGreaterThanOrEqual(1000);
-  const leak = /(\bat [\w.<>]+ \(|node_modules|\/work\/|stack|SELECT |INSERT |UPDATE |DELETE FROM|syntax error at or near|duplicate key|violates|relation "|postgres|prisma)/i;
+  const leak =
+    /(\bat [\w.<>]+ \(|node_modules|\/work\/|stack|SELECT |INSERT |UPDATE |DELETE FROM|syntax error at or near|duplicate key|violates|relation "|postgres|prisma)/i;
   const failures: string[] = [];
   const CONNS = 4;
   const sessions = Array.from({ length: CONNS }, () => new WsSession(url, key));
@@ -285,7 +378,8 @@ test('the same hostile operations over graphql-ws (1,000+ messages): the same co
         // A socket is closed only for what the protocol says: a malformed message (4400), or a
         // message over the 1 MiB limit (1009, the WebSocket counterpart of HTTP 413), which also
         // ends the other operations in flight on that socket.
-        if (a.closeCode != null && a.closeCode !== 4400 && a.closeCode !== 1009) failures.push(`#${i + j} ${op.label}: closed ${a.closeCode}`);
+        if (a.closeCode != null && a.closeCode !== 4400 && a.closeCode !== 1009)
+          failures.push(`#${i + j} ${op.label}: closed ${a.closeCode}`);
         for (const e of a.errors ?? []) {
           if (!e.extensions?.code) failures.push(`#${i + j} ${op.label}: error without code ${JSON.stringify(e).slice(0, 200)}`);
           if (e.extensions?.code === 'INTERNAL_SERVER_ERROR') failures.push(`#${i + j} ${op.label}: INTERNAL_SERVER_ERROR`);

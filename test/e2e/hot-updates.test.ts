@@ -27,7 +27,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => (await t.gateway.app.db.pool.query(sql, params)).rows as T[];
+const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> =>
+  (await t.gateway.app.db.pool.query(sql, params)).rows as T[];
 
 /** The column names assigned in each `UPDATE inventory_levels … SET a = …, b = … FROM|WHERE|RETURNING` of a statement. */
 function setColumns(sql: string): string[] {
@@ -71,7 +72,8 @@ test('the writer statements set exactly LEVEL_WRITTEN_COLUMNS, and nothing else 
       const p = path.join(d, e.name);
       if (e.isDirectory()) {
         if (e.name !== 'generated') walk(p);
-      } else if (/\.ts$/.test(e.name) && /UPDATE\s+"?inventory_levels"?\b/i.test(fs.readFileSync(p, 'utf8'))) writers.push(path.relative(src, p));
+      } else if (/\.ts$/.test(e.name) && /UPDATE\s+"?inventory_levels"?\b/i.test(fs.readFileSync(p, 'utf8')))
+        writers.push(path.relative(src, p));
     }
   };
   walk(src);
@@ -91,7 +93,7 @@ test('no index on inventory_levels covers a column that a stock change writes; t
   const covering: string[] = [];
   for (const ix of indexes) {
     // Key and INCLUDE columns, and columns named in index expressions or a partial index's predicate.
-    const words = new Set([...ix.cols, ...`${ix.exprs ?? ''} ${ix.pred ?? ''}`.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []]);
+    const words = new Set([...ix.cols, ...(`${ix.exprs ?? ''} ${ix.pred ?? ''}`.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? [])]);
     for (const c of LEVEL_WRITTEN_COLUMNS) if (words.has(c)) covering.push(`${ix.name} covers ${c}`);
   }
   expect(covering).toEqual([]);

@@ -55,7 +55,11 @@ test('mutations are still refused over GET, and a form-encoded POST still needs 
     authorization: `Bearer ${t.store.adminKey}`,
   });
   expect(m.status).toBe(405);
-  const form = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'query=%7B__typename%7D' });
+  const form = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'query=%7B__typename%7D',
+  });
   expect(form.status).toBe(400);
   expect(await form.text()).toMatch(/Cross-Site Request Forgery/);
 });

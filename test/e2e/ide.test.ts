@@ -35,8 +35,28 @@ const browserTest = haveBrowser ? test : test.skip;
  * in error messages and comments of React, CodeMirror, markdown-it and GraphiQL — never fetched.
  * Anything else (a CDN, a font service) fails the test.
  */
-const REFERENCE_ONLY_HOSTS = new Set(['www.w3.org', 'reactjs.org', 'react.dev', 'github.com', 'en.wikipedia.org', 'commonmark.org', 'codemirror.net', 'yarnpkg.com', 'spec.graphql.org', 'graphql.org']);
-const CDN_HOSTS = ['unpkg.com', 'cdn.jsdelivr.net', 'cdnjs.cloudflare.com', 'fonts.googleapis.com', 'fonts.gstatic.com', 'esm.sh', 'cdn.skypack.dev', 'cdn.apollographql.com'];
+const REFERENCE_ONLY_HOSTS = new Set([
+  'www.w3.org',
+  'reactjs.org',
+  'react.dev',
+  'github.com',
+  'en.wikipedia.org',
+  'commonmark.org',
+  'codemirror.net',
+  'yarnpkg.com',
+  'spec.graphql.org',
+  'graphql.org',
+]);
+const CDN_HOSTS = [
+  'unpkg.com',
+  'cdn.jsdelivr.net',
+  'cdnjs.cloudflare.com',
+  'fonts.googleapis.com',
+  'fonts.gstatic.com',
+  'esm.sh',
+  'cdn.skypack.dev',
+  'cdn.apollographql.com',
+];
 
 let t: TestServer;
 let origin: string;
@@ -49,7 +69,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const html = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ...(init.headers ?? {}) } });
+const html = (url: string, init: RequestInit = {}) =>
+  fetch(url, { ...init, headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ...(init.headers ?? {}) } });
 
 /** A request with the path sent exactly as given (fetch would normalize it). */
 function rawGet(port: number, rawPath: string): Promise<{ status: number; body: string }> {
@@ -139,7 +160,10 @@ test('GET /graphql from a browser serves GraphiQL; every asset comes from this s
 
 test('assets: conditional requests, compression, HEAD, and only GET/HEAD', async () => {
   const page = await (await html(t.url)).text();
-  const js = new URL(assetUrls(page).find((a) => a.endsWith('.js'))!, t.url);
+  const js = new URL(
+    assetUrls(page).find((a) => a.endsWith('.js'))!,
+    t.url,
+  );
   const first = await fetch(js, { headers: { 'accept-encoding': 'br' } });
   expect(first.headers.get('content-encoding')).toBe('br');
   expect(first.headers.get('vary')).toBe('Accept-Encoding');
@@ -256,7 +280,15 @@ browserTest(
       ctx = await chromium.launchPersistentContext(userDataDir, {
         executablePath: CHROMIUM,
         headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
         viewport: { width: 1400, height: 900 },
       });
       const external: string[] = [];
@@ -294,17 +326,26 @@ browserTest(
       // Second tab: the subscription. Run it, change stock over HTTP, see the event arrive.
       await page.click('.graphiql-tab:has-text("StatusChanges") button.graphiql-tab-button');
       await page.waitForSelector('.graphiql-tab-active:has-text("StatusChanges")');
-      await page.waitForFunction(() => document.querySelector('.graphiql-query-editor')?.textContent?.includes('subscription StatusChanges'));
+      await page.waitForFunction(() =>
+        document.querySelector('.graphiql-query-editor')?.textContent?.includes('subscription StatusChanges'),
+      );
       await page.waitForTimeout(300); // GraphiQL updates the tab's operation name just after its editor
       const subscribersBefore = t.gateway.subscriptions.stats.subscribers;
       await page.click('.graphiql-execute-button');
       try {
         await page.waitForSelector('.graphiql-execute-button[aria-label*="Stop"]', { timeout: 10_000 });
       } catch (e) {
-        throw new Error(`${(e as Error).message}\nframes: ${frames.join('\n')}\nresult: ${await page.textContent('.result-window')}\nlabel: ${await page.getAttribute('.graphiql-execute-button', 'aria-label')}`);
+        throw new Error(
+          `${(e as Error).message}\nframes: ${frames.join('\n')}\nresult: ${await page.textContent('.result-window')}\nlabel: ${await page.getAttribute('.graphiql-execute-button', 'aria-label')}`,
+          { cause: e },
+        );
       }
       await eventually('the server to register the subscription', () => t.gateway.subscriptions.stats.subscribers > subscribersBefore);
-      await ok(t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku, warehouseCode: wh.code, delta: -3, reason: 'SALE' } }));
+      await ok(
+        t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, {
+          i: { sku, warehouseCode: wh.code, delta: -3, reason: 'SALE' },
+        }),
+      );
       await page.waitForFunction(
         (s) => {
           const text = document.querySelector('.result-window')?.textContent ?? '';

@@ -39,7 +39,8 @@ test('product totals, the summary and the ledger chain hold in every snapshot ta
   const gql: GqlClient = makeClient(t.url, store.adminKey);
   const whs = [await createWarehouse(gql), await createWarehouse(gql)];
   const skus: string[] = [];
-  for (let i = 0; i < 3; i++) skus.push(...(await createProduct(gql, { skus: [`INV-${i}-a-${Date.now()}`, `INV-${i}-b-${Date.now()}`] })).skus);
+  for (let i = 0; i < 3; i++)
+    skus.push(...(await createProduct(gql, { skus: [`INV-${i}-a-${Date.now()}`, `INV-${i}-b-${Date.now()}`] })).skus);
   for (const sku of skus) for (const w of whs) await setStock(gql, sku, w.code, 20);
 
   const rand = rng(4242);
@@ -55,10 +56,38 @@ test('product totals, the summary and the ledger chain hold in every snapshot ta
       if (r < 0.15) await ok(gql(Q.adjust, { i: { sku, warehouseCode: w, delta: rand() < 0.5 ? 3 : -2, reason: 'CORRECTION' } }));
       else if (r < 0.22) await ok(gql(Q.set, { i: { sku, warehouseCode: w, quantity: 10 + Math.floor(rand() * 20) } }));
       else if (r < 0.3) await ok(gql(Q.move, { i: { sku, fromWarehouseCode: whs[0].code, toWarehouseCode: whs[1].code, quantity: 1 } }));
-      else if (r < 0.4) await ok(gql(Q.settings, { i: { sku, warehouseCode: w, safetyStock: Math.floor(rand() * 4), lowStockThreshold: Math.floor(rand() * 15), incoming: Math.floor(rand() * 9) } }));
-      else if (r < 0.47) await ok(gql(Q.bulk, { i: { errorPolicy: 'REJECT_FAILED_ROWS', items: [{ sku, warehouseCode: w, delta: 1 }, { mode: 'SET', sku: pick(skus), warehouseCode: w, quantity: 15 }] } }));
+      else if (r < 0.4)
+        await ok(
+          gql(Q.settings, {
+            i: {
+              sku,
+              warehouseCode: w,
+              safetyStock: Math.floor(rand() * 4),
+              lowStockThreshold: Math.floor(rand() * 15),
+              incoming: Math.floor(rand() * 9),
+            },
+          }),
+        );
+      else if (r < 0.47)
+        await ok(
+          gql(Q.bulk, {
+            i: {
+              errorPolicy: 'REJECT_FAILED_ROWS',
+              items: [
+                { sku, warehouseCode: w, delta: 1 },
+                { mode: 'SET', sku: pick(skus), warehouseCode: w, quantity: 15 },
+              ],
+            },
+          }),
+        );
       else if (r < 0.75) {
-        const lines = rand() < 0.5 ? [{ sku, quantity: 1 + Math.floor(rand() * 3) }] : [{ sku, quantity: 1 }, { sku: pick(skus), quantity: 2 }];
+        const lines =
+          rand() < 0.5
+            ? [{ sku, quantity: 1 + Math.floor(rand() * 3) }]
+            : [
+                { sku, quantity: 1 },
+                { sku: pick(skus), quantity: 2 },
+              ];
         const d = await ok(gql(Q.reserve, { i: { lines, ttlSeconds: rand() < 0.3 ? 1 : 60 } }));
         if (d.inventoryReserve.reservation) held.push(d.inventoryReserve.reservation.id);
       } else if (held.length) {
@@ -84,20 +113,36 @@ test('product totals, the summary and the ledger chain hold in every snapshot ta
   const { pool } = t.gateway.app.db;
   const stoppedAt: string = (await pool.query(`SELECT (now() + interval '1 second')::text AS at`)).rows[0].at;
   await pastInDatabase(pool, stoppedAt);
-  await eventually('the sweeper to expire every due hold', async () =>
-    (await pool.query(`SELECT NOT EXISTS (SELECT 1 FROM reservation_lines WHERE status = 'ACTIVE' AND expires_at <= now()) AS done`)).rows[0].done,
+  await eventually(
+    'the sweeper to expire every due hold',
+    async () =>
+      (await pool.query(`SELECT NOT EXISTS (SELECT 1 FROM reservation_lines WHERE status = 'ACTIVE' AND expires_at <= now()) AS done`))
+        .rows[0].done,
   );
   snapshots.push(await snapshotInvariants(t.gateway.app, store.storeId));
 
   expect(ops).toBe(240);
   expect(snapshots.length).toBeGreaterThanOrEqual(5);
-  for (const s of snapshots) expect({ productTotals: s.productTotals, summary: s.summary, ledgerChain: s.ledgerChain }).toEqual({ productTotals: [], summary: [], ledgerChain: [] });
+  for (const s of snapshots)
+    expect({ productTotals: s.productTotals, summary: s.summary, ledgerChain: s.ledgerChain }).toEqual({
+      productTotals: [],
+      summary: [],
+      ledgerChain: [],
+    });
   expect(snapshots.at(-1)!.movements).toBeGreaterThan(100);
-  expect(await checkInvariants(t.gateway.app, store.storeId)).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
+  expect(await checkInvariants(t.gateway.app, store.storeId)).toEqual({
+    ledger: [],
+    reservedLedger: [],
+    bounds: [],
+    reservedVsLines: [],
+    dupKeys: [],
+  });
 
   // At rest, over HTTP: each product's totals equal the sum of its levels read through the API.
   const d = await ok(
-    gql(`{ products(first: 10) { nodes { totals { onHand reserved available incoming } variants(first: 5) { nodes { inventoryLevels(first: 5) { nodes { onHand reserved available incoming } } } } } } }`),
+    gql(
+      `{ products(first: 10) { nodes { totals { onHand reserved available incoming } variants(first: 5) { nodes { inventoryLevels(first: 5) { nodes { onHand reserved available incoming } } } } } } }`,
+    ),
   );
   for (const p of d.products.nodes) {
     const levels = p.variants.nodes.flatMap((v: { inventoryLevels: { nodes: Record<string, number>[] } }) => v.inventoryLevels.nodes);

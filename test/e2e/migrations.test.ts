@@ -52,7 +52,10 @@ function addMigration(name: string, sql: string) {
 test('concurrent migrate() calls apply each migration exactly once, in order', async () => {
   addMigration('29990101000000_add_note', 'ALTER TABLE "stores" ADD COLUMN "note" TEXT;');
   const results = await Promise.all([1, 2, 3, 4].map(() => migrate(db.connection, undefined, dir)));
-  const names = fs.readdirSync(dir).filter((n) => /^\d+_/.test(n)).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => /^\d+_/.test(n))
+    .sort();
   expect(results.flat().sort()).toEqual(names);
   expect(await recorded()).toEqual(names.map((migration_name) => ({ migration_name, n: 1, finished: true })));
   expect(await migrate(db.connection, undefined, dir)).toEqual([]);
@@ -61,7 +64,10 @@ test('concurrent migrate() calls apply each migration exactly once, in order', a
 
 test('a migration changed after it was applied is an error naming it', async () => {
   await migrate(db.connection, undefined, dir);
-  const [first] = fs.readdirSync(dir).filter((n) => /^\d+_/.test(n)).sort();
+  const [first] = fs
+    .readdirSync(dir)
+    .filter((n) => /^\d+_/.test(n))
+    .sort();
   fs.appendFileSync(path.join(dir, first, 'migration.sql'), '\n-- edited\n');
   const err = await migrate(db.connection, undefined, dir).catch((e) => e);
   expect(err).toBeInstanceOf(MigrationError);

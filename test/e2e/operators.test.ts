@@ -52,7 +52,11 @@ test('every tool works against a running embedded gateway (admin socket, mode 06
   const db = { dataDir };
 
   // key:create, used at once against the gateway.
-  const created = await runCli('keys.js', ['create', '--store', 'demo', '--scopes', 'inventory:read,inventory:write', '--name', 'while-running'], db);
+  const created = await runCli(
+    'keys.js',
+    ['create', '--store', 'demo', '--scopes', 'inventory:read,inventory:write', '--name', 'while-running'],
+    db,
+  );
   expect([created.err, created.code]).toEqual([expect.stringMatching(/^Created sk key/), 0]);
   const key = created.out.trim();
   expect(key).toMatch(/^sk_/);
@@ -73,11 +77,15 @@ test('every tool works against a running embedded gateway (admin socket, mode 06
   const imported = await runCli('import.js', [csv, '--json'], db);
   expect([imported.err, imported.code]).toEqual(['', 0]);
   expect(JSON.parse(imported.out)).toMatchObject({ rows: 2, applied: 2, failed: 0 });
-  const lvl = await ok(post(url, '{ variant(sku: "SKU-001") { inventoryLevels(first: 10) { nodes { onHand warehouse { code } } } } }', {}, key));
+  const lvl = await ok(
+    post(url, '{ variant(sku: "SKU-001") { inventoryLevels(first: 10) { nodes { onHand warehouse { code } } } } }', {}, key),
+  );
   expect(lvl.variant.inventoryLevels.nodes).toContainEqual({ onHand: 340, warehouse: { code: 'BER-1' } });
   const exported = await runCli('export.js', [], db);
   expect(exported.code).toBe(0);
-  expect(exported.out.split('\n')[0]).toBe('sku,externalId,label,product,warehouse,onHand,reserved,incoming,safetyStock,available,status,price,currency');
+  expect(exported.out.split('\n')[0]).toBe(
+    'sku,externalId,label,product,warehouse,onHand,reserved,incoming,safetyStock,available,status,price,currency',
+  );
   expect(exported.out).toMatch(/^SKU-001,WIDGET-BLUE,500ml,Blue Widget 500ml,BER-1,340,/m);
   const toFile = await runCli('export.js', ['--out', path.join(work, 'out.csv')], db);
   expect(toFile.code).toBe(0);
@@ -102,7 +110,9 @@ test('every tool works against a running embedded gateway (admin socket, mode 06
 
   // A second gateway on the same DATA_DIR: one line naming the owner and what to do.
   const second = start({ DATABASE_URL: undefined, DATA_DIR: dataDir });
-  expect(await failsWithOneLine(second)).toMatch(/^Startup failed: DATA_DIR .* is in use by another gateway process \(pid \d+\).*stop it first, or give this one another DATA_DIR/);
+  expect(await failsWithOneLine(second)).toMatch(
+    /^Startup failed: DATA_DIR .* is in use by another gateway process \(pid \d+\).*stop it first, or give this one another DATA_DIR/,
+  );
 
   // Stopped: the tools open the database themselves.
   gw.child.kill('SIGTERM');
@@ -121,14 +131,18 @@ test('startup failures are one line with the cause and the fix, exit code 1, and
   const port = (blocker.address() as net.AddressInfo).port;
   try {
     const gw = start({ DATABASE_URL: undefined, DATA_DIR: 'memory://', PORT: String(port) });
-    expect(await failsWithOneLine(gw)).toBe(`Startup failed: port ${port} (HOST 127.0.0.1) is already in use by another process. Stop that process, or start with another PORT (PORT=0 picks a free one).`);
+    expect(await failsWithOneLine(gw)).toBe(
+      `Startup failed: port ${port} (HOST 127.0.0.1) is already in use by another process. Stop that process, or start with another PORT (PORT=0 picks a free one).`,
+    );
   } finally {
     blocker.close();
   }
 
   // Impossible settings are refused before anything starts.
   const bucket = start({ DATABASE_URL: undefined, DATA_DIR: 'memory://', RATE_LIMIT_BUCKET_SIZE: '1000', MAX_QUERY_COST: '5000' });
-  expect(await failsWithOneLine(bucket)).toMatch(/^Invalid configuration: RATE_LIMIT_BUCKET_SIZE \(1000\) is smaller than MAX_QUERY_COST \(5000\).*Raise RATE_LIMIT_BUCKET_SIZE/);
+  expect(await failsWithOneLine(bucket)).toMatch(
+    /^Invalid configuration: RATE_LIMIT_BUCKET_SIZE \(1000\) is smaller than MAX_QUERY_COST \(5000\).*Raise RATE_LIMIT_BUCKET_SIZE/,
+  );
 
   if (usingPostgres) {
     const u = new URL(process.env.DATABASE_URL!);
@@ -172,7 +186,12 @@ test('a development key goes only beside the embedded database it belongs to; ot
   }
   // Whatever is written is ignored by git.
   const written = ['dev-api-key.txt', 'data/dev-api-key.txt', 'data/admin.sock', 'data/gateway.pid', 'dist/.build-stamp.json'];
-  expect(execFileSync('git', ['check-ignore', ...written], { cwd: ROOT }).toString().trim().split('\n')).toEqual(written);
+  expect(
+    execFileSync('git', ['check-ignore', ...written], { cwd: ROOT })
+      .toString()
+      .trim()
+      .split('\n'),
+  ).toEqual(written);
 });
 
 test('`npm run <tool>` does not rebuild when nothing changed: the build check takes well under 2 s', async () => {

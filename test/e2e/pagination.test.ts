@@ -63,21 +63,33 @@ const LEVEL_ARGS = `, filter: $filter, sortKey: $sortKey, reverse: $reverse`;
 const SPECS: Spec[] = [
   {
     name: 'products',
-    ...root('products', ', $filter: ProductFilter, $sortKey: ProductSortKey, $reverse: Boolean', ', filter: $filter, sortKey: $sortKey, reverse: $reverse'),
+    ...root(
+      'products',
+      ', $filter: ProductFilter, $sortKey: ProductSortKey, $reverse: Boolean',
+      ', filter: $filter, sortKey: $sortKey, reverse: $reverse',
+    ),
     sorts: [{}, { sortKey: 'TOTAL_ON_HAND' }, { sortKey: 'UPDATED_AT', reverse: true }],
     base: () => ({ filter: { search: 'relaytest' } }),
     empty: () => ({ filter: { search: 'no-such-product' } }),
   },
   {
     name: 'variants',
-    ...root('variants', ', $filter: VariantFilter, $sortKey: VariantSortKey, $reverse: Boolean', ', filter: $filter, sortKey: $sortKey, reverse: $reverse'),
+    ...root(
+      'variants',
+      ', $filter: VariantFilter, $sortKey: VariantSortKey, $reverse: Boolean',
+      ', filter: $filter, sortKey: $sortKey, reverse: $reverse',
+    ),
     sorts: [{}, { reverse: true }, { sortKey: 'UPDATED_AT' }],
     base: () => ({ filter: { skus: ids.skus } }),
     empty: () => ({ filter: { skus: ['NO-SUCH-SKU'] } }),
   },
   {
     name: 'warehouses',
-    ...root('warehouses', ', $filter: WarehouseFilter, $sortKey: WarehouseSortKey, $reverse: Boolean', ', filter: $filter, sortKey: $sortKey, reverse: $reverse'),
+    ...root(
+      'warehouses',
+      ', $filter: WarehouseFilter, $sortKey: WarehouseSortKey, $reverse: Boolean',
+      ', filter: $filter, sortKey: $sortKey, reverse: $reverse',
+    ),
     sorts: [{}, { sortKey: 'CODE', reverse: true }],
     base: () => ({ filter: { search: 'RLY' } }),
     empty: () => ({ filter: { search: 'no-such-warehouse' } }),
@@ -111,9 +123,12 @@ const SPECS: Spec[] = [
     // A subscription that never received anything.
     empty: async () => {
       const sub = await ok(
-        t.gql(`mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { webhookSubscription { id } userErrors { message } } }`, {
-          i: { url: ids.hookUrl, topics: ['STOCK_OUT'], active: false },
-        }),
+        t.gql(
+          `mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { webhookSubscription { id } userErrors { message } } }`,
+          {
+            i: { url: ids.hookUrl, topics: ['STOCK_OUT'], active: false },
+          },
+        ),
       );
       return { subscriptionId: sub.webhookSubscriptionCreate.webhookSubscription.id };
     },
@@ -152,7 +167,10 @@ async function until<T>(f: () => Promise<T | undefined | false>, timeoutMs = 30_
 
 beforeAll(async () => {
   // The webhook receiver is on 127.0.0.1, which the SSRF guard refuses unless told otherwise.
-  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100, WEBHOOK_RETRY_BASE_MS: 50 }), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+  t = await startTestServer({
+    INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100, WEBHOOK_RETRY_BASE_MS: 50 }),
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+  });
   // A receiver that accepts every webhook delivery.
   hooks.server = http.createServer((req, res) => {
     req.resume();
@@ -161,14 +179,18 @@ beforeAll(async () => {
   await new Promise<void>((r) => hooks.server!.listen(0, '127.0.0.1', () => r()));
   const hookUrl = (ids.hookUrl = `http://127.0.0.1:${(hooks.server.address() as { port: number }).port}/hooks`);
   const sub = await ok(
-    t.gql(`mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { webhookSubscription { id } userErrors { message } } }`, {
-      i: { url: hookUrl, topics: ['INVENTORY_UPDATED'] },
-    }),
+    t.gql(
+      `mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { webhookSubscription { id } userErrors { message } } }`,
+      {
+        i: { url: hookUrl, topics: ['INVENTORY_UPDATED'] },
+      },
+    ),
   );
   ids.subscription = sub.webhookSubscriptionCreate.webhookSubscription.id;
 
   // Six warehouses (two share a priority: ties are broken by id).
-  for (let i = 0; i < 6; i++) ids.warehouses.push(await createWarehouse(t.gql, { code: `RLY-${i}`, name: `RLY warehouse ${i}`, priority: i === 3 ? 2 : i }));
+  for (let i = 0; i < 6; i++)
+    ids.warehouses.push(await createWarehouse(t.gql, { code: `RLY-${i}`, name: `RLY warehouse ${i}`, priority: i === 3 ? 2 : i }));
   ids.emptyWarehouse = (await createWarehouse(t.gql, { code: 'EMPTY-WH', name: 'Empty' })).id;
   // One product with six variants, five more with one each; equal stock on purpose (ties).
   const big = await createProduct(t.gql, { skus: ['RT-A0', 'RT-A1', 'RT-A2', 'RT-A3', 'RT-A4', 'RT-A5'], externalId: 'relaytest-big' });
@@ -192,7 +214,10 @@ beforeAll(async () => {
     expect(r.inventoryReserve.userErrors).toEqual([]);
   }
   // Deliveries are created when the event hub numbers the events: wait until every event is numbered.
-  await until(async () => (await t.gateway.app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0);
+  await until(
+    async () =>
+      (await t.gateway.app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0,
+  );
 });
 
 afterAll(async () => {
@@ -206,9 +231,21 @@ async function page(spec: Spec, vars: Record<string, unknown>, gql: GqlClient = 
   return spec.conn(r.body.data);
 }
 
-function expectPage(c: any, all: { id: string; cursor: string }[], from: number, to: number, hasPrev: boolean, hasNext: boolean, label: string) {
+function expectPage(
+  c: any,
+  all: { id: string; cursor: string }[],
+  from: number,
+  to: number,
+  hasPrev: boolean,
+  hasNext: boolean,
+  label: string,
+) {
   const want = all.slice(from, to);
-  expect({ label, ids: c.edges.map((e: any) => e.node.id), nodes: c.nodes.map((n: any) => n.id) }).toEqual({ label, ids: want.map((e) => e.id), nodes: want.map((e) => e.id) });
+  expect({ label, ids: c.edges.map((e: any) => e.node.id), nodes: c.nodes.map((n: any) => n.id) }).toEqual({
+    label,
+    ids: want.map((e) => e.id),
+    nodes: want.map((e) => e.id),
+  });
   expect({ label, ...c.pageInfo }).toEqual({
     label,
     hasPreviousPage: hasPrev,
@@ -355,13 +392,20 @@ describe('sealed cursors', () => {
     // Publishable keys may not even sort by a private field (test/e2e/transports.test.ts); a cursor
     // given to a secret key reveals nothing either.
     const pk = await t.store.publishableKey();
-    expect((await makeClient(t.url, pk)(`{ products(first: 10, sortKey: TOTAL_ON_HAND) { edges { cursor } } }`)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await makeClient(t.url, pk)(`{ products(first: 10, sortKey: TOTAL_ON_HAND) { edges { cursor } } }`)).body.errors?.[0]?.extensions
+        ?.code,
+    ).toBe('FORBIDDEN');
     const pkGql = t.gql;
-    const r = await pkGql(`{ products(first: 10, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { edges { cursor node { id name } } } }`);
+    const r = await pkGql(
+      `{ products(first: 10, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { edges { cursor node { id name } } } }`,
+    );
     expect(r.body.errors).toBeUndefined();
     const edges = r.body.data.products.edges;
     expect(edges.length).toBeGreaterThanOrEqual(6);
-    const totals = (await ok(t.gql(`{ products(first: 10, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { nodes { totalOnHand } } }`))).products.nodes.map((n: any) => n.totalOnHand);
+    const totals = (
+      await ok(t.gql(`{ products(first: 10, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { nodes { totalOnHand } } }`))
+    ).products.nodes.map((n: any) => n.totalOnHand);
     for (const [i, e] of edges.entries()) {
       expect(e.cursor).toMatch(/^[A-Za-z0-9_-]+$/);
       expect(e.cursor.length).toBeLessThanOrEqual(80);
@@ -376,10 +420,16 @@ describe('sealed cursors', () => {
       const uuid = Buffer.from(Buffer.from(e.node.id, 'base64').toString('utf8').split(':').pop()!.replace(/-/g, ''), 'hex');
       if (uuid.length === 16) expect(raw.includes(uuid)).toBe(false);
     }
-    const again = (await ok(pkGql(`{ products(first: 10, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { edges { cursor } } }`))).products.edges;
+    const again = (await ok(pkGql(`{ products(first: 10, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { edges { cursor } } }`)))
+      .products.edges;
     expect(again.map((e: any) => e.cursor)).not.toEqual(edges.map((e: any) => e.cursor));
     // …and they page the same.
-    const next = await ok(pkGql(`query($a: String) { products(first: 2, after: $a, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { nodes { id } } }`, { a: again[1].cursor }));
+    const next = await ok(
+      pkGql(
+        `query($a: String) { products(first: 2, after: $a, sortKey: TOTAL_ON_HAND, filter: { search: "relaytest" }) { nodes { id } } }`,
+        { a: again[1].cursor },
+      ),
+    );
     expect(next.products.nodes.map((n: any) => n.id)).toEqual(edges.slice(2, 4).map((e: any) => e.node.id));
   });
 
@@ -392,8 +442,25 @@ describe('sealed cursors', () => {
       b[i] ^= 0x40;
       return b.toString('base64url');
     };
-    const legacy = Buffer.from(JSON.stringify({ c: 'InventoryLevel', s: 'SKU', v: 'RT-A0', i: '00000000-0000-0000-0000-000000000000' })).toString('base64url');
-    const bad = [flipped(0), flipped(5), flipped(raw.length - 1), flipped(20), cursor.slice(0, -1), cursor.slice(0, 20), `${cursor}A`, cursor.slice(1), 'garbage!', '', ' ', legacy, 'x'.repeat(5000), '\u00e9\u00e9'];
+    const legacy = Buffer.from(
+      JSON.stringify({ c: 'InventoryLevel', s: 'SKU', v: 'RT-A0', i: '00000000-0000-0000-0000-000000000000' }),
+    ).toString('base64url');
+    const bad = [
+      flipped(0),
+      flipped(5),
+      flipped(raw.length - 1),
+      flipped(20),
+      cursor.slice(0, -1),
+      cursor.slice(0, 20),
+      `${cursor}A`,
+      cursor.slice(1),
+      'garbage!',
+      '',
+      ' ',
+      legacy,
+      'x'.repeat(5000),
+      '\u00e9\u00e9',
+    ];
     for (const c of bad) {
       for (const [arg, vars] of [
         ['after', { first: 2, after: c }],
@@ -402,7 +469,10 @@ describe('sealed cursors', () => {
         const r = await t.gql(LEVELS.doc, { ...base, ...vars });
         expect({ c, status: r.status, error: r.body.errors?.[0] }).toMatchObject({
           c,
-          error: { message: expect.stringContaining(`"${arg}" is not a valid cursor`), extensions: { code: 'BAD_USER_INPUT', argument: arg } },
+          error: {
+            message: expect.stringContaining(`"${arg}" is not a valid cursor`),
+            extensions: { code: 'BAD_USER_INPUT', argument: arg },
+          },
         });
         expect(r.status).toBeLessThan(500);
       }
@@ -416,7 +486,10 @@ describe('sealed cursors', () => {
     const productCursor = (await page(SPECS[0], { ...SPECS[0].base(), first: 1 })).pageInfo.endCursor;
     const refused = async (spec: Spec, vars: Record<string, unknown>, gql: GqlClient = t.gql) => {
       const r = await gql(spec.doc, vars);
-      expect(r.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/"after" is not a valid cursor here/), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(r.body.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/"after" is not a valid cursor here/),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
     };
     await refused(SPECS[0], { ...SPECS[0].base(), first: 1, after: levelCursor });
     await refused(LEVELS, { ...LEVELS.base(), first: 1, after: productCursor });
@@ -437,7 +510,14 @@ describe('sealed cursors', () => {
     if (usingPostgres) {
       // A second instance on the same database accepts the first's cursors.
       const second = await startGateway(
-        loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', SEED_DEMO: 'never', LOG_LEVEL: 'error', DATABASE_URL: t.config.databaseUrl! }),
+        loadConfig({
+          NODE_ENV: 'test',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          SEED_DEMO: 'never',
+          LOG_LEVEL: 'error',
+          DATABASE_URL: t.config.databaseUrl!,
+        }),
         createLogger('error'),
       );
       try {

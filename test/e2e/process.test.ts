@@ -46,7 +46,12 @@ test('`npm start` with no DATABASE_URL serves { __typename } on embedded PGlite 
   const key = fs.readFileSync(path.join(dataDir, 'dev-api-key.txt'), 'utf8').trim();
   expect(key).toMatch(/^sk_/);
   const data = await ok(
-    post(url, '{ fba: warehouse(code: "FBA-EU") { code readOnly type } variant(sku: "PRB-LG-RED") { sku isDefault product { name } } }', {}, key),
+    post(
+      url,
+      '{ fba: warehouse(code: "FBA-EU") { code readOnly type } variant(sku: "PRB-LG-RED") { sku isDefault product { name } } }',
+      {},
+      key,
+    ),
   );
   expect(data.fba).toEqual({ code: 'FBA-EU', readOnly: true, type: 'FBA' });
   expect(data.variant).toEqual({ sku: 'PRB-LG-RED', isDefault: true, product: { name: 'Premium Rose Bouquet' } });
@@ -91,7 +96,10 @@ test.each([
 });
 
 test('an unreachable database fails startup with exit code 1 and a clear message, after DATABASE_STARTUP_TIMEOUT_MS', async () => {
-  const gw = start({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nothing', INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 1000, DATABASE_STARTUP_TIMEOUT_MS: 2000 }) });
+  const gw = start({
+    DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nothing',
+    INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 1000, DATABASE_STARTUP_TIMEOUT_MS: 2000 }),
+  });
   expect(await gw.exited).toBe(1);
   expect(gw.stderr()).toMatch(/Startup failed: database unreachable for 2000 ms \(DATABASE_STARTUP_TIMEOUT_MS\): .*ECONNREFUSED/);
 });
@@ -124,51 +132,59 @@ test('an unreachable database fails startup with exit code 1 and a clear message
   }
 });
 
-(usingPostgres ? test : test.skip)('started while the database is down, the gateway waits with backoff, /readyz says so, and it becomes ready once the database appears', async () => {
-  const db = await createTestDatabase();
-  // A port with nothing behind it yet; later, a TCP proxy to the real server opens on it.
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  const target = new URL(db.url!);
-  const viaProxy = new URL(db.url!);
-  viaProxy.port = String(port);
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    client.pipe(upstream).pipe(client);
-    const end = () => (client.destroy(), upstream.destroy());
-    client.on('error', end);
-    upstream.on('error', end);
-  });
-  try {
-    const gw = start({ DATABASE_URL: viaProxy.toString(), SEED_DEMO: 'never', INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 500, DATABASE_STARTUP_TIMEOUT_MS: 0 }) });
-    // It says "listening" only once the database is ready; meanwhile each retry names the URL.
-    let base = '';
-    for (let i = 0; i < 400 && !base; i++) {
-      base = /"msg":"database not ready; retrying".*"url":"http:\/\/localhost:(\d+)\/graphql"/.exec(gw.stderr())?.[1] ?? '';
-      if (!base) await new Promise((r) => setTimeout(r, 50));
+(usingPostgres ? test : test.skip)(
+  'started while the database is down, the gateway waits with backoff, /readyz says so, and it becomes ready once the database appears',
+  async () => {
+    const db = await createTestDatabase();
+    // A port with nothing behind it yet; later, a TCP proxy to the real server opens on it.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const target = new URL(db.url!);
+    const viaProxy = new URL(db.url!);
+    viaProxy.port = String(port);
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      client.pipe(upstream).pipe(client);
+      const end = () => (client.destroy(), upstream.destroy());
+      client.on('error', end);
+      upstream.on('error', end);
+    });
+    try {
+      const gw = start({
+        DATABASE_URL: viaProxy.toString(),
+        SEED_DEMO: 'never',
+        INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 500, DATABASE_STARTUP_TIMEOUT_MS: 0 }),
+      });
+      // It says "listening" only once the database is ready; meanwhile each retry names the URL.
+      let base = '';
+      for (let i = 0; i < 400 && !base; i++) {
+        base = /"msg":"database not ready; retrying".*"url":"http:\/\/localhost:(\d+)\/graphql"/.exec(gw.stderr())?.[1] ?? '';
+        if (!base) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(gw.stdout()).not.toMatch(/"msg":"listening"/);
+      const readyz = `http://127.0.0.1:${base}/readyz`;
+      // Down: it keeps retrying (several attempts, growing delays) and reports "starting".
+      const logs = () => gw.stdout() + gw.stderr();
+      for (let i = 0; i < 100 && (logs().match(/database not ready; retrying/g) ?? []).length < 3; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const delays = [...logs().matchAll(/"retryInMs":(\d+)/g)].map((m) => Number(m[1]));
+      expect(delays.length).toBeGreaterThanOrEqual(3);
+      expect(delays[2]).toBeGreaterThan(delays[0]);
+      const down = await fetch(readyz);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ status: 'starting' });
+      expect(gw.child.exitCode).toBeNull();
+      // Up: it connects, migrates and serves without being restarted.
+      await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
+      const url = await gw.ready(60_000);
+      expect((await fetch(readyz)).status).toBe(200);
+      expect((await post(url, '{ __typename }')).status).toBe(200);
+      gw.killGroup('SIGKILL');
+    } finally {
+      proxy.close();
+      await db.drop();
     }
-    expect(gw.stdout()).not.toMatch(/"msg":"listening"/);
-    const readyz = `http://127.0.0.1:${base}/readyz`;
-    // Down: it keeps retrying (several attempts, growing delays) and reports "starting".
-    const logs = () => gw.stdout() + gw.stderr();
-    for (let i = 0; i < 100 && (logs().match(/database not ready; retrying/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
-    const delays = [...logs().matchAll(/"retryInMs":(\d+)/g)].map((m) => Number(m[1]));
-    expect(delays.length).toBeGreaterThanOrEqual(3);
-    expect(delays[2]).toBeGreaterThan(delays[0]);
-    const down = await fetch(readyz);
-    expect(down.status).toBe(503);
-    expect(await down.json()).toMatchObject({ status: 'starting' });
-    expect(gw.child.exitCode).toBeNull();
-    // Up: it connects, migrates and serves without being restarted.
-    await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
-    const url = await gw.ready(60_000);
-    expect((await fetch(readyz)).status).toBe(200);
-    expect((await post(url, '{ __typename }')).status).toBe(200);
-    gw.killGroup('SIGKILL');
-  } finally {
-    proxy.close();
-    await db.drop();
-  }
-});
+  },
+);

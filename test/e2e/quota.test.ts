@@ -38,7 +38,11 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       expect(first.errors).toBeUndefined();
       expect(first.extensions!.cost.quota).toEqual({ limit: 20, used: 2, remaining: 18, period: 'DAY', resetsAt: nextUtcMidnight() });
       const me = await c.send(`{ currentApiKey { kind scopes quota { limit used remaining period resetsAt } } }`);
-      expect(me.data.currentApiKey).toMatchObject({ kind: 'sk', scopes: ['inventory:read'], quota: { limit: 20, period: 'DAY', resetsAt: nextUtcMidnight() } });
+      expect(me.data.currentApiKey).toMatchObject({
+        kind: 'sk',
+        scopes: ['inventory:read'],
+        quota: { limit: 20, period: 'DAY', resetsAt: nextUtcMidnight() },
+      });
       // Read after this query was charged its requested cost (2), before the unused part is refunded.
       expect(me.data.currentApiKey.quota.used).toBe(4);
       // Spend the rest: requested 7 must fit in what is left.
@@ -63,7 +67,11 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
 test('HTTP 402 carries Retry-After until the reset, and other keys are unaffected', async () => {
   const k = await createApiKey(t.gateway.app.db.prisma, { storeId: t.store.storeId, kind: 'sk', scopes: ['inventory:read'] });
   await setApiKeyQuota(t.gateway.app.db.prisma, k.id, { points: 0, period: 'MONTH' });
-  const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${k.key}` }, body: JSON.stringify({ query: WAREHOUSES }) });
+  const res = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${k.key}` },
+    body: JSON.stringify({ query: WAREHOUSES }),
+  });
   expect(res.status).toBe(402);
   const retry = Number(res.headers.get('retry-after'));
   expect(retry).toBeGreaterThan(0);
@@ -73,7 +81,15 @@ test('HTTP 402 carries Retry-After until the reset, and other keys are unaffecte
 
 (usingPostgres ? test : test.skip)('usage is shared by every instance', async () => {
   const other = await startGateway(
-    loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', SEED_DEMO: 'never', LOG_LEVEL: 'error', DATABASE_URL: t.db.url! }),
+    loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: 'memory://',
+      SEED_DEMO: 'never',
+      LOG_LEVEL: 'error',
+      DATABASE_URL: t.db.url!,
+    }),
     createLogger('error'),
   );
   try {

@@ -22,7 +22,11 @@ afterAll(async () => {
 });
 
 async function statementsOf(url: string, key: string, query: string): Promise<{ n: number; available: number }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query }),
+  });
   const body = (await res.json()) as { errors?: unknown[]; extensions: { cost: { throttleStatus: { currentlyAvailable: number } } } };
   expect(body.errors).toBeUndefined();
   return { n: Number(res.headers.get('x-sql-statements')), available: body.extensions.cost.throttleStatus.currentlyAvailable };
@@ -102,7 +106,10 @@ test('a gateway stopping gives its unused lease back', async () => {
   const r = await post(g.url, '{ warehouses(first: 5) { nodes { id } } }', {}, key);
   expect(r.body.errors).toBeUndefined();
   const level = async () =>
-    Number((await g.gateway.app.db.pool.query<{ available: number }>(`SELECT available FROM rate_limit_buckets WHERE key_id = $1`, [keyId])).rows[0].available);
+    Number(
+      (await g.gateway.app.db.pool.query<{ available: number }>(`SELECT available FROM rate_limit_buckets WHERE key_id = $1`, [keyId]))
+        .rows[0].available,
+    );
   // The lease (what the request needed + 500 points) left the shared bucket.
   expect(await level()).toBeLessThanOrEqual(20_000 - 500);
   const held = 20_000 - (await level());

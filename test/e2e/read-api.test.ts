@@ -19,14 +19,19 @@ const tag = uniq('rd').replace(/-/g, '');
 
 async function levelUpdate(gql: GqlClient, sku: string, warehouseCode: string, input: Record<string, number>) {
   const d = await ok(
-    gql(`mutation($input: InventoryLevelUpdateInput!) { inventoryLevelUpdate(input: $input) { userErrors { code } } }`, { input: { sku, warehouseCode, ...input } }),
+    gql(`mutation($input: InventoryLevelUpdateInput!) { inventoryLevelUpdate(input: $input) { userErrors { code } } }`, {
+      input: { sku, warehouseCode, ...input },
+    }),
   );
   expect(d.inventoryLevelUpdate.userErrors).toEqual([]);
 }
 
 beforeAll(async () => {
   // No sweeper, no event or webhook poll and no rate limiting: the SQL statement count below must be the queries' own.
-  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 3600000, EVENTS_POLL_MS: 60000, WEBHOOK_POLL_MS: 60000 }), RATE_LIMIT_BUCKET_SIZE: '0' });
+  t = await startTestServer({
+    INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 3600000, EVENTS_POLL_MS: 60000, WEBHOOK_POLL_MS: 60000 }),
+    RATE_LIMIT_BUCKET_SIZE: '0',
+  });
   W.a = await createWarehouse(t.gql, { code: `A-${tag}`, priority: 1 });
   W.b = await createWarehouse(t.gql, { code: `B-${tag}`, priority: 2 });
   W.fba = await createWarehouse(t.gql, { code: `F-${tag}`, priority: 3, readOnly: true, type: 'FBA' });
@@ -35,9 +40,19 @@ beforeAll(async () => {
     const name = `${i % 2 ? 'Blue' : 'Red'} Widget ${i} ${tag}`;
     const skus = [`${tag}-P${i}-S`, `${tag}-P${i}-L`];
     const d = await ok(
-      t.gql(`mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id externalId } userErrors { code message } } }`, {
-        input: { name, externalId: `ext-${tag}-${i}`, variants: [{ sku: skus[0], label: 'Small' }, { sku: skus[1], label: 'Large' }] },
-      }),
+      t.gql(
+        `mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id externalId } userErrors { code message } } }`,
+        {
+          input: {
+            name,
+            externalId: `ext-${tag}-${i}`,
+            variants: [
+              { sku: skus[0], label: 'Small' },
+              { sku: skus[1], label: 'Large' },
+            ],
+          },
+        },
+      ),
     );
     P.push({ ...d.productCreate.product, skus, name });
     for (const [j, sku] of skus.entries()) {
@@ -120,7 +135,11 @@ describe('inventoryLevels', () => {
     const future = await levels({ first: 250, filter: { updatedSince: new Date(Date.now() + 60_000).toISOString() } });
     expect(future.totalCount).toBe(0);
 
-    const s = await ok(t.gql(`query($f: InventoryLevelFilter) { inventorySummary(filter: $f) { total inStock lowStock critical outOfStock totalOnHand } }`, { f: { warehouseIds: [W.a.id] } }));
+    const s = await ok(
+      t.gql(`query($f: InventoryLevelFilter) { inventorySummary(filter: $f) { total inStock lowStock critical outOfStock totalOnHand } }`, {
+        f: { warehouseIds: [W.a.id] },
+      }),
+    );
     // A holds 0,1,4,5,8,9,12,13,16,17,20,21 with thresholds 10 / 3.
     expect(s.inventorySummary).toEqual({ total: 12, outOfStock: 1, critical: 1, lowStock: 4, inStock: 6, totalOnHand: 126 });
   });
@@ -163,7 +182,10 @@ describe('inventoryLevels', () => {
       [{ last: -1 }, /"last" must be between 0 and 250/],
       [{ first: 1, last: 1 }, /either "first" or "last", not both/],
       [{ first: 1, after: 'garbage!' }, /"after" is not a valid cursor/],
-      [{ first: 1, after: product }, /"after" is not a valid cursor here: a cursor is valid only for the connection, sort key and store that issued it/],
+      [
+        { first: 1, after: product },
+        /"after" is not a valid cursor here: a cursor is valid only for the connection, sort key and store that issued it/,
+      ],
       [{ first: 1, after: bySku, sortKey: 'AVAILABLE' }, /"after" is not a valid cursor here/],
       [{ last: 1, before: bySku.slice(0, -2) }, /"before" is not a valid cursor/],
       [{ first: 1, filter: { warehouseIds: ['nope'] } }, /filter.warehouseIds\[0\] is not a Warehouse id/],
@@ -194,7 +216,9 @@ describe('products, variants, warehouses', () => {
       [P[2].skus[1], 'Large', 109, 2],
       [P[2].skus[0], 'Small', 108, 2],
     ]);
-    const zero = await ok(t.gql(`query($e: String) { product(externalId: $e) { totalAvailable status hasStock } }`, { e: P[0].externalId }));
+    const zero = await ok(
+      t.gql(`query($e: String) { product(externalId: $e) { totalAvailable status hasStock } }`, { e: P[0].externalId }),
+    );
     expect(zero.product).toEqual({ totalAvailable: 201, status: 'IN_STOCK', hasStock: true });
   });
 
@@ -218,7 +242,11 @@ describe('products, variants, warehouses', () => {
   });
 
   test('variants and warehouses connections', async () => {
-    const v = await ok(t.gql(`query($f: VariantFilter) { variants(first: 3, filter: $f) { totalCount nodes { sku product { name } } } }`, { f: { search: `${tag}-P1` } }));
+    const v = await ok(
+      t.gql(`query($f: VariantFilter) { variants(first: 3, filter: $f) { totalCount nodes { sku product { name } } } }`, {
+        f: { search: `${tag}-P1` },
+      }),
+    );
     expect(v.variants.totalCount).toBe(2);
     const w = await ok(t.gql(`{ warehouses(first: 250, filter: { readOnly: true }) { nodes { code type readOnly } } }`));
     expect(w.warehouses.nodes).toContainEqual({ code: W.fba.code, type: 'FBA', readOnly: true });
@@ -227,7 +255,10 @@ describe('products, variants, warehouses', () => {
 
   test('variantByLabel is case-insensitive and reports not-found and ambiguity (seed 004)', async () => {
     const q = `query($e: String, $p: ID, $l: String!) { variantByLabel(externalId: $e, productId: $p, label: $l) { variant { sku } userErrors { code field message } } }`;
-    expect((await ok(t.gql(q, { e: P[3].externalId, l: 'LARGE' }))).variantByLabel).toEqual({ variant: { sku: P[3].skus[1] }, userErrors: [] });
+    expect((await ok(t.gql(q, { e: P[3].externalId, l: 'LARGE' }))).variantByLabel).toEqual({
+      variant: { sku: P[3].skus[1] },
+      userErrors: [],
+    });
     expect((await ok(t.gql(q, { p: P[3].id, l: 'small' }))).variantByLabel.variant).toEqual({ sku: P[3].skus[0] });
     const nf = (await ok(t.gql(q, { e: P[3].externalId, l: 'Medium' }))).variantByLabel;
     expect(nf.userErrors[0].code).toBe('VARIANT_NOT_FOUND');
@@ -245,28 +276,51 @@ describe('node, ledger and reservations', () => {
     const lv = await levels({ first: 1 });
     const levelId = lv.edges[0].node.id;
     const res = await ok(
-      t.gql(`mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id lines { id } } userErrors { code } } }`, {
-        i: { lines: [{ sku: P[4].skus[0], quantity: 1 }], reference: `ord-${tag}` },
-      }),
+      t.gql(
+        `mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id lines { id } } userErrors { code } } }`,
+        {
+          i: { lines: [{ sku: P[4].skus[0], quantity: 1 }], reference: `ord-${tag}` },
+        },
+      ),
     );
     const r = res.inventoryReserve.reservation;
-    const mv = await ok(t.gql(`query($s: [String!]) { stockMovements(first: 1, filter: { skus: $s }) { nodes { id } } }`, { s: [P[4].skus[0]] }));
+    const mv = await ok(
+      t.gql(`query($s: [String!]) { stockMovements(first: 1, filter: { skus: $s }) { nodes { id } } }`, { s: [P[4].skus[0]] }),
+    );
     const ids = [P[0].id, W.a.id, levelId, r.id, r.lines[0].id, mv.stockMovements.nodes[0].id, 'bogus'];
     const d = await ok(t.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, { ids }));
-    expect(d.nodes.map((n: any) => n?.__typename ?? null)).toEqual(['Product', 'Warehouse', 'InventoryLevel', 'Reservation', 'ReservationLine', 'StockMovement', null]);
+    expect(d.nodes.map((n: any) => n?.__typename ?? null)).toEqual([
+      'Product',
+      'Warehouse',
+      'InventoryLevel',
+      'Reservation',
+      'ReservationLine',
+      'StockMovement',
+      null,
+    ]);
     expect(d.nodes.slice(0, 6).map((n: any) => n.id)).toEqual(ids.slice(0, 6));
-    const one = await ok(t.gql(`query($id: ID!) { node(id: $id) { ... on Variant { sku } } }`, { id: (await ok(t.gql(`query($s: String) { variant(sku: $s) { id } }`, { s: P[1].skus[0] }))).variant.id }));
+    const one = await ok(
+      t.gql(`query($id: ID!) { node(id: $id) { ... on Variant { sku } } }`, {
+        id: (await ok(t.gql(`query($s: String) { variant(sku: $s) { id } }`, { s: P[1].skus[0] }))).variant.id,
+      }),
+    );
     expect(one.node).toEqual({ sku: P[1].skus[0] });
 
     const other = await createTestStore(t.gateway.app);
-    const foreign = await ok(makeClient(t.url, other.adminKey)(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: ids.slice(0, 6) }));
+    const foreign = await ok(
+      makeClient(t.url, other.adminKey)(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: ids.slice(0, 6) }),
+    );
     expect(foreign.nodes).toEqual([null, null, null, null, null, null]);
   });
 
   test('stockMovements filters by sku, warehouse, reasons and time range (seed 003); reservations by status and reference', async () => {
     const sku = P[5].skus[1];
     const t0 = new Date(Date.now() - 1000).toISOString();
-    await ok(t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku, warehouseCode: W.a.code, delta: -2, reason: 'DAMAGED', note: 'dropped' } }));
+    await ok(
+      t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, {
+        i: { sku, warehouseCode: W.a.code, delta: -2, reason: 'DAMAGED', note: 'dropped' },
+      }),
+    );
     const q = `query($f: StockMovementFilter, $r: Boolean) { stockMovements(first: 50, filter: $f, reverse: $r) { totalCount nodes { kind reason quantityDelta onHandBefore onHandAfter note variant { sku } warehouse { code } } } }`;
     const all = await ok(t.gql(q, { f: { skus: [sku], warehouseIds: [W.a.id] } }));
     expect(all.stockMovements.nodes.map((n: any) => n.reason)).toEqual(['RECEIVED', 'OTHER', 'DAMAGED']);
@@ -304,9 +358,12 @@ describe('no N+1', () => {
     const items: Record<string, unknown>[] = [];
     for (let p = 0; p < 3; p++) {
       const prod = await createProduct(gql, { skus: Array.from({ length: 50 }, () => uniq('NQ')) });
-      for (const sku of prod.skus) items.push({ mode: 'SET', sku, warehouseCode: a.code, quantity: 5 }, { mode: 'SET', sku, warehouseCode: b.code, quantity: 7 });
+      for (const sku of prod.skus)
+        items.push({ mode: 'SET', sku, warehouseCode: a.code, quantity: 5 }, { mode: 'SET', sku, warehouseCode: b.code, quantity: 7 });
     }
-    const bulk = await ok(gql(`mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`, { i: { items } }));
+    const bulk = await ok(
+      gql(`mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`, { i: { items } }),
+    );
     expect(bulk.inventoryBulkUpdate.updatedCount).toBe(300);
 
     const q = `query($n: Int!) { inventoryLevels(first: $n) {
@@ -336,7 +393,6 @@ describe('no N+1', () => {
   });
 });
 
-
 describe('nested catalogue rows', () => {
   test('variant, product and warehouse come with the page of levels (also through fragments): no statement of their own', async () => {
     const filter = { warehouseIds: [W.a.id, W.b.id] };
@@ -350,7 +406,8 @@ describe('nested catalogue rows', () => {
     const bare = await statements(bareQuery);
     const plain = await statements(`query($filter: InventoryLevelFilter) { inventoryLevels(first: 10, filter: $filter) {
       edges { node { id variant { id sku label options { name } product { id name externalId } } warehouse { id code name type readOnly } } } } }`);
-    const fragments = await statements(`query($filter: InventoryLevelFilter) { inventoryLevels(first: 10, filter: $filter) { nodes { ...L } } }
+    const fragments =
+      await statements(`query($filter: InventoryLevelFilter) { inventoryLevels(first: 10, filter: $filter) { nodes { ...L } } }
       fragment L on InventoryLevel { id ... on InventoryLevel { variant { ...V } } warehouse { id code name type readOnly } }
       fragment V on Variant { id sku label options { name } product { id name externalId } }`);
     expect(plain.n).toBe(bare.n);
@@ -361,14 +418,21 @@ describe('nested catalogue rows', () => {
     // The same rows as the by-id lookups give.
     for (const n of nodes.slice(0, 3)) {
       const one = await ok(
-        t.gql(`query($v: ID!, $w: ID!) { node(id: $v) { ... on Variant { id sku label options { name } product { id name externalId } } }
-          w: node(id: $w) { ... on Warehouse { id code name type readOnly } } }`, { v: n.variant.id, w: n.warehouse.id }),
+        t.gql(
+          `query($v: ID!, $w: ID!) { node(id: $v) { ... on Variant { id sku label options { name } product { id name externalId } } }
+          w: node(id: $w) { ... on Warehouse { id code name type readOnly } } }`,
+          { v: n.variant.id, w: n.warehouse.id },
+        ),
       );
       expect(one.node).toEqual(n.variant);
       expect(one.w).toEqual(n.warehouse);
     }
     expect(new Set(nodes.map((n: any) => n.warehouse.code))).toEqual(new Set([W.a.code, W.b.code]));
-    expect(nodes.every((n: any) => P.some((p) => p.id === n.variant.product.id && p.skus.includes(n.variant.sku) && p.name === n.variant.product.name))).toBe(true);
+    expect(
+      nodes.every((n: any) =>
+        P.some((p) => p.id === n.variant.product.id && p.skus.includes(n.variant.sku) && p.name === n.variant.product.name),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -397,7 +461,10 @@ describe('effective counters', () => {
       [due],
     );
     // Stored: due 10/4 (available 6, LOW_STOCK), held 10/1. Effective: due 10/0 (10, IN_STOCK), held 10/1 (9, IN_STOCK).
-    const want = { [due]: { onHand: 10, reserved: 0, available: 10, status: 'IN_STOCK' }, [held]: { onHand: 10, reserved: 1, available: 9, status: 'IN_STOCK' } };
+    const want = {
+      [due]: { onHand: 10, reserved: 0, available: 10, status: 'IN_STOCK' },
+      [held]: { onHand: 10, reserved: 1, available: 9, status: 'IN_STOCK' },
+    };
     const q = `query($first: Int, $last: Int, $after: String, $before: String, $filter: InventoryLevelFilter, $sortKey: InventoryLevelSortKey, $reverse: Boolean) {
       inventoryLevels(first: $first, last: $last, after: $after, before: $before, filter: $filter, sortKey: $sortKey, reverse: $reverse) {
         totalCount pageInfo { hasNextPage hasPreviousPage endCursor startCursor }
@@ -406,7 +473,14 @@ describe('effective counters', () => {
       const d = await ok(gql(q, { ...vars, filter: { warehouseIds: [w.id], ...(vars.filter as object) } }));
       return d.inventoryLevels;
     };
-    const nodes = (p: any) => p.edges.map((e: any) => ({ sku: e.node.variant.sku, onHand: e.node.onHand, reserved: e.node.reserved, available: e.node.available, status: e.node.status }));
+    const nodes = (p: any) =>
+      p.edges.map((e: any) => ({
+        sku: e.node.variant.sku,
+        onHand: e.node.onHand,
+        reserved: e.node.reserved,
+        available: e.node.available,
+        status: e.node.status,
+      }));
     const expected = (skus: string[]) => skus.map((sku) => ({ sku, ...want[sku] }));
     const bySku = [due, held].sort();
     for (const sortKey of ['SKU', 'UPDATED_AT', 'ON_HAND', 'AVAILABLE']) {
@@ -434,8 +508,15 @@ describe('effective counters', () => {
     // Lookups by id and the summary agree.
     const ids = (await page({ first: 10 })).edges.map((e: any) => e.node.id);
     const one = await ok(gql(`query($id: ID!) { inventoryLevel(id: $id) { reserved available status variant { sku } } }`, { id: ids[0] }));
-    expect(one.inventoryLevel).toMatchObject({ reserved: want[one.inventoryLevel.variant.sku].reserved, available: want[one.inventoryLevel.variant.sku].available });
-    const s = await ok(gql(`query($f: InventoryLevelFilter) { inventorySummary(filter: $f) { total inStock lowStock totalReserved totalAvailable } }`, { f: { warehouseIds: [w.id] } }));
+    expect(one.inventoryLevel).toMatchObject({
+      reserved: want[one.inventoryLevel.variant.sku].reserved,
+      available: want[one.inventoryLevel.variant.sku].available,
+    });
+    const s = await ok(
+      gql(`query($f: InventoryLevelFilter) { inventorySummary(filter: $f) { total inStock lowStock totalReserved totalAvailable } }`, {
+        f: { warehouseIds: [w.id] },
+      }),
+    );
     expect(s.inventorySummary).toEqual({ total: 2, inStock: 2, lowStock: 0, totalReserved: 1, totalAvailable: 19 });
   });
 });

@@ -47,24 +47,43 @@ test('racing multi-line and one-line reserves on shared levels: no batch is refu
     for (let i = 0; i < 40; i++) {
       const r = rand();
       if (r < 0.45) {
-        const d = await ok(t.gql(RESERVE, { input: { lines: [{ sku: p.skus[Math.floor(rand() * 3)], quantity: 1 + Math.floor(rand() * 2) }], ttlSeconds: 60 } }));
-        if (d.inventoryReserve.reservation) (granted++, held.push(d.inventoryReserve.reservation.id));
+        const d = await ok(
+          t.gql(RESERVE, {
+            input: { lines: [{ sku: p.skus[Math.floor(rand() * 3)], quantity: 1 + Math.floor(rand() * 2) }], ttlSeconds: 60 },
+          }),
+        );
+        if (d.inventoryReserve.reservation) {
+          granted++;
+          held.push(d.inventoryReserve.reservation.id);
+        }
       } else if (r < 0.75) {
         const a = Math.floor(rand() * 3);
-        const lines = [{ sku: p.skus[a], quantity: 1 }, { sku: p.skus[(a + 1) % 3], quantity: 1 + Math.floor(rand() * 2) }];
+        const lines = [
+          { sku: p.skus[a], quantity: 1 },
+          { sku: p.skus[(a + 1) % 3], quantity: 1 + Math.floor(rand() * 2) },
+        ];
         const d = await ok(t.gql(RESERVE, { input: { lines, ttlSeconds: 60 } }));
-        if (d.inventoryReserve.reservation) (granted++, held.push(d.inventoryReserve.reservation.id));
+        if (d.inventoryReserve.reservation) {
+          granted++;
+          held.push(d.inventoryReserve.reservation.id);
+        }
       } else if (r < 0.9 && held.length) {
         const id = held.splice(Math.floor(rand() * held.length), 1)[0];
         await ok(t.gql(rand() < 0.5 ? RELEASE : COMMIT, { input: { reservationId: id } }));
       } else {
-        await ok(t.gql(ADJUST, { input: { sku: p.skus[(w + i) % 3], warehouseCode: wh.code, delta: rand() < 0.5 ? 2 : -1, reason: 'CORRECTION' } }));
+        await ok(
+          t.gql(ADJUST, {
+            input: { sku: p.skus[(w + i) % 3], warehouseCode: wh.code, delta: rand() < 0.5 ? 2 : -1, reason: 'CORRECTION' },
+          }),
+        );
       }
     }
   };
   await Promise.all(Array.from({ length: 12 }, (_, w) => worker(w)));
   expect(granted).toBeGreaterThan(10);
-  const refused = logged.filter((l) => l.includes('reservation batch refused') || l.includes('23514') || l.includes('violates check constraint'));
+  const refused = logged.filter(
+    (l) => l.includes('reservation batch refused') || l.includes('23514') || l.includes('violates check constraint'),
+  );
   expect(refused).toEqual([]);
   const inv = await checkInvariants(t.gateway.app, t.store.storeId);
   expect(inv).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });

@@ -76,37 +76,46 @@ test('a deadlock that clears up is retried transparently and applied exactly onc
   ]);
 });
 
-(usingPostgres ? test : test.skip)('a connection killed mid-transaction gives UNAVAILABLE with retry hints, not a hang or a 500; the retry with the same key applies once', async () => {
-  const s = await stockedSku(t.gql, 10);
-  const pool = t.gateway.app.db.pool;
-  // 777003 holds the transaction in the trigger long enough to kill its backend.
-  await pool.query(`CREATE FUNCTION test_sleep() RETURNS trigger LANGUAGE plpgsql AS $$
+(usingPostgres ? test : test.skip)(
+  'a connection killed mid-transaction gives UNAVAILABLE with retry hints, not a hang or a 500; the retry with the same key applies once',
+  async () => {
+    const s = await stockedSku(t.gql, 10);
+    const pool = t.gateway.app.db.pool;
+    // 777003 holds the transaction in the trigger long enough to kill its backend.
+    await pool.query(`CREATE FUNCTION test_sleep() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN IF NEW.on_hand = 777003 THEN PERFORM pg_sleep(10); END IF; RETURN NEW; END $$;
     CREATE TRIGGER test_sleep BEFORE UPDATE ON inventory_levels FOR EACH ROW EXECUTE FUNCTION test_sleep();`);
-  const input = { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 777003, idempotencyKey: `kill-${s.sku}` };
-  const pending = t.gql(SET, { input });
-  let killed = 0;
-  for (let i = 0; i < 100 && !killed; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    killed = (await pool.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'`)).rows[0].n;
-  }
-  expect(killed).toBe(1);
-  const r = await pending;
-  expect(r.status).toBe(200);
-  expect(r.body.errors).toEqual([
-    { message: 'The service is temporarily unavailable; retry the request', path: ['inventorySet'], extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs: expect.any(Number) } },
-  ]);
-  expect(JSON.stringify(r.body)).not.toMatch(/terminat|administrator|stack/i);
-  await pool.query(`DROP TRIGGER test_sleep ON inventory_levels`);
-  // The change was rolled back with the connection; the same request with the same key now applies once.
-  const again = await ok(t.gql(SET, { input }));
-  expect(again.inventorySet).toEqual({ inventoryLevel: { onHand: 777003 }, userErrors: [] });
-  const replay = await ok(t.gql(SET, { input }));
-  expect(replay.inventorySet).toEqual({ inventoryLevel: { onHand: 777003 }, userErrors: [] });
-  const moves = await pool.query(`SELECT count(*)::int AS n FROM stock_movements WHERE idempotency_key = $1`, [input.idempotencyKey]);
-  expect(moves.rows[0].n).toBe(1);
-});
+    const input = { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 777003, idempotencyKey: `kill-${s.sku}` };
+    const pending = t.gql(SET, { input });
+    let killed = 0;
+    for (let i = 0; i < 100 && !killed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      killed = (
+        await pool.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'`)
+      ).rows[0].n;
+    }
+    expect(killed).toBe(1);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(r.body.errors).toEqual([
+      {
+        message: 'The service is temporarily unavailable; retry the request',
+        path: ['inventorySet'],
+        extensions: { code: 'UNAVAILABLE', retryable: true, retryAfterMs: expect.any(Number) },
+      },
+    ]);
+    expect(JSON.stringify(r.body)).not.toMatch(/terminat|administrator|stack/i);
+    await pool.query(`DROP TRIGGER test_sleep ON inventory_levels`);
+    // The change was rolled back with the connection; the same request with the same key now applies once.
+    const again = await ok(t.gql(SET, { input }));
+    expect(again.inventorySet).toEqual({ inventoryLevel: { onHand: 777003 }, userErrors: [] });
+    const replay = await ok(t.gql(SET, { input }));
+    expect(replay.inventorySet).toEqual({ inventoryLevel: { onHand: 777003 }, userErrors: [] });
+    const moves = await pool.query(`SELECT count(*)::int AS n FROM stock_movements WHERE idempotency_key = $1`, [input.idempotencyKey]);
+    expect(moves.rows[0].n).toBe(1);
+  },
+);
 
 test('a replaced pooled connection runs the prepared hot statements again (embedded PGlite keeps one session for all)', async () => {
   const app = t.gateway.app;
@@ -114,11 +123,15 @@ test('a replaced pooled connection runs the prepared hot statements again (embed
   const ADJUST = `mutation($input: InventoryAdjustInput!) { inventoryAdjust(input: $input) { inventoryLevel { onHand } userErrors { code } } }`;
   const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) { reservation { status } userErrors { code } } }`;
   const round = async (onHand: number) => {
-    expect((await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'CORRECTION' } }))).inventoryAdjust).toEqual({
+    expect(
+      (await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'CORRECTION' } }))).inventoryAdjust,
+    ).toEqual({
       inventoryLevel: { onHand },
       userErrors: [],
     });
-    expect((await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: s.warehouseCode, quantity: 1 }] } }))).inventoryReserve).toEqual({
+    expect(
+      (await ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: s.warehouseCode, quantity: 1 }] } }))).inventoryReserve,
+    ).toEqual({
       reservation: { status: 'ACTIVE' },
       userErrors: [],
     });

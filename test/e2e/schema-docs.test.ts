@@ -15,7 +15,7 @@ interface CheckResult {
   safe: { message: string }[];
 }
 // Plain JS (runs in CI without a build).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const schemaCheck = require('../../scripts/schema-check.js') as {
   checkSchemas(oldSdl: string, newSdl: string): Promise<CheckResult>;
   main(argv: string[], out: { log(s: string): void; error(s: string): void }): Promise<number>;
@@ -33,7 +33,8 @@ function undocumented(schema: GraphQLSchema): string[] {
         for (const arg of field.args) if (blank(arg.description)) missing.push(`argument ${type.name}.${field.name}(${arg.name})`);
       }
     } else if (isInputObjectType(type)) {
-      for (const field of Object.values(type.getFields())) if (blank(field.description)) missing.push(`input field ${type.name}.${field.name}`);
+      for (const field of Object.values(type.getFields()))
+        if (blank(field.description)) missing.push(`input field ${type.name}.${field.name}`);
     } else if (isEnumType(type)) {
       for (const value of type.getValues()) if (blank(value.description)) missing.push(`enum value ${type.name}.${value.name}`);
     }
@@ -48,8 +49,20 @@ test('every type, field, argument, input field and enum value has a description'
 
 test('the check itself finds what is missing', async () => {
   const { buildSchema } = await import('graphql');
-  const s = buildSchema(`"""Q""" type Query { """f""" f(a: Int): E, g: Int }  """E""" enum E { """x""" X, Y }  input I { p: Int }  type Mutation { """m""" m(i: I): Int }`);
-  expect(undocumented(s).sort()).toEqual(['argument Mutation.m(i)', 'argument Query.f(a)', 'enum value E.Y', 'field Query.g', 'input field I.p', 'type I', 'type Mutation'].sort());
+  const s = buildSchema(
+    `"""Q""" type Query { """f""" f(a: Int): E, g: Int }  """E""" enum E { """x""" X, Y }  input I { p: Int }  type Mutation { """m""" m(i: I): Int }`,
+  );
+  expect(undocumented(s).sort()).toEqual(
+    [
+      'argument Mutation.m(i)',
+      'argument Query.f(a)',
+      'enum value E.Y',
+      'field Query.g',
+      'input field I.p',
+      'type I',
+      'type Mutation',
+    ].sort(),
+  );
 });
 
 describe('breaking-change check (scripts/schema-check.js)', () => {
@@ -67,7 +80,8 @@ describe('breaking-change check (scripts/schema-check.js)', () => {
     input Filter { p: Int q: Int @deprecated(reason: "Ignored.") r: Int }
   `;
   const check = (next: string) => schemaCheck.checkSchemas(OLD, next);
-  const base = (q: string, rest = 'enum Color { RED GREEN BLUE } input Filter { p: Int q: Int r: Int } type Old { z: Int }') => `type Query { ${q} } ${rest}`;
+  const base = (q: string, rest = 'enum Color { RED GREEN BLUE } input Filter { p: Int q: Int r: Int } type Old { z: Int }') =>
+    `type Query { ${q} } ${rest}`;
   const FULL = 'a: Int b: String c(x: Int, y: Int): Int d: Int e: Old old(k: Int): Int';
 
   test('an added field passes', async () => {
@@ -98,9 +112,16 @@ describe('breaking-change check (scripts/schema-check.js)', () => {
     const bad = await check(
       base(FULL.replace('c(x: Int, y: Int)', 'c(y: Int)'), 'enum Color { GREEN BLUE } input Filter { p: Int q: Int } type Old { z: Int }'),
     );
-    expect(bad.breaking.map((c) => `${c.type} ${c.path}`).sort()).toEqual(['ENUM_VALUE_REMOVED Color.RED', 'FIELD_ARGUMENT_REMOVED Query.c.x', 'INPUT_FIELD_REMOVED Filter.r']);
+    expect(bad.breaking.map((c) => `${c.type} ${c.path}`).sort()).toEqual([
+      'ENUM_VALUE_REMOVED Color.RED',
+      'FIELD_ARGUMENT_REMOVED Query.c.x',
+      'INPUT_FIELD_REMOVED Filter.r',
+    ]);
     const good = await check(
-      base(FULL.replace('c(x: Int, y: Int)', 'c(x: Int)').replace('old(k: Int)', 'old'), 'enum Color { RED BLUE } input Filter { p: Int r: Int } type Old { z: Int }'),
+      base(
+        FULL.replace('c(x: Int, y: Int)', 'c(x: Int)').replace('old(k: Int)', 'old'),
+        'enum Color { RED BLUE } input Filter { p: Int r: Int } type Old { z: Int }',
+      ),
     );
     expect(good.breaking).toEqual([]);
     expect(good.allowed.map((c) => c.path).sort()).toEqual(['Color.GREEN', 'Filter.q', 'Query.c.y', 'Query.old.k']);

@@ -54,7 +54,9 @@ describe('keys and scopes', () => {
     const checkout = await as(['inventory:reserve']);
     const r = await ok(checkout(RESERVE, { i: reserveInput }));
     expect(r.inventoryReserve.reservation).not.toBeNull();
-    expect((await ok(checkout(`query($id: ID!) { reservation(id: $id) { id } }`, { id: r.inventoryReserve.reservation.id }))).reservation).not.toBeNull();
+    expect(
+      (await ok(checkout(`query($id: ID!) { reservation(id: $id) { id } }`, { id: r.inventoryReserve.reservation.id }))).reservation,
+    ).not.toBeNull();
     expectDenied(await checkout(SET, { i: input }), 'FORBIDDEN', /inventory:write/);
 
     const catalog = await as(['catalog:write']);
@@ -91,9 +93,12 @@ describe('keys and scopes', () => {
     const s = await stockedSku(t.gql, 7);
     const pk = makeClient(t.url, await t.store.publishableKey());
     const pub = await ok(
-      pk(`query($s: String) { variant(sku: $s) { sku totalAvailable status hasStock inventoryLevels { nodes { available status warehouse { code } } } product { name hasStock } } }`, {
-        s: s.sku,
-      }),
+      pk(
+        `query($s: String) { variant(sku: $s) { sku totalAvailable status hasStock inventoryLevels { nodes { available status warehouse { code } } } product { name hasStock } } }`,
+        {
+          s: s.sku,
+        },
+      ),
     );
     expect(pub.variant).toMatchObject({ sku: s.sku, totalAvailable: 7, status: 'IN_STOCK', hasStock: true });
     expect(pub.variant.inventoryLevels.nodes).toEqual([{ available: 7, status: 'IN_STOCK', warehouse: { code: s.warehouseCode } }]);
@@ -126,7 +131,7 @@ describe('store isolation', () => {
     const missingRes = Buffer.from(`Reservation:${crypto.randomUUID()}`).toString('base64url');
 
     const q = `query($id: ID!, $s: String) { node(id: $id) { id } inventoryLevel(id: $id) { onHand } variant(sku: $s) { id } }`;
-    expect((await ok(them(q, { id: s.level.id, s: s.sku })))).toEqual({ node: null, inventoryLevel: null, variant: null });
+    expect(await ok(them(q, { id: s.level.id, s: s.sku }))).toEqual({ node: null, inventoryLevel: null, variant: null });
 
     const setForeign = await ok(them(SET, { i: { inventoryLevelId: s.level.id, quantity: 99 } }));
     const setMissing = await ok(them(SET, { i: { inventoryLevelId: missingLevel, quantity: 99 } }));
@@ -139,10 +144,14 @@ describe('store isolation', () => {
     const REL = `mutation($id: ID!) { reservationRelease(input: { reservationId: $id }) { reservation { id } userErrors { code message } } }`;
     expect(await ok(them(REL, { id: res.inventoryReserve.reservation.id }))).toEqual(await ok(them(REL, { id: missingRes })));
 
-    const mv = await ok(them(`query($ids: [ID!]) { stockMovements(first: 5, filter: { inventoryLevelIds: $ids }) { totalCount } }`, { ids: [s.level.id] }));
+    const mv = await ok(
+      them(`query($ids: [ID!]) { stockMovements(first: 5, filter: { inventoryLevelIds: $ids }) { totalCount } }`, { ids: [s.level.id] }),
+    );
     expect(mv.stockMovements.totalCount).toBe(0);
     // Nothing of ours changed.
-    expect((await ok(t.gql(`query($id: ID!) { inventoryLevel(id: $id) { ${LEVEL_FIELDS} } }`, { id: s.level.id }))).inventoryLevel).toMatchObject({ onHand: 5, reserved: 1 });
+    expect(
+      (await ok(t.gql(`query($id: ID!) { inventoryLevel(id: $id) { ${LEVEL_FIELDS} } }`, { id: s.level.id }))).inventoryLevel,
+    ).toMatchObject({ onHand: 5, reserved: 1 });
   });
 });
 
@@ -206,7 +215,7 @@ describe('query cost and throttling', () => {
     const otherKey = makeClient(strict.url, await strict.store.keyWith(['inventory:read']));
     expect((await otherKey(heavy)).body.errors).toBeUndefined();
     // And the bucket refills at restoreRate.
-    await new Promise((r) => setTimeout(r, second.body.errors![0].extensions!.retryAfterMs as number + 300));
+    await new Promise((r) => setTimeout(r, (second.body.errors![0].extensions!.retryAfterMs as number) + 300));
     expect((await gql(heavy)).body.errors).toBeUndefined();
   });
 });
@@ -235,13 +244,21 @@ describe('browsers, trusted documents and production mode', () => {
   test('CORS: allowed origins get headers and a preflight answer; others get none', async () => {
     const pre = await fetch(prod.url, {
       method: 'OPTIONS',
-      headers: { origin: 'https://shop.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: 'https://shop.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://shop.example.com');
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/);
     expect(pre.headers.get('access-control-allow-methods')).toMatch(/POST/);
-    const evil = await fetch(prod.url, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    const evil = await fetch(prod.url, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -259,7 +276,9 @@ describe('browsers, trusted documents and production mode', () => {
     const adhoc = await post(prod.url, `query($sku: String!) { variant(sku: $sku) { sku hasStock } }`, { sku: s.sku }, pk);
     expect(adhoc.status).toBe(403);
     expect(adhoc.body.errors![0]).toMatchObject({ extensions: { code: 'FORBIDDEN' }, message: expect.stringMatching(/trusted documents/) });
-    expect((await prod.gql(`query($sku: String!) { variant(sku: $sku) { sku totalOnHand } }`, { sku: s.sku })).body.data.variant.totalOnHand).toBe(4);
+    expect(
+      (await prod.gql(`query($sku: String!) { variant(sku: $sku) { sku totalOnHand } }`, { sku: s.sku })).body.data.variant.totalOnHand,
+    ).toBe(4);
   });
 
   test('over graphql-ws too: a trusted document runs in full or by hash, an ad-hoc one is refused', async () => {

@@ -141,11 +141,14 @@ test('a subscriber resuming with "after" shares the shape and gets its backlog, 
 });
 
 test('a slow subscriber is cut off with 4290 without holding back a healthy subscriber of the same shape', async () => {
-  const small = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }) });
+  const small = await startTestServer({
+    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
+  });
   try {
     const wh = await createWarehouse(small.gql);
     const skus: string[] = [];
-    for (let i = 0; i < 5; i++) skus.push(...(await createProduct(small.gql, { skus: Array.from({ length: 25 }, () => uniq('SHARED')) })).skus);
+    for (let i = 0; i < 5; i++)
+      skus.push(...(await createProduct(small.gql, { skus: Array.from({ length: 25 }, () => uniq('SHARED')) })).skus);
     const BULK = `mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`;
     // A large payload per event without extra SQL (~2 KB), for both: one shape.
     const BIG = `subscription { inventoryChanged { cursor ${Array.from({ length: 25 }, (_, i) => `b${i}: before { onHand reserved safetyStock incoming available status } a${i}: after { onHand reserved available status }`).join(' ')} } }`;

@@ -11,8 +11,9 @@ jest.setTimeout(240_000);
 
 const maybe = usingPostgres ? test : test.skip;
 if (!usingPostgres) {
-  // eslint-disable-next-line no-console
-  console.warn('soak.test.ts: SKIPPED in the embedded-PGlite pass — the soak needs two gateway processes on one PostgreSQL server; it runs in the PostgreSQL pass of `npm test`.');
+  console.warn(
+    'soak.test.ts: SKIPPED in the embedded-PGlite pass — the soak needs two gateway processes on one PostgreSQL server; it runs in the PostgreSQL pass of `npm test`.',
+  );
 }
 
 maybe('20 s soak with faults keeps every invariant', async () => {

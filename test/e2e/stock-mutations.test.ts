@@ -75,14 +75,23 @@ describe('inventorySet', () => {
   test('sets onHand absolutely, creates the level, writes the ledger with before/after, reason, note and actor', async () => {
     const wh = await createWarehouse(t.gql);
     const p = await createProduct(t.gql);
-    const r = await m('inventorySet', SET, { input: { sku: p.skus[0], warehouseCode: wh.code, quantity: 40, reason: 'RECEIVED', note: 'PO-1' } });
+    const r = await m('inventorySet', SET, {
+      input: { sku: p.skus[0], warehouseCode: wh.code, quantity: 40, reason: 'RECEIVED', note: 'PO-1' },
+    });
     expect(r.userErrors).toEqual([]);
     expect(r.inventoryLevel).toMatchObject({ onHand: 40, reserved: 0, available: 40, status: 'IN_STOCK', version: 1 });
     const r2 = await m('inventorySet', SET, { input: { inventoryLevelId: r.inventoryLevel.id, quantity: 25, reason: 'CYCLE_COUNT' } });
     expect(r2.inventoryLevel).toMatchObject({ onHand: 25, version: 2 });
     const mv = await movements(r.inventoryLevel.id);
     expect(mv).toEqual([
-      expect.objectContaining({ reason: 'RECEIVED', quantityDelta: 40, onHandBefore: 0, onHandAfter: 40, note: 'PO-1', actor: expect.stringMatching(/^key:sk_/) }),
+      expect.objectContaining({
+        reason: 'RECEIVED',
+        quantityDelta: 40,
+        onHandBefore: 0,
+        onHandAfter: 40,
+        note: 'PO-1',
+        actor: expect.stringMatching(/^key:sk_/),
+      }),
       expect.objectContaining({ reason: 'CYCLE_COUNT', quantityDelta: -15, onHandBefore: 40, onHandAfter: 25, note: null }),
     ]);
   });
@@ -91,7 +100,9 @@ describe('inventorySet', () => {
     const s = await stockedSku(t.gql, 10);
     const stale = await m('inventorySet', SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 50, compareQuantity: 9 } });
     expect(stale.inventoryLevel).toBeNull();
-    expect(stale.userErrors).toEqual([{ code: 'COMPARE_QUANTITY_STALE', field: ['input', 'compareQuantity'], message: 'onHand is 10, not 9; re-read and retry' }]);
+    expect(stale.userErrors).toEqual([
+      { code: 'COMPARE_QUANTITY_STALE', field: ['input', 'compareQuantity'], message: 'onHand is 10, not 9; re-read and retry' },
+    ]);
     const good = await m('inventorySet', SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 50, compareQuantity: 10 } });
     expect(good.inventoryLevel.onHand).toBe(50);
   });
@@ -101,14 +112,18 @@ describe('inventorySet', () => {
     await m('inventoryReserve', RESERVE, { input: { lines: [{ sku: s.sku, quantity: 4 }] } });
     const a = { sku: s.sku, warehouseCode: s.warehouseCode };
     const below = await m('inventorySet', SET, { input: { ...a, quantity: 3 } });
-    expect(below.userErrors).toEqual([{ code: 'QUANTITY_BELOW_RESERVED', field: ['input', 'quantity'], message: 'Quantity 3 is below the reserved quantity 4' }]);
+    expect(below.userErrors).toEqual([
+      { code: 'QUANTITY_BELOW_RESERVED', field: ['input', 'quantity'], message: 'Quantity 3 is below the reserved quantity 4' },
+    ]);
     const neg = await m('inventorySet', SET, { input: { ...a, quantity: -1 } });
     expect(neg.userErrors[0]).toMatchObject({ code: 'NEGATIVE_QUANTITY', field: ['input', 'quantity'] });
     const note = await m('inventorySet', SET, { input: { ...a, quantity: 5, note: 'x'.repeat(256) } });
     expect(note.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT', field: ['input', 'note'] });
     const noVariant = await m('inventorySet', SET, { input: { sku: 'NOPE-' + uniq('x'), warehouseCode: 'NOPE', quantity: 1 } });
     expect(noVariant.userErrors.map((e: UE) => e.code).sort()).toEqual(['VARIANT_NOT_FOUND', 'WAREHOUSE_NOT_FOUND']);
-    const noLevel = await m('inventorySet', SET, { input: { inventoryLevelId: 'SW52ZW50b3J5TGV2ZWw6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw', quantity: 1 } });
+    const noLevel = await m('inventorySet', SET, {
+      input: { inventoryLevelId: 'SW52ZW50b3J5TGV2ZWw6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw', quantity: 1 },
+    });
     expect(noLevel.userErrors[0]).toMatchObject({ code: 'INVENTORY_NOT_FOUND' });
     const both = await m('inventorySet', SET, { input: { ...a, variantId: 'x', quantity: 1 } });
     expect(both.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT', field: ['input', 'sku'] });
@@ -124,7 +139,9 @@ describe('inventorySet', () => {
     const ro = await createWarehouse(t.gql, { readOnly: true, type: 'FBA' });
     const p = await createProduct(t.gql);
     const r = await m('inventorySet', SET, { input: { sku: p.skus[0], warehouseCode: ro.code, quantity: 5 } });
-    expect(r.userErrors).toEqual([{ code: 'READONLY_WAREHOUSE', field: ['input'], message: 'This warehouse is read-only; its stock is managed externally' }]);
+    expect(r.userErrors).toEqual([
+      { code: 'READONLY_WAREHOUSE', field: ['input'], message: 'This warehouse is read-only; its stock is managed externally' },
+    ]);
     const adj = await m('inventoryAdjust', ADJUST, { input: { sku: p.skus[0], warehouseCode: ro.code, delta: 5, reason: 'RECEIVED' } });
     expect(adj.userErrors[0].code).toBe('READONLY_WAREHOUSE');
   });
@@ -169,22 +186,34 @@ describe('inventoryMove', () => {
     const s = await stockedSku(t.gql, 30);
     const to = await createWarehouse(t.gql);
     // Only inventorySet (and bulk SET) creates a level: a move needs the destination level.
-    const noLevel = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 12 } });
+    const noLevel = await m('inventoryMove', MOVE, {
+      input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 12 },
+    });
     expect(noLevel.userErrors[0]).toMatchObject({ code: 'INVENTORY_NOT_FOUND', field: ['input', 'to'] });
     await setStock(t.gql, s.sku, to.code, 0);
-    const r = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 12, note: 'rebalance' } });
+    const r = await m('inventoryMove', MOVE, {
+      input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 12, note: 'rebalance' },
+    });
     expect(r.userErrors).toEqual([]);
     expect(r.source).toMatchObject({ onHand: 18 });
     expect(r.destination).toMatchObject({ onHand: 12 });
     expect((await movements(r.source.id)).at(-1)).toMatchObject({ reason: 'TRANSFER_OUT', quantityDelta: -12, note: 'rebalance' });
-    expect((await movements(r.destination.id)).at(-1)).toEqual(expect.objectContaining({ reason: 'TRANSFER_IN', quantityDelta: 12, onHandBefore: 0, onHandAfter: 12 }));
+    expect((await movements(r.destination.id)).at(-1)).toEqual(
+      expect.objectContaining({ reason: 'TRANSFER_IN', quantityDelta: 12, onHandBefore: 0, onHandAfter: 12 }),
+    );
 
-    const tooMuch = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 19 } });
+    const tooMuch = await m('inventoryMove', MOVE, {
+      input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: to.code, quantity: 19 },
+    });
     expect(tooMuch.userErrors[0]).toMatchObject({ code: 'INSUFFICIENT_STOCK', field: ['input', 'from'] });
-    const same = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: s.warehouseCode, quantity: 1 } });
+    const same = await m('inventoryMove', MOVE, {
+      input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: s.warehouseCode, quantity: 1 },
+    });
     expect(same.userErrors[0].code).toBe('SAME_WAREHOUSE');
     const ro = await createWarehouse(t.gql, { readOnly: true });
-    const toRo = await m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: ro.code, quantity: 1 } });
+    const toRo = await m('inventoryMove', MOVE, {
+      input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: ro.code, quantity: 1 },
+    });
     expect(toRo.userErrors[0]).toMatchObject({ code: 'READONLY_WAREHOUSE', field: ['input', 'to'] });
     // Failed moves changed nothing.
     expect((await level(s.level.id)).onHand).toBe(18);
@@ -195,13 +224,24 @@ describe('inventoryMove', () => {
 describe('inventoryLevelUpdate', () => {
   test('thresholds, safety stock and incoming recompute available and status at once (seed 001)', async () => {
     const s = await stockedSku(t.gql, 12);
-    const r = await m('inventoryLevelUpdate', LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, lowStockThreshold: 15, criticalThreshold: 5, incoming: 40 } });
-    expect(r.inventoryLevel).toMatchObject({ onHand: 12, available: 12, lowStockThreshold: 15, criticalThreshold: 5, incoming: 40, status: 'LOW_STOCK' });
+    const r = await m('inventoryLevelUpdate', LEVEL_UPDATE, {
+      input: { inventoryLevelId: s.level.id, lowStockThreshold: 15, criticalThreshold: 5, incoming: 40 },
+    });
+    expect(r.inventoryLevel).toMatchObject({
+      onHand: 12,
+      available: 12,
+      lowStockThreshold: 15,
+      criticalThreshold: 5,
+      incoming: 40,
+      status: 'LOW_STOCK',
+    });
     const r2 = await m('inventoryLevelUpdate', LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 8 } });
     expect(r2.inventoryLevel).toMatchObject({ available: 4, status: 'CRITICAL' });
     const r3 = await m('inventoryLevelUpdate', LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 12 } });
     expect(r3.inventoryLevel).toMatchObject({ available: 0, status: 'OUT_OF_STOCK' });
-    const r4 = await m('inventoryLevelUpdate', LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 0, lowStockThreshold: 0, criticalThreshold: 0 } });
+    const r4 = await m('inventoryLevelUpdate', LEVEL_UPDATE, {
+      input: { inventoryLevelId: s.level.id, safetyStock: 0, lowStockThreshold: 0, criticalThreshold: 0 },
+    });
     expect(r4.inventoryLevel).toMatchObject({ available: 12, status: 'IN_STOCK' });
     // Safety stock protects against adjustments too.
     await m('inventoryLevelUpdate', LEVEL_UPDATE, { input: { inventoryLevelId: s.level.id, safetyStock: 10 } });
@@ -219,35 +259,73 @@ describe('reservations', () => {
     const s = await stockedSku(t.gql, 10);
     const other = await stockedSku(t.gql, 2);
     const none = await m('inventoryReserve', RESERVE, {
-      input: { lines: [{ sku: s.sku, quantity: 3 }, { sku: other.sku, quantity: 5 }], reference: 'order-0' },
+      input: {
+        lines: [
+          { sku: s.sku, quantity: 3 },
+          { sku: other.sku, quantity: 5 },
+        ],
+        reference: 'order-0',
+      },
     });
     expect(none.reservation).toBeNull();
-    expect(none.userErrors).toEqual([{ code: 'INSUFFICIENT_STOCK', field: ['input', 'lines', '1', 'quantity'], message: 'Line 1: requested 5, only 2 available' }]);
+    expect(none.userErrors).toEqual([
+      { code: 'INSUFFICIENT_STOCK', field: ['input', 'lines', '1', 'quantity'], message: 'Line 1: requested 5, only 2 available' },
+    ]);
     expect((await level(s.level.id)).reserved).toBe(0);
 
-    const r = await m('inventoryReserve', RESERVE, { input: { lines: [{ sku: s.sku, quantity: 6 }, { sku: other.sku, quantity: 2 }], reference: 'order-1', ttlSeconds: 300 } });
+    const r = await m('inventoryReserve', RESERVE, {
+      input: {
+        lines: [
+          { sku: s.sku, quantity: 6 },
+          { sku: other.sku, quantity: 2 },
+        ],
+        reference: 'order-1',
+        ttlSeconds: 300,
+      },
+    });
     expect(r.userErrors).toEqual([]);
     expect(r.reservation).toMatchObject({ status: 'ACTIVE', reference: 'order-1' });
     expect(Date.parse(r.reservation.expiresAt) - Date.now()).toBeGreaterThan(290_000);
-    const [l0, l1] = r.reservation.lines;
+    const [l0] = r.reservation.lines;
     expect(l0).toMatchObject({ quantity: 6, status: 'ACTIVE', inventoryLevel: { onHand: 10, reserved: 6, available: 4 } });
 
-    const rel = await m('reservationRelease', RELEASE, { input: { reservationId: r.reservation.id, lines: [{ lineId: l0.id, quantity: 2 }] } });
-    expect(rel.reservation.lines[0]).toMatchObject({ quantity: 4, releasedQuantity: 2, status: 'ACTIVE', inventoryLevel: { reserved: 4, available: 6 } });
-    const over = await m('reservationCommit', COMMIT, { input: { reservationId: r.reservation.id, lines: [{ lineId: l0.id, quantity: 5 }] } });
-    expect(over.userErrors).toEqual([{ code: 'EXCEEDS_RESERVED', field: ['input', 'lines'], message: 'Cannot commit 5: the line holds 4' }]);
-    const wrongLine = await m('reservationCommit', COMMIT, { input: { reservationId: r.reservation.id, lines: [{ lineId: 'UmVzZXJ2YXRpb25MaW5lOm5vcGU', quantity: 1 }] } });
+    const rel = await m('reservationRelease', RELEASE, {
+      input: { reservationId: r.reservation.id, lines: [{ lineId: l0.id, quantity: 2 }] },
+    });
+    expect(rel.reservation.lines[0]).toMatchObject({
+      quantity: 4,
+      releasedQuantity: 2,
+      status: 'ACTIVE',
+      inventoryLevel: { reserved: 4, available: 6 },
+    });
+    const over = await m('reservationCommit', COMMIT, {
+      input: { reservationId: r.reservation.id, lines: [{ lineId: l0.id, quantity: 5 }] },
+    });
+    expect(over.userErrors).toEqual([
+      { code: 'EXCEEDS_RESERVED', field: ['input', 'lines'], message: 'Cannot commit 5: the line holds 4' },
+    ]);
+    const wrongLine = await m('reservationCommit', COMMIT, {
+      input: { reservationId: r.reservation.id, lines: [{ lineId: 'UmVzZXJ2YXRpb25MaW5lOm5vcGU', quantity: 1 }] },
+    });
     expect(wrongLine.userErrors[0].code).toBe('RESERVATION_LINE_NOT_FOUND');
 
-    const com = await m('reservationCommit', COMMIT, { input: { reservationId: r.reservation.id, lines: [{ lineId: l0.id, quantity: 3 }] } });
-    expect(com.reservation.lines[0]).toMatchObject({ quantity: 1, committedQuantity: 3, inventoryLevel: { onHand: 7, reserved: 1, available: 6 } });
+    const com = await m('reservationCommit', COMMIT, {
+      input: { reservationId: r.reservation.id, lines: [{ lineId: l0.id, quantity: 3 }] },
+    });
+    expect(com.reservation.lines[0]).toMatchObject({
+      quantity: 1,
+      committedQuantity: 3,
+      inventoryLevel: { onHand: 7, reserved: 1, available: 6 },
+    });
     const all = await m('reservationCommit', COMMIT, { input: { reservationId: r.reservation.id } });
     expect(all.reservation.status).toBe('COMMITTED');
     expect(all.reservation.lines.map((l: any) => l.status)).toEqual(['COMMITTED', 'COMMITTED']);
     expect(all.reservation.lines[1]).toMatchObject({ committedQuantity: 2, inventoryLevel: { onHand: 0, reserved: 0 } });
     const again = await m('reservationRelease', RELEASE, { input: { reservationId: r.reservation.id } });
     expect(again.userErrors[0].code).toBe('RESERVATION_NOT_ACTIVE');
-    const missing = await m('reservationRelease', RELEASE, { input: { reservationId: 'UmVzZXJ2YXRpb246MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw' } });
+    const missing = await m('reservationRelease', RELEASE, {
+      input: { reservationId: 'UmVzZXJ2YXRpb246MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw' },
+    });
     expect(missing.userErrors[0].code).toBe('RESERVATION_NOT_FOUND');
     expect((await movements(l0.inventoryLevel.id)).map((x) => [x.reason, x.quantityDelta, x.reservedDelta])).toEqual([
       ['RECEIVED', 10, 0],
@@ -287,14 +365,18 @@ describe('reservations', () => {
   test('bad reservation input: ttl, empty lines, unknown sku, zero quantity', async () => {
     const s = await stockedSku(t.gql, 5);
     const ttl = await m('inventoryReserve', RESERVE, { input: { lines: [{ sku: s.sku, quantity: 1 }], ttlSeconds: 3601 } });
-    expect(ttl.userErrors).toEqual([{ code: 'INVALID_TTL', field: ['input', 'ttlSeconds'], message: 'ttlSeconds must be between 1 and 3600' }]);
+    expect(ttl.userErrors).toEqual([
+      { code: 'INVALID_TTL', field: ['input', 'ttlSeconds'], message: 'ttlSeconds must be between 1 and 3600' },
+    ]);
     const empty = await m('inventoryReserve', RESERVE, { input: { lines: [] } });
     expect(empty.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT', field: ['input', 'lines'] });
     const unknown = await m('inventoryReserve', RESERVE, { input: { lines: [{ sku: 'nope-' + uniq('s'), quantity: 1 }] } });
     expect(unknown.userErrors[0]).toMatchObject({ code: 'VARIANT_NOT_FOUND', field: ['input', 'lines', '0', 'sku'] });
     const zero = await m('inventoryReserve', RESERVE, { input: { lines: [{ sku: s.sku, quantity: 0 }] } });
     expect(zero.userErrors[0]).toMatchObject({ code: 'NEGATIVE_QUANTITY' });
-    const many = await m('inventoryReserve', RESERVE, { input: { lines: Array.from({ length: 101 }, () => ({ sku: s.sku, quantity: 1 })) } });
+    const many = await m('inventoryReserve', RESERVE, {
+      input: { lines: Array.from({ length: 101 }, () => ({ sku: s.sku, quantity: 1 })) },
+    });
     expect(many.userErrors.map((e: UE) => e.code)).toContain('TOO_MANY_ITEMS');
   });
 
@@ -312,13 +394,23 @@ describe('reservations', () => {
     await m('inventoryReserve', RESERVE, { input: { lines: [{ sku: s.sku, quantity: 3 }] } });
     const late = await m('reservationCommit', COMMIT, { input: { reservationId: r.reservation.id } });
     expect(late.userErrors).toEqual([
-      { code: 'RESERVATION_EXPIRED', field: ['input', 'reservationId'], message: 'The reservation expired and the stock is no longer available' },
+      {
+        code: 'RESERVATION_EXPIRED',
+        field: ['input', 'reservationId'],
+        message: 'The reservation expired and the stock is no longer available',
+      },
     ]);
 
     // The sweeper (every 200 ms here) has written the EXPIRY movement.
     await eventually('the EXPIRY movement', async () => (await movements(s.level.id)).some((x) => x.reason === 'EXPIRY'));
-    expect((await movements(s.level.id)).find((x) => x.reason === 'EXPIRY')).toMatchObject({ quantityDelta: 0, reservedDelta: -4, actor: 'system:expiry' });
-    const status = await ok(t.gql(`query($id: ID!) { reservation(id: $id) { status lines { status expiredQuantity } } }`, { id: r.reservation.id }));
+    expect((await movements(s.level.id)).find((x) => x.reason === 'EXPIRY')).toMatchObject({
+      quantityDelta: 0,
+      reservedDelta: -4,
+      actor: 'system:expiry',
+    });
+    const status = await ok(
+      t.gql(`query($id: ID!) { reservation(id: $id) { status lines { status expiredQuantity } } }`, { id: r.reservation.id }),
+    );
     expect(status.reservation).toEqual({ status: 'EXPIRED', lines: [{ status: 'EXPIRED', expiredQuantity: 4 }] });
 
     // With stock available again, a late commit succeeds as a sale from available stock.
@@ -340,7 +432,9 @@ describe('reservations', () => {
       await c.query('SET LOCAL enable_seqscan = off');
       for (const sql of [DUE_LEVELS_SQL, SPENT_RESERVATIONS_SQL]) {
         const plan = JSON.stringify((await c.query(`EXPLAIN (FORMAT JSON) ${sql}`, [500])).rows[0]);
-        const scans = [...plan.matchAll(/"Node Type":"([^"]*Scan)"[^{}]*?"Relation Name":"(reservations|reservation_lines)"/g)].map((x) => `${x[1]} on ${x[2]}`);
+        const scans = [...plan.matchAll(/"Node Type":"([^"]*Scan)"[^{}]*?"Relation Name":"(reservations|reservation_lines)"/g)].map(
+          (x) => `${x[1]} on ${x[2]}`,
+        );
         expect(scans.length).toBeGreaterThan(0);
         expect(scans.filter((x) => x.startsWith('Seq Scan'))).toEqual([]);
       }
@@ -364,10 +458,19 @@ describe('idempotency keys', () => {
     expect((await level(s.level.id)).onHand).toBe(8);
     const reused = await m('inventoryAdjust', ADJUST, { input: { ...input, delta: -3 } });
     expect(reused.userErrors).toEqual([
-      { code: 'IDEMPOTENCY_KEY_REUSED', field: ['input', 'idempotencyKey'], message: 'This idempotency key was already used for a different request' },
+      {
+        code: 'IDEMPOTENCY_KEY_REUSED',
+        field: ['input', 'idempotencyKey'],
+        message: 'This idempotency key was already used for a different request',
+      },
     ]);
-    const otherOp = await m('inventorySet', SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 1, idempotencyKey: key } });
-    expect(otherOp.userErrors[0]).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', message: 'This idempotency key was already used for a different operation' });
+    const otherOp = await m('inventorySet', SET, {
+      input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 1, idempotencyKey: key },
+    });
+    expect(otherOp.userErrors[0]).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      message: 'This idempotency key was already used for a different operation',
+    });
     expect((await movements(s.level.id)).filter((x) => x.idempotencyKey === key)).toHaveLength(1);
 
     // A business failure is a result too: it replays, and does not apply later even if it could.
@@ -376,7 +479,11 @@ describe('idempotency keys', () => {
     expect(failed.userErrors[0].code).toBe('INSUFFICIENT_STOCK');
     await m('inventoryAdjust', ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 5, reason: 'RECEIVED' } });
     const replayFail = await m('inventoryReserve', RESERVE, { input: { lines: [{ sku: s.sku, quantity: 9 }], idempotencyKey: rkey } });
-    expect(replayFail).toMatchObject({ idempotentReplay: true, reservation: null, userErrors: [expect.objectContaining({ code: 'INSUFFICIENT_STOCK' })] });
+    expect(replayFail).toMatchObject({
+      idempotentReplay: true,
+      reservation: null,
+      userErrors: [expect.objectContaining({ code: 'INSUFFICIENT_STOCK' })],
+    });
   });
 
   test('concurrent requests with one key: one applies, the others are in progress or replays', async () => {
@@ -405,15 +512,23 @@ describe('idempotency keys', () => {
     try {
       await c.query('BEGIN');
       await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, [`${t.store.storeId}:${key}`]);
-      const r = await m('inventoryAdjust', ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED', idempotencyKey: key } });
+      const r = await m('inventoryAdjust', ADJUST, {
+        input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED', idempotencyKey: key },
+      });
       expect(r.userErrors).toEqual([
-        { code: 'IDEMPOTENCY_KEY_IN_PROGRESS', field: ['input', 'idempotencyKey'], message: 'A request with this idempotency key is still in progress; retry shortly' },
+        {
+          code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+          field: ['input', 'idempotencyKey'],
+          message: 'A request with this idempotency key is still in progress; retry shortly',
+        },
       ]);
     } finally {
       await c.query('ROLLBACK');
       c.release();
     }
-    const after = await m('inventoryAdjust', ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED', idempotencyKey: key } });
+    const after = await m('inventoryAdjust', ADJUST, {
+      input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED', idempotencyKey: key },
+    });
     expect(after.inventoryLevel.onHand).toBe(11);
   });
 });
@@ -437,15 +552,30 @@ describe('inventoryBulkUpdate', () => {
     ];
     const atomic = await m('inventoryBulkUpdate', BULK, { input: { items, errorPolicy: 'REJECT_EVERYTHING' } });
     expect(atomic).toMatchObject({ updatedCount: 0, failedCount: 6 });
-    expect(atomic.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT', message: '6 item(s) failed; nothing was applied (errorPolicy REJECT_EVERYTHING)' });
+    expect(atomic.userErrors[0]).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: '6 item(s) failed; nothing was applied (errorPolicy REJECT_EVERYTHING)',
+    });
     expect(atomic.results.every((r: any) => r.inventoryLevel === null)).toBe(true);
-    const lv = await t.gateway.app.db.pool.query(`SELECT count(*)::int AS n FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id WHERE w.code = $1`, [wh.code]);
+    const lv = await t.gateway.app.db.pool.query(
+      `SELECT count(*)::int AS n FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id WHERE w.code = $1`,
+      [wh.code],
+    );
     expect(lv.rows[0].n).toBe(0);
 
     const partial = await m('inventoryBulkUpdate', BULK, { input: { items, errorPolicy: 'REJECT_FAILED_ROWS', reason: 'CYCLE_COUNT' } });
     expect(partial).toMatchObject({ updatedCount: 2, failedCount: 6, userErrors: [] });
     const codes = partial.results.map((r: any) => r.userErrors.map((e: UE) => e.code).join(','));
-    expect(codes).toEqual(['', '', 'INSUFFICIENT_STOCK', 'READONLY_WAREHOUSE', 'PRODUCT_NOT_FOUND', 'VARIANT_LABEL_AMBIGUOUS', 'WAREHOUSE_NOT_FOUND', 'INVALID_INPUT']);
+    expect(codes).toEqual([
+      '',
+      '',
+      'INSUFFICIENT_STOCK',
+      'READONLY_WAREHOUSE',
+      'PRODUCT_NOT_FOUND',
+      'VARIANT_LABEL_AMBIGUOUS',
+      'WAREHOUSE_NOT_FOUND',
+      'INVALID_INPUT',
+    ]);
     expect(partial.results[0].inventoryLevel).toMatchObject({ onHand: 10 });
     expect(partial.results[1].inventoryLevel).toMatchObject({ onHand: 4 });
     expect(partial.results[6].userErrors[0].field).toEqual(['input', 'items', '6', 'warehouseCode']);
@@ -456,7 +586,9 @@ describe('inventoryBulkUpdate', () => {
     const s = await stockedSku(t.gql, 1);
     const items = Array.from({ length: 501 }, () => ({ mode: 'SET', sku: s.sku, warehouseCode: s.warehouseCode, quantity: 7 }));
     const r = await m('inventoryBulkUpdate', BULK, { input: { items, errorPolicy: 'REJECT_FAILED_ROWS' } });
-    expect(r.userErrors).toEqual([{ code: 'TOO_MANY_ITEMS', field: ['input', 'items'], message: 'At most 500 items per request, got 501' }]);
+    expect(r.userErrors).toEqual([
+      { code: 'TOO_MANY_ITEMS', field: ['input', 'items'], message: 'At most 500 items per request, got 501' },
+    ]);
     expect((await level(s.level.id)).onHand).toBe(1);
   });
 });
@@ -464,38 +596,74 @@ describe('inventoryBulkUpdate', () => {
 describe('catalogue', () => {
   test('create and update products, variants and warehouses; duplicates are TAKEN; unknown ids are NOT_FOUND codes', async () => {
     const sku = uniq('SKU');
-    const created = await m('productCreate', `mutation($input: ProductCreateInput!) { productCreate(input: $input) {
-        product { id name active } userErrors { code field message } } }`, { input: { name: 'Lonely', sku } });
+    const created = await m(
+      'productCreate',
+      `mutation($input: ProductCreateInput!) { productCreate(input: $input) {
+        product { id name active } userErrors { code field message } } }`,
+      { input: { name: 'Lonely', sku } },
+    );
     expect(created.product).toMatchObject({ name: 'Lonely', active: true });
     const dv = await ok(t.gql(`query($sku: String!) { variant(sku: $sku) { sku label isDefault product { id } } }`, { sku }));
     expect(dv.variant).toEqual({ sku, label: 'Default', isDefault: true, product: { id: created.product.id } });
-    const dup = await m('productCreate', `mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id } userErrors { code field message } } }`, {
-      input: { name: 'Again', sku },
-    });
+    const dup = await m(
+      'productCreate',
+      `mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id } userErrors { code field message } } }`,
+      {
+        input: { name: 'Again', sku },
+      },
+    );
     expect(dup.userErrors[0]).toMatchObject({ code: 'TAKEN' });
-    const upd = await m('productUpdate', `mutation($id: ID!) { productUpdate(id: $id, input: { name: "Renamed", active: false }) { product { name active } userErrors { code } } }`, {
-      id: created.product.id,
-    });
+    const upd = await m(
+      'productUpdate',
+      `mutation($id: ID!) { productUpdate(id: $id, input: { name: "Renamed", active: false }) { product { name active } userErrors { code } } }`,
+      {
+        id: created.product.id,
+      },
+    );
     expect(upd.product).toEqual({ name: 'Renamed', active: false });
-    const nf = await m('productUpdate', `mutation($id: ID!) { productUpdate(id: $id, input: { name: "x" }) { product { id } userErrors { code } } }`, { id: 'bm9wZQ' });
+    const nf = await m(
+      'productUpdate',
+      `mutation($id: ID!) { productUpdate(id: $id, input: { name: "x" }) { product { id } userErrors { code } } }`,
+      { id: 'bm9wZQ' },
+    );
     expect(nf.userErrors[0].code).toBe('PRODUCT_NOT_FOUND');
 
-    const v = await m('variantCreate', `mutation($p: ID!, $input: VariantInput!) { variantCreate(productId: $p, input: $input) { variant { id sku label } userErrors { code } } }`, {
-      p: created.product.id,
-      input: { sku: uniq('V'), options: [{ name: 'Size', value: 'L' }] },
-    });
+    const v = await m(
+      'variantCreate',
+      `mutation($p: ID!, $input: VariantInput!) { variantCreate(productId: $p, input: $input) { variant { id sku label } userErrors { code } } }`,
+      {
+        p: created.product.id,
+        input: { sku: uniq('V'), options: [{ name: 'Size', value: 'L' }] },
+      },
+    );
     expect(v.variant.label).toBe('L');
-    const vu = await m('variantUpdate', `mutation($id: ID!) { variantUpdate(id: $id, input: { label: "Large" }) { variant { label } userErrors { code } } }`, { id: v.variant.id });
+    const vu = await m(
+      'variantUpdate',
+      `mutation($id: ID!) { variantUpdate(id: $id, input: { label: "Large" }) { variant { label } userErrors { code } } }`,
+      { id: v.variant.id },
+    );
     expect(vu.variant.label).toBe('Large');
-    const vnf = await m('variantUpdate', `mutation($id: ID!) { variantUpdate(id: $id, input: { label: "x" }) { variant { id } userErrors { code } } }`, { id: 'bm9wZQ' });
+    const vnf = await m(
+      'variantUpdate',
+      `mutation($id: ID!) { variantUpdate(id: $id, input: { label: "x" }) { variant { id } userErrors { code } } }`,
+      { id: 'bm9wZQ' },
+    );
     expect(vnf.userErrors[0].code).toBe('VARIANT_NOT_FOUND');
 
     const wh = await createWarehouse(t.gql, { type: 'THIRD_PARTY', priority: 7, address: '1 Dock Rd' });
-    const whDup = await m('warehouseCreate', `mutation($input: WarehouseInput!) { warehouseCreate(input: $input) { warehouse { id } userErrors { code field } } }`, {
-      input: { code: wh.code, name: 'dup' },
-    });
+    const whDup = await m(
+      'warehouseCreate',
+      `mutation($input: WarehouseInput!) { warehouseCreate(input: $input) { warehouse { id } userErrors { code field } } }`,
+      {
+        input: { code: wh.code, name: 'dup' },
+      },
+    );
     expect(whDup.userErrors[0]).toMatchObject({ code: 'TAKEN', field: ['input', 'code'] });
-    const whNf = await m('warehouseUpdate', `mutation($id: ID!) { warehouseUpdate(id: $id, input: { name: "x" }) { warehouse { id } userErrors { code } } }`, { id: 'bm9wZQ' });
+    const whNf = await m(
+      'warehouseUpdate',
+      `mutation($id: ID!) { warehouseUpdate(id: $id, input: { name: "x" }) { warehouse { id } userErrors { code } } }`,
+      { id: 'bm9wZQ' },
+    );
     expect(whNf.userErrors[0].code).toBe('WAREHOUSE_NOT_FOUND');
   });
 });
@@ -532,7 +700,9 @@ const TRIGGERS: Partial<Record<ErrorCode, () => Promise<Payload>>> = {
   RESERVATION_NOT_FOUND: () => m('reservationRelease', RELEASE, { input: { reservationId: NO_RESERVATION } }),
   RESERVATION_LINE_NOT_FOUND: async () => {
     const r = await reserve((await stockedSku(t.gql, 2)).sku, 1);
-    return m('reservationCommit', COMMIT, { input: { reservationId: r.id, lines: [{ lineId: 'UmVzZXJ2YXRpb25MaW5lOm5vcGU', quantity: 1 }] } });
+    return m('reservationCommit', COMMIT, {
+      input: { reservationId: r.id, lines: [{ lineId: 'UmVzZXJ2YXRpb25MaW5lOm5vcGU', quantity: 1 }] },
+    });
   },
   READONLY_WAREHOUSE: async () => {
     const ro = await createWarehouse(t.gql, { readOnly: true });
@@ -546,17 +716,22 @@ const TRIGGERS: Partial<Record<ErrorCode, () => Promise<Payload>>> = {
   },
   SAME_WAREHOUSE: async () => {
     const s = await stockedSku(t.gql, 3);
-    return m('inventoryMove', MOVE, { input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: s.warehouseCode, quantity: 1 } });
+    return m('inventoryMove', MOVE, {
+      input: { sku: s.sku, fromWarehouseCode: s.warehouseCode, toWarehouseCode: s.warehouseCode, quantity: 1 },
+    });
   },
-  INSUFFICIENT_STOCK: async () => m('inventoryAdjust', ADJUST, { input: { ...at(await stockedSku(t.gql, 3)), delta: -4, reason: 'DAMAGED' } }),
+  INSUFFICIENT_STOCK: async () =>
+    m('inventoryAdjust', ADJUST, { input: { ...at(await stockedSku(t.gql, 3)), delta: -4, reason: 'DAMAGED' } }),
   NEGATIVE_QUANTITY: async () => m('inventorySet', SET, { input: { ...at(await stockedSku(t.gql, 3)), quantity: -1 } }),
   QUANTITY_BELOW_RESERVED: async () => {
     const s = await stockedSku(t.gql, 10);
     await reserve(s.sku, 4);
     return m('inventorySet', SET, { input: { ...at(s), quantity: 3 } });
   },
-  QUANTITY_OUT_OF_RANGE: async () => m('inventoryAdjust', ADJUST, { input: { ...at(await stockedSku(t.gql, 2147483647)), delta: 1, reason: 'RECEIVED' } }),
-  COMPARE_QUANTITY_STALE: async () => m('inventorySet', SET, { input: { ...at(await stockedSku(t.gql, 10)), quantity: 50, compareQuantity: 9 } }),
+  QUANTITY_OUT_OF_RANGE: async () =>
+    m('inventoryAdjust', ADJUST, { input: { ...at(await stockedSku(t.gql, 2147483647)), delta: 1, reason: 'RECEIVED' } }),
+  COMPARE_QUANTITY_STALE: async () =>
+    m('inventorySet', SET, { input: { ...at(await stockedSku(t.gql, 10)), quantity: 50, compareQuantity: 9 } }),
   EXCEEDS_RESERVED: async () => {
     const r = await reserve((await stockedSku(t.gql, 10)).sku, 4);
     return m('reservationCommit', COMMIT, { input: { reservationId: r.id, lines: [{ lineId: r.lines[0].id, quantity: 5 }] } });
@@ -572,10 +747,13 @@ const TRIGGERS: Partial<Record<ErrorCode, () => Promise<Payload>>> = {
     expect((await m('reservationRelease', RELEASE, { input: { reservationId: r.id } })).userErrors).toEqual([]);
     return m('reservationRelease', RELEASE, { input: { reservationId: r.id } });
   },
-  INVALID_TTL: async () => m('inventoryReserve', RESERVE, { input: { lines: [{ sku: (await stockedSku(t.gql, 5)).sku, quantity: 1 }], ttlSeconds: 3601 } }),
+  INVALID_TTL: async () =>
+    m('inventoryReserve', RESERVE, { input: { lines: [{ sku: (await stockedSku(t.gql, 5)).sku, quantity: 1 }], ttlSeconds: 3601 } }),
   TOO_MANY_ITEMS: async () => {
     const s = await stockedSku(t.gql, 1);
-    return m('inventoryBulkUpdate', BULK, { input: { items: Array.from({ length: 501 }, () => ({ mode: 'SET', ...at(s), quantity: 7 })), errorPolicy: 'REJECT_FAILED_ROWS' } });
+    return m('inventoryBulkUpdate', BULK, {
+      input: { items: Array.from({ length: 501 }, () => ({ mode: 'SET', ...at(s), quantity: 7 })), errorPolicy: 'REJECT_FAILED_ROWS' },
+    });
   },
   TAKEN: async () => m('warehouseCreate', WAREHOUSE_CREATE, { input: { code: (await createWarehouse(t.gql)).code, name: 'dup' } }),
   IDEMPOTENCY_KEY_REUSED: async () => {

@@ -38,10 +38,19 @@ test('changes arrive in order with before/after; rolled-back and refused changes
   const sub = await subscribe(t.url, t.store.adminKey, CHANGED, { f: { skus: [s.sku] }, after: '0' });
   await sub.waitFor(1); // the initial RECEIVED
   // Refused (insufficient) and rolled back (bulk REJECT_EVERYTHING with one bad row): no events.
-  expect((await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -50, reason: 'DAMAGED' } }))).inventoryAdjust.userErrors[0].code).toBe('INSUFFICIENT_STOCK');
+  expect(
+    (await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -50, reason: 'DAMAGED' } }))).inventoryAdjust
+      .userErrors[0].code,
+  ).toBe('INSUFFICIENT_STOCK');
   const bulk = await ok(
     t.gql(`mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`, {
-      i: { errorPolicy: 'REJECT_EVERYTHING', items: [{ mode: 'ADJUST', sku: s.sku, warehouseCode: s.warehouseCode, delta: 5 }, { mode: 'SET', sku: 'nope', warehouseCode: s.warehouseCode, quantity: 1 }] },
+      i: {
+        errorPolicy: 'REJECT_EVERYTHING',
+        items: [
+          { mode: 'ADJUST', sku: s.sku, warehouseCode: s.warehouseCode, delta: 5 },
+          { mode: 'SET', sku: 'nope', warehouseCode: s.warehouseCode, quantity: 1 },
+        ],
+      },
     }),
   );
   expect(bulk.inventoryBulkUpdate.updatedCount).toBe(0);
@@ -52,8 +61,18 @@ test('changes arrive in order with before/after; rolled-back and refused changes
   const events = await sub.waitFor(3);
   expect(sub.events).toHaveLength(3);
   expect(events[2]).toMatchObject({ reason: 'RETURN', after: { onHand: 8 } });
-  expect(events[0]).toMatchObject({ reason: 'RECEIVED', after: { onHand: 10 }, variant: { sku: s.sku }, warehouse: { code: s.warehouseCode } });
-  expect(events[1]).toMatchObject({ reason: 'SALE', actor: expect.stringMatching(/^key:/), before: { onHand: 10, available: 10 }, after: { onHand: 7, available: 7, status: 'IN_STOCK' } });
+  expect(events[0]).toMatchObject({
+    reason: 'RECEIVED',
+    after: { onHand: 10 },
+    variant: { sku: s.sku },
+    warehouse: { code: s.warehouseCode },
+  });
+  expect(events[1]).toMatchObject({
+    reason: 'SALE',
+    actor: expect.stringMatching(/^key:/),
+    before: { onHand: 10, available: 10 },
+    after: { onHand: 7, available: 7, status: 'IN_STOCK' },
+  });
   expect(Number(events[1].cursor)).toBeGreaterThan(Number(events[0].cursor));
   await sub.close();
 });
@@ -86,7 +105,11 @@ test('1,000 concurrent reservations crossing thresholds give exactly the expecte
   const p = await createProduct(t.gql);
   const sku = p.skus[0];
   await setStock(t.gql, sku, wh.code, 1000);
-  await ok(t.gql(`mutation($i: InventoryLevelUpdateInput!) { inventoryLevelUpdate(input: $i) { userErrors { code } } }`, { i: { sku, warehouseCode: wh.code, lowStockThreshold: 500, criticalThreshold: 100 } }));
+  await ok(
+    t.gql(`mutation($i: InventoryLevelUpdateInput!) { inventoryLevelUpdate(input: $i) { userErrors { code } } }`, {
+      i: { sku, warehouseCode: wh.code, lowStockThreshold: 500, criticalThreshold: 100 },
+    }),
+  );
   const sub = await subscribe(t.url, t.store.adminKey, STATUS, { f: { skus: [sku] }, after: '0' });
   const RES = `mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { userErrors { code } } }`;
   // Like a real client, retry what the server marks retryable (pool saturation under 1,000 at once),
@@ -114,7 +137,11 @@ test('1,000 concurrent reservations crossing thresholds give exactly the expecte
   // Releasing one unit is back in stock (CRITICAL, since 1 ≤ 100), flagged as such. It is also the
   // sentinel: any extra crossing of the 1,000 reservations would have come before it.
   const vid = (await ok(t.gql(`query($s: String) { variant(sku: $s) { id } }`, { s: sku }))).variant.id;
-  const rid = (await ok(t.gql(`query($v: [ID!]) { reservations(first: 1, filter: { statuses: [ACTIVE], variantIds: $v }) { nodes { id } } }`, { v: [vid] }))).reservations.nodes[0].id;
+  const rid = (
+    await ok(
+      t.gql(`query($v: [ID!]) { reservations(first: 1, filter: { statuses: [ACTIVE], variantIds: $v }) { nodes { id } } }`, { v: [vid] }),
+    )
+  ).reservations.nodes[0].id;
   await ok(t.gql(`mutation($id: ID!) { reservationRelease(input: { reservationId: $id }) { userErrors { code } } }`, { id: rid }));
   const events = await sub.waitFor(5, 60_000);
   expect(sub.events.map((e) => [e.previousStatus, e.status, e.available])).toEqual([
@@ -132,7 +159,11 @@ test('1,000 concurrent reservations crossing thresholds give exactly the expecte
 test('expiring reservations cause their status crossing too', async () => {
   const s = await stockedSku(t.gql, 2);
   const sub = await subscribe(t.url, t.store.adminKey, STATUS, { f: { skus: [s.sku] }, after: '0' });
-  await ok(t.gql(`mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { userErrors { code } } }`, { i: { lines: [{ sku: s.sku, quantity: 2 }], ttlSeconds: 1 } }));
+  await ok(
+    t.gql(`mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { userErrors { code } } }`, {
+      i: { lines: [{ sku: s.sku, quantity: 2 }], ttlSeconds: 1 },
+    }),
+  );
   const events = await sub.waitFor(3, 30_000);
   expect(events.map((e) => [e.previousStatus, e.status, e.backInStock])).toEqual([
     ['OUT_OF_STOCK', 'IN_STOCK', true], // stocked
@@ -180,15 +211,24 @@ test('a cursor older than the retention window is refused with CURSOR_EXPIRED', 
 });
 
 test('a slow subscriber is cut off with close code 4290 while a healthy one gets everything', async () => {
-  const small = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }) });
+  const small = await startTestServer({
+    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
+  });
   try {
     const wh = await createWarehouse(small.gql);
     const skus: string[] = [];
-    for (let i = 0; i < 5; i++) skus.push(...(await createProduct(small.gql, { skus: Array.from({ length: 100 }, () => uniq('SLOW')) })).skus);
+    for (let i = 0; i < 5; i++)
+      skus.push(...(await createProduct(small.gql, { skus: Array.from({ length: 100 }, () => uniq('SLOW')) })).skus);
     const BULK = `mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`;
     // A large payload per event without extra SQL: aliases of the event's own fields (~2 KB).
     const BIG = `subscription { inventoryChanged { cursor ${Array.from({ length: 25 }, (_, i) => `b${i}: before { onHand reserved safetyStock incoming available status } a${i}: after { onHand reserved available status }`).join(' ')} } }`;
-    const healthy = await subscribe(small.url, small.store.adminKey, `subscription { inventoryChanged { cursor after { onHand } } }`, {}, { registered: oneMoreSubscriber(small) });
+    const healthy = await subscribe(
+      small.url,
+      small.store.adminKey,
+      `subscription { inventoryChanged { cursor after { onHand } } }`,
+      {},
+      { registered: oneMoreSubscriber(small) },
+    );
     const slow = await subscribe(small.url, small.store.adminKey, BIG, {}, { registered: oneMoreSubscriber(small) });
     slow.pauseReading(); // the client stops reading: the server's sends back up, then its buffer fills
     // The paused client cannot see its close yet: watch the server's side (subscribers on the hub).
@@ -226,7 +266,15 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
   const procs: Spawned[] = [];
   try {
     // A poll once a minute: an event that arrives well before it came by LISTEN/NOTIFY.
-    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, SEED_DEMO: 'always', LOG_LEVEL: 'info', INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 60_000 }) };
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      SEED_DEMO: 'always',
+      LOG_LEVEL: 'info',
+      INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 60_000 }),
+    };
     procs.push(spawnGateway(env));
     const urlA = await procs[0].ready();
     const metricsB = await freePort();
@@ -234,7 +282,8 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
     const urlB = await procs[1].ready();
     const key = printedDevKey(procs[0]);
     // A live subscription (no "after"): registered on B (its inventory_subscribers gauge) before the change.
-    const subscribersOnB = async () => /^inventory_subscribers 1$/m.test(await (await fetch(`http://127.0.0.1:${metricsB}/metrics`)).text());
+    const subscribersOnB = async () =>
+      /^inventory_subscribers 1$/m.test(await (await fetch(`http://127.0.0.1:${metricsB}/metrics`)).text());
     const sub = await subscribe(urlB, key, CHANGED, { f: { skus: ['SKU-001'] } }, { registered: subscribersOnB });
     const started = Date.now();
     await ok(makeClient(urlA, key)(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: -4, reason: 'SALE' } }));

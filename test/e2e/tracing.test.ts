@@ -15,7 +15,16 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ok, post } from '../helpers/gql';
 import { createProduct, createWarehouse, setStock } from '../helpers/factories';
-import { otlpReceiver, startObservedGateway, until, webhookReceiver, type ObservedGateway, type OtlpReceiver, type OtlpSpan, type Receiver } from '../helpers/observability';
+import {
+  otlpReceiver,
+  startObservedGateway,
+  until,
+  webhookReceiver,
+  type ObservedGateway,
+  type OtlpReceiver,
+  type OtlpSpan,
+  type Receiver,
+} from '../helpers/observability';
 import { ROOT } from '../helpers/process';
 import { wsUrl } from '../helpers/ws';
 
@@ -46,7 +55,9 @@ beforeAll(async () => {
   sku = (await createProduct(gql)).skus[0];
   await setStock(gql, sku, warehouseCode, 500);
   const created = await ok(
-    gql(`mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { secret userErrors { code message } } }`, { i: { url: hook.url, topics: ['INVENTORY_UPDATED'] } }),
+    gql(`mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { secret userErrors { code message } } }`, {
+      i: { url: hook.url, topics: ['INVENTORY_UPDATED'] },
+    }),
   );
   webhookSecret = created.webhookSubscriptionCreate.secret;
 });
@@ -61,10 +72,14 @@ const hex = (n: number) => Array.from({ length: n }, (_, i) => ((i * 7 + 3) % 16
 
 /** The spans of one trace once `pred` holds for them. */
 function traceSpans(traceId: string, pred: (spans: OtlpSpan[]) => boolean, what: string): Promise<OtlpSpan[]> {
-  return until(what, async () => {
-    const spans = otlp.spans.filter((s) => s.traceId === traceId);
-    return pred(spans) ? spans : undefined;
-  }, 30_000);
+  return until(
+    what,
+    async () => {
+      const spans = otlp.spans.filter((s) => s.traceId === traceId);
+      return pred(spans) ? spans : undefined;
+    },
+    30_000,
+  );
 }
 
 function isDescendant(spans: OtlpSpan[], child: OtlpSpan, ancestor: OtlpSpan): boolean {
@@ -117,7 +132,9 @@ test('one inventoryAdjust with an incoming traceparent: a connected span tree (H
   const ids = new Set(spans.map((s) => s.spanId));
   for (const s of spans) expect(s.parentSpanId === parentId || ids.has(s.parentSpanId ?? '')).toBe(true);
 
-  const execute = spans.find((s) => s.name.startsWith('mutation') || s.name === 'graphql.execute' || s.attributes['graphql.operation.type'] === 'mutation');
+  const execute = spans.find(
+    (s) => s.name.startsWith('mutation') || s.name === 'graphql.execute' || s.attributes['graphql.operation.type'] === 'mutation',
+  );
   expect(execute).toBeDefined();
   expect(isDescendant(spans, execute!, http!)).toBe(true);
   expect(execute!.attributes['graphql.operation.name']).toBe('TracedAdjust');
@@ -137,21 +154,38 @@ test('one inventoryAdjust with an incoming traceparent: a connected span tree (H
 
   // The request's log line carries the trace id.
   await until('the request log line with trace_id', async () =>
-    g.gw.stdout().split('\n').some((l) => l.includes('"msg":"request"') && l.includes(`"trace_id":"${traceId}"`) && l.includes('"operation":"TracedAdjust"')) ? true : undefined,
+    g.gw
+      .stdout()
+      .split('\n')
+      .some((l) => l.includes('"msg":"request"') && l.includes(`"trace_id":"${traceId}"`) && l.includes('"operation":"TracedAdjust"'))
+      ? true
+      : undefined,
   );
 });
 
 test('a graphql-ws message is a span with the operation under it', async () => {
-  const ws = createClient({ url: wsUrl(g.url), webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${g.key}` }, retryAttempts: 0 });
+  const ws = createClient({
+    url: wsUrl(g.url),
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: `Bearer ${g.key}` },
+    retryAttempts: 0,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
-      ws.subscribe({ query: 'query TracedWs { inventoryLevels(first: 1) { totalCount } }' }, { next: () => undefined, error: reject, complete: resolve });
+      ws.subscribe(
+        { query: 'query TracedWs { inventoryLevels(first: 1) { totalCount } }' },
+        { next: () => undefined, error: reject, complete: resolve },
+      );
     });
   } finally {
     await ws.dispose();
   }
   const message = await until('the graphql-ws message span', async () => {
-    const m = otlp.spans.find((s) => s.name === 'graphql-ws message' && otlp.spans.some((x) => x.traceId === s.traceId && x.attributes['graphql.operation.name'] === 'TracedWs'));
+    const m = otlp.spans.find(
+      (s) =>
+        s.name === 'graphql-ws message' &&
+        otlp.spans.some((x) => x.traceId === s.traceId && x.attributes['graphql.operation.name'] === 'TracedWs'),
+    );
     return m;
   });
   const spans = otlp.spans.filter((s) => s.traceId === message.traceId);
@@ -163,18 +197,37 @@ test('a graphql-ws message is a span with the operation under it', async () => {
 test('no API key, key prefix, SKU, warehouse code, cursor, id or secret in any span attribute or metric label', async () => {
   const gql = (q: string, v?: Record<string, unknown>) => post(g.url, q, v, g.key);
   // Values inline in documents, in variables, in a GET URL, a cursor and an id round trip.
-  await ok(gql(`mutation SensAdjust { inventoryAdjust(input: { sku: "${sku}", warehouseCode: "${warehouseCode}", delta: 1, reason: CORRECTION }) { userErrors { code } } }`));
-  const page = await ok(gql(`query SensPage($s: String!) { variant(sku: $s) { id sku } inventoryLevels(first: 1) { pageInfo { endCursor } nodes { id } } }`, { s: sku }));
+  await ok(
+    gql(
+      `mutation SensAdjust { inventoryAdjust(input: { sku: "${sku}", warehouseCode: "${warehouseCode}", delta: 1, reason: CORRECTION }) { userErrors { code } } }`,
+    ),
+  );
+  const page = await ok(
+    gql(`query SensPage($s: String!) { variant(sku: $s) { id sku } inventoryLevels(first: 1) { pageInfo { endCursor } nodes { id } } }`, {
+      s: sku,
+    }),
+  );
   const cursor: string = page.inventoryLevels.pageInfo.endCursor;
   const ids: string[] = [page.variant.id, page.inventoryLevels.nodes[0].id];
   await ok(gql(`query SensAfter($c: String!) { inventoryLevels(first: 1, after: $c) { nodes { id } } }`, { c: cursor }));
   const q = encodeURIComponent(`query SensGet { variant(sku: "${sku}") { sku } }`);
-  const get = await fetch(`${g.url}?query=${q}&variables=${encodeURIComponent(JSON.stringify({ c: cursor }))}`, { headers: { authorization: `Bearer ${g.key}`, 'apollo-require-preflight': 'true' } });
+  const get = await fetch(`${g.url}?query=${q}&variables=${encodeURIComponent(JSON.stringify({ c: cursor }))}`, {
+    headers: { authorization: `Bearer ${g.key}`, 'apollo-require-preflight': 'true' },
+  });
   expect(get.status).toBe(200);
-  const reserve = await ok(gql(`mutation SensReserve($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id } userErrors { code } } }`, { i: { lines: [{ sku, warehouseCode, quantity: 1 }], reference: 'cart-secret-ref' } }));
+  const reserve = await ok(
+    gql(`mutation SensReserve($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id } userErrors { code } } }`, {
+      i: { lines: [{ sku, warehouseCode, quantity: 1 }], reference: 'cart-secret-ref' },
+    }),
+  );
   ids.push(reserve.inventoryReserve.reservation.id);
 
-  await until('the spans of SensGet', async () => (otlp.spans.some((s) => s.attributes['graphql.operation.name'] === 'SensGet') && otlp.spans.some((s) => s.attributes['graphql.operation.name'] === 'SensReserve') ? true : undefined));
+  await until('the spans of SensGet', async () =>
+    otlp.spans.some((s) => s.attributes['graphql.operation.name'] === 'SensGet') &&
+    otlp.spans.some((s) => s.attributes['graphql.operation.name'] === 'SensReserve')
+      ? true
+      : undefined,
+  );
   const sensitive = [g.key, g.key.slice(0, 10), sku, warehouseCode, cursor, webhookSecret, 'cart-secret-ref', ...ids];
   const exported = otlp.spans.map((s) => JSON.stringify(s.attributes)).join('\n');
   const metrics = await g.metrics();

@@ -4,7 +4,6 @@
  * field, sort and filter rules, cost and static limits, the bucket, error masking, client
  * mistakes, connection_init, production policy and revocation across two instances.
  */
-import crypto from 'node:crypto';
 import { createApiKey, revokeApiKey } from '../../src/modules/auth/keys.service';
 import { usingPostgres } from '../helpers/db';
 import { createTestStore, stockedSku } from '../helpers/factories';
@@ -26,7 +25,11 @@ beforeAll(async () => {
   t = await startTestServer({ MAX_QUERY_COST: '2000' });
   prod = await startTestServer({ NODE_ENV: 'production' });
   s = await stockedSku(t.gql, 20);
-  const r = await ok(t.gql(`mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id } } }`, { i: { lines: [{ sku: s.sku, quantity: 1 }] } }));
+  const r = await ok(
+    t.gql(`mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id } } }`, {
+      i: { lines: [{ sku: s.sku, quantity: 1 }] },
+    }),
+  );
   reservationId = r.inventoryReserve.reservation.id;
 });
 afterAll(async () => {
@@ -34,7 +37,12 @@ afterAll(async () => {
   await prod?.stop();
 });
 
-async function withClient<T>(transport: Transport, server: TestServer, key: string | null, fn: (send: ReturnType<typeof transportClient>['send']) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  transport: Transport,
+  server: TestServer,
+  key: string | null,
+  fn: (send: ReturnType<typeof transportClient>['send']) => Promise<T>,
+): Promise<T> {
   const c = transportClient(transport, server.url, key);
   try {
     return await fn(c.send);
@@ -47,15 +55,21 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   test('scopes hold on nested paths: a reserve key and a write key cannot read levels through other objects', async () => {
     const reserveKey = await t.store.keyWith(['inventory:reserve']);
     await withClient(transport, t, reserveKey, async (send) => {
-      expect((await send(`query($id: ID!) { reservation(id: $id) { id status } }`, { id: reservationId })).data.reservation.id).toBe(reservationId);
-      const deep = await send(`query($id: ID!) { reservation(id: $id) { lines { inventoryLevel { warehouse { inventoryLevels(first: 250) { nodes { onHand } } } } } } }`, { id: reservationId });
+      expect((await send(`query($id: ID!) { reservation(id: $id) { id status } }`, { id: reservationId })).data.reservation.id).toBe(
+        reservationId,
+      );
+      const deep = await send(
+        `query($id: ID!) { reservation(id: $id) { lines { inventoryLevel { warehouse { inventoryLevels(first: 250) { nodes { onHand } } } } } } }`,
+        { id: reservationId },
+      );
       expect(codeOf(deep)).toBe('FORBIDDEN');
       expect(deep.errors![0].message).toMatch(/inventory:read/);
       expect(deep.data ?? null).toBeNull();
     });
     const writeKey = await t.store.keyWith(['inventory:write']);
     await withClient(transport, t, writeKey, async (send) => {
-      const ADJ = (sel: string) => `mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { inventoryLevel { ${sel} } userErrors { code } } }`;
+      const ADJ = (sel: string) =>
+        `mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { inventoryLevel { ${sel} } userErrors { code } } }`;
       const i = { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'OTHER' };
       const own = await send(ADJ('onHand available'), { i });
       expect(own.errors).toBeUndefined();
@@ -68,15 +82,24 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   test('publishable keys: public fields only, on every path, and no sorting or filtering by private fields', async () => {
     const pk = await t.store.publishableKey();
     await withClient(transport, t, pk, async (send) => {
-      const pub = await send(`query($s: String) { variant(sku: $s) { sku totalAvailable inventoryLevels { nodes { available warehouse { code } } } } }`, { s: s.sku });
+      const pub = await send(
+        `query($s: String) { variant(sku: $s) { sku totalAvailable inventoryLevels { nodes { available warehouse { code } } } } }`,
+        { s: s.sku },
+      );
       expect(pub.errors).toBeUndefined();
       expect(pub.data.variant.totalAvailable).toBeGreaterThanOrEqual(19);
       for (const [q, re] of [
-        [`query($s: String) { variant(sku: $s) { inventoryLevels { nodes { onHand reserved incoming safetyStock } } } }`, /InventoryLevel.onHand/],
+        [
+          `query($s: String) { variant(sku: $s) { inventoryLevels { nodes { onHand reserved incoming safetyStock } } } }`,
+          /InventoryLevel.onHand/,
+        ],
         [`query($s: String) { variant(sku: $s) { inventoryLevels { nodes { warehouse { address } } } } }`, /Warehouse.address/],
         [`{ products(first: 5, sortKey: TOTAL_ON_HAND) { edges { cursor } } }`, /sort by TOTAL_ON_HAND/],
         [`query($s: String) { variant(sku: $s) { inventoryLevels(sortKey: ON_HAND) { edges { cursor } } } }`, /sort by ON_HAND/],
-        [`{ products(first: 5, filter: { updatedSince: "2020-01-01T00:00:00Z" }) { nodes { name } } }`, /filter by ProductFilter.updatedSince/],
+        [
+          `{ products(first: 5, filter: { updatedSince: "2020-01-01T00:00:00Z" }) { nodes { name } } }`,
+          /filter by ProductFilter.updatedSince/,
+        ],
         [`{ inventoryLevels(first: 5) { nodes { available } } }`, /Query.inventoryLevels/],
       ] as const) {
         const r = await send(q, { s: s.sku });
@@ -85,7 +108,9 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
         expect(r.data ?? null).toBeNull();
       }
       // node(id) answers public fields of public types, and null for types a storefront may not see.
-      const node = await send(`query($id: ID!) { node(id: $id) { id ... on Variant { sku } } }`, { id: pub.data.variant.id ?? (await ok(t.gql(`query($s: String) { variant(sku: $s) { id } }`, { s: s.sku }))).variant.id });
+      const node = await send(`query($id: ID!) { node(id: $id) { id ... on Variant { sku } } }`, {
+        id: pub.data.variant.id ?? (await ok(t.gql(`query($s: String) { variant(sku: $s) { id } }`, { s: s.sku }))).variant.id,
+      });
       expect(node.errors).toBeUndefined();
       expect(node.data.node.sku).toBe(s.sku);
       expect((await send(`query($id: ID!) { node(id: $id) { id } }`, { id: reservationId })).data.node).toBeNull();
@@ -101,14 +126,19 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       let deep = 'name';
       for (let i = 0; i < 8; i++) deep = `product { variants(first: 1) { nodes { ${deep} } } }`;
       expect(codeOf(await send(`{ variant(sku: "x") { ${deep} } }`))).toBe('GRAPHQL_VALIDATION_FAILED');
-      expect(codeOf(await send(`{ ${Array.from({ length: 40 }, (_, i) => `a${i}: variant(sku: "x") { sku }`).join(' ')} }`))).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(codeOf(await send(`{ ${Array.from({ length: 40 }, (_, i) => `a${i}: variant(sku: "x") { sku }`).join(' ')} }`))).toBe(
+        'GRAPHQL_VALIDATION_FAILED',
+      );
       expect(codeOf(await send(`{ __typename ${'@include(if: true) '.repeat(30)} }`))).toBe('GRAPHQL_VALIDATION_FAILED');
       // Every operation is charged to the key's bucket and reports it.
       const a = await send(`{ warehouses(first: 5) { nodes { id } } }`);
       const b = await send(`{ warehouses(first: 5) { nodes { id } } }`);
       expect(a.extensions!.cost).toMatchObject({ requestedQueryCost: 7, throttleStatus: { maximumAvailable: 100000000 } });
       expect(b.extensions!.cost.throttleStatus.currentlyAvailable).toBeLessThanOrEqual(100000000);
-      const row = await t.gateway.app.db.pool.query(`SELECT count(*)::int AS n FROM rate_limit_buckets b JOIN api_keys k ON k.id::text = b.key_id WHERE k.key_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, [key]);
+      const row = await t.gateway.app.db.pool.query(
+        `SELECT count(*)::int AS n FROM rate_limit_buckets b JOIN api_keys k ON k.id::text = b.key_id WHERE k.key_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`,
+        [key],
+      );
       expect(row.rows[0].n).toBe(1);
     });
   });
@@ -116,7 +146,9 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   test('client mistakes are client errors with precise codes; internals never leak', async () => {
     const key = t.store.adminKey;
     await withClient(transport, t, key, async (send) => {
-      const nul = await send(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku: 'a\u0000b', warehouseCode: 'x', delta: 1, reason: 'OTHER' } });
+      const nul = await send(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, {
+        i: { sku: 'a\u0000b', warehouseCode: 'x', delta: 1, reason: 'OTHER' },
+      });
       expect(codeOf(nul)).toBe('BAD_USER_INPUT');
       const nested = `{ variant(sku: "x") { sku } } query Q($a: [[[[[[[[Int]]]]]]]] = ${'['.repeat(1600)}${']'.repeat(1600)}) { __typename }`;
       const deep = await send(nested);
@@ -127,7 +159,11 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       const mismatch = await send(`{ __typename }`, {}, { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } });
       expect(codeOf(mismatch)).toBe('BAD_REQUEST');
       // Hash alone: no query over HTTP; an empty one over graphql-ws (its protocol requires a string).
-      const unknown = await send(transport === 'ws' ? '' : (undefined as unknown as string), {}, { persistedQuery: { version: 1, sha256Hash: 'e'.repeat(64) } });
+      const unknown = await send(
+        transport === 'ws' ? '' : (undefined as unknown as string),
+        {},
+        { persistedQuery: { version: 1, sha256Hash: 'e'.repeat(64) } },
+      );
       expect(codeOf(unknown)).toBe('PERSISTED_QUERY_NOT_FOUND');
       for (const a of [nul, deep, v2, mismatch, unknown]) expect(JSON.stringify(a)).not.toMatch(/stack|SELECT|at \w+ \(|node_modules/);
     });
@@ -176,7 +212,9 @@ describe('the scope matrix, every root field × every kind of key, over both tra
       }
     }
     expect(roots.length).toBeGreaterThan(30);
-    const profiles: { name: string; key: string; auth: { kind: 'pk' | 'sk'; scopes: string[] } }[] = [{ name: 'pk', key: await t.store.publishableKey(), auth: { kind: 'pk', scopes: [] } }];
+    const profiles: { name: string; key: string; auth: { kind: 'pk' | 'sk'; scopes: string[] } }[] = [
+      { name: 'pk', key: await t.store.publishableKey(), auth: { kind: 'pk', scopes: [] } },
+    ];
     for (const scope of SCOPES) profiles.push({ name: scope, key: await t.store.keyWith([scope]), auth: { kind: 'sk', scopes: [scope] } });
     const failures: string[] = [];
     for (const p of profiles) {
@@ -189,9 +227,11 @@ describe('the scope matrix, every root field × every kind of key, over both tra
           const doc = `${op}${vars ? `(${vars})` : ''} { ${field.name}${args ? `(${args})` : ''} { __typename } }`;
           // No variables are sent: an allowed field fails on them (BAD_USER_INPUT), after authorization.
           const a = await c.send(doc);
-          const allowed = roles.some((r) => hasScope({ keyId: '', storeId: '', actor: '', ...p.auth }, r)) && !(p.auth.kind === 'pk' && op !== 'query');
+          const allowed =
+            roles.some((r) => hasScope({ keyId: '', storeId: '', actor: '', ...p.auth }, r)) && !(p.auth.kind === 'pk' && op !== 'query');
           const code = codeOf(a);
-          if (allowed && (code === 'FORBIDDEN' || code === 'UNAUTHENTICATED')) failures.push(`${p.name} ${field.name}: refused (${code}) but allowed`);
+          if (allowed && (code === 'FORBIDDEN' || code === 'UNAUTHENTICATED'))
+            failures.push(`${p.name} ${field.name}: refused (${code}) but allowed`);
           if (!allowed && code !== 'FORBIDDEN') failures.push(`${p.name} ${field.name}: ${code}, expected FORBIDDEN`);
         }
       } finally {

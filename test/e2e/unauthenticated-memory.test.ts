@@ -21,7 +21,15 @@ let tdb: TestDatabase;
 beforeAll(async () => {
   tdb = await createTestDatabase();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-mem-'));
-  gw = spawnGateway({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: tdb.url, DATA_DIR: dataDir, SEED_DEMO: 'never', LOG_LEVEL: 'info', NODE_ENV: 'production' });
+  gw = spawnGateway({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: tdb.url,
+    DATA_DIR: dataDir,
+    SEED_DEMO: 'never',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+  });
   url = await gw.ready(120_000);
 });
 afterAll(async () => {
@@ -67,7 +75,9 @@ test('500 distinct large documents without a key: the process stays alive and un
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: crypto.createHash('sha256').update(query).digest('hex') } } }),
+    body: JSON.stringify({
+      extensions: { persistedQuery: { version: 1, sha256Hash: crypto.createHash('sha256').update(query).digest('hex') } },
+    }),
   });
   expect(((await res.json()) as any).errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
   expect((await fetch(url.replace('/graphql', '/healthz'))).status).toBe(200);

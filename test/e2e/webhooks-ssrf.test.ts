@@ -41,7 +41,9 @@ async function listenOn(host: string, p: number): Promise<number | null> {
 }
 
 beforeAll(async () => {
-  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100, WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 3 }) });
+  t = await startTestServer({
+    INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100, WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 3 }),
+  });
   expect(t.config.webhookAllowPrivateTargets).toBe(false);
   port = (await listenOn('127.0.0.1', 0))!;
   await listenOn('::1', port); // same port on the IPv6 loopback, when there is one
@@ -56,7 +58,7 @@ afterAll(async () => {
 
 /** Names that /etc/hosts maps to a loopback address (resolved from the file, no DNS query). */
 function loopbackNamesFromHosts(): string[] {
-  let text = '';
+  let text: string;
   try {
     text = fs.readFileSync('/etc/hosts', 'utf8');
   } catch {
@@ -101,7 +103,20 @@ const HOSTS = [
   'localhost.',
   'hooks.localhost',
 ];
-const OTHER_FORBIDDEN = ['10.0.0.1', '172.16.5.5', '192.168.1.1', '169.254.169.254', '100.64.0.1', '100.100.100.200', '224.0.0.1', '255.255.255.255', '[fd00:ec2::254]', '[fe80::1]', '[fc00::1]', '[ff02::1]'];
+const OTHER_FORBIDDEN = [
+  '10.0.0.1',
+  '172.16.5.5',
+  '192.168.1.1',
+  '169.254.169.254',
+  '100.64.0.1',
+  '100.100.100.200',
+  '224.0.0.1',
+  '255.255.255.255',
+  '[fd00:ec2::254]',
+  '[fe80::1]',
+  '[fc00::1]',
+  '[ff02::1]',
+];
 
 const CREATE = `mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { webhookSubscription { id } secret userErrors { code field message } } }`;
 const UPDATE = `mutation($id: ID!, $i: WebhookSubscriptionInput!) { webhookSubscriptionUpdate(id: $id, input: $i) { webhookSubscription { id url status } userErrors { code field message } } }`;
@@ -114,11 +129,17 @@ test('creation and update refuse local targets in every notation and by name; no
     for (const host of hosts) {
       const url = `${scheme}://${host}:${port}/hook`;
       const r = (await ok(t.gql(CREATE, { i: { url, topics: ['INVENTORY_UPDATED'] } }))).webhookSubscriptionCreate;
-      expect([url, r.webhookSubscription, r.secret, r.userErrors.map((e: any) => [e.code, e.field.join('.')])]).toEqual([url, null, null, [['WEBHOOK_URL_FORBIDDEN', 'input.url']]]);
+      expect([url, r.webhookSubscription, r.secret, r.userErrors.map((e: any) => [e.code, e.field.join('.')])]).toEqual([
+        url,
+        null,
+        null,
+        [['WEBHOOK_URL_FORBIDDEN', 'input.url']],
+      ]);
     }
   }
   // A public literal is accepted (created inactive: nothing is ever sent to it)…
-  const pub = (await ok(t.gql(CREATE, { i: { url: 'https://93.184.216.34/hooks', topics: ['INVENTORY_UPDATED'], active: false } }))).webhookSubscriptionCreate;
+  const pub = (await ok(t.gql(CREATE, { i: { url: 'https://93.184.216.34/hooks', topics: ['INVENTORY_UPDATED'], active: false } })))
+    .webhookSubscriptionCreate;
   expect(pub.userErrors).toEqual([]);
   const id = pub.webhookSubscription.id;
   // …and cannot be pointed at a local target afterwards.
@@ -133,7 +154,10 @@ test('creation and update refuse local targets in every notation and by name; no
   // Stock changes happen, the worker runs: still nothing reaches the listeners.
   await stockedSku(t.gql, 3);
   const { pool } = t.gateway.app.db;
-  await eventually('the events to be sequenced', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0);
+  await eventually(
+    'the events to be sequenced',
+    async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0,
+  );
   // The events are sequenced, which is when deliveries are created: there are none to send (no
   // waiting for a worker run that could have sent one).
   const deliveries = await pool.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE store_id = $1`, [t.store.storeId]);
@@ -153,14 +177,22 @@ test('a subscription whose target is local by delivery time is not delivered, an
   const deadline = Date.now() + 20_000;
   let sub: any;
   for (;;) {
-    sub = (await ok(t.gql(`{ webhookSubscriptions { id url status disabledReason active } }`))).webhookSubscriptions.find((w: any) => w.url.endsWith('/legacy'));
+    sub = (await ok(t.gql(`{ webhookSubscriptions { id url status disabledReason active } }`))).webhookSubscriptions.find((w: any) =>
+      w.url.endsWith('/legacy'),
+    );
     if (sub.status === 'DISABLED' || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 25));
   }
   expect(sub).toMatchObject({ status: 'DISABLED', active: false });
   expect(sub.disabledReason).toMatch(/forbidden \(loopback\) address at delivery time/);
   expect(sub.disabledReason).not.toContain('127.0.0.1');
-  const d = (await ok(t.gql(`query($s: ID) { webhookDeliveries(first: 5, subscriptionId: $s) { nodes { status attempts lastStatusCode lastError } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+  const d = (
+    await ok(
+      t.gql(`query($s: ID) { webhookDeliveries(first: 5, subscriptionId: $s) { nodes { status attempts lastStatusCode lastError } } }`, {
+        s: sub.id,
+      }),
+    )
+  ).webhookDeliveries.nodes;
   expect(d).toHaveLength(1);
   expect(d[0]).toMatchObject({ status: 'PENDING', attempts: 1, lastStatusCode: null });
   expect(d[0].lastError).toMatch(/^WEBHOOK_URL_FORBIDDEN: /);

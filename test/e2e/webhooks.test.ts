@@ -72,7 +72,10 @@ let t: TestServer;
 let rx: Awaited<ReturnType<typeof receiver>>;
 beforeAll(async () => {
   // The receiver listens on 127.0.0.1, which the SSRF guard refuses unless told otherwise.
-  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 3, WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100 }), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+  t = await startTestServer({
+    INVENTORY_TUNING: tuningEnv({ WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 3, WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100 }),
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+  });
   rx = await receiver();
 });
 afterAll(async () => {
@@ -86,7 +89,9 @@ test('signed deliveries for the subscribed topics; failures are retried and late
   // A subscription gets the events sequenced after it exists: let the stocking event be sequenced
   // first, or it may be delivered to the new subscription too (and be counted below).
   await t.gateway.app.events!.settle();
-  const c = await ok(t.gql(CREATE, { i: { url: `${rx.url}/hooks/a`, topics: ['INVENTORY_UPDATED', 'STOCK_OUT', 'BACK_IN_STOCK'], warehouseIds: [wh] } }));
+  const c = await ok(
+    t.gql(CREATE, { i: { url: `${rx.url}/hooks/a`, topics: ['INVENTORY_UPDATED', 'STOCK_OUT', 'BACK_IN_STOCK'], warehouseIds: [wh] } }),
+  );
   const { webhookSubscription: sub, secret } = c.webhookSubscriptionCreate;
   expect(secret).toMatch(/^whsec_/);
   expect(sub).toMatchObject({ url: `${rx.url}/hooks/a`, active: true, filter: { warehouseIds: [wh] } });
@@ -102,7 +107,11 @@ test('signed deliveries for the subscribed topics; failures are retried and late
   expect(Number(out.json.eventId)).toBeGreaterThan(Number(upd.json.eventId));
   for (const r of [upd, out]) expect(verify(secret, r)).toBe(true);
   expect(upd.headers['x-inventory-topic']).toBe('INVENTORY_UPDATED');
-  expect(upd.json).toMatchObject({ topic: 'INVENTORY_UPDATED', eventId: upd.headers['x-inventory-event-id'], data: { reason: 'SALE', after: { onHand: 0 } } });
+  expect(upd.json).toMatchObject({
+    topic: 'INVENTORY_UPDATED',
+    eventId: upd.headers['x-inventory-event-id'],
+    data: { reason: 'SALE', after: { onHand: 0 } },
+  });
   expect(out.json).toMatchObject({ topic: 'STOCK_OUT', data: { previousStatus: 'IN_STOCK', status: 'OUT_OF_STOCK' } });
   expect(verify('whsec_wrong', upd)).toBe(false);
 
@@ -112,7 +121,12 @@ test('signed deliveries for the subscribed topics; failures are retried and late
   await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RETURN' } }));
   await until(() => rx.got.filter((r) => r.path === '/hooks/a').length >= 5);
   const mine = rx.got.filter((r) => r.path === '/hooks/a');
-  expect(mine.slice(2).map((r) => r.json.topic).sort()).toEqual(['BACK_IN_STOCK', 'INVENTORY_UPDATED', 'INVENTORY_UPDATED']);
+  expect(
+    mine
+      .slice(2)
+      .map((r) => r.json.topic)
+      .sort(),
+  ).toEqual(['BACK_IN_STOCK', 'INVENTORY_UPDATED', 'INVENTORY_UPDATED']);
   const d = await ok(t.gql(DELIVERIES, { s: sub.id }));
   expect(d.webhookDeliveries.nodes.every((n: any) => n.status === 'SUCCEEDED')).toBe(true);
   expect(Math.max(...d.webhookDeliveries.nodes.map((n: any) => n.attempts))).toBeGreaterThanOrEqual(2);
@@ -133,7 +147,9 @@ test('after WEBHOOK_MAX_ATTEMPTS a delivery is FAILED; webhookDeliveryRetry send
   }
   expect(nodes[0]).toMatchObject({ status: 'FAILED', attempts: 3, lastStatusCode: 500, lastError: 'HTTP 500' });
   rx.state.alwaysFail.delete('/hooks/down');
-  const retry = await ok(t.gql(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { delivery { status attempts } userErrors { code } } }`, { id: nodes[0].id }));
+  const retry = await ok(
+    t.gql(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { delivery { status attempts } userErrors { code } } }`, { id: nodes[0].id }),
+  );
   expect(retry.webhookDeliveryRetry).toEqual({ delivery: { status: 'PENDING', attempts: 0 }, userErrors: [] });
   await until(() => rx.got.some((r) => r.path === '/hooks/down'));
   // The worker records the outcome once the receiver has answered: wait for that, not for arrival.
@@ -144,12 +160,16 @@ test('after WEBHOOK_MAX_ATTEMPTS a delivery is FAILED; webhookDeliveryRetry send
   expect(after).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
 });
 
-test('the body uses the API\'s global ids, names the SKU, warehouse and note, and is exactly WebhookDelivery.payload', async () => {
+test("the body uses the API's global ids, names the SKU, warehouse and note, and is exactly WebhookDelivery.payload", async () => {
   const s = await stockedSku(t.gql, 2);
   await t.gateway.app.events!.settle();
   const c = await ok(t.gql(CREATE, { i: { url: `${rx.url}/hooks/contract`, topics: ['INVENTORY_UPDATED', 'STOCK_OUT'] } }));
   const sub = c.webhookSubscriptionCreate.webhookSubscription;
-  await ok(t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -2, reason: 'SALE', note: 'order #1001 — “gift”' } }));
+  await ok(
+    t.gql(`mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) { userErrors { code } } }`, {
+      i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: -2, reason: 'SALE', note: 'order #1001 — “gift”' },
+    }),
+  );
   const got = await until(() => {
     const mine = rx.got.filter((r) => r.path === '/hooks/contract');
     return mine.length >= 2 && mine;
@@ -172,29 +192,45 @@ test('the body uses the API\'s global ids, names the SKU, warehouse and note, an
       { v: d.variantId, l: d.levelId, w: d.warehouseId, m: d.movementId },
     ),
   );
-  expect(nodes).toEqual({ v: { sku: s.sku }, l: { onHand: 0 }, w: { code: s.warehouseCode }, m: { note: 'order #1001 — “gift”', quantityDelta: -2 } });
+  expect(nodes).toEqual({
+    v: { sku: s.sku },
+    l: { onHand: 0 },
+    w: { code: s.warehouseCode },
+    m: { note: 'order #1001 — “gift”', quantityDelta: -2 },
+  });
   expect(d.levelId).toBe(s.level.id);
   expect(out.json.data.movementId).toBe(d.movementId);
   expect(out.json.data.variantId).toBe(d.variantId);
 
   // WebhookDelivery.payload is the received body, byte for byte (string equality, not JSON equality).
   await until(async () => (await ok(t.gql(DELIVERIES, { s: sub.id }))).webhookDeliveries.nodes.every((n: any) => n.status === 'SUCCEEDED'));
-  const listed = (await ok(t.gql(`query($s: ID) { webhookDeliveries(first: 10, subscriptionId: $s) { nodes { id status payload } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+  const listed = (
+    await ok(t.gql(`query($s: ID) { webhookDeliveries(first: 10, subscriptionId: $s) { nodes { id status payload } } }`, { s: sub.id }))
+  ).webhookDeliveries.nodes;
   for (const r of [upd, out]) {
     const n = listed.find((x: any) => x.id === r.headers['x-inventory-delivery-id']);
     expect(n).toBeDefined();
     expect(n.payload).toBe(r.body);
   }
   // The header is what webhookDeliveryRetry takes; the retried attempt sends the same bytes.
-  const retry = await ok(t.gql(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { delivery { id status } userErrors { code } } }`, { id: upd.headers['x-inventory-delivery-id'] }));
-  expect(retry.webhookDeliveryRetry).toEqual({ delivery: { id: upd.headers['x-inventory-delivery-id'], status: 'PENDING' }, userErrors: [] });
+  const retry = await ok(
+    t.gql(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { delivery { id status } userErrors { code } } }`, {
+      id: upd.headers['x-inventory-delivery-id'],
+    }),
+  );
+  expect(retry.webhookDeliveryRetry).toEqual({
+    delivery: { id: upd.headers['x-inventory-delivery-id'], status: 'PENDING' },
+    userErrors: [],
+  });
   const again = await until(() => {
     const mine = rx.got.filter((r) => r.path === '/hooks/contract' && r.json.deliveryId === upd.json.deliveryId);
     return mine.length >= 2 && mine[1];
   });
   expect(again.body).toBe(upd.body);
   expect(verify(c.webhookSubscriptionCreate.secret, again)).toBe(true);
-  const after = (await ok(t.gql(`query($s: ID) { webhookDeliveries(first: 10, subscriptionId: $s) { nodes { id payload } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+  const after = (
+    await ok(t.gql(`query($s: ID) { webhookDeliveries(first: 10, subscriptionId: $s) { nodes { id payload } } }`, { s: sub.id }))
+  ).webhookDeliveries.nodes;
   expect(after.find((x: any) => x.id === upd.json.deliveryId).payload).toBe(upd.body);
 });
 
@@ -227,7 +263,10 @@ test('a run of deliveries that failed every attempt disables the subscription wi
   // Re-enabled: ACTIVE, reason and count cleared, and the next event arrives.
   rx.state.alwaysFail.delete('/hooks/flaky');
   const on = await ok(t.gql(UPDATE, { id: sub.id, i: { active: true } }));
-  expect(on.webhookSubscriptionUpdate).toEqual({ webhookSubscription: { active: true, status: 'ACTIVE', disabledReason: null, disabledAt: null, consecutiveFailedDeliveries: 0 }, userErrors: [] });
+  expect(on.webhookSubscriptionUpdate).toEqual({
+    webhookSubscription: { active: true, status: 'ACTIVE', disabledReason: null, disabledAt: null, consecutiveFailedDeliveries: 0 },
+    userErrors: [],
+  });
   await ok(t.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 7, reason: 'RECEIVED' } }));
   await until(() => rx.got.some((r) => r.path === '/hooks/flaky' && r.json.data.after.onHand === 100 - 6 + 7));
   // Paused by the client: PAUSED, no reason.
@@ -259,7 +298,11 @@ test('validation, scopes and store isolation', async () => {
   ]);
   // A malformed id in the filter is a userError naming the element; nothing is created.
   const badId = await ok(t.gql(CREATE, { i: { url: `${rx.url}/x`, topics: ['STOCK_OUT'], warehouseIds: ['not-an-id'] } }));
-  expect(badId.webhookSubscriptionCreate).toMatchObject({ webhookSubscription: null, secret: null, userErrors: [{ code: 'INVALID_INPUT', field: ['input', 'warehouseIds', '0'] }] });
+  expect(badId.webhookSubscriptionCreate).toMatchObject({
+    webhookSubscription: null,
+    secret: null,
+    userErrors: [{ code: 'INVALID_INPUT', field: ['input', 'warehouseIds', '0'] }],
+  });
   const reader = makeClient(t.url, await t.store.keyWith(['inventory:read']));
   const denied = await reader(CREATE, { i: { url: `${rx.url}/x`, topics: ['STOCK_OUT'] } });
   expect(denied.body.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN', requiredScope: 'webhooks:manage' } });
@@ -268,10 +311,20 @@ test('validation, scopes and store isolation', async () => {
   const other = await createTestStore(t.gateway.app);
   const them = makeClient(t.url, other.adminKey);
   const theirs = await ok(them(CREATE, { i: { url: `${rx.url}/hooks/theirs`, topics: ['INVENTORY_UPDATED'] } }));
-  expect((await ok(them(`{ webhookSubscriptions { id } }`))).webhookSubscriptions).toEqual([{ id: theirs.webhookSubscriptionCreate.webhookSubscription.id }]);
-  const upd = await ok(them(`mutation($id: ID!) { webhookSubscriptionUpdate(id: $id, input: { active: false }) { userErrors { code } } }`, { id: mine.webhookSubscriptionCreate.webhookSubscription.id }));
+  expect((await ok(them(`{ webhookSubscriptions { id } }`))).webhookSubscriptions).toEqual([
+    { id: theirs.webhookSubscriptionCreate.webhookSubscription.id },
+  ]);
+  const upd = await ok(
+    them(`mutation($id: ID!) { webhookSubscriptionUpdate(id: $id, input: { active: false }) { userErrors { code } } }`, {
+      id: mine.webhookSubscriptionCreate.webhookSubscription.id,
+    }),
+  );
   expect(upd.webhookSubscriptionUpdate.userErrors[0].code).toBe('WEBHOOK_NOT_FOUND');
-  const del = await ok(them(`mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedId userErrors { code } } }`, { id: mine.webhookSubscriptionCreate.webhookSubscription.id }));
+  const del = await ok(
+    them(`mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedId userErrors { code } } }`, {
+      id: mine.webhookSubscriptionCreate.webhookSubscription.id,
+    }),
+  );
   expect(del.webhookSubscriptionDelete).toEqual({ deletedId: null, userErrors: [{ code: 'WEBHOOK_NOT_FOUND' }] });
   const someDelivery = (await ok(t.gql(DELIVERIES, {}))).webhookDeliveries.nodes[0].id;
   const rt = await ok(them(`mutation($id: ID!) { webhookDeliveryRetry(id: $id) { userErrors { code } } }`, { id: someDelivery }));
@@ -292,14 +345,23 @@ test('validation, scopes and store isolation', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-'));
   const procs: Spawned[] = [];
   try {
-    const env = { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 20, EVENTS_POLL_MS: 50 }), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 20, EVENTS_POLL_MS: 50 }),
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    };
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'always' }));
     const a = makeClient(await procs[0].ready(), printedDevKey(procs[0]));
     procs.push(spawnGateway({ ...env, SEED_DEMO: 'never' }));
     const key = printedDevKey(procs[0]);
     const b = makeClient(await procs[1].ready(), key);
     await ok(a(CREATE, { i: { url: `${rx.url}/hooks/two`, topics: ['INVENTORY_UPDATED'] } }));
-    for (let i = 0; i < 40; i++) await ok((i % 2 ? a : b)(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));
+    for (let i = 0; i < 40; i++)
+      await ok((i % 2 ? a : b)(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));
     await until(() => rx.got.filter((r) => r.path === '/hooks/two').length >= 40, 30_000);
     await new Promise((r) => setTimeout(r, 1000));
     const ids = rx.got.filter((r) => r.path === '/hooks/two').map((r) => r.json.eventId);
@@ -336,11 +398,15 @@ test('a dead endpoint: few log lines, each with the cause; the subscription is d
     const sub = c.webhookSubscriptionCreate.webhookSubscription;
     for (let i = 0; i < 30; i++) await ok(gql(ADJUST, { i: { sku: 'SKU-001', warehouseCode: 'BER-1', delta: 1, reason: 'RECEIVED' } }));
     const w = await until(async () => {
-      const x = (await ok(gql(`{ webhookSubscriptions { id status disabledReason } }`))).webhookSubscriptions.find((y: any) => y.id === sub.id);
+      const x = (await ok(gql(`{ webhookSubscriptions { id status disabledReason } }`))).webhookSubscriptions.find(
+        (y: any) => y.id === sub.id,
+      );
       return x.status === 'DISABLED' && x;
     }, 30_000);
     expect(w.disabledReason).toMatch(/^5 deliveries in a row failed all their attempts; last error: .*ECONNREFUSED/);
-    const nodes = (await ok(gql(`query($s: ID) { webhookDeliveries(first: 50, subscriptionId: $s) { nodes { attempts lastError } } }`, { s: sub.id }))).webhookDeliveries.nodes;
+    const nodes = (
+      await ok(gql(`query($s: ID) { webhookDeliveries(first: 50, subscriptionId: $s) { nodes { attempts lastError } } }`, { s: sub.id }))
+    ).webhookDeliveries.nodes;
     const attempts = nodes.reduce((a: number, n: any) => a + n.attempts, 0);
     expect(attempts).toBeGreaterThanOrEqual(20); // at least 5 deliveries × 4 attempts failed
     for (const n of nodes.filter((x: any) => x.lastError)) expect(n.lastError).toMatch(/ECONNREFUSED/);
@@ -357,7 +423,9 @@ test('a dead endpoint: few log lines, each with the cause; the subscription is d
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ level: 'warn', cause: 'ECONNREFUSED', subscription: sub.id });
     expect(failed[0].error).toMatch(/ECONNREFUSED 127\.0\.0\.1:\d+/);
-    expect(lines.filter((l) => l.msg === 'webhook subscription disabled')).toEqual([expect.objectContaining({ level: 'warn', subscription: sub.id, reason: w.disabledReason })]);
+    expect(lines.filter((l) => l.msg === 'webhook subscription disabled')).toEqual([
+      expect.objectContaining({ level: 'warn', subscription: sub.id, reason: w.disabledReason }),
+    ]);
     expect(lines.filter((l) => /fetch failed/.test(JSON.stringify(l)))).toEqual([]);
   } finally {
     p.killGroup('SIGKILL');

@@ -30,9 +30,12 @@ export const uniq = (p: string) => `${p}-${process.pid}-${++seq}-${crypto.random
 export async function createWarehouse(gql: GqlClient, input: Record<string, unknown> = {}) {
   const code = (input.code as string) ?? uniq('WH');
   const d = await ok(
-    gql(`mutation($input: WarehouseInput!) { warehouseCreate(input: $input) { warehouse { id code readOnly } userErrors { code message } } }`, {
-      input: { code, name: `Warehouse ${code}`, ...input },
-    }),
+    gql(
+      `mutation($input: WarehouseInput!) { warehouseCreate(input: $input) { warehouse { id code readOnly } userErrors { code message } } }`,
+      {
+        input: { code, name: `Warehouse ${code}`, ...input },
+      },
+    ),
   );
   if (d.warehouseCreate.userErrors.length) throw new Error(JSON.stringify(d.warehouseCreate.userErrors));
   return d.warehouseCreate.warehouse as { id: string; code: string; readOnly: boolean };
@@ -41,9 +44,16 @@ export async function createWarehouse(gql: GqlClient, input: Record<string, unkn
 export async function createProduct(gql: GqlClient, opts: { skus?: string[]; externalId?: string; labels?: string[] } = {}) {
   const skus = opts.skus ?? [uniq('SKU')];
   const d = await ok(
-    gql(`mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id externalId } userErrors { code message } } }`, {
-      input: { name: `Product ${skus[0]}`, externalId: opts.externalId ?? uniq('EXT'), variants: skus.map((sku, i) => ({ sku, label: opts.labels?.[i] ?? `V${i}` })) },
-    }),
+    gql(
+      `mutation($input: ProductCreateInput!) { productCreate(input: $input) { product { id externalId } userErrors { code message } } }`,
+      {
+        input: {
+          name: `Product ${skus[0]}`,
+          externalId: opts.externalId ?? uniq('EXT'),
+          variants: skus.map((sku, i) => ({ sku, label: opts.labels?.[i] ?? `V${i}` })),
+        },
+      },
+    ),
   );
   if (d.productCreate.userErrors.length) throw new Error(JSON.stringify(d.productCreate.userErrors));
   return { ...(d.productCreate.product as { id: string; externalId: string }), skus };
@@ -53,12 +63,22 @@ export const LEVEL_FIELDS = `id onHand reserved available incoming safetyStock s
 
 export async function setStock(gql: GqlClient, sku: string, warehouseCode: string, quantity: number) {
   const d = await ok(
-    gql(`mutation($input: InventorySetInput!) { inventorySet(input: $input) { inventoryLevel { ${LEVEL_FIELDS} } userErrors { code message } } }`, {
-      input: { sku, warehouseCode, quantity, reason: 'RECEIVED' },
-    }),
+    gql(
+      `mutation($input: InventorySetInput!) { inventorySet(input: $input) { inventoryLevel { ${LEVEL_FIELDS} } userErrors { code message } } }`,
+      {
+        input: { sku, warehouseCode, quantity, reason: 'RECEIVED' },
+      },
+    ),
   );
   if (d.inventorySet.userErrors.length) throw new Error(JSON.stringify(d.inventorySet.userErrors));
-  return d.inventorySet.inventoryLevel as { id: string; onHand: number; reserved: number; available: number; status: string; version: number };
+  return d.inventorySet.inventoryLevel as {
+    id: string;
+    onHand: number;
+    reserved: number;
+    available: number;
+    status: string;
+    version: number;
+  };
 }
 
 /** One warehouse + one single-variant product with `quantity` on hand. */

@@ -7,7 +7,12 @@ export interface GqlResponse<T = any> {
 
 export type GqlClient = <T = any>(query: string, variables?: Record<string, unknown>) => Promise<GqlResponse<T>>;
 
-export async function post<T = any>(url: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<GqlResponse<T>> {
+export async function post<T = any>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  key?: string,
+): Promise<GqlResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
@@ -43,5 +48,9 @@ export function isConnectionError(e: unknown): boolean {
   const err = e as { message?: string; code?: string; cause?: { code?: string; message?: string } };
   if (!(e instanceof Error)) return false;
   const codes = ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'];
-  return /fetch failed|terminated|other side closed|socket hang up/.test(err.message ?? '') || codes.includes(err.code ?? '') || codes.includes(err.cause?.code ?? '');
+  return (
+    /fetch failed|terminated|other side closed|socket hang up/.test(err.message ?? '') ||
+    codes.includes(err.code ?? '') ||
+    codes.includes(err.cause?.code ?? '')
+  );
 }

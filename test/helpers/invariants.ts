@@ -11,7 +11,9 @@ export async function checkInvariants(app: App, storeId: string) {
      WHERE l.store_id = $1 GROUP BY l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0)`);
   const reservedLedger = await q(`SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
      WHERE l.store_id = $1 GROUP BY l.id HAVING l.reserved <> coalesce(sum(m.reserved_delta), 0)`);
-  const bounds = await q(`SELECT id FROM inventory_levels WHERE store_id = $1 AND NOT (reserved >= 0 AND reserved <= on_hand AND on_hand >= 0)`);
+  const bounds = await q(
+    `SELECT id FROM inventory_levels WHERE store_id = $1 AND NOT (reserved >= 0 AND reserved <= on_hand AND on_hand >= 0)`,
+  );
   const reservedVsLines = await q(`SELECT l.id, l.reserved, coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)::int AS active
       FROM inventory_levels l LEFT JOIN reservation_lines rl ON rl.inventory_level_id = l.id
      WHERE l.store_id = $1 GROUP BY l.id HAVING l.reserved <> coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)`);
@@ -26,7 +28,8 @@ export async function checkInvariants(app: App, storeId: string) {
  * highest is assigned exactly once. `pending` counts committed events not yet sequenced.
  */
 export async function outboxGaps(pool: { query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }> }) {
-  const { rows } = await pool.query(`SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, coalesce(min(seq), 1)::bigint AS lo, coalesce(max(seq), 0)::bigint AS hi,
+  const { rows } =
+    await pool.query(`SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, coalesce(min(seq), 1)::bigint AS lo, coalesce(max(seq), 0)::bigint AS hi,
       (SELECT count(*)::int FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`);
   const r = rows[0] as { n: number; d: number; lo: string; hi: string; pending: number };
   return { missing: Number(r.hi) - Number(r.lo) + 1 - r.d, duplicated: r.n - r.d, pending: r.pending };
@@ -45,7 +48,17 @@ export async function snapshotInvariants(app: App, storeId: string) {
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const tx = { query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params as unknown[])).rows as T[] };
-    type L = { id: string; product_id: string; on_hand: number; reserved: number; stored_reserved: number; safety_stock: number; incoming: number; low: number; critical: number };
+    type L = {
+      id: string;
+      product_id: string;
+      on_hand: number;
+      reserved: number;
+      stored_reserved: number;
+      safety_stock: number;
+      incoming: number;
+      low: number;
+      critical: number;
+    };
     const levels = await tx.query<L>(
       `SELECT l.id, v.product_id, l.on_hand, ${effectiveReserved()} AS reserved, l.reserved AS stored_reserved, l.safety_stock, l.incoming,
               l.low_stock_threshold AS low, l.critical_threshold AS critical
@@ -72,11 +85,19 @@ export async function snapshotInvariants(app: App, storeId: string) {
     for (const l of levels) counts[key[stockStatus(availableOf(l.on_hand, l.reserved, l.safety_stock), l.low, l.critical)]]++;
     const s = await levelSummary(tx, storeId, {});
     const summaryApi = { total: s.total, inStock: s.inStock, lowStock: s.lowStock, critical: s.critical, outOfStock: s.outOfStock };
-    const sums = [...manual.values()].reduce((a, m) => ({ onHand: a.onHand + m.onHand, available: a.available + m.available }), { onHand: 0n, available: 0n });
+    const sums = [...manual.values()].reduce((a, m) => ({ onHand: a.onHand + m.onHand, available: a.available + m.available }), {
+      onHand: 0n,
+      available: 0n,
+    });
     const summary =
       JSON.stringify(summaryApi) === JSON.stringify(counts) && s.totals.onHand === sums.onHand && s.totals.available === sums.available
         ? []
-        : [{ api: { ...summaryApi, onHand: String(s.totals.onHand), available: String(s.totals.available) }, manual: { ...counts, onHand: String(sums.onHand), available: String(sums.available) } }];
+        : [
+            {
+              api: { ...summaryApi, onHand: String(s.totals.onHand), available: String(s.totals.available) },
+              manual: { ...counts, onHand: String(sums.onHand), available: String(sums.available) },
+            },
+          ];
     // Ledger chains.
     type M = { level: string; id: string; ohb: number; oha: number; rb: number; ra: number; sb: number | null; sa: number | null };
     const moves = await tx.query<M>(
@@ -92,13 +113,23 @@ export async function snapshotInvariants(app: App, storeId: string) {
       let cur = { onHand: 0, reserved: 0, safety: 0 };
       for (const m of byLevel.get(l.id) ?? []) {
         if (m.ohb !== cur.onHand || m.rb !== cur.reserved || (m.sb ?? cur.safety) !== cur.safety) {
-          ledgerChain.push({ level: l.id, movement: m.id, expected: cur, got: { onHand: m.ohb, reserved: m.rb, safety: m.sb }, chain: (byLevel.get(l.id) ?? []).map((x) => `${x.id}:${x.ohb}>${x.oha}`).join(" ") });
+          ledgerChain.push({
+            level: l.id,
+            movement: m.id,
+            expected: cur,
+            got: { onHand: m.ohb, reserved: m.rb, safety: m.sb },
+            chain: (byLevel.get(l.id) ?? []).map((x) => `${x.id}:${x.ohb}>${x.oha}`).join(' '),
+          });
           break;
         }
         cur = { onHand: m.oha, reserved: m.ra, safety: m.sa ?? cur.safety };
       }
       if (cur.onHand !== l.on_hand || cur.reserved !== l.stored_reserved || cur.safety !== l.safety_stock) {
-        ledgerChain.push({ level: l.id, ledgerEndsAt: cur, level_is: { onHand: l.on_hand, reserved: l.stored_reserved, safety: l.safety_stock } });
+        ledgerChain.push({
+          level: l.id,
+          ledgerEndsAt: cur,
+          level_is: { onHand: l.on_hand, reserved: l.stored_reserved, safety: l.safety_stock },
+        });
       }
     }
     await client.query('COMMIT');

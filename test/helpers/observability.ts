@@ -19,7 +19,9 @@ export const PROMTOOL = '/usr/bin/promtool';
 /** Whether `p` settles within `ms` (the timer is cleared either way). */
 function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   let t: NodeJS.Timeout;
-  return Promise.race([p.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -44,7 +46,8 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -159,7 +162,7 @@ export function listeningAddresses(pid: number): string[] {
   }
   const out: string[] = [];
   for (const file of ['tcp', 'tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
     } catch {
@@ -242,18 +245,26 @@ export async function startPrometheus(target: string): Promise<Prometheus> {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await until('Prometheus to be ready', async () => {
-      if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}: ${out}`);
-      const r = await fetch(`${url}/-/ready`).catch(() => null);
-      return r?.ok ? true : undefined;
-    }, 60_000);
+    await until(
+      'Prometheus to be ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}: ${out}`);
+        const r = await fetch(`${url}/-/ready`).catch(() => null);
+        return r?.ok ? true : undefined;
+      },
+      60_000,
+    );
   } catch (e) {
     await stop();
     throw e;
   }
   const query = async (promql: string): Promise<PromSample[]> => {
     const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await r.json()) as { status: string; error?: string; data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await r.json()) as {
+      status: string;
+      error?: string;
+      data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (body.status !== 'success') throw new Error(`PromQL ${promql}: ${body.error}`);
     if (body.data.resultType !== 'vector') throw new Error(`PromQL ${promql}: not a vector`);
     return body.data.result.map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
@@ -266,10 +277,15 @@ export async function startPrometheus(target: string): Promise<Prometheus> {
     async expectValue(promql, expected, timeoutMs = 30_000) {
       let last: PromSample[] = [];
       try {
-        await until(`${promql} == ${expected}`, async () => {
-          last = await query(promql);
-          return last.length === 1 && last[0].value === expected ? true : undefined;
-        }, timeoutMs, 250);
+        await until(
+          `${promql} == ${expected}`,
+          async () => {
+            last = await query(promql);
+            return last.length === 1 && last[0].value === expected ? true : undefined;
+          },
+          timeoutMs,
+          250,
+        );
       } catch {
         throw new Error(`${promql}: expected ${expected}, Prometheus has ${JSON.stringify(last)}`);
       }
@@ -306,7 +322,8 @@ const attrValue = (v: Record<string, unknown>): unknown => {
   if ('arrayValue' in v) return ((v.arrayValue as { values?: Record<string, unknown>[] }).values ?? []).map(attrValue);
   return v;
 };
-const attrs = (list: { key: string; value: Record<string, unknown> }[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, attrValue(a.value)]));
+const attrs = (list: { key: string; value: Record<string, unknown> }[] | undefined) =>
+  Object.fromEntries((list ?? []).map((a) => [a.key, attrValue(a.value)]));
 
 /** A loopback OTLP/HTTP receiver (JSON bodies on /v1/traces). */
 export async function otlpReceiver(): Promise<OtlpReceiver> {

@@ -12,7 +12,8 @@ export async function eventually(what: string, cond: () => boolean | Promise<boo
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -21,6 +22,15 @@ export async function eventually(what: string, cond: () => boolean | Promise<boo
  * Until the database's clock is past `at` (an ISO timestamp, e.g. a reservation's expiresAt): for
  * waits on expiry, instead of sleeping for the TTL.
  */
-export function pastInDatabase(db: { query(sql: string, values: unknown[]): Promise<{ rows: { due: boolean }[] }> }, at: string, timeoutMs = 15_000): Promise<void> {
-  return eventually(`the database clock to pass ${at}`, async () => (await db.query('SELECT now() > $1::timestamptz AS due', [at])).rows[0].due, timeoutMs, 50);
+export function pastInDatabase(
+  db: { query(sql: string, values: unknown[]): Promise<{ rows: { due: boolean }[] }> },
+  at: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  return eventually(
+    `the database clock to pass ${at}`,
+    async () => (await db.query('SELECT now() > $1::timestamptz AS due', [at])).rows[0].due,
+    timeoutMs,
+    50,
+  );
 }

@@ -27,7 +27,11 @@ export interface Spawned {
   ready: (timeoutMs?: number) => Promise<string>;
 }
 
-export function spawnGateway(env: Record<string, string | undefined>, cmd: string[] = ['node', ...NODE_FLAGS, MAIN], opts: { cwd?: string } = {}): Spawned {
+export function spawnGateway(
+  env: Record<string, string | undefined>,
+  cmd: string[] = ['node', ...NODE_FLAGS, MAIN],
+  opts: { cwd?: string } = {},
+): Spawned {
   const fullEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) fullEnv[k] = v;
   // Its own process group, so `npm start` and the node process under it can be killed together.
@@ -65,7 +69,11 @@ export function spawnGateway(env: Record<string, string | undefined>, cmd: strin
 }
 
 /** Runs a compiled CLI (dist/src/cli/<script>) the way its npm script does, on the given database. */
-export function runCli(script: string, args: string[], db: { dataDir: string; url?: string }): Promise<{ code: number | null; out: string; err: string }> {
+export function runCli(
+  script: string,
+  args: string[],
+  db: { dataDir: string; url?: string },
+): Promise<{ code: number | null; out: string; err: string }> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), DATA_DIR: db.dataDir, LOG_LEVEL: 'warn' };
   if (db.url) env.DATABASE_URL = db.url;
   else delete env.DATABASE_URL;

@@ -69,7 +69,13 @@ export class WsSession {
 }
 
 /** Sends one operation over HTTP POST. */
-export async function overHttp(url: string, key: string | null, query: string, variables: Record<string, unknown> = {}, extensions?: Record<string, unknown>): Promise<Answer> {
+export async function overHttp(
+  url: string,
+  key: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+  extensions?: Record<string, unknown>,
+): Promise<Answer> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },

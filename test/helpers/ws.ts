@@ -32,13 +32,20 @@ export interface SubscribeOptions {
   registered?: () => boolean | Promise<boolean>;
 }
 
-export async function subscribe(httpUrl: string, key: string | null, query: string, variables: Record<string, unknown> = {}, opts: SubscribeOptions = {}): Promise<Sub> {
+export async function subscribe(
+  httpUrl: string,
+  key: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: SubscribeOptions = {},
+): Promise<Sub> {
   const { field, registered } = opts;
   let closeCode: number | null = null;
   let socket: WebSocket | null = null;
   class Tracked extends WebSocket {
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args);
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- hands the socket the library creates to the test
       socket = this;
     }
   }
@@ -73,7 +80,8 @@ export async function subscribe(httpUrl: string, key: string | null, query: stri
       return new Promise((resolve, reject) => {
         const tick = () => {
           if (sub.events.length >= n) return resolve(sub.events.slice(0, n));
-          if (sub.errors.length || sub.completed) return reject(new Error(`subscription ended after ${sub.events.length} events: ${JSON.stringify(sub.errors)}`));
+          if (sub.errors.length || sub.completed)
+            return reject(new Error(`subscription ended after ${sub.events.length} events: ${JSON.stringify(sub.errors)}`));
           if (Date.now() - t0 > timeoutMs) return reject(new Error(`only ${sub.events.length} of ${n} events after ${timeoutMs} ms`));
           setTimeout(tick, 20);
         };
@@ -99,6 +107,10 @@ export async function subscribe(httpUrl: string, key: string | null, query: stri
     },
   );
   await ready;
-  if (registered) await eventually('the server to register the subscription', async () => (await registered()) || closeCode !== null || sub.errors.length > 0);
+  if (registered)
+    await eventually(
+      'the server to register the subscription',
+      async () => (await registered()) || closeCode !== null || sub.errors.length > 0,
+    );
   return sub;
 }

@@ -18,7 +18,8 @@ function arg(name: string): string | undefined {
 async function main() {
   const durationS = Number(arg('duration') ?? 120);
   const clients = Number(arg('clients') ?? 10);
-  if (!(durationS >= 5) || !(clients >= 1)) throw new Error('usage: npm run soak -- [--duration seconds ≥ 5] [--clients n] [--no-pg-restart] [--no-report]');
+  if (!(durationS >= 5) || !(clients >= 1))
+    throw new Error('usage: npm run soak -- [--duration seconds ≥ 5] [--clients n] [--no-pg-restart] [--no-report]');
   const report = await runSoak({ durationS, clients, pgRestart: !process.argv.includes('--no-pg-restart') });
   const pgVersion = (() => {
     try {
@@ -33,7 +34,9 @@ async function main() {
     fs.writeFileSync(path.join(ROOT, 'docs', 'RELIABILITY.md'), renderReport(report, command, machine));
     process.stderr.write('[soak] wrote docs/RELIABILITY.md\n');
   }
-  process.stdout.write(`${JSON.stringify({ passed: report.passed, operations: report.operations, requests: report.requests, faults: report.faults, skipped: report.skipped }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ passed: report.passed, operations: report.operations, requests: report.requests, faults: report.faults, skipped: report.skipped }, null, 2)}\n`,
+  );
   process.exit(report.passed ? 0 : 1);
 }
 

@@ -48,7 +48,13 @@ export interface SoakReport {
   durationS: number;
   clients: number;
   database: string;
-  operations: { attempted: number; succeeded: number; businessFailures: number; unresolved: number; byOp: Record<string, { ok: number; failed: number; unresolved: number }> };
+  operations: {
+    attempted: number;
+    succeeded: number;
+    businessFailures: number;
+    unresolved: number;
+    byOp: Record<string, { ok: number; failed: number; unresolved: number }>;
+  };
   requests: { sent: number; retries: number; clientTimeouts: number; networkErrors: number; unavailable: number; inProgress: number };
   faults: FaultRecord[];
   skipped: string[];
@@ -104,7 +110,13 @@ class Gateway {
     void proc.exited.then((code) => {
       if (this.proc === proc && this.up) {
         this.up = false;
-        this.crashes.push(`${this.name} exited (${code}) unexpectedly: ${(proc.stderr() + proc.stdout()).split('\n').filter((l) => /error|Error|exception/.test(l)).slice(-8).join('\n')}`);
+        this.crashes.push(
+          `${this.name} exited (${code}) unexpectedly: ${(proc.stderr() + proc.stdout())
+            .split('\n')
+            .filter((l) => /error|Error|exception/.test(l))
+            .slice(-8)
+            .join('\n')}`,
+        );
       }
     });
   }
@@ -191,7 +203,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     SEED_DEMO: 'never',
     LOG_LEVEL: 'info',
     DATABASE_POOL_SIZE: '8',
-    INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 2000, DATABASE_STATEMENT_TIMEOUT_MS: 10000, SWEEP_INTERVAL_MS: 300, EVENTS_POLL_MS: 200, WEBHOOK_POLL_MS: 200, WEBHOOK_RETRY_BASE_MS: 50, WEBHOOK_MAX_ATTEMPTS: 100 }),
+    INVENTORY_TUNING: tuningEnv({
+      DATABASE_CONNECT_TIMEOUT_MS: 2000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 10000,
+      SWEEP_INTERVAL_MS: 300,
+      EVENTS_POLL_MS: 200,
+      WEBHOOK_POLL_MS: 200,
+      WEBHOOK_RETRY_BASE_MS: 50,
+      WEBHOOK_MAX_ATTEMPTS: 100,
+    }),
     // The receiver listens on 127.0.0.1: the SSRF guard must allow it.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     RATE_LIMIT_BUCKET_SIZE: '1000000000',
@@ -206,10 +226,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     // --- setup ---------------------------------------------------------------------------------
     await gateways[0].start(); // applies the migrations
     await gateways[1].start();
-    const key = execFileSync('node', [path.join(ROOT, 'dist', 'src', 'cli', 'keys.js'), 'create', '--store', 'soak', '--create-store', '--name', 'soak'], {
-      env: { ...process.env, DATABASE_URL: dbUrl.toString(), LOG_LEVEL: 'error' },
-      encoding: 'utf8',
-    }).trim();
+    const key = execFileSync(
+      'node',
+      [path.join(ROOT, 'dist', 'src', 'cli', 'keys.js'), 'create', '--store', 'soak', '--create-store', '--name', 'soak'],
+      {
+        env: { ...process.env, DATABASE_URL: dbUrl.toString(), LOG_LEVEL: 'error' },
+        encoding: 'utf8',
+      },
+    ).trim();
     const storeId: string = (await db.query(`SELECT id FROM stores WHERE code = 'soak'`)).rows[0].id;
     const gql = async (query: string, variables: Record<string, unknown> = {}) => {
       const r = await fetch(gateways[0].url, {
@@ -222,14 +246,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       return body.data;
     };
     hook = await WebhookReceiver.start();
-    const wh = await gql(`mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { secret userErrors { code message } } }`, {
-      i: { url: hook.url, topics: ['INVENTORY_UPDATED'] },
-    });
+    const wh = await gql(
+      `mutation($i: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $i) { secret userErrors { code message } } }`,
+      {
+        i: { url: hook.url, topics: ['INVENTORY_UPDATED'] },
+      },
+    );
     hook.secret = wh.webhookSubscriptionCreate.secret;
 
     const whs = ['SOAK-A', 'SOAK-B'];
     for (const [i, code] of whs.entries()) {
-      await gql(`mutation($i: WarehouseInput!) { warehouseCreate(input: $i) { userErrors { code } } }`, { i: { code, name: code, priority: i + 1 } });
+      await gql(`mutation($i: WarehouseInput!) { warehouseCreate(input: $i) { userErrors { code } } }`, {
+        i: { code, name: code, priority: i + 1 },
+      });
     }
     const hot = ['HOT-1', 'HOT-2', 'HOT-3'];
     const cold = Array.from({ length: 40 }, (_, i) => `COLD-${i + 1}`);
@@ -240,9 +269,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     await gql(`mutation($i: ProductCreateInput!) { productCreate(input: $i) { userErrors { code } } }`, {
       i: { name: 'Soak cold', externalId: 'soak-cold', variants: cold.map((sku) => ({ sku, label: sku })) },
     });
-    const seed = await gql(`mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount userErrors { code } } }`, {
-      i: { items: all.flatMap((sku) => whs.map((w) => ({ mode: 'SET', sku, warehouseCode: w, quantity: hot.includes(sku) ? 60 : 30 }))), reason: 'RECEIVED' },
-    });
+    const seed = await gql(
+      `mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount userErrors { code } } }`,
+      {
+        i: {
+          items: all.flatMap((sku) => whs.map((w) => ({ mode: 'SET', sku, warehouseCode: w, quantity: hot.includes(sku) ? 60 : 30 }))),
+          reason: 'RECEIVED',
+        },
+      },
+    );
     if (seed.inventoryBulkUpdate.updatedCount !== all.length * whs.length) throw new Error(`setup: ${JSON.stringify(seed)}`);
     // Subscribers start after the setup's events: wait until they are sequenced.
     for (let i = 0; Number((await db.query(`SELECT count(*) AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n) > 0; i++) {
@@ -250,7 +285,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       await sleep(100);
     }
     const startSeq = Number((await db.query(`SELECT coalesce(max(seq), 0) AS s FROM outbox_events WHERE seq IS NOT NULL`)).rows[0].s);
-
 
     for (let i = 0; i < report.subscribers.count; i++) {
       const s = new SoakSubscriber(() => pick(gateways.filter((g) => g.up)) ?? gateways[0], key, String(startSeq));
@@ -351,7 +385,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       async () => {
         const r = held.shift();
         if (!r) return;
-        await send('release', Math.random() < 0.5 ? { reservationId: r.id } : { reservationId: r.id, lines: [{ lineId: r.lines[0].id, quantity: 1 }] }, r);
+        await send(
+          'release',
+          Math.random() < 0.5 ? { reservationId: r.id } : { reservationId: r.id, lines: [{ lineId: r.lines[0].id, quantity: 1 }] },
+          r,
+        );
       },
       async () => {
         const r = held.shift();
@@ -408,11 +446,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const terminate = async () => {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
-      const r = await c.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'inventory-gateway'`, [dbName]);
+      const r = await c.query(
+        `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'inventory-gateway'`,
+        [dbName],
+      );
       await c.end();
       return r.rows[0].n as number;
     };
-    const cluster = opts.pgRestart ? pgClusterFor(adminUrl) : { skip: 'PostgreSQL restart not requested (--no-pg-restart; the short CI run shares the server with the other test files)' };
+    const cluster = opts.pgRestart
+      ? pgClusterFor(adminUrl)
+      : { skip: 'PostgreSQL restart not requested (--no-pg-restart; the short CI run shares the server with the other test files)' };
     if ('skip' in cluster) {
       report.skipped.push(`pg-restart: ${cluster.skip}`);
       log(`SKIPPED pg-restart: ${cluster.skip}`);
@@ -467,7 +510,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     let expectedSeqs: number[] = [];
     for (;;) {
       const pending = Number((await q(`SELECT count(*) AS n FROM outbox_events WHERE seq IS NULL`))[0].n);
-      expectedSeqs = (await q<{ seq: string }>(`SELECT seq FROM outbox_events WHERE store_id = $1 AND topic = 'INVENTORY_UPDATED' AND seq > $2 ORDER BY seq`, [storeId, startSeq])).map((r) => Number(r.seq));
+      expectedSeqs = (
+        await q<{ seq: string }>(
+          `SELECT seq FROM outbox_events WHERE store_id = $1 AND topic = 'INVENTORY_UPDATED' AND seq > $2 ORDER BY seq`,
+          [storeId, startSeq],
+        )
+      ).map((r) => Number(r.seq));
       head = expectedSeqs[expectedSeqs.length - 1] ?? startSeq;
       const subsDone = subs.every((s) => s.lastSeq >= head);
       const hooksDone = expectedSeqs.every((s) => hook!.received.has(s));
@@ -480,38 +528,80 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       report.invariants.push({ name, ok, detail });
       log(`${ok ? 'PASS' : 'FAIL'} ${name}: ${detail}`);
     };
-    const ledger = await q(`SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
-       WHERE l.store_id = $1 GROUP BY l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0) OR l.reserved <> coalesce(sum(m.reserved_delta), 0)`, [storeId]);
+    const ledger = await q(
+      `SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
+       WHERE l.store_id = $1 GROUP BY l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0) OR l.reserved <> coalesce(sum(m.reserved_delta), 0)`,
+      [storeId],
+    );
     const levels = Number((await q(`SELECT count(*) AS n FROM inventory_levels WHERE store_id = $1`, [storeId]))[0].n);
     check('onHand and reserved = sums of the ledger', ledger.length === 0, `${levels - ledger.length}/${levels} levels agree`);
-    const bounds = await q(`SELECT id FROM inventory_levels WHERE store_id = $1 AND NOT (on_hand >= 0 AND reserved >= 0 AND reserved <= on_hand)`, [storeId]);
+    const bounds = await q(
+      `SELECT id FROM inventory_levels WHERE store_id = $1 AND NOT (on_hand >= 0 AND reserved >= 0 AND reserved <= on_hand)`,
+      [storeId],
+    );
     check('0 ≤ reserved ≤ onHand', bounds.length === 0, `${bounds.length} levels out of bounds`);
-    const reservedVsLines = await q(`SELECT l.id FROM inventory_levels l
-        WHERE l.store_id = $1 AND l.reserved <> coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at > now()), 0)`, [storeId]);
-    check('reserved = active, unexpired reservation lines (after the sweep)', reservedVsLines.length === 0, `${reservedVsLines.length} levels differ`);
-    const oversold = await q(`SELECT id FROM stock_movements WHERE store_id = $1 AND (on_hand_after < 0 OR reserved_after > on_hand_after OR reserved_after < 0)`, [storeId]);
+    const reservedVsLines = await q(
+      `SELECT l.id FROM inventory_levels l
+        WHERE l.store_id = $1 AND l.reserved <> coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at > now()), 0)`,
+      [storeId],
+    );
+    check(
+      'reserved = active, unexpired reservation lines (after the sweep)',
+      reservedVsLines.length === 0,
+      `${reservedVsLines.length} levels differ`,
+    );
+    const oversold = await q(
+      `SELECT id FROM stock_movements WHERE store_id = $1 AND (on_hand_after < 0 OR reserved_after > on_hand_after OR reserved_after < 0)`,
+      [storeId],
+    );
     const movements = Number((await q(`SELECT count(*) AS n FROM stock_movements WHERE store_id = $1`, [storeId]))[0].n);
     check('no oversell: no movement leaves onHand < 0 or reserved > onHand', oversold.length === 0, `${movements} movements checked`);
     const byKey = new Map<string, number>();
-    for (const r of await q<{ k: string; n: string }>(`SELECT idempotency_key AS k, count(*) AS n FROM stock_movements WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1`, [storeId])) {
+    for (const r of await q<{ k: string; n: string }>(
+      `SELECT idempotency_key AS k, count(*) AS n FROM stock_movements WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1`,
+      [storeId],
+    )) {
       byKey.set(r.k, Number(r.n));
     }
     const wrong: string[] = [];
     for (const r of records) {
       const n = byKey.get(r.key) ?? 0;
       const [lo, hi] = r.expectedMovements ?? [0, 0];
-      if (r.outcome === 'ok' && (n < lo || n > hi)) wrong.push(`${r.op} ${r.key}: ${n} ledger rows, expected ${lo === hi ? lo : `${lo}–${hi}`}`);
+      if (r.outcome === 'ok' && (n < lo || n > hi))
+        wrong.push(`${r.op} ${r.key}: ${n} ledger rows, expected ${lo === hi ? lo : `${lo}–${hi}`}`);
       if (r.outcome === 'failed' && n !== 0) wrong.push(`${r.op} ${r.key} failed (${r.codes}) but has ${n} ledger rows`);
     }
     const okCount = records.filter((r) => r.outcome === 'ok').length;
-    check('every operation a client saw succeed is in the ledger exactly once (and failures not at all)', wrong.length === 0, wrong.length ? wrong.slice(0, 5).join('; ') : `${okCount} successes, ${records.length - okCount} others checked by key`);
-    const twice = await q(`SELECT idempotency_key, inventory_level_id, reason FROM stock_movements WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1`, [storeId]);
-    const resTwice = await q(`SELECT idempotency_key FROM reservations WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1 HAVING count(*) > 1`, [storeId]);
+    check(
+      'every operation a client saw succeed is in the ledger exactly once (and failures not at all)',
+      wrong.length === 0,
+      wrong.length ? wrong.slice(0, 5).join('; ') : `${okCount} successes, ${records.length - okCount} others checked by key`,
+    );
+    const twice = await q(
+      `SELECT idempotency_key, inventory_level_id, reason FROM stock_movements WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1`,
+      [storeId],
+    );
+    const resTwice = await q(
+      `SELECT idempotency_key FROM reservations WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1 HAVING count(*) > 1`,
+      [storeId],
+    );
     check('no idempotency key applied twice', twice.length + resTwice.length === 0, `${byKey.size} keys in the ledger`);
-    const gaps = (await q<{ n: string; lo: string; hi: string; d: string; pending: string }>(`SELECT count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi,
-        (SELECT count(*) FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`))[0];
+    const gaps = (
+      await q<{
+        n: string;
+        lo: string;
+        hi: string;
+        d: string;
+        pending: string;
+      }>(`SELECT count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi,
+        (SELECT count(*) FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`)
+    )[0];
     const missing = Number(gaps.hi) - Number(gaps.lo) + 1 - Number(gaps.d);
-    check('the outbox sequence has no gaps', missing === 0 && gaps.n === gaps.d && Number(gaps.pending) === 0, `seq ${gaps.lo}..${gaps.hi}: ${missing} missing, ${Number(gaps.n) - Number(gaps.d)} duplicated, ${gaps.pending} unsequenced`);
+    check(
+      'the outbox sequence has no gaps',
+      missing === 0 && gaps.n === gaps.d && Number(gaps.pending) === 0,
+      `seq ${gaps.lo}..${gaps.hi}: ${missing} missing, ${Number(gaps.n) - Number(gaps.d)} duplicated, ${gaps.pending} unsequenced`,
+    );
     report.subscribers.eventsExpected = expectedSeqs.length;
     report.subscribers.eventsReceived = subs.map((s) => s.seqs.length);
     report.subscribers.reconnects = subs.reduce((a, s) => a + s.reconnects, 0);
@@ -520,12 +610,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const got = s.seqs;
       const same = got.length === expectedSeqs.length && got.every((v, j) => v === expectedSeqs[j]);
       if (!same) report.subscribers.missing += expectedSeqs.filter((x) => !got.includes(x)).length;
-      return same && s.duplicates === 0 && s.outOfOrder === 0 ? null : `subscriber ${i}: ${got.length}/${expectedSeqs.length} events, ${s.duplicates} duplicates, ${s.outOfOrder} out of order`;
+      return same && s.duplicates === 0 && s.outOfOrder === 0
+        ? null
+        : `subscriber ${i}: ${got.length}/${expectedSeqs.length} events, ${s.duplicates} duplicates, ${s.outOfOrder} out of order`;
     });
     check(
       'every subscriber that resumed with `after` received every event after its cursor exactly once, in order',
       subProblems.every((p) => p === null),
-      subProblems.filter(Boolean).join('; ') || `${subs.length} subscribers × ${expectedSeqs.length} events, ${report.subscribers.reconnects} reconnects`,
+      subProblems.filter(Boolean).join('; ') ||
+        `${subs.length} subscribers × ${expectedSeqs.length} events, ${report.subscribers.reconnects} reconnects`,
     );
     report.webhooks.eventsExpected = expectedSeqs.length;
     report.webhooks.eventsDelivered = expectedSeqs.filter((s) => hook!.received.has(s)).length;
@@ -537,12 +630,25 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       `${report.webhooks.eventsDelivered}/${expectedSeqs.length} delivered, ${hook.duplicates} redeliveries`,
     );
     const slow = report.faults.filter((f) => f.recoveryMs === null);
-    check(`the gateways answer /readyz within ${recoveryLimitMs / 1000} s after each fault`, slow.length === 0, report.faults.map((f) => `${f.kind} ${f.recoveryMs ?? 'timeout'} ms`).join(', '));
+    check(
+      `the gateways answer /readyz within ${recoveryLimitMs / 1000} s after each fault`,
+      slow.length === 0,
+      report.faults.map((f) => `${f.kind} ${f.recoveryMs ?? 'timeout'} ms`).join(', '),
+    );
     const crashes = gateways.flatMap((g) => g.crashes);
     check('no gateway process crashed (only the SIGKILLed ones went down)', crashes.length === 0, crashes.join('\n') || 'none');
     const kinds = new Set(report.faults.map((f) => f.kind));
-    const required: FaultRecord['kind'][] = ['sigkill-restart', 'terminate-backends', 'drop-websockets', ...(('skip' in cluster ? [] : ['pg-restart']) as FaultRecord['kind'][])];
-    check('every fault kind was injected', required.every((k) => kinds.has(k)), [...kinds].join(', '));
+    const required: FaultRecord['kind'][] = [
+      'sigkill-restart',
+      'terminate-backends',
+      'drop-websockets',
+      ...(('skip' in cluster ? [] : ['pg-restart']) as FaultRecord['kind'][]),
+    ];
+    check(
+      'every fault kind was injected',
+      required.every((k) => kinds.has(k)),
+      [...kinds].join(', '),
+    );
     const unresolved = records.filter((r) => r.outcome === 'unresolved').length;
     check('every operation reached a definite outcome (retries with the same key)', unresolved === 0, `${unresolved} unresolved`);
 
@@ -561,13 +667,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     await Promise.all(gateways.map((g) => (g.proc ? g.stop() : undefined)));
     await db.end().catch(() => undefined);
     const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect().then(() => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)).catch(() => undefined);
+    await c
+      .connect()
+      .then(() => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`))
+      .catch(() => undefined);
     await c.end().catch(() => undefined);
   }
 }
 
 /** The range of ledger rows an operation writes with its key, from its input and response. */
-function expectedMovements(op: string, input: Record<string, any>, payload: Record<string, any>, held?: { lines: unknown[] }): [number, number] {
+function expectedMovements(
+  op: string,
+  input: Record<string, any>,
+  payload: Record<string, any>,
+  held?: { lines: unknown[] },
+): [number, number] {
   switch (op) {
     case 'adjust':
       return [1, 1];
@@ -606,6 +720,7 @@ class SoakSubscriber {
   }
   connect(): void {
     if (this.closed) return;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the subclass below reports to this soak client
     const self = this;
     class Tracked extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {
@@ -670,6 +785,7 @@ class WebhookReceiver {
     readonly url: string,
   ) {}
   static async start(): Promise<WebhookReceiver> {
+    // eslint-disable-next-line prefer-const -- assigned once the server that reads it exists
     let self!: WebhookReceiver;
     const server = http.createServer((req, res) => {
       let body = '';
@@ -707,7 +823,9 @@ export function renderReport(r: SoakReport, command: string, machine: string): s
     .sort()
     .map(([op, c]) => `| ${op} | ${c.ok} | ${c.failed} | ${c.unresolved} |`)
     .join('\n');
-  const faults = r.faults.map((f) => `| ${f.atS.toFixed(1)} s | ${f.kind} | ${f.detail} | ${f.injectMs} | ${f.recoveryMs ?? 'not within the limit'} |`).join('\n');
+  const faults = r.faults
+    .map((f) => `| ${f.atS.toFixed(1)} s | ${f.kind} | ${f.detail} | ${f.injectMs} | ${f.recoveryMs ?? 'not within the limit'} |`)
+    .join('\n');
   const inv = r.invariants.map((i) => `| ${i.ok ? 'PASS' : 'FAIL'} | ${i.name} | ${i.detail} |`).join('\n');
   return `# Reliability: fault-injection soak
 

@@ -31,9 +31,14 @@ describe('field access by type', () => {
   test('a root field needs its scope; nested private fields need the read scope on every path', () => {
     const reserve = key('sk', ['inventory:reserve']);
     expect(check('query($id: ID!) { reservation(id: $id) { id status lines { quantity } } }', reserve)).toBeNull();
-    expect(check('query($id: ID!) { reservation(id: $id) { lines { inventoryLevel { onHand } } } }', reserve)).toMatch(/FORBIDDEN: .*inventory:read.*InventoryLevel.onHand/);
+    expect(check('query($id: ID!) { reservation(id: $id) { lines { inventoryLevel { onHand } } } }', reserve)).toMatch(
+      /FORBIDDEN: .*inventory:read.*InventoryLevel.onHand/,
+    );
     expect(
-      check('query($id: ID!) { reservation(id: $id) { lines { inventoryLevel { warehouse { inventoryLevels(first: 250) { nodes { onHand } } } } } } }', reserve),
+      check(
+        'query($id: ID!) { reservation(id: $id) { lines { inventoryLevel { warehouse { inventoryLevels(first: 250) { nodes { onHand } } } } } } }',
+        reserve,
+      ),
     ).toMatch(/FORBIDDEN/);
     expect(check('{ inventoryLevels(first: 1) { nodes { onHand } } }', reserve)).toMatch(/FORBIDDEN: .*inventory:read/);
     expect(check('{ inventoryLevels(first: 1) { nodes { onHand } } }', key('sk', ['inventory:read']))).toBeNull();
@@ -43,7 +48,8 @@ describe('field access by type', () => {
 
   test('a mutation payload returns the changed object; anything further needs the read scope', () => {
     const writer = key('sk', ['inventory:write']);
-    const adjust = (sel: string) => `mutation { inventoryAdjust(input: { sku: "A", warehouseCode: "W", delta: 1, reason: OTHER }) { ${sel} userErrors { code field message } } }`;
+    const adjust = (sel: string) =>
+      `mutation { inventoryAdjust(input: { sku: "A", warehouseCode: "W", delta: 1, reason: OTHER }) { ${sel} userErrors { code field message } } }`;
     expect(check(adjust('inventoryLevel { id onHand reserved available status }'), writer)).toBeNull();
     expect(check(adjust('inventoryLevel { warehouse { inventoryLevels(first: 250) { nodes { onHand } } } }'), writer)).toMatch(/FORBIDDEN/);
     expect(check(adjust('inventoryLevel { variant { sku } }'), writer)).toMatch(/FORBIDDEN: .*Variant.sku/);
@@ -53,7 +59,9 @@ describe('field access by type', () => {
   test('fragments and inline fragments are checked in place', () => {
     const pk = key('pk');
     expect(check('{ products(first: 1) { nodes { ...P } } } fragment P on Product { name totalAvailable }', pk)).toBeNull();
-    expect(check('{ products(first: 1) { nodes { ...P } } } fragment P on Product { totalOnHand }', pk)).toMatch(/cannot read Product.totalOnHand/);
+    expect(check('{ products(first: 1) { nodes { ...P } } } fragment P on Product { totalOnHand }', pk)).toMatch(
+      /cannot read Product.totalOnHand/,
+    );
     expect(check('query($id: ID!) { node(id: $id) { id ... on Variant { sku } } }', pk)).toBeNull();
     expect(check('query($id: ID!) { node(id: $id) { ... on Reservation { status } } }', pk)).toMatch(/cannot read Reservation.status/);
   });
@@ -62,9 +70,15 @@ describe('field access by type', () => {
     const pk = key('pk');
     expect(check('{ products(first: 5, sortKey: TOTAL_AVAILABLE) { nodes { name } } }', pk)).toBeNull();
     expect(check('{ products(first: 5, sortKey: TOTAL_ON_HAND) { nodes { name } } }', pk)).toMatch(/cannot sort by TOTAL_ON_HAND/);
-    expect(check('query($k: ProductSortKey!) { products(first: 5, sortKey: $k) { nodes { name } } }', pk, { k: 'UPDATED_AT' })).toMatch(/cannot sort by UPDATED_AT/);
-    expect(check('query($s: String) { variant(sku: $s) { inventoryLevels(sortKey: ON_HAND) { nodes { available } } } }', pk)).toMatch(/cannot sort by ON_HAND/);
-    expect(check('{ products(first: 5, filter: { updatedSince: "2020-01-01T00:00:00Z" }) { nodes { name } } }', pk)).toMatch(/cannot filter by ProductFilter.updatedSince/);
+    expect(check('query($k: ProductSortKey!) { products(first: 5, sortKey: $k) { nodes { name } } }', pk, { k: 'UPDATED_AT' })).toMatch(
+      /cannot sort by UPDATED_AT/,
+    );
+    expect(check('query($s: String) { variant(sku: $s) { inventoryLevels(sortKey: ON_HAND) { nodes { available } } } }', pk)).toMatch(
+      /cannot sort by ON_HAND/,
+    );
+    expect(check('{ products(first: 5, filter: { updatedSince: "2020-01-01T00:00:00Z" }) { nodes { name } } }', pk)).toMatch(
+      /cannot filter by ProductFilter.updatedSince/,
+    );
     expect(check('{ products(first: 5, filter: { statuses: [LOW_STOCK] }) { nodes { name } } }', pk)).toBeNull();
     // Secret keys with the read scope may sort by anything.
     expect(check('{ products(first: 5, sortKey: TOTAL_ON_HAND) { nodes { name } } }', key('sk', ['inventory:read']))).toBeNull();
@@ -101,7 +115,11 @@ describe('nested-path authorization for every type with private fields', () => {
       if (!isCompositeType(t)) continue;
       // Only roots this key may call (their own check is the root rule, tested above).
       if (check(`${op} { ${f.name}${argsOf(f)} { __typename } }`, auth)) continue;
-      queue.push({ type: t.name, path: [{ type: root.name, field: f.name, args: argsOf(f) }], reach: op === 'mutation' ? 'payload' : 'normal' });
+      queue.push({
+        type: t.name,
+        path: [{ type: root.name, field: f.name, args: argsOf(f) }],
+        reach: op === 'mutation' ? 'payload' : 'normal',
+      });
     }
     while (queue.length) {
       const { type, path, reach } = queue.shift()!;
@@ -142,7 +160,10 @@ describe('nested-path authorization for every type with private fields', () => {
       const target = i + 1 < path.length ? path[i + 1].type : null;
       const f = (here as import('graphql').GraphQLObjectType).getFields()[s.field];
       const named = getNamedType(f.type);
-      const inner = target && named.name !== target && (isInterfaceType(named) || require('graphql').isUnionType(named)) ? `... on ${target} { ${body} }` : body;
+      const inner =
+        target && named.name !== target && (isInterfaceType(named) || require('graphql').isUnionType(named))
+          ? `... on ${target} { ${body} }`
+          : body;
       body = `${s.field}${args} { ${inner} }`;
       void target;
     }
@@ -155,9 +176,17 @@ describe('nested-path authorization for every type with private fields', () => {
       if (t.name.startsWith('__') || !isObjectType(t)) continue;
       const policy = (t.extensions as { access?: { read?: string[]; public?: string[] | true; payload?: true } }).access;
       if (!policy?.read || policy.public === true) continue;
-      const privateField = Object.keys(t.getFields()).find((f) => !(policy.public as string[] | undefined)?.includes(f) && !isCompositeType(getNamedType(t.getFields()[f].type)));
+      const privateField = Object.keys(t.getFields()).find(
+        (f) => !(policy.public as string[] | undefined)?.includes(f) && !isCompositeType(getNamedType(t.getFields()[f].type)),
+      );
       if (!privateField) continue;
-      const profiles: AuthInfo[] = [key('pk'), key('sk', SCOPES.filter((s) => s !== 'admin' && !policy.read!.includes(s)))];
+      const profiles: AuthInfo[] = [
+        key('pk'),
+        key(
+          'sk',
+          SCOPES.filter((s) => s !== 'admin' && !policy.read!.includes(s)),
+        ),
+      ];
       for (const auth of profiles) {
         if (policy.read.some((s) => hasScope(auth, s))) continue;
         for (const op of ['query', 'mutation'] as const) {
@@ -166,13 +195,25 @@ describe('nested-path authorization for every type with private fields', () => {
           if (!path) continue;
           const doc = documentFor(path, privateField, op);
           const verdict = check(doc, auth);
-          expect({ doc, verdict }).toEqual({ doc, verdict: expect.stringMatching(new RegExp(`FORBIDDEN: .*${t.name}\\.${privateField}|FORBIDDEN: .*requires`)) });
+          expect({ doc, verdict }).toEqual({
+            doc,
+            verdict: expect.stringMatching(new RegExp(`FORBIDDEN: .*${t.name}\\.${privateField}|FORBIDDEN: .*requires`)),
+          });
           exercised.push(`${auth.kind}:${op}:${t.name}`);
         }
       }
     }
     // The walk reached the stock types through nested paths, not only their own roots.
-    expect(exercised).toEqual(expect.arrayContaining(['sk:query:InventoryLevel', 'pk:query:InventoryLevel', 'pk:query:Variant', 'pk:query:Product', 'pk:query:Warehouse', 'sk:mutation:InventoryLevel']));
+    expect(exercised).toEqual(
+      expect.arrayContaining([
+        'sk:query:InventoryLevel',
+        'pk:query:InventoryLevel',
+        'pk:query:Variant',
+        'pk:query:Product',
+        'pk:query:Warehouse',
+        'sk:mutation:InventoryLevel',
+      ]),
+    );
     expect(exercised.length).toBeGreaterThanOrEqual(10);
   });
 });

@@ -1,9 +1,36 @@
 /** The webhook SSRF guard's address rules (pure; the resolver is injected). */
 import { loadConfig } from '../../src/config';
-import { addressCategory, bareHost, checkTarget, parseIPv6, refuseAddress, type ResolveAll } from '../../src/modules/webhooks/address-check';
+import {
+  addressCategory,
+  bareHost,
+  checkTarget,
+  parseIPv6,
+  refuseAddress,
+  type ResolveAll,
+} from '../../src/modules/webhooks/address-check';
 
-const PUBLIC_V4 = ['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.15.255.255', '172.32.0.0', '100.63.255.255', '100.128.0.0', '169.253.255.255', '11.0.0.0', '223.255.255.255', '192.0.1.1', '198.20.0.1'];
-const PUBLIC_V6 = ['2606:4700:4700::1111', '2001:4860:4860::8888', '2a00:1450:4001:82b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'];
+const PUBLIC_V4 = [
+  '8.8.8.8',
+  '1.1.1.1',
+  '93.184.216.34',
+  '172.15.255.255',
+  '172.32.0.0',
+  '100.63.255.255',
+  '100.128.0.0',
+  '169.253.255.255',
+  '11.0.0.0',
+  '223.255.255.255',
+  '192.0.1.1',
+  '198.20.0.1',
+];
+const PUBLIC_V6 = [
+  '2606:4700:4700::1111',
+  '2001:4860:4860::8888',
+  '2a00:1450:4001:82b::200e',
+  '::ffff:8.8.8.8',
+  '64:ff9b::808:808',
+  '2002:808:808::1',
+];
 
 const REFUSED: [string, string][] = [
   // IPv4
@@ -81,10 +108,33 @@ describe('addressCategory / refuseAddress', () => {
   });
 
   test('WEBHOOK_ALLOW_PRIVATE_TARGETS allows loopback, private, link-local and CGNAT only', () => {
-    for (const ip of ['127.0.0.1', '::1', '10.0.0.1', '192.168.0.1', 'fd12::1', 'fe80::1', '169.254.1.1', '100.64.0.1', '::ffff:127.0.0.1', '64:ff9b::7f00:1']) {
+    for (const ip of [
+      '127.0.0.1',
+      '::1',
+      '10.0.0.1',
+      '192.168.0.1',
+      'fd12::1',
+      'fe80::1',
+      '169.254.1.1',
+      '100.64.0.1',
+      '::ffff:127.0.0.1',
+      '64:ff9b::7f00:1',
+    ]) {
       expect(refuseAddress(ip, true)).toBeNull();
     }
-    for (const ip of ['169.254.169.254', 'fd00:ec2::254', '::ffff:169.254.169.254', '0.0.0.0', '::', '224.0.0.1', 'ff02::1', '255.255.255.255', '240.0.0.1', '192.0.2.1', '2001:db8::1']) {
+    for (const ip of [
+      '169.254.169.254',
+      'fd00:ec2::254',
+      '::ffff:169.254.169.254',
+      '0.0.0.0',
+      '::',
+      '224.0.0.1',
+      'ff02::1',
+      '255.255.255.255',
+      '240.0.0.1',
+      '192.0.2.1',
+      '2001:db8::1',
+    ]) {
       expect(refuseAddress(ip, true)).not.toBeNull();
     }
   });
@@ -155,14 +205,20 @@ describe('checkTarget', () => {
   });
 
   test('a name is refused if any of its addresses is refused', async () => {
-    const r = await checkTarget(new URL('https://hooks.partner.test/x'), { allowPrivate: false, resolve: resolvingTo('93.184.216.34', '10.0.0.7') });
+    const r = await checkTarget(new URL('https://hooks.partner.test/x'), {
+      allowPrivate: false,
+      resolve: resolvingTo('93.184.216.34', '10.0.0.7'),
+    });
     expect(r).toMatchObject({ ok: false, reason: 'FORBIDDEN', refusal: { category: 'private', address: '10.0.0.7' } });
     // The message for the API client does not reveal the address.
     expect((r as { message: string }).message).not.toContain('10.0.0.7');
   });
 
   test('a public name: the checked address is the one to connect to', async () => {
-    const r = await checkTarget(new URL('https://hooks.partner.test/x'), { allowPrivate: false, resolve: resolvingTo('93.184.216.34', '2606:4700::1') });
+    const r = await checkTarget(new URL('https://hooks.partner.test/x'), {
+      allowPrivate: false,
+      resolve: resolvingTo('93.184.216.34', '2606:4700::1'),
+    });
     expect(r).toEqual({ ok: true, hostname: 'hooks.partner.test', address: '93.184.216.34', family: 4 });
   });
 
@@ -170,14 +226,30 @@ describe('checkTarget', () => {
     const failing: ResolveAll = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND nope.invalid'), { code: 'ENOTFOUND' });
     };
-    expect(await checkTarget(new URL('https://nope.invalid/'), { allowPrivate: false, resolve: failing })).toMatchObject({ ok: false, reason: 'UNRESOLVED', code: 'ENOTFOUND' });
-    expect(await checkTarget(new URL('https://empty.test/'), { allowPrivate: false, resolve: resolvingTo() })).toMatchObject({ ok: false, reason: 'UNRESOLVED' });
+    expect(await checkTarget(new URL('https://nope.invalid/'), { allowPrivate: false, resolve: failing })).toMatchObject({
+      ok: false,
+      reason: 'UNRESOLVED',
+      code: 'ENOTFOUND',
+    });
+    expect(await checkTarget(new URL('https://empty.test/'), { allowPrivate: false, resolve: resolvingTo() })).toMatchObject({
+      ok: false,
+      reason: 'UNRESOLVED',
+    });
   });
 
   test('allowPrivate lets loopback through, never metadata', async () => {
-    expect(await checkTarget(new URL('http://127.0.0.1:9/'), { allowPrivate: true, resolve: never })).toMatchObject({ ok: true, address: '127.0.0.1' });
-    expect(await checkTarget(new URL('http://localhost:9/'), { allowPrivate: true, resolve: resolvingTo('127.0.0.1') })).toMatchObject({ ok: true, address: '127.0.0.1' });
-    expect(await checkTarget(new URL('http://meta.test/'), { allowPrivate: true, resolve: resolvingTo('169.254.169.254') })).toMatchObject({ ok: false, refusal: { category: 'metadata' } });
+    expect(await checkTarget(new URL('http://127.0.0.1:9/'), { allowPrivate: true, resolve: never })).toMatchObject({
+      ok: true,
+      address: '127.0.0.1',
+    });
+    expect(await checkTarget(new URL('http://localhost:9/'), { allowPrivate: true, resolve: resolvingTo('127.0.0.1') })).toMatchObject({
+      ok: true,
+      address: '127.0.0.1',
+    });
+    expect(await checkTarget(new URL('http://meta.test/'), { allowPrivate: true, resolve: resolvingTo('169.254.169.254') })).toMatchObject({
+      ok: false,
+      refusal: { category: 'metadata' },
+    });
   });
 
   test('bareHost strips brackets and trailing dots', () => {
@@ -190,8 +262,11 @@ describe('WEBHOOK_ALLOW_PRIVATE_TARGETS', () => {
   test('is off by default, on with true/1/yes/on, and a bad value names the variable', () => {
     expect(loadConfig({}).webhookAllowPrivateTargets).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test' }).webhookAllowPrivateTargets).toBe(false);
-    for (const v of ['true', '1', 'yes', 'on']) expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: v }).webhookAllowPrivateTargets).toBe(true);
+    for (const v of ['true', '1', 'yes', 'on'])
+      expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: v }).webhookAllowPrivateTargets).toBe(true);
     expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' }).webhookAllowPrivateTargets).toBe(false);
-    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'maybe' })).toThrow('Invalid configuration: WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false, got "maybe"');
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'maybe' })).toThrow(
+      'Invalid configuration: WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false, got "maybe"',
+    );
   });
 });

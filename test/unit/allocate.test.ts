@@ -13,7 +13,12 @@ function level(id: string, v: string, w: number, available: number, opts: Partia
 }
 
 describe('linePool', () => {
-  const levels = [level('a', V1, 1, 5), level('b', V1, 2, 5, { read_only: true }), level('c', V1, 3, 5, { active: false }), level('d', V2, 1, 5)];
+  const levels = [
+    level('a', V1, 1, 5),
+    level('b', V1, 2, 5, { read_only: true }),
+    level('c', V1, 3, 5, { active: false }),
+    level('d', V2, 1, 5),
+  ];
 
   it('without a warehouse: every active, writable level of the variant, in the given order', () => {
     expect(linePool({ quantity: 1 }, 0, levels, V1).pool!.map((c) => c.id)).toEqual(['a']);
@@ -23,24 +28,50 @@ describe('linePool', () => {
   it('a named warehouse by code or by global id: only its level, or the reason it cannot serve', () => {
     expect(linePool({ quantity: 1, warehouseCode: 'c1' }, 0, levels, V1).pool!.map((c) => c.id)).toEqual(['a']);
     expect(linePool({ quantity: 1, warehouseId: toGlobalId('Warehouse', W(1)) }, 0, levels, V1).pool!.map((c) => c.id)).toEqual(['a']);
-    expect(linePool({ quantity: 1, warehouseCode: 'c2' }, 3, levels, V1).error).toMatchObject({ code: ErrorCode.READONLY_WAREHOUSE, field: ['input', 'lines', '3', 'warehouseCode'] });
+    expect(linePool({ quantity: 1, warehouseCode: 'c2' }, 3, levels, V1).error).toMatchObject({
+      code: ErrorCode.READONLY_WAREHOUSE,
+      field: ['input', 'lines', '3', 'warehouseCode'],
+    });
     expect(linePool({ quantity: 1, warehouseCode: 'c3' }, 0, levels, V1).error?.code).toBe(ErrorCode.INACTIVE_WAREHOUSE);
     expect(linePool({ quantity: 1, warehouseCode: 'c9' }, 0, levels, V1).error?.code).toBe(ErrorCode.INVENTORY_NOT_FOUND);
-    expect(linePool({ quantity: 1, warehouseId: toGlobalId('Warehouse', W(9)) }, 1, levels, V1).error?.field).toEqual(['input', 'lines', '1', 'warehouseId']);
+    expect(linePool({ quantity: 1, warehouseId: toGlobalId('Warehouse', W(9)) }, 1, levels, V1).error?.field).toEqual([
+      'input',
+      'lines',
+      '1',
+      'warehouseId',
+    ]);
   });
 });
 
 describe('singleLevel', () => {
   it('is the level when every line can only be served by that one level', () => {
     const levels = [level('a', V1, 1, 5), level('b', V1, 2, 5)];
-    expect(singleLevel([{ quantity: 1, warehouseCode: 'c1' }, { quantity: 2, warehouseCode: 'c1' }], levels, [V1, V1])).toBe('a');
+    expect(
+      singleLevel(
+        [
+          { quantity: 1, warehouseCode: 'c1' },
+          { quantity: 2, warehouseCode: 'c1' },
+        ],
+        levels,
+        [V1, V1],
+      ),
+    ).toBe('a');
     expect(singleLevel([{ quantity: 1 }], [level('a', V1, 1, 5)], [V1])).toBe('a');
   });
 
   it('is null when a line has a choice, lines need different levels, or a line cannot be served', () => {
     const levels = [level('a', V1, 1, 5), level('b', V1, 2, 5), level('d', V2, 1, 5)];
     expect(singleLevel([{ quantity: 1 }], levels, [V1])).toBeNull();
-    expect(singleLevel([{ quantity: 1, warehouseCode: 'c1' }, { quantity: 1, warehouseCode: 'c2' }], levels, [V1, V1])).toBeNull();
+    expect(
+      singleLevel(
+        [
+          { quantity: 1, warehouseCode: 'c1' },
+          { quantity: 1, warehouseCode: 'c2' },
+        ],
+        levels,
+        [V1, V1],
+      ),
+    ).toBeNull();
     expect(singleLevel([{ quantity: 1, warehouseCode: 'c1' }, { quantity: 1 }], levels, [V1, V2])).toBeNull();
     expect(singleLevel([{ quantity: 1, warehouseCode: 'c9' }], levels, [V1])).toBeNull();
   });
@@ -57,7 +88,13 @@ describe('allocate (PRIORITY)', () => {
   });
 
   it('skips empty and negative levels, and read-only or inactive ones', () => {
-    const cands = [level('a', V1, 1, 0), level('n', V1, 2, -3), level('r', V1, 3, 9, { read_only: true }), level('i', V1, 4, 9, { active: false }), level('b', V1, 5, 4)];
+    const cands = [
+      level('a', V1, 1, 0),
+      level('n', V1, 2, -3),
+      level('r', V1, 3, 9, { read_only: true }),
+      level('i', V1, 4, 9, { active: false }),
+      level('b', V1, 5, 4),
+    ];
     expect(allocate([{ quantity: 4 }], [V1], cands)).toEqual({ allocations: [{ line: 0, levelId: 'b', quantity: 4 }], errors: [] });
   });
 
@@ -65,7 +102,9 @@ describe('allocate (PRIORITY)', () => {
     const cands = [level('a', V1, 1, 5)];
     const { allocations, errors } = allocate([{ quantity: 3 }, { quantity: 3 }], [V1, V1], cands);
     expect(allocations).toEqual([{ line: 0, levelId: 'a', quantity: 3 }]);
-    expect(errors).toEqual([{ code: ErrorCode.INSUFFICIENT_STOCK, message: 'Line 1: requested 3, only 2 available', field: ['input', 'lines', '1', 'quantity'] }]);
+    expect(errors).toEqual([
+      { code: ErrorCode.INSUFFICIENT_STOCK, message: 'Line 1: requested 3, only 2 available', field: ['input', 'lines', '1', 'quantity'] },
+    ]);
   });
 
   it('a line that cannot be served in full takes nothing; each line of each variant is judged on its own pool', () => {

@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { layerOf, moduleOf, LAYERS } = require('../../scripts/architecture.cjs') as {
   LAYERS: { name: string; paths: string[] }[];
   layerOf(file: string): { rank: number; name: string } | undefined;
@@ -34,7 +33,8 @@ function sourceFiles(dir: string): string[] {
 function resolveImport(from: string, spec: string): string | undefined {
   if (!spec.startsWith('.')) return undefined;
   const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec));
-  for (const c of [`${base}.ts`, `${base}/index.ts`, base]) if (fs.existsSync(path.join(ROOT, c)) && fs.statSync(path.join(ROOT, c)).isFile()) return c;
+  for (const c of [`${base}.ts`, `${base}/index.ts`, base])
+    if (fs.existsSync(path.join(ROOT, c)) && fs.statSync(path.join(ROOT, c)).isFile()) return c;
   return undefined;
 }
 
@@ -43,7 +43,9 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sourceFiles('src')) {
     const info = ts.preProcessFile(fs.readFileSync(path.join(ROOT, file), 'utf8'), true, true);
-    const deps = info.importedFiles.map((f) => resolveImport(file, f.fileName)).filter((d): d is string => !!d && !d.startsWith('src/generated/'));
+    const deps = info.importedFiles
+      .map((f) => resolveImport(file, f.fileName))
+      .filter((d): d is string => !!d && !d.startsWith('src/generated/'));
     graph.set(file, [...new Set(deps)]);
   }
   return graph;
@@ -99,7 +101,14 @@ describe('architecture: the import graph of src/', () => {
       ['d', []],
     ]);
     expect(cycles(g)).toEqual([['a', 'b', 'c']]);
-    expect(cycles(new Map([['a', ['b']], ['b', []]]))).toEqual([]);
+    expect(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('has no import cycles, type-only imports included', () => {

@@ -57,7 +57,11 @@ test('a failing run is reported and the loop goes on; after stop nothing runs', 
 
 test('the interval runs the job without a poke', async () => {
   let runs = 0;
-  const loop = new CoalescedLoop(async () => void runs++, 10, () => undefined);
+  const loop = new CoalescedLoop(
+    async () => void runs++,
+    10,
+    () => undefined,
+  );
   loop.start();
   await until(() => runs >= 2);
   await loop.stop();

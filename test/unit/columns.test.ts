@@ -11,7 +11,12 @@ function schemaColumns(): { model: string; field: string; column: string }[] {
       const f = /^\s+(\w+)\s+(\w+)(\[\])?\??\s*(.*)$/.exec(line);
       if (!f || f[1].startsWith('@@')) continue;
       // Relation fields name another model; their columns are the scalar foreign keys.
-      if (/^[A-Z]/.test(f[2]) && !['String', 'Int', 'BigInt', 'Boolean', 'DateTime', 'Decimal', 'Json', 'Float', 'Bytes'].includes(f[2]) && !/^(WarehouseType|MovementReason|ReservationStatus|WebhookDeliveryStatus)$/.test(f[2])) continue;
+      if (
+        /^[A-Z]/.test(f[2]) &&
+        !['String', 'Int', 'BigInt', 'Boolean', 'DateTime', 'Decimal', 'Json', 'Float', 'Bytes'].includes(f[2]) &&
+        !/^(WarehouseType|MovementReason|ReservationStatus|WebhookDeliveryStatus)$/.test(f[2])
+      )
+        continue;
       const map = /@map\("([^"]+)"\)/.exec(f[4]);
       out.push({ model: m[1], field: f[1], column: map ? map[1] : f[1] });
     }
@@ -29,7 +34,13 @@ describe('columns from the generated client', () => {
 
   it('lists the scalar fields of the models read with raw SQL, id first', () => {
     const cols = schemaColumns();
-    for (const [kind, model] of [['product', 'Product'], ['variant', 'Variant'], ['warehouse', 'Warehouse'], ['stockMovement', 'StockMovement'], ['reservation', 'Reservation']] as const) {
+    for (const [kind, model] of [
+      ['product', 'Product'],
+      ['variant', 'Variant'],
+      ['warehouse', 'Warehouse'],
+      ['stockMovement', 'StockMovement'],
+      ['reservation', 'Reservation'],
+    ] as const) {
       expect([...MODEL_FIELDS[kind]]).toEqual(cols.filter((c) => c.model === model).map((c) => c.field));
       expect(MODEL_FIELDS[kind][0]).toBe('id');
     }
@@ -40,7 +51,15 @@ describe('columns from the generated client', () => {
     expect(columnsOf('variant', 'v')).toContain('v.is_default AS "isDefault"');
     expect(columnsOf('reservation', 'r', '', { status: 'r.eff_status' })).toContain('r.eff_status AS "status"');
     const row = { x$id: 'a', x$storeId: 's', x$externalId: null, x$name: 'N', x$active: true, x$createdAt: 1, x$updatedAt: 2, other: 3 };
-    expect(rowOf('product', row, 'x$')).toEqual({ id: 'a', storeId: 's', externalId: null, name: 'N', active: true, createdAt: 1, updatedAt: 2 });
+    expect(rowOf('product', row, 'x$')).toEqual({
+      id: 'a',
+      storeId: 's',
+      externalId: null,
+      name: 'N',
+      active: true,
+      createdAt: 1,
+      updatedAt: 2,
+    });
     expect(rowOf('product', { x$id: null }, 'x$')).toBeNull();
   });
 });

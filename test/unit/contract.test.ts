@@ -20,7 +20,11 @@ describe('Int64 (exact totals)', () => {
       int32Total(2400000000n, 'totals.onHand');
       throw new Error('no error');
     } catch (e) {
-      expect((e as { extensions: Record<string, unknown> }).extensions).toMatchObject({ code: 'VALUE_OUT_OF_RANGE', value: '2400000000', replacement: 'totals.onHand' });
+      expect((e as { extensions: Record<string, unknown> }).extensions).toMatchObject({
+        code: 'VALUE_OUT_OF_RANGE',
+        value: '2400000000',
+        replacement: 'totals.onHand',
+      });
     }
   });
 });
@@ -52,7 +56,10 @@ describe('nullMeansDefault', () => {
         fields: {
           echo: {
             type: GraphQLString,
-            args: { sortKey: { type: new GraphQLNonNull(GraphQLString), defaultValue: 'NAME' }, reverse: { type: new GraphQLNonNull(GraphQLBoolean), defaultValue: false } },
+            args: {
+              sortKey: { type: new GraphQLNonNull(GraphQLString), defaultValue: 'NAME' },
+              reverse: { type: new GraphQLNonNull(GraphQLBoolean), defaultValue: false },
+            },
             resolve: (_r, a: { sortKey: string; reverse: boolean }) => `${a.sortKey}:${a.reverse}`,
           },
         },
@@ -61,7 +68,9 @@ describe('nullMeansDefault', () => {
     nullMeansDefault(schema);
     expect(printSchema(schema)).toContain('echo(sortKey: String = "NAME", reverse: Boolean = false): String');
     expect(graphqlSync({ schema, source: '{ echo(sortKey: null, reverse: null) }' }).data).toEqual({ echo: 'NAME:false' });
-    expect(graphqlSync({ schema, source: 'query($s: String) { echo(sortKey: $s) }', variableValues: { s: null } }).data).toEqual({ echo: 'NAME:false' });
+    expect(graphqlSync({ schema, source: 'query($s: String) { echo(sortKey: $s) }', variableValues: { s: null } }).data).toEqual({
+      echo: 'NAME:false',
+    });
     expect(graphqlSync({ schema, source: '{ echo(sortKey: "SKU", reverse: true) }' }).data).toEqual({ echo: 'SKU:true' });
   });
 });

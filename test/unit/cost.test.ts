@@ -26,7 +26,9 @@ describe('requested cost (Shopify model)', () => {
   });
 
   it('adds 10 for a mutation', async () => {
-    const q = await cost('mutation { inventoryAdjust(input: { sku: "A", warehouseCode: "W", delta: 1, reason: OTHER }) { userErrors { code } } }');
+    const q = await cost(
+      'mutation { inventoryAdjust(input: { sku: "A", warehouseCode: "W", delta: 1, reason: OTHER }) { userErrors { code } } }',
+    );
     expect(q).toBeGreaterThanOrEqual(10);
   });
 });
@@ -44,7 +46,9 @@ describe('requested cost: exact figures', () => {
 
   it('nested connections multiply; a nested object adds 1 per node', async () => {
     // products: 2 + 10 × (node 1 + variants (2 + 5 × (variant 1 + product 1)))
-    expect(await cost('{ products(first: 10) { nodes { id variants(first: 5) { nodes { sku product { id } } } } } }')).toBe(2 + 10 * (1 + 2 + 5 * 2));
+    expect(await cost('{ products(first: 10) { nodes { id variants(first: 5) { nodes { sku product { id } } } } } }')).toBe(
+      2 + 10 * (1 + 2 + 5 * 2),
+    );
   });
 
   it('edges and pageInfo cost nothing of their own: an edge costs its node', async () => {
@@ -61,7 +65,9 @@ describe('requested cost: exact figures', () => {
 
   it('named and inline fragments cost what their fields cost', async () => {
     const plain = await cost('{ products(first: 4) { nodes { id variants(first: 2) { nodes { sku } } } } }');
-    expect(await cost('{ products(first: 4) { nodes { ...P } } } fragment P on Product { id variants(first: 2) { nodes { sku } } }')).toBe(plain);
+    expect(await cost('{ products(first: 4) { nodes { ...P } } } fragment P on Product { id variants(first: 2) { nodes { sku } } }')).toBe(
+      plain,
+    );
     expect(await cost('{ products(first: 4) { nodes { ... on Product { id variants(first: 2) { nodes { sku } } } } } }')).toBe(plain);
   });
 
@@ -89,7 +95,11 @@ describe('actual cost (what was returned)', () => {
 
   it('edges count their nodes; nested connections count what each returned', async () => {
     const doc = '{ products(first: 5) { edges { node { id variants(first: 5) { nodes { sku } } } } } }';
-    const data = { products: { edges: [{ node: { id: '1', variants: { nodes: [{ sku: 'a' }, { sku: 'b' }] } } }, { node: { id: '2', variants: { nodes: [] } } }] } };
+    const data = {
+      products: {
+        edges: [{ node: { id: '1', variants: { nodes: [{ sku: 'a' }, { sku: 'b' }] } } }, { node: { id: '2', variants: { nodes: [] } } }],
+      },
+    };
     expect(await actual(doc, data)).toBe(2 + (1 + 2 + 2) + (1 + 2));
   });
 
@@ -105,7 +115,16 @@ describe('actual cost (what was returned)', () => {
 
   it('a plain list of objects is charged like one object (its most expensive item)', async () => {
     const doc = '{ variant(sku: "A") { options { name value } } }';
-    expect(await actual(doc, { variant: { options: [{ name: 'Size', value: 'L' }, { name: 'Colour', value: 'Red' }] } })).toBe(1 + 1);
+    expect(
+      await actual(doc, {
+        variant: {
+          options: [
+            { name: 'Size', value: 'L' },
+            { name: 'Colour', value: 'Red' },
+          ],
+        },
+      }),
+    ).toBe(1 + 1);
     expect(await cost(doc)).toBe(1 + 1);
   });
 });

@@ -42,7 +42,10 @@ test('a quote inside a field does not open a quoted field; the parser refuses th
   expect(recs.map((r) => r.raw)).toEqual(['a"b,1\n', 'c,2\n']);
   const bad = parseRawRecord(recs[0].raw, 7);
   expect(bad).toMatchObject({ code: 'CSV_PARSE_ERROR', message: expect.stringMatching(/line 7/) });
-  expect(parseRawRecord('"B"x,W,2\n', 3)).toMatchObject({ code: 'CSV_PARSE_ERROR', message: expect.stringMatching(/Invalid Closing Quote.*line 3/) });
+  expect(parseRawRecord('"B"x,W,2\n', 3)).toMatchObject({
+    code: 'CSV_PARSE_ERROR',
+    message: expect.stringMatching(/Invalid Closing Quote.*line 3/),
+  });
   expect(parseRawRecord(' x , "y, z" \r\n', 1)).toEqual(['x', 'y, z']);
   expect(parseRawRecord('   \n', 1)).toBeNull();
   expect(rawFields('"B"x,W,2\r\n')).toEqual(['"B"x', 'W', '2']);

@@ -101,7 +101,9 @@ describe('CURSOR_SECRET', () => {
   it('is optional, and validated when given', () => {
     expect(loadConfig({}).cursorSecret).toBeNull();
     expect(loadConfig({ CURSOR_SECRET: 'a'.repeat(32) }).cursorSecret).toBe('a'.repeat(32));
-    expect(() => loadConfig({ CURSOR_SECRET: 'short' })).toThrow(/^Invalid configuration: CURSOR_SECRET must be 32 to 1024 characters without spaces .*got 5 characters$/);
+    expect(() => loadConfig({ CURSOR_SECRET: 'short' })).toThrow(
+      /^Invalid configuration: CURSOR_SECRET must be 32 to 1024 characters without spaces .*got 5 characters$/,
+    );
     expect(() => loadConfig({ CURSOR_SECRET: `${'a'.repeat(20)} ${'b'.repeat(20)}` })).toThrow(ConfigError);
   });
 });

@@ -5,15 +5,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const semver = require('semver') as { satisfies(v: string, range: string): boolean; minVersion(r: string): { version: string } | null };
 
+const semver = require('semver') as { satisfies(v: string, range: string): boolean; minVersion(r: string): { version: string } | null };
 
 const root = path.resolve(__dirname, '..', '..');
 
 test('every locked package supports the Node versions package.json "engines" promises', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
-  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; engines?: { node?: string } | string[] }> };
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; engines?: { node?: string } | string[] }>;
+  };
   // This Node, and the oldest release of each line package.json accepts.
   const versions = [process.versions.node, ...pkg.engines.node.split('||').map((r) => semver.minVersion(r.trim())!.version)];
   expect(semver.satisfies(process.versions.node, pkg.engines.node)).toBe(true);

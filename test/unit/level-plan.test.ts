@@ -1,7 +1,19 @@
 import { LEVEL_SORTS, levelQuery, levelWhere, type LevelFilter, type LevelSource } from '../../src/modules/inventory/level.reads';
 
 /** The level columns each source has (LEVELS_OWN_FROM ⊂ LEVELS_RAW_FROM ⊂ LEVELS_FROM, corrected). */
-const OWN = ['id', 'store_id', 'variant_id', 'warehouse_id', 'on_hand', 'incoming', 'safety_stock', 'low_stock_threshold', 'critical_threshold', 'version', 'updated_at'];
+const OWN = [
+  'id',
+  'store_id',
+  'variant_id',
+  'warehouse_id',
+  'on_hand',
+  'incoming',
+  'safety_stock',
+  'low_stock_threshold',
+  'critical_threshold',
+  'version',
+  'updated_at',
+];
 const COLUMNS: Record<LevelSource, string[]> = {
   own: OWN,
   variant: [...OWN, 'sku', 'product_id'],

@@ -66,11 +66,21 @@ describe('log redaction', () => {
         cb();
       },
     });
-    return { stream, lines: () => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+    return {
+      stream,
+      lines: () =>
+        out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+    };
   }
 
   test('API keys and webhook secrets in text are cut to their kind', () => {
-    expect(scrubText('Bearer sk_abcdefghijklmnopqrstuvwx and pk_ABCDEFGHIJ12 whsec_0123456789abc')).toBe('Bearer sk_[redacted] and pk_[redacted] whsec_[redacted]');
+    expect(scrubText('Bearer sk_abcdefghijklmnopqrstuvwx and pk_ABCDEFGHIJ12 whsec_0123456789abc')).toBe(
+      'Bearer sk_[redacted] and pk_[redacted] whsec_[redacted]',
+    );
     expect(scrubText('sk_short')).toBe('sk_short');
     expect(scrubText('no secrets here')).toBe('no secrets here');
   });
@@ -79,13 +89,30 @@ describe('log redaction', () => {
     const c = capture();
     const log = createLogger('info', {}, c.stream as never);
     log.debug('hidden');
-    log.info('listening', { url: 'http://x', authorization: 'Bearer sk_abcdefghijklmnop', headers: { authorization: 'a', cookie: 'c' }, nested: { apiKey: 'k', token: 't' } });
+    log.info('listening', {
+      url: 'http://x',
+      authorization: 'Bearer sk_abcdefghijklmnop',
+      headers: { authorization: 'a', cookie: 'c' },
+      nested: { apiKey: 'k', token: 't' },
+    });
     log.child({ requestId: 'r-1' }).warn('failed', { err: new Error('with sk_abcdefghijklmnop inside'), n: 10n });
     const [a, b] = c.lines();
     expect(c.lines()).toHaveLength(2);
     expect(Object.keys(a).slice(0, 4)).toEqual(['level', 'time', 'msg', 'url']);
-    expect(a).toMatchObject({ level: 'info', msg: 'listening', authorization: '[redacted]', headers: { authorization: '[redacted]', cookie: '[redacted]' }, nested: { apiKey: '[redacted]', token: '[redacted]' } });
-    expect(b).toMatchObject({ level: 'warn', msg: 'failed', requestId: 'r-1', err: { name: 'Error', message: 'with sk_[redacted] inside' }, n: '10' });
+    expect(a).toMatchObject({
+      level: 'info',
+      msg: 'listening',
+      authorization: '[redacted]',
+      headers: { authorization: '[redacted]', cookie: '[redacted]' },
+      nested: { apiKey: '[redacted]', token: '[redacted]' },
+    });
+    expect(b).toMatchObject({
+      level: 'warn',
+      msg: 'failed',
+      requestId: 'r-1',
+      err: { name: 'Error', message: 'with sk_[redacted] inside' },
+      n: '10',
+    });
     expect(JSON.stringify(c.lines())).not.toContain('abcdefghijklmnop');
   });
 });
@@ -105,7 +132,11 @@ describe('payload counters', () => {
   });
 
   test('userErrors by code, replays, reservation events (not for failures or replays)', async () => {
-    observeMutationPayload('inventoryReserve', { reservation: null, userErrors: [{ code: 'INSUFFICIENT_STOCK' }, { code: 'NOT_FOUND' }], idempotentReplay: false });
+    observeMutationPayload('inventoryReserve', {
+      reservation: null,
+      userErrors: [{ code: 'INSUFFICIENT_STOCK' }, { code: 'NOT_FOUND' }],
+      idempotentReplay: false,
+    });
     observeMutationPayload('inventoryReserve', { reservation: { id: 'r' }, userErrors: [], idempotentReplay: false });
     observeMutationPayload('inventoryReserve', { reservation: { id: 'r' }, userErrors: [], idempotentReplay: true });
     observeMutationPayload('reservationCommit', { reservation: { id: 'r' }, userErrors: [] });

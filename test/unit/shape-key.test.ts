@@ -11,7 +11,14 @@ import type { AuthInfo } from '../../src/graphql/scopes';
 const DOC = `subscription S($f: InventoryEventFilter, $after: String, $v: Boolean!, $n: Int) {
   inventoryChanged(filter: $f, after: $after) { cursor variant @include(if: $v) { sku } levels: inventoryLevel { id } } }`;
 
-const auth = (o: Partial<AuthInfo> = {}): AuthInfo => ({ keyId: 'k1', storeId: 'store-1', kind: 'sk', scopes: ['inventory:read', 'catalog:read'], actor: 'key:k1', ...o });
+const auth = (o: Partial<AuthInfo> = {}): AuthInfo => ({
+  keyId: 'k1',
+  storeId: 'store-1',
+  kind: 'sk',
+  scopes: ['inventory:read', 'catalog:read'],
+  actor: 'key:k1',
+  ...o,
+});
 const key = (doc: string, variableValues: Record<string, unknown>, a: AuthInfo | null = auth(), operationName?: string) =>
   shapeKey({ schema: undefined as never, document: parse(doc), variableValues, operationName } as ExecutionArgs, a);
 

@@ -20,7 +20,17 @@ const source = (data: Record<string, unknown>, extra: Partial<Parameters<typeof 
 
 test('ids become the API global ids; sku, warehouse code and note are added; the order is fixed', () => {
   const body = deliveryBody(
-    source({ levelId: LEVEL, variantId: VARIANT, warehouseId: WAREHOUSE, reason: 'SALE', movementId: 991, expiredQuantity: 0, actor: 'key:sk_x', before: { onHand: 3 }, after: { onHand: 0 } }),
+    source({
+      levelId: LEVEL,
+      variantId: VARIANT,
+      warehouseId: WAREHOUSE,
+      reason: 'SALE',
+      movementId: 991,
+      expiredQuantity: 0,
+      actor: 'key:sk_x',
+      before: { onHand: 3 },
+      after: { onHand: 0 },
+    }),
   );
   const j = JSON.parse(body);
   expect(Object.keys(j)).toEqual(['deliveryId', 'eventId', 'topic', 'sequence', 'occurredAt', 'data']);
@@ -29,14 +39,53 @@ test('ids become the API global ids; sku, warehouse code and note are added; the
   expect(fromGlobalId(j.data.variantId)).toEqual({ type: 'Variant', id: VARIANT });
   expect(fromGlobalId(j.data.warehouseId)).toEqual({ type: 'Warehouse', id: WAREHOUSE });
   expect(fromGlobalId(j.data.movementId)).toEqual({ type: 'StockMovement', id: '991' });
-  expect(Object.keys(j.data)).toEqual(['levelId', 'variantId', 'warehouseId', 'sku', 'warehouseCode', 'reason', 'movementId', 'expiredQuantity', 'actor', 'before', 'after', 'note']);
-  expect(j).toMatchObject({ eventId: '1042', topic: 'INVENTORY_UPDATED', sequence: 1042, data: { sku: 'TEE-BLK-M', warehouseCode: 'BER-1', note: 'order #1001', reason: 'SALE' } });
+  expect(Object.keys(j.data)).toEqual([
+    'levelId',
+    'variantId',
+    'warehouseId',
+    'sku',
+    'warehouseCode',
+    'reason',
+    'movementId',
+    'expiredQuantity',
+    'actor',
+    'before',
+    'after',
+    'note',
+  ]);
+  expect(j).toMatchObject({
+    eventId: '1042',
+    topic: 'INVENTORY_UPDATED',
+    sequence: 1042,
+    data: { sku: 'TEE-BLK-M', warehouseCode: 'BER-1', note: 'order #1001', reason: 'SALE' },
+  });
   // Deterministic: the same source gives the same bytes.
-  expect(deliveryBody(source({ levelId: LEVEL, variantId: VARIANT, warehouseId: WAREHOUSE, reason: 'SALE', movementId: 991, expiredQuantity: 0, actor: 'key:sk_x', before: { onHand: 3 }, after: { onHand: 0 } }))).toBe(body);
+  expect(
+    deliveryBody(
+      source({
+        levelId: LEVEL,
+        variantId: VARIANT,
+        warehouseId: WAREHOUSE,
+        reason: 'SALE',
+        movementId: 991,
+        expiredQuantity: 0,
+        actor: 'key:sk_x',
+        before: { onHand: 3 },
+        after: { onHand: 0 },
+      }),
+    ),
+  ).toBe(body);
   expect(body).toBe(JSON.stringify(j)); // compact: no whitespace between tokens
 });
 
 test('a status event without a movement (older events) gets movementId and note null', () => {
-  const j = JSON.parse(deliveryBody(source({ levelId: LEVEL, variantId: VARIANT, warehouseId: WAREHOUSE, previousStatus: 'IN_STOCK', status: 'OUT_OF_STOCK' }, { topic: 'STOCK_OUT', note: null })));
+  const j = JSON.parse(
+    deliveryBody(
+      source(
+        { levelId: LEVEL, variantId: VARIANT, warehouseId: WAREHOUSE, previousStatus: 'IN_STOCK', status: 'OUT_OF_STOCK' },
+        { topic: 'STOCK_OUT', note: null },
+      ),
+    ),
+  );
   expect(j.data).toMatchObject({ movementId: null, note: null, previousStatus: 'IN_STOCK', status: 'OUT_OF_STOCK' });
 });

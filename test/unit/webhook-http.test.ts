@@ -15,7 +15,9 @@ interface Listener {
   close(): Promise<void>;
 }
 
-async function listen(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_q, s) => s.writeHead(204).end()): Promise<Listener> {
+async function listen(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_q, s) => s.writeHead(204).end(),
+): Promise<Listener> {
   const l = { connections: 0, requests: [] as Listener['requests'] } as Listener;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -57,13 +59,31 @@ test('guard on: a host that now resolves to loopback is not contacted at all', a
   // At creation the name resolved to a public address; by delivery time it resolves to 127.0.0.1.
   const dnsNow = resolver(['127.0.0.1']);
   const r = await postWebhook(`http://hooks.partner.test:${l.port}/x`, H, '{}', { allowPrivate: false, timeoutMs: 2000, resolve: dnsNow });
-  expect(r).toMatchObject({ ok: false, status: null, cause: 'WEBHOOK_URL_FORBIDDEN', refusal: { category: 'loopback', address: '127.0.0.1' } });
+  expect(r).toMatchObject({
+    ok: false,
+    status: null,
+    cause: 'WEBHOOK_URL_FORBIDDEN',
+    refusal: { category: 'loopback', address: '127.0.0.1' },
+  });
   expect(dnsNow.calls).toEqual(['hooks.partner.test']);
   // A mixed answer (one public, one private) is refused too.
-  const mixed = await postWebhook(`http://hooks.partner.test:${l.port}/x`, H, '{}', { allowPrivate: false, timeoutMs: 2000, resolve: resolver(['93.184.216.34', '127.0.0.1']) });
+  const mixed = await postWebhook(`http://hooks.partner.test:${l.port}/x`, H, '{}', {
+    allowPrivate: false,
+    timeoutMs: 2000,
+    resolve: resolver(['93.184.216.34', '127.0.0.1']),
+  });
   expect(mixed).toMatchObject({ ok: false, cause: 'WEBHOOK_URL_FORBIDDEN' });
   // IP literals in any notation, without any resolver call.
-  for (const host of ['127.0.0.1', '2130706433', '0x7f000001', '0177.0.0.1', '127.1', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', 'localhost']) {
+  for (const host of [
+    '127.0.0.1',
+    '2130706433',
+    '0x7f000001',
+    '0177.0.0.1',
+    '127.1',
+    '[::ffff:127.0.0.1]',
+    '[::ffff:7f00:1]',
+    'localhost',
+  ]) {
     const never = resolver([]);
     const lit = await postWebhook(`http://${host}:${l.port}/x`, H, '{}', { allowPrivate: false, timeoutMs: 2000, resolve: never });
     expect([host, lit.ok, !lit.ok && lit.cause]).toEqual([host, false, 'WEBHOOK_URL_FORBIDDEN']);
@@ -77,11 +97,20 @@ test('the connection goes to the address that was checked (resolved once per att
   l = await listen();
   // The OS cannot resolve this name: reaching the listener proves the checked answer was used.
   const dnsNow = resolver(['127.0.0.1'], ['127.0.0.2']);
-  const r = await postWebhook(`http://hooks.partner.test:${l.port}/in?x=1`, { ...H, 'x-test': 'a' }, '{"a":1}', { allowPrivate: true, timeoutMs: 2000, resolve: dnsNow });
+  const r = await postWebhook(`http://hooks.partner.test:${l.port}/in?x=1`, { ...H, 'x-test': 'a' }, '{"a":1}', {
+    allowPrivate: true,
+    timeoutMs: 2000,
+    resolve: dnsNow,
+  });
   expect(r).toMatchObject({ ok: true, status: 204 });
   expect(dnsNow.calls).toHaveLength(1);
   expect(l.requests).toHaveLength(1);
-  expect(l.requests[0]).toMatchObject({ method: 'POST', url: '/in?x=1', body: '{"a":1}', headers: { host: `hooks.partner.test:${l.port}`, 'x-test': 'a', 'content-length': '7' } });
+  expect(l.requests[0]).toMatchObject({
+    method: 'POST',
+    url: '/in?x=1',
+    body: '{"a":1}',
+    headers: { host: `hooks.partner.test:${l.port}`, 'x-test': 'a', 'content-length': '7' },
+  });
 });
 
 test('a redirect is a failed attempt and is not followed', async () => {
@@ -93,7 +122,12 @@ test('a redirect is a failed attempt and is not followed', async () => {
 
 test('non-2xx answers fail with their status', async () => {
   l = await listen((_q, res) => res.writeHead(503).end('busy'));
-  expect(await postWebhook(`http://127.0.0.1:${l.port}/`, H, '{}', { allowPrivate: true, timeoutMs: 2000 })).toEqual({ ok: false, status: 503, cause: 'HTTP_STATUS', error: 'HTTP 503' });
+  expect(await postWebhook(`http://127.0.0.1:${l.port}/`, H, '{}', { allowPrivate: true, timeoutMs: 2000 })).toEqual({
+    ok: false,
+    status: 503,
+    cause: 'HTTP_STATUS',
+    error: 'HTTP 503',
+  });
 });
 
 test(`at most ${MAX_RESPONSE_BYTES} bytes of a response are read`, async () => {
@@ -143,6 +177,9 @@ test('errors carry their cause: connection refused, unresolvable name', async ()
   const nx: ResolveAll = async () => {
     throw Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' });
   };
-  expect(await postWebhook('http://nx.partner.test/', H, '{}', { allowPrivate: false, timeoutMs: 2000, resolve: nx })).toMatchObject({ ok: false, cause: 'ENOTFOUND' });
+  expect(await postWebhook('http://nx.partner.test/', H, '{}', { allowPrivate: false, timeoutMs: 2000, resolve: nx })).toMatchObject({
+    ok: false,
+    cause: 'ENOTFOUND',
+  });
   l = await listen(); // for afterEach
 });

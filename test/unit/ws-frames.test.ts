@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { rawSocketOf, sendTextMessages, textMessage } from '../../src/graphql/ws-frames';
 
-async function pair(perMessageDeflate: boolean): Promise<{ server: WebSocket; client: WebSocket; received: string[]; close(): Promise<void> }> {
+async function pair(
+  perMessageDeflate: boolean,
+): Promise<{ server: WebSocket; client: WebSocket; received: string[]; close(): Promise<void> }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate });
   await new Promise((r) => wss.once('listening', r));
   const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
@@ -49,7 +51,15 @@ test('a server socket without extensions exposes its net.Socket', async () => {
 test('pre-built frames arrive as the same text messages, in order with ws.send, for every length encoding', async () => {
   const p = await pair(false);
   try {
-    const texts = ['', 'é€😀 short', 'x'.repeat(125), 'y'.repeat(126), 'z'.repeat(65535), 'w'.repeat(65536), `{"id":"1","type":"next","payload":${JSON.stringify({ a: 'ü'.repeat(70000) })}}`];
+    const texts = [
+      '',
+      'é€😀 short',
+      'x'.repeat(125),
+      'y'.repeat(126),
+      'z'.repeat(65535),
+      'w'.repeat(65536),
+      `{"id":"1","type":"next","payload":${JSON.stringify({ a: 'ü'.repeat(70000) })}}`,
+    ];
     let sent = 0;
     p.server.send('before');
     sendTextMessages(p.server, texts.slice(0, 1).map(textMessage), () => sent++);

@@ -32,7 +32,9 @@ function onStatusChanged(e: StatusEvent) {
 }
 
 function closeCode(err: unknown): number | null {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'number' ? (err as { code: number }).code : null;
+  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'number'
+    ? (err as { code: number }).code
+    : null;
 }
 
 function errorCode(err: unknown): string | undefined {
@@ -89,8 +91,14 @@ function subscribe(gen: number) {
     error: fail,
     complete: () => fail(new Error('subscription completed')),
   });
-  c.subscribe<Record<string, unknown>>({ query: ON_CHANGE, variables: { after: state.cursors.inventory } }, sink<ChangedEvent>(onInventoryChanged));
-  c.subscribe<Record<string, unknown>>({ query: ON_STATUS, variables: { after: state.cursors.status } }, sink<StatusEvent>(onStatusChanged));
+  c.subscribe<Record<string, unknown>>(
+    { query: ON_CHANGE, variables: { after: state.cursors.inventory } },
+    sink<ChangedEvent>(onInventoryChanged),
+  );
+  c.subscribe<Record<string, unknown>>(
+    { query: ON_STATUS, variables: { after: state.cursors.status } },
+    sink<StatusEvent>(onStatusChanged),
+  );
 }
 
 /** Once the socket is up (and the subscriptions sent), read the state if not read yet. */

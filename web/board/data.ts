@@ -18,7 +18,11 @@ export class GraphQLRequestError extends Error {
 async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(endpoints('graphql').http, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${state.key}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      authorization: `Bearer ${state.key}`,
+    },
     body: JSON.stringify({ query, variables }),
   });
   let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
@@ -34,14 +38,19 @@ async function gql<T>(query: string, variables: Record<string, unknown> = {}): P
 export async function loadSnapshot(gen: number) {
   const [wh, moves] = await Promise.all([
     gql<{ warehouses: { nodes: Warehouse[] } }>(LOAD_WAREHOUSES),
-    gql<{ stockMovements: { nodes: { quantityDelta: number; reservedDelta: number; createdAt: string; variant: { sku: string } }[] } }>(LOAD_MOVES).catch(() => null),
+    gql<{ stockMovements: { nodes: { quantityDelta: number; reservedDelta: number; createdAt: string; variant: { sku: string } }[] } }>(
+      LOAD_MOVES,
+    ).catch(() => null),
   ]);
   if (gen !== session.generation) return;
   for (const w of wh.warehouses.nodes) state.warehouses.set(w.id, w);
   let after: string | null = null;
   let count = 0;
   for (;;) {
-    const page: { inventoryLevels: { nodes: RawLevel[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(LOAD_LEVELS, { after });
+    const page: { inventoryLevels: { nodes: RawLevel[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
+      LOAD_LEVELS,
+      { after },
+    );
     if (gen !== session.generation) return;
     for (const l of page.inventoryLevels.nodes) upsertLevel(l);
     count += page.inventoryLevels.nodes.length;
@@ -71,7 +80,10 @@ export async function catchUp(gen: number) {
   if (!since) since = new Date(Date.now() - 60_000).toISOString();
   let after: string | null = null;
   for (let page = 0; page < 8; page++) {
-    const r: { inventoryLevels: { nodes: RawLevel[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(CATCH_UP, { since, after });
+    const r: { inventoryLevels: { nodes: RawLevel[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
+      CATCH_UP,
+      { since, after },
+    );
     if (gen !== session.generation) return;
     for (const l of r.inventoryLevels.nodes) upsertLevel(l);
     if (!r.inventoryLevels.pageInfo.hasNextPage) break;

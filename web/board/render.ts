@@ -97,7 +97,8 @@ function renderWarehouses() {
         : h('p', { class: 'muted empty' }, 'No stock here yet.'),
     );
   });
-  if (!sections.length) sections.push(h('p', { class: 'muted empty' }, state.key ? 'No warehouses yet.' : 'Enter an API key to see the stock.') as never);
+  if (!sections.length)
+    sections.push(h('p', { class: 'muted empty' }, state.key ? 'No warehouses yet.' : 'Enter an API key to see the stock.') as never);
   host.replaceChildren(...sections);
 }
 
@@ -148,7 +149,12 @@ function renderSparks() {
             h('span', { class: 'sku' }, sku),
             sparkline(
               moves.map((m) => m.delta),
-              { width: 144, height: 28, slots: SPARK_POINTS, label: `${sku}: last ${moves.length} movements, net ${net > 0 ? '+' : ''}${net}` },
+              {
+                width: 144,
+                height: 28,
+                slots: SPARK_POINTS,
+                label: `${sku}: last ${moves.length} movements, net ${net > 0 ? '+' : ''}${net}`,
+              },
             ),
             h('span', { class: 'num muted' }, `${available.get(sku) ?? 0} avail.`),
           );

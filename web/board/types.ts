@@ -1,7 +1,12 @@
 /** The board's data: statuses, levels and events as the API sends them, and the limits it keeps. */
 export type Status = 'IN_STOCK' | 'LOW_STOCK' | 'CRITICAL' | 'OUT_OF_STOCK';
 export const ALERTS: Status[] = ['LOW_STOCK', 'CRITICAL', 'OUT_OF_STOCK'];
-export const STATUS_LABEL: Record<Status, string> = { IN_STOCK: 'In stock', LOW_STOCK: 'Low', CRITICAL: 'Critical', OUT_OF_STOCK: 'Out of stock' };
+export const STATUS_LABEL: Record<Status, string> = {
+  IN_STOCK: 'In stock',
+  LOW_STOCK: 'Low',
+  CRITICAL: 'Critical',
+  OUT_OF_STOCK: 'Out of stock',
+};
 /** Most levels loaded at start (250 a page); beyond that the board says it is partial. */
 export const MAX_LEVELS = 2000;
 /** Movements kept per SKU for its sparkline. */

@@ -23,9 +23,10 @@ if (!tsc) {
   process.stderr.write('@inventory/client: installing its build tools (devDependencies) to build dist/\n');
   const args = ['install', '--no-save', '--ignore-scripts', '--include=dev', '--no-audit', '--no-fund'];
   const npm = process.env.npm_execpath;
-  const r = npm && /\.c?js$/.test(npm)
-    ? spawnSync(process.execPath, [npm, ...args], { cwd: dir, stdio: 'inherit' })
-    : spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd: dir, stdio: 'inherit' });
+  const r =
+    npm && /\.c?js$/.test(npm)
+      ? spawnSync(process.execPath, [npm, ...args], { cwd: dir, stdio: 'inherit' })
+      : spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd: dir, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
   tsc = findTsc();
   if (!tsc) {

@@ -117,9 +117,15 @@ export interface InventorySubscriptions {
    * Every committed change of inventory levels, in order. Pass `after` (a cursor you stored) to
    * receive what you missed first. Reconnects resume after the last event delivered to `next`.
    */
-  inventoryChanged(variables: ops.InventoryChangedSubscriptionVariables, handlers: SubscriptionHandlers<InventoryChangedEvent>): Unsubscribe;
+  inventoryChanged(
+    variables: ops.InventoryChangedSubscriptionVariables,
+    handlers: SubscriptionHandlers<InventoryChangedEvent>,
+  ): Unsubscribe;
   /** Status crossings (low, critical, out of stock, back in stock), in order; resumes like inventoryChanged. */
-  stockStatusChanged(variables: ops.StockStatusChangedSubscriptionVariables, handlers: SubscriptionHandlers<StockStatusChangedEvent>): Unsubscribe;
+  stockStatusChanged(
+    variables: ops.StockStatusChangedSubscriptionVariables,
+    handlers: SubscriptionHandlers<StockStatusChangedEvent>,
+  ): Unsubscribe;
 }
 
 export type InventoryClient = OperationMethods<typeof queries> &
@@ -246,7 +252,8 @@ const FATAL_CLOSE_CODES = new Set([4403 /* the key is invalid or revoked */]);
 function subscriptionError(e: unknown): InventoryClientError {
   if (e instanceof InventoryClientError) return e;
   if (Array.isArray(e)) return new InventoryGraphQLError(e as GraphQLErrorLike[]);
-  if (isCloseEvent(e)) return new InventoryTransportError(`WebSocket closed: ${e.code}${e.reason ? ` ${e.reason}` : ''}`, { closeCode: e.code, cause: e });
+  if (isCloseEvent(e))
+    return new InventoryTransportError(`WebSocket closed: ${e.code}${e.reason ? ` ${e.reason}` : ''}`, { closeCode: e.code, cause: e });
   return new InventoryTransportError(`WebSocket error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
@@ -260,7 +267,7 @@ function defaultWebSocket(): unknown {
   const g = (globalThis as { WebSocket?: unknown }).WebSocket;
   if (g) return g;
   // Node before 22 has no global WebSocket: use the `ws` package (an optional peer dependency).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional: loaded only when there is no global WebSocket
+
   return require('ws');
 }
 
@@ -291,24 +298,31 @@ export function createInventoryClient(options: InventoryClientOptions): Inventor
       throw new InventoryTransportError(`${name ?? 'request'}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }
     const text = await res.text().catch((e: unknown) => {
-      throw new InventoryTransportError(`${name ?? 'request'}: reading the response failed: ${(e as Error)?.message}`, { status: res.status, cause: e });
+      throw new InventoryTransportError(`${name ?? 'request'}: reading the response failed: ${(e as Error)?.message}`, {
+        status: res.status,
+        cause: e,
+      });
     });
     let body: { data?: R | null; errors?: GraphQLErrorLike[]; extensions?: Record<string, unknown> };
     try {
       body = JSON.parse(text);
     } catch {
-      throw new InventoryTransportError(`${name ?? 'request'}: HTTP ${res.status} without a GraphQL response: ${text.slice(0, 200)}`, { status: res.status });
+      throw new InventoryTransportError(`${name ?? 'request'}: HTTP ${res.status} without a GraphQL response: ${text.slice(0, 200)}`, {
+        status: res.status,
+      });
     }
     options.onResponse?.({ operationName: name, status: res.status, extensions: body?.extensions });
     if (body?.errors?.length) throw new InventoryGraphQLError(body.errors, { status: res.status, data: body.data });
-    if (!res.ok || body?.data == null) throw new InventoryTransportError(`${name ?? 'request'}: HTTP ${res.status} without data`, { status: res.status });
+    if (!res.ok || body?.data == null)
+      throw new InventoryTransportError(`${name ?? 'request'}: HTTP ${res.status} without data`, { status: res.status });
     return body.data;
   }
 
   function methods<T extends Record<string, TypedDocumentNode<any, any>>>(table: T): OperationMethods<T> {
     const out: Record<string, unknown> = {};
     for (const [field, document] of Object.entries(table)) {
-      out[field] = async (variables?: Record<string, unknown>, req?: RequestOptions) => ((await request(document, variables, req)) as Record<string, unknown>)[field];
+      out[field] = async (variables?: Record<string, unknown>, req?: RequestOptions) =>
+        ((await request(document, variables, req)) as Record<string, unknown>)[field];
     }
     return out as OperationMethods<T>;
   }
@@ -335,9 +349,17 @@ export function createInventoryClient(options: InventoryClientOptions): Inventor
    * reconnect, so keeping `payload.variables.after` at the last delivered cursor makes the server
    * replay exactly what was missed. Events at or before that cursor are dropped as repeats.
    */
-  function resumable<K extends keyof typeof subscriptions, E>(field: K, variables: Record<string, unknown> | undefined, handlers: SubscriptionHandlers<E>): Unsubscribe {
+  function resumable<K extends keyof typeof subscriptions, E>(
+    field: K,
+    variables: Record<string, unknown> | undefined,
+    handlers: SubscriptionHandlers<E>,
+  ): Unsubscribe {
     const document = subscriptions[field];
-    const payload = { query: source(document), operationName: operationName(document), variables: { ...(variables ?? {}) } as Record<string, unknown> };
+    const payload = {
+      query: source(document),
+      operationName: operationName(document),
+      variables: { ...(variables ?? {}) } as Record<string, unknown>,
+    };
     let last = typeof payload.variables.after === 'string' ? payload.variables.after : null;
     let ended = false;
     let stop: () => void = () => undefined;
@@ -360,7 +382,9 @@ export function createInventoryClient(options: InventoryClientOptions): Inventor
           handlers.next(event);
         } catch (e) {
           end();
-          handlers.error?.(new InventoryClientError(`${field}: the next() handler threw: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+          handlers.error?.(
+            new InventoryClientError(`${field}: the next() handler threw: ${(e as Error)?.message ?? String(e)}`, { cause: e }),
+          );
           return;
         }
         last = event.cursor;
@@ -385,12 +409,16 @@ export function createInventoryClient(options: InventoryClientOptions): Inventor
   return {
     ...methods(queries),
     ...methods(mutations),
-    request: ((document: TypedDocumentNode<unknown, unknown>, variables?: unknown, req?: RequestOptions) => request(document, variables, req)) as InventoryClient['request'],
+    request: ((document: TypedDocumentNode<unknown, unknown>, variables?: unknown, req?: RequestOptions) =>
+      request(document, variables, req)) as InventoryClient['request'],
     async *paginate(query, variables, req) {
       const document = queries[query] as TypedDocumentNode<any, any>;
       let after: string | null = null;
       for (;;) {
-        const data = (await request(document, { first: 100, ...variables, after }, req)) as Record<string, { edges: Array<{ node: any }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>;
+        const data = (await request(document, { first: 100, ...variables, after }, req)) as Record<
+          string,
+          { edges: Array<{ node: any }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } }
+        >;
         const page = data[query];
         for (const edge of page.edges) yield edge.node;
         if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return;

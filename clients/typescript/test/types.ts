@@ -3,7 +3,13 @@
  * (test/e2e/client.test.ts runs it). Nothing here runs.
  */
 /* eslint-disable @typescript-eslint/no-unused-vars -- values declared only to check their types */
-import { createInventoryClient, InventoryChangedDocument, type InventoryChangedEvent, type InventoryLevelFieldsFragment, type ResultOf } from '../src';
+import {
+  createInventoryClient,
+  InventoryChangedDocument,
+  type InventoryChangedEvent,
+  type InventoryLevelFieldsFragment,
+  type ResultOf,
+} from '../src';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const assert = <T extends true>(_: T) => undefined;
@@ -44,11 +50,14 @@ export async function typeChecks() {
   client.paginate('inventorySummary');
 
   // Subscriptions hand out typed events.
-  const stop = client.subscribe.inventoryChanged({ after: '0' }, {
-    next: (e) => {
-      assert<Equal<typeof e, InventoryChangedEvent>>(true);
-      assert<Equal<typeof e.after.onHand, number>>(true);
+  const stop = client.subscribe.inventoryChanged(
+    { after: '0' },
+    {
+      next: (e) => {
+        assert<Equal<typeof e, InventoryChangedEvent>>(true);
+        assert<Equal<typeof e.after.onHand, number>>(true);
+      },
     },
-  });
+  );
   stop();
 }

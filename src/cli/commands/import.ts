@@ -14,7 +14,15 @@ import cliProgress from 'cli-progress';
 import { parseCliArgs, type ArgSpec } from '../args';
 import type { CommandContext, OutStream } from '../io';
 import type { AuthInfo } from '../../graphql/scopes';
-import { CsvImportError, MAX_SEED_LENGTH, fileSeed, importCsv, type ImportMode, type ImportProgress, type ImportSummary } from '../../modules/csv/csv-import.service';
+import {
+  CsvImportError,
+  MAX_SEED_LENGTH,
+  fileSeed,
+  importCsv,
+  type ImportMode,
+  type ImportProgress,
+  type ImportSummary,
+} from '../../modules/csv/csv-import.service';
 import { MOVEMENT_REASONS, type MovementReason } from '../../modules/stock';
 import { LIMITS } from '../../validation';
 
@@ -74,7 +82,9 @@ function progressReporter(stderr: OutStream, totalBytes: number, quiet: boolean)
       last = now;
       const frac = totalBytes > 0 ? Math.min(1, p.bytes / totalBytes) : 0;
       const eta = frac > 0 ? ((now - t0) / 1000) * ((1 - frac) / frac) : Infinity;
-      stderr.write(`import: ${num(p.rows)} rows (${Math.round(frac * 100)}%), ${num(rate(p))} rows/s, ETA ${secs(eta)}, failed ${num(p.failed)}\n`);
+      stderr.write(
+        `import: ${num(p.rows)} rows (${Math.round(frac * 100)}%), ${num(rate(p))} rows/s, ETA ${secs(eta)}, failed ${num(p.failed)}\n`,
+      );
     },
     stop: () => undefined,
   };
@@ -95,18 +105,23 @@ function summaryText(s: ImportSummary, file: string, store: string, errorsFile: 
   return lines.join('\n') + '\n';
 }
 
-export async function run({ argv, io, app: open }: CommandContext): Promise<number> {
+/** The command line, checked: every bad option is one clear CsvImportError. */
+function options(argv: string[], cwd: string) {
   const { file, flags, bools } = parseArgs(argv);
-  const filePath = path.resolve(io.cwd, file);
+  const filePath = path.resolve(cwd, file);
   const mode = flags.mode as ImportMode | undefined;
   if (mode !== undefined && mode !== 'set' && mode !== 'adjust') throw new CsvImportError('--mode must be set or adjust');
   const reason = flags.reason?.toUpperCase() as MovementReason | undefined;
-  if (reason !== undefined && !MOVEMENT_REASONS.includes(reason)) throw new CsvImportError(`--reason must be one of ${MOVEMENT_REASONS.join(', ')}`);
+  if (reason !== undefined && !MOVEMENT_REASONS.includes(reason))
+    throw new CsvImportError(`--reason must be one of ${MOVEMENT_REASONS.join(', ')}`);
   const batchSize = flags['batch-size'] !== undefined ? Number(flags['batch-size']) : LIMITS.bulkItems;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > LIMITS.bulkItems) throw new CsvImportError(`--batch-size must be between 1 and ${LIMITS.bulkItems}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > LIMITS.bulkItems)
+    throw new CsvImportError(`--batch-size must be between 1 and ${LIMITS.bulkItems}`);
   const concurrency = flags.concurrency !== undefined ? Number(flags.concurrency) : undefined;
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)) throw new CsvImportError('--concurrency must be between 1 and 32');
-  if (flags.seed !== undefined && flags.seed.length > MAX_SEED_LENGTH) throw new CsvImportError(`--seed must be at most ${MAX_SEED_LENGTH} characters`);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32))
+    throw new CsvImportError('--concurrency must be between 1 and 32');
+  if (flags.seed !== undefined && flags.seed.length > MAX_SEED_LENGTH)
+    throw new CsvImportError(`--seed must be at most ${MAX_SEED_LENGTH} characters`);
   let size: number;
   try {
     const st = fs.statSync(filePath);
@@ -115,6 +130,11 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
   } catch (e) {
     throw new CsvImportError(`cannot read ${file}: ${(e as Error).message}`);
   }
+  return { file, flags, bools, filePath, mode, reason, batchSize, concurrency, size };
+}
+
+export async function run({ argv, io, app: open }: CommandContext): Promise<number> {
+  const { file, flags, bools, filePath, mode, reason, batchSize, concurrency, size } = options(argv, io.cwd);
   const storeCode = flags.store ?? 'demo';
   const errorsFile = flags.errors ?? `${file}.errors.csv`;
   const errorsPath = path.resolve(io.cwd, errorsFile);
@@ -123,11 +143,13 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
   const app = await open();
   {
     const store = await app.db.prisma.store.findUnique({ where: { code: storeCode } });
-    if (!store) throw new CsvImportError(`store "${storeCode}" does not exist${storeCode === 'demo' ? ' (load it with `npm run seed`, or pass --store)' : ''}`);
+    if (!store)
+      throw new CsvImportError(
+        `store "${storeCode}" does not exist${storeCode === 'demo' ? ' (load it with `npm run seed`, or pass --store)' : ''}`,
+      );
     const auth: AuthInfo = { keyId: 'cli', storeId: store.id, kind: 'sk', scopes: ['admin'], actor: 'cli:csv-import' };
     const seed =
-      flags.seed ??
-      (await fileSeed(filePath, { store: storeCode, mode, warehouse: flags.warehouse, reason, note: flags.note, batchSize }));
+      flags.seed ?? (await fileSeed(filePath, { store: storeCode, mode, warehouse: flags.warehouse, reason, note: flags.note, batchSize }));
 
     const abort = new AbortController();
     const offInterrupt = io.onInterrupt(() => {
@@ -166,7 +188,8 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     }
     // The errors file is only kept when rows failed (a clean run leaves no stale one behind).
     if (summary.failed === 0) fs.rmSync(errorsPath, { force: true });
-    if (bools.has('json')) io.stdout.write(JSON.stringify({ file, store: storeCode, errorsFile: summary.failed ? errorsFile : null, ...summary }) + '\n');
+    if (bools.has('json'))
+      io.stdout.write(JSON.stringify({ file, store: storeCode, errorsFile: summary.failed ? errorsFile : null, ...summary }) + '\n');
     else io.stdout.write(summaryText(summary, file, storeCode, errorsFile));
     return summary.interrupted ? 130 : summary.failed > 0 ? 2 : 0;
   }

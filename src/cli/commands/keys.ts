@@ -30,7 +30,15 @@ const ARGS: ArgSpec = {
 /** Left-aligned columns separated by two spaces (the last column is not padded). */
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => [...r[i]].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - [...c].length))).join('  ').trimEnd() + '\n').join('');
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - [...c].length)))
+          .join('  ')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 export async function run({ argv, io, app: open }: CommandContext): Promise<number> {
@@ -42,9 +50,13 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     if (!code) throw new KeyError(`--store is required\n${USAGE}`);
     const kind = (flags.has('publishable') ? 'pk' : (str('kind') ?? 'sk')) as 'sk' | 'pk';
     if (kind !== 'sk' && kind !== 'pk') throw new KeyError('--kind must be sk or pk');
-    const scopes = (str('scopes') ?? (kind === 'pk' ? '' : 'admin')).split(',').map((s) => s.trim()).filter(Boolean);
+    const scopes = (str('scopes') ?? (kind === 'pk' ? '' : 'admin'))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const quota = str('quota') !== undefined ? parseQuota(str('quota')!) : null;
-    if (str('quota') !== undefined && !quota) throw new KeyError(`--quota must look like 100000/day or 5000000/month, got "${str('quota')}"`);
+    if (str('quota') !== undefined && !quota)
+      throw new KeyError(`--quota must look like 100000/day or 5000000/month, got "${str('quota')}"`);
     const app = await open();
     let store = await app.db.prisma.store.findUnique({ where: { code } });
     if (!store && flags.has('create-store')) store = await app.db.prisma.store.create({ data: { code, name: code } });
@@ -52,7 +64,9 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     const k = await createApiKey(app.db.prisma, { storeId: store.id, kind, scopes, name: str('name') });
     if (quota) await setApiKeyQuota(app.db.prisma, k.id, quota);
     io.stdout.write(`${k.key}\n`);
-    io.stderr.write(`Created ${kind} key ${k.id} for store "${code}" with scopes [${kind === 'pk' ? 'storefront:read' : k.scopes.join(', ')}]. It is shown only once.\n`);
+    io.stderr.write(
+      `Created ${kind} key ${k.id} for store "${code}" with scopes [${kind === 'pk' ? 'storefront:read' : k.scopes.join(', ')}]. It is shown only once.\n`,
+    );
     return 0;
   }
   if (cmd === 'list') {
@@ -81,7 +95,8 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     if (!target) throw new KeyError(`a key id, prefix or key is required\n${USAGE}`);
     const app = await open();
     const n = await revokeApiKey(app.db.prisma, target);
-    if (n === 0) throw new KeyError(`no active key matches "${target}" (give the ID or the PREFIX that npm run key:list prints, or the whole key)`);
+    if (n === 0)
+      throw new KeyError(`no active key matches "${target}" (give the ID or the PREFIX that npm run key:list prints, or the whole key)`);
     io.stdout.write(`Revoked ${n} key(s).\n`);
     return 0;
   }
@@ -92,8 +107,13 @@ export async function run({ argv, io, app: open }: CommandContext): Promise<numb
     if (spec !== 'none' && !quota) throw new KeyError(`the quota must look like 100000/day, 5000000/month or none, got "${spec}"`);
     const app = await open();
     const n = await setApiKeyQuota(app.db.prisma, target, quota);
-    if (n === 0) throw new KeyError(`no active key matches "${target}" (give the ID or the PREFIX that npm run key:list prints, or the whole key)`);
-    io.stdout.write(quota ? `Quota of ${n} key(s): ${quota.points} points per ${quota.period.toLowerCase()} (UTC).\n` : `Quota removed from ${n} key(s).\n`);
+    if (n === 0)
+      throw new KeyError(`no active key matches "${target}" (give the ID or the PREFIX that npm run key:list prints, or the whole key)`);
+    io.stdout.write(
+      quota
+        ? `Quota of ${n} key(s): ${quota.points} points per ${quota.period.toLowerCase()} (UTC).\n`
+        : `Quota removed from ${n} key(s).\n`,
+    );
     return 0;
   }
   throw new KeyError(USAGE);

@@ -15,7 +15,9 @@ export async function run({ io, app: open, migrated }: CommandContext): Promise<
     try {
       const pending = await pendingMigrations(client);
       if (pending.length) {
-        io.stderr.write(`${pending.length} migration(s) pending (${pending.join(', ')}): restart the gateway to apply them (it migrates on start).\n`);
+        io.stderr.write(
+          `${pending.length} migration(s) pending (${pending.join(', ')}): restart the gateway to apply them (it migrates on start).\n`,
+        );
         return 1;
       }
     } finally {

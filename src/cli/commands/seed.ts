@@ -10,6 +10,8 @@ export async function run({ io, app: open }: CommandContext): Promise<number> {
     return 0;
   }
   const file = writeDevKeyFile(app.config, r.devKey);
-  io.stdout.write(`Demo data loaded into store "${DEMO_STORE}".\nAdmin API key: ${r.devKey}\n${file ? `(saved to ${file})` : '(not saved to a file: keep it now)'}\n`);
+  io.stdout.write(
+    `Demo data loaded into store "${DEMO_STORE}".\nAdmin API key: ${r.devKey}\n${file ? `(saved to ${file})` : '(not saved to a file: keep it now)'}\n`,
+  );
   return 0;
 }

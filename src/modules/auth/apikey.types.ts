@@ -36,6 +36,9 @@ export class ApiKeyInfo {
   kind!: string;
   @Field(() => [String], { description: 'Scopes (publishable keys: storefront:read).' })
   scopes!: string[];
-  @Field(() => KeyQuota, { nullable: true, description: 'Usage quota; null when the key has none. Every response also reports it in extensions.cost.quota.' })
+  @Field(() => KeyQuota, {
+    nullable: true,
+    description: 'Usage quota; null when the key has none. Every response also reports it in extensions.cost.quota.',
+  })
   quota!: KeyQuota | null;
 }

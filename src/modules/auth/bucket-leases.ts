@@ -202,7 +202,11 @@ export class BucketLeases {
 
   private refused(s: KeyState, cost: number): Charge {
     const have = s.shared + s.lease;
-    return { granted: false, status: this.status(s), retryAfterMs: Math.max(1, Math.ceil(((cost - have) / this.bucket.restoreRate) * 1000)) };
+    return {
+      granted: false,
+      status: this.status(s),
+      retryAfterMs: Math.max(1, Math.ceil(((cost - have) / this.bucket.restoreRate) * 1000)),
+    };
   }
 
   /** (Re)arms the idle timer: a lease unused for LEASE_IDLE_MS goes back. */

@@ -31,20 +31,35 @@ export async function createApiKey(
   if (opts.kind === 'sk' && scopes.length === 0) throw new KeyError('a secret key needs at least one scope');
   const key = `${opts.kind}_${crypto.randomBytes(24).toString('base64url')}`;
   const row = await prisma.apiKey.create({
-    data: { storeId: opts.storeId, kind: opts.kind, scopes, name: opts.name ?? `${opts.kind} key`, prefix: key.slice(0, KEY_PREFIX_LENGTH), keyHash: hashKey(key) },
+    data: {
+      storeId: opts.storeId,
+      kind: opts.kind,
+      scopes,
+      name: opts.name ?? `${opts.kind} key`,
+      prefix: key.slice(0, KEY_PREFIX_LENGTH),
+      keyHash: hashKey(key),
+    },
   });
   return { id: row.id, key, kind: opts.kind, scopes, storeId: opts.storeId };
 }
 
 export async function listApiKeys(prisma: PrismaClient, storeId?: string) {
-  return prisma.apiKey.findMany({ where: storeId ? { storeId } : {}, orderBy: { createdAt: 'asc' }, include: { store: { select: { code: true } } } });
+  return prisma.apiKey.findMany({
+    where: storeId ? { storeId } : {},
+    orderBy: { createdAt: 'asc' },
+    include: { store: { select: { code: true } } },
+  });
 }
 
 /**
  * Sets (or with null removes) a key's usage quota. Takes effect within the authenticator's cache
  * time (a few seconds) on every instance. Returns how many keys matched.
  */
-export async function setApiKeyQuota(prisma: PrismaClient, idOrPrefix: string, quota: { points: number; period: 'DAY' | 'MONTH' } | null): Promise<number> {
+export async function setApiKeyQuota(
+  prisma: PrismaClient,
+  idOrPrefix: string,
+  quota: { points: number; period: 'DAY' | 'MONTH' } | null,
+): Promise<number> {
   // The same matching as revokeApiKey: the id, the prefix as key:list prints it, or the whole key.
   const { id, prefix, hash } = revokeTarget(idOrPrefix);
   if (!id && !prefix && !hash) return 0;
@@ -116,7 +131,10 @@ export class KeyAuthenticator {
             kind: row.kind as 'pk' | 'sk',
             scopes: row.scopes,
             actor: `key:${row.prefix}`,
-            quota: row.quotaPoints !== null && row.quotaPeriod ? { points: Number(row.quotaPoints), period: row.quotaPeriod as 'DAY' | 'MONTH' } : null,
+            quota:
+              row.quotaPoints !== null && row.quotaPeriod
+                ? { points: Number(row.quotaPoints), period: row.quotaPeriod as 'DAY' | 'MONTH' }
+                : null,
           }
         : null;
     if (this.cache.size > 10_000) this.cache.clear();

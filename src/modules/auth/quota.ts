@@ -57,7 +57,12 @@ function status(quota: Quota, used: number, resetsAt: Date): QuotaStatus {
 }
 
 export async function chargeQuota(tx: Tx, keyId: string, quota: Quota, cost: number): Promise<QuotaCharge> {
-  const [r] = await tx.query<{ granted_used: string | null; current_used: string | null; start: Date; resets_at: Date }>(CHARGE, [keyId, cost, unit(quota.period), quota.points]);
+  const [r] = await tx.query<{ granted_used: string | null; current_used: string | null; start: Date; resets_at: Date }>(CHARGE, [
+    keyId,
+    cost,
+    unit(quota.period),
+    quota.points,
+  ]);
   const granted = r.granted_used !== null;
   const used = Number(r.granted_used ?? r.current_used ?? 0);
   return { granted, status: status(quota, used, r.resets_at), periodStart: r.start };

@@ -7,7 +7,6 @@ import type { BucketConfig, SharedBucket } from './bucket-leases';
 
 export type { BucketConfig, Charge, ThrottleStatus } from './bucket-leases';
 
-
 /**
  * Refill by elapsed time, then take min(level, $5) if at least $4 points are there (else nothing).
  * `level` is what the bucket held after refill, before taking (a new key's bucket starts full).
@@ -29,12 +28,22 @@ RETURNING b.available, b.last_granted, coalesce((SELECT level FROM cur), $2::flo
 export function sharedBuckets(tx: () => Tx, cfg: BucketConfig): SharedBucket {
   return {
     async take(keyId, need, want) {
-      const [r] = await tx().query<{ available: number; last_granted: boolean; level: number }>(TAKE_SQL, [keyId, cfg.size, cfg.restoreRate, need, want]);
+      const [r] = await tx().query<{ available: number; last_granted: boolean; level: number }>(TAKE_SQL, [
+        keyId,
+        cfg.size,
+        cfg.restoreRate,
+        need,
+        want,
+      ]);
       const level = Number(r.level);
       return { taken: r.last_granted ? level - Number(r.available) : 0, level };
     },
     async giveBack(keyId, points) {
-      await tx().query(`UPDATE rate_limit_buckets SET available = least($2::float8, available + $3::float8) WHERE key_id = $1`, [keyId, cfg.size, points]);
+      await tx().query(`UPDATE rate_limit_buckets SET available = least($2::float8, available + $3::float8) WHERE key_id = $1`, [
+        keyId,
+        cfg.size,
+        points,
+      ]);
     },
   };
 }

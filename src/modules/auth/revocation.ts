@@ -21,7 +21,11 @@ export class RevocationWatcher {
     private readonly onRevoked: (keyIds: string[]) => void,
     warn: (msg: string, err: Error) => void,
   ) {
-    this.loop = new CoalescedLoop(() => this.check(), REVOCATION_POLL_MS, (e) => warn('revocation check failed; will retry', e));
+    this.loop = new CoalescedLoop(
+      () => this.check(),
+      REVOCATION_POLL_MS,
+      (e) => warn('revocation check failed; will retry', e),
+    );
   }
 
   async start(): Promise<void> {

@@ -13,13 +13,22 @@ const PRODUCT_COLUMNS = columnsOf('product', 'p');
 const VARIANT_COLUMNS = columnsOf('variant', 'v');
 const WAREHOUSE_COLUMNS = columnsOf('warehouse', 'w');
 
-const PRODUCTS_BY_IDS = preparedStatement('products_by_ids', `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.id = ANY($2::uuid[])`);
+const PRODUCTS_BY_IDS = preparedStatement(
+  'products_by_ids',
+  `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.id = ANY($2::uuid[])`,
+);
 const PRODUCTS_BY_EXTERNAL_IDS = preparedStatement(
   'products_by_external_ids',
   `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.store_id = $1 AND p.external_id = ANY($2::text[])`,
 );
-const VARIANTS_BY_IDS = preparedStatement('variants_by_ids', `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.id = ANY($2::uuid[])`);
-const VARIANTS_BY_SKUS = preparedStatement('variants_by_skus', `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.sku = ANY($2::text[])`);
+const VARIANTS_BY_IDS = preparedStatement(
+  'variants_by_ids',
+  `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.id = ANY($2::uuid[])`,
+);
+const VARIANTS_BY_SKUS = preparedStatement(
+  'variants_by_skus',
+  `SELECT ${VARIANT_COLUMNS} FROM variants v WHERE v.store_id = $1 AND v.sku = ANY($2::text[])`,
+);
 const WAREHOUSES_BY_IDS = preparedStatement(
   'warehouses_by_ids',
   `SELECT ${WAREHOUSE_COLUMNS} FROM warehouses w WHERE w.store_id = $1 AND w.id = ANY($2::uuid[])`,

@@ -106,9 +106,15 @@ export function validatePrice(p: Money | null | undefined, path: (string | numbe
   if (p == null) return [];
   const errors: UserErrorShape[] = [];
   if (!/^[0-9]{1,11}(\.[0-9]{1,4})?$/.test(p.amount)) {
-    errors.push(userError(ErrorCode.INVALID_INPUT, 'amount must be a decimal ≥ 0 with at most 11 digits before and 4 after the point, e.g. "7.50"', [...path, 'amount']));
+    errors.push(
+      userError(ErrorCode.INVALID_INPUT, 'amount must be a decimal ≥ 0 with at most 11 digits before and 4 after the point, e.g. "7.50"', [
+        ...path,
+        'amount',
+      ]),
+    );
   }
-  if (!/^[A-Z]{3}$/.test(p.currencyCode)) errors.push(userError(ErrorCode.INVALID_INPUT, 'currencyCode must be an ISO 4217 code such as "EUR"', [...path, 'currencyCode']));
+  if (!/^[A-Z]{3}$/.test(p.currencyCode))
+    errors.push(userError(ErrorCode.INVALID_INPUT, 'currencyCode must be an ISO 4217 code such as "EUR"', [...path, 'currencyCode']));
   return errors;
 }
 
@@ -141,10 +147,12 @@ export function defaultLabel(options: VariantOption[] | null | undefined): strin
 
 export function validateWarehouse(input: WarehouseInput, creating: boolean): UserErrorShape[] {
   const errors: UserErrorShape[] = [];
-  if (creating || input.code != null) errors.push(...validateText(input.code, ['input', 'code'], { max: LIMITS.code, pattern: LIMITS.codePattern }));
+  if (creating || input.code != null)
+    errors.push(...validateText(input.code, ['input', 'code'], { max: LIMITS.code, pattern: LIMITS.codePattern }));
   if (creating || input.name != null) errors.push(...validateText(input.name, ['input', 'name'], { max: LIMITS.name }));
   if (input.address != null) errors.push(...validateText(input.address, ['input', 'address'], { max: LIMITS.address, allowEmpty: true }));
-  if (input.marketplace != null) errors.push(...validateText(input.marketplace, ['input', 'marketplace'], { max: LIMITS.code, pattern: LIMITS.codePattern }));
+  if (input.marketplace != null)
+    errors.push(...validateText(input.marketplace, ['input', 'marketplace'], { max: LIMITS.code, pattern: LIMITS.codePattern }));
   if (input.priority != null && (input.priority < 0 || input.priority > 1_000_000)) {
     errors.push(userError(ErrorCode.INVALID_INPUT, 'priority must be between 0 and 1000000', ['input', 'priority']));
   }

@@ -33,14 +33,25 @@ export class ProductReadResolver {
     @Root() p: ProductRow,
     @Ctx() ctx: Context,
     @Args(() => PageArgs) args: PageArgs,
-    @Arg('sortKey', () => VariantSortKeyEnum, { defaultValue: VariantSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: VariantSortKeyEnum,
+    @Arg('sortKey', () => VariantSortKeyEnum, { defaultValue: VariantSortKeyEnum.SKU, description: 'Sort order.' })
+    sortKey: VariantSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
     const storeId = storeOf(ctx);
     const page = pageRequest(ctx, args, 'Variant', sortKey, reverse);
     const key = JSON.stringify(['variants', args, sortKey, reverse]);
     const pages = ctx.loaders.nested(key, (ids) => reads.variantPagesByProduct(tx(ctx), storeId, ids, sortKey, page));
-    return pages.load(p.id).then((pg) => toConnection(ctx, pg, 'Variant', sortKey, (r: VariantRow) => r.id, undefined, () => variantCountByProductId(ctx).load(p.id)));
+    return pages.load(p.id).then((pg) =>
+      toConnection(
+        ctx,
+        pg,
+        'Variant',
+        sortKey,
+        (r: VariantRow) => r.id,
+        undefined,
+        () => variantCountByProductId(ctx).load(p.id),
+      ),
+    );
   }
 
   @FieldResolver(() => Int, { description: 'Number of variants.' })
@@ -62,7 +73,8 @@ export class VariantReadResolver {
     @Ctx() ctx: Context,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('filter', () => VariantFilter, { nullable: true, description: 'Conditions.' }) filter: VariantFilter | null,
-    @Arg('sortKey', () => VariantSortKeyEnum, { defaultValue: VariantSortKeyEnum.SKU, description: 'Sort order.' }) sortKey: VariantSortKeyEnum,
+    @Arg('sortKey', () => VariantSortKeyEnum, { defaultValue: VariantSortKeyEnum.SKU, description: 'Sort order.' })
+    sortKey: VariantSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
     const page = pageRequest(ctx, args, 'Variant', sortKey, reverse);
@@ -93,11 +105,17 @@ export class WarehouseReadResolver {
     @Ctx() ctx: Context,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('filter', () => WarehouseFilter, { nullable: true, description: 'Conditions.' }) filter: WarehouseFilter | null,
-    @Arg('sortKey', () => WarehouseSortKeyEnum, { defaultValue: WarehouseSortKeyEnum.PRIORITY, description: 'Sort order.' }) sortKey: WarehouseSortKeyEnum,
+    @Arg('sortKey', () => WarehouseSortKeyEnum, { defaultValue: WarehouseSortKeyEnum.PRIORITY, description: 'Sort order.' })
+    sortKey: WarehouseSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
     const page = pageRequest(ctx, args, 'Warehouse', sortKey, reverse);
-    return toConnection(ctx, await reads.warehousePage(tx(ctx), storeOf(ctx), filter ?? {}, sortKey, page), 'Warehouse', sortKey, (r) => r.id);
+    return toConnection(
+      ctx,
+      await reads.warehousePage(tx(ctx), storeOf(ctx), filter ?? {}, sortKey, page),
+      'Warehouse',
+      sortKey,
+      (r) => r.id,
+    );
   }
 }
-

@@ -5,7 +5,16 @@
  * (src/modules/inventory/product.reads.ts).
  */
 import { columnsOf } from '../../db/columns';
-import { countByParent, filterBuilder, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
+import {
+  countByParent,
+  filterBuilder,
+  runPage,
+  runPagesByParent,
+  type Page,
+  type PageQuery,
+  type PageRequest,
+  type SortSpec,
+} from '../../db/keyset';
 import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import type { VariantRow, WarehouseRow, WarehouseType } from './catalog.model';
@@ -42,17 +51,35 @@ function variantQuery(storeId: string, f: VariantFilter, sortKey: VariantSortKey
   w.where.push('va.store_id = $1');
   if (f.productIds) w.add((n) => `va.product_id = ANY($${n}::uuid[])`, f.productIds);
   if (f.skus) w.add((n) => `va.sku = ANY($${n}::text[])`, f.skus);
-  if (f.search != null && f.search !== '') w.add((n) => `(va.sku ILIKE $${n} OR va.label ILIKE $${n} OR va.external_id ILIKE $${n})`, containsPattern(f.search));
+  if (f.search != null && f.search !== '')
+    w.add((n) => `(va.sku ILIKE $${n} OR va.label ILIKE $${n} OR va.external_id ILIKE $${n})`, containsPattern(f.search));
   if (f.updatedSince) w.add((n) => `va.updated_at >= $${n}::timestamptz`, f.updatedSince);
   return { select: VARIANT_SELECT, from: VARIANTS_FROM, where: w.where, params: w.params, sort: VARIANT_SORTS[sortKey] };
 }
 
-export function variantPage(tx: Tx, storeId: string, filter: VariantFilter, sortKey: VariantSortKey, page: PageRequest): Promise<Page<VariantRow>> {
+export function variantPage(
+  tx: Tx,
+  storeId: string,
+  filter: VariantFilter,
+  sortKey: VariantSortKey,
+  page: PageRequest,
+): Promise<Page<VariantRow>> {
   return runPage<VariantRow>(tx, variantQuery(storeId, filter, sortKey), page);
 }
 
-export function variantPagesByProduct(tx: Tx, storeId: string, productIds: readonly string[], sortKey: VariantSortKey, page: PageRequest): Promise<Page<VariantRow>[]> {
-  return runPagesByParent<VariantRow>(tx, { ...variantQuery(storeId, {}, sortKey), parentExpr: 'va.product_id', parentCast: 'uuid' }, productIds, page);
+export function variantPagesByProduct(
+  tx: Tx,
+  storeId: string,
+  productIds: readonly string[],
+  sortKey: VariantSortKey,
+  page: PageRequest,
+): Promise<Page<VariantRow>[]> {
+  return runPagesByParent<VariantRow>(
+    tx,
+    { ...variantQuery(storeId, {}, sortKey), parentExpr: 'va.product_id', parentCast: 'uuid' },
+    productIds,
+    page,
+  );
 }
 
 export function variantCountsByProduct(tx: Tx, storeId: string, productIds: readonly string[]): Promise<number[]> {
@@ -77,7 +104,13 @@ export async function variantByLabel(
   if (rows.length > 1) {
     return {
       variant: null,
-      userErrors: [userError(ErrorCode.VARIANT_LABEL_AMBIGUOUS, `${rows.length} variants match the label "${label}": ${rows.map((r) => r.sku).join(', ')}`, ['label'])],
+      userErrors: [
+        userError(
+          ErrorCode.VARIANT_LABEL_AMBIGUOUS,
+          `${rows.length} variants match the label "${label}": ${rows.map((r) => r.sku).join(', ')}`,
+          ['label'],
+        ),
+      ],
     };
   }
   const [p] = await tx.query<{ id: string }>(`SELECT id FROM products WHERE store_id = $1 AND (id = $2::uuid OR external_id = $3)`, [
@@ -85,8 +118,15 @@ export async function variantByLabel(
     product.id ?? null,
     product.id != null ? null : (product.externalId ?? null),
   ]);
-  if (!p) return { variant: null, userErrors: [userError(ErrorCode.PRODUCT_NOT_FOUND, 'Product not found', [product.id != null ? 'productId' : 'externalId'])] };
-  return { variant: null, userErrors: [userError(ErrorCode.VARIANT_NOT_FOUND, `No variant of this product is labelled "${label}"`, ['label'])] };
+  if (!p)
+    return {
+      variant: null,
+      userErrors: [userError(ErrorCode.PRODUCT_NOT_FOUND, 'Product not found', [product.id != null ? 'productId' : 'externalId'])],
+    };
+  return {
+    variant: null,
+    userErrors: [userError(ErrorCode.VARIANT_NOT_FOUND, `No variant of this product is labelled "${label}"`, ['label'])],
+  };
 }
 
 // ---- warehouses ----
@@ -108,12 +148,22 @@ export interface WarehouseFilter {
   search?: string | null;
 }
 
-export function warehousePage(tx: Tx, storeId: string, f: WarehouseFilter, sortKey: WarehouseSortKey, page: PageRequest): Promise<Page<WarehouseRow>> {
+export function warehousePage(
+  tx: Tx,
+  storeId: string,
+  f: WarehouseFilter,
+  sortKey: WarehouseSortKey,
+  page: PageRequest,
+): Promise<Page<WarehouseRow>> {
   const w = filterBuilder(storeId);
   w.where.push('w.store_id = $1');
   if (f.active != null) w.add((n) => `w.active = $${n}`, f.active);
   if (f.readOnly != null) w.add((n) => `w.read_only = $${n}`, f.readOnly);
   if (f.types) w.add((n) => `w.type::text = ANY($${n}::text[])`, f.types);
   if (f.search != null && f.search !== '') w.add((n) => `(w.code ILIKE $${n} OR w.name ILIKE $${n})`, containsPattern(f.search));
-  return runPage<WarehouseRow>(tx, { select: WAREHOUSE_SELECT, from: 'warehouses w', where: w.where, params: w.params, sort: WAREHOUSE_SORTS[sortKey] }, page);
+  return runPage<WarehouseRow>(
+    tx,
+    { select: WAREHOUSE_SELECT, from: 'warehouses w', where: w.where, params: w.params, sort: WAREHOUSE_SORTS[sortKey] },
+    page,
+  );
 }

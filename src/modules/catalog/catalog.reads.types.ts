@@ -20,7 +20,9 @@ registerEnumType(VariantSortKeyEnum, {
   valuesConfig: {
     SKU: { description: 'By SKU, alphabetically.' },
     UPDATED_AT: { description: 'By last change, oldest first.' },
-    PRICE: { description: 'By price amount, lowest first, whatever the currency; variants without a price come first (last with reverse).' },
+    PRICE: {
+      description: 'By price amount, lowest first, whatever the currency; variants without a price come first (last with reverse).',
+    },
   },
 });
 

@@ -43,7 +43,10 @@ export class ProductResolver {
 
   @Authorized('catalog:write')
   @Mutation(() => ProductPayload, { description: 'Creates a product with its variants (or one default variant).' })
-  async productCreate(@Ctx() ctx: Context, @Arg('input', () => ProductCreateInput, { description: 'The product.' }) input: ProductCreateInput) {
+  async productCreate(
+    @Ctx() ctx: Context,
+    @Arg('input', () => ProductCreateInput, { description: 'The product.' }) input: ProductCreateInput,
+  ) {
     const r = await svc.createProduct(ctx.app.db.prisma, storeOf(ctx), input);
     return { product: r.value, userErrors: r.userErrors };
   }
@@ -138,7 +141,10 @@ export class WarehouseResolver {
 
   @Authorized('catalog:write')
   @Mutation(() => WarehousePayload, { description: 'Creates a warehouse.' })
-  async warehouseCreate(@Ctx() ctx: Context, @Arg('input', () => WarehouseInput, { description: 'The warehouse; code and name are required.' }) input: WarehouseInput) {
+  async warehouseCreate(
+    @Ctx() ctx: Context,
+    @Arg('input', () => WarehouseInput, { description: 'The warehouse; code and name are required.' }) input: WarehouseInput,
+  ) {
     const r = await svc.createWarehouse(ctx.app.db.prisma, storeOf(ctx), input);
     return { warehouse: r.value, userErrors: r.userErrors };
   }

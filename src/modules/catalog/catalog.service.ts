@@ -47,7 +47,12 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
     skus.add(v.sku);
   });
   if (variants.length === 0 && !input.sku && !input.externalId) {
-    errors.push(userError(ErrorCode.INVALID_INPUT, 'A product without variants needs a sku (or an externalId) for its default variant', ['input', 'sku']));
+    errors.push(
+      userError(ErrorCode.INVALID_INPUT, 'A product without variants needs a sku (or an externalId) for its default variant', [
+        'input',
+        'sku',
+      ]),
+    );
   }
   if (errors.length) return fail(...errors);
   const rows =
@@ -74,7 +79,12 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
   }
 }
 
-export async function updateProduct(prisma: PrismaClient, storeId: string, id: string | null, input: ProductUpdateInput): Promise<Result<ProductRow>> {
+export async function updateProduct(
+  prisma: PrismaClient,
+  storeId: string,
+  id: string | null,
+  input: ProductUpdateInput,
+): Promise<Result<ProductRow>> {
   const errors = [
     ...(input.name != null ? validateText(input.name, ['input', 'name'], { max: LIMITS.name }) : []),
     ...(input.externalId != null ? validateText(input.externalId, ['input', 'externalId'], { max: LIMITS.externalId }) : []),
@@ -100,7 +110,12 @@ export async function updateProduct(prisma: PrismaClient, storeId: string, id: s
   return ok((await prisma.product.findFirst({ where: { id, storeId } }))!);
 }
 
-export async function createVariant(prisma: PrismaClient, storeId: string, productId: string | null, input: VariantInput): Promise<Result<VariantRow>> {
+export async function createVariant(
+  prisma: PrismaClient,
+  storeId: string,
+  productId: string | null,
+  input: VariantInput,
+): Promise<Result<VariantRow>> {
   const errors = validateVariant(input, ['input']);
   if (errors.length) return fail(...errors);
   const product = productId ? await prisma.product.findFirst({ where: { id: productId, storeId }, select: { id: true } }) : null;
@@ -147,7 +162,11 @@ export async function updateVariant(
   if (!current) return fail(userError(ErrorCode.VARIANT_NOT_FOUND, 'Variant not found', ['id']));
   try {
     const v = await prisma.$transaction(async (tx) => {
-      if (input.isDefault) await tx.variant.updateMany({ where: { productId: current.productId, storeId, NOT: { id: current.id } }, data: { isDefault: false } });
+      if (input.isDefault)
+        await tx.variant.updateMany({
+          where: { productId: current.productId, storeId, NOT: { id: current.id } },
+          data: { isDefault: false },
+        });
       return tx.variant.update({
         where: { id: current.id },
         data: {
@@ -193,7 +212,12 @@ export async function createWarehouse(prisma: PrismaClient, storeId: string, inp
   }
 }
 
-export async function updateWarehouse(prisma: PrismaClient, storeId: string, id: string | null, input: WarehouseInput): Promise<Result<WarehouseRow>> {
+export async function updateWarehouse(
+  prisma: PrismaClient,
+  storeId: string,
+  id: string | null,
+  input: WarehouseInput,
+): Promise<Result<WarehouseRow>> {
   const errors = validateWarehouse(input, false);
   if (errors.length) return fail(...errors);
   if (!id) return fail(userError(ErrorCode.WAREHOUSE_NOT_FOUND, 'Warehouse not found', ['id']));

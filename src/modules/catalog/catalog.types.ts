@@ -52,7 +52,10 @@ export class MoneyInput {
   currencyCode!: string;
 }
 
-@Access({ read: ['inventory:read'], public: ['id', 'name', 'externalId', 'active', 'variants', 'variantCount', 'totals', 'totalAvailable', 'status', 'hasStock'] })
+@Access({
+  read: ['inventory:read'],
+  public: ['id', 'name', 'externalId', 'active', 'variants', 'variantCount', 'totals', 'totalAvailable', 'status', 'hasStock'],
+})
 @ObjectType({ implements: Node, description: 'A product. Stock is held by its variants.' })
 export class Product extends Node {
   @Field({ description: 'Display name.' })
@@ -67,7 +70,23 @@ export class Product extends Node {
   updatedAt!: Date;
 }
 
-@Access({ read: ['inventory:read'], public: ['id', 'sku', 'label', 'options', 'isDefault', 'price', 'product', 'inventoryLevels', 'totals', 'totalAvailable', 'status', 'hasStock'] })
+@Access({
+  read: ['inventory:read'],
+  public: [
+    'id',
+    'sku',
+    'label',
+    'options',
+    'isDefault',
+    'price',
+    'product',
+    'inventoryLevels',
+    'totals',
+    'totalAvailable',
+    'status',
+    'hasStock',
+  ],
+})
 @ObjectType({ implements: Node, description: 'A sellable variant of a product, identified by its SKU.' })
 export class Variant extends Node {
   @Field({ description: 'Stock keeping unit, unique per store.' })
@@ -99,7 +118,10 @@ export class Warehouse extends Node {
   readOnly!: boolean;
   @Field({ description: 'Inactive warehouses take no new reservations.' })
   active!: boolean;
-  @Field(() => String, { nullable: true, description: 'The marketplace fulfilling this warehouse\'s stock, e.g. "amazon_eu" for FBA EU (seed 003); null for own warehouses.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The marketplace fulfilling this warehouse\'s stock, e.g. "amazon_eu" for FBA EU (seed 003); null for own warehouses.',
+  })
   marketplace!: string | null;
   @Field(() => Int, { description: 'Allocation order for reservations without a warehouse: lower values are used first.' })
   priority!: number;
@@ -145,7 +167,10 @@ export class ProductCreateInput {
   externalId?: string | null;
   @Field(() => Boolean, { nullable: true, description: 'Defaults to true.' })
   active?: boolean | null;
-  @Field(() => [VariantInput], { nullable: true, description: 'Variants to create (at most 100). None: one default variant is created with `sku`.' })
+  @Field(() => [VariantInput], {
+    nullable: true,
+    description: 'Variants to create (at most 100). None: one default variant is created with `sku`.',
+  })
   variants?: VariantInput[] | null;
   @Field(() => String, { nullable: true, description: 'SKU of the default variant when no variants are given (defaults to externalId).' })
   sku?: string | null;
@@ -175,7 +200,11 @@ export class WarehouseInput {
   readOnly?: boolean | null;
   @Field(() => Boolean, { nullable: true, description: 'Defaults to true.' })
   active?: boolean | null;
-  @Field(() => String, { nullable: true, description: 'The marketplace fulfilling this warehouse, e.g. "amazon_eu" for FBA EU (seed 003; letters, digits, "_", "-", "."). On update, null clears it.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The marketplace fulfilling this warehouse, e.g. "amazon_eu" for FBA EU (seed 003; letters, digits, "_", "-", "."). On update, null clears it.',
+  })
   marketplace?: string | null;
   @Field(() => Int, { nullable: true, description: 'Allocation order (lower first), 0..1000000. Defaults to 0.' })
   priority?: number | null;

@@ -52,7 +52,14 @@ export class BatchPipeline {
     const { pairs, barrier } = levelsOf(items);
     await this.waitForRoom(pairs, barrier);
     const call = this.send(items, n);
-    const entry: InFlight = { pairs, barrier, settled: call.then(() => undefined, () => undefined) };
+    const entry: InFlight = {
+      pairs,
+      barrier,
+      settled: call.then(
+        () => undefined,
+        () => undefined,
+      ),
+    };
     this.inFlight.add(entry);
     void entry.settled.then(() => this.inFlight.delete(entry));
     call.catch((e) => (this.failure ??= e));

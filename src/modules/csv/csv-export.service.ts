@@ -15,7 +15,19 @@ import type { App } from '../../app';
 import { effectiveReserved } from '../stock';
 
 export const EXPORT_COLUMNS = [
-  'sku', 'externalId', 'label', 'product', 'warehouse', 'onHand', 'reserved', 'incoming', 'safetyStock', 'available', 'status', 'price', 'currency',
+  'sku',
+  'externalId',
+  'label',
+  'product',
+  'warehouse',
+  'onHand',
+  'reserved',
+  'incoming',
+  'safetyStock',
+  'available',
+  'status',
+  'price',
+  'currency',
 ] as const;
 
 export class CsvExportError extends Error {
@@ -50,7 +62,10 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
     await client.query('SET LOCAL idle_in_transaction_session_timeout = 0');
     let warehouseId: string | null = null;
     if (opts.warehouseCode != null) {
-      const w = await client.query<{ id: string }>('SELECT id FROM warehouses WHERE store_id = $1 AND code = $2', [opts.storeId, opts.warehouseCode]);
+      const w = await client.query<{ id: string }>('SELECT id FROM warehouses WHERE store_id = $1 AND code = $2', [
+        opts.storeId,
+        opts.warehouseCode,
+      ]);
       if (!w.rows[0]) throw new CsvExportError(`warehouse "${opts.warehouseCode}" does not exist in this store`);
       warehouseId = w.rows[0].id;
     }
@@ -79,7 +94,10 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
     async function* levels(): AsyncGenerator<ExportRow> {
       let cursor = '';
       for (;;) {
-        const r = await client.query<ExportRow>(sql, warehouseId ? [opts.storeId, cursor, pageSize, warehouseId] : [opts.storeId, cursor, pageSize]);
+        const r = await client.query<ExportRow>(
+          sql,
+          warehouseId ? [opts.storeId, cursor, pageSize, warehouseId] : [opts.storeId, cursor, pageSize],
+        );
         let variants = 0;
         for (const row of r.rows) {
           if (row.cursor !== cursor) variants++;

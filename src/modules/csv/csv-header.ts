@@ -34,7 +34,8 @@ export function mapHeader(columns: string[]): HeaderMap {
     if (index[field] !== undefined) throw new CsvImportError(`columns "${columns[index[field]!]}" and "${name}" both give ${field}`);
     index[field] = i;
   });
-  if (index.sku === undefined && index.externalId === undefined) throw new CsvImportError('the header needs a "sku" or an "externalId" column');
+  if (index.sku === undefined && index.externalId === undefined)
+    throw new CsvImportError('the header needs a "sku" or an "externalId" column');
   return { columns, index };
 }
 

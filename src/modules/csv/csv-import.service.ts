@@ -31,7 +31,15 @@ import { mapHeader, resolveMode, type HeaderMap } from './csv-header';
 import { parseRawRecord, rawFields, toItem } from './csv-row';
 import { importApp } from './dry-run';
 import { ImportOutcome } from './import-outcome';
-import { CsvImportError, ROW_ERROR, type ImportMode, type ImportOptions, type ImportSummary, type PendingRow, type RowError } from './import-types';
+import {
+  CsvImportError,
+  ROW_ERROR,
+  type ImportMode,
+  type ImportOptions,
+  type ImportSummary,
+  type PendingRow,
+  type RowError,
+} from './import-types';
 import { ReadOnlyNoops } from './read-only-noop';
 import { rawRecords, type RawRecord } from './records';
 
@@ -49,7 +57,13 @@ export const MAX_SEED_LENGTH = LIMITS.idempotencyKey - 16;
 export async function fileSeed(file: string, options: Record<string, unknown>): Promise<string> {
   const h = crypto.createHash('sha256');
   for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  h.update('\0').update(JSON.stringify(Object.entries(options).filter(([, v]) => v != null).sort(([a], [b]) => (a < b ? -1 : 1))));
+  h.update('\0').update(
+    JSON.stringify(
+      Object.entries(options)
+        .filter(([, v]) => v != null)
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
+    ),
+  );
   return `csv-${h.digest('hex').slice(0, 32)}`;
 }
 
@@ -58,10 +72,13 @@ const MAX_PENDING = 5000;
 
 function checkOptions(opts: ImportOptions): { batchSize: number; concurrency: number } {
   const batchSize = opts.batchSize ?? LIMITS.bulkItems;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > LIMITS.bulkItems) throw new CsvImportError(`the batch size must be between 1 and ${LIMITS.bulkItems}`);
-  if (opts.seed.length === 0 || opts.seed.length > MAX_SEED_LENGTH) throw new CsvImportError(`the seed must have 1 to ${MAX_SEED_LENGTH} characters`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > LIMITS.bulkItems)
+    throw new CsvImportError(`the batch size must be between 1 and ${LIMITS.bulkItems}`);
+  if (opts.seed.length === 0 || opts.seed.length > MAX_SEED_LENGTH)
+    throw new CsvImportError(`the seed must have 1 to ${MAX_SEED_LENGTH} characters`);
   const concurrency = opts.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new CsvImportError('the concurrency must be between 1 and 32');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
+    throw new CsvImportError('the concurrency must be between 1 and 32');
   return { batchSize, concurrency };
 }
 
@@ -83,7 +100,12 @@ class ImportRun {
   ) {
     this.mode = opts.mode ?? 'set';
     this.outcome = new ImportOutcome(opts.errors, opts.onProgress);
-    const target = { service: new InventoryService(importApp(app, { dryRun: !!opts.dryRun })), auth: opts.auth, seed: opts.seed, reason: opts.reason ?? null };
+    const target = {
+      service: new InventoryService(importApp(app, { dryRun: !!opts.dryRun })),
+      auth: opts.auth,
+      seed: opts.seed,
+      reason: opts.reason ?? null,
+    };
     const noops = new ReadOnlyNoops(app, opts.auth.storeId);
     this.pipeline = new BatchPipeline(concurrency, (items, n) => sendBatch(target, items, n), noops, this.outcome);
   }

@@ -49,7 +49,10 @@ type Cell = (f: Field) => string;
 function rowWarehouse(cell: Cell, defaults: RowDefaults): string | RowError {
   const warehouse = cell('warehouse');
   if (warehouse && defaults.warehouse && warehouse !== defaults.warehouse) {
-    return { code: ROW_ERROR.WAREHOUSE_MISMATCH, message: `the row is for warehouse ${warehouse}, but --warehouse ${defaults.warehouse} was given` };
+    return {
+      code: ROW_ERROR.WAREHOUSE_MISMATCH,
+      message: `the row is for warehouse ${warehouse}, but --warehouse ${defaults.warehouse} was given`,
+    };
   }
   const w = warehouse || defaults.warehouse || '';
   return w || { code: ROW_ERROR.MISSING_VALUE, message: 'warehouse is empty (add a warehouse column or pass --warehouse)' };
@@ -59,7 +62,8 @@ function rowReason(cell: Cell): MovementReason | null | RowError {
   const rawReason = cell('reason');
   if (!rawReason) return null;
   const reason = rawReason.toUpperCase() as MovementReason;
-  if (!MOVEMENT_REASONS.includes(reason)) return { code: ROW_ERROR.INVALID_REASON, message: `reason "${rawReason}" is not one of ${MOVEMENT_REASONS.join(', ')}` };
+  if (!MOVEMENT_REASONS.includes(reason))
+    return { code: ROW_ERROR.INVALID_REASON, message: `reason "${rawReason}" is not one of ${MOVEMENT_REASONS.join(', ')}` };
   return reason;
 }
 
@@ -73,14 +77,20 @@ export function toItem(h: HeaderMap, mode: ImportMode, record: string[], default
   const cell: Cell = (f) => (h.index[f] !== undefined ? record[h.index[f]!] : '');
   const sku = cell('sku');
   const externalId = cell('externalId');
-  if (!sku && !externalId) return { code: ROW_ERROR.MISSING_VALUE, message: h.index.sku !== undefined ? 'sku is empty' : 'externalId is empty' };
+  if (!sku && !externalId)
+    return { code: ROW_ERROR.MISSING_VALUE, message: h.index.sku !== undefined ? 'sku is empty' : 'externalId is empty' };
   const warehouse = rowWarehouse(cell, defaults);
   if (isError(warehouse)) return warehouse;
   const n = mode === 'set' ? parseInteger(cell('quantity'), 'quantity') : parseInteger(cell('delta'), 'delta');
   if (typeof n !== 'number') return n;
   const reason = rowReason(cell);
   if (isError(reason)) return reason;
-  const item: BulkItem = { mode: mode === 'set' ? 'SET' : 'ADJUST', warehouseCode: warehouse, reason, note: cell('note') || defaults.note || null };
+  const item: BulkItem = {
+    mode: mode === 'set' ? 'SET' : 'ADJUST',
+    warehouseCode: warehouse,
+    reason,
+    note: cell('note') || defaults.note || null,
+  };
   if (sku) item.sku = sku;
   else {
     item.productExternalId = externalId;

@@ -20,14 +20,41 @@ const WAREHOUSES = [
 ];
 
 const PRODUCTS = [
-  { name: 'Blue Widget 500ml', externalId: 'WIDGET-BLUE', variants: [{ sku: 'SKU-001', label: '500ml', price: { amount: '4.99', currencyCode: 'EUR' } }], stock: { 'BER-1': 350, 'HAM-2': 137 } },
+  {
+    name: 'Blue Widget 500ml',
+    externalId: 'WIDGET-BLUE',
+    variants: [{ sku: 'SKU-001', label: '500ml', price: { amount: '4.99', currencyCode: 'EUR' } }],
+    stock: { 'BER-1': 350, 'HAM-2': 137 },
+  },
   {
     name: 'Premium Rose Bouquet',
     externalId: 'PRB',
     variants: [
-      { sku: 'PRB-SM-RED', options: [{ name: 'Size', value: 'Small' }, { name: 'Color', value: 'Red' }], price: { amount: '500', currencyCode: 'BDT' } },
-      { sku: 'PRB-LG-RED', options: [{ name: 'Size', value: 'Large' }, { name: 'Color', value: 'Red' }], isDefault: true, price: { amount: '750', currencyCode: 'BDT' } },
-      { sku: 'PRB-LG-WHT', options: [{ name: 'Size', value: 'Large' }, { name: 'Color', value: 'White' }], price: { amount: '750', currencyCode: 'BDT' } },
+      {
+        sku: 'PRB-SM-RED',
+        options: [
+          { name: 'Size', value: 'Small' },
+          { name: 'Color', value: 'Red' },
+        ],
+        price: { amount: '500', currencyCode: 'BDT' },
+      },
+      {
+        sku: 'PRB-LG-RED',
+        options: [
+          { name: 'Size', value: 'Large' },
+          { name: 'Color', value: 'Red' },
+        ],
+        isDefault: true,
+        price: { amount: '750', currencyCode: 'BDT' },
+      },
+      {
+        sku: 'PRB-LG-WHT',
+        options: [
+          { name: 'Size', value: 'Large' },
+          { name: 'Color', value: 'White' },
+        ],
+        price: { amount: '750', currencyCode: 'BDT' },
+      },
     ],
     stock: { 'BER-1': 25, 'HAM-2': 4 },
   },

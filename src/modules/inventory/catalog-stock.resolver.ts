@@ -22,16 +22,32 @@ import { totalsByProductId, totalsByVariantId } from './loaders';
 const tx = (ctx: Context) => poolTx(ctx.app.db.pool);
 
 /** The inventoryLevels field of a variant or warehouse: one statement for every parent on the page. */
-function nestedLevels(ctx: Context, parent: 'variant' | 'warehouse', parentId: string, args: PageArgs, sortKey: LevelSortKey, reverse: boolean, f?: InventoryLevelFilter | null) {
+function nestedLevels(
+  ctx: Context,
+  parent: 'variant' | 'warehouse',
+  parentId: string,
+  args: PageArgs,
+  sortKey: LevelSortKey,
+  reverse: boolean,
+  f?: InventoryLevelFilter | null,
+) {
   const storeId = storeOf(ctx);
   const page = pageRequest(ctx, args, 'InventoryLevel', sortKey, reverse);
   const filter = levelFilterOf(f);
   const key = JSON.stringify(['levels', parent, args, sortKey, reverse, filter]);
   const pages = ctx.loaders.nested(key, (ids) => levelPagesByParent(tx(ctx), storeId, parent, ids, filter, sortKey, page));
   const counts = ctx.loaders.nested(`count:${key}`, (ids) => levelCountsByParent(tx(ctx), storeId, parent, ids, filter));
-  return pages
-    .load(parentId)
-    .then((p) => toConnection(ctx, p, 'InventoryLevel', sortKey, (r: LevelRow) => r.id, undefined, () => counts.load(parentId)));
+  return pages.load(parentId).then((p) =>
+    toConnection(
+      ctx,
+      p,
+      'InventoryLevel',
+      sortKey,
+      (r: LevelRow) => r.id,
+      undefined,
+      () => counts.load(parentId),
+    ),
+  );
 }
 
 const LEVEL_ARGS = {
@@ -41,7 +57,9 @@ const LEVEL_ARGS = {
 
 @Resolver(() => Product)
 export class ProductStockResolver {
-  @FieldResolver(() => StockTotals, { description: 'Exact sums of onHand, reserved, available and incoming over all variants and warehouses (Int64).' })
+  @FieldResolver(() => StockTotals, {
+    description: 'Exact sums of onHand, reserved, available and incoming over all variants and warehouses (Int64).',
+  })
   async totals(@Root() p: ProductRow, @Ctx() ctx: Context) {
     return (await totalsByProductId(ctx).load(p.id)).totals;
   }

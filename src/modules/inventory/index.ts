@@ -8,5 +8,13 @@
  */
 export { stockTotals, type LevelFilter, type StockTotals } from './level.reads';
 export { movementsByIds, type MovementRow } from './movement.reads';
-export { InventoryService, type BulkInput, type BulkItem, type BulkItemResult, type BulkMode, type BulkResult, type ErrorPolicy } from './inventory.service';
+export {
+  InventoryService,
+  type BulkInput,
+  type BulkItem,
+  type BulkItemResult,
+  type BulkMode,
+  type BulkResult,
+  type ErrorPolicy,
+} from './inventory.service';
 export { levelById, movementById, totalsByProductId, totalsByVariantId } from './loaders';

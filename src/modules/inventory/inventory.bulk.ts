@@ -9,7 +9,15 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../../graphql/scopes';
 import { validatePrice, type Money } from '../catalog';
-import { applyBulkChanges, ensureLevels, type BulkChange, type LevelChange, type LevelRow, type MovementReason, type OpResult } from '../stock';
+import {
+  applyBulkChanges,
+  ensureLevels,
+  type BulkChange,
+  type LevelChange,
+  type LevelRow,
+  type MovementReason,
+  type OpResult,
+} from '../stock';
 import { changeLevel, levelResult, noteErrors, quantityErrors } from './inventory.rules';
 
 /** The writer's change for one item (SET counts as a cycle count, ADJUST as a correction, unless a reason is given). */
@@ -21,8 +29,17 @@ function changeOf(it: BulkItem, levelId: string, input: BulkInput): BulkChange {
 
 /** The same change as one applyLevelChange() call. */
 function levelChange(auth: AuthInfo, c: BulkChange, input: BulkInput): LevelChange {
-  const common = { storeId: auth.storeId, levelId: c.levelId, reason: c.reason, note: c.note, actor: auth.actor, idempotencyKey: input.idempotencyKey };
-  return c.mode === 'set' ? { ...common, mode: 'set', setOnHand: c.value } : { ...common, mode: 'delta', onHandDelta: c.value, requireAvailable: c.value < 0 };
+  const common = {
+    storeId: auth.storeId,
+    levelId: c.levelId,
+    reason: c.reason,
+    note: c.note,
+    actor: auth.actor,
+    idempotencyKey: input.idempotencyKey,
+  };
+  return c.mode === 'set'
+    ? { ...common, mode: 'set', setOnHand: c.value }
+    : { ...common, mode: 'delta', onHandDelta: c.value, requireAvailable: c.value < 0 };
 }
 
 export type BulkMode = 'SET' | 'ADJUST';
@@ -72,12 +89,15 @@ function itemErrors(it: BulkItem, i: number, e: UserErrorShape[]): void {
   const f = ['input', 'items', i];
   const ways = [it.sku != null, it.variantId != null, it.productExternalId != null].filter(Boolean).length;
   if (ways !== 1) e.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of sku, variantId or productExternalId (+ variantLabel)', f));
-  if ((it.warehouseId == null) === (it.warehouseCode == null)) e.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of warehouseId or warehouseCode', [...f, 'warehouseCode']));
+  if ((it.warehouseId == null) === (it.warehouseCode == null))
+    e.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of warehouseId or warehouseCode', [...f, 'warehouseCode']));
   if (modeOf(it) === 'SET') {
-    if (it.quantity == null || it.delta != null) e.push(userError(ErrorCode.INVALID_INPUT, 'mode SET takes quantity (and no delta)', [...f, 'quantity']));
+    if (it.quantity == null || it.delta != null)
+      e.push(userError(ErrorCode.INVALID_INPUT, 'mode SET takes quantity (and no delta)', [...f, 'quantity']));
     else e.push(...quantityErrors(it.quantity, [...f, 'quantity'], { allowZero: true }));
   } else {
-    if (it.delta == null || it.quantity != null) e.push(userError(ErrorCode.INVALID_INPUT, 'mode ADJUST takes delta (and no quantity)', [...f, 'delta']));
+    if (it.delta == null || it.quantity != null)
+      e.push(userError(ErrorCode.INVALID_INPUT, 'mode ADJUST takes delta (and no quantity)', [...f, 'delta']));
     else e.push(...quantityErrors(it.delta, [...f, 'delta'], { allowZero: false, signed: true }));
   }
   e.push(...noteErrors(it.note, [...f, 'note']));
@@ -123,11 +143,10 @@ async function lookUp(tx: Tx, storeId: string, items: BulkItem[]): Promise<{ var
       WHERE v.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]) OR p.external_id = ANY($4::text[]))`,
     [storeId, [...variantIds], [...skus], [...externalIds]],
   );
-  const warehouses = await tx.query<WarehouseRow>(`SELECT id, code, read_only FROM warehouses WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR code = ANY($3::text[]))`, [
-    storeId,
-    [...warehouseIds],
-    [...codes],
-  ]);
+  const warehouses = await tx.query<WarehouseRow>(
+    `SELECT id, code, read_only FROM warehouses WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR code = ANY($3::text[]))`,
+    [storeId, [...warehouseIds], [...codes]],
+  );
   return { variants, warehouses };
 }
 
@@ -142,9 +161,20 @@ function variantOfItem(it: BulkItem, i: number, variants: VariantRow[], e: UserE
     return undefined;
   }
   const label = it.variantLabel?.toLowerCase();
-  const matches = label != null ? ofProduct.filter((v) => v.label.toLowerCase() === label) : ofProduct.length === 1 ? ofProduct : ofProduct.filter((v) => v.is_default);
+  const matches =
+    label != null
+      ? ofProduct.filter((v) => v.label.toLowerCase() === label)
+      : ofProduct.length === 1
+        ? ofProduct
+        : ofProduct.filter((v) => v.is_default);
   if (matches.length > 1) {
-    e.push(userError(ErrorCode.VARIANT_LABEL_AMBIGUOUS, `Several variants of "${it.productExternalId}" match "${it.variantLabel ?? '(default)'}"`, [...f, 'variantLabel']));
+    e.push(
+      userError(
+        ErrorCode.VARIANT_LABEL_AMBIGUOUS,
+        `Several variants of "${it.productExternalId}" match "${it.variantLabel ?? '(default)'}"`,
+        [...f, 'variantLabel'],
+      ),
+    );
     return undefined;
   }
   return matches[0]?.id;
@@ -167,11 +197,24 @@ async function itemPairs(tx: Tx, storeId: string, items: BulkItem[], results: Bu
     if (e.length) return;
     const f = ['input', 'items', i];
     const variantId =
-      it.variantId != null ? vById.get(decodeId(it.variantId, 'Variant') ?? '')?.id : it.sku != null ? vBySku.get(it.sku)?.id : variantOfItem(it, i, variants, e);
+      it.variantId != null
+        ? vById.get(decodeId(it.variantId, 'Variant') ?? '')?.id
+        : it.sku != null
+          ? vBySku.get(it.sku)?.id
+          : variantOfItem(it, i, variants, e);
     if (e.length) return;
-    if (!variantId) e.push(userError(ErrorCode.VARIANT_NOT_FOUND, 'Variant not found', [...f, it.variantId != null ? 'variantId' : it.sku != null ? 'sku' : 'variantLabel']));
+    if (!variantId)
+      e.push(
+        userError(ErrorCode.VARIANT_NOT_FOUND, 'Variant not found', [
+          ...f,
+          it.variantId != null ? 'variantId' : it.sku != null ? 'sku' : 'variantLabel',
+        ]),
+      );
     const w = it.warehouseId != null ? wById.get(decodeId(it.warehouseId, 'Warehouse') ?? '') : wByCode.get(it.warehouseCode!);
-    if (!w) e.push(userError(ErrorCode.WAREHOUSE_NOT_FOUND, 'Warehouse not found', [...f, it.warehouseId != null ? 'warehouseId' : 'warehouseCode']));
+    if (!w)
+      e.push(
+        userError(ErrorCode.WAREHOUSE_NOT_FOUND, 'Warehouse not found', [...f, it.warehouseId != null ? 'warehouseId' : 'warehouseCode']),
+      );
     else if (w.read_only) e.push(userError(ErrorCode.READONLY_WAREHOUSE, `Warehouse ${w.code} is read-only`, [...f, 'warehouseCode']));
     if (variantId && w && !w.read_only) pairs.set(i, { variantId, warehouseId: w.id });
   });
@@ -182,7 +225,13 @@ async function itemPairs(tx: Tx, storeId: string, items: BulkItem[], results: Bu
  * The level of each valid item: existing levels in one query; only SET items create a missing
  * level (in a fixed order), an ADJUST item needs an existing one, like inventoryAdjust.
  */
-async function resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: BulkItemResult[], variantOf: Map<number, string>): Promise<Map<number, string>> {
+async function resolveBulk(
+  tx: Tx,
+  storeId: string,
+  items: BulkItem[],
+  results: BulkItemResult[],
+  variantOf: Map<number, string>,
+): Promise<Map<number, string>> {
   const pairs = await itemPairs(tx, storeId, items, results);
   const uniq = [...new Map([...pairs.values()].map((p) => [pairKey(p), p])).values()];
   const existing = await tx.query<{ id: string; variant_id: string; warehouse_id: string }>(
@@ -197,7 +246,13 @@ async function resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: 
   for (const [k, id] of await ensureLevels(tx, storeId, missing)) levelOf.set(k, id);
   for (const [i, p] of [...pairs]) {
     if (levelOf.has(pairKey(p))) continue;
-    results[i].userErrors.push(userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse (only mode SET creates one)', ['input', 'items', i]));
+    results[i].userErrors.push(
+      userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse (only mode SET creates one)', [
+        'input',
+        'items',
+        i,
+      ]),
+    );
     pairs.delete(i);
   }
   const targets = new Map<number, string>();
@@ -209,7 +264,13 @@ async function resolveBulk(tx: Tx, storeId: string, items: BulkItem[], results: 
 }
 
 /** Sets the prices of the items that applied, in variant id order (last item of a variant wins). */
-async function applyPrices(tx: Tx, storeId: string, items: BulkItem[], results: BulkItemResult[], variantOf: Map<number, string>): Promise<void> {
+async function applyPrices(
+  tx: Tx,
+  storeId: string,
+  items: BulkItem[],
+  results: BulkItemResult[],
+  variantOf: Map<number, string>,
+): Promise<void> {
   const prices = new Map<string, Money>();
   items.forEach((it, i) => {
     if (it.price != null && !results[i].userErrors.length && variantOf.has(i)) prices.set(variantOf.get(i)!, it.price);
@@ -236,12 +297,19 @@ export async function bulkInTx(tx: Tx, auth: AuthInfo, input: BulkInput, strateg
       updatedCount: 0,
       failedCount: items.length,
       results: [],
-      userErrors: [userError(ErrorCode.TOO_MANY_ITEMS, `At most ${LIMITS.bulkItems} items per request, got ${items.length}`, ['input', 'items'])],
+      userErrors: [
+        userError(ErrorCode.TOO_MANY_ITEMS, `At most ${LIMITS.bulkItems} items per request, got ${items.length}`, ['input', 'items']),
+      ],
       rollback: true,
     };
   }
   if (items.length === 0) {
-    return { updatedCount: 0, failedCount: 0, results: [], userErrors: [userError(ErrorCode.INVALID_INPUT, 'items must not be empty', ['input', 'items'])] };
+    return {
+      updatedCount: 0,
+      failedCount: 0,
+      results: [],
+      userErrors: [userError(ErrorCode.INVALID_INPUT, 'items must not be empty', ['input', 'items'])],
+    };
   }
   const results: BulkItemResult[] = items.map((_, index) => ({ index, inventoryLevel: null, userErrors: [] }));
   const variantOf = new Map<number, string>();
@@ -266,7 +334,12 @@ export async function bulkInTx(tx: Tx, auth: AuthInfo, input: BulkInput, strateg
       updatedCount: 0,
       failedCount,
       results,
-      userErrors: [userError(ErrorCode.INVALID_INPUT, `${failedCount} item(s) failed; nothing was applied (errorPolicy REJECT_EVERYTHING)`, ['input', 'items'])],
+      userErrors: [
+        userError(ErrorCode.INVALID_INPUT, `${failedCount} item(s) failed; nothing was applied (errorPolicy REJECT_EVERYTHING)`, [
+          'input',
+          'items',
+        ]),
+      ],
       rollback: true,
     };
   }

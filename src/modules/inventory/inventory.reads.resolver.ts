@@ -71,7 +71,10 @@ export class InventoryLevelReadResolver {
 
   @Authorized('inventory:read')
   @Query(() => InventorySummary, { description: 'Counts per status and stock totals over the levels matching the filter.' })
-  inventorySummary(@Ctx() ctx: Context, @Arg('filter', () => InventoryLevelFilter, { nullable: true, description: 'Conditions.' }) filter: InventoryLevelFilter | null) {
+  inventorySummary(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => InventoryLevelFilter, { nullable: true, description: 'Conditions.' }) filter: InventoryLevelFilter | null,
+  ) {
     return levelSummary(tx(ctx), storeOf(ctx), levelFilterOf(filter));
   }
 }
@@ -98,17 +101,36 @@ export class StockMovementResolver {
   warehouse(@Root() m: MovementRow, @Ctx() ctx: Context) {
     return warehouseById(ctx).load(m.warehouseId);
   }
-  @FieldResolver(() => LevelSettings, { nullable: true, description: 'safetyStock, incoming and thresholds before the change (null on entries recorded before settings were).' })
+  @FieldResolver(() => LevelSettings, {
+    nullable: true,
+    description: 'safetyStock, incoming and thresholds before the change (null on entries recorded before settings were).',
+  })
   settingsBefore(@Root() m: MovementRow): LevelSettings | null {
     if (m.safetyStockBefore == null) return null;
-    return { safetyStock: m.safetyStockBefore, incoming: m.incomingBefore!, lowStockThreshold: m.lowStockThresholdBefore!, criticalThreshold: m.criticalThresholdBefore! };
+    return {
+      safetyStock: m.safetyStockBefore,
+      incoming: m.incomingBefore!,
+      lowStockThreshold: m.lowStockThresholdBefore!,
+      criticalThreshold: m.criticalThresholdBefore!,
+    };
   }
-  @FieldResolver(() => LevelSettings, { nullable: true, description: 'safetyStock, incoming and thresholds after the change (null on entries recorded before settings were).' })
+  @FieldResolver(() => LevelSettings, {
+    nullable: true,
+    description: 'safetyStock, incoming and thresholds after the change (null on entries recorded before settings were).',
+  })
   settingsAfter(@Root() m: MovementRow): LevelSettings | null {
     if (m.safetyStockAfter == null) return null;
-    return { safetyStock: m.safetyStockAfter, incoming: m.incomingAfter!, lowStockThreshold: m.lowStockThresholdAfter!, criticalThreshold: m.criticalThresholdAfter! };
+    return {
+      safetyStock: m.safetyStockAfter,
+      incoming: m.incomingAfter!,
+      lowStockThreshold: m.lowStockThresholdAfter!,
+      criticalThreshold: m.criticalThresholdAfter!,
+    };
   }
-  @FieldResolver(() => Int, { nullable: true, description: 'available (onHand − reserved − safetyStock, floored at 0) before the change; null when safetyStock was not recorded.' })
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description: 'available (onHand − reserved − safetyStock, floored at 0) before the change; null when safetyStock was not recorded.',
+  })
   availableBefore(@Root() m: MovementRow): number | null {
     return m.safetyStockBefore == null ? null : Math.max(0, m.onHandBefore - m.reservedBefore - m.safetyStockBefore);
   }

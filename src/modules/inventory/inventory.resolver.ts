@@ -61,33 +61,50 @@ export class InventoryLevelResolver {
   }
 
   @Authorized('inventory:write')
-  @Mutation(() => InventoryLevelPayload, { description: 'Sets onHand to an absolute quantity (creating the level if needed), optionally compare-and-set.' })
-  async inventorySet(@Ctx() ctx: Context, @Arg('input', () => InventorySetInput, { description: 'What to set.' }) input: InventorySetInput) {
+  @Mutation(() => InventoryLevelPayload, {
+    description: 'Sets onHand to an absolute quantity (creating the level if needed), optionally compare-and-set.',
+  })
+  async inventorySet(
+    @Ctx() ctx: Context,
+    @Arg('input', () => InventorySetInput, { description: 'What to set.' }) input: InventorySetInput,
+  ) {
     return levelPayload(await svc(ctx).set(ctx.auth!, input));
   }
 
   @Authorized('inventory:write')
   @Mutation(() => InventoryLevelPayload, { description: 'Applies a signed delta to onHand. Never lets available go negative.' })
-  async inventoryAdjust(@Ctx() ctx: Context, @Arg('input', () => InventoryAdjustInput, { description: 'What to adjust.' }) input: InventoryAdjustInput) {
+  async inventoryAdjust(
+    @Ctx() ctx: Context,
+    @Arg('input', () => InventoryAdjustInput, { description: 'What to adjust.' }) input: InventoryAdjustInput,
+  ) {
     return levelPayload(await svc(ctx).adjust(ctx.auth!, input));
   }
 
   @Authorized('inventory:write')
   @Mutation(() => InventoryMovePayload, { description: 'Moves units between two warehouses atomically (TRANSFER_OUT + TRANSFER_IN).' })
-  async inventoryMove(@Ctx() ctx: Context, @Arg('input', () => InventoryMoveInput, { description: 'What to move.' }) input: InventoryMoveInput) {
+  async inventoryMove(
+    @Ctx() ctx: Context,
+    @Arg('input', () => InventoryMoveInput, { description: 'What to move.' }) input: InventoryMoveInput,
+  ) {
     const r = await svc(ctx).move(ctx.auth!, input);
     return { source: r.source, destination: r.destination, userErrors: r.userErrors, idempotentReplay: !!r.replayed };
   }
 
   @Authorized('inventory:write')
   @Mutation(() => InventoryLevelPayload, { description: 'Changes thresholds, safety stock or incoming; the status is recomputed at once.' })
-  async inventoryLevelUpdate(@Ctx() ctx: Context, @Arg('input', () => InventoryLevelUpdateInput, { description: 'What to change.' }) input: InventoryLevelUpdateInput) {
+  async inventoryLevelUpdate(
+    @Ctx() ctx: Context,
+    @Arg('input', () => InventoryLevelUpdateInput, { description: 'What to change.' }) input: InventoryLevelUpdateInput,
+  ) {
     return levelPayload(await svc(ctx).updateLevel(ctx.auth!, input));
   }
 
   @Authorized('inventory:write')
   @Mutation(() => InventoryBulkUpdatePayload, { description: 'Up to 500 SET/ADJUST items, atomic or per-row depending on errorPolicy.' })
-  async inventoryBulkUpdate(@Ctx() ctx: Context, @Arg('input', () => InventoryBulkUpdateInput, { description: 'The items.' }) input: InventoryBulkUpdateInput) {
+  async inventoryBulkUpdate(
+    @Ctx() ctx: Context,
+    @Arg('input', () => InventoryBulkUpdateInput, { description: 'The items.' }) input: InventoryBulkUpdateInput,
+  ) {
     const r = await svc(ctx).bulkUpdate(ctx.auth!, input);
     return { ...r, idempotentReplay: !!r.replayed };
   }

@@ -21,7 +21,8 @@ export function quantityErrors(n: number, field: (string | number)[], opts: { al
     return [];
   }
   if (n < 0) return [userError(ErrorCode.NEGATIVE_QUANTITY, `${field[field.length - 1]} must not be negative`, field)];
-  if (n === 0 && !opts.allowZero) return [userError(ErrorCode.NEGATIVE_QUANTITY, `${field[field.length - 1]} must be greater than 0`, field)];
+  if (n === 0 && !opts.allowZero)
+    return [userError(ErrorCode.NEGATIVE_QUANTITY, `${field[field.length - 1]} must be greater than 0`, field)];
   if (n > INT32_MAX) return [userError(ErrorCode.QUANTITY_OUT_OF_RANGE, `${field[field.length - 1]} must be at most ${INT32_MAX}`, field)];
   return [];
 }
@@ -31,16 +32,30 @@ export function noteErrors(note: string | null | undefined, field: (string | num
 }
 
 /** Maps a writer failure to the user error a client sees. */
-export function failureError(r: ChangeResult, c: Pick<LevelChange, 'mode' | 'onHandDelta' | 'setOnHand' | 'compareOnHand'>, field: (string | number)[]): UserErrorShape {
+export function failureError(
+  r: ChangeResult,
+  c: Pick<LevelChange, 'mode' | 'onHandDelta' | 'setOnHand' | 'compareOnHand'>,
+  field: (string | number)[],
+): UserErrorShape {
   const cur = r.before;
   const available = Math.max(0, cur.onHand - cur.reserved - cur.safetyStock);
   switch (r.failure) {
     case 'STALE':
-      return userError(ErrorCode.COMPARE_QUANTITY_STALE, `onHand is ${cur.onHand}, not ${c.compareOnHand}; re-read and retry`, [...field, 'compareQuantity']);
+      return userError(ErrorCode.COMPARE_QUANTITY_STALE, `onHand is ${cur.onHand}, not ${c.compareOnHand}; re-read and retry`, [
+        ...field,
+        'compareQuantity',
+      ]);
     case 'OUT_OF_RANGE':
-      return userError(ErrorCode.QUANTITY_OUT_OF_RANGE, `The result would be outside 0..${INT32_MAX}. Current onHand: ${cur.onHand}`, field);
+      return userError(
+        ErrorCode.QUANTITY_OUT_OF_RANGE,
+        `The result would be outside 0..${INT32_MAX}. Current onHand: ${cur.onHand}`,
+        field,
+      );
     case 'BELOW_RESERVED':
-      return userError(ErrorCode.QUANTITY_BELOW_RESERVED, `Quantity ${c.setOnHand} is below the reserved quantity ${cur.reserved}`, [...field, 'quantity']);
+      return userError(ErrorCode.QUANTITY_BELOW_RESERVED, `Quantity ${c.setOnHand} is below the reserved quantity ${cur.reserved}`, [
+        ...field,
+        'quantity',
+      ]);
     case 'RESERVED_NEGATIVE':
       return userError(ErrorCode.EXCEEDS_RESERVED, `Only ${cur.reserved} units are reserved`, field);
     default:

@@ -6,7 +6,15 @@ import type { App } from '../../app';
 import type { Tx } from '../../db/tx';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import type { AuthInfo } from '../../graphql/scopes';
-import { lockLevels, resolveLevel, stockOperation, type LevelAddress, type LevelChange, type LevelRow, type MovementReason } from '../stock';
+import {
+  lockLevels,
+  resolveLevel,
+  stockOperation,
+  type LevelAddress,
+  type LevelChange,
+  type LevelRow,
+  type MovementReason,
+} from '../stock';
 import { bulkInTx, type BulkInput, type BulkResult } from './inventory.bulk';
 import { changeLevel, fail, noteErrors, quantityErrors, type LevelResult } from './inventory.rules';
 
@@ -54,7 +62,8 @@ export class InventoryService {
   private async writable(tx: Tx, auth: AuthInfo, a: LevelAddress, create: boolean, path: (string | number)[] = ['input']) {
     const r = await resolveLevel(tx, auth.storeId, a, { create, path });
     if ('errors' in r) return r;
-    if (r.level.readOnly) return { errors: [userError(ErrorCode.READONLY_WAREHOUSE, 'This warehouse is read-only; its stock is managed externally', path)] };
+    if (r.level.readOnly)
+      return { errors: [userError(ErrorCode.READONLY_WAREHOUSE, 'This warehouse is read-only; its stock is managed externally', path)] };
     return { levelId: r.level.levelId! };
   }
 
@@ -84,7 +93,10 @@ export class InventoryService {
 
   adjust(auth: AuthInfo, input: AdjustInput): Promise<LevelResult> {
     return stockOperation<LevelResult>(this.app, auth, 'inventoryAdjust', input, { inventoryLevel: null }, async (tx) => {
-      const errors = [...quantityErrors(input.delta, ['input', 'delta'], { allowZero: false, signed: true }), ...noteErrors(input.note, ['input', 'note'])];
+      const errors = [
+        ...quantityErrors(input.delta, ['input', 'delta'], { allowZero: false, signed: true }),
+        ...noteErrors(input.note, ['input', 'note']),
+      ];
       if (errors.length) return fail(...errors);
       // Only an absolute quantity (inventorySet, bulk SET) creates a level: a delta needs one.
       const lv = await this.writable(tx, auth, input, false);
@@ -106,31 +118,65 @@ export class InventoryService {
   move(auth: AuthInfo, input: MoveInput): Promise<LevelResult & { source: LevelRow | null; destination: LevelRow | null }> {
     type R = LevelResult & { source: LevelRow | null; destination: LevelRow | null };
     const failMove = (...e: UserErrorShape[]): R => ({ ...fail(...e), source: null, destination: null });
-    return stockOperation<R>(this.app, auth, 'inventoryMove', input, { inventoryLevel: null, source: null, destination: null }, async (tx) => {
-      const errors = [...quantityErrors(input.quantity, ['input', 'quantity'], { allowZero: false }), ...noteErrors(input.note, ['input', 'note'])];
-      if (errors.length) return failMove(...errors);
-      const v = { variantId: input.variantId, sku: input.sku };
-      const from = await this.writable(tx, auth, { ...v, warehouseId: input.fromWarehouseId, warehouseCode: input.fromWarehouseCode }, false, ['input', 'from']);
-      if ('errors' in from) return failMove(...from.errors);
-      const to = await this.writable(tx, auth, { ...v, warehouseId: input.toWarehouseId, warehouseCode: input.toWarehouseCode }, false, ['input', 'to']);
-      if ('errors' in to) return failMove(...to.errors);
-      if (from.levelId === to.levelId) return failMove(userError(ErrorCode.SAME_WAREHOUSE, 'Source and destination warehouses must differ', ['input', 'toWarehouseCode']));
-      const base = { storeId: auth.storeId, mode: 'delta' as const, note: input.note, actor: auth.actor, idempotencyKey: input.idempotencyKey };
-      const out: LevelChange = { ...base, levelId: from.levelId, onHandDelta: -input.quantity, requireAvailable: true, reason: 'TRANSFER_OUT' };
-      const inn: LevelChange = { ...base, levelId: to.levelId, onHandDelta: input.quantity, reason: 'TRANSFER_IN' };
-      // Both rows are locked in ascending id order first (no deadlock with any other writer); then
-      // the source is changed before the destination, so the answer follows one fixed order of
-      // checks whatever the ids: the source's stock (INSUFFICIENT_STOCK), then the destination's
-      // range (QUANTITY_OUT_OF_RANGE).
-      await lockLevels(tx, auth.storeId, [from.levelId, to.levelId]);
-      const results: Record<string, LevelRow> = {};
-      for (const c of [out, inn]) {
-        const r = await changeLevel(tx, c, ['input', c === out ? 'from' : 'to']);
-        if (r.userErrors.length) return { ...r, source: null, destination: null };
-        results[c.levelId] = r.inventoryLevel!;
-      }
-      return { inventoryLevel: results[from.levelId], source: results[from.levelId], destination: results[to.levelId], userErrors: [] };
-    });
+    return stockOperation<R>(
+      this.app,
+      auth,
+      'inventoryMove',
+      input,
+      { inventoryLevel: null, source: null, destination: null },
+      async (tx) => {
+        const errors = [
+          ...quantityErrors(input.quantity, ['input', 'quantity'], { allowZero: false }),
+          ...noteErrors(input.note, ['input', 'note']),
+        ];
+        if (errors.length) return failMove(...errors);
+        const v = { variantId: input.variantId, sku: input.sku };
+        const from = await this.writable(
+          tx,
+          auth,
+          { ...v, warehouseId: input.fromWarehouseId, warehouseCode: input.fromWarehouseCode },
+          false,
+          ['input', 'from'],
+        );
+        if ('errors' in from) return failMove(...from.errors);
+        const to = await this.writable(tx, auth, { ...v, warehouseId: input.toWarehouseId, warehouseCode: input.toWarehouseCode }, false, [
+          'input',
+          'to',
+        ]);
+        if ('errors' in to) return failMove(...to.errors);
+        if (from.levelId === to.levelId)
+          return failMove(
+            userError(ErrorCode.SAME_WAREHOUSE, 'Source and destination warehouses must differ', ['input', 'toWarehouseCode']),
+          );
+        const base = {
+          storeId: auth.storeId,
+          mode: 'delta' as const,
+          note: input.note,
+          actor: auth.actor,
+          idempotencyKey: input.idempotencyKey,
+        };
+        const out: LevelChange = {
+          ...base,
+          levelId: from.levelId,
+          onHandDelta: -input.quantity,
+          requireAvailable: true,
+          reason: 'TRANSFER_OUT',
+        };
+        const inn: LevelChange = { ...base, levelId: to.levelId, onHandDelta: input.quantity, reason: 'TRANSFER_IN' };
+        // Both rows are locked in ascending id order first (no deadlock with any other writer); then
+        // the source is changed before the destination, so the answer follows one fixed order of
+        // checks whatever the ids: the source's stock (INSUFFICIENT_STOCK), then the destination's
+        // range (QUANTITY_OUT_OF_RANGE).
+        await lockLevels(tx, auth.storeId, [from.levelId, to.levelId]);
+        const results: Record<string, LevelRow> = {};
+        for (const c of [out, inn]) {
+          const r = await changeLevel(tx, c, ['input', c === out ? 'from' : 'to']);
+          if (r.userErrors.length) return { ...r, source: null, destination: null };
+          results[c.levelId] = r.inventoryLevel!;
+        }
+        return { inventoryLevel: results[from.levelId], source: results[from.levelId], destination: results[to.levelId], userErrors: [] };
+      },
+    );
   }
 
   updateLevel(auth: AuthInfo, input: LevelUpdateInput): Promise<LevelResult> {
@@ -143,7 +189,8 @@ export class InventoryService {
       if (errors.length) return fail(...errors);
       const r = await resolveLevel(tx, auth.storeId, input, { create: false, path: ['input'] });
       if ('errors' in r) return fail(...r.errors);
-      if (!r.level.levelId) return fail(userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse', ['input']));
+      if (!r.level.levelId)
+        return fail(userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse', ['input']));
       if (r.level.readOnly) {
         // A read-only (marketplace-fulfilled) level's stock is managed by the marketplace: only its
         // alert thresholds are ours to set. safetyStock and incoming change what is available here.
@@ -151,7 +198,11 @@ export class InventoryService {
         if (refused.length) {
           return fail(
             ...refused.map((k) =>
-              userError(ErrorCode.READONLY_WAREHOUSE, `This warehouse is read-only: only lowStockThreshold and criticalThreshold can be changed, not ${k}`, ['input', k]),
+              userError(
+                ErrorCode.READONLY_WAREHOUSE,
+                `This warehouse is read-only: only lowStockThreshold and criticalThreshold can be changed, not ${k}`,
+                ['input', k],
+              ),
             ),
           );
         }
@@ -172,6 +223,13 @@ export class InventoryService {
   }
 
   bulkUpdate(auth: AuthInfo, input: BulkInput): Promise<BulkResult> {
-    return stockOperation<BulkResult>(this.app, auth, 'inventoryBulkUpdate', input, { updatedCount: 0, failedCount: 0, results: [] }, (tx) => bulkInTx(tx, auth, input));
+    return stockOperation<BulkResult>(
+      this.app,
+      auth,
+      'inventoryBulkUpdate',
+      input,
+      { updatedCount: 0, failedCount: 0, results: [] },
+      (tx) => bulkInTx(tx, auth, input),
+    );
   }
 }

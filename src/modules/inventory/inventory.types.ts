@@ -42,7 +42,10 @@ registerEnumType(MovementReasonEnum, {
     COMMIT: { description: 'A reservation was fulfilled: units left the warehouse.' },
     TRANSFER_IN: { description: 'Units moved in from another warehouse.' },
     TRANSFER_OUT: { description: 'Units moved out to another warehouse.' },
-    OTHER: { description: 'Anything else; also every change of safetyStock, incoming or thresholds (inventoryLevelUpdate), recorded with settingsBefore and settingsAfter.' },
+    OTHER: {
+      description:
+        'Anything else; also every change of safetyStock, incoming or thresholds (inventoryLevelUpdate), recorded with settingsBefore and settingsAfter.',
+    },
   },
 });
 
@@ -90,7 +93,9 @@ export class InventoryLevel extends Node {
   updatedAt!: Date;
 }
 
-@InputType({ description: 'Addresses one inventory level: by inventoryLevelId, or by (variantId | sku) and (warehouseId | warehouseCode).' })
+@InputType({
+  description: 'Addresses one inventory level: by inventoryLevelId, or by (variantId | sku) and (warehouseId | warehouseCode).',
+})
 export class LevelAddressInput {
   @Field(() => ID, { nullable: true, description: 'Global id of the level.' })
   inventoryLevelId?: string | null;
@@ -164,9 +169,15 @@ export class InventoryLevelUpdateInput extends LevelAddressInput {
   incoming?: number | null;
 }
 
-@InputType({ description: 'One item of inventoryBulkUpdate. Address the variant by sku, variantId, or productExternalId (+ variantLabel).' })
+@InputType({
+  description: 'One item of inventoryBulkUpdate. Address the variant by sku, variantId, or productExternalId (+ variantLabel).',
+})
 export class InventoryBulkItemInput {
-  @Field(() => BulkModeEnum, { nullable: true, defaultValue: BulkModeEnum.ADJUST, description: 'SET takes quantity; ADJUST takes delta. Omitted or null: ADJUST.' })
+  @Field(() => BulkModeEnum, {
+    nullable: true,
+    defaultValue: BulkModeEnum.ADJUST,
+    description: 'SET takes quantity; ADJUST takes delta. Omitted or null: ADJUST.',
+  })
   mode?: BulkModeEnum | null;
   @Field(() => Int, { nullable: true, description: 'New onHand (mode SET).' })
   quantity?: number | null;
@@ -188,7 +199,10 @@ export class InventoryBulkItemInput {
   reason?: MovementReasonEnum | null;
   @Field(() => String, { nullable: true, description: 'Free text for the ledger.' })
   note?: string | null;
-  @Field(() => MoneyInput, { nullable: true, description: "Also set the variant's price (seed 002), applied with the item (not when the item fails)." })
+  @Field(() => MoneyInput, {
+    nullable: true,
+    description: "Also set the variant's price (seed 002), applied with the item (not when the item fails).",
+  })
   price?: MoneyInput | null;
 }
 
@@ -233,7 +247,10 @@ export class InventoryMovePayload {
 export class InventoryBulkItemResult {
   @Field(() => Int, { description: 'Position of the item in the input.' })
   index!: number;
-  @Field(() => InventoryLevel, { nullable: true, description: 'The level after the change; null if this item failed or nothing was applied.' })
+  @Field(() => InventoryLevel, {
+    nullable: true,
+    description: 'The level after the change; null if this item failed or nothing was applied.',
+  })
   inventoryLevel!: InventoryLevel | null;
   @Field(() => [UserError], { description: "This item's errors." })
   userErrors!: UserError[];

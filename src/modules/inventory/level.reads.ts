@@ -208,10 +208,21 @@ export function levelPagesByParent(
   sortKey: LevelSortKey,
   page: PageRequest,
 ): Promise<Page<LevelRow>[]> {
-  return runPagesByParent<LevelRow>(tx, { ...levelQuery(storeId, filter, sortKey).query, parentExpr: `lv.${parent}_id`, parentCast: 'uuid' }, parentIds, page);
+  return runPagesByParent<LevelRow>(
+    tx,
+    { ...levelQuery(storeId, filter, sortKey).query, parentExpr: `lv.${parent}_id`, parentCast: 'uuid' },
+    parentIds,
+    page,
+  );
 }
 
-export function levelCountsByParent(tx: Tx, storeId: string, parent: 'variant' | 'warehouse', parentIds: readonly string[], filter: LevelFilter): Promise<number[]> {
+export function levelCountsByParent(
+  tx: Tx,
+  storeId: string,
+  parent: 'variant' | 'warehouse',
+  parentIds: readonly string[],
+  filter: LevelFilter,
+): Promise<number[]> {
   const { where, params } = levelWhere(storeId, filter);
   return countByParent(tx, { from: LEVELS_FROM, where, params, parentExpr: `lv.${parent}_id`, parentCast: 'uuid' }, parentIds);
 }
@@ -309,4 +320,3 @@ export async function stockTotals(tx: Tx, storeId: string, by: 'variant' | 'prod
     };
   });
 }
-

@@ -20,7 +20,8 @@ export class ProductListResolver {
     @Ctx() ctx: Context,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('filter', () => ProductFilter, { nullable: true, description: 'Conditions.' }) filter: ProductFilter | null,
-    @Arg('sortKey', () => ProductSortKeyEnum, { defaultValue: ProductSortKeyEnum.NAME, description: 'Sort order.' }) sortKey: ProductSortKeyEnum,
+    @Arg('sortKey', () => ProductSortKeyEnum, { defaultValue: ProductSortKeyEnum.NAME, description: 'Sort order.' })
+    sortKey: ProductSortKeyEnum,
     @Arg('reverse', () => Boolean, { defaultValue: false, description: 'Reverse the order.' }) reverse: boolean,
   ) {
     const page = pageRequest(ctx, args, 'Product', sortKey, reverse);

@@ -45,20 +45,30 @@ function productQuery(storeId: string, f: ProductFilter, sortKey: ProductSortKey
   const w = filterBuilder(storeId);
   if (f.search != null && f.search !== '') {
     w.add(
-      (n) => `(pr.name ILIKE $${n} OR pr.external_id ILIKE $${n} OR EXISTS (SELECT 1 FROM variants v WHERE v.product_id = pr.id AND v.sku ILIKE $${n}))`,
+      (n) =>
+        `(pr.name ILIKE $${n} OR pr.external_id ILIKE $${n} OR EXISTS (SELECT 1 FROM variants v WHERE v.product_id = pr.id AND v.sku ILIKE $${n}))`,
       containsPattern(f.search),
     );
   }
   if (f.statuses) w.add((n) => `pr.stock_status = ANY($${n}::text[])`, f.statuses);
   if (f.active != null) w.add((n) => `pr.active = $${n}`, f.active);
   if (f.warehouseIds) {
-    w.add((n) => `EXISTS (SELECT 1 FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.product_id = pr.id AND l.warehouse_id = ANY($${n}::uuid[]))`, f.warehouseIds);
+    w.add(
+      (n) =>
+        `EXISTS (SELECT 1 FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.product_id = pr.id AND l.warehouse_id = ANY($${n}::uuid[]))`,
+      f.warehouseIds,
+    );
   }
   if (f.updatedSince) w.add((n) => `pr.updated_at >= $${n}::timestamptz`, f.updatedSince);
   return { select: PRODUCT_SELECT, from: PRODUCTS_FROM, where: w.where, params: w.params, sort: PRODUCT_SORTS[sortKey] };
 }
 
-export function productPage(tx: Tx, storeId: string, filter: ProductFilter, sortKey: ProductSortKey, page: PageRequest): Promise<Page<ProductRow>> {
+export function productPage(
+  tx: Tx,
+  storeId: string,
+  filter: ProductFilter,
+  sortKey: ProductSortKey,
+  page: PageRequest,
+): Promise<Page<ProductRow>> {
   return runPage<ProductRow>(tx, productQuery(storeId, filter, sortKey), page);
 }
-

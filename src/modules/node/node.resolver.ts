@@ -44,14 +44,18 @@ export class NodeResolver {
   @Authorized('inventory:read', 'inventory:reserve', 'storefront:read')
   @Query(() => Node, {
     nullable: true,
-    description: 'Any object by its global id; null if it does not exist in your store or your key may not read its type. Publishable keys read public fields only.',
+    description:
+      'Any object by its global id; null if it does not exist in your store or your key may not read its type. Publishable keys read public fields only.',
   })
   node(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo, @Arg('id', () => ID, { description: 'Global id.' }) id: string) {
     return load(ctx, info, id);
   }
 
   @Authorized('inventory:read', 'inventory:reserve', 'storefront:read')
-  @Query(() => [Node], { nullable: 'items', description: `Several objects by global id (at most ${MAX_NODES}), in the same order; null for each that does not exist.` })
+  @Query(() => [Node], {
+    nullable: 'items',
+    description: `Several objects by global id (at most ${MAX_NODES}), in the same order; null for each that does not exist.`,
+  })
   nodes(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo, @Arg('ids', () => [ID], { description: 'Global ids.' }) ids: string[]) {
     if (ids.length > MAX_NODES) throw badInput(`At most ${MAX_NODES} ids, got ${ids.length}`, { argument: 'ids' });
     return Promise.all(ids.map((id) => load(ctx, info, id)));

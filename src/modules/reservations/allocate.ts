@@ -34,15 +34,28 @@ export interface Allocation {
  * The levels that may serve line `i`: the one in the named warehouse (refused when missing,
  * read-only or inactive), or else every active, writable level of the variant, in `levels` order.
  */
-export function linePool<T extends LevelOption>(l: ReserveLineInput, i: number, levels: readonly T[], variantId: string): { pool?: T[]; error?: UserErrorShape } {
+export function linePool<T extends LevelOption>(
+  l: ReserveLineInput,
+  i: number,
+  levels: readonly T[],
+  variantId: string,
+): { pool?: T[]; error?: UserErrorShape } {
   const f = ['input', 'lines', i];
   const pool = levels.filter((c) => c.variant_id === variantId);
   if (l.warehouseId != null || l.warehouseCode != null) {
     const wid = l.warehouseId != null ? decodeId(l.warehouseId, 'Warehouse') : null;
     const c = pool.find((x) => (wid ? x.warehouse_id === wid : x.code === l.warehouseCode));
-    if (!c) return { error: userError(ErrorCode.INVENTORY_NOT_FOUND, `Line ${i}: no inventory for this variant in that warehouse`, [...f, l.warehouseId != null ? 'warehouseId' : 'warehouseCode']) };
-    if (c.read_only) return { error: userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${c.code} is read-only`, [...f, 'warehouseCode']) };
-    if (!c.active) return { error: userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${c.code} is inactive`, [...f, 'warehouseCode']) };
+    if (!c)
+      return {
+        error: userError(ErrorCode.INVENTORY_NOT_FOUND, `Line ${i}: no inventory for this variant in that warehouse`, [
+          ...f,
+          l.warehouseId != null ? 'warehouseId' : 'warehouseCode',
+        ]),
+      };
+    if (c.read_only)
+      return { error: userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${c.code} is read-only`, [...f, 'warehouseCode']) };
+    if (!c.active)
+      return { error: userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${c.code} is inactive`, [...f, 'warehouseCode']) };
     return { pool: [c] };
   }
   return { pool: pool.filter((c) => c.active && !c.read_only) };
@@ -52,7 +65,11 @@ export function linePool<T extends LevelOption>(l: ReserveLineInput, i: number, 
  * The one level that can serve every line, when each line can only be served by one and the same
  * level (then the writer's own conditional change is the whole allocation); otherwise null.
  */
-export function singleLevel(lines: readonly ReserveLineInput[], levels: readonly LevelOption[], lineVariant: readonly string[]): string | null {
+export function singleLevel(
+  lines: readonly ReserveLineInput[],
+  levels: readonly LevelOption[],
+  lineVariant: readonly string[],
+): string | null {
   const pools = lines.map((l, i) => linePool(l, i, levels, lineVariant[i]));
   const only = pools[0]?.pool?.length === 1 ? pools[0].pool[0].id : null;
   return only && pools.every((p) => p.pool?.length === 1 && p.pool[0].id === only) ? only : null;
@@ -86,7 +103,14 @@ export function allocate(
     }
     if (need > 0) {
       const avail = pool!.reduce((s, c) => s + remaining.get(c.id)!, 0);
-      errors.push(userError(ErrorCode.INSUFFICIENT_STOCK, `Line ${i}: requested ${l.quantity}, only ${avail} available`, ['input', 'lines', i, 'quantity']));
+      errors.push(
+        userError(ErrorCode.INSUFFICIENT_STOCK, `Line ${i}: requested ${l.quantity}, only ${avail} available`, [
+          'input',
+          'lines',
+          i,
+          'quantity',
+        ]),
+      );
       return;
     }
     for (const t of taken) remaining.set(t.levelId, remaining.get(t.levelId)! - t.quantity);

@@ -27,7 +27,11 @@ export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number
   }
   const closed = await withTx(app.tx, async (tx) => {
     const ids = await tx.query<{ id: string }>(SPENT_RESERVATIONS_SQL, [batch]);
-    if (ids.length) await settleHeaders(tx, ids.map((r) => r.id));
+    if (ids.length)
+      await settleHeaders(
+        tx,
+        ids.map((r) => r.id),
+      );
     await purgeExpiredKeys(tx);
     return ids.length;
   });

@@ -9,4 +9,6 @@ export const reservationById = defineLoader<string, ReservationRow | null>('rese
 export const linesByReservationId = defineLoader<string, ReservationLineRow[]>('linesByReservationId', async (tx, _sid, ids) =>
   groupBy(ids, await linesByReservationIds(tx, ids), (r) => r.reservationId),
 );
-export const lineById = defineLoader<string, ReservationLineRow | null>('lineById', async (tx, sid, ids) => byKey(ids, await linesByIds(tx, sid, ids), (r) => r.id));
+export const lineById = defineLoader<string, ReservationLineRow | null>('lineById', async (tx, sid, ids) =>
+  byKey(ids, await linesByIds(tx, sid, ids), (r) => r.id),
+);

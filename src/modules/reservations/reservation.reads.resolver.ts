@@ -31,7 +31,13 @@ export class ReservationReadResolver {
       variantIds: decodeIdList(filter?.variantIds, 'Variant', 'filter.variantIds'),
       warehouseIds: decodeIdList(filter?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
     };
-    return toConnection(ctx, await reservationPage(poolTx(ctx.app.db.pool), storeOf(ctx), f, page), 'Reservation', 'CREATED_AT', (r) => r.id);
+    return toConnection(
+      ctx,
+      await reservationPage(poolTx(ctx.app.db.pool), storeOf(ctx), f, page),
+      'Reservation',
+      'CREATED_AT',
+      (r) => r.id,
+    );
   }
 }
 

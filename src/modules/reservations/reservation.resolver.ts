@@ -36,13 +36,19 @@ export class ReservationResolver {
 
   @Authorized('inventory:reserve')
   @Mutation(() => ReservationPayload, { description: 'Holds stock for a cart or order until it is released, committed or expires.' })
-  async inventoryReserve(@Ctx() ctx: Context, @Arg('input', () => InventoryReserveInput, { description: 'The lines to hold.' }) input: InventoryReserveInput) {
+  async inventoryReserve(
+    @Ctx() ctx: Context,
+    @Arg('input', () => InventoryReserveInput, { description: 'The lines to hold.' }) input: InventoryReserveInput,
+  ) {
     return payload(await new ReservationService(ctx.app).reserve(ctx.auth!, input));
   }
 
   @Authorized('inventory:reserve')
   @Mutation(() => ReservationPayload, { description: 'Returns held units to available (whole reservation or per line).' })
-  async reservationRelease(@Ctx() ctx: Context, @Arg('input', () => ReservationSettleInput, { description: 'What to release.' }) input: ReservationSettleInput) {
+  async reservationRelease(
+    @Ctx() ctx: Context,
+    @Arg('input', () => ReservationSettleInput, { description: 'What to release.' }) input: ReservationSettleInput,
+  ) {
     return payload(await new ReservationService(ctx.app).release(ctx.auth!, input));
   }
 
@@ -50,7 +56,10 @@ export class ReservationResolver {
   @Mutation(() => ReservationPayload, {
     description: 'Fulfils held units: onHand and reserved both fall. After expiry it succeeds only while the stock is still available.',
   })
-  async reservationCommit(@Ctx() ctx: Context, @Arg('input', () => ReservationSettleInput, { description: 'What to commit.' }) input: ReservationSettleInput) {
+  async reservationCommit(
+    @Ctx() ctx: Context,
+    @Arg('input', () => ReservationSettleInput, { description: 'What to commit.' }) input: ReservationSettleInput,
+  ) {
     return payload(await new ReservationService(ctx.app).commit(ctx.auth!, input));
   }
 }

@@ -4,11 +4,17 @@ import { LINE_COLUMNS, RES_COLUMNS, type ReservationLineRow, type ReservationRow
 import type { ReservationResult } from './reservation.model';
 
 export async function reservationsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ReservationRow[]> {
-  return tx.query<ReservationRow>(`SELECT ${RES_COLUMNS} FROM reservations r WHERE r.store_id = $1 AND r.id = ANY($2::uuid[])`, [storeId, ids]);
+  return tx.query<ReservationRow>(`SELECT ${RES_COLUMNS} FROM reservations r WHERE r.store_id = $1 AND r.id = ANY($2::uuid[])`, [
+    storeId,
+    ids,
+  ]);
 }
 
 export async function linesByReservationIds(tx: Tx, ids: readonly string[]): Promise<ReservationLineRow[]> {
-  return tx.query<ReservationLineRow>(`SELECT ${LINE_COLUMNS} FROM reservation_lines rl WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.position`, [ids]);
+  return tx.query<ReservationLineRow>(
+    `SELECT ${LINE_COLUMNS} FROM reservation_lines rl WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.position`,
+    [ids],
+  );
 }
 
 export async function linesByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ReservationLineRow[]> {

@@ -29,14 +29,20 @@ export class ReservationService {
   async reserve(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
     const fast = await reserveBatched(this.app, auth, input);
     if (fast) return fast;
-    return stockOperation<ReservationResult>(this.app, auth, 'inventoryReserve', input, BLANK, (tx) => reserveInTx(this.app.config, tx, auth, input));
+    return stockOperation<ReservationResult>(this.app, auth, 'inventoryReserve', input, BLANK, (tx) =>
+      reserveInTx(this.app.config, tx, auth, input),
+    );
   }
 
   release(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {
-    return stockOperation<ReservationResult>(this.app, auth, 'reservationRelease', input, BLANK, (tx) => settleInTx(tx, auth, input, 'release'));
+    return stockOperation<ReservationResult>(this.app, auth, 'reservationRelease', input, BLANK, (tx) =>
+      settleInTx(tx, auth, input, 'release'),
+    );
   }
 
   commit(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {
-    return stockOperation<ReservationResult>(this.app, auth, 'reservationCommit', input, BLANK, (tx) => settleInTx(tx, auth, input, 'commit'));
+    return stockOperation<ReservationResult>(this.app, auth, 'reservationCommit', input, BLANK, (tx) =>
+      settleInTx(tx, auth, input, 'commit'),
+    );
   }
 }

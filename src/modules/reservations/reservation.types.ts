@@ -51,7 +51,10 @@ export class Reservation extends Node {
   createdAt!: Date;
 }
 
-@InputType({ description: 'One line to reserve. Without a warehouse, units are allocated from active, writable warehouses by priority, possibly split.' })
+@InputType({
+  description:
+    'One line to reserve. Without a warehouse, units are allocated from active, writable warehouses by priority, possibly split.',
+})
 export class ReserveLineInput {
   @Field(() => ID, { nullable: true, description: 'Global id of the variant.' })
   variantId?: string | null;
@@ -69,7 +72,10 @@ export class ReserveLineInput {
 export class InventoryReserveInput {
   @Field(() => [ReserveLineInput], { description: 'Lines (1..100).' })
   lines!: ReserveLineInput[];
-  @Field(() => Int, { nullable: true, description: 'Lifetime in seconds; defaults to RESERVATION_TTL_DEFAULT_SECONDS, at most RESERVATION_TTL_MAX_SECONDS.' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Lifetime in seconds; defaults to RESERVATION_TTL_DEFAULT_SECONDS, at most RESERVATION_TTL_MAX_SECONDS.',
+  })
   ttlSeconds?: number | null;
   @Field(() => String, { nullable: true, description: 'Caller reference, e.g. an order id (at most 255 characters).' })
   reference?: string | null;
@@ -89,7 +95,10 @@ export class ReservationLineQuantityInput {
 export class ReservationSettleInput {
   @Field(() => ID, { description: 'Global id of the reservation.' })
   reservationId!: string;
-  @Field(() => [ReservationLineQuantityInput], { nullable: true, description: 'Partial quantities per line; omit for the whole reservation.' })
+  @Field(() => [ReservationLineQuantityInput], {
+    nullable: true,
+    description: 'Partial quantities per line; omit for the whole reservation.',
+  })
   lines?: ReservationLineQuantityInput[] | null;
   @Field(() => String, { nullable: true, description: 'Makes retries safe.' })
   idempotencyKey?: string | null;
@@ -110,7 +119,10 @@ export const ReservationConnection = Connection(Reservation, 'Reservation');
 
 @InputType({ description: 'Filters for reservations; all given conditions must hold.' })
 export class ReservationFilter {
-  @Field(() => [ReservationStatusEnum], { nullable: true, description: 'Only these statuses (EXPIRED includes holds past expiresAt not yet swept).' })
+  @Field(() => [ReservationStatusEnum], {
+    nullable: true,
+    description: 'Only these statuses (EXPIRED includes holds past expiresAt not yet swept).',
+  })
   statuses?: ReservationStatusEnum[] | null;
   @Field(() => String, { nullable: true, description: 'Only this reference (e.g. an order id), exactly.' })
   reference?: string | null;

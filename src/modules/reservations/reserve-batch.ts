@@ -39,7 +39,8 @@ async function runBatch(app: App, items: ReserveLineRequest[]): Promise<(Reserve
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (typeof code === 'string' && (RETRY_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && !isTransientDbError(e)))) {
-        if (!RETRY_CODES.has(code)) app.log.warn('reservation batch refused; its requests take the general path', { code, err: (e as Error).message });
+        if (!RETRY_CODES.has(code))
+          app.log.warn('reservation batch refused; its requests take the general path', { code, err: (e as Error).message });
         return null;
       }
       throw e;

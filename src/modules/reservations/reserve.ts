@@ -61,17 +61,24 @@ export function checkReserve(config: Config, input: ReserveInput): { ttl: number
   const ttl = input.ttlSeconds ?? config.reservationTtlDefaultSeconds;
   const errors: UserErrorShape[] = [];
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > config.reservationTtlMaxSeconds) {
-    errors.push(userError(ErrorCode.INVALID_TTL, `ttlSeconds must be between 1 and ${config.reservationTtlMaxSeconds}`, ['input', 'ttlSeconds']));
+    errors.push(
+      userError(ErrorCode.INVALID_TTL, `ttlSeconds must be between 1 and ${config.reservationTtlMaxSeconds}`, ['input', 'ttlSeconds']),
+    );
   }
   if (input.reference != null) errors.push(...validateText(input.reference, ['input', 'reference'], { max: LIMITS.reference }));
   if (input.lines.length === 0) errors.push(userError(ErrorCode.INVALID_INPUT, 'lines must not be empty', ['input', 'lines']));
-  if (input.lines.length > LIMITS.reserveLines) errors.push(userError(ErrorCode.TOO_MANY_ITEMS, `At most ${LIMITS.reserveLines} lines`, ['input', 'lines']));
+  if (input.lines.length > LIMITS.reserveLines)
+    errors.push(userError(ErrorCode.TOO_MANY_ITEMS, `At most ${LIMITS.reserveLines} lines`, ['input', 'lines']));
   input.lines.forEach((l, i) => {
     const f = ['input', 'lines', i];
-    if ((l.variantId == null) === (l.sku == null)) errors.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of variantId or sku', [...f, 'sku']));
-    if (l.warehouseId != null && l.warehouseCode != null) errors.push(userError(ErrorCode.INVALID_INPUT, 'Give at most one of warehouseId or warehouseCode', [...f, 'warehouseCode']));
-    if (!Number.isInteger(l.quantity) || l.quantity <= 0) errors.push(userError(ErrorCode.NEGATIVE_QUANTITY, 'quantity must be greater than 0', [...f, 'quantity']));
-    else if (l.quantity > INT32_MAX) errors.push(userError(ErrorCode.QUANTITY_OUT_OF_RANGE, `quantity must be at most ${INT32_MAX}`, [...f, 'quantity']));
+    if ((l.variantId == null) === (l.sku == null))
+      errors.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of variantId or sku', [...f, 'sku']));
+    if (l.warehouseId != null && l.warehouseCode != null)
+      errors.push(userError(ErrorCode.INVALID_INPUT, 'Give at most one of warehouseId or warehouseCode', [...f, 'warehouseCode']));
+    if (!Number.isInteger(l.quantity) || l.quantity <= 0)
+      errors.push(userError(ErrorCode.NEGATIVE_QUANTITY, 'quantity must be greater than 0', [...f, 'quantity']));
+    else if (l.quantity > INT32_MAX)
+      errors.push(userError(ErrorCode.QUANTITY_OUT_OF_RANGE, `quantity must be at most ${INT32_MAX}`, [...f, 'quantity']));
   });
   return { ttl, errors };
 }
@@ -86,7 +93,11 @@ interface LockedLevel extends LevelOption {
  * line's variant. Errors: a variant that does not exist, a named warehouse that does not exist
  * (WAREHOUSE_NOT_FOUND, as on every other mutation) or is read-only or inactive.
  */
-async function lockLines(tx: Tx, storeId: string, input: ReserveInput): Promise<{ locked: LockedLevel[]; lineVariant: string[]; errors: UserErrorShape[] }> {
+async function lockLines(
+  tx: Tx,
+  storeId: string,
+  input: ReserveInput,
+): Promise<{ locked: LockedLevel[]; lineVariant: string[]; errors: UserErrorShape[] }> {
   const errors: UserErrorShape[] = [];
   const vIds = input.lines.map((l) => (l.variantId != null ? decodeId(l.variantId, 'Variant') : null)).filter((x): x is string => !!x);
   const skus = input.lines.map((l) => l.sku).filter((x): x is string => x != null);
@@ -97,15 +108,22 @@ async function lockLines(tx: Tx, storeId: string, input: ReserveInput): Promise<
   let lineVariant = input.lines.map(variantOf);
   if (lineVariant.some((v) => !v)) {
     // A variant without levels (or none at all): the variants themselves tell which.
-    variants = await tx.query<{ id: string; sku: string }>(`SELECT id, sku FROM variants WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR sku = ANY($3::text[]))`, [
-      storeId,
-      vIds,
-      skus,
-    ]);
+    variants = await tx.query<{ id: string; sku: string }>(
+      `SELECT id, sku FROM variants WHERE store_id = $1 AND (id = ANY($2::uuid[]) OR sku = ANY($3::text[]))`,
+      [storeId, vIds, skus],
+    );
     lineVariant = input.lines.map(variantOf);
   }
   lineVariant.forEach((v, i) => {
-    if (!v) errors.push(userError(ErrorCode.VARIANT_NOT_FOUND, `Line ${i}: variant not found`, ['input', 'lines', i, input.lines[i].variantId != null ? 'variantId' : 'sku']));
+    if (!v)
+      errors.push(
+        userError(ErrorCode.VARIANT_NOT_FOUND, `Line ${i}: variant not found`, [
+          'input',
+          'lines',
+          i,
+          input.lines[i].variantId != null ? 'variantId' : 'sku',
+        ]),
+      );
   });
   errors.push(...(await namedWarehouseErrors(tx, storeId, input.lines)));
   return { locked, lineVariant: lineVariant as string[], errors };
@@ -128,8 +146,14 @@ async function namedWarehouseErrors(tx: Tx, storeId: string, lines: ReserveLineI
     const w = l.warehouseId != null ? (wid ? found.find((x) => x.id === wid) : undefined) : found.find((x) => x.code === l.warehouseCode);
     const f = ['input', 'lines', i, l.warehouseId != null ? 'warehouseId' : 'warehouseCode'];
     if (!w) errors.push(userError(ErrorCode.WAREHOUSE_NOT_FOUND, `Line ${i}: warehouse not found`, f));
-    else if (w.read_only) errors.push(userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${w.code} is read-only`, ['input', 'lines', i, 'warehouseCode']));
-    else if (!w.active) errors.push(userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${w.code} is inactive`, ['input', 'lines', i, 'warehouseCode']));
+    else if (w.read_only)
+      errors.push(
+        userError(ErrorCode.READONLY_WAREHOUSE, `Line ${i}: warehouse ${w.code} is read-only`, ['input', 'lines', i, 'warehouseCode']),
+      );
+    else if (!w.active)
+      errors.push(
+        userError(ErrorCode.INACTIVE_WAREHOUSE, `Line ${i}: warehouse ${w.code} is inactive`, ['input', 'lines', i, 'warehouseCode']),
+      );
   });
   return errors;
 }

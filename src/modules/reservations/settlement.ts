@@ -46,8 +46,12 @@ function wanted(input: SettleInput, lines: LockedLine[]): { want: Map<string, nu
       const f = ['input', 'lines', i];
       const lineId = decodeId(q.lineId, 'ReservationLine');
       const line = lineId ? lines.find((l) => l.id === lineId) : undefined;
-      if (!line) return void errors.push(userError(ErrorCode.RESERVATION_LINE_NOT_FOUND, 'This line does not belong to the reservation', [...f, 'lineId']));
-      if (!Number.isInteger(q.quantity) || q.quantity <= 0) return void errors.push(userError(ErrorCode.NEGATIVE_QUANTITY, 'quantity must be greater than 0', [...f, 'quantity']));
+      if (!line)
+        return void errors.push(
+          userError(ErrorCode.RESERVATION_LINE_NOT_FOUND, 'This line does not belong to the reservation', [...f, 'lineId']),
+        );
+      if (!Number.isInteger(q.quantity) || q.quantity <= 0)
+        return void errors.push(userError(ErrorCode.NEGATIVE_QUANTITY, 'quantity must be greater than 0', [...f, 'quantity']));
       want.set(line.id, (want.get(line.id) ?? 0) + q.quantity);
     });
   } else {
@@ -63,13 +67,21 @@ function wanted(input: SettleInput, lines: LockedLine[]): { want: Map<string, nu
 /** The first reason the wanted quantities cannot be settled, or null. */
 function settleRefusal(action: SettleAction, partial: boolean, want: Map<string, number>, lines: LockedLine[]): UserErrorShape | null {
   if (action === 'release' && lines.some((l) => want.has(l.id) && isExpired(l))) {
-    return userError(ErrorCode.RESERVATION_EXPIRED, 'The reservation has expired; its units are already back in stock', ['input', 'reservationId']);
+    return userError(ErrorCode.RESERVATION_EXPIRED, 'The reservation has expired; its units are already back in stock', [
+      'input',
+      'reservationId',
+    ]);
   }
   for (const [lineId, q] of want) {
     const l = lines.find((x) => x.id === lineId)!;
     const settleable = l.status === 'ACTIVE' || (action === 'commit' && l.status === 'EXPIRED');
-    if (!settleable) return userError(ErrorCode.RESERVATION_NOT_ACTIVE, `The reservation line is already ${l.status.toLowerCase()}`, ['input', partial ? 'lines' : 'reservationId']);
-    if (q > l.quantity) return userError(ErrorCode.EXCEEDS_RESERVED, `Cannot ${action} ${q}: the line holds ${l.quantity}`, ['input', 'lines']);
+    if (!settleable)
+      return userError(ErrorCode.RESERVATION_NOT_ACTIVE, `The reservation line is already ${l.status.toLowerCase()}`, [
+        'input',
+        partial ? 'lines' : 'reservationId',
+      ]);
+    if (q > l.quantity)
+      return userError(ErrorCode.EXCEEDS_RESERVED, `Cannot ${action} ${q}: the line holds ${l.quantity}`, ['input', 'lines']);
   }
   if (want.size === 0 || [...want.values()].every((q) => q === 0)) {
     return userError(ErrorCode.RESERVATION_NOT_ACTIVE, 'Nothing is held by this reservation any more', ['input', 'reservationId']);
@@ -121,7 +133,10 @@ export async function settleInTx(tx: Tx, auth: AuthInfo, input: SettleInput, act
   const [head] = await tx.query<{ id: string }>(`SELECT id FROM reservations WHERE id = $1 AND store_id = $2`, [id, auth.storeId]);
   if (!head) return notFound();
   const partial = input.lines != null;
-  if (partial && input.lines!.length === 0) return fail(userError(ErrorCode.INVALID_INPUT, 'lines must not be empty (omit it to settle the whole reservation)', ['input', 'lines']));
+  if (partial && input.lines!.length === 0)
+    return fail(
+      userError(ErrorCode.INVALID_INPUT, 'lines must not be empty (omit it to settle the whole reservation)', ['input', 'lines']),
+    );
 
   const lines = await lockReservation(tx, id);
   const { want, errors } = wanted(input, lines);
@@ -146,7 +161,13 @@ export async function settleInTx(tx: Tx, auth: AuthInfo, input: SettleInput, act
     });
     if (!r) throw new RaceError('level vanished');
     if (r.failure) {
-      if (p.fromAvailable) return fail(userError(ErrorCode.RESERVATION_EXPIRED, 'The reservation expired and the stock is no longer available', ['input', 'reservationId']));
+      if (p.fromAvailable)
+        return fail(
+          userError(ErrorCode.RESERVATION_EXPIRED, 'The reservation expired and the stock is no longer available', [
+            'input',
+            'reservationId',
+          ]),
+        );
       throw new RaceError(`level ${levelId}: ${r.failure} under lock`);
     }
   }

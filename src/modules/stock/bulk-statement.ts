@@ -26,7 +26,9 @@ const LEVEL = `id, store_id, variant_id, warehouse_id, on_hand, reserved, safety
       poss, modes, vals, reasons, notes, n, expired_q, res0`;
 
 /** One step (the k-th change of a level), from the counters it starts from (`cur`). */
-const step = (from: string, src: string, k: string, cur: string) => `SELECT ${LEVEL.split(',').map((c) => `${src}.${c.trim()}`).join(', ')}, (${k})::int AS k, c.cur, x.nxt,
+const step = (from: string, src: string, k: string, cur: string) => `SELECT ${LEVEL.split(',')
+  .map((c) => `${src}.${c.trim()}`)
+  .join(', ')}, (${k})::int AS k, c.cur, x.nxt,
       (CASE
         WHEN greatest(x.nxt, ${src}.res0) > 2147483647 THEN 'OUT_OF_RANGE'
         WHEN ${src}.res0 < 0 THEN 'RESERVED_NEGATIVE'
@@ -150,7 +152,13 @@ ob AS (
       movementId: 'coalesce(ev.mid, ev.expiry_mid)',
       expiredQuantity: 'ev.exp_q',
       actor: `CASE WHEN ev.changed THEN $7::text ELSE 'system:expiry' END`,
-      before: { onHand: 'ev.ohb', reserved: 'ev.res_before', safety: 'ev.safety_stock', incoming: 'ev.incoming', status: 'ev.status_before' },
+      before: {
+        onHand: 'ev.ohb',
+        reserved: 'ev.res_before',
+        safety: 'ev.safety_stock',
+        incoming: 'ev.incoming',
+        status: 'ev.status_before',
+      },
       after: { onHand: 'ev.oha', reserved: 'ev.res0', safety: 'ev.safety_stock', incoming: 'ev.incoming', status: 'ev.status_after' },
     })}
    WHERE t.payload IS NOT NULL

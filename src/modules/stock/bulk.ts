@@ -46,7 +46,8 @@ export async function applyBulkChanges(
   for (const r of rows) out[Number(r.pos) - 1] = changeResult(r);
   onCommit(tx, () => {
     for (const [i, r] of out.entries()) {
-      if (r && (r.movementId !== null || r.expiredQuantity > 0)) observeStockChange(changes[i].reason, r.movementId !== null, r.expiredQuantity);
+      if (r && (r.movementId !== null || r.expiredQuantity > 0))
+        observeStockChange(changes[i].reason, r.movementId !== null, r.expiredQuantity);
     }
   });
   return out;

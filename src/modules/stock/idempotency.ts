@@ -80,7 +80,10 @@ export async function runStockOperation<T extends OpResult>(
       ]);
       if (!locked) {
         return refuse([
-          userError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, 'A request with this idempotency key is still in progress; retry shortly', ['input', 'idempotencyKey']),
+          userError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, 'A request with this idempotency key is still in progress; retry shortly', [
+            'input',
+            'idempotencyKey',
+          ]),
         ]);
       }
       const hash = requestHash(operation, opts.input);
@@ -91,10 +94,11 @@ export async function runStockOperation<T extends OpResult>(
       if (prev) {
         if (prev.operation !== operation || prev.request_hash !== hash) {
           return refuse([
-            userError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `This idempotency key was already used for a different ${prev.operation === operation ? 'request' : 'operation'}`, [
-              'input',
-              'idempotencyKey',
-            ]),
+            userError(
+              ErrorCode.IDEMPOTENCY_KEY_REUSED,
+              `This idempotency key was already used for a different ${prev.operation === operation ? 'request' : 'operation'}`,
+              ['input', 'idempotencyKey'],
+            ),
           ]);
         }
         return { ...prev.response, replayed: true };
@@ -131,7 +135,11 @@ export function stockOperation<T extends OpResult>(
   blank: Omit<T, keyof OpResult>,
   work: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  return runStockOperation(app.tx, { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: app.config.idempotencyTtlSeconds, blank }, work);
+  return runStockOperation(
+    app.tx,
+    { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: app.config.idempotencyTtlSeconds, blank },
+    work,
+  );
 }
 
 /** Deletes expired idempotency rows (called by the sweeper). */

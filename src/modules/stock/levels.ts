@@ -32,14 +32,20 @@ export const effectiveReserved = (l = 'l') => `(${l}.reserved - coalesce((SELECT
       WHERE rl.inventory_level_id = ${l}.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int`;
 
 /** The LevelRow columns of the level row at alias `a`, with `reserved` given as an SQL expression. */
-export const levelColumns = (a: string, reserved: string) => `${a}.id, ${a}.store_id AS "storeId", ${a}.variant_id AS "variantId", ${a}.warehouse_id AS "warehouseId",
+export const levelColumns = (
+  a: string,
+  reserved: string,
+) => `${a}.id, ${a}.store_id AS "storeId", ${a}.variant_id AS "variantId", ${a}.warehouse_id AS "warehouseId",
   ${a}.on_hand AS "onHand", ${reserved} AS reserved, ${a}.incoming, ${a}.safety_stock AS "safetyStock",
   ${a}.low_stock_threshold AS "lowStockThreshold", ${a}.critical_threshold AS "criticalThreshold", ${a}.version, ${a}.updated_at AS "updatedAt"`;
 
 /** Effective counters: `reserved` without lines that are due but not yet swept. */
 export const LEVEL_COLUMNS = levelColumns('l', effectiveReserved());
 
-const LEVELS_BY_IDS_SQL = preparedStatement('levels_by_ids', `SELECT ${LEVEL_COLUMNS} FROM inventory_levels l WHERE l.store_id = $1 AND l.id = ANY($2::uuid[])`);
+const LEVELS_BY_IDS_SQL = preparedStatement(
+  'levels_by_ids',
+  `SELECT ${LEVEL_COLUMNS} FROM inventory_levels l WHERE l.store_id = $1 AND l.id = ANY($2::uuid[])`,
+);
 
 export async function levelsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<LevelRow[]> {
   return tx.query<LevelRow>(LEVELS_BY_IDS_SQL, [storeId, ids]);
@@ -53,7 +59,8 @@ function addressErrors(a: LevelAddress, path: (string | number)[]): UserErrorSha
     return [];
   }
   const errs: UserErrorShape[] = [];
-  if ((a.variantId == null) === (a.sku == null)) errs.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of variantId or sku', [...path, 'sku']));
+  if ((a.variantId == null) === (a.sku == null))
+    errs.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of variantId or sku', [...path, 'sku']));
   if ((a.warehouseId == null) === (a.warehouseCode == null)) {
     errs.push(userError(ErrorCode.INVALID_INPUT, 'Give exactly one of warehouseId or warehouseCode', [...path, 'warehouseCode']));
   }
@@ -87,7 +94,13 @@ export async function resolveLevel(
   }
   const variantId = a.variantId != null ? decodeId(a.variantId, 'Variant') : null;
   const warehouseId = a.warehouseId != null ? decodeId(a.warehouseId, 'Warehouse') : null;
-  const [row] = await tx.query<{ variant_id: string | null; warehouse_id: string | null; read_only: boolean; active: boolean; level_id: string | null }>(
+  const [row] = await tx.query<{
+    variant_id: string | null;
+    warehouse_id: string | null;
+    read_only: boolean;
+    active: boolean;
+    level_id: string | null;
+  }>(
     `SELECT v.id AS variant_id, w.id AS warehouse_id, w.read_only, w.active, l.id AS level_id
        FROM (SELECT 1) one
        LEFT JOIN variants v ON v.store_id = $1 AND (v.id = $2::uuid OR v.sku = $3)
@@ -96,9 +109,12 @@ export async function resolveLevel(
     [storeId, variantId, a.variantId != null ? null : a.sku, warehouseId, a.warehouseId != null ? null : a.warehouseCode],
   );
   const errors: UserErrorShape[] = [];
-  if (!row?.variant_id) errors.push(userError(ErrorCode.VARIANT_NOT_FOUND, 'Variant not found', [...path, a.variantId != null ? 'variantId' : 'sku']));
+  if (!row?.variant_id)
+    errors.push(userError(ErrorCode.VARIANT_NOT_FOUND, 'Variant not found', [...path, a.variantId != null ? 'variantId' : 'sku']));
   if (!row?.warehouse_id) {
-    errors.push(userError(ErrorCode.WAREHOUSE_NOT_FOUND, 'Warehouse not found', [...path, a.warehouseId != null ? 'warehouseId' : 'warehouseCode']));
+    errors.push(
+      userError(ErrorCode.WAREHOUSE_NOT_FOUND, 'Warehouse not found', [...path, a.warehouseId != null ? 'warehouseId' : 'warehouseCode']),
+    );
   }
   if (errors.length) return { errors };
   let levelId = row.level_id;
@@ -106,7 +122,9 @@ export async function resolveLevel(
   if (!levelId && !row.read_only) {
     return { errors: [userError(ErrorCode.INVENTORY_NOT_FOUND, 'This variant has no inventory level in that warehouse', path)] };
   }
-  return { level: { levelId, variantId: row.variant_id!, warehouseId: row.warehouse_id!, readOnly: row.read_only, warehouseActive: row.active } };
+  return {
+    level: { levelId, variantId: row.variant_id!, warehouseId: row.warehouse_id!, readOnly: row.read_only, warehouseActive: row.active },
+  };
 }
 
 /** Creates the level if missing and returns its id. */
@@ -118,7 +136,10 @@ export async function ensureLevel(tx: Tx, storeId: string, variantId: string, wa
   );
   if (ins[0]) return ins[0].id;
   // Conflict: a new statement sees the row another transaction committed meanwhile.
-  const [r] = await tx.query<{ id: string }>(`SELECT id FROM inventory_levels WHERE variant_id = $1 AND warehouse_id = $2`, [variantId, warehouseId]);
+  const [r] = await tx.query<{ id: string }>(`SELECT id FROM inventory_levels WHERE variant_id = $1 AND warehouse_id = $2`, [
+    variantId,
+    warehouseId,
+  ]);
   return r.id;
 }
 
@@ -127,7 +148,11 @@ export async function ensureLevel(tx: Tx, storeId: string, variantId: string, wa
  * so two such calls never deadlock), and one SELECT only for those another transaction created
  * meanwhile. Returns the level id per pair key `variantId|warehouseId`.
  */
-export async function ensureLevels(tx: Tx, storeId: string, pairs: readonly { variantId: string; warehouseId: string }[]): Promise<Map<string, string>> {
+export async function ensureLevels(
+  tx: Tx,
+  storeId: string,
+  pairs: readonly { variantId: string; warehouseId: string }[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (pairs.length === 0) return out;
   const sorted = [...pairs].sort((a, b) => (a.variantId + a.warehouseId < b.variantId + b.warehouseId ? -1 : 1));

@@ -60,7 +60,8 @@ export const LINE_FIELDS: Fields<ReservationLineRow> = [
 ];
 
 /** Select list of the fields, named "<prefix><field>". */
-export const columns = (fields: [string, string][], prefix = '') => fields.map(([expr, name]) => `${expr} AS "${prefix}${name}"`).join(', ');
+export const columns = (fields: [string, string][], prefix = '') =>
+  fields.map(([expr, name]) => `${expr} AS "${prefix}${name}"`).join(', ');
 
 /** The fields of one row selected with columns(fields, prefix), without the prefix. */
 export function pick<T>(row: Record<string, unknown>, fields: [string, string][], prefix = ''): T {

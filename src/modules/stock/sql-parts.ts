@@ -75,4 +75,7 @@ export const LEVEL_WRITES = {
 /** The columns of inventory_levels that a stock change sets (no index may cover them). */
 export const LEVEL_WRITTEN_COLUMNS: readonly string[] = [...new Set(Object.values(LEVEL_WRITES).flatMap((w) => Object.keys(w)))];
 
-export const setList = (w: Record<string, string>) => Object.entries(w).map(([col, value]) => `${col} = ${value}`).join(', ');
+export const setList = (w: Record<string, string>) =>
+  Object.entries(w)
+    .map(([col, value]) => `${col} = ${value}`)
+    .join(', ');

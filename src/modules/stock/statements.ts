@@ -124,8 +124,20 @@ ob AS (
       movementId: 'coalesce(st.movement_id, st.expiry_movement_id)',
       expiredQuantity: 'st.expired_q',
       actor: `CASE WHEN st.changed THEN $10 ELSE 'system:expiry' END`,
-      before: { onHand: 'st.on_hand', reserved: 'st.reserved', safety: 'st.safety_stock', incoming: 'st.incoming', status: 'st.status_before' },
-      after: { onHand: 'st.a_on_hand', reserved: 'st.a_reserved', safety: 'st.a_safety', incoming: 'st.a_incoming', status: 'st.status_after' },
+      before: {
+        onHand: 'st.on_hand',
+        reserved: 'st.reserved',
+        safety: 'st.safety_stock',
+        incoming: 'st.incoming',
+        status: 'st.status_before',
+      },
+      after: {
+        onHand: 'st.a_on_hand',
+        reserved: 'st.a_reserved',
+        safety: 'st.a_safety',
+        incoming: 'st.a_incoming',
+        status: 'st.status_after',
+      },
     })}
    WHERE t.payload IS NOT NULL
   RETURNING id
@@ -236,7 +248,13 @@ ob AS (
       movementId: 'e.movement_id',
       expiredQuantity: '0',
       actor: 'e.actor',
-      before: { onHand: 'e.on_hand', reserved: 'e.res_before', safety: 'e.safety_stock', incoming: 'e.incoming', status: 'e.status_before' },
+      before: {
+        onHand: 'e.on_hand',
+        reserved: 'e.res_before',
+        safety: 'e.safety_stock',
+        incoming: 'e.incoming',
+        status: 'e.status_before',
+      },
       after: { onHand: 'e.on_hand', reserved: 'e.res_after', safety: 'e.safety_stock', incoming: 'e.incoming', status: 'e.status_after' },
     })}
    WHERE t.payload IS NOT NULL

@@ -54,7 +54,8 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
     c.lowStockThreshold ?? null,
     c.criticalThreshold ?? null,
   ]);
-  if (r && (r.movement_id !== null || Number(r.expired_q) > 0)) onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));
+  if (r && (r.movement_id !== null || Number(r.expired_q) > 0))
+    onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));
   return r ? changeResult(r) : null;
 }
 
@@ -126,7 +127,9 @@ export async function reserveLines(conn: Tx, requests: readonly ReserveLineReque
     col('actor'),
   ]);
   const out = rows.map((r) =>
-    r.granted && r.r_id != null ? { reservation: pick<ReservationRow>(r, RES_FIELDS, 'r_'), line: pick<ReservationLineRow>(r, LINE_FIELDS, 'l_') } : null,
+    r.granted && r.r_id != null
+      ? { reservation: pick<ReservationRow>(r, RES_FIELDS, 'r_'), line: pick<ReservationLineRow>(r, LINE_FIELDS, 'l_') }
+      : null,
   );
   observeStockChange('RESERVATION', out.filter((r) => r !== null).length, 0);
   return out;

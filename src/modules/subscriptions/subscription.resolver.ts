@@ -29,14 +29,22 @@ interface EventView {
 
 function view(e: OutboxEvent): EventView {
   const p = e.payload as Record<string, unknown>;
-  return { ...p, cursor: String(e.seq), occurredAt: e.createdAt, levelId: p.levelId as string, variantId: p.variantId as string, warehouseId: p.warehouseId as string };
+  return {
+    ...p,
+    cursor: String(e.seq),
+    occurredAt: e.createdAt,
+    levelId: p.levelId as string,
+    variantId: p.variantId as string,
+    warehouseId: p.warehouseId as string,
+  };
 }
 
 async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null | undefined, after: string | null | undefined) {
   const auth = ctx.auth;
   if (!auth) throw unauthenticated('Send the API key in connection_init: { "Authorization": "Bearer <key>" }');
   if (!hasScope(auth, 'inventory:read')) throw forbidden('inventory:read');
-  if (after != null && !/^(\d{1,18}|oldest)$/.test(after)) throw badInput('"after" must be a cursor received from this subscription, "0" or "oldest"', { argument: 'after' });
+  if (after != null && !/^(\d{1,18}|oldest)$/.test(after))
+    throw badInput('"after" must be a cursor received from this subscription, "0" or "oldest"', { argument: 'after' });
   const filter: EventFilter = {
     warehouseIds: decodeIdList(f?.warehouseIds, 'Warehouse', 'filter.warehouseIds'),
     variantIds: decodeIdList(f?.variantIds, 'Variant', 'filter.variantIds'),
@@ -67,7 +75,12 @@ export class InventoryChangedEventResolver {
   inventoryChanged(
     @Root() e: EventView,
     @Arg('filter', () => InventoryEventFilter, { nullable: true, description: 'Which levels.' }) _filter?: InventoryEventFilter,
-    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.' }) _after?: string,
+    @Arg('after', () => String, {
+      nullable: true,
+      description:
+        'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.',
+    })
+    _after?: string,
   ): EventView {
     return e;
   }
@@ -95,8 +108,14 @@ export class StockStatusChangedEventResolver {
   })
   stockStatusChanged(
     @Root() e: EventView,
-    @Arg('filter', () => StockStatusEventFilter, { nullable: true, description: 'Which levels and statuses.' }) _filter?: StockStatusEventFilter,
-    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.' }) _after?: string,
+    @Arg('filter', () => StockStatusEventFilter, { nullable: true, description: 'Which levels and statuses.' })
+    _filter?: StockStatusEventFilter,
+    @Arg('after', () => String, {
+      nullable: true,
+      description:
+        'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.',
+    })
+    _after?: string,
   ): EventView {
     return e;
   }

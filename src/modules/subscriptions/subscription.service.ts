@@ -29,9 +29,21 @@ async function matcher(app: App, storeId: string, f: EventFilter): Promise<(e: O
   };
   const tx = poolTx(app.db.pool);
   if (f.variantIds) intersect(f.variantIds);
-  if (f.skus) intersect((await tx.query<{ id: string }>(`SELECT id FROM variants WHERE store_id = $1 AND sku = ANY($2::text[])`, [storeId, f.skus])).map((r) => r.id));
+  if (f.skus)
+    intersect(
+      (await tx.query<{ id: string }>(`SELECT id FROM variants WHERE store_id = $1 AND sku = ANY($2::text[])`, [storeId, f.skus])).map(
+        (r) => r.id,
+      ),
+    );
   if (f.productIds) {
-    intersect((await tx.query<{ id: string }>(`SELECT id FROM variants WHERE store_id = $1 AND product_id = ANY($2::uuid[])`, [storeId, f.productIds])).map((r) => r.id));
+    intersect(
+      (
+        await tx.query<{ id: string }>(`SELECT id FROM variants WHERE store_id = $1 AND product_id = ANY($2::uuid[])`, [
+          storeId,
+          f.productIds,
+        ])
+      ).map((r) => r.id),
+    );
   }
   const allowed = variants as Set<string> | null;
   const warehouses = f.warehouseIds ? new Set(f.warehouseIds) : null;
@@ -79,7 +91,11 @@ export class EventSource implements EventFeed {
       sink.fail(err);
     };
     const slow = () =>
-      fail(new SlowConsumerError(`Subscriber too slow: more than ${limit} events pending; reconnect with "after" set to the last cursor received`));
+      fail(
+        new SlowConsumerError(
+          `Subscriber too slow: more than ${limit} events pending; reconnect with "after" set to the last cursor received`,
+        ),
+      );
     const deliver = (e: OutboxEvent) => {
       if (e.seq <= last) return; // already delivered from the backlog
       last = e.seq;
@@ -140,12 +156,18 @@ export async function openEventSource(
     // "0" (or "oldest") replays everything retained: it starts after the last purged event, so it
     // never expires. Any other cursor older than the retention window is CURSOR_EXPIRED.
     if (after === 0) after = purged;
-    if (after < purged) throw new CursorExpiredError(`Events up to ${purged} are no longer retained; resync (read the current state) and subscribe again without "after"`);
+    if (after < purged)
+      throw new CursorExpiredError(
+        `Events up to ${purged} are no longer retained; resync (read the current state) and subscribe again without "after"`,
+      );
     // A cursor beyond the newest event was never handed out: refused, so that it cannot skip the
     // events that will be numbered up to it.
     const [n] = await tx.query<{ s: string | null }>(`SELECT max(seq) AS s FROM outbox_events`);
     const newest = Math.max(Number(n?.s ?? 0), purged);
-    if (after > newest) throw new CursorAheadError(`"after" (${after}) is beyond the newest event (${newest}): give a cursor received from a subscription, "0" or "oldest"`);
+    if (after > newest)
+      throw new CursorAheadError(
+        `"after" (${after}) is beyond the newest event (${newest}): give a cursor received from a subscription, "0" or "oldest"`,
+      );
   }
   const matches = await matcher(app, storeId, filter);
   return new EventSource(app, storeId, (e) => e.topic === topic && matches(e), after, onSlow);

@@ -17,16 +17,7 @@
 import net from 'node:net';
 
 export type AddressCategory =
-  | 'loopback'
-  | 'private'
-  | 'link-local'
-  | 'cgnat'
-  | 'multicast'
-  | 'unspecified'
-  | 'broadcast'
-  | 'reserved'
-  | 'documentation'
-  | 'metadata';
+  'loopback' | 'private' | 'link-local' | 'cgnat' | 'multicast' | 'unspecified' | 'broadcast' | 'reserved' | 'documentation' | 'metadata';
 
 /** Categories that WEBHOOK_ALLOW_PRIVATE_TARGETS=true allows. */
 const RELAXABLE: ReadonlySet<AddressCategory> = new Set(['loopback', 'private', 'link-local', 'cgnat']);
@@ -38,7 +29,16 @@ export interface Refusal {
 }
 
 /** Cloud metadata and platform service addresses: never a webhook target. */
-const METADATA_V4 = ['169.254.169.254', '169.254.169.253', '169.254.169.123', '169.254.170.2', '169.254.170.23', '100.100.100.200', '168.63.129.16', '192.0.0.192'];
+const METADATA_V4 = [
+  '169.254.169.254',
+  '169.254.169.253',
+  '169.254.169.123',
+  '169.254.170.2',
+  '169.254.170.23',
+  '100.100.100.200',
+  '168.63.129.16',
+  '192.0.0.192',
+];
 const METADATA_V6 = ['fd00:ec2::254', 'fd00:ec2::23', 'fd20:ce::254'];
 
 type V4Rule = [base: number, prefix: number, category: AddressCategory];
@@ -200,7 +200,8 @@ export async function checkTarget(url: URL, opts: { allowPrivate: boolean; resol
     const refusal = refuseAddress(host, opts.allowPrivate);
     return refusal ? forbidden(refusal) : { ok: true, hostname: host, address: host, family: family as 4 | 6 };
   }
-  if ((host === 'localhost' || host.endsWith('.localhost')) && !opts.allowPrivate) return forbidden({ category: 'loopback', address: host });
+  if ((host === 'localhost' || host.endsWith('.localhost')) && !opts.allowPrivate)
+    return forbidden({ category: 'loopback', address: host });
   let answers: { address: string; family: number }[];
   try {
     answers = await opts.resolve(host);
@@ -208,7 +209,8 @@ export async function checkTarget(url: URL, opts: { allowPrivate: boolean; resol
     const code = String((e as { code?: unknown }).code ?? 'ERESOLVE');
     return { ok: false, reason: 'UNRESOLVED', code, message: `could not resolve ${host} (${code})` };
   }
-  if (answers.length === 0) return { ok: false, reason: 'UNRESOLVED', code: 'ENODATA', message: `could not resolve ${host} (no addresses)` };
+  if (answers.length === 0)
+    return { ok: false, reason: 'UNRESOLVED', code: 'ENODATA', message: `could not resolve ${host} (no addresses)` };
   for (const a of answers) {
     // A resolver answer that is not an IP address at all is refused too.
     if (!net.isIP(a.address)) return forbidden({ category: 'reserved', address: a.address });

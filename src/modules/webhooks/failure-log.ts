@@ -18,7 +18,8 @@ interface State {
   failures: number;
 }
 
-export type FailureDecision = { log: false } | { log: true; suppressed: number; suppressedCauses: Record<string, number>; failures: number };
+export type FailureDecision =
+  { log: false } | { log: true; suppressed: number; suppressedCauses: Record<string, number>; failures: number };
 
 export class FailureLog {
   private readonly subs = new Map<string, State>();

@@ -64,6 +64,33 @@ function describe(e: unknown): { cause: string; error: string } {
   return { cause, error: message.includes(cause) ? message : `${cause}: ${message}` };
 }
 
+/** Reads at most `cap` bytes of the answer, then settles on its status (the rest is not read). */
+function onResponse(req: http.ClientRequest, res: http.IncomingMessage, cap: number, resolve: (r: SendResult) => void): void {
+  const status = res.statusCode ?? 0;
+  let bytesRead = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    if (status >= 200 && status < 300) resolve({ ok: true, status, bytesRead });
+    else if (status >= 300 && status < 400)
+      resolve({ ok: false, status, cause: 'REDIRECT', error: `HTTP ${status} (redirects are not followed)` });
+    else resolve({ ok: false, status, cause: 'HTTP_STATUS', error: `HTTP ${status}` });
+  };
+  res.on('data', (chunk: Buffer) => {
+    bytesRead += chunk.length;
+    if (bytesRead >= cap) {
+      // Enough: the rest is not read, the connection is closed.
+      finish();
+      res.destroy();
+      req.destroy();
+    }
+  });
+  res.on('end', finish);
+  res.on('error', () => finish());
+  res.on('close', finish);
+}
+
 /** POSTs `body` to `rawUrl` (http or https). Never throws. */
 export async function postWebhook(rawUrl: string, headers: Record<string, string>, body: string, opts: SendOptions): Promise<SendResult> {
   const cap = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -83,11 +110,21 @@ export async function postWebhook(rawUrl: string, headers: Record<string, string
     } catch {
       return { ok: false, status: null, cause: 'INVALID_URL', error: 'INVALID_URL: the subscription URL does not parse' };
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, status: null, cause: 'INVALID_URL', error: `INVALID_URL: unsupported scheme ${url.protocol}` };
-    const target = await Promise.race([checkTarget(url, { allowPrivate: opts.allowPrivate, resolve: opts.resolve ?? systemResolve }), deadline]);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      return { ok: false, status: null, cause: 'INVALID_URL', error: `INVALID_URL: unsupported scheme ${url.protocol}` };
+    const target = await Promise.race([
+      checkTarget(url, { allowPrivate: opts.allowPrivate, resolve: opts.resolve ?? systemResolve }),
+      deadline,
+    ]);
     if (!target.ok) {
       return target.reason === 'FORBIDDEN'
-        ? { ok: false, status: null, cause: 'WEBHOOK_URL_FORBIDDEN', error: `WEBHOOK_URL_FORBIDDEN: ${target.message}`, refusal: target.refusal }
+        ? {
+            ok: false,
+            status: null,
+            cause: 'WEBHOOK_URL_FORBIDDEN',
+            error: `WEBHOOK_URL_FORBIDDEN: ${target.message}`,
+            refusal: target.refusal,
+          }
         : { ok: false, status: null, cause: target.code, error: `${target.code}: ${target.message}` };
     }
     const mod = url.protocol === 'https:' ? https : http;
@@ -105,30 +142,7 @@ export async function postWebhook(rawUrl: string, headers: Record<string, string
       });
       onDeadline = () => req.destroy(new Deadline(opts.timeoutMs));
       req.on('error', reject);
-      req.on('response', (res) => {
-        const status = res.statusCode ?? 0;
-        let bytesRead = 0;
-        let done = false;
-        const finish = () => {
-          if (done) return;
-          done = true;
-          if (status >= 200 && status < 300) resolve({ ok: true, status, bytesRead });
-          else if (status >= 300 && status < 400) resolve({ ok: false, status, cause: 'REDIRECT', error: `HTTP ${status} (redirects are not followed)` });
-          else resolve({ ok: false, status, cause: 'HTTP_STATUS', error: `HTTP ${status}` });
-        };
-        res.on('data', (chunk: Buffer) => {
-          bytesRead += chunk.length;
-          if (bytesRead >= cap) {
-            // Enough: the rest is not read, the connection is closed.
-            finish();
-            res.destroy();
-            req.destroy();
-          }
-        });
-        res.on('end', finish);
-        res.on('error', () => finish());
-        res.on('close', finish);
-      });
+      req.on('response', (res) => onResponse(req, res, cap, resolve));
       req.end(body);
     });
     return await Promise.race([exchange, deadline]);

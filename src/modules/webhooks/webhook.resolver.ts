@@ -42,7 +42,13 @@ function input(i: WebhookSubscriptionInput): { input: svc.WebhookInput; userErro
           return id ? [id] : [];
         });
   return {
-    input: { url: i.url, topics: i.topics, active: i.active, warehouseIds: ids(i.warehouseIds, 'Warehouse', 'warehouseIds'), variantIds: ids(i.variantIds, 'Variant', 'variantIds') },
+    input: {
+      url: i.url,
+      topics: i.topics,
+      active: i.active,
+      warehouseIds: ids(i.warehouseIds, 'Warehouse', 'warehouseIds'),
+      variantIds: ids(i.variantIds, 'Variant', 'variantIds'),
+    },
     userErrors,
   };
 }
@@ -53,11 +59,15 @@ export class WebhookSubscriptionResolver {
   id(@Root() w: svc.WebhookRow) {
     return toGlobalId('WebhookSubscription', w.id);
   }
-  @FieldResolver(() => WebhookSubscriptionStatusEnum, { description: 'ACTIVE, PAUSED (by you) or DISABLED (by the gateway, see disabledReason).' })
+  @FieldResolver(() => WebhookSubscriptionStatusEnum, {
+    description: 'ACTIVE, PAUSED (by you) or DISABLED (by the gateway, see disabledReason).',
+  })
   status(@Root() w: svc.WebhookRow) {
     return w.active ? 'ACTIVE' : w.disabledReason ? 'DISABLED' : 'PAUSED';
   }
-  @FieldResolver(() => Int, { description: `Deliveries in a row that failed every attempt (a success resets it); at ${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} the gateway disables the subscription.` })
+  @FieldResolver(() => Int, {
+    description: `Deliveries in a row that failed every attempt (a success resets it); at ${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} the gateway disables the subscription.`,
+  })
   consecutiveFailedDeliveries(@Root() w: svc.WebhookRow) {
     return w.consecutiveFailures;
   }
@@ -77,7 +87,10 @@ export class WebhookSubscriptionResolver {
 
   @Authorized('webhooks:manage')
   @Mutation(() => WebhookSubscriptionPayload, { description: 'Creates a webhook subscription; the signing secret is returned once.' })
-  async webhookSubscriptionCreate(@Ctx() ctx: Context, @Arg('input', () => WebhookSubscriptionInput, { description: 'The subscription.' }) i: WebhookSubscriptionInput) {
+  async webhookSubscriptionCreate(
+    @Ctx() ctx: Context,
+    @Arg('input', () => WebhookSubscriptionInput, { description: 'The subscription.' }) i: WebhookSubscriptionInput,
+  ) {
     const parsed = input(i);
     if (parsed.userErrors.length) return { webhookSubscription: null, secret: null, deletedId: null, userErrors: parsed.userErrors };
     const r = await svc.createWebhook(ctx.app.db.prisma, storeOf(ctx), parsed.input, guard(ctx));
@@ -115,7 +128,10 @@ export class WebhookDeliveryResolver {
   eventId(@Root() d: svc.DeliveryRow) {
     return d.eventSeq;
   }
-  @FieldResolver(() => String, { description: 'The exact JSON body sent (byte for byte, the same on every attempt), without the headers; before the first attempt, the body that will be sent.' })
+  @FieldResolver(() => String, {
+    description:
+      'The exact JSON body sent (byte for byte, the same on every attempt), without the headers; before the first attempt, the body that will be sent.',
+  })
   payload(@Root() d: svc.DeliveryRow) {
     return d.body ?? deliveryBody(d);
   }
@@ -130,11 +146,18 @@ export class WebhookDeliveryResolver {
     @Ctx() ctx: Context,
     @Args(() => PageArgs) args: PageArgs,
     @Arg('subscriptionId', () => ID, { nullable: true, description: 'Only this subscription.' }) subscriptionId?: string,
-    @Arg('statuses', () => [WebhookDeliveryStatusEnum], { nullable: true, description: 'Only these statuses.' }) statuses?: WebhookDeliveryStatusEnum[],
+    @Arg('statuses', () => [WebhookDeliveryStatusEnum], { nullable: true, description: 'Only these statuses.' })
+    statuses?: WebhookDeliveryStatusEnum[],
   ) {
     const page = pageRequest(ctx, args, 'WebhookDelivery', 'CREATED_AT', true);
     const sub = subscriptionId != null ? (decodeIdList([subscriptionId], 'WebhookSubscription', 'subscriptionId') ?? [])[0] : null;
-    return toConnection(ctx, await svc.deliveryPage(tx(ctx), storeOf(ctx), { subscriptionId: sub, statuses }, page), 'WebhookDelivery', 'CREATED_AT', (r) => r.id);
+    return toConnection(
+      ctx,
+      await svc.deliveryPage(tx(ctx), storeOf(ctx), { subscriptionId: sub, statuses }, page),
+      'WebhookDelivery',
+      'CREATED_AT',
+      (r) => r.id,
+    );
   }
 
   @Authorized('webhooks:manage')

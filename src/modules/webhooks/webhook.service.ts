@@ -106,19 +106,27 @@ function validate(input: WebhookInput, creating: boolean): UserErrorShape[] {
     } catch {
       ok = false;
     }
-    if (!ok) errors.push(userError(ErrorCode.INVALID_INPUT, 'url must be an http(s) URL without credentials, at most 2048 characters', ['input', 'url']));
+    if (!ok)
+      errors.push(
+        userError(ErrorCode.INVALID_INPUT, 'url must be an http(s) URL without credentials, at most 2048 characters', ['input', 'url']),
+      );
   }
   if (creating || input.topics != null) {
     const t = input.topics ?? [];
     if (t.length === 0 || t.some((x) => !(WEBHOOK_TOPICS as readonly string[]).includes(x))) {
-      errors.push(userError(ErrorCode.INVALID_INPUT, `topics must be a non-empty subset of ${WEBHOOK_TOPICS.join(', ')}`, ['input', 'topics']));
+      errors.push(
+        userError(ErrorCode.INVALID_INPUT, `topics must be a non-empty subset of ${WEBHOOK_TOPICS.join(', ')}`, ['input', 'topics']),
+      );
     }
   }
   return errors;
 }
 
 function filterOf(input: WebhookInput) {
-  return { ...(input.warehouseIds ? { warehouseIds: input.warehouseIds } : {}), ...(input.variantIds ? { variantIds: input.variantIds } : {}) };
+  return {
+    ...(input.warehouseIds ? { warehouseIds: input.warehouseIds } : {}),
+    ...(input.variantIds ? { variantIds: input.variantIds } : {}),
+  };
 }
 
 export async function createWebhook(
@@ -194,11 +202,20 @@ export async function deleteWebhook(prisma: PrismaClient, storeId: string, id: s
 }
 
 export async function listWebhooks(prisma: PrismaClient, storeId: string): Promise<WebhookRow[]> {
-  const rows = await prisma.webhookSubscription.findMany({ where: { storeId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], omit: NO_SECRET });
+  const rows = await prisma.webhookSubscription.findMany({
+    where: { storeId },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    omit: NO_SECRET,
+  });
   return rows.map(asRow);
 }
 
-export function deliveryPage(tx: Tx, storeId: string, f: { subscriptionId?: string | null; statuses?: string[] | null }, page: PageRequest): Promise<Page<DeliveryRow>> {
+export function deliveryPage(
+  tx: Tx,
+  storeId: string,
+  f: { subscriptionId?: string | null; statuses?: string[] | null },
+  page: PageRequest,
+): Promise<Page<DeliveryRow>> {
   const params: unknown[] = [storeId];
   const where = ['d.store_id = $1'];
   if (f.subscriptionId) {
@@ -209,11 +226,25 @@ export function deliveryPage(tx: Tx, storeId: string, f: { subscriptionId?: stri
     params.push(f.statuses);
     where.push(`d.status::text = ANY($${params.length}::text[])`);
   }
-  return runPage<DeliveryRow>(tx, { select: DCOLS, from: 'webhook_deliveries d', where, params, sort: { expr: 'd.created_at', cast: 'timestamptz', idExpr: 'd.id', idCast: 'uuid' } }, page);
+  return runPage<DeliveryRow>(
+    tx,
+    {
+      select: DCOLS,
+      from: 'webhook_deliveries d',
+      where,
+      params,
+      sort: { expr: 'd.created_at', cast: 'timestamptz', idExpr: 'd.id', idCast: 'uuid' },
+    },
+    page,
+  );
 }
 
 /** Puts a delivery back in the queue for a fresh series of attempts. */
-export async function retryDelivery(tx: Tx, storeId: string, id: string | null): Promise<{ delivery: DeliveryRow | null; userErrors: UserErrorShape[] }> {
+export async function retryDelivery(
+  tx: Tx,
+  storeId: string,
+  id: string | null,
+): Promise<{ delivery: DeliveryRow | null; userErrors: UserErrorShape[] }> {
   const [d] = id
     ? await tx.query<DeliveryRow>(
         `UPDATE webhook_deliveries d SET status = 'PENDING', attempts = 0, next_attempt_at = now(), lease_until = NULL
@@ -289,7 +320,16 @@ export interface FailureOutcome {
  */
 export async function markFailed(
   tx: Tx,
-  f: { id: string; subscriptionId: string; status: number | null; error: string; body: string; maxAttempts: number; baseMs: number; disableNow?: string },
+  f: {
+    id: string;
+    subscriptionId: string;
+    status: number | null;
+    error: string;
+    body: string;
+    maxAttempts: number;
+    baseMs: number;
+    disableNow?: string;
+  },
 ): Promise<FailureOutcome> {
   const [d] = await tx.query<{ status: string }>(
     `UPDATE webhook_deliveries SET last_status_code = $2, last_error = left($3, 500), lease_until = NULL, body = coalesce(body, $6),
@@ -300,7 +340,8 @@ export async function markFailed(
   );
   const failedForGood = d?.status === 'FAILED';
   if (!failedForGood && !f.disableNow) return { failedForGood, disabledReason: null, consecutiveFailures: 0 };
-  const threshold = `${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} deliveries in a row failed all their attempts; last error: ${f.error}`.slice(0, 500);
+  const threshold =
+    `${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} deliveries in a row failed all their attempts; last error: ${f.error}`.slice(0, 500);
   const [s] = await tx.query<{ disabled: boolean; reason: string | null; n: number }>(
     `WITH old AS (SELECT id, active FROM webhook_subscriptions WHERE id = $1 FOR UPDATE),
      upd AS (

@@ -87,7 +87,9 @@ export class WebhookSubscription {
   disabledReason!: string | null;
   @Field(() => DateTime, { nullable: true, description: 'When the gateway disabled it, while DISABLED.' })
   disabledAt!: Date | null;
-  @Field(() => Int, { description: `Deliveries in a row that failed every attempt (a success resets it); at ${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} the gateway disables the subscription.` })
+  @Field(() => Int, {
+    description: `Deliveries in a row that failed every attempt (a success resets it); at ${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} the gateway disables the subscription.`,
+  })
   consecutiveFailedDeliveries!: number;
 }
 
@@ -108,13 +110,20 @@ export class WebhookDelivery {
   nextAttemptAt!: Date | null;
   @Field(() => Int, { nullable: true, description: 'HTTP status of the last attempt.' })
   lastStatusCode!: number | null;
-  @Field(() => String, { nullable: true, description: 'Why the last attempt failed: the HTTP status, or the cause (ECONNREFUSED, TIMEOUT, a TLS error code, WEBHOOK_URL_FORBIDDEN, …) and its detail.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why the last attempt failed: the HTTP status, or the cause (ECONNREFUSED, TIMEOUT, a TLS error code, WEBHOOK_URL_FORBIDDEN, …) and its detail.',
+  })
   lastError!: string | null;
   @Field(() => DateTime, { description: 'When the event was queued.' })
   createdAt!: Date;
   @Field(() => DateTime, { nullable: true, description: 'When it was delivered.' })
   deliveredAt!: Date | null;
-  @Field({ description: 'The exact JSON body sent (byte for byte, the same on every attempt), without the headers; before the first attempt, the body that will be sent.' })
+  @Field({
+    description:
+      'The exact JSON body sent (byte for byte, the same on every attempt), without the headers; before the first attempt, the body that will be sent.',
+  })
   payload!: string;
 }
 
@@ -130,7 +139,11 @@ export class WebhookSubscriptionInput {
   warehouseIds?: string[] | null;
   @Field(() => [ID], { nullable: true, description: 'Only these variants.' })
   variantIds?: string[] | null;
-  @Field(() => Boolean, { nullable: true, description: 'Active (default true). true also re-enables a subscription the gateway DISABLED (its url is checked again); false pauses it.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Active (default true). true also re-enables a subscription the gateway DISABLED (its url is checked again); false pauses it.',
+  })
   active?: boolean | null;
 }
 

@@ -26,8 +26,10 @@ export class WebhookWorker {
 
   constructor(private readonly app: App) {
     this.tx = { pool: app.tx.pool, maxRetries: app.tx.maxRetries };
-    this.loop = new CoalescedLoop(() => this.round(), app.config.webhookPollMs, (e) =>
-      this.app.log.warn('webhook delivery round failed; will retry', { err: e.message }),
+    this.loop = new CoalescedLoop(
+      () => this.round(),
+      app.config.webhookPollMs,
+      (e) => this.app.log.warn('webhook delivery round failed; will retry', { err: e.message }),
     );
   }
 
@@ -77,7 +79,11 @@ export class WebhookWorker {
       await withConn(this.tx, (tx) => markDelivered(tx, c.id, r.status, body));
       observeWebhook('delivered', c);
       const failures = this.failures.success(c.subscriptionId);
-      if (failures > 0) log.info('webhook endpoint recovered', { subscription: toGlobalId('WebhookSubscription', c.subscriptionId), failuresBefore: failures });
+      if (failures > 0)
+        log.info('webhook endpoint recovered', {
+          subscription: toGlobalId('WebhookSubscription', c.subscriptionId),
+          failuresBefore: failures,
+        });
       return;
     }
     const disableNow = r.refusal
@@ -101,7 +107,11 @@ export class WebhookWorker {
     if (outcome.disabledReason) {
       // The failure state is kept: attempts still in flight must not start a new run of logs.
       this.failures.failure(c.subscriptionId, r.cause);
-      log.warn('webhook subscription disabled', { subscription, reason: outcome.disabledReason, ...(r.refusal ? { refusedAddress: r.refusal.address } : {}) });
+      log.warn('webhook subscription disabled', {
+        subscription,
+        reason: outcome.disabledReason,
+        ...(r.refusal ? { refusedAddress: r.refusal.address } : {}),
+      });
       return;
     }
     const d = this.failures.failure(c.subscriptionId, r.cause);

@@ -14,8 +14,15 @@ export const products = graphql`
 export const productsFragment = graphql`
   fragment RelayProducts_query on Query
   @refetchable(queryName: "RelayProductsPaginationQuery")
-  @argumentDefinitions(first: { type: "Int" }, after: { type: "String" }, last: { type: "Int" }, before: { type: "String" }, filter: { type: "ProductFilter" }) {
-    products(first: $first, after: $after, last: $last, before: $before, filter: $filter) @connection(key: "RelayProducts_products", filters: ["filter"]) {
+  @argumentDefinitions(
+    first: { type: "Int" }
+    after: { type: "String" }
+    last: { type: "Int" }
+    before: { type: "String" }
+    filter: { type: "ProductFilter" }
+  ) {
+    products(first: $first, after: $after, last: $last, before: $before, filter: $filter)
+      @connection(key: "RelayProducts_products", filters: ["filter"]) {
       edges {
         node {
           id
