@@ -10,7 +10,7 @@
 const LAYERS = [
   { name: 'entry', paths: ['src/main.ts', 'src/startup-error.ts', 'src/cli/'] },
   { name: 'server', paths: ['src/server.ts', 'src/server/', 'src/http/', 'src/admin/'] },
-  { name: 'commands', paths: ['src/cli/commands/', 'src/cli/io.ts', 'src/cli/args.ts'] },
+  { name: 'commands', paths: ['src/commands/'] },
   { name: 'modules', paths: ['src/modules/'] },
   { name: 'stock-core', paths: ['src/modules/stock/'] },
   { name: 'graphql-kit', paths: ['src/graphql/', 'src/validation.ts'] },

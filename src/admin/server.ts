@@ -7,8 +7,8 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { App } from '../app';
-import { COMMANDS } from '../cli/commands';
-import type { CliIO, OutStream } from '../cli/io';
+import { COMMANDS } from '../commands';
+import type { CliIO, OutStream } from '../commands/io';
 import {
   PROTOCOL_VERSION,
   adminSocketPath,

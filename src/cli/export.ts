@@ -1,4 +1,4 @@
-/** `npm run export`: see src/cli/commands/export.ts. */
+/** `npm run export`: see src/commands/export.ts. */
 import { runCli } from './run';
 
 runCli('export');

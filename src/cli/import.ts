@@ -1,4 +1,4 @@
-/** `npm run import`: see src/cli/commands/import.ts. */
+/** `npm run import`: see src/commands/import.ts. */
 import { runCli } from './run';
 
 runCli('import');

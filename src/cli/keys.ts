@@ -1,4 +1,4 @@
-/** `npm run key:create`, `key:list`, `key:revoke`: see src/cli/commands/keys.ts. */
+/** `npm run key:create`, `key:list`, `key:revoke`: see src/commands/keys.ts. */
 import { runCli } from './run';
 
 runCli('keys');

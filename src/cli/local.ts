@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../db/client';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../log';
 import type { App } from '../app';
-import type { CliIO, Command } from './io';
+import type { CliIO, Command } from '../commands/io';
 
 export async function runHere(config: Config, command: Command, argv: string[], io: CliIO): Promise<number> {
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);

@@ -1,4 +1,4 @@
-/** `npm run migrate`: see src/cli/commands/migrate.ts. */
+/** `npm run migrate`: see src/commands/migrate.ts. */
 import { runCli } from './run';
 
 runCli('migrate');

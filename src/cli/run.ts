@@ -6,7 +6,7 @@
  */
 import { configOrReport, loadConfig } from '../config';
 import { adminSocketPath, dataDirOwner } from '../admin/protocol';
-import type { CliIO } from './io';
+import type { CliIO } from '../commands/io';
 
 function processIO(): CliIO {
   let interrupts = 0;
@@ -46,7 +46,7 @@ async function main(command: string, argv: string[]): Promise<number> {
     if (code !== null) return code;
   }
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when the command runs here (see inGateway) */
-  const { COMMANDS } = require('./commands') as typeof import('./commands');
+  const { COMMANDS } = require('../commands') as typeof import('../commands');
   const { runHere } = require('./local') as typeof import('./local');
   /* eslint-enable @typescript-eslint/no-require-imports */
   try {

@@ -1,4 +1,4 @@
-/** `npm run seed`: see src/cli/commands/seed.ts. */
+/** `npm run seed`: see src/commands/seed.ts. */
 import { runCli } from './run';
 
 runCli('seed');

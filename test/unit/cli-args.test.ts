@@ -1,5 +1,5 @@
 /** The CLIs' argument parsing (node:util parseArgs) keeps the project's one-line usage errors. */
-import { parseCliArgs, type ArgSpec } from '../../src/cli/args';
+import { parseCliArgs, type ArgSpec } from '../../src/commands/args';
 
 class UsageError extends Error {}
 const SPEC: ArgSpec = { strings: ['mode', 'note'], booleans: ['json'], usage: 'usage: x FILE', error: (m) => new UsageError(m) };

@@ -1,5 +1,5 @@
 /** The commands that need the database, by name; loaded on first use (the CLI entry stays light). */
-import type { Command } from '../io';
+import type { Command } from './io';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const COMMANDS: Record<string, () => Command> = {

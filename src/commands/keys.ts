@@ -5,11 +5,11 @@
  *   npm run key:revoke -- <key id | prefix as listed | whole key>
  *   npm run key:quota  -- <key id | prefix as listed | whole key> <points>/<day|month> | none
  */
-import { parseCliArgs, type ArgSpec } from '../args';
-import type { CommandContext } from '../io';
-import { KeyError, createApiKey, listApiKeys, revokeApiKey, setApiKeyQuota } from '../../modules/auth/keys.service';
-import { parseQuota } from '../../modules/auth/quota';
-import { SCOPES } from '../../graphql/scopes';
+import { parseCliArgs, type ArgSpec } from './args';
+import type { CommandContext } from './io';
+import { KeyError, createApiKey, listApiKeys, revokeApiKey, setApiKeyQuota } from '../modules/auth/keys.service';
+import { parseQuota } from '../modules/auth/quota';
+import { SCOPES } from '../graphql/scopes';
 
 export const USAGE = `usage:
   key:create --store <code> [--publishable | --kind sk|pk] [--scopes ${SCOPES.join(',')}] [--name text] [--create-store] [--quota <points>/<day|month>]

@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseCliArgs } from '../args';
-import type { CommandContext } from '../io';
-import { CsvExportError, exportCsv } from '../../modules/csv/csv-export.service';
+import { parseCliArgs } from './args';
+import type { CommandContext } from './io';
+import { CsvExportError, exportCsv } from '../modules/csv/csv-export.service';
 
 const USAGE = 'usage: npm run --silent export -- [--store HANDLE] [--warehouse CODE] [--out FILE] > stock.csv';
 

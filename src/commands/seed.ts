@@ -1,6 +1,6 @@
 /** `npm run seed`: loads the demo data (store "demo") into the configured database. */
-import type { CommandContext } from '../io';
-import { DEMO_STORE, seedDemo, writeDevKeyFile } from '../../modules/demo/demo';
+import type { CommandContext } from './io';
+import { DEMO_STORE, seedDemo, writeDevKeyFile } from '../modules/demo/demo';
 
 export async function run({ io, app: open }: CommandContext): Promise<number> {
   const app = await open();

@@ -11,9 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
-import { parseCliArgs, type ArgSpec } from '../args';
-import type { CommandContext, OutStream } from '../io';
-import type { AuthInfo } from '../../graphql/scopes';
+import { parseCliArgs, type ArgSpec } from './args';
+import type { CommandContext, OutStream } from './io';
+import type { AuthInfo } from '../graphql/scopes';
 import {
   CsvImportError,
   MAX_SEED_LENGTH,
@@ -22,9 +22,9 @@ import {
   type ImportMode,
   type ImportProgress,
   type ImportSummary,
-} from '../../modules/csv/csv-import.service';
-import { MOVEMENT_REASONS, type MovementReason } from '../../modules/stock';
-import { LIMITS } from '../../validation';
+} from '../modules/csv/csv-import.service';
+import { MOVEMENT_REASONS, type MovementReason } from '../modules/stock';
+import { LIMITS } from '../validation';
 
 const USAGE = `usage: npm run import -- FILE.csv [--mode set|adjust] [--warehouse CODE] [--dry-run] [--store HANDLE]
          [--seed TEXT] [--errors FILE] [--reason REASON] [--note TEXT] [--batch-size N] [--concurrency N] [--json] [--quiet]`;

@@ -1,6 +1,6 @@
 /** `npm run migrate`: applies pending migrations to the configured database and lists them. */
-import type { CommandContext } from '../io';
-import { pendingMigrations } from '../../db/migrate';
+import type { CommandContext } from './io';
+import { pendingMigrations } from '../db/migrate';
 
 export async function run({ io, app: open, migrated }: CommandContext): Promise<number> {
   const app = await open();
