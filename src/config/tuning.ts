@@ -51,7 +51,7 @@ export const TUNING_KNOBS = {
   /** Safety-net poll of the outbox (LISTEN/NOTIFY and local commits wake it sooner). */
   EVENTS_POLL_MS: knob(500, 10, 60_000),
   /** How long sequenced events stay resumable (whole seconds). */
-  OUTBOX_RETENTION_MS: knob(3 * DAY_MS, 3_600_000, 365 * DAY_MS),
+  OUTBOX_RETENTION_MS: knob(3 * DAY_MS, 10_000, 365 * DAY_MS),
   /** Events a subscriber may have pending before it is cut off as too slow (at least two hub batches). */
   SUBSCRIPTION_BUFFER: knob(5000, 1000, 1_000_000),
   /** Held subscription frames are written (all sockets together) at most once per this interval; 0: every event at once. */

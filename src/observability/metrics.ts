@@ -204,8 +204,8 @@ dbGauge(
 /** The SQL of the database-wide gauges. */
 export const DATABASE_GAUGES_SQL = `SELECT
   (SELECT count(*) FROM reservations WHERE status = 'ACTIVE' AND expires_at > now())::int AS active,
-  (SELECT count(*) FROM outbox_events WHERE seq IS NULL)::int AS backlog,
-  coalesce(extract(epoch FROM now() - (SELECT min(created_at) FROM outbox_events WHERE seq IS NULL)), 0)::float8 AS oldest,
+  (SELECT count(*) FROM outbox_events)::int AS backlog,
+  coalesce(extract(epoch FROM now() - (SELECT min(created_at) FROM outbox_events)), 0)::float8 AS oldest,
   (SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING')::int AS pending`;
 
 let defaultsOn = false;

@@ -24,15 +24,16 @@ export async function checkInvariants(app: App, storeId: string) {
 }
 
 /**
- * The outbox delivery sequence has no gaps: every number between the lowest kept seq and the
- * highest is assigned exactly once. `pending` counts committed events not yet sequenced.
+ * Every store's event stream has no gaps: every number between the store's lowest kept seq and the
+ * highest is assigned exactly once (summed over the stores). `pending` counts committed events not
+ * yet numbered.
  */
 export async function outboxGaps(pool: { query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }> }) {
-  const { rows } =
-    await pool.query(`SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, coalesce(min(seq), 1)::bigint AS lo, coalesce(max(seq), 0)::bigint AS hi,
-      (SELECT count(*)::int FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`);
-  const r = rows[0] as { n: number; d: number; lo: string; hi: string; pending: number };
-  return { missing: Number(r.hi) - Number(r.lo) + 1 - r.d, duplicated: r.n - r.d, pending: r.pending };
+  const { rows } = await pool.query(`SELECT coalesce(sum(hi - lo + 1 - d), 0)::int AS missing, coalesce(sum(n - d), 0)::int AS duplicated,
+      (SELECT count(*)::int FROM outbox_events) AS pending
+    FROM (SELECT store_id, count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi FROM event_log GROUP BY store_id) s`);
+  const r = rows[0] as { missing: number; duplicated: number; pending: number };
+  return { missing: r.missing, duplicated: r.duplicated, pending: r.pending };
 }
 
 /**

@@ -280,11 +280,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     if (seed.inventoryBulkUpdate.updatedCount !== all.length * whs.length) throw new Error(`setup: ${JSON.stringify(seed)}`);
     // Subscribers start after the setup's events: wait until they are sequenced.
-    for (let i = 0; Number((await db.query(`SELECT count(*) AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n) > 0; i++) {
+    for (let i = 0; Number((await db.query(`SELECT count(*) AS n FROM outbox_events`)).rows[0].n) > 0; i++) {
       if (i > 200) throw new Error('setup events were not sequenced within 20 s');
       await sleep(100);
     }
-    const startSeq = Number((await db.query(`SELECT coalesce(max(seq), 0) AS s FROM outbox_events WHERE seq IS NOT NULL`)).rows[0].s);
+    const startSeq = Number(
+      (await db.query(`SELECT coalesce(max(head), 0) AS s FROM event_streams WHERE store_id = $1`, [storeId])).rows[0].s,
+    );
 
     for (let i = 0; i < report.subscribers.count; i++) {
       const s = new SoakSubscriber(() => pick(gateways.filter((g) => g.up)) ?? gateways[0], key, String(startSeq));
@@ -509,10 +511,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     let head = 0;
     let expectedSeqs: number[] = [];
     for (;;) {
-      const pending = Number((await q(`SELECT count(*) AS n FROM outbox_events WHERE seq IS NULL`))[0].n);
+      const pending = Number((await q(`SELECT count(*) AS n FROM outbox_events`))[0].n);
       expectedSeqs = (
         await q<{ seq: string }>(
-          `SELECT seq FROM outbox_events WHERE store_id = $1 AND topic = 'INVENTORY_UPDATED' AND seq > $2 ORDER BY seq`,
+          `SELECT seq FROM event_log WHERE store_id = $1 AND topic = 'INVENTORY_UPDATED' AND seq > $2 ORDER BY seq`,
           [storeId, startSeq],
         )
       ).map((r) => Number(r.seq));
@@ -593,12 +595,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         hi: string;
         d: string;
         pending: string;
-      }>(`SELECT count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi,
-        (SELECT count(*) FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`)
+      }>(
+        `SELECT count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi,
+        (SELECT count(*) FROM outbox_events) AS pending FROM event_log WHERE store_id = $1`,
+        [storeId],
+      )
     )[0];
     const missing = Number(gaps.hi) - Number(gaps.lo) + 1 - Number(gaps.d);
     check(
-      'the outbox sequence has no gaps',
+      "the store's event stream has no gaps",
       missing === 0 && gaps.n === gaps.d && Number(gaps.pending) === 0,
       `seq ${gaps.lo}..${gaps.hi}: ${missing} missing, ${Number(gaps.n) - Number(gaps.d)} duplicated, ${gaps.pending} unsequenced`,
     );
