@@ -11,6 +11,7 @@ import { fromGlobalId, toGlobalId } from '../../src/graphql/ids';
 import { createLogger } from '../../src/log';
 import { startGateway, type Gateway } from '../../src/server';
 import { sweepOnce } from '../../src/modules/reservations/expiry';
+import { metricsText } from '../../src/observability/metrics';
 import { createProduct, createTestStore, createWarehouse, setStock, stockedSku, uniq } from '../helpers/factories';
 import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { checkInvariants } from '../helpers/invariants';
@@ -261,6 +262,7 @@ describe('reservationExtend', () => {
     expect(e.idempotentReplay).toBe(false);
     expect(Date.parse(e.reservation.expiresAt) - Date.parse(r.expiresAt)).toBeGreaterThan(590_000);
     expect(e.reservation.lines).toEqual([{ status: 'ACTIVE', quantity: 3 }]);
+    expect(await metricsText()).toMatch(/inventory_reservations_total\{event="extended"\} [1-9]/);
     const again = await extend({ reservationId: r.id, ttlSeconds: 600, idempotencyKey: key }, reserver);
     expect(again).toEqual({ ...e, idempotentReplay: true });
     const reused = await extend({ reservationId: r.id, ttlSeconds: 700, idempotencyKey: key }, reserver);
