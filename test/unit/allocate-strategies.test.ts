@@ -242,6 +242,20 @@ describe('properties over random carts (seeded)', () => {
       expect(single).toBeGreaterThan(100);
     }));
 
+  it('MOST_AVAILABLE: a successful single line starts with the level that had the most available', () =>
+    withSeed(async (rand) => {
+      for (let n = 0; n < 1000; n++) {
+        const { cands, lines, lineVariant, shipTo } = randomCase(rand);
+        const line = { quantity: lines[0].quantity };
+        const r = allocate([line], [lineVariant[0]], cands, { strategy: 'MOST_AVAILABLE', shipTo });
+        if (r.errors.length) continue;
+        const pool = linePool(line, 0, cands, lineVariant[0], shipTo).pool!;
+        const most = Math.max(...pool.map((c) => Math.max(0, c.available)));
+        expect(Math.max(0, cands.find((c) => c.id === r.allocations[0].levelId)!.available)).toBe(most);
+        if (most >= line.quantity) expect(r.allocations).toHaveLength(1);
+      }
+    }));
+
   it('with named lines, FEWEST_SPLITS stays in one warehouse whenever that one can serve the whole cart', () =>
     withSeed(async (rand) => {
       for (let n = 0; n < 2000; n++) {
