@@ -67,9 +67,11 @@ export const m = {
     'Committed stock changes of one inventory level, by reason (an expiry of due reservation lines on a level counts once as EXPIRY).',
     ['reason'] as const,
   ),
-  reservations: counter('inventory_reservations_total', 'Reservation mutations that succeeded, by event (created, committed, released).', [
-    'event',
-  ] as const),
+  reservations: counter(
+    'inventory_reservations_total',
+    'Reservation mutations that succeeded, by event (created, committed, released, extended).',
+    ['event'] as const,
+  ),
   expiredUnits: counter(
     'inventory_reservation_expired_units_total',
     'Reserved units returned to stock by expiry (the sweeper and lazy expiry).',
@@ -279,6 +281,7 @@ const RESERVATION_EVENTS: Record<string, string> = {
   inventoryReserve: 'created',
   reservationCommit: 'committed',
   reservationRelease: 'released',
+  reservationExtend: 'extended',
 };
 
 /**

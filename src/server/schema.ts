@@ -15,6 +15,7 @@ import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver'
 import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver, StockMovementReservationResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
+import { StoreSettingsResolver } from '../modules/reservations/store-settings.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from '../graphql/context';
@@ -58,6 +59,7 @@ export const resolvers = [
   WebhookSubscriptionResolver,
   WebhookDeliveryResolver,
   ApiKeyResolver,
+  StoreSettingsResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;

@@ -43,6 +43,7 @@ export const queries = {
   webhookSubscriptions: ops.WebhookSubscriptionsDocument,
   webhookDeliveries: ops.WebhookDeliveriesDocument,
   currentApiKey: ops.CurrentApiKeyDocument,
+  storeSettings: ops.StoreSettingsDocument,
 } as const;
 
 /** Mutation methods: one per root mutation field, named after it, returning its payload. */
@@ -61,10 +62,12 @@ export const mutations = {
   inventoryReserve: ops.InventoryReserveDocument,
   reservationRelease: ops.ReservationReleaseDocument,
   reservationCommit: ops.ReservationCommitDocument,
+  reservationExtend: ops.ReservationExtendDocument,
   webhookSubscriptionCreate: ops.WebhookSubscriptionCreateDocument,
   webhookSubscriptionUpdate: ops.WebhookSubscriptionUpdateDocument,
   webhookSubscriptionDelete: ops.WebhookSubscriptionDeleteDocument,
   webhookDeliveryRetry: ops.WebhookDeliveryRetryDocument,
+  storeSettingsUpdate: ops.StoreSettingsUpdateDocument,
 } as const;
 
 /** Subscriptions: one per root subscription field. */

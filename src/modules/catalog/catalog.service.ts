@@ -17,6 +17,7 @@ import {
   validatePrice,
   validateVariant,
   validateWarehouse,
+  normalizeServed,
   type ProductCreateInput,
   type ProductRow,
   type ProductUpdateInput,
@@ -202,6 +203,8 @@ export async function createWarehouse(prisma: PrismaClient, storeId: string, inp
         active: input.active ?? true,
         priority: input.priority ?? 0,
         marketplace: input.marketplace ?? null,
+        servesCountries: normalizeServed(input.servesCountries ?? []),
+        servesZones: normalizeServed(input.servesZones ?? []),
       },
     });
     return ok(w);
@@ -233,6 +236,8 @@ export async function updateWarehouse(
         ...(input.active != null ? { active: input.active } : {}),
         ...(input.priority != null ? { priority: input.priority } : {}),
         ...(input.marketplace !== undefined ? { marketplace: input.marketplace } : {}),
+        ...(input.servesCountries != null ? { servesCountries: normalizeServed(input.servesCountries) } : {}),
+        ...(input.servesZones != null ? { servesZones: normalizeServed(input.servesZones) } : {}),
         updatedAt: new Date(),
       },
     });
