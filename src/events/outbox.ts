@@ -51,19 +51,21 @@ const toEvent = (r: Row): OutboxEvent => ({
   createdAt: r.created_at,
 });
 
-/** Queued rows (the oldest) whose stores a sequencing transaction considers. */
-const LOOK_AHEAD = 10_000;
-
 /**
- * The stores this transaction may number: those of the oldest queued events whose sequencer lock it got
- * (another instance numbering a store keeps it; its commit notifies us). The list goes to the
- * numbering statement through a transaction-local setting, so that statement, which starts after
- * the locks are held, sees every earlier sequencing of those stores.
+ * The stores this transaction may number: those with queued events (a skip scan of the queue's key,
+ * (store_id, id): one probe per store) whose sequencer lock it got (another instance numbering a
+ * store keeps it; its commit notifies us). The list goes to the numbering statement through a
+ * transaction-local setting, so that statement, which starts after the locks are held, sees every
+ * earlier numbering of those stores.
  */
-const LOCK_STORES_SQL = `SELECT set_config('app.seq_stores', coalesce(string_agg(store_id::text, ',') FILTER (WHERE got), ''), true) AS stores,
+const LOCK_STORES_SQL = `WITH RECURSIVE q AS (
+    (SELECT store_id FROM outbox_events ORDER BY store_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT o.store_id FROM outbox_events o WHERE o.store_id > q.store_id ORDER BY o.store_id LIMIT 1) FROM q WHERE q.store_id IS NOT NULL
+  )
+SELECT set_config('app.seq_stores', coalesce(string_agg(store_id::text, ',') FILTER (WHERE got), ''), true) AS stores,
        count(*) FILTER (WHERE NOT got) AS busy
-  FROM (SELECT store_id, pg_try_advisory_xact_lock(${SEQUENCER_LOCK}, hashtext(store_id::text)) AS got
-          FROM (SELECT DISTINCT store_id FROM (SELECT store_id FROM outbox_events ORDER BY id LIMIT ${LOOK_AHEAD}) o) q) s`;
+  FROM (SELECT store_id, pg_try_advisory_xact_lock(${SEQUENCER_LOCK}, hashtext(store_id::text)) AS got FROM q WHERE store_id IS NOT NULL) s`;
 
 /**
  * The numbering statement (at most `batch` rows; `$1` when prepared): takes the oldest queued rows
@@ -75,9 +77,11 @@ const LOCK_STORES_SQL = `SELECT set_config('app.seq_stores', coalesce(string_agg
 const SEQUENCE_SQL = (batch: string) => `WITH mine AS MATERIALIZED (
        SELECT s::uuid AS store_id FROM unnest(string_to_array(nullif(current_setting('app.seq_stores', true), ''), ',')) s
      ), pending AS MATERIALIZED (
-       SELECT id FROM outbox_events WHERE store_id IN (SELECT store_id FROM mine) ORDER BY id LIMIT ${batch}
+       SELECT p.id, m.store_id FROM mine m
+        CROSS JOIN LATERAL (SELECT id FROM outbox_events o WHERE o.store_id = m.store_id ORDER BY id LIMIT ${batch}) p
+        ORDER BY p.id LIMIT ${batch}
      ), del AS (
-       DELETE FROM outbox_events o USING pending p WHERE o.id = p.id
+       DELETE FROM outbox_events o USING pending p WHERE o.store_id = p.store_id AND o.id = p.id
        RETURNING o.id, o.store_id, o.topic, o.level_id, o.payload, o.created_at, o.traceparent
      ), counts AS (
        SELECT store_id, count(*)::bigint AS c FROM del GROUP BY store_id

@@ -74,8 +74,9 @@ function setupSql(): [string, unknown[]][] {
         const expires = l.due ? `now() - interval '1 minute'` : `now() + interval '1 hour'`;
         out.push([`INSERT INTO reservations (id, store_id, expires_at) VALUES ($1, $2, ${expires})`, [l.reservation, STORE]]);
         out.push([
-          `INSERT INTO reservation_lines (id, reservation_id, inventory_level_id, quantity, original_quantity, expires_at) VALUES ($1, $2, $3, $4, $4, ${expires})`,
-          [l.line, l.reservation, level, l.q],
+          `INSERT INTO reservation_lines (id, store_id, reservation_id, inventory_level_id, quantity, original_quantity, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $5, ${expires})`,
+          [l.line, STORE, l.reservation, level, l.q],
         ]);
       }
     }

@@ -531,8 +531,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       log(`${ok ? 'PASS' : 'FAIL'} ${name}: ${detail}`);
     };
     const ledger = await q(
-      `SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
-       WHERE l.store_id = $1 GROUP BY l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0) OR l.reserved <> coalesce(sum(m.reserved_delta), 0)`,
+      `SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.store_id = l.store_id AND m.inventory_level_id = l.id
+       WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0) OR l.reserved <> coalesce(sum(m.reserved_delta), 0)`,
       [storeId],
     );
     const levels = Number((await q(`SELECT count(*) AS n FROM inventory_levels WHERE store_id = $1`, [storeId]))[0].n);

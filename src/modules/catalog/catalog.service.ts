@@ -56,10 +56,10 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
     );
   }
   if (errors.length) return fail(...errors);
+  // Nested under the product: the variants' store_id is the product's (relation on (storeId, productId)).
   const rows =
     variants.length > 0
       ? variants.map((v, i) => ({
-          storeId,
           sku: v.sku,
           label: v.label ?? defaultLabel(v.options),
           options: (v.options ?? []) as object,
@@ -67,7 +67,7 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
           isDefault: v.isDefault ?? (i === 0 && !variants.some((x) => x.isDefault)),
           ...priceData(v.price),
         }))
-      : [{ storeId, sku: (input.sku ?? input.externalId)!, label: 'Default', options: [] as object, externalId: null, isDefault: true }];
+      : [{ sku: (input.sku ?? input.externalId)!, label: 'Default', options: [] as object, externalId: null, isDefault: true }];
   try {
     const product = await prisma.product.create({
       data: { storeId, name: input.name, externalId: input.externalId ?? null, active: input.active ?? true, variants: { create: rows } },
@@ -169,7 +169,7 @@ export async function updateVariant(
           data: { isDefault: false },
         });
       return tx.variant.update({
-        where: { id: current.id },
+        where: { storeId_id: { storeId, id: current.id } },
         data: {
           ...(input.sku != null ? { sku: input.sku } : {}),
           ...(input.label != null ? { label: input.label } : {}),

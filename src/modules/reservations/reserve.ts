@@ -39,9 +39,9 @@ const LOCK_LEVELS_SQL = preparedStatement(
   'reserve_lock',
   `SELECT l.id, l.variant_id, v.sku, l.warehouse_id, w.code, w.priority, w.read_only, w.active, w.serves_countries, w.serves_zones
   FROM inventory_levels l
-  JOIN variants v ON v.id = l.variant_id
-  JOIN warehouses w ON w.id = l.warehouse_id
- WHERE l.store_id = $1 AND v.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]))
+  JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+  JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id
+ WHERE l.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]))
  ORDER BY l.id
    FOR UPDATE OF l`,
 );
@@ -54,8 +54,8 @@ const INSERT_RESERVATION_SQL = preparedStatement(
   VALUES ($1, $2, 'ACTIVE', $3, now() + make_interval(secs => $4), $5, $6)
   RETURNING *
 ), rl AS (
-  INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
-  SELECT r.id, a.level_id, a.q, a.q, r.expires_at, a.pos
+  INSERT INTO reservation_lines (store_id, reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
+  SELECT r.store_id, r.id, a.level_id, a.q, a.q, r.expires_at, a.pos
     FROM unnest($7::uuid[], $8::int[], $9::int[]) AS a(level_id, q, pos), r
   RETURNING *
 )
@@ -183,7 +183,7 @@ async function candidates(tx: Tx, storeId: string, variantIds: string[]): Promis
     `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active, w.serves_countries, w.serves_zones,
             (l.on_hand - ${effectiveReserved()} - l.safety_stock)::int AS available,
             (SELECT s.allocation_strategy::text FROM stores s WHERE s.id = $1) AS strategy
-       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id
+       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id
       WHERE l.store_id = $1 AND l.variant_id = ANY($2::uuid[])
       ORDER BY w.priority, w.code`,
     [storeId, variantIds],
