@@ -8,7 +8,7 @@
  *  - errors (future, before the level existed, bad ranges) and access (publishable keys, scopes);
  *  - statement counts: one statement for the snapshots of any number of levels, one per summary.
  */
-import { createProduct, createWarehouse, uniq } from '../helpers/factories';
+import { createProduct, createTestStore, createWarehouse, uniq } from '../helpers/factories';
 import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { eventually, pastInDatabase } from '../helpers/poll';
 import { withSeed } from '../helpers/rng';
@@ -204,5 +204,232 @@ describe('snapshot: errors and access', () => {
     expect((await pk(summary, { f })).body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await noScope(summary, { f })).body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect((await ok(reader(summary, { f }))).stockMovementsSummary.buckets.length).toBeGreaterThan(0);
+  });
+});
+
+type Unit = 'HOUR' | 'DAY' | 'WEEK';
+interface LedgerRow {
+  at: Date;
+  reason: string;
+  dOnHand: number;
+  dReserved: number;
+  dIncoming: number;
+  variantId: string;
+  warehouseId: string;
+  productId: string;
+}
+
+/** The start of a UTC period (ISO weeks start on Monday). */
+function periodStart(d: Date, unit: Unit): string {
+  const x = new Date(d);
+  x.setUTCMinutes(0, 0, 0);
+  if (unit !== 'HOUR') x.setUTCHours(0);
+  if (unit === 'WEEK') x.setUTCDate(x.getUTCDate() - ((x.getUTCDay() + 6) % 7));
+  return x.toISOString();
+}
+
+/** What the summary must say, summed here from the ledger rows. */
+function expected(rows: LedgerRow[], from: Date, to: Date, unit: Unit, keep: (r: LedgerRow) => boolean) {
+  const out = new Map<
+    string,
+    { periodStart: string; reason: string; onHandChange: bigint; reservedChange: bigint; incomingChange: bigint; movements: bigint }
+  >();
+  for (const r of rows) {
+    if (r.at < from || r.at >= to || !keep(r)) continue;
+    const p = periodStart(r.at, unit);
+    const k = `${p}|${r.reason}`;
+    const b = out.get(k) ?? { periodStart: p, reason: r.reason, onHandChange: 0n, reservedChange: 0n, incomingChange: 0n, movements: 0n };
+    b.onHandChange += BigInt(r.dOnHand);
+    b.reservedChange += BigInt(r.dReserved);
+    b.incomingChange += BigInt(r.dIncoming);
+    b.movements += 1n;
+    out.set(k, b);
+  }
+  return [...out.values()]
+    .sort((a, b) => (a.periodStart === b.periodStart ? (a.reason < b.reason ? -1 : 1) : a.periodStart < b.periodStart ? -1 : 1))
+    .map((b) => ({
+      ...b,
+      onHandChange: String(b.onHandChange),
+      reservedChange: String(b.reservedChange),
+      incomingChange: String(b.incomingChange),
+      movements: String(b.movements),
+    }));
+}
+
+const SUMMARY = `query($f: StockMovementsSummaryFilter!, $g: StockMovementsGroupBy!) { stockMovementsSummary(filter: $f, groupBy: $g) {
+  from to groupBy buckets { periodStart reason onHandChange reservedChange incomingChange movements } } }`;
+
+describe('stockMovementsSummary', () => {
+  test('equals the sums of the ledger rows for every grouping and filter, before and after the checkpoints', async () => {
+    await withSeed(async (rand) => {
+      const store = await createTestStore(t.gateway.app);
+      const gql = makeClient(t.url, store.adminKey);
+      const pool = t.gateway.app.db.pool;
+      const wa = await createWarehouse(gql);
+      const wb = await createWarehouse(gql);
+      const p1 = await createProduct(gql, { skus: [uniq('SM'), uniq('SM')] });
+      const p2 = await createProduct(gql);
+      const skus = [...p1.skus, ...p2.skus];
+      for (const sku of skus)
+        for (const wh of [wa, wb]) await run(gql, M.set, 'inventorySet', { sku, warehouseCode: wh.code, quantity: 50, reason: 'RECEIVED' });
+      const levels = (
+        await pool.query(
+          `SELECT l.id, v.sku FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE l.store_id = $1 ORDER BY l.id`,
+          [store.storeId],
+        )
+      ).rows as { id: string; sku: string }[];
+      // Past movements (the last 20 days), written straight into the ledger: the API only writes "now".
+      // The checkpoints never look back before their bound, so start them over (the documented
+      // rebuild: empty the checkpoints, reset the bound) as a database with this history would be.
+      await pool.query(`DELETE FROM stock_movement_rollups`);
+      await pool.query(`UPDATE stock_rollup_state SET rolled_until = NULL`);
+      const reasons = ['RECEIVED', 'SALE', 'DAMAGED', 'RESERVATION', 'COMMIT', 'OTHER'];
+      const n = 401;
+      const cols = {
+        level: [] as string[],
+        reason: [] as string[],
+        d: [] as number[],
+        r: [] as number[],
+        inc: [] as number[],
+        at: [] as string[],
+      };
+      for (let i = 0; i < n; i++) {
+        cols.level.push(levels[Math.floor(rand() * levels.length)].id);
+        cols.reason.push(reasons[Math.floor(rand() * reasons.length)]);
+        cols.d.push(Math.floor(rand() * 21) - 10);
+        cols.r.push(Math.floor(rand() * 7) - 3);
+        cols.inc.push(Math.floor(rand() * 5));
+        // The last one inside the narrow window below (20 minutes around 5 hours ago).
+        const ago = i === n - 1 ? 5 * 3_600_000 - 60_000 : 3_600_000 + Math.floor(rand() * 20 * 86_400_000);
+        cols.at.push(new Date(Date.now() - ago).toISOString());
+      }
+      await pool.query(
+        `INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta, on_hand_before, on_hand_after,
+             reserved_before, reserved_after, incoming_before, incoming_after, created_at)
+         SELECT $1, u.level, u.reason::"MovementReason", u.d, u.r, 0, u.d, 0, u.r, 0, u.inc, u.at
+           FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[], $6::int[], $7::timestamptz[]) AS u(level, reason, d, r, inc, at)`,
+        [store.storeId, cols.level, cols.reason, cols.d, cols.r, cols.inc, cols.at],
+      );
+      const ledger = async (): Promise<LedgerRow[]> =>
+        (
+          await pool.query(
+            `SELECT m.created_at AS at, m.reason, m.quantity_delta AS "dOnHand", m.reserved_delta AS "dReserved",
+                    coalesce(m.incoming_after - m.incoming_before, 0) AS "dIncoming", l.variant_id AS "variantId", l.warehouse_id AS "warehouseId",
+                    v.product_id AS "productId"
+               FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id JOIN variants v ON v.id = l.variant_id
+              WHERE m.store_id = $1`,
+            [store.storeId],
+          )
+        ).rows.map((r: LedgerRow) => ({ ...r, at: new Date(r.at) }));
+      const variant = (await ok(gql(`query($s: String) { variant(sku: $s) { id } }`, { s: p1.skus[0] }))).variant.id as string;
+      const raw = (gid: string) => Buffer.from(gid, 'base64').toString('utf8').split(':').pop()!;
+      const hour = 3_600_000;
+      const day = 86_400_000;
+      const now = Date.now();
+      const cases: { unit: Unit; from: Date; to: Date | null; f: Record<string, unknown>; keep: (r: LedgerRow) => boolean }[] = [
+        { unit: 'DAY', from: new Date(now - 21 * day - 17 * 60_000), to: null, f: {}, keep: () => true },
+        { unit: 'HOUR', from: new Date(now - 3 * day - 17 * 60_000), to: new Date(now - day + 41 * 60_000), f: {}, keep: () => true },
+        { unit: 'HOUR', from: new Date(now - 5 * hour - 7 * 60_000), to: new Date(now - 5 * hour + 13 * 60_000), f: {}, keep: () => true },
+        {
+          unit: 'WEEK',
+          from: new Date(now - 22 * day),
+          to: null,
+          f: { reasons: ['RECEIVED', 'DAMAGED'] },
+          keep: (r) => ['RECEIVED', 'DAMAGED'].includes(r.reason),
+        },
+        {
+          unit: 'DAY',
+          from: new Date(now - 10 * day + 1234),
+          to: null,
+          f: { warehouseIds: [wa.id] },
+          keep: (r) => r.warehouseId === raw(wa.id),
+        },
+        { unit: 'DAY', from: new Date(now - 21 * day), to: null, f: { variantIds: [variant] }, keep: (r) => r.variantId === raw(variant) },
+        {
+          unit: 'DAY',
+          from: new Date(now - 21 * day),
+          to: null,
+          f: { productIds: [p1.id], warehouseIds: [wb.id], reasons: ['SALE', 'RECEIVED', 'OTHER'] },
+          keep: (r) => r.productId === raw(p1.id) && r.warehouseId === raw(wb.id) && ['SALE', 'RECEIVED', 'OTHER'].includes(r.reason),
+        },
+      ];
+      const check = async (stage: string) => {
+        const rows = await ledger();
+        for (const c of cases) {
+          const d = await ok(
+            gql(SUMMARY, { f: { ...c.f, from: c.from.toISOString(), ...(c.to ? { to: c.to.toISOString() } : {}) }, g: c.unit }),
+          );
+          const s = d.stockMovementsSummary;
+          const to = new Date(s.to);
+          expect({ stage, unit: c.unit, f: c.f, buckets: s.buckets }).toEqual({
+            stage,
+            unit: c.unit,
+            f: c.f,
+            buckets: expected(rows, c.from, to, c.unit, c.keep),
+          });
+          expect(s.buckets.length).toBeGreaterThan(0);
+        }
+      };
+      await check('before any checkpoint');
+      const state = async () => (await pool.query(`SELECT rolled_until FROM stock_rollup_state`)).rows[0].rolled_until as Date | null;
+      for (let i = 0; i < 10; i++) if (!(await rollupOnce(t.gateway.app)).behind) break;
+      expect(await state()).not.toBeNull();
+      const rolled = (
+        await pool.query(`SELECT count(*)::int AS n, sum(movements)::int AS m FROM stock_movement_rollups WHERE store_id = $1`, [
+          store.storeId,
+        ])
+      ).rows[0];
+      expect(rolled.n).toBeGreaterThan(0);
+      expect(rolled.m).toBe(n + skus.length * 2);
+      await check('after the checkpoints');
+      // Changes after the checkpoints: the raw tail.
+      for (const sku of skus) await run(gql, M.adjust, 'inventoryAdjust', { sku, warehouseCode: wa.code, delta: -2, reason: 'SALE' });
+      await check('with a tail after the checkpoints');
+      await rollupOnce(t.gateway.app);
+      await check('after one more run');
+    });
+  });
+
+  test('bad ranges are refused', async () => {
+    const now = Date.now();
+    const bad = async (f: Record<string, unknown>, g: Unit) => (await t.gql(SUMMARY, { f, g })).body.errors?.[0];
+    expect(await bad({ from: new Date(now).toISOString(), to: new Date(now - 1000).toISOString() }, 'DAY')).toMatchObject({
+      message: expect.stringContaining('after'),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    expect(await bad({ from: new Date(now - 400 * 86_400_000).toISOString() }, 'HOUR')).toMatchObject({
+      message: expect.stringContaining('at most'),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    expect(await bad({ from: new Date(now - 400 * 86_400_000).toISOString() }, 'WEEK')).toBeUndefined();
+    expect(await bad({ from: 'yesterday' }, 'DAY')).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+  });
+});
+
+describe('statements', () => {
+  test('snapshots of 1 or 20 levels cost one statement; a summary is one statement', async () => {
+    const wh = await createWarehouse(t.gql);
+    const { skus } = await createProduct(t.gql, { skus: Array.from({ length: 20 }, () => uniq('ST')) });
+    const items = skus.map((sku, i) => ({ mode: 'SET', sku, warehouseCode: wh.code, quantity: i + 1 }));
+    await ok(t.gql(`mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount } }`, { i: { items } }));
+    await tick();
+    const at = new Date().toISOString();
+    const count = async (query: string, variables: Record<string, unknown>) => {
+      const res = await t.gql(query, variables);
+      await ok(Promise.resolve(res));
+      return Number(res.headers.get('x-sql-statements'));
+    };
+    const levels = (fields: string) =>
+      `query($n: Int!, $skus: [String!], $at: DateTimeISO!) { inventoryLevels(first: $n, filter: { skus: $skus }) { nodes { id onHand ${fields.replace('AT', '$at')} } } }`;
+    const bare = `query($n: Int!, $skus: [String!]) { inventoryLevels(first: $n, filter: { skus: $skus }) { nodes { id onHand } } }`;
+    await count(bare, { n: 1, skus }); // warm-up (key cache)
+    for (const n of [1, 20]) {
+      const without = await count(bare, { n, skus });
+      const withSnapshots = await count(levels(`snapshot(at: AT) { onHand reserved available status }`), { n, skus, at });
+      expect({ n, extra: withSnapshots - without }).toEqual({ n, extra: 1 });
+    }
+    const base = await count(`{ __typename }`, {});
+    const summary = await count(SUMMARY, { f: { from: new Date(Date.now() - 30 * 86_400_000).toISOString() }, g: 'DAY' });
+    expect(summary - base).toBe(1);
   });
 });

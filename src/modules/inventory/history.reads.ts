@@ -131,7 +131,7 @@ SELECT date_trunc($8, ts, 'UTC') AS "periodStart", reason,
        sum(d_incoming)::text AS "incomingChange", sum(n)::text AS movements
   FROM parts
  GROUP BY 1, 2
- ORDER BY 1, 2`;
+ ORDER BY 1, reason::text`;
 
 /** Net changes per period (UTC) and reason of the store's movements with from <= created_at < to, in one statement. */
 export function movementSummary(tx: Tx, storeId: string, f: SummaryFilter, unit: SummaryUnit): Promise<SummaryRow[]> {
