@@ -282,6 +282,7 @@ describe('stockMovementsSummary', () => {
       // The checkpoints never look back before their bound, so start them over (the documented
       // rebuild: empty the checkpoints, reset the bound) as a database with this history would be.
       await pool.query(`DELETE FROM stock_movement_rollups`);
+      await pool.query(`DELETE FROM stock_movement_warehouse_rollups`);
       await pool.query(`UPDATE stock_rollup_state SET rolled_until = NULL`);
       const reasons = ['RECEIVED', 'SALE', 'DAMAGED', 'RESERVATION', 'COMMIT', 'OTHER'];
       const n = 401;
@@ -381,6 +382,13 @@ describe('stockMovementsSummary', () => {
       ).rows[0];
       expect(rolled.n).toBeGreaterThan(0);
       expect(rolled.m).toBe(n + skus.length * 2);
+      const byWarehouse = (
+        await pool.query(`SELECT count(*)::int AS n, sum(movements)::int AS m FROM stock_movement_warehouse_rollups WHERE store_id = $1`, [
+          store.storeId,
+        ])
+      ).rows[0];
+      expect(byWarehouse.m).toBe(n + skus.length * 2);
+      expect(byWarehouse.n).toBeLessThan(rolled.n);
       await check('after the checkpoints');
       // Changes after the checkpoints: the raw tail.
       for (const sku of skus) await run(gql, M.adjust, 'inventoryAdjust', { sku, warehouseCode: wa.code, delta: -2, reason: 'SALE' });

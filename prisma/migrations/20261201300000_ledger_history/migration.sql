@@ -29,8 +29,27 @@ ALTER TABLE "stock_movement_rollups" ADD CONSTRAINT "stock_movement_rollups_inve
   FOREIGN KEY ("inventory_level_id") REFERENCES "inventory_levels"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "stock_movement_rollups" SET (autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02);
 
+-- The same per warehouse (all its levels together), for summaries that do not filter by variant or
+-- product: at most (warehouses × hours × reasons) rows, however many levels the ledger spans.
+CREATE TABLE "stock_movement_warehouse_rollups" (
+    "id" BIGSERIAL NOT NULL,
+    "store_id" UUID NOT NULL,
+    "warehouse_id" UUID NOT NULL,
+    "hour" TIMESTAMPTZ(3) NOT NULL,
+    "reason" "MovementReason" NOT NULL,
+    "on_hand_change" BIGINT NOT NULL,
+    "reserved_change" BIGINT NOT NULL,
+    "incoming_change" BIGINT NOT NULL,
+    "movements" BIGINT NOT NULL,
+    CONSTRAINT "stock_movement_warehouse_rollups_pkey" PRIMARY KEY ("id")
+);
+CREATE INDEX "stock_movement_warehouse_rollups_store_id_hour_idx" ON "stock_movement_warehouse_rollups"("store_id", "hour");
+ALTER TABLE "stock_movement_warehouse_rollups" ADD CONSTRAINT "stock_movement_warehouse_rollups_warehouse_id_fkey"
+  FOREIGN KEY ("warehouse_id") REFERENCES "warehouses"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "stock_movement_warehouse_rollups" SET (autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02);
+
 -- 3. How far the checkpoints go (one row): every movement with created_at < rolled_until is in
---    stock_movement_rollups, none at or after it. NULL: no run yet.
+--    both checkpoint tables, none at or after it. NULL: no run yet.
 CREATE TABLE "stock_rollup_state" (
     "id" INTEGER NOT NULL DEFAULT 1,
     "rolled_until" TIMESTAMPTZ(3),

@@ -18,8 +18,8 @@
  *  - Rows written before the ledger recorded settings (migration 20261130140000) carry no
  *    incoming, safetyStock or thresholds: the level's current values stand in for them.
  *
- * Summary: checkpoints (stock_movement_rollups, hourly per level and reason, written by
- * ledger-rollup.ts) for the whole hours of the range before stock_rollup_state.rolled_until, and
+ * Summary: checkpoints (hourly per reason, per level in stock_movement_rollups and per warehouse in
+ * stock_movement_warehouse_rollups, written by ledger-rollup.ts) for the whole hours of the range before stock_rollup_state.rolled_until, and
  * the raw ledger for the rest (the partial hours at both ends and the recent tail), each part a
  * range of an index; the two never overlap, so the sums are exact whether the job ran or not.
  */
@@ -107,7 +107,22 @@ const raw = (lo: string, hi: string) => `
    WHERE m.store_id = $1 AND m.created_at >= ${lo} AND m.created_at < ${hi}
      AND ${conditions('l.variant_id', 'l.warehouse_id', 'm.reason')}`;
 
-const SUMMARY_SQL = `
+/**
+ * The checkpoints of whole hours [fc, tf): per level when the filter names variants or products,
+ * else per warehouse (far fewer rows: all of a warehouse's levels in one row per hour and reason).
+ */
+const checkpoints = (perLevel: boolean) =>
+  perLevel
+    ? `SELECT r.hour, r.reason, r.on_hand_change, r.reserved_change, r.incoming_change, r.movements
+    FROM stock_movement_rollups r, b
+   WHERE r.store_id = $1 AND r.hour >= b.fc AND r.hour < b.tf
+     AND ${conditions('r.variant_id', 'r.warehouse_id', 'r.reason')}`
+    : `SELECT r.hour, r.reason, r.on_hand_change, r.reserved_change, r.incoming_change, r.movements
+    FROM stock_movement_warehouse_rollups r, b
+   WHERE r.store_id = $1 AND r.hour >= b.fc AND r.hour < b.tf
+     AND ($4::uuid[] IS NULL OR r.warehouse_id = ANY($4::uuid[])) AND ($7::text[] IS NULL OR r.reason::text = ANY($7::text[]))`;
+
+const summarySql = (perLevel: boolean) => `
 WITH b AS (
   SELECT $2::timestamptz AS f, $3::timestamptz AS t,
          -- the first whole hour at or after from, the last hour boundary at or before to
@@ -120,11 +135,7 @@ parts AS (
   ${raw('b.f', 'least(b.fc, b.t)')}
   UNION ALL ${raw('greatest(b.tf, b.fc, b.f)', 'b.t')}
   UNION ALL ${raw('greatest(b.rolled, b.fc)', 'b.tf')}
-  UNION ALL
-  SELECT r.hour, r.reason, r.on_hand_change, r.reserved_change, r.incoming_change, r.movements
-    FROM stock_movement_rollups r, b
-   WHERE r.store_id = $1 AND r.hour >= b.fc AND r.hour < b.tf
-     AND ${conditions('r.variant_id', 'r.warehouse_id', 'r.reason')}
+  UNION ALL ${checkpoints(perLevel)}
 )
 SELECT date_trunc($8, ts, 'UTC') AS "periodStart", reason,
        sum(d_on_hand)::text AS "onHandChange", sum(d_reserved)::text AS "reservedChange",
@@ -132,8 +143,11 @@ SELECT date_trunc($8, ts, 'UTC') AS "periodStart", reason,
   FROM parts
  GROUP BY 1, 2
  ORDER BY 1, reason::text`;
+const SUMMARY_BY_LEVEL_SQL = summarySql(true);
+const SUMMARY_BY_WAREHOUSE_SQL = summarySql(false);
 
 /** Net changes per period (UTC) and reason of the store's movements with from <= created_at < to, in one statement. */
 export function movementSummary(tx: Tx, storeId: string, f: SummaryFilter, unit: SummaryUnit): Promise<SummaryRow[]> {
-  return tx.query<SummaryRow>(SUMMARY_SQL, [storeId, f.from, f.to, f.warehouseIds, f.variantIds, f.productIds, f.reasons, unit]);
+  const sql = f.variantIds || f.productIds ? SUMMARY_BY_LEVEL_SQL : SUMMARY_BY_WAREHOUSE_SQL;
+  return tx.query<SummaryRow>(sql, [storeId, f.from, f.to, f.warehouseIds, f.variantIds, f.productIds, f.reasons, unit]);
 }

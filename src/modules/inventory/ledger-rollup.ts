@@ -40,22 +40,35 @@ SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS locked, s.rolled_until AS "from
   ) first ON true
  WHERE s.id = 1`;
 
-/** $1: the old bound (NULL on the first run: everything before $2), $2: the new one. */
+/**
+ * Both checkpoint tables from one scan of the ledger between the bounds. $1: the old bound (NULL on
+ * the first run: everything before $2), $2: the new one.
+ */
 const ROLLUP_SQL = `
-WITH ins AS (
-INSERT INTO stock_movement_rollups (store_id, inventory_level_id, variant_id, warehouse_id, hour, reason,
-    on_hand_change, reserved_change, incoming_change, movements)
-SELECT m.store_id, m.inventory_level_id, l.variant_id, l.warehouse_id, date_trunc('hour', m.created_at, 'UTC'), m.reason,
-       sum(m.quantity_delta), sum(m.reserved_delta), sum(coalesce(m.incoming_after - m.incoming_before, 0)), count(*)
-  FROM stores st
-  CROSS JOIN LATERAL (
-    SELECT * FROM stock_movements m
-     WHERE m.store_id = st.id AND m.created_at >= coalesce($1::timestamptz, '-infinity') AND m.created_at < $2::timestamptz
-  ) m
-  JOIN inventory_levels l ON l.id = m.inventory_level_id
- GROUP BY 1, 2, 3, 4, 5, 6
-RETURNING 1)
-SELECT count(*)::int AS n FROM ins`;
+WITH agg AS MATERIALIZED (
+  SELECT m.store_id, m.inventory_level_id, l.variant_id, l.warehouse_id, date_trunc('hour', m.created_at, 'UTC') AS hour, m.reason,
+         sum(m.quantity_delta)::int8 AS d_on_hand, sum(m.reserved_delta)::int8 AS d_reserved,
+         sum(coalesce(m.incoming_after - m.incoming_before, 0))::int8 AS d_incoming, count(*)::int8 AS n
+    FROM stores st
+    CROSS JOIN LATERAL (
+      SELECT * FROM stock_movements m
+       WHERE m.store_id = st.id AND m.created_at >= coalesce($1::timestamptz, '-infinity') AND m.created_at < $2::timestamptz
+    ) m
+    JOIN inventory_levels l ON l.id = m.inventory_level_id
+   GROUP BY 1, 2, 3, 4, 5, 6
+),
+by_level AS (
+  INSERT INTO stock_movement_rollups (store_id, inventory_level_id, variant_id, warehouse_id, hour, reason,
+      on_hand_change, reserved_change, incoming_change, movements)
+  SELECT store_id, inventory_level_id, variant_id, warehouse_id, hour, reason, d_on_hand, d_reserved, d_incoming, n FROM agg
+  RETURNING 1
+),
+by_warehouse AS (
+  INSERT INTO stock_movement_warehouse_rollups (store_id, warehouse_id, hour, reason, on_hand_change, reserved_change, incoming_change, movements)
+  SELECT store_id, warehouse_id, hour, reason, sum(d_on_hand), sum(d_reserved), sum(d_incoming), sum(n) FROM agg GROUP BY 1, 2, 3, 4
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM by_level)::int AS n, (SELECT count(*) FROM by_warehouse)::int AS w`;
 
 export interface RollupOutcome {
   /** Another instance holds the job's lock, or there is nothing to roll up yet. */
