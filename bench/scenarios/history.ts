@@ -13,7 +13,7 @@ import pg from 'pg';
 import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
 import { httpLoad, pgLoad, statementsPerRequest } from '../lib/load';
 import type { ExtraFigure, Row } from '../lib/report';
-import { rollupOnce } from '../../src/modules/inventory';
+import { resetCheckpoints, rollupOnce } from '../../src/modules/inventory';
 import type { App } from '../../src/app';
 
 const DAY_MS = 86_400_000;
@@ -57,13 +57,11 @@ async function buildLedger(ctx: BenchContext, rows: number): Promise<void> {
 
 /** Rebuilds the checkpoints from scratch (the documented rebuild), as the gateway's job would; returns seconds. */
 async function rebuildCheckpoints(ctx: BenchContext): Promise<number> {
-  await ctx.pg.query('DELETE FROM stock_movement_rollups');
-  await ctx.pg.query('DELETE FROM stock_movement_warehouse_rollups');
-  await ctx.pg.query('UPDATE stock_rollup_state SET rolled_until = NULL');
   const pool = new pg.Pool({ connectionString: ctx.dbUrl, max: 1 });
   const app = { config: { ledgerRollupLagMs: 0, ledgerRollupWindowMs: 31 * DAY_MS }, tx: { pool, maxRetries: 3 } } as unknown as App;
   const t0 = Date.now();
   try {
+    await resetCheckpoints(app);
     for (let i = 0; i < 1000; i++) {
       const r = await rollupOnce(app);
       if (!r.behind && !r.skipped) break;

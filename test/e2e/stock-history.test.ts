@@ -13,8 +13,9 @@ import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { eventually, pastInDatabase } from '../helpers/poll';
 import { withSeed } from '../helpers/rng';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { usingPostgres } from '../helpers/db';
 import { tuningEnv } from '../../src/config/tuning';
-import { rollupOnce } from '../../src/modules/inventory';
+import { resetCheckpoints, rollupOnce } from '../../src/modules/inventory';
 
 jest.setTimeout(180_000);
 
@@ -281,9 +282,7 @@ describe('stockMovementsSummary', () => {
       // Past movements (the last 20 days), written straight into the ledger: the API only writes "now".
       // The checkpoints never look back before their bound, so start them over (the documented
       // rebuild: empty the checkpoints, reset the bound) as a database with this history would be.
-      await pool.query(`DELETE FROM stock_movement_rollups`);
-      await pool.query(`DELETE FROM stock_movement_warehouse_rollups`);
-      await pool.query(`UPDATE stock_rollup_state SET rolled_until = NULL`);
+      await resetCheckpoints(t.gateway.app);
       const reasons = ['RECEIVED', 'SALE', 'DAMAGED', 'RESERVATION', 'COMMIT', 'OTHER'];
       const n = 401;
       const cols = {
@@ -346,6 +345,13 @@ describe('stockMovementsSummary', () => {
           keep: (r) => r.warehouseId === raw(wa.id),
         },
         { unit: 'DAY', from: new Date(now - 21 * day), to: null, f: { variantIds: [variant] }, keep: (r) => r.variantId === raw(variant) },
+        {
+          unit: 'HOUR',
+          from: new Date(now - 4 * day + 5 * 60_000),
+          to: new Date(now - 2 * hour),
+          f: { productIds: [p1.id] },
+          keep: (r) => r.productId === raw(p1.id),
+        },
         {
           unit: 'DAY',
           from: new Date(now - 21 * day),
@@ -439,5 +445,64 @@ describe('statements', () => {
     const base = await count(`{ __typename }`, {});
     const summary = await count(SUMMARY, { f: { from: new Date(Date.now() - 30 * 86_400_000).toISOString() }, g: 'DAY' });
     expect(summary - base).toBe(1);
+  });
+});
+
+describe('checkpoint job', () => {
+  test('never moves its bound past a transaction still open: its movements are counted once it commits', async () => {
+    if (!usingPostgres) return; // PGlite is one connection: no transaction of another session can be open
+    const wh = await createWarehouse(t.gql);
+    const { skus } = await createProduct(t.gql);
+    await run(t.gql, M.set, 'inventorySet', { sku: skus[0], warehouseCode: wh.code, quantity: 5, reason: 'RECEIVED' });
+    const pool = t.gateway.app.db.pool;
+    const level = (
+      await pool.query(`SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1`, [skus[0]])
+    ).rows[0].id as string;
+    const other = await pool.connect();
+    try {
+      await other.query('BEGIN');
+      // A movement stamped with this transaction's start (as the writer's are), not yet committed.
+      const started = (
+        await other.query(
+          `INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta, on_hand_before, on_hand_after,
+               reserved_before, reserved_after) VALUES ($1, $2, 'CORRECTION', 1, 0, 5, 6, 0, 0) RETURNING created_at`,
+          [t.store.storeId, level],
+        )
+      ).rows[0].created_at as Date;
+      await tick();
+      await rollupOnce(t.gateway.app);
+      const bound = (await pool.query(`SELECT rolled_until FROM stock_rollup_state`)).rows[0].rolled_until as Date;
+      expect(bound.getTime()).toBeLessThanOrEqual(started.getTime());
+      await other.query('COMMIT');
+    } finally {
+      other.release();
+    }
+    await tick();
+    await rollupOnce(t.gateway.app);
+    const counted = async (table: string) =>
+      (await pool.query(`SELECT coalesce(sum(movements), 0)::int AS n FROM ${table} WHERE inventory_level_id = $1`, [level])).rows[0].n;
+    expect(await counted('stock_movement_rollups')).toBe(2);
+  });
+
+  test("a snapshot on a movement recorded before settings were uses the level's current settings", async () => {
+    const wh = await createWarehouse(t.gql);
+    const { skus } = await createProduct(t.gql);
+    await run(t.gql, M.set, 'inventorySet', { sku: skus[0], warehouseCode: wh.code, quantity: 5, reason: 'RECEIVED' });
+    const pool = t.gateway.app.db.pool;
+    const level = (
+      await pool.query(`SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.sku = $1`, [skus[0]])
+    ).rows[0].id as string;
+    await tick();
+    // An old-style ledger row: counters only (as written before migration 20261130140000).
+    await pool.query(
+      `INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta, on_hand_before, on_hand_after,
+           reserved_before, reserved_after) VALUES ($1, $2, 'CORRECTION', 2, 0, 5, 7, 0, 0)`,
+      [t.store.storeId, level],
+    );
+    await tick();
+    const at = new Date().toISOString();
+    await tick();
+    await run(t.gql, M.update, 'inventoryLevelUpdate', { sku: skus[0], warehouseCode: wh.code, safetyStock: 3, lowStockThreshold: 5 });
+    expect((await snapshotsAt(skus, at))[0].snapshot).toEqual({ onHand: 7, reserved: 0, incoming: 0, available: 4, status: 'LOW_STOCK' });
   });
 });

@@ -21,7 +21,7 @@ import { withTx } from '../../db/tx';
 import { CoalescedLoop } from '../../util/coalesced-loop';
 
 /** The lock key of the job (pg_try_advisory_xact_lock). */
-const LOCK_KEY = 0x1ed6e4; // "ledger"
+export const LOCK_KEY = 2021092; // 0x1ed6e4, "ledger"
 
 const BOUNDS_SQL = `
 SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS locked, s.rolled_until AS "from",
@@ -96,6 +96,20 @@ export async function rollupOnce(app: App): Promise<RollupOutcome> {
     await tx.query(`UPDATE stock_rollup_state SET rolled_until = $1 WHERE id = 1`, [b.until]);
     const behind = b.until.getTime() - b.start.getTime() >= windowMs;
     return { skipped: false, rolledUntil: b.until, rows: r.n, behind };
+  });
+}
+
+/**
+ * Empties the checkpoints and resets their bound (under the job's lock, so no run is halfway): the
+ * job then starts over from the oldest movement. For rows imported into the ledger with past
+ * timestamps (docs/OPERATIONS.md).
+ */
+export async function resetCheckpoints(app: Pick<App, 'tx'>): Promise<void> {
+  await withTx(app.tx, async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`);
+    await tx.query('DELETE FROM stock_movement_rollups');
+    await tx.query('DELETE FROM stock_movement_warehouse_rollups');
+    await tx.query('UPDATE stock_rollup_state SET rolled_until = NULL WHERE id = 1');
   });
 }
 
