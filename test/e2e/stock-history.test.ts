@@ -14,6 +14,7 @@ import { eventually, pastInDatabase } from '../helpers/poll';
 import { withSeed } from '../helpers/rng';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { usingPostgres } from '../helpers/db';
+import { createInventoryClient, InventoryLevelSnapshotsDocument } from '../../clients/typescript/src';
 import { tuningEnv } from '../../src/config/tuning';
 import { resetCheckpoints, rollupOnce } from '../../src/modules/inventory';
 
@@ -504,5 +505,32 @@ describe('checkpoint job', () => {
     await tick();
     await run(t.gql, M.update, 'inventoryLevelUpdate', { sku: skus[0], warehouseCode: wh.code, safetyStock: 3, lowStockThreshold: 5 });
     expect((await snapshotsAt(skus, at))[0].snapshot).toEqual({ onHand: 7, reserved: 0, incoming: 0, available: 4, status: 'LOW_STOCK' });
+  });
+});
+
+describe('typed client', () => {
+  test('stockMovementsSummary is a method; snapshots go through request() with their document', async () => {
+    const wh = await createWarehouse(t.gql);
+    const { skus } = await createProduct(t.gql);
+    await run(t.gql, M.set, 'inventorySet', { sku: skus[0], warehouseCode: wh.code, quantity: 9, reason: 'RECEIVED' });
+    await tick();
+    const at = new Date().toISOString();
+    await tick();
+    await run(t.gql, M.adjust, 'inventoryAdjust', { sku: skus[0], warehouseCode: wh.code, delta: -4, reason: 'SALE' });
+    const client = createInventoryClient({ url: t.url, apiKey: t.store.adminKey });
+    const page = await client.request(InventoryLevelSnapshotsDocument, { at, filter: { skus } });
+    expect(page.inventoryLevels.edges.map((e) => [e.node.variant.sku, e.node.snapshot?.onHand, e.node.snapshot?.available])).toEqual([
+      [skus[0], 9, 9],
+    ]);
+    const s = await client.stockMovementsSummary({
+      filter: { from: new Date(Date.now() - 3_600_000).toISOString(), warehouseIds: [wh.id] },
+      groupBy: 'HOUR',
+    });
+    expect(s.buckets.map((b) => [b.reason, b.onHandChange, b.movements]).sort()).toEqual(
+      [
+        ['RECEIVED', '9', '1'],
+        ['SALE', '-4', '1'],
+      ].sort(),
+    );
   });
 });
