@@ -99,13 +99,16 @@ const conditions = (v: string, w: string, reason: string) => `($4::uuid[] IS NUL
      AND ($6::uuid[] IS NULL OR ${v} IN (SELECT pv.id FROM variants pv WHERE pv.store_id = $1 AND pv.product_id = ANY($6::uuid[])))
      AND ($7::text[] IS NULL OR ${reason}::text = ANY($7::text[]))`;
 
-/** Raw ledger rows of the store with created_at in [lo, hi) (one range of stock_movements (store_id, created_at, id)). */
-const raw = (lo: string, hi: string) => `
+/**
+ * Raw ledger rows of the store with created_at in [lo, hi) (one range of stock_movements (store_id,
+ * created_at, id)), joined to their level only when a filter needs its variant or warehouse.
+ */
+const raw = (lo: string, hi: string, join: boolean) => `
   SELECT m.created_at AS ts, m.reason, m.quantity_delta::int8 AS d_on_hand, m.reserved_delta::int8 AS d_reserved,
          coalesce(m.incoming_after - m.incoming_before, 0)::int8 AS d_incoming, 1::int8 AS n
-    FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id, b
+    FROM stock_movements m ${join ? 'JOIN inventory_levels l ON l.id = m.inventory_level_id' : ''}, b
    WHERE m.store_id = $1 AND m.created_at >= ${lo} AND m.created_at < ${hi}
-     AND ${conditions('l.variant_id', 'l.warehouse_id', 'm.reason')}`;
+     AND ${join ? conditions('l.variant_id', 'l.warehouse_id', 'm.reason') : `($7::text[] IS NULL OR m.reason::text = ANY($7::text[]))`}`;
 
 /**
  * The checkpoints of whole hours [fc, tf): per level when the filter names variants or products,
@@ -122,19 +125,21 @@ const checkpoints = (perLevel: boolean) =>
    WHERE r.store_id = $1 AND r.hour >= b.fc AND r.hour < b.tf
      AND ($4::uuid[] IS NULL OR r.warehouse_id = ANY($4::uuid[])) AND ($7::text[] IS NULL OR r.reason::text = ANY($7::text[]))`;
 
-const summarySql = (perLevel: boolean) => `
+const summarySql = (perLevel: boolean, join: boolean) => `
 WITH b AS (
   SELECT $2::timestamptz AS f, $3::timestamptz AS t,
          -- the first whole hour at or after from, the last hour boundary at or before to
          date_trunc('hour', $2::timestamptz, 'UTC')
            + CASE WHEN date_trunc('hour', $2::timestamptz, 'UTC') < $2::timestamptz THEN interval '1 hour' ELSE interval '0' END AS fc,
          date_trunc('hour', $3::timestamptz, 'UTC') AS tf,
-         coalesce((SELECT rolled_until FROM stock_rollup_state WHERE id = 1), '-infinity'::timestamptz) AS rolled
+         coalesce((SELECT rolled_until FROM stock_rollup_state WHERE id = 1), '-infinity'::timestamptz) AS rolled,
+         -- every parameter typed even when no part reads it
+         ($4::uuid[] IS NULL AND $5::uuid[] IS NULL AND $6::uuid[] IS NULL) AS unfiltered
 ),
 parts AS (
-  ${raw('b.f', 'least(b.fc, b.t)')}
-  UNION ALL ${raw('greatest(b.tf, b.fc, b.f)', 'b.t')}
-  UNION ALL ${raw('greatest(b.rolled, b.fc)', 'b.tf')}
+  ${raw('b.f', 'least(b.fc, b.t)', join)}
+  UNION ALL ${raw('greatest(b.tf, b.fc, b.f)', 'b.t', join)}
+  UNION ALL ${raw('greatest(b.rolled, b.fc)', 'b.tf', join)}
   UNION ALL ${checkpoints(perLevel)}
 )
 SELECT date_trunc($8, ts, 'UTC') AS "periodStart", reason,
@@ -143,11 +148,11 @@ SELECT date_trunc($8, ts, 'UTC') AS "periodStart", reason,
   FROM parts
  GROUP BY 1, 2
  ORDER BY 1, reason::text`;
-const SUMMARY_BY_LEVEL_SQL = summarySql(true);
-const SUMMARY_BY_WAREHOUSE_SQL = summarySql(false);
+/** By the filter: variants or products → per-level checkpoints; warehouses → per warehouse, with the join; none → no join. */
+const SUMMARY_SQL = { level: summarySql(true, true), warehouse: summarySql(false, true), store: summarySql(false, false) };
 
 /** Net changes per period (UTC) and reason of the store's movements with from <= created_at < to, in one statement. */
 export function movementSummary(tx: Tx, storeId: string, f: SummaryFilter, unit: SummaryUnit): Promise<SummaryRow[]> {
-  const sql = f.variantIds || f.productIds ? SUMMARY_BY_LEVEL_SQL : SUMMARY_BY_WAREHOUSE_SQL;
+  const sql = f.variantIds || f.productIds ? SUMMARY_SQL.level : f.warehouseIds ? SUMMARY_SQL.warehouse : SUMMARY_SQL.store;
   return tx.query<SummaryRow>(sql, [storeId, f.from, f.to, f.warehouseIds, f.variantIds, f.productIds, f.reasons, unit]);
 }
