@@ -18,7 +18,7 @@ import {
 } from './history.types';
 import { InventoryLevel, type StockStatusEnum } from './inventory.types';
 
-/** Most buckets one summary may have (periods of the range × nothing: reasons do not count). */
+/** Most periods one summary may span (a period has at most one bucket per reason). */
 export const SUMMARY_MAX_PERIODS = 2000;
 
 const PERIOD_MS: Record<SummaryGroupByEnum, number> = { HOUR: 3_600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 };
