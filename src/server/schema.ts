@@ -12,6 +12,7 @@ import { ProductReadResolver, VariantReadResolver, WarehouseReadResolver } from 
 import { ProductStockResolver, VariantStockResolver, WarehouseStockResolver } from '../modules/inventory/catalog-stock.resolver';
 import { InventoryLevelReadResolver, InventorySummaryResolver, StockMovementResolver } from '../modules/inventory/inventory.reads.resolver';
 import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver';
+import { InventorySnapshotResolver, StockMovementsSummaryResolver } from '../modules/inventory/history.resolver';
 import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver, StockMovementReservationResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
@@ -52,6 +53,8 @@ export const resolvers = [
   StockMovementResolver,
   StockMovementReservationResolver,
   InventorySummaryResolver,
+  InventorySnapshotResolver,
+  StockMovementsSummaryResolver,
   ReservationReadResolver,
   NodeResolver,
   InventoryChangedEventResolver,

@@ -36,6 +36,7 @@ export const queries = {
   inventoryLevels: ops.InventoryLevelsDocument,
   inventorySummary: ops.InventorySummaryDocument,
   stockMovements: ops.StockMovementsDocument,
+  stockMovementsSummary: ops.StockMovementsSummaryDocument,
   reservation: ops.ReservationDocument,
   reservations: ops.ReservationsDocument,
   node: ops.NodeDocument,
