@@ -160,6 +160,7 @@ const Q = {
   commit: `mutation($input: ReservationSettleInput!) { reservationCommit(input: $input) { reservation { id status } userErrors { code message } } }`,
   move: `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { userErrors { code message } } }`,
   bulk: `mutation($input: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $input) { updatedCount failedCount userErrors { code message } } }`,
+  extend: `mutation($input: ReservationExtendInput!) { reservationExtend(input: $input) { reservation { id status } userErrors { code message } } }`,
 };
 const FIELD: Record<keyof typeof Q, string> = {
   set: 'inventorySet',
@@ -169,6 +170,7 @@ const FIELD: Record<keyof typeof Q, string> = {
   commit: 'reservationCommit',
   move: 'inventoryMove',
   bulk: 'inventoryBulkUpdate',
+  extend: 'reservationExtend',
 };
 
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
@@ -381,7 +383,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       () => {
         const lines = [{ sku: skuPick(), quantity: 1 + rnd(4) }];
         if (Math.random() < 0.4) lines.push({ sku: pick(cold.filter((c) => c !== lines[0].sku)), quantity: 1 + rnd(2) });
-        return send('reserve', { lines, ttlSeconds: pick([1, 2, 3, 600, 600]) });
+        // Every allocation strategy (issue 22); the store's default is PRIORITY.
+        return send('reserve', {
+          lines,
+          ttlSeconds: pick([1, 2, 3, 600, 600]),
+          allocationStrategy: pick(['PRIORITY', 'MOST_AVAILABLE', 'FEWEST_SPLITS']),
+        });
       },
       () => send('reserve', { lines: [{ sku: pick(hot), warehouseCode: pick(whs), quantity: 1 }], ttlSeconds: pick([1, 600]) }),
       async () => {
@@ -397,6 +404,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const r = held.shift();
         if (!r) return;
         await send('commit', { reservationId: r.id }, r);
+      },
+      async () => {
+        // Renews a hold (it may have expired meanwhile: RESERVATION_EXPIRED); it stays held.
+        const r = held[0];
+        if (!r) return;
+        await send('extend', { reservationId: r.id, ttlSeconds: pick([2, 600]) }, r);
       },
       () => {
         const [from, to] = Math.random() < 0.5 ? whs : [...whs].reverse();
@@ -698,6 +711,8 @@ function expectedMovements(
       return [payload.reservation.lines.length, payload.reservation.lines.length];
     case 'bulk':
       return [payload.updatedCount, payload.updatedCount];
+    case 'extend':
+      return [0, 0]; // a renewal changes no counter: no ledger row
     default: {
       // release/commit: one row per line settled; lines that expired meanwhile write none.
       const lines = input.lines ? input.lines.length : (held?.lines.length ?? 0);
