@@ -212,7 +212,7 @@ test('a cursor older than the retention window is refused with CURSOR_EXPIRED', 
 
 test('a slow subscriber is cut off with close code 4290 while a healthy one gets everything', async () => {
   const small = await startTestServer({
-    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
+    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_STALL_MS: 2000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
   });
   try {
     const wh = await createWarehouse(small.gql);
