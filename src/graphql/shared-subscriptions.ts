@@ -55,7 +55,7 @@ export function shareable<P>(source: EventFeed, toPayload: (e: OutboxEvent) => P
   } as AsyncIterable<P>;
 }
 
-const RENDERED_KEPT = 256;
+const RENDERED_KEPT = 64;
 
 /** The subscribers of one shape, and the shape's recent results (by event seq). */
 class ShapeGroup implements MemberGroup {

@@ -157,6 +157,57 @@ test('a subscriber that stops reading is cut off with 4290 and its resume cursor
   }
 });
 
+test('over SUBSCRIPTION_MEMORY_MB the largest backlog is cut off first (4290, its cursor); the others lose nothing', async () => {
+  // A 1 MB cap, and sockets that may hold 4 MB: only the cap can cut anyone off here.
+  const t = await startTestServer({
+    SUBSCRIPTION_MEMORY_MB: '1',
+    INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 100, SUBSCRIPTION_STALL_MS: 600_000, SUBSCRIPTION_SOCKET_HIGH_WATER_BYTES: 4 << 20 }),
+  });
+  try {
+    const c = await catalogue(t.gql, 500);
+    await settled(t);
+    const SMALL = `subscription { inventoryChanged { cursor } }`;
+    const healthy = await subscribe(t.url, t.store.adminKey, WIDE, {}, { registered: oneMoreSubscriber(t) });
+    const big = await subscribe(t.url, t.store.adminKey, WIDE_3K, {}, { registered: oneMoreSubscriber(t) });
+    const small = await subscribe(t.url, t.store.adminKey, SMALL, {}, { registered: oneMoreSubscriber(t) });
+    big.pauseReading();
+    small.pauseReading();
+    const shared = t.gateway.subscriptions;
+    let rounds = 0;
+    while (shared.cutOffs.memory === 0 && rounds < 60) {
+      await round(t.gql, c, ++rounds);
+      await healthy.waitFor((rounds - 1) * c.skus.length, 120_000);
+    }
+    expect(shared.cutOffs).toEqual({ stall: 0, memory: 1 });
+    await round(t.gql, c, ++rounds);
+    const total = rounds * c.skus.length;
+    big.resumeReading();
+    small.resumeReading();
+    await eventually('the big client to read its close frame', () => big.closeCode() !== null, 60_000);
+    expect(big.closeCode()).toBe(4290);
+    const m = /subscription memory is full.*resume with after: "(\d+)"/.exec(big.closeReason() ?? '');
+    expect(m).not.toBeNull();
+    expect(big.events.at(-1).cursor).toBe(m![1]);
+    // Queues over the cap were read back from the outbox: the others still get everything, once, in order.
+    await healthy.waitFor(total, 120_000);
+    await small.waitFor(total, 120_000);
+    note(`memory cap: the big paused subscriber cut off after ${big.events.length} events (${rounds - 1} rounds)`);
+    for (const s of [healthy, small]) {
+      expect(s.closeCode()).toBeNull();
+      expect(s.events).toHaveLength(total);
+      expect(increasing(cursors(s))).toBe(true);
+    }
+    expect(cursors(small)).toEqual(cursors(healthy));
+    expect(shared.cutOffs).toEqual({ stall: 0, memory: 1 });
+    for (const s of [healthy, small]) await s.close();
+    await big.close().catch(() => undefined);
+    await eventually('everyone to leave', () => shared.stats.subscribers === 0);
+    expect(shared.stats.memory).toBe(0);
+  } finally {
+    await t.stop();
+  }
+});
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m![1]) / 1024;

@@ -78,9 +78,7 @@ export class EventSource implements EventFeed {
   /** Starts pushing events to `sink`; returns the function that stops it and the cursor it starts after. */
   attach(sink: EventSink): { stop: () => void; after: number } {
     const { app, storeId, wanted } = this;
-    const hub = app.events!;
-    const limit = app.config.subscriptionBuffer;
-    const tx = poolTx(app.db.pool);
+    const [hub, limit, tx] = [app.events!, app.config.subscriptionBuffer, poolTx(app.db.pool)];
     let done = false;
     /** The last event the sink took. */
     let last = this.after ?? hub.lastSeq;
@@ -108,12 +106,16 @@ export class EventSource implements EventFeed {
     };
     const readOutbox = async () => {
       let from = last;
+      let backoffMs = 0;
       for (;;) {
         await sink.drained();
+        // Refused with nothing queued: subscription memory is at its cap; wait for it to come down.
+        if (backoffMs > 0) await new Promise((r) => setTimeout(r, backoffMs));
         if (done) return;
         const page = await eventsAfter(tx, from, PAGE, storeId);
         if (done) return;
         let refused = false;
+        const taken = last;
         for (const e of page) {
           if (wanted(e) && !deliver(e)) {
             refused = true;
@@ -121,8 +123,9 @@ export class EventSource implements EventFeed {
           }
           from = e.seq;
         }
-        if (refused)
-          from = last; // room first, then on from the last event taken
+        backoffMs = refused && last === taken ? Math.min(1000, Math.max(25, backoffMs * 2)) : 0;
+        // Refused: room first, then on from the last event taken.
+        if (refused) from = last;
         else if (page.length < PAGE && dropped) {
           dropped = false; // live events were dropped meanwhile: they are in the outbox, read on
           early.length = 0;
