@@ -230,7 +230,7 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
       { registered: oneMoreSubscriber(small) },
     );
     const slow = await subscribe(small.url, small.store.adminKey, BIG, {}, { registered: oneMoreSubscriber(small) });
-    slow.pauseReading(); // the client stops reading: the server's sends back up, then its buffer fills
+    slow.pauseReading(); // the client stops reading: its socket backs up, and 2 s later (SUBSCRIPTION_STALL_MS) it is cut off
     // The paused client cannot see its close yet: watch the server's side (subscribers on the hub).
     const hub = small.gateway.app.events!;
     expect(hub.fanout.subscriberCount).toBe(2);
