@@ -54,7 +54,7 @@ async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null
   };
   try {
     const from = after == null ? null : after === 'oldest' ? 0 : Number(after);
-    const source = await openEventSource(ctx.app, auth.storeId, topic, filter, from, (reason) => ctx.closeSocket?.(4290, reason));
+    const source = await openEventSource(ctx.app, auth.storeId, topic, filter, from);
     // Each event runs with a fresh context (fresh loaders): "inventoryLevel" is the level as it is
     // now, not as first seen (SharedSubscriptions).
     return shareable(source, view);
