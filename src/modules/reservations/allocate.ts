@@ -18,9 +18,13 @@ export interface LevelOption {
   active: boolean;
 }
 
-/** A level option with what it has available now (may be negative: counts as 0). */
+/**
+ * A level option with what it has available now (may be negative: counts as 0) and, under a
+ * CONTINUE or PREORDER policy, how many more units it may sell below zero (`backorder`, default 0).
+ */
 export interface Candidate extends LevelOption {
   available: number;
+  backorder?: number;
 }
 
 export interface Allocation {
@@ -78,31 +82,37 @@ export function singleLevel(
 /**
  * PRIORITY allocation: each line, in request order, takes from its pool's levels in the order of
  * `candidates` (warehouse priority, then code) as much as each still has, until the line is
- * served. A line that cannot be served in full is INSUFFICIENT_STOCK (naming what its pool has
- * left); what earlier lines took is not available to later ones. `lineVariant[i]` is line i's
- * variant id. All lines are served, or `errors` says why not.
+ * served; stock on hand first in every level of the pool, and only then backorders (a level's
+ * `backorder` units), so that no line is backordered while another warehouse has the stock. A line
+ * that cannot be served in full is INSUFFICIENT_STOCK (naming what its pool has left); what earlier
+ * lines took is not available to later ones. `lineVariant[i]` is line i's variant id. All lines are
+ * served, or `errors` says why not.
  */
 export function allocate(
   lines: readonly ReserveLineInput[],
   lineVariant: readonly string[],
   candidates: readonly Candidate[],
 ): { allocations: Allocation[]; errors: UserErrorShape[] } {
-  const remaining = new Map(candidates.map((c) => [c.id, Math.max(0, c.available)]));
+  const stock = new Map(candidates.map((c) => [c.id, Math.max(0, c.available)]));
+  const backorder = new Map(candidates.map((c) => [c.id, Math.max(0, c.backorder ?? 0)]));
   const allocations: Allocation[] = [];
   const errors: UserErrorShape[] = [];
   lines.forEach((l, i) => {
     const { pool, error } = linePool(l, i, candidates, lineVariant[i]);
     if (error) return void errors.push(error);
     let need = l.quantity;
-    const taken: Allocation[] = [];
-    for (const c of pool!) {
-      if (need === 0) break;
-      const q = Math.min(need, remaining.get(c.id)!);
-      if (q > 0) taken.push({ line: i, levelId: c.id, quantity: q });
-      need -= q;
+    // Each (source, level) is visited once per line, so what it still has is what the map says.
+    const takes: { from: Map<string, number>; levelId: string; quantity: number }[] = [];
+    for (const from of [stock, backorder]) {
+      for (const c of pool!) {
+        if (need === 0) break;
+        const q = Math.min(need, from.get(c.id)!);
+        if (q > 0) takes.push({ from, levelId: c.id, quantity: q });
+        need -= q;
+      }
     }
     if (need > 0) {
-      const avail = pool!.reduce((s, c) => s + remaining.get(c.id)!, 0);
+      const avail = pool!.reduce((s, c) => s + stock.get(c.id)! + backorder.get(c.id)!, 0);
       errors.push(
         userError(ErrorCode.INSUFFICIENT_STOCK, `Line ${i}: requested ${l.quantity}, only ${avail} available`, [
           'input',
@@ -113,8 +123,12 @@ export function allocate(
       );
       return;
     }
-    for (const t of taken) remaining.set(t.levelId, remaining.get(t.levelId)! - t.quantity);
-    allocations.push(...taken);
+    const perLine = new Map<string, number>();
+    for (const t of takes) {
+      t.from.set(t.levelId, t.from.get(t.levelId)! - t.quantity);
+      perLine.set(t.levelId, (perLine.get(t.levelId) ?? 0) + t.quantity);
+    }
+    for (const [levelId, quantity] of perLine) allocations.push({ line: i, levelId, quantity });
   });
   return { allocations, errors };
 }

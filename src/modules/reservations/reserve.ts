@@ -12,6 +12,7 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../../graphql/scopes';
 import {
+  allowanceSql,
   applyLevelChange,
   columns,
   effectiveReserved,
@@ -158,12 +159,16 @@ async function namedWarehouseErrors(tx: Tx, storeId: string, lines: ReserveLineI
   return errors;
 }
 
-/** The effective availability of every level of the variants, in allocation order (priority, code). */
+/**
+ * The effective availability of every level of the variants, and the units each may still sell
+ * below zero under its backorder policy, in allocation order (priority, code).
+ */
 async function candidates(tx: Tx, storeId: string, variantIds: string[]): Promise<Candidate[]> {
   return tx.query<Candidate>(
     `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active,
-            (l.on_hand - ${effectiveReserved()} - l.safety_stock)::int AS available
-       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id
+            (l.on_hand - ${effectiveReserved()} - l.safety_stock)::int AS available,
+            greatest(0, ${allowanceSql('l', 'v')} + least(l.on_hand - ${effectiveReserved()} - l.safety_stock, 0))::int AS backorder
+       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id JOIN variants v ON v.id = l.variant_id
       WHERE l.store_id = $1 AND l.variant_id = ANY($2::uuid[])
       ORDER BY w.priority, w.code`,
     [storeId, variantIds],

@@ -1,4 +1,5 @@
 /** The stock core's shared types: a level as stored, a change to it, and the outcome. */
+import type { InventoryPolicy } from './policy';
 import type { MovementReason } from './reasons';
 
 export interface LevelChange {
@@ -18,6 +19,9 @@ export interface LevelChange {
   incoming?: number | null;
   lowStockThreshold?: number | null;
   criticalThreshold?: number | null;
+  /** The level's policy override, set in the same statement: a policy (with backorderLimit, null = no limit) or 'INHERIT' (clear it). */
+  inventoryPolicy?: InventoryPolicy | 'INHERIT' | null;
+  backorderLimit?: number | null;
   reason: MovementReason;
   note?: string | null;
   actor?: string | null;
@@ -25,7 +29,8 @@ export interface LevelChange {
   reservationId?: string | null;
 }
 
-export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT';
+/** BACKORDER_LIMIT: as INSUFFICIENT, under a CONTINUE or PREORDER policy (its allowance is used up). */
+export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT' | 'BACKORDER_LIMIT';
 
 /** A level row as stored (counters after the statement). */
 export interface LevelRow {
@@ -39,6 +44,9 @@ export interface LevelRow {
   safetyStock: number;
   lowStockThreshold: number;
   criticalThreshold: number;
+  /** The level's own policy override (null: the variant's policy applies). */
+  inventoryPolicy: InventoryPolicy | null;
+  backorderLimit: number | null;
   version: number;
   updatedAt: string;
 }
@@ -50,4 +58,6 @@ export interface ChangeResult {
   level: LevelRow;
   movementId: number | null;
   expiredQuantity: number;
+  /** How far below zero available may go under the level's effective policy (the guard's figure). */
+  allowance: number;
 }
