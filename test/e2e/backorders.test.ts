@@ -4,13 +4,18 @@
  * general reservation path, the set-based bulk), under concurrency on two gateway instances
  * (PostgreSQL; one instance on PGlite), the figures in events, and what publishable keys see.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { startGateway, type Gateway } from '../../src/server';
+import { decodeId } from '../../src/graphql/ids';
 import { createProduct, createWarehouse, setStock, uniq } from '../helpers/factories';
 import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { checkInvariants } from '../helpers/invariants';
+import { eventually } from '../helpers/poll';
 import { rng } from '../helpers/rng';
+import { tuningEnv } from '../../src/config/tuning';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(180_000);
@@ -20,7 +25,8 @@ let other: Gateway | null = null;
 let gateways: GqlClient[];
 
 beforeAll(async () => {
-  t = await startTestServer();
+  const env = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100 }) };
+  t = await startTestServer(env);
   if (t.db.url) {
     other = await startGateway(
       loadConfig({
@@ -34,13 +40,16 @@ beforeAll(async () => {
         DATABASE_POOL_SIZE: '10',
         RATE_LIMIT_BUCKET_SIZE: '100000000',
         RATE_LIMIT_RESTORE_RATE: '1000000',
+        ...env,
       }),
       createLogger('error'),
     );
   }
   gateways = [t.gql, other ? makeClient(other.url, t.store.adminKey) : t.gql];
 });
+const afterAllClose: (() => Promise<void>)[] = [];
 afterAll(async () => {
+  for (const close of afterAllClose) await close();
   await other?.stop();
   await t?.stop();
 });
@@ -149,10 +158,17 @@ test('CONTINUE with a limit: reservations and adjustments go down to −limit, n
   expect((await checkInvariants(t.gateway.app, t.store.storeId)).bounds).toEqual([]);
 });
 
-test('CONTINUE without a limit is unbounded', async () => {
-  const { sku, wh } = await stocked(0, { inventoryPolicy: 'CONTINUE' });
-  expect((await reserve(t.gql, sku, 100_000)).inventoryReserve.userErrors).toEqual([]);
-  expect(await level(sku, wh)).toMatchObject({ backordered: 100_000, sellable: true, backorderLimit: null });
+test('CONTINUE without a limit is unbounded; a move still moves only units on hand', async () => {
+  const { sku, wh } = await stocked(2, { inventoryPolicy: 'CONTINUE' });
+  const to = await createWarehouse(t.gql);
+  await setStock(t.gql, sku, to.code, 0);
+  const MOVE = `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { source { onHand } userErrors { code } } }`;
+  const move = async (quantity: number) =>
+    (await ok(t.gql(MOVE, { input: { sku, fromWarehouseCode: wh, toWarehouseCode: to.code, quantity } }))).inventoryMove;
+  expect((await move(3)).userErrors[0].code).toBe('INSUFFICIENT_STOCK');
+  expect((await reserve(t.gql, sku, 100_000, wh)).inventoryReserve.userErrors).toEqual([]);
+  expect(await level(sku, wh)).toMatchObject({ backordered: 99_998, sellable: true, backorderLimit: null });
+  expect((await move(1)).userErrors[0].code).toBe('INSUFFICIENT_STOCK');
 });
 
 test('PREORDER: up to incoming (and never past a limit when one is set)', async () => {
@@ -247,7 +263,6 @@ test('events carry backordered and sellable; a sellable flip is announced as STO
   const { sku, wh } = await stocked(1, { inventoryPolicy: 'CONTINUE', backorderLimit: 2 });
   const lv = await level(sku, wh);
   await reserve(t.gql, sku, 3);
-  const { decodeId } = await import('../../src/graphql/ids');
   const rows = (
     await t.gateway.app.db.pool.query(`SELECT topic, payload FROM outbox_events WHERE level_id = $1 ORDER BY id`, [
       decodeId(lv.id, 'InventoryLevel'),
@@ -320,4 +335,34 @@ test('400 concurrent reservations on two instances never take available past −
   expect(await level(b.sku, b.wh)).toMatchObject({ onHand: -LIMIT, backordered: LIMIT, sellable: false });
   const inv = await checkInvariants(t.gateway.app, t.store.storeId);
   expect(inv).toEqual({ ledger: [], reservedLedger: [], bounds: [], reservedVsLines: [], dupKeys: [] });
+});
+
+test('webhooks: a sellable flip without a status change is SELLABLE_CHANGED, not another STOCK_OUT', async () => {
+  const { sku, wh } = await stocked(1, { inventoryPolicy: 'CONTINUE', backorderLimit: 1 });
+  const vid = await variantId(sku);
+  // A receiver that accepts everything (a failing one gets the subscription disabled).
+  const rx = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end('ok')));
+  await new Promise<void>((res) => rx.listen(0, '127.0.0.1', res));
+  afterAllClose.push(() => new Promise<void>((res) => rx.close(() => res())));
+  const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
+  const d = await ok(
+    t.gql(
+      `mutation($input: WebhookSubscriptionInput!) { webhookSubscriptionCreate(input: $input) { webhookSubscription { id } userErrors { code message } } }`,
+      { input: { url, topics: ['STOCK_OUT', 'BACK_IN_STOCK', 'SELLABLE_CHANGED'], variantIds: [vid] } },
+    ),
+  );
+  expect(d.webhookSubscriptionCreate.userErrors).toEqual([]);
+  const sub = decodeId(d.webhookSubscriptionCreate.webhookSubscription.id, 'WebhookSubscription');
+  // 1 → 0 available: STOCK_OUT (still sellable); → −1: sellable flips (SELLABLE_CHANGED only);
+  // a receipt of 1 → 0: sellable again (SELLABLE_CHANGED only); of 2 more: back in stock.
+  await reserve(t.gql, sku, 1, wh);
+  await reserve(t.gql, sku, 1, wh);
+  await ok(t.gql(ADJUST, { input: { sku, warehouseCode: wh, delta: 1, reason: 'RECEIVED' } }));
+  await ok(t.gql(ADJUST, { input: { sku, warehouseCode: wh, delta: 2, reason: 'RECEIVED' } }));
+  const topics = async () =>
+    (
+      await t.gateway.app.db.pool.query(`SELECT topic FROM webhook_deliveries WHERE subscription_id = $1 ORDER BY event_seq, topic`, [sub])
+    ).rows.map((r: { topic: string }) => r.topic);
+  await eventually('four deliveries', async () => (await topics()).length >= 4, 60_000);
+  expect(await topics()).toEqual(['STOCK_OUT', 'SELLABLE_CHANGED', 'SELLABLE_CHANGED', 'BACK_IN_STOCK']);
 });

@@ -175,6 +175,8 @@ export class InventoryService {
           levelId: from.levelId,
           onHandDelta: -input.quantity,
           requireAvailable: true,
+          // Only units on hand move: a backorder policy does not let the source go below zero.
+          allowBackorder: false,
           reason: 'TRANSFER_OUT',
         };
         const inn: LevelChange = { ...base, levelId: to.levelId, onHandDelta: input.quantity, reason: 'TRANSFER_IN' };

@@ -19,7 +19,7 @@ import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
 import { allowanceSql } from './policy';
 import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
-/** The writer's statement. Parameters $1–$18. */
+/** The writer's statement. Parameters $1–$19. */
 export const CHANGE_SQL = preparedStatement(
   'stock_writer',
   `
@@ -53,12 +53,17 @@ calc AS (
          CASE WHEN $17::text IS NULL THEN lk.backorder_limit::int8 WHEN $17::text <> 'INHERIT' THEN $18::int8 END AS new_limit
     FROM lk, exp
 ),
--- The guard's allowance: how far below zero available may go under the settings after the change.
-pol AS (
-  SELECT calc.*, coalesce(calc.new_policy, calc.v_policy) AS eff_policy,
-         inventory_backorder_allowance(coalesce(calc.new_policy, calc.v_policy),
-           CASE WHEN calc.new_policy IS NULL THEN calc.v_limit ELSE calc.new_limit END, calc.new_incoming) AS allow
+-- The guard's allowance: how far below zero available may go under the settings after the change
+-- ($19 false: none, whatever the policy, e.g. for the source of a move: only units on hand move).
+pol0 AS (
+  SELECT calc.*, inventory_backorder_allowance(coalesce(calc.new_policy, calc.v_policy),
+           CASE WHEN calc.new_policy IS NULL THEN calc.v_limit ELSE calc.new_limit END, calc.new_incoming) AS pallow
     FROM calc
+),
+pol AS (
+  SELECT pol0.*, CASE WHEN $19::bool THEN coalesce(pol0.new_policy, pol0.v_policy) ELSE 'DENY' END AS eff_policy,
+         CASE WHEN $19::bool THEN pol0.pallow ELSE 0 END AS allow
+    FROM pol0
 ),
 -- The guards (DENY: allow = 0, exactly the rules before backorders). onHand − reserved may not go below
 -- −allow by a change that lowers it (a change that does not lower it, e.g. a COMMIT or a receipt, is
@@ -87,7 +92,7 @@ fin AS (
          CASE WHEN failure IS NULL THEN new_critical ELSE critical_threshold END::int AS a_critical,
          CASE WHEN failure IS NULL THEN new_policy ELSE inventory_policy::text END AS a_policy,
          CASE WHEN failure IS NULL THEN new_limit ELSE backorder_limit END::int AS a_limit,
-         CASE WHEN failure IS NULL THEN allow ELSE allow0 END AS a_allow,
+         CASE WHEN failure IS NULL THEN pallow ELSE allow0 END AS a_allow,
          (failure IS NULL AND (new_on_hand <> on_hand OR new_reserved <> res0 OR new_safety <> safety_stock
             OR new_incoming <> incoming OR new_low <> low_stock_threshold OR new_critical <> critical_threshold
             OR new_policy IS DISTINCT FROM inventory_policy::text OR new_limit IS DISTINCT FROM backorder_limit)) AS changed

@@ -12,8 +12,10 @@ export interface LevelChange {
   /** compare-and-set: fail with STALE unless onHand equals this. */
   compareOnHand?: number | null;
   reservedDelta?: number;
-  /** Reject the change if available (onHand − reserved − safetyStock) would be negative afterwards. */
+  /** Reject the change if available (onHand − reserved − safetyStock) would be below −allowance afterwards. */
   requireAvailable?: boolean;
+  /** false: the level's backorder policy does not apply to this change (allowance 0, as DENY). Default true. */
+  allowBackorder?: boolean;
   /** Settings changed in the same statement (inventoryLevelUpdate). */
   safetyStock?: number | null;
   incoming?: number | null;

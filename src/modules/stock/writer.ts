@@ -59,6 +59,7 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
     c.criticalThreshold ?? null,
     c.inventoryPolicy ?? null,
     c.inventoryPolicy != null && c.inventoryPolicy !== 'INHERIT' ? (c.backorderLimit ?? null) : null,
+    c.allowBackorder ?? true,
   ]);
   if (r && (r.movement_id !== null || Number(r.expired_q) > 0))
     onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));
