@@ -132,6 +132,16 @@ test('CONTINUE with a limit: reservations and adjustments go down to −limit, n
   expect((await reserve(t.gql, sku, 1, wh)).inventoryReserve.userErrors).toEqual([]);
   l = await level(sku, wh);
   expect(l).toMatchObject({ reserved: 7, backordered: 5, sellable: false });
+  const byFilter = async (sellable: boolean) =>
+    (
+      await ok(
+        t.gql(`query($f: InventoryLevelFilter) { inventoryLevels(first: 5, filter: $f) { nodes { id } } }`, {
+          f: { skus: [sku], sellable },
+        }),
+      )
+    ).inventoryLevels.nodes;
+  expect(await byFilter(false)).toEqual([{ id: l.id }]);
+  expect(await byFilter(true)).toEqual([]);
   // An adjustment may not go past the limit either (the writer's BACKORDER_LIMIT guard).
   const adj = await ok(t.gql(ADJUST, { input: { sku, warehouseCode: wh, delta: -1, reason: 'SALE' } }));
   expect(adj.inventoryAdjust.userErrors[0].code).toBe('INSUFFICIENT_STOCK');

@@ -19,6 +19,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { MAIN, NODE_FLAGS, ROOT, spawnGateway, type Spawned } from '../helpers/process';
 import { tuningEnv } from '../../src/config/tuning';
+import { allowanceSql, policySql } from '../../src/modules/stock';
 
 export interface SoakOptions {
   durationS: number;
@@ -535,11 +536,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     const levels = Number((await q(`SELECT count(*) AS n FROM inventory_levels WHERE store_id = $1`, [storeId]))[0].n);
     check('onHand and reserved = sums of the ledger', ledger.length === 0, `${levels - ledger.length}/${levels} levels agree`);
+    // Under DENY 0 ≤ reserved ≤ onHand; a backorder policy lets onHand − reserved go down to −allowance.
     const bounds = await q(
-      `SELECT id FROM inventory_levels WHERE store_id = $1 AND NOT (on_hand >= 0 AND reserved >= 0 AND reserved <= on_hand)`,
+      `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+        WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
       [storeId],
     );
-    check('0 ≤ reserved ≤ onHand', bounds.length === 0, `${bounds.length} levels out of bounds`);
+    check('0 ≤ reserved ≤ onHand (−allowance under a backorder policy)', bounds.length === 0, `${bounds.length} levels out of bounds`);
     const reservedVsLines = await q(
       `SELECT l.id FROM inventory_levels l
         WHERE l.store_id = $1 AND l.reserved <> coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at > now()), 0)`,
@@ -550,8 +553,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       reservedVsLines.length === 0,
       `${reservedVsLines.length} levels differ`,
     );
+    // Levels under DENY only (a backorder policy allows onHand < reserved on purpose).
     const oversold = await q(
-      `SELECT id FROM stock_movements WHERE store_id = $1 AND (on_hand_after < 0 OR reserved_after > on_hand_after OR reserved_after < 0)`,
+      `SELECT m.id FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id JOIN variants v ON v.id = l.variant_id
+        WHERE m.store_id = $1 AND ${policySql('l', 'v')} = 'DENY'
+          AND (m.on_hand_after < 0 OR m.reserved_after > m.on_hand_after OR m.reserved_after < 0)`,
       [storeId],
     );
     const movements = Number((await q(`SELECT count(*) AS n FROM stock_movements WHERE store_id = $1`, [storeId]))[0].n);

@@ -69,10 +69,10 @@ export class ProductBackorderResolver {
 @Resolver(() => StockMovement)
 export class StockMovementBackorderResolver {
   @FieldResolver(() => Int, {
-    nullable: true,
-    description: 'Units below zero available after the change (backorders); null when safetyStock was not recorded.',
+    description:
+      'Units below zero available after the change (backorders): max(0, reservedAfter + safetyStock − onHandAfter); safetyStock counts as 0 on movements that did not record it.',
   })
-  backordered(@Root() m: MovementRow): number | null {
-    return m.safetyStockAfter == null ? null : backorderedOf(m.onHandAfter, m.reservedAfter, m.safetyStockAfter);
+  backordered(@Root() m: MovementRow): number {
+    return backorderedOf(m.onHandAfter, m.reservedAfter, m.safetyStockAfter ?? 0);
   }
 }

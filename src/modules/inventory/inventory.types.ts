@@ -111,7 +111,9 @@ export class LevelAddressInput {
 
 @InputType({ description: 'Set onHand to an absolute quantity.' })
 export class InventorySetInput extends LevelAddressInput {
-  @Field(() => Int, { description: 'New onHand (0..2147483647); must not be below reserved.' })
+  @Field(() => Int, {
+    description: 'New onHand (0..2147483647); must not be below reserved (under a backorder policy: by at most its allowance).',
+  })
   quantity!: number;
   @Field(() => Int, { nullable: true, description: 'Compare-and-set: apply only if onHand currently equals this.' })
   compareQuantity?: number | null;

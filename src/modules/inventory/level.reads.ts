@@ -92,6 +92,8 @@ export interface LevelFilter {
   /** Only levels at or below a threshold, or out of stock (status other than IN_STOCK). */
   lowStockOnly?: boolean | null;
   updatedSince?: Date | null;
+  /** Only levels that can (true) or cannot (false) sell one more unit under their backorder policy. */
+  sellable?: boolean | null;
 }
 
 /** The conditions of a filter (over LEVELS_FROM's columns) and the widest source they read. */
@@ -111,6 +113,7 @@ export function levelWhere(storeId: string, f: LevelFilter = {}): { where: strin
   if (f.statuses) add('corrected', (n) => `lv.status = ANY($${n}::text[])`, f.statuses);
   if (f.lowStockOnly) add('corrected', () => `lv.status <> 'IN_STOCK'`);
   if (f.updatedSince) add('own', (n) => `lv.updated_at >= $${n}::timestamptz`, f.updatedSince);
+  if (f.sellable != null) add('corrected', (n) => `lv.sellable = $${n}::bool`, f.sellable);
   return { where, params, needs };
 }
 
