@@ -23,7 +23,7 @@ export type ErrorCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   /** Returned when a reservation line names an inactive warehouse (inactive warehouses take no new reservations). */
   | 'INACTIVE_WAREHOUSE'
-  /** Returned when available stock (onHand − reserved − safetyStock) is too small: a negative adjust, a move (checked at the source before the destination), a reservation, or onHand would fall below 0. */
+  /** Returned when available stock (onHand − reserved − safetyStock) is too small: a negative adjust, a move (checked at the source before the destination), a reservation, or onHand would fall below 0. Under a backorder policy (CONTINUE, PREORDER) the same code means the backorder allowance is used up (the message names it); a move never backorders. */
   | 'INSUFFICIENT_STOCK'
   /** Returned when an input is malformed, empty, too long, or a combination is not allowed (e.g. both sku and variantId, delta 0, SET without quantity), and when a bulk request is rejected as a whole. */
   | 'INVALID_INPUT'
@@ -35,7 +35,7 @@ export type ErrorCode =
   | 'NEGATIVE_QUANTITY'
   /** Returned when no product has that id or externalId in this store. */
   | 'PRODUCT_NOT_FOUND'
-  /** Returned when inventorySet or bulk SET would put onHand below the reserved quantity. */
+  /** Returned when inventorySet or bulk SET would put onHand below the reserved quantity (under a backorder policy: by more than its allowance). */
   | 'QUANTITY_BELOW_RESERVED'
   /** Returned when an input quantity or a resulting counter of the level would be outside 0..2147483647 (after the stock checks: a move first checks the source). */
   | 'QUANTITY_OUT_OF_RANGE'
