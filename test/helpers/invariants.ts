@@ -13,7 +13,7 @@ export async function checkInvariants(app: App, storeId: string) {
      WHERE l.store_id = $1 GROUP BY l.id HAVING l.reserved <> coalesce(sum(m.reserved_delta), 0)`);
   // Under DENY onHand ≥ reserved ≥ 0; under a backorder policy onHand − reserved may go down to −allowance.
   const bounds = await q(
-    `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+    `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
       WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
   );
   const reservedVsLines = await q(`SELECT l.id, l.reserved, coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)::int AS active
@@ -64,7 +64,7 @@ export async function snapshotInvariants(app: App, storeId: string) {
     const levels = await tx.query<L>(
       `SELECT l.id, v.product_id, l.on_hand, ${effectiveReserved()} AS reserved, l.reserved AS stored_reserved, l.safety_stock, l.incoming,
               l.low_stock_threshold AS low, l.critical_threshold AS critical
-         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE l.store_id = $1`,
+         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id WHERE l.store_id = $1`,
       [storeId],
     );
     // Product totals.

@@ -538,7 +538,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     check('onHand and reserved = sums of the ledger', ledger.length === 0, `${levels - ledger.length}/${levels} levels agree`);
     // Under DENY 0 ≤ reserved ≤ onHand; a backorder policy lets onHand − reserved go down to −allowance.
     const bounds = await q(
-      `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+      `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
         WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
       [storeId],
     );
@@ -555,7 +555,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     // Levels under DENY only (a backorder policy allows onHand < reserved on purpose).
     const oversold = await q(
-      `SELECT m.id FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id JOIN variants v ON v.id = l.variant_id
+      `SELECT m.id FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id AND l.store_id = m.store_id JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
         WHERE m.store_id = $1 AND ${policySql('l', 'v')} = 'DENY'
           AND (m.on_hand_after < 0 OR m.reserved_after > m.on_hand_after OR m.reserved_after < 0)`,
       [storeId],

@@ -32,7 +32,7 @@ const LOCK_LEVELS_SQL = preparedStatement(
   'reserve_lock',
   `SELECT l.id, l.variant_id, v.sku, l.warehouse_id, w.code, w.priority, w.read_only, w.active
   FROM inventory_levels l
-  JOIN variants v ON v.id = l.variant_id
+  JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
   JOIN warehouses w ON w.id = l.warehouse_id
  WHERE l.store_id = $1 AND v.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]))
  ORDER BY l.id
@@ -168,7 +168,7 @@ async function candidates(tx: Tx, storeId: string, variantIds: string[]): Promis
     `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active,
             (l.on_hand - ${effectiveReserved()} - l.safety_stock)::int AS available,
             greatest(0, ${allowanceSql('l', 'v')} + least(l.on_hand - ${effectiveReserved()} - l.safety_stock, 0))::int AS backorder
-       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id JOIN variants v ON v.id = l.variant_id
+       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
       WHERE l.store_id = $1 AND l.variant_id = ANY($2::uuid[])
       ORDER BY w.priority, w.code`,
     [storeId, variantIds],

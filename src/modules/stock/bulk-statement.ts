@@ -58,7 +58,7 @@ lk AS (
          ${policySql('l', 'v')} AS policy, l.inventory_policy::text AS own_policy, l.backorder_limit AS lim, ${allowanceSql('l', 'v')} AS allow
     FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(level_id, mode, val, reason, note, pos)
     JOIN inventory_levels l ON l.id = u.level_id
-    JOIN variants v ON v.id = l.variant_id
+    JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    WHERE l.store_id = $1::uuid
    ORDER BY l.id, u.pos
      FOR UPDATE OF l

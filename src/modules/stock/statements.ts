@@ -25,7 +25,7 @@ export const CHANGE_SQL = preparedStatement(
   `
 WITH lk AS (
   SELECT l.*, v.inventory_policy::text AS v_policy, v.backorder_limit AS v_limit, ${allowanceSql('l', 'v')} AS allow0
-    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    WHERE l.id = $1::uuid AND l.store_id = $2::uuid FOR UPDATE OF l
 ),
 due AS (
@@ -232,7 +232,7 @@ req AS (
 ),
 lk AS (
   SELECT l.*, ${allowanceSql('l', 'v')} AS allow
-    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    WHERE l.id IN (SELECT level_id FROM req WHERE level_id IS NOT NULL)
      AND NOT EXISTS (SELECT 1 FROM reservation_lines d WHERE d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())
    ORDER BY l.id
