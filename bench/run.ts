@@ -10,10 +10,10 @@
  *                                      throughput, HOT updates and dead tuples per window (--window S,
  *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
  *
- * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout
+ * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout,history
  *          --concurrency 1,16 (clients of the write scenarios; default 1,16,64 (--quick: 1,16): a server with
  *          max_connections 100 shared with other databases may refuse the 64-connection baselines)
- *          --levels N  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
+ *          --levels N  --ledger N (history: ledger rows, default 10,000,000, --quick 100,000)  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
  *          --out FILE (default bench/RESULTS.md; with --quick dist/bench/RESULTS.quick.md)  --keep-db
  *          --gateway PATH/main.js (another build of the gateway, e.g. an older commit, for comparisons)
  *          --node-options="…" (more flags for the gateway's node process, after those of `npm start`:
@@ -42,11 +42,12 @@ import { READ_BODY, readQuery } from './scenarios/read';
 import { hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
 import { hotAdjust } from './scenarios/adjust';
 import { updatedReads } from './scenarios/updated';
+import { history } from './scenarios/history';
 import { MIX, sustained, sustainedMarkdown } from './scenarios/sustained';
 import { deltas, fmtRatio, settled, type Snapshot } from './lib/tables';
 import type { ScenarioTables } from './lib/report';
 
-const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout'] as const;
+const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout', 'history'] as const;
 
 /**
  * `--name value`, `--name=value` or a bare `--name` (true: the next argument starts with `--` or
@@ -77,6 +78,7 @@ export function parseArgs(argv: string[]): Options {
     'warmup',
     'only',
     'levels',
+    'ledger',
     'subscribers',
     'pool',
     'no-profile',
@@ -127,6 +129,7 @@ export function parseArgs(argv: string[]): Options {
           : [1, 16, 64],
     readConcurrency: [16, 64],
     levels: num('levels', quick ? 600 : 10_000),
+    ledgerRows: num('ledger', quick ? 100_000 : 10_000_000),
     subscribers: num('subscribers', quick ? 20 : 1000),
     fanoutIntervalMs: 10,
     fanoutS: quick ? 0.5 : 2,
@@ -372,6 +375,12 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (want('adjust')) rows.push(...(await withTables(() => hotAdjust(ctx), true)));
     if (want('updated')) rows.push(...(await updatedReads(ctx)));
     if (want('fanout')) extras.push(...(await fanout(ctx)).extras);
+    // Last: it grows the ledger by --ledger rows.
+    if (want('history')) {
+      const h = await history(ctx);
+      rows.push(...h.rows);
+      extras.push(...h.extras);
+    }
     extras.push({
       name: 'memory: gateway RSS at the end of the run',
       value: `${rssMb(gateway.pid).toFixed(0)} MB`,

@@ -154,8 +154,8 @@ async function main() {
       const [r] = (
         await db.query(`SELECT (SELECT count(*)::int FROM inventory_levels) AS levels, (SELECT coalesce(sum(on_hand), 0)::int8 AS s FROM inventory_levels) AS sum,
                 (SELECT count(*)::int FROM stock_movements) AS ledger,
-                (SELECT count(*)::int FROM (SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
-                   GROUP BY l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0)) x) AS ledger_mismatches`)
+                (SELECT count(*)::int FROM (SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.store_id = l.store_id AND m.inventory_level_id = l.id
+                   GROUP BY l.store_id, l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0)) x) AS ledger_mismatches`)
       ).rows;
       return { levels: r.levels, sum: Number(r.sum), ledger: r.ledger, mismatches: r.ledger_mismatches };
     };

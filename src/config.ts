@@ -29,6 +29,10 @@ export interface Config {
   reservationTtlMaxSeconds: number;
   idempotencyTtlSeconds: number;
   sweepIntervalMs: number;
+  /** The ledger rollup job (checkpoints for stockMovementsSummary): interval, minimum lag behind now(), window per run. */
+  ledgerRollupIntervalMs: number;
+  ledgerRollupLagMs: number;
+  ledgerRollupWindowMs: number;
   txMaxRetries: number;
   /** Reservation batches (group commit) running at once; more requests wait and go together. */
   reserveBatchInFlight: number;
@@ -89,6 +93,9 @@ function tuned(t: Tuning) {
     reservationTtlMaxSeconds: t.RESERVATION_TTL_MAX_SECONDS,
     idempotencyTtlSeconds: t.IDEMPOTENCY_TTL_MS / 1000,
     sweepIntervalMs: t.SWEEP_INTERVAL_MS,
+    ledgerRollupIntervalMs: t.LEDGER_ROLLUP_INTERVAL_MS,
+    ledgerRollupLagMs: t.LEDGER_ROLLUP_LAG_MS,
+    ledgerRollupWindowMs: t.LEDGER_ROLLUP_WINDOW_MS,
     txMaxRetries: t.TX_MAX_RETRIES,
     reserveBatchInFlight: t.RESERVE_BATCH_IN_FLIGHT,
     shutdownTimeoutMs: t.SHUTDOWN_TIMEOUT_MS,

@@ -17,6 +17,8 @@ export interface Options {
   writeConcurrency: number[];
   readConcurrency: number[];
   levels: number;
+  /** Rows of the history scenario's ledger. */
+  ledgerRows: number;
   subscribers: number;
   /** Milliseconds between adjusts in the fan-out scenario. */
   fanoutIntervalMs: number;

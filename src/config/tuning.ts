@@ -37,6 +37,14 @@ export const TUNING_KNOBS = {
   IDEMPOTENCY_TTL_MS: knob(DAY_MS, 60_000, 30 * DAY_MS),
   /** How often expired reservations are released. */
   SWEEP_INTERVAL_MS: knob(1_000, 50, 3_600_000),
+  /**
+   * The ledger's hourly checkpoints for stockMovementsSummary (src/modules/inventory/ledger-rollup.ts):
+   * how often the job runs, how far behind now() it stays at least (open transactions hold it back
+   * further), and how much ledger time one run covers at most (it repeats at once while behind).
+   */
+  LEDGER_ROLLUP_INTERVAL_MS: knob(60_000, 50, DAY_MS),
+  LEDGER_ROLLUP_LAG_MS: knob(5_000, 0, DAY_MS),
+  LEDGER_ROLLUP_WINDOW_MS: knob(3_600_000, 1_000, 30 * DAY_MS),
   /** Retries of a transaction on serialization failure or deadlock. */
   TX_MAX_RETRIES: knob(5, 0, 50),
   /** Reservation batches (group commit) running at once; more requests wait and go together. */
@@ -51,7 +59,7 @@ export const TUNING_KNOBS = {
   /** Safety-net poll of the outbox (LISTEN/NOTIFY and local commits wake it sooner). */
   EVENTS_POLL_MS: knob(500, 10, 60_000),
   /** How long sequenced events stay resumable (whole seconds). */
-  OUTBOX_RETENTION_MS: knob(3 * DAY_MS, 3_600_000, 365 * DAY_MS),
+  OUTBOX_RETENTION_MS: knob(3 * DAY_MS, 10_000, 365 * DAY_MS),
   /** Events a subscriber may have pending before it is cut off as too slow (at least two hub batches). */
   SUBSCRIPTION_BUFFER: knob(5000, 1000, 1_000_000),
   /** Held subscription frames are written (all sockets together) at most once per this interval; 0: every event at once. */

@@ -1,6 +1,7 @@
 /**
- * Per-process event hub: sequences committed outbox rows and fans them out to this process's
- * subscribers, in sequence order.
+ * Per-process event hub: sequences committed outbox rows into their stores' streams and fans them
+ * out to this process's subscribers, in sequence order per store. It reads only the streams of the
+ * stores that have subscribers here.
  *
  * Wake-ups come from (1) this process's own commits (`poke`), (2) PostgreSQL LISTEN/NOTIFY from
  * other instances, and (3) a periodic poll as the safety net — the outbox stays the source of
@@ -13,12 +14,13 @@
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
-import { withConn, type TxRunner } from '../db/tx';
+import { withConn, withTx, type TxRunner } from '../db/tx';
 import type { Logger } from '../log';
 import { m as metrics, secondsSince } from '../observability/metrics';
 import { inTrace, startSpan } from '../observability/tracing';
 import { CoalescedLoop } from '../util/coalesced-loop';
-import { eventsAfter, headSeq, purgeOutbox, sequenceAndRead, type OutboxEvent } from './outbox';
+import { partitionWidth, upkeepEventLog, vacuumOutboxQueue } from './event-log';
+import { sequenceAndRead, streamOf, streamsAfter, type OutboxEvent } from './outbox';
 
 export type Listener = (e: OutboxEvent) => void;
 
@@ -57,6 +59,13 @@ export class LocalFanout implements Fanout {
       if (set!.size === 0) this.byStore.delete(storeId);
     };
   }
+  /** The stores with subscribers here. */
+  stores(): IterableIterator<string> {
+    return this.byStore.keys();
+  }
+  has(storeId: string): boolean {
+    return this.byStore.has(storeId);
+  }
   get subscriberCount(): number {
     let n = 0;
     for (const s of this.byStore.values()) n += s.size;
@@ -64,15 +73,30 @@ export class LocalFanout implements Fanout {
   }
 }
 
+/** Events read per store and round trip; a subscriber's buffer (≥ 1000) always holds a whole batch. */
+const READ_BATCH = 500;
+/** Queued rows numbered per sequencing transaction. */
+const SEQUENCE_BATCH = 1000;
+/** The outbox queue is vacuumed after this many rows went through it (or a minute after the last vacuum). */
+const VACUUM_AFTER_ROWS = 5000;
+const VACUUM_MIN_INTERVAL_MS = 5_000;
+const VACUUM_MAX_INTERVAL_MS = 60_000;
+/** A store another instance was numbering is looked at again this soon. */
+const BUSY_RETRY_MS = 25;
+
 export class EventHub {
   readonly fanout = new LocalFanout();
-  /** Highest seq published to local subscribers. */
-  lastSeq = 0;
+  /** Per store followed here: the highest seq published to local subscribers. */
+  private readonly published = new Map<string, number>();
   private listener: pg.Client | null = null;
   /** The pump: on every poke (coalesced) and every eventsPollMs. */
   private readonly loop: CoalescedLoop;
   private stopped = false;
-  private lastPurge = 0;
+  private lastUpkeep = 0;
+  private lastVacuum = Date.now();
+  /** Rows this hub numbered (deleted from the queue) since its last vacuum of the queue. */
+  private drained = 0;
+  private readonly upkeepMs: number;
   /** Called after a pump whose sequencing queued webhook deliveries (the webhook worker delivers them). */
   onPumped: ((deliveries: number) => void) | null = null;
   /** Called on a NOTIFY of another channel this hub listens to (`alsoListen`). */
@@ -99,6 +123,7 @@ export class EventHub {
       this.ownPool = pool;
     }
     this.tx = { pool: this.ownPool ?? app.tx.pool, maxRetries: app.tx.maxRetries };
+    this.upkeepMs = Math.min(60_000, Math.max(250, partitionWidth(app.config.outboxRetentionSeconds * 1000) / 2));
     this.loop = new CoalescedLoop(
       () => this.pump(),
       app.config.eventsPollMs,
@@ -107,9 +132,27 @@ export class EventHub {
   }
 
   async start(): Promise<void> {
-    this.lastSeq = await withConn(this.tx, headSeq);
+    // The partitions of the event log exist before the first event is numbered.
+    await this.upkeep();
     await this.listen();
     this.loop.start();
+  }
+
+  /**
+   * Makes this hub follow `storeId` from its stream's current head, unless it already follows it
+   * for subscribers here. Call before subscribing to the store on `fanout`; `lastSeqOf` is then the
+   * position of the first live event.
+   */
+  async track(storeId: string): Promise<void> {
+    if (this.fanout.has(storeId) && this.published.has(storeId)) return;
+    const { head } = await withConn(this.tx, (tx) => streamOf(tx, storeId));
+    // Another subscriber of the store may have come meanwhile: its position is the current one.
+    if (!this.fanout.has(storeId) || !this.published.has(storeId)) this.published.set(storeId, head);
+  }
+
+  /** The highest seq of `storeId` published here (after `track`). */
+  lastSeqOf(storeId: string): number {
+    return this.published.get(storeId) ?? 0;
   }
 
   private async listen(): Promise<void> {
@@ -156,32 +199,71 @@ export class EventHub {
     await this.loop.settle();
   }
 
+  /** The streams to read: the stores with subscribers here, from what was published to them. */
+  private following(only?: ReadonlySet<string>): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const s of this.fanout.stores()) {
+      const at = this.published.get(s);
+      if (at !== undefined && (!only || only.has(s))) m.set(s, at);
+    }
+    return m;
+  }
+
+  /** Publishes events read from the streams; returns the stores that filled a batch (more to read). */
+  private publish(events: OutboxEvent[]): Set<string> {
+    const perStore = new Map<string, number>();
+    const fresh: OutboxEvent[] = [];
+    const now = Date.now();
+    for (const e of events) {
+      perStore.set(e.storeId, (perStore.get(e.storeId) ?? 0) + 1);
+      if (e.seq <= (this.published.get(e.storeId) ?? 0)) continue;
+      this.published.set(e.storeId, e.seq);
+      metrics.eventLag.observe({ stage: 'sequenced' }, secondsSince(e.createdAt, now));
+      fresh.push(e);
+    }
+    this.fanout.publish(fresh);
+    return new Set([...perStore].filter(([, n]) => n >= READ_BATCH).map(([s]) => s));
+  }
+
   private async pump(): Promise<void> {
-    // Sequence what is pending and read what follows lastSeq: one round trip in the common case
-    // (another instance may be sequencing too: the lock orders us after it, and it notifies us).
+    // Number what is queued and read what follows each followed store's position: one round trip
+    // in the common case (another instance numbering a store notifies us when it commits).
     let deliveries = 0;
+    let busy: number;
     for (;;) {
-      const last = this.lastSeq;
-      const r = await withConn(this.tx, (c) => sequenceAndRead(c, last, 1000, 500));
-      // Batches of 500: a subscriber's buffer (≥ 1000) always holds a whole batch.
+      const r = await withConn(this.tx, (c) => sequenceAndRead(c, this.following(), SEQUENCE_BATCH, READ_BATCH));
       deliveries += r.deliveries;
-      let events = r.events;
-      while (events.length > 0) {
-        this.lastSeq = events[events.length - 1].seq;
-        const now = Date.now();
-        for (const e of events) metrics.eventLag.observe({ stage: 'sequenced' }, secondsSince(e.createdAt, now));
-        this.fanout.publish(events);
-        if (events.length < 500) break;
-        const after = this.lastSeq;
-        events = await withConn(this.tx, (tx) => eventsAfter(tx, after, 500));
+      busy = r.busy;
+      this.drained += r.sequenced;
+      let more = this.publish(r.events);
+      while (more.size > 0) {
+        const next = this.following(more);
+        more = this.publish(await withConn(this.tx, (tx) => streamsAfter(tx, next, READ_BATCH)));
       }
-      if (r.sequenced < 1000) break;
+      // A backlog keeps this loop going: the upkeep and the queue's vacuum still get their turns.
+      await this.maintain();
+      if (r.sequenced < SEQUENCE_BATCH) break;
     }
     if (deliveries > 0) this.onPumped?.(deliveries);
-    if (Date.now() - this.lastPurge > 60_000) {
-      this.lastPurge = Date.now();
-      await withConn(this.tx, (tx) => purgeOutbox(tx, this.app.config.outboxRetentionSeconds));
+    // Queued events of a store another instance was numbering, committed after it looked: soon again.
+    if (busy > 0) setTimeout(() => this.poke(), BUSY_RETRY_MS).unref();
+  }
+
+  /** The event log's upkeep and the queue's vacuum, when due. */
+  private async maintain(): Promise<void> {
+    if (Date.now() - this.lastUpkeep >= this.upkeepMs) await this.upkeep();
+    const since = Date.now() - this.lastVacuum;
+    if ((this.drained >= VACUUM_AFTER_ROWS && since >= VACUUM_MIN_INTERVAL_MS) || (this.drained > 0 && since >= VACUUM_MAX_INTERVAL_MS)) {
+      this.drained = 0;
+      this.lastVacuum = Date.now();
+      await withConn(this.tx, vacuumOutboxQueue);
     }
+  }
+
+  /** Partitions ahead, retention (see event-log.ts). */
+  private async upkeep(): Promise<void> {
+    this.lastUpkeep = Date.now();
+    await withTx(this.tx, (tx) => upkeepEventLog(tx, this.app.config.outboxRetentionSeconds * 1000));
   }
 
   async stop(): Promise<void> {

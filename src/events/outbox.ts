@@ -1,19 +1,21 @@
 /**
- * The transactional outbox, read side. Stock changes insert outbox rows in their own transaction
- * (see the stock writer); rolled-back changes leave none.
+ * The transactional outbox and the per-store event streams, read side and sequencer.
  *
- * The delivery order is assigned *after* commit by the sequencer: one transaction at a time (an
- * advisory lock across every instance) numbers the committed rows that have no `seq` yet, in id
- * order, continuing from the highest assigned seq, so the sequence has no gaps (not a database
- * sequence: nextval() leaks numbers on rollback). Because
- * sequencing transactions are serialized, a reader that has seen seq N has seen every event with a
- * smaller seq: `seq > cursor` never skips one.
+ * Stock changes insert rows into `outbox_events` in their own transaction (see the stock writer);
+ * rolled-back changes leave none. After commit, the sequencer moves them into their store's stream:
+ * it deletes them from the queue and inserts them into `event_log` numbered 1, 2, 3 … per store,
+ * continuing from `event_streams.head` (not a database sequence: nextval() leaks numbers on
+ * rollback). Each store is numbered by one sequencing transaction at a time (an advisory lock keyed
+ * by the store, across every instance), in outbox id order, so a store's sequence has no gaps and a
+ * reader that has seen seq N of a store has seen every smaller one: `seq > cursor` never skips one.
+ * Stores do not wait on each other, and a store's numbers say nothing about another's traffic.
  */
 import type { Conn, Tx } from '../db/tx';
 
-const SEQUENCER_LOCK = 72707370;
+/** Advisory lock class of the sequencer; the second key is hashtext(store id): one lock per store. */
+export const SEQUENCER_LOCK = 72707370;
 
-/** SQL: the webhook topics of outbox event `e`. */
+/** SQL: the webhook topics of event `e`. */
 const WEBHOOK_TOPICS_SQL = `CASE WHEN e.topic = 'INVENTORY_UPDATED' THEN ARRAY['INVENTORY_UPDATED']
   ELSE array_remove(ARRAY[
     CASE WHEN e.payload->>'previousStatus' IS DISTINCT FROM e.payload->>'status' THEN CASE e.payload->>'status'
@@ -24,6 +26,7 @@ const WEBHOOK_TOPICS_SQL = `CASE WHEN e.topic = 'INVENTORY_UPDATED' THEN ARRAY['
 export type Topic = 'INVENTORY_UPDATED' | 'STOCK_STATUS_CHANGED';
 
 export interface OutboxEvent {
+  /** The event's number in its store's stream. */
   seq: number;
   storeId: string;
   topic: Topic;
@@ -51,29 +54,57 @@ const toEvent = (r: Row): OutboxEvent => ({
 });
 
 /**
- * The numbering statement (at most `batch` rows; `$1` when prepared): numbering and webhook deliveries in one
- * statement, so that each matching subscription gets exactly one delivery per event and webhook
- * topic, created once, here, under the sequencer lock. Notifies `inventory_sequenced` when it
- * numbered anything (delivered at commit).
+ * The stores this transaction may number: those with queued events (a skip scan of the queue's key,
+ * (store_id, id): one probe per store) whose sequencer lock it got (another instance numbering a
+ * store keeps it; its commit notifies us). The list goes to the numbering statement through a
+ * transaction-local setting, so that statement, which starts after the locks are held, sees every
+ * earlier numbering of those stores.
  */
-const SEQUENCE_SQL = (batch: string) => `WITH pending AS (
-       SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT ${batch}
-     ), head AS (
-       -- Gap-free: continue from the highest assigned seq (or the purge mark when retention
-       -- deleted everything). Stable because sequencing transactions hold the lock; a sequencing
-       -- transaction that rolls back assigns nothing, unlike nextval().
-       SELECT greatest((SELECT max(seq) FROM outbox_events WHERE seq IS NOT NULL),
-                       (SELECT purged_through_seq FROM outbox_state WHERE id = 1), 0) AS s
+const LOCK_STORES_SQL = `WITH RECURSIVE q AS (
+    (SELECT store_id FROM outbox_events ORDER BY store_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT o.store_id FROM outbox_events o WHERE o.store_id > q.store_id ORDER BY o.store_id LIMIT 1) FROM q WHERE q.store_id IS NOT NULL
+  )
+SELECT set_config('app.seq_stores', coalesce(string_agg(store_id::text, ',') FILTER (WHERE got), ''), true) AS stores,
+       count(*) FILTER (WHERE NOT got) AS busy
+  FROM (SELECT store_id, pg_try_advisory_xact_lock(${SEQUENCER_LOCK}, hashtext(store_id::text)) AS got FROM q WHERE store_id IS NOT NULL) s`;
+
+/**
+ * The numbering statement (at most `batch` rows; `$1` when prepared): takes the oldest queued rows
+ * of the locked stores, numbers them per store from the stream's head, logs them, and creates the
+ * webhook deliveries, so that each matching subscription gets exactly one delivery per event and
+ * webhook topic, created once, here. Notifies `inventory_sequenced` when it numbered anything
+ * (delivered at commit).
+ */
+const SEQUENCE_SQL = (batch: string) => `WITH mine AS MATERIALIZED (
+       SELECT s::uuid AS store_id FROM unnest(string_to_array(nullif(current_setting('app.seq_stores', true), ''), ',')) s
+     ), pending AS MATERIALIZED (
+       SELECT p.id, m.store_id FROM mine m
+        CROSS JOIN LATERAL (SELECT id FROM outbox_events o WHERE o.store_id = m.store_id ORDER BY id LIMIT ${batch}) p
+        ORDER BY p.id LIMIT ${batch}
+     ), del AS (
+       DELETE FROM outbox_events o USING pending p WHERE o.store_id = p.store_id AND o.id = p.id
+       RETURNING o.id, o.store_id, o.topic, o.level_id, o.payload, o.created_at, o.traceparent
+     ), counts AS (
+       SELECT store_id, count(*)::bigint AS c FROM del GROUP BY store_id
+     ), heads AS (
+       -- Gap-free: continues from the stream's head; a sequencing transaction that rolls back
+       -- assigns nothing. The row lock also orders two sequencers of one store.
+       INSERT INTO event_streams AS s (store_id, head) SELECT store_id, c FROM counts
+       ON CONFLICT (store_id) DO UPDATE SET head = s.head + excluded.head
+       RETURNING s.store_id, s.head
      ), numbered AS (
-       SELECT id, (SELECT s FROM head) + row_number() OVER (ORDER BY id) AS seq FROM pending
-     ), upd AS (
-       UPDATE outbox_events o SET seq = n.seq FROM numbered n WHERE o.id = n.id
-       RETURNING o.seq, o.store_id, o.topic, o.payload, o.created_at, o.traceparent
+       SELECT d.*, h.head - c.c + row_number() OVER (PARTITION BY d.store_id ORDER BY d.id) AS seq
+         FROM del d JOIN counts c USING (store_id) JOIN heads h USING (store_id)
+     ), logged AS (
+       INSERT INTO event_log (store_id, seq, topic, level_id, payload, created_at, traceparent)
+       SELECT store_id, seq, topic, level_id, payload, created_at, traceparent FROM numbered
+       RETURNING store_id, seq, topic, payload, created_at, traceparent
      ), ins AS (
        INSERT INTO webhook_deliveries (store_id, subscription_id, event_seq, topic, payload, traceparent)
        SELECT e.store_id, s.id, e.seq, w.topic,
               jsonb_build_object('sequence', e.seq, 'occurredAt', e.created_at, 'data', e.payload), e.traceparent
-         FROM upd e
+         FROM logged e
          CROSS JOIN LATERAL unnest(${WEBHOOK_TOPICS_SQL}) AS w(topic)
          JOIN webhook_subscriptions s ON s.store_id = e.store_id AND s.active AND w.topic = ANY(s.topics)
           AND (NOT (s.filter ? 'warehouseIds') OR (e.payload->>'warehouseId') IN (SELECT jsonb_array_elements_text(s.filter->'warehouseIds')))
@@ -81,9 +112,10 @@ const SEQUENCE_SQL = (batch: string) => `WITH pending AS (
        ON CONFLICT DO NOTHING
        RETURNING 1
      ), nt AS (
-       SELECT pg_notify('inventory_sequenced', '') AS n FROM (SELECT count(*) AS c FROM upd) u WHERE u.c > 0
+       SELECT pg_notify('inventory_sequenced', '') AS n FROM (SELECT count(*) AS c FROM logged) u WHERE u.c > 0
      )
-     SELECT (SELECT count(*) FROM upd) AS n, (SELECT count(*) FROM ins) AS d, (SELECT count(*) FROM nt) AS notified`;
+     SELECT (SELECT count(*) FROM logged) AS n, (SELECT count(*) FROM ins) AS d, (SELECT count(*) FROM nt) AS notified,
+            (SELECT count(*) FROM mine) AS stores`;
 
 const EVENT_COLUMNS = 'seq, store_id, topic, level_id, payload, created_at';
 
@@ -91,32 +123,51 @@ const int = (n: number, what: string) => {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a non-negative integer, got ${n}`);
   return n;
 };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const uuid = (s: string) => {
+  if (!UUID.test(s)) throw new Error(`not a store id: ${JSON.stringify(s).slice(0, 60)}`);
+  return s;
+};
+
+/** SQL: the first `limit` events after each store's position (`after`: store id → seq), in order per store. */
+export function readStreamsSql(after: ReadonlyMap<string, number>, limit: number): string | null {
+  if (after.size === 0) return null;
+  const rows = [...after].map(([s, seq]) => `('${uuid(s)}'::uuid, ${int(seq, 'seq')}::bigint)`).join(', ');
+  return `SELECT e.seq, e.store_id, e.topic, e.level_id, e.payload, e.created_at
+  FROM (VALUES ${rows}) AS t(store_id, after)
+  CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM event_log l WHERE l.store_id = t.store_id AND l.seq > t.after ORDER BY l.seq LIMIT ${int(limit, 'limit')}) e`;
+}
 
 /** Sessions that have the numbering statement prepared (SQL PREPARE: planned once per session). */
 const preparedOn = new WeakSet<object>();
 
+export interface SequenceResult {
+  /** Rows numbered, webhook deliveries created, stores this transaction numbered. */
+  sequenced: number;
+  deliveries: number;
+  stores: number;
+  /** Stores with queued events that another instance was numbering (their locks were taken). */
+  busy: number;
+  /** The events read after the commit (see `after`). */
+  events: OutboxEvent[];
+}
+
 /**
- * The event hub's pump in ONE round trip: a transaction that waits for the sequencer lock (an
- * advisory lock across every instance; a statement after it sees every earlier sequencing
- * transaction's numbers), numbers at most `batch` pending rows and commits; then, after the
- * commit, the first `limit` sequenced events after `afterSeq`. Returns how many rows it numbered,
- * how many webhook deliveries that created, and the events read.
+ * The event hub's pump in ONE round trip: a transaction that takes the sequencer locks of the
+ * stores with queued events (skipping stores another instance is numbering), numbers at most
+ * `batch` queued rows of those stores and commits; then, after the commit, the first `limit`
+ * events of each store in `after` (store id → the last seq this process has published).
  */
-export async function sequenceAndRead(
-  c: Conn,
-  afterSeq: number,
-  batch = 1000,
-  limit = 500,
-): Promise<{ sequenced: number; deliveries: number; events: OutboxEvent[] }> {
+export async function sequenceAndRead(c: Conn, after: ReadonlyMap<string, number>, batch = 1000, limit = 500): Promise<SequenceResult> {
   if (!preparedOn.has(c.session)) {
     await c.script(`PREPARE outbox_sequence(int) AS ${SEQUENCE_SQL('$1')}`);
     preparedOn.add(c.session);
   }
+  const read = readStreamsSql(after, limit);
   const script = `BEGIN;
-SELECT pg_advisory_xact_lock(${SEQUENCER_LOCK});
+${LOCK_STORES_SQL};
 EXECUTE outbox_sequence(${int(batch, 'batch')});
-COMMIT;
-SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE seq > ${int(afterSeq, 'afterSeq')} ORDER BY seq LIMIT ${int(limit, 'limit')}`;
+COMMIT${read ? `;\n${read}` : ''}`;
   let results: Record<string, unknown>[][];
   try {
     results = await c.script(script);
@@ -125,47 +176,38 @@ SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE seq > ${int(afterSeq, 'afterSeq
     await c.script('ROLLBACK');
     throw e;
   }
-  const [counts] = results[2] as { n: string; d: string }[];
-  return { sequenced: Number(counts.n), deliveries: Number(counts.d), events: (results[4] as unknown as Row[]).map(toEvent) };
+  const [counts] = results[2] as { n: string; d: string; stores: string }[];
+  const [locks] = results[1] as { busy: string }[];
+  return {
+    busy: Number(locks.busy),
+    sequenced: Number(counts.n),
+    deliveries: Number(counts.d),
+    stores: Number(counts.stores),
+    events: read ? (results[4] as unknown as Row[]).map(toEvent) : [],
+  };
 }
 
-/** Sequenced events after `afterSeq`, in order (all stores, or one). */
-export async function eventsAfter(tx: Tx, afterSeq: number, limit: number, storeId?: string): Promise<OutboxEvent[]> {
-  const rows = storeId
-    ? await tx.query<Row>(`SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE store_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
-        storeId,
-        afterSeq,
-        limit,
-      ])
-    : await tx.query<Row>(`SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+/** Events of several stores after each one's position, at most `limit` per store, in order per store. */
+export async function streamsAfter(tx: Tx, after: ReadonlyMap<string, number>, limit: number): Promise<OutboxEvent[]> {
+  const sql = readStreamsSql(after, limit);
+  return sql ? (await tx.query<Row>(sql)).map(toEvent) : [];
+}
+
+/** A store's events after `afterSeq`, in order. */
+export async function eventsAfter(tx: Tx, storeId: string, afterSeq: number, limit: number): Promise<OutboxEvent[]> {
+  const rows = await tx.query<Row>(`SELECT ${EVENT_COLUMNS} FROM event_log WHERE store_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
+    storeId,
+    afterSeq,
+    limit,
+  ]);
   return rows.map(toEvent);
 }
 
-/** The highest assigned seq (0 when none). */
-export async function headSeq(tx: Tx): Promise<number> {
-  const [r] = await tx.query<{ s: string | null }>(`SELECT max(seq) AS s FROM outbox_events WHERE seq IS NOT NULL`);
-  return Number(r?.s ?? 0);
-}
-
-/** Events with seq ≤ this were deleted by retention. */
-export async function purgedThrough(tx: Tx): Promise<number> {
-  const [r] = await tx.query<{ s: string }>(`SELECT purged_through_seq AS s FROM outbox_state WHERE id = 1`);
-  return Number(r?.s ?? 0);
-}
-
-/** Deletes sequenced events older than the retention window; records how far it went. */
-export async function purgeOutbox(tx: Tx, retentionSeconds: number): Promise<number> {
-  const [r] = await tx.query<{ n: string; m: string | null }>(
-    `WITH d AS (
-       DELETE FROM outbox_events WHERE id IN (
-         SELECT id FROM outbox_events WHERE seq IS NOT NULL AND created_at < now() - make_interval(secs => $1) ORDER BY seq LIMIT 5000)
-       RETURNING seq
-     ), s AS (
-       UPDATE outbox_state SET purged_through_seq = greatest(purged_through_seq, (SELECT max(seq) FROM d)) WHERE id = 1 AND EXISTS (SELECT 1 FROM d)
-       RETURNING purged_through_seq
-     )
-     SELECT (SELECT count(*) FROM d) AS n, (SELECT purged_through_seq FROM s) AS m`,
-    [retentionSeconds],
+/** A store's stream: its newest number, and the highest number retention deleted (0 and 0 for a store without events). */
+export async function streamOf(tx: Tx, storeId: string): Promise<{ head: number; purgedThrough: number }> {
+  const [r] = await tx.query<{ head: string; purged_through: string }>(
+    `SELECT head, purged_through FROM event_streams WHERE store_id = $1`,
+    [storeId],
   );
-  return Number(r.n);
+  return { head: Number(r?.head ?? 0), purgedThrough: Number(r?.purged_through ?? 0) };
 }

@@ -50,13 +50,17 @@ registerEnumType(ErrorCode, {
     EXCEEDS_RESERVED: { description: 'Returned when a release or commit asks for more than the reservation line still holds.' },
     RESERVATION_EXPIRED: {
       description:
-        'Returned when releasing a reservation whose lines have expired (their units are already back in stock: nothing to release), and when committing an expired reservation whose units are no longer available.',
+        'Returned when releasing a reservation whose lines have expired (their units are already back in stock: nothing to release), when committing an expired reservation whose units are no longer available, and when extending an expired reservation.',
     },
     RESERVATION_NOT_ACTIVE: {
       description:
-        'Returned when releasing or committing a reservation (or line) that was already released or committed, or holds nothing any more.',
+        'Returned when releasing, committing or extending a reservation (or line) that was already released or committed, or holds nothing any more.',
     },
     INVALID_TTL: { description: 'Returned when ttlSeconds is outside 1..RESERVATION_TTL_MAX_SECONDS.' },
+    SHIP_TO_NOT_SERVED: {
+      description:
+        'Returned by inventoryReserve with shipTo when a line names a warehouse that does not ship to that country, or when no writable warehouse of the variant does.',
+    },
     TOO_MANY_ITEMS: {
       description: 'Returned when a request has more items than allowed (500 bulk items, 100 reservation lines); nothing is applied.',
     },

@@ -171,14 +171,49 @@ export class ScopedSealer {
   }
 }
 
+/**
+ * Masks integer row ids in global ids (stock movements: a database-wide bigserial, whose bare value
+ * would show a store how many movements every store made). One AES-256 block of the id (8 bytes)
+ * and 8 zero bytes: the same id always gives the same 22-character token, a token reveals nothing
+ * of the id, and a made-up token fails the zero check (2^-64). The key is derived from the cursor
+ * secret, so every instance on the database agrees.
+ */
+export class IdMask {
+  private readonly key: crypto.KeyObject;
+  constructor(cursorKey: Buffer) {
+    this.key = crypto.createSecretKey(
+      Buffer.from(crypto.hkdfSync('sha256', cursorKey, Buffer.alloc(0), 'inventory-gateway id mask v1', 32)),
+    );
+  }
+  seal(id: string | number | bigint): string {
+    const block = Buffer.alloc(16);
+    block.writeBigUInt64BE(BigInt(id), 0);
+    const c = crypto.createCipheriv('aes-256-ecb', this.key, null).setAutoPadding(false);
+    return Buffer.concat([c.update(block), c.final()]).toString('base64url');
+  }
+  /** The id in `token` (decimal), or null when it is not a token of this key. */
+  open(token: string): string | null {
+    if (!/^[A-Za-z0-9_-]{22}$/.test(token)) return null;
+    const raw = Buffer.from(token, 'base64url');
+    if (raw.length !== 16 || raw.toString('base64url') !== token) return null;
+    const d = crypto.createDecipheriv('aes-256-ecb', this.key, null).setAutoPadding(false);
+    const block = Buffer.concat([d.update(raw), d.final()]);
+    if (block.readBigUInt64BE(8) !== 0n) return null;
+    return block.readBigUInt64BE(0).toString();
+  }
+}
+
 /** Seals and opens cursors with one key. */
 export class CursorSealer {
   private readonly key: crypto.KeyObject;
   private readonly ivs = new IvPool();
+  /** Masked stock-movement ids (see IdMask). */
+  readonly movementIds: IdMask;
 
   constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('a cursor key has 32 bytes');
     this.key = crypto.createSecretKey(Buffer.from(key));
+    this.movementIds = new IdMask(key);
   }
 
   /** A sealer for the cursors of one scope (one per connection value: its edges share it). */

@@ -13,7 +13,8 @@ export type NodeType =
   | 'WebhookDelivery';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const DIGITS = /^\d{1,18}$/;
+/** A stock movement's id part: its masked id (IdMask in cursor-seal.ts), or the bare number global ids held before. */
+const MOVEMENT = /^(\d{1,18}|[A-Za-z0-9_-]{22})$/;
 
 export function toGlobalId(type: NodeType, id: string | number | bigint): string {
   return Buffer.from(`${type}:${id}`).toString('base64url');
@@ -27,7 +28,7 @@ export function fromGlobalId(gid: unknown, expected?: NodeType): { type: NodeTyp
   const type = raw.slice(0, i) as NodeType;
   const id = raw.slice(i + 1);
   if (expected && type !== expected) return null;
-  if (type === 'StockMovement' ? !DIGITS.test(id) : !UUID.test(id)) return null;
+  if (type === 'StockMovement' ? !MOVEMENT.test(id) : !UUID.test(id)) return null;
   if (toGlobalId(type, id) !== gid) return null; // reject non-canonical encodings
   return { type, id };
 }

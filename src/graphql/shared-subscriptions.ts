@@ -324,11 +324,11 @@ export class SharedSubscriptions {
    * gets one write per interval, holding every event of the interval; the first event after a
    * quiet interval leaves at once.
    */
-  /** Highest event seq handed to a subscriber's socket writer (for the delivered-stage lag, once per event). */
-  private deliveredSeq = 0;
+  /** Events handed to a subscriber's socket writer (for the delivered-stage lag, once per event: the hub shares one object per event). */
+  private readonly delivered = new WeakSet<OutboxEvent>();
   delivering(e: OutboxEvent): void {
-    if (e.seq <= this.deliveredSeq) return;
-    this.deliveredSeq = e.seq;
+    if (this.delivered.has(e)) return;
+    this.delivered.add(e);
     metrics.eventLag.observe({ stage: 'delivered' }, secondsSince(e.createdAt));
   }
 

@@ -67,9 +67,11 @@ export const m = {
     'Committed stock changes of one inventory level, by reason (an expiry of due reservation lines on a level counts once as EXPIRY).',
     ['reason'] as const,
   ),
-  reservations: counter('inventory_reservations_total', 'Reservation mutations that succeeded, by event (created, committed, released).', [
-    'event',
-  ] as const),
+  reservations: counter(
+    'inventory_reservations_total',
+    'Reservation mutations that succeeded, by event (created, committed, released, extended).',
+    ['event'] as const,
+  ),
   expiredUnits: counter(
     'inventory_reservation_expired_units_total',
     'Reserved units returned to stock by expiry (the sweeper and lazy expiry).',
@@ -204,8 +206,8 @@ dbGauge(
 /** The SQL of the database-wide gauges. */
 export const DATABASE_GAUGES_SQL = `SELECT
   (SELECT count(*) FROM reservations WHERE status = 'ACTIVE' AND expires_at > now())::int AS active,
-  (SELECT count(*) FROM outbox_events WHERE seq IS NULL)::int AS backlog,
-  coalesce(extract(epoch FROM now() - (SELECT min(created_at) FROM outbox_events WHERE seq IS NULL)), 0)::float8 AS oldest,
+  (SELECT count(*) FROM outbox_events)::int AS backlog,
+  coalesce(extract(epoch FROM now() - (SELECT min(created_at) FROM outbox_events)), 0)::float8 AS oldest,
   (SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING')::int AS pending`;
 
 let defaultsOn = false;
@@ -279,6 +281,7 @@ const RESERVATION_EVENTS: Record<string, string> = {
   inventoryReserve: 'created',
   reservationCommit: 'committed',
   reservationRelease: 'released',
+  reservationExtend: 'extended',
 };
 
 /**

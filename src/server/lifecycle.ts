@@ -16,6 +16,7 @@ import { KeyAuthenticator, REVOKED_CHANNEL } from '../modules/auth/keys.service'
 import { RevocationWatcher } from '../modules/auth/revocation';
 import { loadDemoIfEmpty } from '../modules/demo/demo';
 import { Sweeper } from '../modules/reservations/expiry';
+import { LedgerRollup } from '../modules/inventory';
 import { WebhookWorker } from '../modules/webhooks/webhook.worker';
 import { DATABASE_GAUGES_SQL, setGaugeSources } from '../observability/metrics';
 import { startAdminSocket, type AdminSocket } from '../admin/server';
@@ -58,6 +59,7 @@ export interface Services {
 interface Running {
   admin?: AdminSocket | null;
   sweeper?: Sweeper;
+  rollup?: LedgerRollup;
   revocations?: RevocationWatcher;
   hub?: EventHub;
   webhooks?: WebhookWorker;
@@ -131,6 +133,8 @@ export async function startServices(
   onReady(app);
   running.sweeper = new Sweeper(app);
   running.sweeper.start();
+  running.rollup = new LedgerRollup(app);
+  running.rollup.start();
   setGauges(app, running.hub!, ws.count);
   running.admin = await startAdmin(app);
   return {
@@ -138,6 +142,7 @@ export async function startServices(
     async stop() {
       await running.admin?.close();
       await running.sweeper?.stop();
+      await running.rollup?.stop();
       await running.revocations?.stop();
       await running.hub?.stop();
       await running.webhooks?.stop();

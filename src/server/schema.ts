@@ -18,9 +18,11 @@ import {
   StockMovementBackorderResolver,
   VariantBackorderResolver,
 } from '../modules/inventory/backorder.resolver';
+import { InventorySnapshotResolver, StockMovementsSummaryResolver } from '../modules/inventory/history.resolver';
 import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver, StockMovementReservationResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
+import { StoreSettingsResolver } from '../modules/reservations/store-settings.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from '../graphql/context';
@@ -61,6 +63,8 @@ export const resolvers = [
   VariantBackorderResolver,
   ProductBackorderResolver,
   StockMovementBackorderResolver,
+  InventorySnapshotResolver,
+  StockMovementsSummaryResolver,
   ReservationReadResolver,
   NodeResolver,
   InventoryChangedEventResolver,
@@ -68,6 +72,7 @@ export const resolvers = [
   WebhookSubscriptionResolver,
   WebhookDeliveryResolver,
   ApiKeyResolver,
+  StoreSettingsResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;

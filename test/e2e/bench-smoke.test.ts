@@ -132,6 +132,8 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
     'read UPDATED_AT',
     'HOT ratio of inventory_levels',
     'fan-out',
+    'history snapshot',
+    'history summary',
     'memory: gateway RSS idle',
   ]) {
     expect(md).toContain(scenario);

@@ -12,6 +12,7 @@ import { tuningEnv } from '../../src/config/tuning';
 import { stockOperation } from '../../src/modules/stock';
 import { rng } from '../helpers/rng';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { ALL_EVENTS } from '../helpers/events';
 
 const SEED = Number(process.env.BULK_EQUIVALENCE_SEED ?? 20261130);
 const random = rng(SEED);
@@ -100,8 +101,9 @@ function setupSql(): [string, unknown[]][] {
         const expires = l.due ? `now() - interval '1 minute'` : `now() + interval '1 hour'`;
         out.push([`INSERT INTO reservations (id, store_id, expires_at) VALUES ($1, $2, ${expires})`, [l.reservation, STORE]]);
         out.push([
-          `INSERT INTO reservation_lines (id, reservation_id, inventory_level_id, quantity, original_quantity, expires_at) VALUES ($1, $2, $3, $4, $4, ${expires})`,
-          [l.line, l.reservation, level, l.q],
+          `INSERT INTO reservation_lines (id, store_id, reservation_id, inventory_level_id, quantity, original_quantity, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $5, ${expires})`,
+          [l.line, STORE, l.reservation, level, l.q],
         ]);
       }
     }
@@ -144,7 +146,7 @@ async function state(t: TestServer) {
       `SELECT id::text, inventory_level_id, reason, quantity_delta, reserved_delta, on_hand_before, on_hand_after, reserved_before, reserved_after,
               note, actor, idempotency_key, reservation_id, safety_stock_before, safety_stock_after FROM stock_movements ORDER BY id`,
     ),
-    events: await q(`SELECT id::text, topic, level_id, payload FROM outbox_events ORDER BY id`),
+    events: await q(`SELECT store_id, seq::text, topic, level_id, payload FROM ${ALL_EVENTS} e ORDER BY store_id, queued, ord`),
     prices: await q(`SELECT id, price_amount::text, price_currency FROM variants ORDER BY id`),
   };
 }

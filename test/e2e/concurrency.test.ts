@@ -8,6 +8,7 @@ import { checkInvariants, outboxGaps } from '../helpers/invariants';
 import { withSeed } from '../helpers/rng';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { tuningEnv } from '../../src/config/tuning';
+import { ALL_EVENTS } from '../helpers/events';
 
 jest.setTimeout(180_000);
 
@@ -112,9 +113,10 @@ test('group commit: concurrent reservations share statements, yet each has its o
 
     // Events: one INVENTORY_UPDATED per hold, carrying its movement and its own before/after.
     const events = (
-      await pool.query(`SELECT topic, payload FROM outbox_events WHERE level_id = $1 AND payload->>'reason' = 'RESERVATION' ORDER BY id`, [
-        levelId,
-      ])
+      await pool.query(
+        `SELECT topic, payload FROM ${ALL_EVENTS} e WHERE level_id = $1 AND payload->>'reason' = 'RESERVATION' ORDER BY queued, ord`,
+        [levelId],
+      )
     ).rows;
     expect(events.map((e) => Number(e.payload.movementId))).toEqual(moves.map((m) => m.id));
     events.forEach((e, i) => {
@@ -125,7 +127,7 @@ test('group commit: concurrent reservations share statements, yet each has its o
     // …and exactly one OUT_OF_STOCK crossing if the level was emptied.
     const crossings = (
       await pool.query(
-        `SELECT payload FROM outbox_events WHERE level_id = $1 AND topic = 'STOCK_STATUS_CHANGED' AND payload->>'status' = 'OUT_OF_STOCK'`,
+        `SELECT payload FROM ${ALL_EVENTS} e WHERE level_id = $1 AND topic = 'STOCK_STATUS_CHANGED' AND payload->>'status' = 'OUT_OF_STOCK'`,
         [levelId],
       )
     ).rows;

@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { poolTx } from '../../src/db/tx';
 import { exportCsv } from '../../src/modules/csv/csv-export.service';
 import { importCsv } from '../../src/modules/csv/csv-import.service';
-import { purgeOutbox } from '../../src/events/outbox';
+import { deleteEvents } from '../../src/events/event-log';
 import { ok } from '../helpers/gql';
 import { pastInDatabase } from '../helpers/poll';
 import { subscribe } from '../helpers/ws';
@@ -296,19 +296,15 @@ describe('event replay from "0" / "oldest" after the retention purge', () => {
     const pool = t.gateway.app.db.pool;
     const s = await stockedSku(t.gql, 1);
     await ok(t.gql(ADJUST, { input: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'RECEIVED' } }));
-    await until(
-      'sequencing',
-      async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0,
+    await until('sequencing', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events`)).rows[0].n === 0);
+    // Retention purges everything numbered so far.
+    expect(await deleteEvents(poolTx(pool), 'event_log', 0)).toBeGreaterThan(0);
+    const purged = Number(
+      (await pool.query(`SELECT purged_through AS s FROM event_streams WHERE store_id = $1`, [t.store.storeId])).rows[0].s,
     );
-    // Retention purges everything sequenced so far.
-    expect(await purgeOutbox(poolTx(pool), 0)).toBeGreaterThan(0);
-    const purged = Number((await pool.query(`SELECT purged_through_seq AS s FROM outbox_state`)).rows[0].s);
     expect(purged).toBeGreaterThan(1);
     for (const q of [3, 4]) await ok(t.gql(SET, { input: { sku: s.sku, warehouseCode: s.warehouseCode, quantity: q } }));
-    await until(
-      'sequencing',
-      async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n === 0,
-    );
+    await until('sequencing', async () => (await pool.query(`SELECT count(*)::int AS n FROM outbox_events`)).rows[0].n === 0);
 
     for (const after of ['0', 'oldest']) {
       const sub = await subscribe(t.url, t.store.adminKey, CHANGED, { f: { skus: [s.sku] }, after });
@@ -322,7 +318,7 @@ describe('event replay from "0" / "oldest" after the retention purge', () => {
     await until('CURSOR_EXPIRED', async () => old.errors.length > 0);
     expect(JSON.stringify(old.errors)).toContain('CURSOR_EXPIRED');
     await old.close();
-    const newest = Number((await pool.query(`SELECT max(seq) AS s FROM outbox_events`)).rows[0].s);
+    const newest = Number((await pool.query(`SELECT head AS s FROM event_streams WHERE store_id = $1`, [t.store.storeId])).rows[0].s);
     const ahead = await subscribe(t.url, t.store.adminKey, CHANGED, { after: String(newest + 1000) });
     await until('refusal', async () => ahead.errors.length > 0);
     expect(JSON.stringify(ahead.errors)).toMatch(/BAD_USER_INPUT.*beyond the newest event|beyond the newest event.*BAD_USER_INPUT/);

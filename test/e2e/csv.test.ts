@@ -22,6 +22,7 @@ import { ReservationService } from '../../src/modules/reservations/reservation.s
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/db';
 import { checkInvariants } from '../helpers/invariants';
 import { runCli } from '../helpers/process';
+import { ALL_EVENTS } from '../helpers/events';
 
 const gen = require('../../scripts/gen-csv.js') as {
   generate(o: {
@@ -307,7 +308,7 @@ describe('import (in-process)', () => {
       ledger: await ledgerCount(),
       levels: await one('SELECT count(*) FROM inventory_levels WHERE store_id = $1'),
       keys: await one('SELECT count(*) FROM idempotency_keys WHERE store_id = $1'),
-      outbox: await one('SELECT count(*) FROM outbox_events WHERE store_id = $1'),
+      outbox: await one(`SELECT count(*) FROM ${ALL_EVENTS} e WHERE store_id = $1`),
     });
     const before = await snapshot();
     const have = (await levelOf(sku(7), W1)).on_hand;

@@ -749,6 +749,10 @@ const TRIGGERS: Partial<Record<ErrorCode, () => Promise<Payload>>> = {
   },
   INVALID_TTL: async () =>
     m('inventoryReserve', RESERVE, { input: { lines: [{ sku: (await stockedSku(t.gql, 5)).sku, quantity: 1 }], ttlSeconds: 3601 } }),
+  SHIP_TO_NOT_SERVED: async () => {
+    const s = await stockedSku(t.gql, 5, await createWarehouse(t.gql, { servesCountries: ['FR'] }));
+    return m('inventoryReserve', RESERVE, { input: { lines: [{ sku: s.sku, quantity: 1 }], shipTo: { countryCode: 'DE' } } });
+  },
   TOO_MANY_ITEMS: async () => {
     const s = await stockedSku(t.gql, 1);
     return m('inventoryBulkUpdate', BULK, {

@@ -199,7 +199,11 @@ test('subscribers see only their own store; keys are checked in connection_init'
 });
 
 test('a cursor older than the retention window is refused with CURSOR_EXPIRED', async () => {
-  await t.gateway.app.db.pool.query(`UPDATE outbox_state SET purged_through_seq = greatest(purged_through_seq, 5) WHERE id = 1`);
+  await t.gateway.app.db.pool.query(
+    `INSERT INTO event_streams (store_id, head, purged_through) VALUES ($1, 5, 5)
+     ON CONFLICT (store_id) DO UPDATE SET purged_through = greatest(event_streams.purged_through, 5), head = greatest(event_streams.head, 5)`,
+    [t.store.storeId],
+  );
   const sub = await subscribe(t.url, t.store.adminKey, CHANGED, { after: '1' });
   await eventually('CURSOR_EXPIRED', () => sub.errors.length > 0);
   expect(JSON.stringify(sub.errors)).toMatch(/CURSOR_EXPIRED|no longer retained/);

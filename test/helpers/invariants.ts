@@ -7,18 +7,19 @@ import { allowanceSql, effectiveReserved } from '../../src/modules/stock';
 export async function checkInvariants(app: App, storeId: string) {
   const q = (sql: string) => app.db.pool.query(sql, [storeId]).then((r) => r.rows);
   const ledger = await q(`SELECT l.id, l.on_hand, coalesce(sum(m.quantity_delta), 0)::int AS sum_moves
-      FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
-     WHERE l.store_id = $1 GROUP BY l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0)`);
-  const reservedLedger = await q(`SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
-     WHERE l.store_id = $1 GROUP BY l.id HAVING l.reserved <> coalesce(sum(m.reserved_delta), 0)`);
+      FROM inventory_levels l LEFT JOIN stock_movements m ON m.store_id = l.store_id AND m.inventory_level_id = l.id
+     WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0)`);
+  const reservedLedger =
+    await q(`SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.store_id = l.store_id AND m.inventory_level_id = l.id
+     WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.reserved <> coalesce(sum(m.reserved_delta), 0)`);
   // Under DENY onHand ≥ reserved ≥ 0; under a backorder policy onHand − reserved may go down to −allowance.
   const bounds = await q(
     `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
       WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
   );
   const reservedVsLines = await q(`SELECT l.id, l.reserved, coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)::int AS active
-      FROM inventory_levels l LEFT JOIN reservation_lines rl ON rl.inventory_level_id = l.id
-     WHERE l.store_id = $1 GROUP BY l.id HAVING l.reserved <> coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)`);
+      FROM inventory_levels l LEFT JOIN reservation_lines rl ON rl.store_id = l.store_id AND rl.inventory_level_id = l.id
+     WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.reserved <> coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)`);
   const dupKeys = await q(`SELECT idempotency_key, inventory_level_id, reason, count(*) FROM stock_movements
      WHERE store_id = $1 AND idempotency_key IS NOT NULL AND reason IN ('SALE','CORRECTION','RECEIVED','CYCLE_COUNT','DAMAGED')
      GROUP BY 1, 2, 3 HAVING count(*) > 1`);
@@ -26,15 +27,16 @@ export async function checkInvariants(app: App, storeId: string) {
 }
 
 /**
- * The outbox delivery sequence has no gaps: every number between the lowest kept seq and the
- * highest is assigned exactly once. `pending` counts committed events not yet sequenced.
+ * Every store's event stream has no gaps: every number between the store's lowest kept seq and the
+ * highest is assigned exactly once (summed over the stores). `pending` counts committed events not
+ * yet numbered.
  */
 export async function outboxGaps(pool: { query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }> }) {
-  const { rows } =
-    await pool.query(`SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, coalesce(min(seq), 1)::bigint AS lo, coalesce(max(seq), 0)::bigint AS hi,
-      (SELECT count(*)::int FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`);
-  const r = rows[0] as { n: number; d: number; lo: string; hi: string; pending: number };
-  return { missing: Number(r.hi) - Number(r.lo) + 1 - r.d, duplicated: r.n - r.d, pending: r.pending };
+  const { rows } = await pool.query(`SELECT coalesce(sum(hi - lo + 1 - d), 0)::int AS missing, coalesce(sum(n - d), 0)::int AS duplicated,
+      (SELECT count(*)::int FROM outbox_events) AS pending
+    FROM (SELECT store_id, count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi FROM event_log GROUP BY store_id) s`);
+  const r = rows[0] as { missing: number; duplicated: number; pending: number };
+  return { missing: r.missing, duplicated: r.duplicated, pending: r.pending };
 }
 
 /**

@@ -161,6 +161,7 @@ const Q = {
   commit: `mutation($input: ReservationSettleInput!) { reservationCommit(input: $input) { reservation { id status } userErrors { code message } } }`,
   move: `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { userErrors { code message } } }`,
   bulk: `mutation($input: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $input) { updatedCount failedCount userErrors { code message } } }`,
+  extend: `mutation($input: ReservationExtendInput!) { reservationExtend(input: $input) { reservation { id status } userErrors { code message } } }`,
 };
 const FIELD: Record<keyof typeof Q, string> = {
   set: 'inventorySet',
@@ -170,6 +171,7 @@ const FIELD: Record<keyof typeof Q, string> = {
   commit: 'reservationCommit',
   move: 'inventoryMove',
   bulk: 'inventoryBulkUpdate',
+  extend: 'reservationExtend',
 };
 
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
@@ -281,11 +283,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     if (seed.inventoryBulkUpdate.updatedCount !== all.length * whs.length) throw new Error(`setup: ${JSON.stringify(seed)}`);
     // Subscribers start after the setup's events: wait until they are sequenced.
-    for (let i = 0; Number((await db.query(`SELECT count(*) AS n FROM outbox_events WHERE seq IS NULL`)).rows[0].n) > 0; i++) {
+    for (let i = 0; Number((await db.query(`SELECT count(*) AS n FROM outbox_events`)).rows[0].n) > 0; i++) {
       if (i > 200) throw new Error('setup events were not sequenced within 20 s');
       await sleep(100);
     }
-    const startSeq = Number((await db.query(`SELECT coalesce(max(seq), 0) AS s FROM outbox_events WHERE seq IS NOT NULL`)).rows[0].s);
+    const startSeq = Number(
+      (await db.query(`SELECT coalesce(max(head), 0) AS s FROM event_streams WHERE store_id = $1`, [storeId])).rows[0].s,
+    );
 
     for (let i = 0; i < report.subscribers.count; i++) {
       const s = new SoakSubscriber(() => pick(gateways.filter((g) => g.up)) ?? gateways[0], key, String(startSeq));
@@ -380,7 +384,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       () => {
         const lines = [{ sku: skuPick(), quantity: 1 + rnd(4) }];
         if (Math.random() < 0.4) lines.push({ sku: pick(cold.filter((c) => c !== lines[0].sku)), quantity: 1 + rnd(2) });
-        return send('reserve', { lines, ttlSeconds: pick([1, 2, 3, 600, 600]) });
+        // Every allocation strategy (issue 22); the store's default is PRIORITY.
+        return send('reserve', {
+          lines,
+          ttlSeconds: pick([1, 2, 3, 600, 600]),
+          allocationStrategy: pick(['PRIORITY', 'MOST_AVAILABLE', 'FEWEST_SPLITS']),
+        });
       },
       () => send('reserve', { lines: [{ sku: pick(hot), warehouseCode: pick(whs), quantity: 1 }], ttlSeconds: pick([1, 600]) }),
       async () => {
@@ -396,6 +405,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const r = held.shift();
         if (!r) return;
         await send('commit', { reservationId: r.id }, r);
+      },
+      async () => {
+        // Renews a hold (it may have expired meanwhile: RESERVATION_EXPIRED); it stays held.
+        const r = held[0];
+        if (!r) return;
+        await send('extend', { reservationId: r.id, ttlSeconds: pick([2, 600]) }, r);
       },
       () => {
         const [from, to] = Math.random() < 0.5 ? whs : [...whs].reverse();
@@ -510,10 +525,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     let head = 0;
     let expectedSeqs: number[] = [];
     for (;;) {
-      const pending = Number((await q(`SELECT count(*) AS n FROM outbox_events WHERE seq IS NULL`))[0].n);
+      const pending = Number((await q(`SELECT count(*) AS n FROM outbox_events`))[0].n);
       expectedSeqs = (
         await q<{ seq: string }>(
-          `SELECT seq FROM outbox_events WHERE store_id = $1 AND topic = 'INVENTORY_UPDATED' AND seq > $2 ORDER BY seq`,
+          `SELECT seq FROM event_log WHERE store_id = $1 AND topic = 'INVENTORY_UPDATED' AND seq > $2 ORDER BY seq`,
           [storeId, startSeq],
         )
       ).map((r) => Number(r.seq));
@@ -530,8 +545,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       log(`${ok ? 'PASS' : 'FAIL'} ${name}: ${detail}`);
     };
     const ledger = await q(
-      `SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.inventory_level_id = l.id
-       WHERE l.store_id = $1 GROUP BY l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0) OR l.reserved <> coalesce(sum(m.reserved_delta), 0)`,
+      `SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.store_id = l.store_id AND m.inventory_level_id = l.id
+       WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.on_hand <> coalesce(sum(m.quantity_delta), 0) OR l.reserved <> coalesce(sum(m.reserved_delta), 0)`,
       [storeId],
     );
     const levels = Number((await q(`SELECT count(*) AS n FROM inventory_levels WHERE store_id = $1`, [storeId]))[0].n);
@@ -599,12 +614,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         hi: string;
         d: string;
         pending: string;
-      }>(`SELECT count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi,
-        (SELECT count(*) FROM outbox_events WHERE seq IS NULL) AS pending FROM outbox_events WHERE seq IS NOT NULL`)
+      }>(
+        `SELECT count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi,
+        (SELECT count(*) FROM outbox_events) AS pending FROM event_log WHERE store_id = $1`,
+        [storeId],
+      )
     )[0];
     const missing = Number(gaps.hi) - Number(gaps.lo) + 1 - Number(gaps.d);
     check(
-      'the outbox sequence has no gaps',
+      "the store's event stream has no gaps",
       missing === 0 && gaps.n === gaps.d && Number(gaps.pending) === 0,
       `seq ${gaps.lo}..${gaps.hi}: ${missing} missing, ${Number(gaps.n) - Number(gaps.d)} duplicated, ${gaps.pending} unsequenced`,
     );
@@ -699,6 +717,8 @@ function expectedMovements(
       return [payload.reservation.lines.length, payload.reservation.lines.length];
     case 'bulk':
       return [payload.updatedCount, payload.updatedCount];
+    case 'extend':
+      return [0, 0]; // a renewal changes no counter: no ledger row
     default: {
       // release/commit: one row per line settled; lines that expired meanwhile write none.
       const lines = input.lines ? input.lines.length : (held?.lines.length ?? 0);

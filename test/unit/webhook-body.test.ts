@@ -1,6 +1,9 @@
 /** The webhook body: global ids, names, a fixed key order (pure). */
 import { fromGlobalId } from '../../src/graphql/ids';
+import { IdMask } from '../../src/graphql/cursor-seal';
 import { deliveryBody } from '../../src/modules/webhooks/webhook.body';
+
+const mask = new IdMask(Buffer.alloc(32, 7));
 
 const LEVEL = '11111111-1111-4111-8111-111111111111';
 const VARIANT = '22222222-2222-4222-8222-222222222222';
@@ -31,6 +34,7 @@ test('ids become the API global ids; sku, warehouse code and note are added; the
       before: { onHand: 3 },
       after: { onHand: 0 },
     }),
+    (id) => mask.seal(id),
   );
   const j = JSON.parse(body);
   expect(Object.keys(j)).toEqual(['deliveryId', 'eventId', 'topic', 'sequence', 'occurredAt', 'data']);
@@ -38,7 +42,11 @@ test('ids become the API global ids; sku, warehouse code and note are added; the
   expect(fromGlobalId(j.data.levelId)).toEqual({ type: 'InventoryLevel', id: LEVEL });
   expect(fromGlobalId(j.data.variantId)).toEqual({ type: 'Variant', id: VARIANT });
   expect(fromGlobalId(j.data.warehouseId)).toEqual({ type: 'Warehouse', id: WAREHOUSE });
-  expect(fromGlobalId(j.data.movementId)).toEqual({ type: 'StockMovement', id: '991' });
+  // The movement id is masked (it would show every store's movement count); the mask opens it.
+  const movement = fromGlobalId(j.data.movementId)!;
+  expect(movement.type).toBe('StockMovement');
+  expect(movement.id).not.toContain('991');
+  expect(mask.open(movement.id)).toBe('991');
   expect(Object.keys(j.data)).toEqual([
     'levelId',
     'variantId',
@@ -73,9 +81,23 @@ test('ids become the API global ids; sku, warehouse code and note are added; the
         before: { onHand: 3 },
         after: { onHand: 0 },
       }),
+      (id) => mask.seal(id),
     ),
   ).toBe(body);
   expect(body).toBe(JSON.stringify(j)); // compact: no whitespace between tokens
+});
+
+test('masked movement ids: stable, 22 characters, nothing of the number shows, made-up tokens do not open', () => {
+  const a = mask.seal('991');
+  expect(a).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  expect(mask.seal(991)).toBe(a);
+  expect(mask.seal('992')).not.toBe(a);
+  expect(mask.open(a)).toBe('991');
+  expect(mask.open(mask.seal('9223372036854775807'))).toBe('9223372036854775807');
+  // Another database's key, a flipped character, garbage: not an id of this database.
+  expect(new IdMask(Buffer.alloc(32, 8)).open(a)).toBeNull();
+  expect(mask.open((a[0] === 'A' ? 'B' : 'A') + a.slice(1))).toBeNull();
+  expect(mask.open('not-a-token')).toBeNull();
 });
 
 test('a status event without a movement (older events) gets movementId and note null', () => {
@@ -85,6 +107,7 @@ test('a status event without a movement (older events) gets movementId and note 
         { levelId: LEVEL, variantId: VARIANT, warehouseId: WAREHOUSE, previousStatus: 'IN_STOCK', status: 'OUT_OF_STOCK' },
         { topic: 'STOCK_OUT', note: null },
       ),
+      (id) => mask.seal(id),
     ),
   );
   expect(j.data).toMatchObject({ movementId: null, note: null, previousStatus: 'IN_STOCK', status: 'OUT_OF_STOCK' });

@@ -36,6 +36,7 @@ export const queries = {
   inventoryLevels: ops.InventoryLevelsDocument,
   inventorySummary: ops.InventorySummaryDocument,
   stockMovements: ops.StockMovementsDocument,
+  stockMovementsSummary: ops.StockMovementsSummaryDocument,
   reservation: ops.ReservationDocument,
   reservations: ops.ReservationsDocument,
   node: ops.NodeDocument,
@@ -43,6 +44,7 @@ export const queries = {
   webhookSubscriptions: ops.WebhookSubscriptionsDocument,
   webhookDeliveries: ops.WebhookDeliveriesDocument,
   currentApiKey: ops.CurrentApiKeyDocument,
+  storeSettings: ops.StoreSettingsDocument,
 } as const;
 
 /** Mutation methods: one per root mutation field, named after it, returning its payload. */
@@ -61,10 +63,12 @@ export const mutations = {
   inventoryReserve: ops.InventoryReserveDocument,
   reservationRelease: ops.ReservationReleaseDocument,
   reservationCommit: ops.ReservationCommitDocument,
+  reservationExtend: ops.ReservationExtendDocument,
   webhookSubscriptionCreate: ops.WebhookSubscriptionCreateDocument,
   webhookSubscriptionUpdate: ops.WebhookSubscriptionUpdateDocument,
   webhookSubscriptionDelete: ops.WebhookSubscriptionDeleteDocument,
   webhookDeliveryRetry: ops.WebhookDeliveryRetryDocument,
+  storeSettingsUpdate: ops.StoreSettingsUpdateDocument,
 } as const;
 
 /** Subscriptions: one per root subscription field. */

@@ -6,6 +6,7 @@ import type { Product, Variant, Warehouse, WarehouseType } from '../../generated
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { validateText, LIMITS } from '../../validation';
 import { policyErrors, type InventoryPolicy } from '../stock';
+import { isCountryCode, isShippingZone, MAX_SERVED } from './ship-to';
 
 export type { WarehouseType };
 
@@ -71,6 +72,10 @@ export interface WarehouseInput {
   priority?: number | null;
   /** The fulfilling marketplace, e.g. "amazon_eu" (seed 003); null on update clears it. */
   marketplace?: string | null;
+  /** ISO 3166-1 alpha-2 codes the warehouse ships to (any case; stored upper case); [] clears. */
+  servesCountries?: string[] | null;
+  /** Built-in shipping zones (ship-to.ts) the warehouse ships to; [] clears. */
+  servesZones?: string[] | null;
 }
 
 export interface Result<T> {
@@ -166,5 +171,27 @@ export function validateWarehouse(input: WarehouseInput, creating: boolean): Use
   if (input.priority != null && (input.priority < 0 || input.priority > 1_000_000)) {
     errors.push(userError(ErrorCode.INVALID_INPUT, 'priority must be between 0 and 1000000', ['input', 'priority']));
   }
+  errors.push(...validateServes(input));
   return errors;
+}
+
+/** The ship-to declaration: known country codes and zones, at most MAX_SERVED of each. */
+function validateServes(input: WarehouseInput): UserErrorShape[] {
+  const errors: UserErrorShape[] = [];
+  const check = (list: string[] | null | undefined, field: string, ok: (v: string) => boolean, what: string) => {
+    if (list == null) return;
+    if (list.length > MAX_SERVED) errors.push(userError(ErrorCode.TOO_MANY_ITEMS, `At most ${MAX_SERVED} ${what}s`, ['input', field]));
+    list.forEach((v, i) => {
+      if (!ok(v))
+        errors.push(userError(ErrorCode.INVALID_INPUT, `Not a known ${what}: ${JSON.stringify(v.slice(0, 40))}`, ['input', field, i]));
+    });
+  };
+  check(input.servesCountries, 'servesCountries', (v) => isCountryCode(v.toUpperCase()), 'ISO 3166-1 alpha-2 country code');
+  check(input.servesZones, 'servesZones', isShippingZone, 'shipping zone');
+  return errors;
+}
+
+/** A ship-to list as stored: upper case, without duplicates, in the given order. */
+export function normalizeServed(list: readonly string[]): string[] {
+  return [...new Set(list.map((v) => v.toUpperCase()))];
 }

@@ -95,7 +95,7 @@ export async function variantByLabel(
   label: string,
 ): Promise<{ variant: VariantRow | null; userErrors: UserErrorShape[] }> {
   const rows = await tx.query<VariantRow & { product_found: boolean }>(
-    `SELECT ${VARIANT_SELECT} FROM products p JOIN variants va ON va.product_id = p.id
+    `SELECT ${VARIANT_SELECT} FROM products p JOIN variants va ON va.store_id = p.store_id AND va.product_id = p.id
       WHERE p.store_id = $1 AND (p.id = $2::uuid OR p.external_id = $3) AND lower(va.label) = lower($4)
       ORDER BY va.created_at, va.id`,
     [storeId, product.id ?? null, product.id != null ? null : (product.externalId ?? null), label],

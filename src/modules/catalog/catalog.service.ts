@@ -19,6 +19,7 @@ import {
   validatePrice,
   validateVariant,
   validateWarehouse,
+  normalizeServed,
   type ProductCreateInput,
   type ProductRow,
   type ProductUpdateInput,
@@ -57,10 +58,10 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
     );
   }
   if (errors.length) return fail(...errors);
+  // Nested under the product: the variants' store_id is the product's (relation on (storeId, productId)).
   const rows =
     variants.length > 0
       ? variants.map((v, i) => ({
-          storeId,
           sku: v.sku,
           label: v.label ?? defaultLabel(v.options),
           options: (v.options ?? []) as object,
@@ -69,7 +70,7 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
           ...priceData(v.price),
           ...policyData(v),
         }))
-      : [{ storeId, sku: (input.sku ?? input.externalId)!, label: 'Default', options: [] as object, externalId: null, isDefault: true }];
+      : [{ sku: (input.sku ?? input.externalId)!, label: 'Default', options: [] as object, externalId: null, isDefault: true }];
   try {
     const product = await prisma.product.create({
       data: { storeId, name: input.name, externalId: input.externalId ?? null, active: input.active ?? true, variants: { create: rows } },
@@ -173,7 +174,7 @@ export async function updateVariant(
           data: { isDefault: false },
         });
       return tx.variant.update({
-        where: { id: current.id },
+        where: { storeId_id: { storeId, id: current.id } },
         data: {
           ...(input.sku != null ? { sku: input.sku } : {}),
           ...(input.label != null ? { label: input.label } : {}),
@@ -208,6 +209,8 @@ export async function createWarehouse(prisma: PrismaClient, storeId: string, inp
         active: input.active ?? true,
         priority: input.priority ?? 0,
         marketplace: input.marketplace ?? null,
+        servesCountries: normalizeServed(input.servesCountries ?? []),
+        servesZones: normalizeServed(input.servesZones ?? []),
       },
     });
     return ok(w);
@@ -239,6 +242,8 @@ export async function updateWarehouse(
         ...(input.active != null ? { active: input.active } : {}),
         ...(input.priority != null ? { priority: input.priority } : {}),
         ...(input.marketplace !== undefined ? { marketplace: input.marketplace } : {}),
+        ...(input.servesCountries != null ? { servesCountries: normalizeServed(input.servesCountries) } : {}),
+        ...(input.servesZones != null ? { servesZones: normalizeServed(input.servesZones) } : {}),
         updatedAt: new Date(),
       },
     });

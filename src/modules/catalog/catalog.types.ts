@@ -3,6 +3,7 @@ import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime, Decimal } from '../../graphql/scalars';
 import { InventoryPolicy } from '../stock';
+import { SHIPPING_ZONES } from './ship-to';
 
 /** The GraphQL enum InventoryPolicy: the database enum of the generated Prisma client (defined once). */
 export const InventoryPolicyEnum = InventoryPolicy;
@@ -35,6 +36,23 @@ registerEnumType(WarehouseTypeEnum, {
     FBA: { description: 'Fulfilment by a marketplace (e.g. Amazon FBA); usually read-only.' },
     THIRD_PARTY: { description: 'A third-party logistics provider.' },
   },
+});
+
+/** The built-in shipping zones of ship-to.ts, as a GraphQL enum (same names). */
+export enum ShippingZoneEnum {
+  EU = 'EU',
+  EEA = 'EEA',
+  DACH = 'DACH',
+  BENELUX = 'BENELUX',
+  NORDICS = 'NORDICS',
+  NORTH_AMERICA = 'NORTH_AMERICA',
+}
+registerEnumType(ShippingZoneEnum, {
+  name: 'ShippingZone',
+  description: 'A built-in group of destination countries a warehouse may declare it serves.',
+  valuesConfig: Object.fromEntries(
+    Object.entries(SHIPPING_ZONES).map(([k, v]) => [k, { description: `Countries: ${v.join(', ')}.` }]),
+  ) as Record<ShippingZoneEnum, { description: string }>,
 });
 
 @Access({ read: ['inventory:read'], public: true })
@@ -152,6 +170,13 @@ export class Warehouse extends Node {
   marketplace!: string | null;
   @Field(() => Int, { description: 'Allocation order for reservations without a warehouse: lower values are used first.' })
   priority!: number;
+  @Field(() => [String], {
+    description:
+      'ISO 3166-1 alpha-2 countries this warehouse ships to. With servesZones empty too, it serves every destination (see inventoryReserve shipTo).',
+  })
+  servesCountries!: string[];
+  @Field(() => [ShippingZoneEnum], { description: 'Built-in zones this warehouse ships to, besides servesCountries.' })
+  servesZones!: ShippingZoneEnum[];
 }
 
 @InputType({ description: 'A variant to create.' })
@@ -246,6 +271,17 @@ export class WarehouseInput {
   marketplace?: string | null;
   @Field(() => Int, { nullable: true, description: 'Allocation order (lower first), 0..1000000. Defaults to 0.' })
   priority?: number | null;
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      'ISO 3166-1 alpha-2 countries it ships to (e.g. ["DE", "AT"]; at most 250). Defaults to []; on update the list replaces the old one, [] clears it.',
+  })
+  servesCountries?: string[] | null;
+  @Field(() => [ShippingZoneEnum], {
+    nullable: true,
+    description: 'Built-in zones it ships to. Defaults to []; on update the list replaces the old one, [] clears it.',
+  })
+  servesZones?: ShippingZoneEnum[] | null;
 }
 
 @Access({ payload: true })

@@ -10,3 +10,4 @@ export { createProduct, createVariant, createWarehouse, updateProduct, updateVar
 export * from './catalog.loads';
 export * from './catalog.reads';
 export * from './loaders';
+export * from './ship-to';

@@ -70,7 +70,7 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
       warehouseId = w.rows[0].id;
     }
     // The same effective counters as LEVELS_FROM in inventory/level.reads.ts (the API's), joined by
-    // variant id alone so that each page is a handful of index lookups whatever the table statistics.
+    // store and variant id alone so that each page is a handful of index lookups whatever the table statistics.
     const sql = `
       WITH page AS (
         SELECT v.id, v.sku, v.label, v.product_id, v.price_amount, v.price_currency FROM variants v
@@ -83,12 +83,12 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
              trim_scale(page.price_amount)::text AS price,
              page.price_currency AS currency
         FROM page
-        JOIN products p ON p.id = page.product_id
-        LEFT JOIN inventory_levels l ON l.variant_id = page.id ${warehouseId ? 'AND l.warehouse_id = $4' : ''}
+        JOIN products p ON p.store_id = $1 AND p.id = page.product_id
+        LEFT JOIN inventory_levels l ON l.store_id = $1 AND l.variant_id = page.id ${warehouseId ? 'AND l.warehouse_id = $4' : ''}
         LEFT JOIN LATERAL (
           SELECT ${effectiveReserved()} AS reserved
         ) r ON true
-        LEFT JOIN warehouses w ON w.id = l.warehouse_id
+        LEFT JOIN warehouses w ON w.store_id = l.store_id AND w.id = l.warehouse_id
        ORDER BY page.sku, w.code`;
     // Variants without levels give one row with NULL counters: they only move the cursor.
     async function* levels(): AsyncGenerator<ExportRow> {

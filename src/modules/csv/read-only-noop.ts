@@ -11,7 +11,7 @@ import type { PendingRow } from './import-types';
 const NOOP_SQL = `SELECT x.i FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[]) AS x(i, sku, wh, qty, amount, currency)
          JOIN warehouses w ON w.store_id = $1 AND w.code = x.wh AND w.read_only
          JOIN variants v ON v.store_id = $1 AND v.sku = x.sku
-         LEFT JOIN inventory_levels l ON l.variant_id = v.id AND l.warehouse_id = w.id
+         LEFT JOIN inventory_levels l ON l.store_id = $1 AND l.variant_id = v.id AND l.warehouse_id = w.id
         WHERE (x.qty IS NULL OR coalesce(l.on_hand, 0) = x.qty)
           AND (x.amount IS NULL OR (v.price_amount = x.amount::numeric AND v.price_currency = x.currency))`;
 

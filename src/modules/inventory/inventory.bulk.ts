@@ -139,7 +139,7 @@ async function lookUp(tx: Tx, storeId: string, items: BulkItem[]): Promise<{ var
     if (it.warehouseCode != null) codes.add(it.warehouseCode);
   }
   const variants = await tx.query<VariantRow>(
-    `SELECT v.id, v.sku, v.label, v.is_default, p.external_id FROM variants v JOIN products p ON p.id = v.product_id
+    `SELECT v.id, v.sku, v.label, v.is_default, p.external_id FROM variants v JOIN products p ON p.id = v.product_id AND p.store_id = v.store_id
       WHERE v.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]) OR p.external_id = ANY($4::text[]))`,
     [storeId, [...variantIds], [...skus], [...externalIds]],
   );

@@ -1,4 +1,5 @@
 /** Reads of inventory levels, their summary, and the ledger. Thin: parse, call a read service, map. */
+import { cursorSealer } from '../../graphql/cursor-seal';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { deprecatedTotal, int32Total } from '../../graphql/scalars';
@@ -82,8 +83,9 @@ export class InventoryLevelReadResolver {
 @Resolver(() => StockMovement)
 export class StockMovementResolver {
   @FieldResolver(() => ID, { description: 'Opaque global ID.' })
-  id(@Root() m: MovementRow): string {
-    return toGlobalId('StockMovement', m.id);
+  id(@Root() m: MovementRow, @Ctx() ctx: Context): string {
+    // Masked: the bare number would show how many movements all stores made.
+    return toGlobalId('StockMovement', cursorSealer(ctx.app.db).movementIds.seal(m.id));
   }
   @FieldResolver(() => MovementKindEnum, { description: 'What kind of change this is.' })
   kind(@Root() m: MovementRow): MovementKindEnum {

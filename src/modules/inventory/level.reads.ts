@@ -18,7 +18,7 @@ export const LEVELS_FROM = `(
       SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.incoming, l.safety_stock, l.low_stock_threshold,
              l.critical_threshold, l.inventory_policy, l.backorder_limit, l.version, l.updated_at, v.sku, v.product_id,
              ${effectiveReserved()} AS reserved, ${allowanceSql('l', 'v')} AS allowance
-        FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+        FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
        WHERE l.store_id = $1
     ) lv0
 ) lv`;
@@ -33,7 +33,7 @@ export const LEVEL_SELECT = levelColumns('lv', 'lv.reserved');
 const LEVELS_RAW_FROM = `(
   SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
          l.critical_threshold, l.inventory_policy, l.backorder_limit, l.version, l.updated_at, v.sku, v.product_id
-    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    WHERE l.store_id = $1
 ) lv`;
 

@@ -27,7 +27,7 @@ const SELECT = `${columnsOf('stockMovement', 'm', '', { id: 'm.id::text' })}, l.
 export async function movementsByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<MovementRow[]> {
   const numeric = ids.filter((i) => /^\d{1,18}$/.test(i));
   return tx.query<MovementRow>(
-    `SELECT ${SELECT} FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id WHERE m.store_id = $1 AND m.id = ANY($2::int8[])`,
+    `SELECT ${SELECT} FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id AND l.store_id = m.store_id WHERE m.store_id = $1 AND m.id = ANY($2::int8[])`,
     [storeId, numeric],
   );
 }
@@ -52,7 +52,7 @@ export function movementPage(tx: Tx, storeId: string, f: MovementFilter, page: P
     tx,
     {
       select: SELECT,
-      from: 'stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id',
+      from: 'stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id AND l.store_id = m.store_id',
       where,
       params,
       // The id is monotonic: one key is enough (the sort value and the tie-breaker are the same).

@@ -15,7 +15,7 @@ const PRODUCTS_FROM = `(
     FROM products p
     LEFT JOIN LATERAL (
       SELECT sum(lv.on_hand) AS on_hand, sum(lv.available) AS available, ${BEST_STATUS} AS status
-        FROM ${LEVELS_FROM} WHERE lv.product_id = p.id
+        FROM ${LEVELS_FROM} WHERE lv.store_id = p.store_id AND lv.product_id = p.id
     ) t ON true
    WHERE p.store_id = $1
 ) pr`;
@@ -46,7 +46,7 @@ function productQuery(storeId: string, f: ProductFilter, sortKey: ProductSortKey
   if (f.search != null && f.search !== '') {
     w.add(
       (n) =>
-        `(pr.name ILIKE $${n} OR pr.external_id ILIKE $${n} OR EXISTS (SELECT 1 FROM variants v WHERE v.product_id = pr.id AND v.sku ILIKE $${n}))`,
+        `(pr.name ILIKE $${n} OR pr.external_id ILIKE $${n} OR EXISTS (SELECT 1 FROM variants v WHERE v.store_id = pr.store_id AND v.product_id = pr.id AND v.sku ILIKE $${n}))`,
       containsPattern(f.search),
     );
   }
@@ -55,7 +55,8 @@ function productQuery(storeId: string, f: ProductFilter, sortKey: ProductSortKey
   if (f.warehouseIds) {
     w.add(
       (n) =>
-        `EXISTS (SELECT 1 FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE v.product_id = pr.id AND l.warehouse_id = ANY($${n}::uuid[]))`,
+        `EXISTS (SELECT 1 FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+                  WHERE v.store_id = pr.store_id AND v.product_id = pr.id AND l.warehouse_id = ANY($${n}::uuid[]))`,
       f.warehouseIds,
     );
   }

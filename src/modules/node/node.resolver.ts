@@ -1,4 +1,5 @@
 /** node(id) / nodes(ids): any object by its global id, through the same per-request loaders. */
+import { cursorSealer } from '../../graphql/cursor-seal';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Info, Query, Resolver } from 'type-graphql';
 import { canSeeType } from '../../graphql/access';
@@ -30,8 +31,11 @@ async function load(ctx: Context, info: GraphQLResolveInfo, gid: string): Promis
         return reservationById(ctx).load(g.id);
       case 'ReservationLine':
         return lineById(ctx).load(g.id);
-      case 'StockMovement':
-        return movementById(ctx).load(g.id);
+      case 'StockMovement': {
+        // Masked ids (and the bare numbers global ids held before masking).
+        const id = /^\d+$/.test(g.id) ? g.id : cursorSealer(ctx.app.db).movementIds.open(g.id);
+        return id === null ? null : movementById(ctx).load(id);
+      }
       default:
         return null;
     }

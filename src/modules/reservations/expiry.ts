@@ -11,13 +11,12 @@ import { applyLevelChange, purgeExpiredKeys } from '../stock';
 import { settleHeaders } from './settlement';
 
 /** Levels with due lines ($1: at most this many). Index: reservation_lines_sweep_idx. */
-export const DUE_LEVELS_SQL = `SELECT DISTINCT rl.inventory_level_id AS level_id, l.store_id FROM reservation_lines rl
-         JOIN inventory_levels l ON l.id = rl.inventory_level_id
+export const DUE_LEVELS_SQL = `SELECT DISTINCT rl.inventory_level_id AS level_id, rl.store_id FROM reservation_lines rl
         WHERE rl.status = 'ACTIVE' AND rl.expires_at <= now() LIMIT $1`;
 
 /** Due active reservations that hold nothing any more ($1: at most this many). Index: reservations_active_due_idx. */
-export const SPENT_RESERVATIONS_SQL = `SELECT r.id FROM reservations r WHERE r.status = 'ACTIVE' AND r.expires_at <= now()
-          AND NOT EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)
+export const SPENT_RESERVATIONS_SQL = `SELECT r.store_id, r.id FROM reservations r WHERE r.status = 'ACTIVE' AND r.expires_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM reservation_lines x WHERE x.store_id = r.store_id AND x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)
         LIMIT $1`;
 
 export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number; reservations: number }> {
@@ -26,11 +25,11 @@ export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number
     await withConn(app.tx, (tx) => applyLevelChange(tx, { storeId: d.store_id, levelId: d.level_id, mode: 'touch', reason: 'EXPIRY' }));
   }
   const closed = await withTx(app.tx, async (tx) => {
-    const ids = await tx.query<{ id: string }>(SPENT_RESERVATIONS_SQL, [batch]);
+    const ids = await tx.query<{ store_id: string; id: string }>(SPENT_RESERVATIONS_SQL, [batch]);
     if (ids.length)
       await settleHeaders(
         tx,
-        ids.map((r) => r.id),
+        ids.map((r) => ({ storeId: r.store_id, id: r.id })),
       );
     await purgeExpiredKeys(tx);
     return ids.length;

@@ -6,8 +6,8 @@ import { linesByIds, linesByReservationIds, reservationsByIds } from './reservat
 export const reservationById = defineLoader<string, ReservationRow | null>('reservationById', async (tx, sid, ids) =>
   byKey(ids, await reservationsByIds(tx, sid, ids), (r) => r.id),
 );
-export const linesByReservationId = defineLoader<string, ReservationLineRow[]>('linesByReservationId', async (tx, _sid, ids) =>
-  groupBy(ids, await linesByReservationIds(tx, ids), (r) => r.reservationId),
+export const linesByReservationId = defineLoader<string, ReservationLineRow[]>('linesByReservationId', async (tx, sid, ids) =>
+  groupBy(ids, await linesByReservationIds(tx, sid, ids), (r) => r.reservationId),
 );
 export const lineById = defineLoader<string, ReservationLineRow | null>('lineById', async (tx, sid, ids) =>
   byKey(ids, await linesByIds(tx, sid, ids), (r) => r.id),

@@ -10,11 +10,18 @@ export interface ReserveLineInput {
   quantity: number;
 }
 
+/** How reservation lines without a warehouse are allocated (allocate.ts). */
+export type AllocationStrategy = 'PRIORITY' | 'MOST_AVAILABLE' | 'FEWEST_SPLITS';
+
 export interface ReserveInput {
   lines: ReserveLineInput[];
   ttlSeconds?: number | null;
   reference?: string | null;
   idempotencyKey?: string | null;
+  /** Overrides the store's default strategy for this request. */
+  allocationStrategy?: AllocationStrategy | null;
+  /** Only warehouses that ship to this ISO 3166-1 alpha-2 country are considered. */
+  shipTo?: { countryCode: string } | null;
 }
 
 export interface LineQuantityInput {
@@ -40,4 +47,38 @@ export const fail = (...userErrors: UserErrorShape[]): ReservationResult => ({ r
 /** Thrown when a conditional write fails after the rows were locked and checked: retry the transaction. */
 export class RaceError extends Error {
   code = '40001';
+}
+
+/** A level that may serve a line, with its warehouse. */
+export interface LevelOption {
+  id: string;
+  variant_id: string;
+  warehouse_id: string;
+  code: string;
+  priority: number;
+  read_only: boolean;
+  active: boolean;
+  /** The warehouse's ship-to declaration (omitted or both empty: serves everywhere). */
+  serves_countries?: readonly string[] | null;
+  serves_zones?: readonly string[] | null;
+}
+
+/** A level option with what it has available now (may be negative: counts as 0). */
+export interface Candidate extends LevelOption {
+  available: number;
+  /** Under a CONTINUE or PREORDER policy, how many more units it may sell below zero (default 0). */
+  backorder?: number;
+}
+
+/** How to allocate: the strategy (default PRIORITY) and the destination country, if any. */
+export interface AllocateOptions {
+  strategy?: AllocationStrategy | null;
+  shipTo?: string | null;
+}
+
+export interface Allocation {
+  /** Index of the line in the request. */
+  line: number;
+  levelId: string;
+  quantity: number;
 }

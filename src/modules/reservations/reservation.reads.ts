@@ -36,8 +36,8 @@ export function reservationPage(tx: Tx, storeId: string, f: ReservationFilter, p
     lineCond.push(`l.warehouse_id = ANY($${params.length}::uuid[])`);
   }
   if (lineCond.length) {
-    where.push(`EXISTS (SELECT 1 FROM reservation_lines rl JOIN inventory_levels l ON l.id = rl.inventory_level_id
-                         WHERE rl.reservation_id = rs.id AND ${lineCond.join(' AND ')})`);
+    where.push(`EXISTS (SELECT 1 FROM reservation_lines rl JOIN inventory_levels l ON l.id = rl.inventory_level_id AND l.store_id = rl.store_id
+                         WHERE rl.store_id = rs.store_id AND rl.reservation_id = rs.id AND ${lineCond.join(' AND ')})`);
   }
   if (f.createdAfter) add((n) => `rs.created_at >= $${n}::timestamptz`, f.createdAfter);
   return runPage<ReservationRow>(

@@ -2,7 +2,14 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import type { Context } from '../../graphql/context';
 import { decodeId, toGlobalId } from '../../graphql/ids';
 import { InventoryLevel } from '../inventory/graphql';
-import { Reservation, ReservationLine, ReservationPayload, InventoryReserveInput, ReservationSettleInput } from './reservation.types';
+import {
+  Reservation,
+  ReservationLine,
+  ReservationPayload,
+  InventoryReserveInput,
+  ReservationExtendInput,
+  ReservationSettleInput,
+} from './reservation.types';
 import { ReservationService, type ReservationLineRow, type ReservationResult, type ReservationRow } from './reservation.service';
 import { levelById } from '../inventory';
 import { linesByReservationId, reservationById } from './loaders';
@@ -61,6 +68,18 @@ export class ReservationResolver {
     @Arg('input', () => ReservationSettleInput, { description: 'What to commit.' }) input: ReservationSettleInput,
   ) {
     return payload(await new ReservationService(ctx.app).commit(ctx.auth!, input));
+  }
+
+  @Authorized('inventory:reserve')
+  @Mutation(() => ReservationPayload, {
+    description:
+      'Renews an active hold (a cart that stays active): it lasts ttlSeconds from now, never less than before. RESERVATION_EXPIRED once it has expired.',
+  })
+  async reservationExtend(
+    @Ctx() ctx: Context,
+    @Arg('input', () => ReservationExtendInput, { description: 'What to renew, and for how long.' }) input: ReservationExtendInput,
+  ) {
+    return payload(await new ReservationService(ctx.app).extend(ctx.auth!, input));
   }
 }
 

@@ -10,16 +10,16 @@ export async function reservationsByIds(tx: Tx, storeId: string, ids: readonly s
   ]);
 }
 
-export async function linesByReservationIds(tx: Tx, ids: readonly string[]): Promise<ReservationLineRow[]> {
+export async function linesByReservationIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ReservationLineRow[]> {
   return tx.query<ReservationLineRow>(
-    `SELECT ${LINE_COLUMNS} FROM reservation_lines rl WHERE rl.reservation_id = ANY($1::uuid[]) ORDER BY rl.position`,
-    [ids],
+    `SELECT ${LINE_COLUMNS} FROM reservation_lines rl WHERE rl.store_id = $1 AND rl.reservation_id = ANY($2::uuid[]) ORDER BY rl.position`,
+    [storeId, ids],
   );
 }
 
 export async function linesByIds(tx: Tx, storeId: string, ids: readonly string[]): Promise<ReservationLineRow[]> {
   return tx.query<ReservationLineRow>(
-    `SELECT ${LINE_COLUMNS} FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id WHERE r.store_id = $1 AND rl.id = ANY($2::uuid[])`,
+    `SELECT ${LINE_COLUMNS} FROM reservation_lines rl WHERE rl.store_id = $1 AND rl.id = ANY($2::uuid[])`,
     [storeId, ids],
   );
 }
@@ -27,5 +27,5 @@ export async function linesByIds(tx: Tx, storeId: string, ids: readonly string[]
 /** A reservation and its lines, as a mutation answers them. */
 export async function loadResult(tx: Tx, storeId: string, id: string): Promise<ReservationResult> {
   const [reservation] = await reservationsByIds(tx, storeId, [id]);
-  return { reservation: reservation ?? null, lines: reservation ? await linesByReservationIds(tx, [id]) : [], userErrors: [] };
+  return { reservation: reservation ?? null, lines: reservation ? await linesByReservationIds(tx, storeId, [id]) : [], userErrors: [] };
 }

@@ -3,7 +3,8 @@
  * released, committed (sold) or expires. All lines of a request succeed or none do.
  *
  * The units: reserve-batch.ts (the group-committed common case), reserve.ts (the general path,
- * with allocate.ts choosing the levels), settlement.ts (release, commit, closing headers),
+ * with allocate.ts and allocate-splits.ts choosing the levels), settlement.ts (release, commit,
+ * closing headers), extend.ts (renewal), store-settings.ts (the default allocation strategy),
  * reservation.rows.ts (reads by id). Lock order everywhere: levels in ascending id, then
  * reservation lines. Counters change only through the stock writer (../stock), which also
  * expires due lines lazily.
@@ -12,12 +13,21 @@ import type { App } from '../../app';
 import type { AuthInfo } from '../../graphql/scopes';
 import { stockOperation } from '../stock';
 import type { ReservationResult, ReserveInput, SettleInput } from './reservation.model';
+import { extendInTx, type ExtendInput } from './extend';
 import { reserveInTx } from './reserve';
 import { reserveBatched } from './reserve-batch';
 import { settleInTx } from './settlement';
 
 export type { ReservationLineRow, ReservationRow, ReservationStatus } from '../stock';
-export type { LineQuantityInput, ReservationResult, ReserveInput, ReserveLineInput, SettleInput } from './reservation.model';
+export type { ExtendInput } from './extend';
+export type {
+  AllocationStrategy,
+  LineQuantityInput,
+  ReservationResult,
+  ReserveInput,
+  ReserveLineInput,
+  SettleInput,
+} from './reservation.model';
 export { linesByIds, linesByReservationIds, reservationsByIds } from './reservation.rows';
 export { settleHeaders } from './settlement';
 
@@ -43,6 +53,13 @@ export class ReservationService {
   commit(auth: AuthInfo, input: SettleInput): Promise<ReservationResult> {
     return stockOperation<ReservationResult>(this.app, auth, 'reservationCommit', input, BLANK, (tx) =>
       settleInTx(tx, auth, input, 'commit'),
+    );
+  }
+
+  /** Renews an active hold (extend.ts). */
+  extend(auth: AuthInfo, input: ExtendInput): Promise<ReservationResult> {
+    return stockOperation<ReservationResult>(this.app, auth, 'reservationExtend', input, BLANK, (tx) =>
+      extendInTx(this.app.config, tx, auth, input),
     );
   }
 }

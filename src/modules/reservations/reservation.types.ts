@@ -21,6 +21,24 @@ registerEnumType(ReservationStatusEnum, {
   },
 });
 
+export enum AllocationStrategyEnum {
+  PRIORITY = 'PRIORITY',
+  MOST_AVAILABLE = 'MOST_AVAILABLE',
+  FEWEST_SPLITS = 'FEWEST_SPLITS',
+}
+registerEnumType(AllocationStrategyEnum, {
+  name: 'AllocationStrategy',
+  description: 'How a reservation line without a warehouse is allocated among the warehouses that may serve it.',
+  valuesConfig: {
+    PRIORITY: { description: 'Each line takes from warehouses by priority (then code), splitting when one runs out. The default.' },
+    MOST_AVAILABLE: { description: 'Each line takes first from the warehouse with the most available units.' },
+    FEWEST_SPLITS: {
+      description:
+        'The whole cart from as few warehouses as possible: one warehouse that can fill every line when there is one (the first by priority), else the fewest.',
+    },
+  },
+});
+
 @Access({ read: ['inventory:read', 'inventory:reserve'] })
 @ObjectType({ implements: Node, description: 'A quantity held on one inventory level.' })
 export class ReservationLine extends Node {
@@ -53,7 +71,7 @@ export class Reservation extends Node {
 
 @InputType({
   description:
-    'One line to reserve. Without a warehouse, units are allocated from active, writable warehouses by priority, possibly split.',
+    'One line to reserve. Without a warehouse, units are allocated from active, writable warehouses (that ship to shipTo) by the allocation strategy, possibly split.',
 })
 export class ReserveLineInput {
   @Field(() => ID, { nullable: true, description: 'Global id of the variant.' })
@@ -68,6 +86,12 @@ export class ReserveLineInput {
   quantity!: number;
 }
 
+@InputType({ description: 'Where a reservation will be shipped.' })
+export class ShipToInput {
+  @Field(() => String, { description: 'ISO 3166-1 alpha-2 country code, e.g. "DE" (any case).' })
+  countryCode!: string;
+}
+
 @InputType({ description: 'A reservation: all lines succeed or none do.' })
 export class InventoryReserveInput {
   @Field(() => [ReserveLineInput], { description: 'Lines (1..100).' })
@@ -80,6 +104,30 @@ export class InventoryReserveInput {
   @Field(() => String, { nullable: true, description: 'Caller reference, e.g. an order id (at most 255 characters).' })
   reference?: string | null;
   @Field(() => String, { nullable: true, description: 'Makes retries safe: the same key and input replay the first result.' })
+  idempotencyKey?: string | null;
+  @Field(() => AllocationStrategyEnum, {
+    nullable: true,
+    description: "How lines without a warehouse are allocated; defaults to the store's (storeSettings.allocationStrategy).",
+  })
+  allocationStrategy?: AllocationStrategyEnum | null;
+  @Field(() => ShipToInput, {
+    nullable: true,
+    description:
+      'The destination: only warehouses that ship there are considered (a warehouse that declares no servesCountries and no servesZones ships everywhere); a line naming a warehouse that does not is SHIP_TO_NOT_SERVED.',
+  })
+  shipTo?: ShipToInput | null;
+}
+
+@InputType({ description: 'Renew an active reservation.' })
+export class ReservationExtendInput {
+  @Field(() => ID, { description: 'Global id of the reservation.' })
+  reservationId!: string;
+  @Field(() => Int, {
+    description:
+      'The hold lasts this many seconds from now (1..RESERVATION_TTL_MAX_SECONDS); an extension never shortens a hold that already lasts longer.',
+  })
+  ttlSeconds!: number;
+  @Field(() => String, { nullable: true, description: 'Makes retries safe.' })
   idempotencyKey?: string | null;
 }
 
@@ -105,7 +153,7 @@ export class ReservationSettleInput {
 }
 
 @Access({ payload: true })
-@ObjectType({ description: 'Result of inventoryReserve, reservationRelease and reservationCommit.' })
+@ObjectType({ description: 'Result of inventoryReserve, reservationRelease, reservationCommit and reservationExtend.' })
 export class ReservationPayload {
   @Field(() => Reservation, { nullable: true, description: 'The reservation after the change, or null when userErrors is not empty.' })
   reservation!: Reservation | null;

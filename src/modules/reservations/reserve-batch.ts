@@ -1,6 +1,6 @@
 /**
- * The group-committed common case of inventoryReserve: one line, without idempotency key, that
- * only one active, writable level can serve, with no due reservation lines on it. Concurrent such
+ * The group-committed common case of inventoryReserve: one line, without idempotency key or
+ * shipTo, that only one active, writable level can serve (so every allocation strategy agrees), with no due reservation lines on it. Concurrent such
  * requests share ONE autocommit statement, the stock writer's reserveLines() (src/db/batcher.ts
  * gathers them): it locks their levels in id order, grants them in arrival order while stock
  * lasts, and writes each granted request's ledger row, events, reservation and line. A request it
@@ -62,7 +62,8 @@ function reserveBatcher(app: App): Batcher<ReserveLineRequest, ReservedLine | nu
 
 /** Reserves `input` in a shared batch when it is the common case; null when it is not, or was not granted. */
 export async function reserveBatched(app: App, auth: AuthInfo, input: ReserveInput): Promise<ReservationResult | null> {
-  if (input.idempotencyKey != null || input.lines.length !== 1) return null;
+  // A destination narrows the warehouses (allocate.ts): such requests take the general path.
+  if (input.idempotencyKey != null || input.lines.length !== 1 || input.shipTo != null) return null;
   const { ttl, errors } = checkReserve(app.config, input);
   if (errors.length) return null;
   const l = input.lines[0];

@@ -25,16 +25,24 @@ import {
   type ReservationRow,
 } from '../stock';
 import { allocate, perLevel, singleLevel, type Allocation, type Candidate, type LevelOption } from './allocate';
-import { fail, RaceError, type ReservationResult, type ReserveInput, type ReserveLineInput } from './reservation.model';
+import { isCountryCode } from '../catalog';
+import {
+  fail,
+  RaceError,
+  type AllocationStrategy,
+  type ReservationResult,
+  type ReserveInput,
+  type ReserveLineInput,
+} from './reservation.model';
 
 /** The variants named by a reservation, and every level of them locked in ascending id order. */
 const LOCK_LEVELS_SQL = preparedStatement(
   'reserve_lock',
-  `SELECT l.id, l.variant_id, v.sku, l.warehouse_id, w.code, w.priority, w.read_only, w.active
+  `SELECT l.id, l.variant_id, v.sku, l.warehouse_id, w.code, w.priority, w.read_only, w.active, w.serves_countries, w.serves_zones
   FROM inventory_levels l
   JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
-  JOIN warehouses w ON w.id = l.warehouse_id
- WHERE l.store_id = $1 AND v.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]))
+  JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id
+ WHERE l.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]))
  ORDER BY l.id
    FOR UPDATE OF l`,
 );
@@ -47,8 +55,8 @@ const INSERT_RESERVATION_SQL = preparedStatement(
   VALUES ($1, $2, 'ACTIVE', $3, now() + make_interval(secs => $4), $5, $6)
   RETURNING *
 ), rl AS (
-  INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
-  SELECT r.id, a.level_id, a.q, a.q, r.expires_at, a.pos
+  INSERT INTO reservation_lines (store_id, reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
+  SELECT r.store_id, r.id, a.level_id, a.q, a.q, r.expires_at, a.pos
     FROM unnest($7::uuid[], $8::int[], $9::int[]) AS a(level_id, q, pos), r
   RETURNING *
 )
@@ -67,6 +75,14 @@ export function checkReserve(config: Config, input: ReserveInput): { ttl: number
     );
   }
   if (input.reference != null) errors.push(...validateText(input.reference, ['input', 'reference'], { max: LIMITS.reference }));
+  if (input.shipTo != null && !isCountryCode(String(input.shipTo.countryCode).toUpperCase()))
+    errors.push(
+      userError(ErrorCode.INVALID_INPUT, 'shipTo.countryCode must be an ISO 3166-1 alpha-2 country code, e.g. "DE"', [
+        'input',
+        'shipTo',
+        'countryCode',
+      ]),
+    );
   if (input.lines.length === 0) errors.push(userError(ErrorCode.INVALID_INPUT, 'lines must not be empty', ['input', 'lines']));
   if (input.lines.length > LIMITS.reserveLines)
     errors.push(userError(ErrorCode.TOO_MANY_ITEMS, `At most ${LIMITS.reserveLines} lines`, ['input', 'lines']));
@@ -161,14 +177,17 @@ async function namedWarehouseErrors(tx: Tx, storeId: string, lines: ReserveLineI
 
 /**
  * The effective availability of every level of the variants, and the units each may still sell
- * below zero under its backorder policy, in allocation order (priority, code).
+ * below zero under its backorder policy, in allocation order (priority, code), each row with the
+ * store's default allocation strategy.
  */
-async function candidates(tx: Tx, storeId: string, variantIds: string[]): Promise<Candidate[]> {
-  return tx.query<Candidate>(
-    `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active,
+async function candidates(tx: Tx, storeId: string, variantIds: string[]): Promise<(Candidate & { strategy: AllocationStrategy })[]> {
+  return tx.query<Candidate & { strategy: AllocationStrategy }>(
+    `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active, w.serves_countries, w.serves_zones,
             (l.on_hand - ${effectiveReserved()} - l.safety_stock)::int AS available,
-            greatest(0, ${allowanceSql('l', 'v')} + least(l.on_hand - ${effectiveReserved()} - l.safety_stock, 0))::int AS backorder
-       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+            greatest(0, ${allowanceSql('l', 'v')} + least(l.on_hand - ${effectiveReserved()} - l.safety_stock, 0))::int AS backorder,
+            (SELECT s.allocation_strategy::text FROM stores s WHERE s.id = $1) AS strategy
+       FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id
+       JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
       WHERE l.store_id = $1 AND l.variant_id = ANY($2::uuid[])
       ORDER BY w.priority, w.code`,
     [storeId, variantIds],
@@ -201,15 +220,19 @@ export async function reserveInTx(config: Config, tx: Tx, auth: AuthInfo, input:
   // general path below runs in the same transaction and reports exactly as it always does (the
   // writer only expired due lines, which the availability read below counts the same way, and a
   // refusal rolls everything back).
-  const only = singleLevel(input.lines, locked, lineVariant);
+  const shipTo = input.shipTo != null ? input.shipTo.countryCode.toUpperCase() : null;
+  const only = singleLevel(input.lines, locked, lineVariant, shipTo);
   if (only) {
     const total = input.lines.reduce((s, l) => s + l.quantity, 0);
     const r = total <= INT32_MAX ? await applyLevelChange(tx, change(only, total)) : null;
     if (r && !r.failure) return insert(input.lines.map((l, i) => ({ line: i, levelId: only, quantity: l.quantity })));
   }
 
-  // General path: read the effective availability of every locked level and allocate.
-  const plan = allocate(input.lines, lineVariant, await candidates(tx, auth.storeId, [...new Set(lineVariant)]));
+  // General path: read the effective availability of every locked level and allocate, by the
+  // request's strategy or else the store's.
+  const levels = await candidates(tx, auth.storeId, [...new Set(lineVariant)]);
+  const strategy = input.allocationStrategy ?? levels[0]?.strategy ?? 'PRIORITY';
+  const plan = allocate(input.lines, lineVariant, levels, { strategy, shipTo });
   if (plan.errors.length) return fail(...plan.errors);
   for (const [levelId, quantity] of perLevel(plan.allocations)) {
     const r = await applyLevelChange(tx, change(levelId, quantity));

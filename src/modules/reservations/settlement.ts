@@ -24,16 +24,18 @@ interface LockedLine {
 const isExpired = (l: LockedLine) => l.status === 'EXPIRED' || (l.status === 'ACTIVE' && l.due);
 
 /** Locks the reservation's levels (ascending id), then its header and lines; returns the lines. */
-async function lockReservation(tx: Tx, id: string): Promise<LockedLine[]> {
+async function lockReservation(tx: Tx, storeId: string, id: string): Promise<LockedLine[]> {
   await tx.query(
-    `SELECT l.id FROM inventory_levels l WHERE l.id IN (SELECT inventory_level_id FROM reservation_lines WHERE reservation_id = $1) ORDER BY l.id FOR UPDATE`,
-    [id],
+    `SELECT l.id FROM inventory_levels l
+      WHERE l.store_id = $2 AND l.id IN (SELECT inventory_level_id FROM reservation_lines WHERE store_id = $2 AND reservation_id = $1)
+      ORDER BY l.id FOR UPDATE`,
+    [id, storeId],
   );
-  await tx.query(`SELECT id FROM reservations WHERE id = $1 FOR UPDATE`, [id]);
+  await tx.query(`SELECT id FROM reservations WHERE store_id = $2 AND id = $1 FOR UPDATE`, [id, storeId]);
   return tx.query<LockedLine>(
     `SELECT rl.id, rl.inventory_level_id AS level_id, rl.status::text AS status, (rl.expires_at <= now()) AS due, rl.quantity
-       FROM reservation_lines rl WHERE rl.reservation_id = $1 ORDER BY rl.position FOR UPDATE`,
-    [id],
+       FROM reservation_lines rl WHERE rl.store_id = $2 AND rl.reservation_id = $1 ORDER BY rl.position FOR UPDATE`,
+    [id, storeId],
   );
 }
 
@@ -119,11 +121,11 @@ function levelDeltas(action: SettleAction, want: Map<string, number>, lines: Loc
 
 const RELEASE_LINES_SQL = `UPDATE reservation_lines rl SET quantity = rl.quantity - a.q, released_quantity = rl.released_quantity + a.q,
                   status = CASE WHEN rl.quantity - a.q = 0 THEN 'RELEASED'::"ReservationStatus" ELSE rl.status END
-             FROM unnest($1::uuid[], $2::int[]) AS a(id, q) WHERE rl.id = a.id`;
+             FROM unnest($1::uuid[], $2::int[]) AS a(id, q) WHERE rl.store_id = $3 AND rl.id = a.id`;
 const COMMIT_LINES_SQL = `UPDATE reservation_lines rl SET quantity = rl.quantity - a.q, committed_quantity = rl.committed_quantity + a.q,
                   expired_quantity = CASE WHEN rl.status = 'EXPIRED' THEN rl.expired_quantity - a.q ELSE rl.expired_quantity END,
                   status = CASE WHEN rl.quantity - a.q = 0 THEN 'COMMITTED'::"ReservationStatus" ELSE rl.status END
-             FROM unnest($1::uuid[], $2::int[]) AS a(id, q) WHERE rl.id = a.id`;
+             FROM unnest($1::uuid[], $2::int[]) AS a(id, q) WHERE rl.store_id = $3 AND rl.id = a.id`;
 
 /** Releases or commits a reservation (or some of its lines), inside the transaction of stockOperation(). */
 export async function settleInTx(tx: Tx, auth: AuthInfo, input: SettleInput, action: SettleAction): Promise<ReservationResult> {
@@ -138,7 +140,7 @@ export async function settleInTx(tx: Tx, auth: AuthInfo, input: SettleInput, act
       userError(ErrorCode.INVALID_INPUT, 'lines must not be empty (omit it to settle the whole reservation)', ['input', 'lines']),
     );
 
-  const lines = await lockReservation(tx, id);
+  const lines = await lockReservation(tx, auth.storeId, id);
   const { want, errors } = wanted(input, lines);
   if (errors.length) return fail(...errors);
   const refusal = settleRefusal(action, partial, want, lines);
@@ -172,8 +174,8 @@ export async function settleInTx(tx: Tx, auth: AuthInfo, input: SettleInput, act
     }
   }
   const ids = [...want.keys()];
-  await tx.query(action === 'release' ? RELEASE_LINES_SQL : COMMIT_LINES_SQL, [ids, ids.map((k) => want.get(k)!)]);
-  await settleHeaders(tx, [id]);
+  await tx.query(action === 'release' ? RELEASE_LINES_SQL : COMMIT_LINES_SQL, [ids, ids.map((k) => want.get(k)!), auth.storeId]);
+  await settleHeaders(tx, [{ storeId: auth.storeId, id }]);
   return loadResult(tx, auth.storeId, id);
 }
 
@@ -181,14 +183,17 @@ export async function settleInTx(tx: Tx, auth: AuthInfo, input: SettleInput, act
  * Closes reservations that hold nothing any more: COMMITTED if anything was sold, else EXPIRED or
  * RELEASED. An EXPIRED one is re-evaluated too, so a late commit marks it COMMITTED.
  */
-export async function settleHeaders(tx: Tx, ids: string[]): Promise<void> {
+export async function settleHeaders(tx: Tx, refs: readonly { storeId: string; id: string }[]): Promise<void> {
   await tx.query(
     `UPDATE reservations r SET updated_at = now(), status = CASE
-         WHEN EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.committed_quantity > 0) THEN 'COMMITTED'
-         WHEN EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'EXPIRED') THEN 'EXPIRED'
+         WHEN EXISTS (SELECT 1 FROM reservation_lines x WHERE x.store_id = r.store_id AND x.reservation_id = r.id AND x.committed_quantity > 0)
+           THEN 'COMMITTED'
+         WHEN EXISTS (SELECT 1 FROM reservation_lines x WHERE x.store_id = r.store_id AND x.reservation_id = r.id AND x.status = 'EXPIRED')
+           THEN 'EXPIRED'
          ELSE 'RELEASED' END::"ReservationStatus"
-      WHERE r.id = ANY($1::uuid[]) AND r.status IN ('ACTIVE', 'EXPIRED')
-        AND NOT EXISTS (SELECT 1 FROM reservation_lines x WHERE x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)`,
-    [ids],
+      WHERE (r.store_id, r.id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[])) AND r.status IN ('ACTIVE', 'EXPIRED')
+        AND NOT EXISTS (SELECT 1 FROM reservation_lines x
+                         WHERE x.store_id = r.store_id AND x.reservation_id = r.id AND x.status = 'ACTIVE' AND x.quantity > 0)`,
+    [refs.map((r) => r.storeId), refs.map((r) => r.id)],
   );
 }

@@ -57,15 +57,14 @@ lk AS (
          l.incoming, l.low_stock_threshold AS low, l.critical_threshold AS critical, l.version, l.updated_at,
          ${policySql('l', 'v')} AS policy, l.inventory_policy::text AS own_policy, l.backorder_limit AS lim, ${allowanceSql('l', 'v')} AS allow
     FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(level_id, mode, val, reason, note, pos)
-    JOIN inventory_levels l ON l.id = u.level_id
+    JOIN inventory_levels l ON l.store_id = $1::uuid AND l.id = u.level_id
     JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
-   WHERE l.store_id = $1::uuid
    ORDER BY l.id, u.pos
      FOR UPDATE OF l
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
-   WHERE rl.inventory_level_id IN (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
+   WHERE rl.store_id = $1::uuid AND rl.inventory_level_id IN (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
   RETURNING rl.inventory_level_id AS level_id, rl.expired_quantity, rl.reservation_id
 ),
 exp_r AS (
@@ -112,7 +111,7 @@ upd AS (
   UPDATE inventory_levels l
      SET ${setList(LEVEL_WRITES.bulk)}
     FROM fin
-   WHERE l.id = fin.id AND fin.touched
+   WHERE l.id = fin.id AND l.store_id = $1::uuid AND fin.touched
   RETURNING l.id
 ),
 -- Every step and every EXPIRY movement in the order the one-by-one path writes them; movement ids

@@ -145,7 +145,7 @@ export function stockOperation<T extends OpResult>(
 /** Deletes expired idempotency rows (called by the sweeper). */
 export async function purgeExpiredKeys(tx: Tx): Promise<number> {
   const r = await tx.query<{ n: number }>(
-    `WITH d AS (DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT 1000) RETURNING 1) SELECT count(*)::int AS n FROM d`,
+    `WITH d AS (DELETE FROM idempotency_keys WHERE (store_id, key) IN (SELECT store_id, key FROM idempotency_keys WHERE expires_at <= now() LIMIT 1000) RETURNING 1) SELECT count(*)::int AS n FROM d`,
   );
   return r[0]?.n ?? 0;
 }

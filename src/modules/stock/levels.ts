@@ -29,7 +29,7 @@ export interface ResolvedLevel {
  * swept (reads never wait for the sweeper).
  */
 export const effectiveReserved = (l = 'l') => `(${l}.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
-      WHERE rl.inventory_level_id = ${l}.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int`;
+      WHERE rl.store_id = ${l}.store_id AND rl.inventory_level_id = ${l}.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int`;
 
 /** The LevelRow columns of the level row at alias `a`, with `reserved` given as an SQL expression. */
 export const levelColumns = (
@@ -86,7 +86,7 @@ export async function resolveLevel(
     const rows = id
       ? await tx.query<ResolvedLevel>(
           `SELECT l.id AS "levelId", l.variant_id AS "variantId", l.warehouse_id AS "warehouseId", w.read_only AS "readOnly", w.active AS "warehouseActive"
-             FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id WHERE l.id = $1 AND l.store_id = $2`,
+             FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id WHERE l.id = $1 AND l.store_id = $2`,
           [id, storeId],
         )
       : [];
@@ -106,7 +106,7 @@ export async function resolveLevel(
        FROM (SELECT 1) one
        LEFT JOIN variants v ON v.store_id = $1 AND (v.id = $2::uuid OR v.sku = $3)
        LEFT JOIN warehouses w ON w.store_id = $1 AND (w.id = $4::uuid OR w.code = $5)
-       LEFT JOIN inventory_levels l ON l.variant_id = v.id AND l.warehouse_id = w.id`,
+       LEFT JOIN inventory_levels l ON l.store_id = $1 AND l.variant_id = v.id AND l.warehouse_id = w.id`,
     [storeId, variantId, a.variantId != null ? null : a.sku, warehouseId, a.warehouseId != null ? null : a.warehouseCode],
   );
   const errors: UserErrorShape[] = [];
@@ -132,15 +132,15 @@ export async function resolveLevel(
 export async function ensureLevel(tx: Tx, storeId: string, variantId: string, warehouseId: string): Promise<string> {
   const ins = await tx.query<{ id: string }>(
     `INSERT INTO inventory_levels (store_id, variant_id, warehouse_id) VALUES ($1, $2, $3)
-     ON CONFLICT (variant_id, warehouse_id) DO NOTHING RETURNING id`,
+     ON CONFLICT (store_id, variant_id, warehouse_id) DO NOTHING RETURNING id`,
     [storeId, variantId, warehouseId],
   );
   if (ins[0]) return ins[0].id;
   // Conflict: a new statement sees the row another transaction committed meanwhile.
-  const [r] = await tx.query<{ id: string }>(`SELECT id FROM inventory_levels WHERE variant_id = $1 AND warehouse_id = $2`, [
-    variantId,
-    warehouseId,
-  ]);
+  const [r] = await tx.query<{ id: string }>(
+    `SELECT id FROM inventory_levels WHERE store_id = $1 AND variant_id = $2 AND warehouse_id = $3`,
+    [storeId, variantId, warehouseId],
+  );
   return r.id;
 }
 
@@ -162,7 +162,7 @@ export async function ensureLevels(
   const made = await tx.query<{ id: string; variant_id: string; warehouse_id: string }>(
     `INSERT INTO inventory_levels (store_id, variant_id, warehouse_id)
      SELECT $1, k.v, k.w FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS k(v, w, i) ORDER BY k.i
-     ON CONFLICT (variant_id, warehouse_id) DO NOTHING RETURNING id, variant_id, warehouse_id`,
+     ON CONFLICT (store_id, variant_id, warehouse_id) DO NOTHING RETURNING id, variant_id, warehouse_id`,
     [storeId, v, w],
   );
   for (const r of made) out.set(`${r.variant_id}|${r.warehouse_id}`, r.id);
@@ -170,8 +170,9 @@ export async function ensureLevels(
   if (lost.length) {
     // Conflicts: a new statement sees the rows other transactions committed meanwhile.
     const seen = await tx.query<{ id: string; variant_id: string; warehouse_id: string }>(
-      `SELECT l.id, l.variant_id, l.warehouse_id FROM inventory_levels l JOIN unnest($1::uuid[], $2::uuid[]) AS k(v, w) ON l.variant_id = k.v AND l.warehouse_id = k.w`,
-      [lost.map((p) => p.variantId), lost.map((p) => p.warehouseId)],
+      `SELECT l.id, l.variant_id, l.warehouse_id FROM inventory_levels l JOIN unnest($2::uuid[], $3::uuid[]) AS k(v, w)
+         ON l.store_id = $1 AND l.variant_id = k.v AND l.warehouse_id = k.w`,
+      [storeId, lost.map((p) => p.variantId), lost.map((p) => p.warehouseId)],
     );
     for (const r of seen) out.set(`${r.variant_id}|${r.warehouse_id}`, r.id);
   }

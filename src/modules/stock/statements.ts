@@ -30,7 +30,7 @@ WITH lk AS (
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
-   WHERE rl.inventory_level_id = (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
+   WHERE rl.store_id = $2::uuid AND rl.inventory_level_id = (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
   RETURNING rl.expired_quantity, rl.reservation_id
 ),
 exp AS (SELECT coalesce(sum(expired_quantity), 0)::int8 AS q, count(*)::int AS n FROM due),
@@ -102,7 +102,7 @@ upd AS (
   UPDATE inventory_levels l
      SET ${setList(LEVEL_WRITES.change)}
     FROM fin
-   WHERE l.id = fin.id AND (fin.changed OR fin.expired_q > 0)
+   WHERE l.id = fin.id AND l.store_id = fin.store_id AND (fin.changed OR fin.expired_q > 0)
   RETURNING l.version, l.updated_at
 ),
 mv_exp AS (
@@ -221,9 +221,9 @@ req AS (
     FROM inp LEFT JOIN LATERAL (
       SELECT (array_agg(l.id))[1] AS level_id
         FROM inventory_levels l
-        JOIN variants v ON v.id = l.variant_id
-        JOIN warehouses w ON w.id = l.warehouse_id
-       WHERE l.store_id = inp.store_id AND v.store_id = inp.store_id
+        JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+        JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id
+       WHERE l.store_id = inp.store_id
          AND (v.id = inp.variant_id OR v.sku = inp.sku)
          AND (inp.warehouse_id IS NULL OR w.id = inp.warehouse_id) AND (inp.warehouse_code IS NULL OR w.code = inp.warehouse_code)
          AND w.active AND NOT w.read_only
@@ -233,8 +233,9 @@ req AS (
 lk AS (
   SELECT l.*, ${allowanceSql('l', 'v')} AS allow
     FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
-   WHERE l.id IN (SELECT level_id FROM req WHERE level_id IS NOT NULL)
-     AND NOT EXISTS (SELECT 1 FROM reservation_lines d WHERE d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())
+   WHERE (l.store_id, l.id) IN (SELECT store_id, level_id FROM req WHERE level_id IS NOT NULL)
+     AND NOT EXISTS (SELECT 1 FROM reservation_lines d
+                      WHERE d.store_id = l.store_id AND d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())
    ORDER BY l.id
      FOR UPDATE OF l
 ),
@@ -255,8 +256,8 @@ ok AS (
 ),
 upd AS (
   UPDATE inventory_levels l SET ${setList(LEVEL_WRITES.batch)}
-    FROM (SELECT level_id, sum(qty)::int AS q, min(lk_version) AS v FROM ok GROUP BY level_id) g
-   WHERE l.id = g.level_id AND l.version = g.v
+    FROM (SELECT store_id, level_id, sum(qty)::int AS q, min(lk_version) AS v FROM ok GROUP BY store_id, level_id) g
+   WHERE l.id = g.level_id AND l.store_id = g.store_id AND l.version = g.v
   RETURNING l.id
 ),
 won AS (SELECT ok.* FROM ok JOIN upd ON upd.id = ok.level_id),
@@ -310,8 +311,8 @@ r AS (
   RETURNING *
 ),
 rl AS (
-  INSERT INTO reservation_lines (reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
-  SELECT r.id, won.level_id, won.qty, won.qty, r.expires_at, 0 FROM r JOIN won ON won.reservation_id = r.id
+  INSERT INTO reservation_lines (store_id, reservation_id, inventory_level_id, quantity, original_quantity, expires_at, position)
+  SELECT r.store_id, r.id, won.level_id, won.qty, won.qty, r.expires_at, 0 FROM r JOIN won ON won.reservation_id = r.id
   RETURNING *
 )
 SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,

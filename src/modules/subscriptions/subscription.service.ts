@@ -4,7 +4,7 @@
  */
 import type { App } from '../../app';
 import { poolTx } from '../../db/tx';
-import { eventsAfter, purgedThrough, type OutboxEvent, type Topic } from '../../events/outbox';
+import { eventsAfter, streamOf, type OutboxEvent, type Topic } from '../../events/outbox';
 import type { EventFeed, EventSink } from '../../events/sink';
 import type { StockStatus } from '../stock';
 
@@ -81,7 +81,7 @@ export class EventSource implements EventFeed {
     // Live events wait here while the backlog is replayed.
     const early: OutboxEvent[] = [];
     let replaying = after !== null;
-    let last = after ?? hub.lastSeq;
+    let last = after ?? hub.lastSeqOf(storeId);
     const fail = (err: Error) => {
       if (done) return;
       done = true;
@@ -116,7 +116,7 @@ export class EventSource implements EventFeed {
       void (async () => {
         let scanned = after!;
         for (;;) {
-          const page = await eventsAfter(tx, scanned, 500, storeId);
+          const page = await eventsAfter(tx, storeId, scanned, 500);
           if (done) return;
           if (page.length) scanned = page[page.length - 1].seq;
           for (const e of page) if (wanted(e)) deliver(e);
@@ -150,9 +150,9 @@ export async function openEventSource(
   onSlow: (reason: string) => void = () => undefined,
 ): Promise<EventSource> {
   if (!app.events) throw new Error('event hub not started');
-  const tx = poolTx(app.db.pool);
   if (after !== null) {
-    const purged = await purgedThrough(tx);
+    // Cursors are numbers of the store's own stream.
+    const { head, purgedThrough: purged } = await streamOf(poolTx(app.db.pool), storeId);
     // "0" (or "oldest") replays everything retained: it starts after the last purged event, so it
     // never expires. Any other cursor older than the retention window is CURSOR_EXPIRED.
     if (after === 0) after = purged;
@@ -162,13 +162,13 @@ export async function openEventSource(
       );
     // A cursor beyond the newest event was never handed out: refused, so that it cannot skip the
     // events that will be numbered up to it.
-    const [n] = await tx.query<{ s: string | null }>(`SELECT max(seq) AS s FROM outbox_events`);
-    const newest = Math.max(Number(n?.s ?? 0), purged);
-    if (after > newest)
+    if (after > head)
       throw new CursorAheadError(
-        `"after" (${after}) is beyond the newest event (${newest}): give a cursor received from a subscription, "0" or "oldest"`,
+        `"after" (${after}) is beyond the newest event (${head}): give a cursor received from a subscription, "0" or "oldest"`,
       );
   }
+  // Live events start after the store's position in this process's hub.
+  await app.events.track(storeId);
   const matches = await matcher(app, storeId, filter);
   return new EventSource(app, storeId, (e) => e.topic === topic && matches(e), after, onSlow);
 }

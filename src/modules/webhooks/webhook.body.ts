@@ -27,7 +27,10 @@ const ID_FIELDS: Record<string, NodeType> = {
 
 const gid = (type: NodeType, raw: unknown) => (raw == null || raw === '' ? null : toGlobalId(type, String(raw)));
 
-export function deliveryBody(d: BodySource): string {
+/** A stock movement's id as it appears in global ids (masked: IdMask in src/graphql/cursor-seal.ts). */
+export type MovementIdMask = (id: string) => string;
+
+export function deliveryBody(d: BodySource, maskMovement: MovementIdMask): string {
   const p = (d.payload ?? {}) as { sequence?: unknown; occurredAt?: unknown; data?: Record<string, unknown> };
   const src = p.data ?? {};
   const data: Record<string, unknown> = {
@@ -39,7 +42,12 @@ export function deliveryBody(d: BodySource): string {
   };
   for (const [k, v] of Object.entries(src)) {
     if (k in data) continue;
-    data[k] = ID_FIELDS[k] ? gid(ID_FIELDS[k], v) : v;
+    data[k] =
+      k === 'movementId'
+        ? gid('StockMovement', v == null || v === '' ? v : maskMovement(String(v)))
+        : ID_FIELDS[k]
+          ? gid(ID_FIELDS[k], v)
+          : v;
   }
   if (!('movementId' in data)) data.movementId = null;
   data.note = d.note;

@@ -1,4 +1,5 @@
 /** Webhook management. Thin: parse, call the service, map. */
+import { cursorSealer } from '../../graphql/cursor-seal';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
@@ -132,8 +133,8 @@ export class WebhookDeliveryResolver {
     description:
       'The exact JSON body sent (byte for byte, the same on every attempt), without the headers; before the first attempt, the body that will be sent.',
   })
-  payload(@Root() d: svc.DeliveryRow) {
-    return d.body ?? deliveryBody(d);
+  payload(@Root() d: svc.DeliveryRow, @Ctx() ctx: Context) {
+    return d.body ?? deliveryBody(d, (id) => cursorSealer(ctx.app.db).movementIds.seal(id));
   }
   @FieldResolver(() => DateTime, { nullable: true, description: 'Next attempt, while PENDING.' })
   nextAttemptAt(@Root() d: svc.DeliveryRow) {

@@ -184,7 +184,7 @@ export async function updateWebhook(
   const active = input.active ?? null;
   try {
     const w = await prisma.webhookSubscription.update({
-      where: { id, storeId },
+      where: { storeId_id: { storeId, id } },
       data: {
         ...(input.url != null ? { url: input.url } : {}),
         ...(input.topics ? { topics: [...new Set(input.topics)] } : {}),
@@ -289,8 +289,9 @@ export function claimDue(tx: Tx, limit: number, leaseMs: number): Promise<Claime
   return tx.query<Claimed>(
     `UPDATE webhook_deliveries d SET attempts = d.attempts + 1, lease_until = now() + make_interval(secs => $2::float8 / 1000)
        FROM webhook_subscriptions s
-      WHERE s.id = d.subscription_id AND d.id IN (
-        SELECT q.id FROM webhook_deliveries q JOIN webhook_subscriptions qs ON qs.id = q.subscription_id AND qs.active
+      WHERE s.store_id = d.store_id AND s.id = d.subscription_id AND (d.store_id, d.id) IN (
+        SELECT q.store_id, q.id FROM webhook_deliveries q
+          JOIN webhook_subscriptions qs ON qs.store_id = q.store_id AND qs.id = q.subscription_id AND qs.active
          WHERE q.status = 'PENDING' AND q.next_attempt_at <= now() AND (q.lease_until IS NULL OR q.lease_until < now())
          ORDER BY q.event_seq LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
       RETURNING d.id, d.subscription_id AS "subscriptionId", d.event_seq::text AS "eventSeq", d.topic, d.payload, d.attempts, s.url, s.secret,
@@ -305,8 +306,9 @@ export async function markDelivered(tx: Tx, id: string, status: number, body: st
     `WITH d AS (
        UPDATE webhook_deliveries SET status = 'SUCCEEDED', delivered_at = now(), last_status_code = $2, last_error = NULL, lease_until = NULL,
               body = coalesce(body, $3)
-        WHERE id = $1 RETURNING subscription_id)
-     UPDATE webhook_subscriptions s SET consecutive_failures = 0 FROM d WHERE s.id = d.subscription_id AND s.consecutive_failures <> 0`,
+        WHERE id = $1 RETURNING store_id, subscription_id)
+     UPDATE webhook_subscriptions s SET consecutive_failures = 0 FROM d
+      WHERE s.store_id = d.store_id AND s.id = d.subscription_id AND s.consecutive_failures <> 0`,
     [id, status, body],
   );
 }
@@ -350,14 +352,14 @@ export async function markFailed(
   const threshold =
     `${WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES} deliveries in a row failed all their attempts; last error: ${f.error}`.slice(0, 500);
   const [s] = await tx.query<{ disabled: boolean; reason: string | null; n: number }>(
-    `WITH old AS (SELECT id, active FROM webhook_subscriptions WHERE id = $1 FOR UPDATE),
+    `WITH old AS (SELECT store_id, id, active FROM webhook_subscriptions WHERE id = $1 FOR UPDATE),
      upd AS (
        UPDATE webhook_subscriptions w
           SET consecutive_failures = w.consecutive_failures + $2::int,
               active = w.active AND $3::text IS NULL AND w.consecutive_failures + $2::int < $4,
               disabled_reason = CASE WHEN w.active AND ($3::text IS NOT NULL OR w.consecutive_failures + $2::int >= $4) THEN coalesce($3, $5) ELSE w.disabled_reason END,
               disabled_at = CASE WHEN w.active AND ($3::text IS NOT NULL OR w.consecutive_failures + $2::int >= $4) THEN now() ELSE w.disabled_at END
-         FROM old WHERE w.id = old.id
+         FROM old WHERE w.store_id = old.store_id AND w.id = old.id
        RETURNING old.active AND NOT w.active AS disabled, w.disabled_reason AS reason, w.consecutive_failures AS n)
      SELECT * FROM upd`,
     [f.subscriptionId, failedForGood ? 1 : 0, f.disableNow ?? null, WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES, threshold],

@@ -6,6 +6,7 @@
  * per subscription (failure-log.ts). Woken when this instance's event hub queued deliveries, and by its own poll
  * (retries, and deliveries another instance's sequencer queued).
  */
+import { cursorSealer } from '../../graphql/cursor-seal';
 import type { App } from '../../app';
 import { withConn } from '../../db/tx';
 import { CoalescedLoop } from '../../util/coalesced-loop';
@@ -58,7 +59,7 @@ export class WebhookWorker {
   private async attempt(c: Claimed, traceparent: string | null): Promise<void> {
     const { config, log } = this.app;
     // Fixed at the first attempt; the same bytes on every retry (and in WebhookDelivery.payload).
-    const body = c.body ?? deliveryBody(c);
+    const body = c.body ?? deliveryBody(c, (id) => cursorSealer(this.app.db).movementIds.seal(id));
     const deliveryId = toGlobalId('WebhookDelivery', c.id);
     const r = await postWebhook(
       c.url,
