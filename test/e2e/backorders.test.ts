@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { startGateway, type Gateway } from '../../src/server';
 import { decodeId } from '../../src/graphql/ids';
+import { ALL_EVENTS } from '../helpers/events';
 import { createProduct, createWarehouse, setStock, uniq } from '../helpers/factories';
 import { makeClient, ok, type GqlClient } from '../helpers/gql';
 import { checkInvariants } from '../helpers/invariants';
@@ -274,7 +275,7 @@ test('events carry backordered and sellable; a sellable flip is announced as STO
   const lv = await level(sku, wh);
   await reserve(t.gql, sku, 3);
   const rows = (
-    await t.gateway.app.db.pool.query(`SELECT topic, payload FROM outbox_events WHERE level_id = $1 ORDER BY id`, [
+    await t.gateway.app.db.pool.query(`SELECT topic, payload FROM ${ALL_EVENTS} e WHERE level_id = $1 ORDER BY queued, ord`, [
       decodeId(lv.id, 'InventoryLevel'),
     ])
   ).rows as { topic: string; payload: Record<string, any> }[];
@@ -292,7 +293,7 @@ test('events carry backordered and sellable; a sellable flip is announced as STO
   await ok(t.gql(ADJUST, { input: { sku, warehouseCode: wh, delta: 1, reason: 'RECEIVED' } }));
   const again = (
     await t.gateway.app.db.pool.query(
-      `SELECT payload FROM outbox_events WHERE level_id = $1 AND topic = 'STOCK_STATUS_CHANGED' ORDER BY id DESC LIMIT 1`,
+      `SELECT payload FROM ${ALL_EVENTS} e WHERE level_id = $1 AND topic = 'STOCK_STATUS_CHANGED' ORDER BY queued DESC, ord DESC LIMIT 1`,
       [decodeId(lv.id, 'InventoryLevel')],
     )
   ).rows[0].payload;
