@@ -231,6 +231,63 @@ test('a level overrides its variant, and inherits again; allocation backorders o
   expect(rest.inventoryAdjust.inventoryLevel).toMatchObject({ onHand: 4, reserved: 4, backordered: 0 });
 });
 
+test('every allocation strategy takes stock everywhere before backordering; FEWEST_SPLITS prefers stock; snapshots agree', async () => {
+  const p = await createProduct(t.gql, { skus: [uniq('SKU'), uniq('SKU')] });
+  const [s1, s2] = p.skus;
+  const w1 = (await createWarehouse(t.gql, { priority: 1 })).code;
+  const w2 = (await createWarehouse(t.gql, { priority: 2 })).code;
+  for (const [sku, wh, n] of [
+    [s1, w1, 1],
+    [s2, w1, 5],
+    [s1, w2, 3],
+    [s2, w2, 3],
+  ] as const)
+    await setStock(t.gql, sku, wh, n);
+  for (const sku of [s1, s2]) {
+    const d = await ok(t.gql(VARIANT_UPDATE, { id: await variantId(sku), input: { inventoryPolicy: 'CONTINUE', backorderLimit: 10 } }));
+    expect(d.variantUpdate.userErrors).toEqual([]);
+  }
+  const cart = (allocationStrategy: string, lines: { sku: string; quantity: number }[]) =>
+    send(t.gql, RESERVE, { input: { lines, allocationStrategy, ttlSeconds: 600 } });
+  const held = async (sku: string) => [(await level(sku, w1)).reserved, (await level(sku, w2)).reserved];
+  // FEWEST_SPLITS: w1 comes first and could fill the cart only by backordering s1; w2 has the stock.
+  const fs = await cart('FEWEST_SPLITS', [
+    { sku: s1, quantity: 3 },
+    { sku: s2, quantity: 2 },
+  ]);
+  expect(fs.inventoryReserve.userErrors).toEqual([]);
+  expect([await held(s1), await held(s2)]).toEqual([
+    [0, 3],
+    [0, 2],
+  ]);
+  // MOST_AVAILABLE: s1 has 1 left at w1, 0 at w2. The stock first, then a backorder at the least
+  // backordered level (a tie: priority, w1); the next unit backorders at w2, now the least backordered.
+  expect((await cart('MOST_AVAILABLE', [{ sku: s1, quantity: 2 }])).inventoryReserve.userErrors).toEqual([]);
+  expect(await held(s1)).toEqual([2, 3]);
+  expect((await cart('MOST_AVAILABLE', [{ sku: s1, quantity: 1 }])).inventoryReserve.userErrors).toEqual([]);
+  expect(await held(s1)).toEqual([2, 4]);
+  expect([(await level(s1, w1)).backordered, (await level(s1, w2)).backordered]).toEqual([1, 1]);
+  // FEWEST_SPLITS when the stock of all warehouses cannot fill the cart (s2: 5 + 1 left): as PRIORITY.
+  expect((await cart('FEWEST_SPLITS', [{ sku: s2, quantity: 7 }])).inventoryReserve.userErrors).toEqual([]);
+  expect(await held(s2)).toEqual([6, 3]);
+  expect([(await level(s2, w1)).backordered, (await level(s2, w2)).backordered]).toEqual([1, 0]);
+  // The snapshot of a backordered level needs no policy: available floored at 0, OUT_OF_STOCK.
+  const at = new Date().toISOString();
+  const snap = await ok(
+    t.gql(
+      `query($s: String!, $at: DateTimeISO!) { variant(sku: $s) { inventoryLevels(first: 5) { nodes { warehouse { code } available status
+         snapshot(at: $at) { onHand reserved available status } } } } }`,
+      { s: s1, at },
+    ),
+  );
+  for (const n of snap.variant.inventoryLevels.nodes) {
+    expect(n.snapshot).toMatchObject({ available: 0, status: 'OUT_OF_STOCK' });
+    expect(n.snapshot.reserved - n.snapshot.onHand).toBe(1);
+    expect([n.available, n.status]).toEqual([0, 'OUT_OF_STOCK']);
+  }
+  expect(await checkInvariants(t.gateway.app, t.store.storeId)).toMatchObject({ ledger: [], reservedLedger: [], bounds: [] });
+});
+
 test('settings are validated with clear userErrors', async () => {
   const { sku, wh, product } = await stocked(0);
   const id = await variantId(sku);
