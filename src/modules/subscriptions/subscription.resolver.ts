@@ -27,8 +27,19 @@ interface EventView {
   [k: string]: unknown;
 }
 
+/** Events written before backorders (migration 20261201400000) lack backordered and sellable: derived here. */
+function withBackorder(s: unknown, statusKey = 'status'): Record<string, unknown> | undefined {
+  if (s == null || typeof s !== 'object') return undefined;
+  const o = s as Record<string, unknown>;
+  return { ...o, backordered: o.backordered ?? 0, sellable: o.sellable ?? o[statusKey] !== 'OUT_OF_STOCK' };
+}
+
 function view(e: OutboxEvent): EventView {
-  const p = e.payload as Record<string, unknown>;
+  const raw = e.payload as Record<string, unknown>;
+  const p: Record<string, unknown> =
+    e.topic === 'STOCK_STATUS_CHANGED'
+      ? { ...withBackorder(raw), previousSellable: raw.previousSellable ?? raw.previousStatus !== 'OUT_OF_STOCK' }
+      : { ...raw, before: withBackorder(raw.before), after: withBackorder(raw.after) };
   return {
     ...p,
     cursor: String(e.seq),

@@ -11,6 +11,7 @@ export enum WebhookTopicEnum {
   STOCK_CRITICAL = 'STOCK_CRITICAL',
   STOCK_OUT = 'STOCK_OUT',
   BACK_IN_STOCK = 'BACK_IN_STOCK',
+  SELLABLE_CHANGED = 'SELLABLE_CHANGED',
 }
 registerEnumType(WebhookTopicEnum, {
   name: 'WebhookTopic',
@@ -21,6 +22,9 @@ registerEnumType(WebhookTopicEnum, {
     STOCK_CRITICAL: { description: 'A level became CRITICAL.' },
     STOCK_OUT: { description: 'A level became OUT_OF_STOCK (product.stock_out).' },
     BACK_IN_STOCK: { description: 'A level left OUT_OF_STOCK.' },
+    SELLABLE_CHANGED: {
+      description: 'A level became sellable or stopped being sellable (backorder and preorder policies: see InventoryLevel.sellable).',
+    },
   },
 });
 
