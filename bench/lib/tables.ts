@@ -18,6 +18,9 @@ export const HOT_PATH_TABLES = [
   'reservation_lines',
   'stock_movements',
   'outbox_events',
+  'event_streams',
+  // Partitioned: the figures of its partitions (event_log_p…, event_log_default) are summed.
+  'event_log',
   'idempotency_keys',
   'rate_limit_buckets',
 ] as const;
@@ -53,15 +56,25 @@ export async function tableCounters(c: pg.Client): Promise<Snapshot> {
     `SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_hot_upd AS hot, n_tup_del AS del, n_live_tup AS live, n_dead_tup AS dead,
             pg_relation_size(relid) / current_setting('block_size')::int AS pages,
             pg_indexes_size(relid) / current_setting('block_size')::int AS ipages
-       FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = ANY($1::text[])`,
+       FROM pg_stat_user_tables WHERE schemaname = 'public' AND (relname = ANY($1::text[]) OR relname LIKE 'event\\_log\\_%')`,
     [[...HOT_PATH_TABLES]],
   );
-  return new Map(
-    r.rows.map((x) => [
-      x.relname,
-      { ins: +x.ins, upd: +x.upd, hot: +x.hot, del: +x.del, live: +x.live, dead: +x.dead, pages: +x.pages, indexPages: +x.ipages },
-    ]),
-  );
+  const out: Snapshot = new Map();
+  for (const x of r.rows) {
+    const name = x.relname.startsWith('event_log_') ? 'event_log' : x.relname;
+    const t = out.get(name) ?? { ins: 0, upd: 0, hot: 0, del: 0, live: 0, dead: 0, pages: 0, indexPages: 0 };
+    out.set(name, {
+      ins: t.ins + +x.ins,
+      upd: t.upd + +x.upd,
+      hot: t.hot + +x.hot,
+      del: t.del + +x.del,
+      live: t.live + +x.live,
+      dead: t.dead + +x.dead,
+      pages: t.pages + +x.pages,
+      indexPages: t.indexPages + +x.ipages,
+    });
+  }
+  return out;
 }
 
 /** A snapshot after the counters of idle connections have been reported (see the file comment). */
