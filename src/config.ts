@@ -75,6 +75,8 @@ export interface Config {
   metricsOperationNamesMax: number;
   /** Secret the pagination cursors' AES-256-GCM key is derived from; null: a random one stored in the database (cursor_keys). */
   cursorSecret: string | null;
+  /** NATS servers with JetStream: events fan out through JetStream (docs/SCALING.md); null = in-process fan-out only. */
+  natsServers: string[] | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: e.METRICS_PORT?.port ?? null,
     metricsHost: e.METRICS_PORT?.host ?? e.HOST,
     cursorSecret: e.CURSOR_SECRET ?? null,
+    natsServers: e.NATS_URL ?? null,
   };
   checkCombinations(config);
   return config;
