@@ -66,6 +66,10 @@ export class JetStreamFanIn {
     if (deps.db.kind === 'postgres') {
       const pool = new pg.Pool({ ...deps.db.connection, max: 1, idleTimeoutMillis: 30_000 });
       pool.on('error', (err) => deps.log.warn('event relay connection lost', { err: err.message }));
+      // A connection killed while in use emits 'error' on its client too: it must not end the process.
+      pool.on('connect', (client) =>
+        client.on('error', (err) => deps.log.warn('event relay connection lost while in use', { err: err.message })),
+      );
       this.ownPool = pool;
     }
     this.relayTx = { pool: this.ownPool ?? deps.tx.pool, maxRetries: deps.tx.maxRetries };

@@ -22,6 +22,8 @@ export const NATS_SERVER: string | null = (() => {
 export interface NatsServer {
   url: string;
   port: number;
+  /** The server's process id (while it runs). */
+  readonly pid: number;
   /** SIGKILLs the server (its store directory stays). */
   kill(): Promise<void>;
   /** Starts it again on the same port and directory. */
@@ -65,6 +67,9 @@ export async function startNatsServer(): Promise<NatsServer> {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return (child as ChildProcess | null)?.pid ?? 0;
+    },
     kill,
     restart: launch,
     async stop() {
