@@ -97,9 +97,13 @@ async function seedStores(url: string, n: number): Promise<Store[]> {
 
 interface Sub {
   store: number;
+  /** Events with a cursor at or below this are not counted (the warm-up); Infinity: none yet. */
+  from: number;
   cursors: number[];
   latencies: number[];
   closed: number | null;
+  /** A graphql-ws error or complete message for the subscription. */
+  error?: string;
 }
 
 const SUBSCRIPTION = `subscription($after: String) { inventoryChanged(after: $after) { cursor occurredAt after { onHand } } }`;
@@ -117,6 +121,7 @@ function subscribeRaw(url: string, key: string, after: number, sub: Sub): Promis
       };
       if (m.type === 'next') {
         const e = m.payload!.data!.inventoryChanged!;
+        if (Number(e.cursor) <= sub.from) return;
         sub.cursors.push(Number(e.cursor));
         sub.latencies.push(now - Date.parse(e.occurredAt));
       } else if (m.type === 'connection_ack') {
@@ -124,6 +129,7 @@ function subscribeRaw(url: string, key: string, after: number, sub: Sub): Promis
         clearTimeout(timer);
         resolve(ws);
       } else if (m.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
+      else if (m.type === 'error' || m.type === 'complete') sub.error = `${m.type} ${JSON.stringify(m.payload ?? null).slice(0, 200)}`;
     });
     ws.on('close', (code) => {
       sub.closed = code;
@@ -173,18 +179,15 @@ async function runMode(mode: Opts['modes'][number], o: Opts, adminUrl: string): 
     if (mode === 'jetstream' && !natsUrl) natsUrl = (nats = await startNatsServer()).url;
     const extraEnv = { ...(mode === 'jetstream' ? { NATS_URL: natsUrl! } : {}) };
     for (let g = 0; g < o.gateways; g++) gateways.push(await startGateway({ databaseUrl: db.url, extraEnv }));
-    const heads = new Map<string, number>();
     const subs: Sub[] = [];
     for (let i = 0; i < o.subscribers; i += 200) {
       await Promise.all(
         Array.from({ length: Math.min(200, o.subscribers - i) }, (_, k) => {
           const n = i + k;
-          const sub: Sub = { store: n % o.stores, cursors: [], latencies: [], closed: null };
+          const sub: Sub = { store: n % o.stores, from: Infinity, cursors: [], latencies: [], closed: null };
           subs.push(sub);
           const st = stores[sub.store];
-          return subscribeRaw(gateways[Math.floor(n / o.stores) % o.gateways].url, st.key, heads.get(st.id) ?? 0, sub).then((ws) =>
-            sockets.push(ws),
-          );
+          return subscribeRaw(gateways[Math.floor(n / o.stores) % o.gateways].url, st.key, 0, sub).then((ws) => sockets.push(ws));
         }),
       );
     }
@@ -215,16 +218,16 @@ async function runMode(mode: Opts['modes'][number], o: Opts, adminUrl: string): 
     };
     const warm = await window(o.warmupS, 0);
     await sleep(2000);
-    // The measured window: every subscriber's events from here are counted.
-    for (const s of subs) {
-      s.latencies = [];
-      s.cursors = [];
-    }
+    // The measured window: each subscriber counts its store's events numbered after this point.
     const startSeqs = new Map<string, number>();
+    const heads = new pg.Client({ connectionString: db.url });
+    await heads.connect();
     for (const st of stores) {
-      const [r] = (await stats.query(`SELECT head FROM event_streams WHERE store_id = $1`, [st.id]).catch(() => ({ rows: [] }))).rows;
+      const [r] = (await heads.query(`SELECT head FROM event_streams WHERE store_id = $1`, [st.id])).rows;
       startSeqs.set(st.id, Number(r?.head ?? 0));
     }
+    await heads.end();
+    for (const s of subs) s.from = startSeqs.get(stores[s.store].id)!;
     const cpu0 = gateways.map((g) => cpuSeconds(g.pid));
     const nats0 = nats ? cpuSeconds(nats.pid) : 0;
     const pg0 = await dbStats(stats, db.name);
@@ -296,7 +299,7 @@ async function settleAndReport(
       delivered += s.cursors.length;
       if (s.cursors.length !== want.length || s.cursors.some((q, k) => q !== want[k]))
         problems.push(
-          `subscriber ${n} (store ${s.store}): got ${s.cursors.length} of ${want.length}${s.closed ? `, closed ${s.closed}` : ''}`,
+          `subscriber ${n} (store ${s.store}): got ${s.cursors.length} of ${want.length}${s.closed ? `, closed ${s.closed}` : ''}${s.error ? `, ${s.error}` : ''}`,
         );
     }
     const lat = subs.flatMap((s) => s.latencies).sort((a, b) => a - b);

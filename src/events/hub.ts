@@ -249,12 +249,14 @@ export class EventHub {
     // Number what is queued and read what follows each followed store's position: one round trip
     // in the common case (another instance numbering a store notifies us when it commits).
     let deliveries = 0;
+    let numbered = 0;
     let busy: number;
     for (;;) {
       const r = await withConn(this.tx, (c) => sequenceAndRead(c, this.following(), SEQUENCE_BATCH, READ_BATCH));
       deliveries += r.deliveries;
       busy = r.busy;
       this.drained += r.sequenced;
+      numbered += r.sequenced;
       let more = this.publish(r.events);
       while (more.size > 0) {
         const next = this.following(more);
@@ -265,7 +267,8 @@ export class EventHub {
       if (r.sequenced < SEQUENCE_BATCH) break;
     }
     if (deliveries > 0) this.onPumped?.(deliveries);
-    this.jetstream?.poke();
+    // The instance that numbered events relays them at once; the others look every poll interval.
+    if (numbered > 0) this.jetstream?.poke();
     // Queued events of a store another instance was numbering, committed after it looked: soon again.
     if (busy > 0) setTimeout(() => this.poke(), BUSY_RETRY_MS).unref();
   }
