@@ -234,6 +234,15 @@ async function runMode(mode: Opts['modes'][number], o: Opts, adminUrl: string): 
     const sentBefore = sent;
     await window(o.durationS, warm);
     const changes = sent - sentBefore;
+    // Errors the gateways logged (a subscription refused with an internal error shows up here).
+    for (const g of gateways) {
+      const lines = g
+        .output()
+        .split('\n')
+        .filter((l) => /"level":"(error|fatal)"/.test(l));
+      if (lines.length)
+        process.stderr.write(`[fanout ${mode}] gateway ${g.pid} logged ${lines.length} errors, first: ${lines[0].slice(0, 1500)}\n`);
+    }
     return await settleAndReport(mode, o, db, stats, stores, subs, startSeqs, { cpu0, nats0, pg0, gateways, nats, changes, failed });
   } finally {
     for (const s of sockets) s.terminate();

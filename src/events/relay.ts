@@ -12,7 +12,7 @@
  * event_log stay the source of truth: the relay only carries events, it never decides them.
  */
 import type { Conn } from '../db/tx';
-import { streamsAfter, type OutboxEvent } from './outbox';
+import type { OutboxEvent, Topic } from './outbox';
 
 /** Advisory lock class of the relay; the second key is hashtext(store id): one relay per store. */
 export const RELAY_LOCK = 72707371;
@@ -36,6 +36,27 @@ export const CLAIM_SQL = `SELECT s.store_id, greatest(s.relayed_through, s.purge
          WHERE e.head > coalesce(r.relayed_through, 0) OFFSET 0) s
  WHERE pg_try_advisory_xact_lock(${RELAY_LOCK}, hashtext(s.store_id::text))
  LIMIT ${RELAY_STORES}`;
+
+/**
+ * The claim and the read in one statement (one round trip): each claimed store with its start
+ * position, and its next events (none: a row with null event columns).
+ */
+export const CLAIM_AND_READ_SQL = `WITH c AS MATERIALIZED (${CLAIM_SQL})
+SELECT c.store_id, c.from_seq, e.seq, e.topic, e.level_id, e.payload, e.created_at
+  FROM c LEFT JOIN LATERAL (
+    SELECT l.seq, l.topic, l.level_id, l.payload, l.created_at FROM event_log l
+     WHERE l.store_id = c.store_id AND l.seq > c.from_seq ORDER BY l.seq LIMIT ${RELAY_BATCH}) e ON true
+ ORDER BY c.store_id, e.seq`;
+
+interface ClaimRow {
+  store_id: string;
+  from_seq: string;
+  seq: string | null;
+  topic: Topic | null;
+  level_id: string | null;
+  payload: Record<string, unknown> | null;
+  created_at: Date | null;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -69,14 +90,24 @@ export interface RelayResult {
  * their positions. Nothing moves unless every publication was acknowledged.
  */
 export async function relayOnce(c: Conn, publish: (events: OutboxEvent[]) => Promise<void>): Promise<RelayResult> {
-  const results = await c.script(`BEGIN;\n${CLAIM_SQL}`);
+  const results = await c.script(`BEGIN;\n${CLAIM_AND_READ_SQL}`);
   try {
-    const claimed = new Map((results[1] as { store_id: string; from_seq: string }[]).map((r) => [r.store_id, Number(r.from_seq)]));
+    const rows = results[1] as unknown as ClaimRow[];
+    const claimed = new Map(rows.map((r) => [r.store_id, Number(r.from_seq)]));
     if (claimed.size === 0) {
       await c.script('COMMIT');
       return { events: 0, more: false };
     }
-    const events = await streamsAfter(c, claimed, RELAY_BATCH);
+    const events: OutboxEvent[] = rows
+      .filter((r) => r.seq !== null)
+      .map((r) => ({
+        seq: Number(r.seq),
+        storeId: r.store_id,
+        topic: r.topic!,
+        levelId: r.level_id,
+        payload: r.payload!,
+        createdAt: r.created_at!,
+      }));
     if (events.length > 0) await publish(events);
     await c.script(`${advanceSql(positionsAfter(claimed, events))};\nCOMMIT`);
     const perStore = new Map<string, number>();
