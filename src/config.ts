@@ -90,6 +90,8 @@ export interface Config {
   metricsOperationNamesMax: number;
   /** Secret the pagination cursors' AES-256-GCM key is derived from; null: a random one stored in the database (cursor_keys). */
   cursorSecret: string | null;
+  /** NATS servers with JetStream: events fan out through JetStream (docs/SCALING.md); null = in-process fan-out only. */
+  natsServers: string[] | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsHost: e.METRICS_PORT?.host ?? e.HOST,
     cursorSecret: e.CURSOR_SECRET ?? null,
     subscriptionMemoryMb: e.SUBSCRIPTION_MEMORY_MB,
+    natsServers: e.NATS_URL ?? null,
   };
   checkCombinations(config);
   return config;

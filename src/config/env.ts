@@ -74,6 +74,27 @@ const secret = makeValidator<string>((raw) => {
   return raw;
 });
 
+/** NATS servers: nats://host:port (or host:port), comma-separated for a cluster. */
+const natsServers = makeValidator<string[]>((raw) => {
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0) throw new Invalid('names no server (expected nats://host:4222)');
+  for (const s of list) {
+    let u: URL;
+    try {
+      u = new URL(/^[a-z]+:\/\//i.test(s) ? s : `nats://${s}`);
+    } catch {
+      throw new Invalid(`"${s}" is not a server address (expected nats://host:4222)`);
+    }
+    if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol))
+      throw new Invalid(`"${s}" must use nats:// (or tls://), got "${u.protocol}"`);
+    if (!u.hostname) throw new Invalid(`"${s}" has no host`);
+  }
+  return list;
+});
+
 /** A port, or host:port to listen elsewhere than HOST. */
 const listenAddress = makeValidator<{ host: string | null; port: number }>((raw) => {
   const m = /^(?:(.+):)?(\d+)$/.exec(raw.trim());
@@ -103,6 +124,7 @@ const SPECS = {
   CURSOR_SECRET: secret({ default: undefined }),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: flag({ default: false }),
   SUBSCRIPTION_MEMORY_MB: int(1, 65_536)({ default: 64 }),
+  NATS_URL: natsServers({ default: undefined }),
   /** Test and benchmark hook (JSON overrides of ./tuning.ts); not for operators. */
   INVENTORY_TUNING: str({ default: undefined }),
 };

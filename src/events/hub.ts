@@ -8,8 +8,8 @@
  * truth, so a lost notification only delays delivery by one poll interval.
  *
  * Fan-out sits behind `Fanout`: the in-process implementation below delivers to local
- * subscribers. For very large fan-out, a Redis pub/sub implementation can publish each sequenced
- * batch on a channel per store and deliver from its subscription instead (see docs/EVENTS.md).
+ * subscribers. With NATS_URL set, the events of the followed stores come from NATS JetStream
+ * instead of being read from PostgreSQL by every process (./fan-in.ts; docs/SCALING.md).
  */
 import pg from 'pg';
 import type { Config } from '../config';
@@ -20,14 +20,15 @@ import { m as metrics, secondsSince } from '../observability/metrics';
 import { inTrace, startSpan } from '../observability/tracing';
 import { CoalescedLoop } from '../util/coalesced-loop';
 import { partitionWidth, upkeepEventLog, vacuumOutboxQueue } from './event-log';
+import { JetStreamFanIn } from './fan-in';
 import { sequenceAndRead, streamOf, streamsAfter, type OutboxEvent } from './outbox';
 
 export type Listener = (e: OutboxEvent) => void;
 
 /** What the hub needs of the application (the App satisfies it; events/ does not depend on app.ts). */
 export interface HubDeps {
-  config: Pick<Config, 'eventsPollMs' | 'outboxRetentionSeconds'>;
-  db: Pick<Database, 'kind' | 'connection'>;
+  config: Pick<Config, 'eventsPollMs' | 'outboxRetentionSeconds'> & Partial<Pick<Config, 'natsServers'>>;
+  db: Pick<Database, 'kind' | 'connection' | 'pool'>;
   log: Logger;
   tx: TxRunner;
 }
@@ -103,6 +104,8 @@ export class EventHub {
   onNotify: ((channel: string, payload: string | undefined) => void) | null = null;
   /** Further channels to LISTEN on, with the hub's one listening connection. */
   alsoListen: string[] = [];
+  /** NATS_URL set: the relay to JetStream, and the followed stores' events from it. */
+  readonly jetstream: JetStreamFanIn | null = null;
 
   /** The hub's own transactions must not wake the hub again. */
   private readonly tx;
@@ -124,6 +127,17 @@ export class EventHub {
     }
     this.tx = { pool: this.ownPool ?? app.tx.pool, maxRetries: app.tx.maxRetries };
     this.upkeepMs = Math.min(60_000, Math.max(250, partitionWidth(app.config.outboxRetentionSeconds * 1000) / 2));
+    if (app.config.natsServers) {
+      const servers = app.config.natsServers;
+      this.jetstream = new JetStreamFanIn(
+        { servers, pollMs: app.config.eventsPollMs, db: app.db, tx: this.tx, log: app.log },
+        {
+          positionOf: (s) => (this.fanout.has(s) ? this.published.get(s) : undefined),
+          stores: () => this.fanout.stores(),
+          publish: (events) => void this.publish(events),
+        },
+      );
+    }
     this.loop = new CoalescedLoop(
       () => this.pump(),
       app.config.eventsPollMs,
@@ -134,6 +148,7 @@ export class EventHub {
   async start(): Promise<void> {
     // The partitions of the event log exist before the first event is numbered.
     await this.upkeep();
+    await this.jetstream?.start();
     await this.listen();
     this.loop.start();
   }
@@ -148,6 +163,7 @@ export class EventHub {
     const { head } = await withConn(this.tx, (tx) => streamOf(tx, storeId));
     // Another subscriber of the store may have come meanwhile: its position is the current one.
     if (!this.fanout.has(storeId) || !this.published.has(storeId)) this.published.set(storeId, head);
+    await this.jetstream?.follow(storeId);
   }
 
   /** The highest seq of `storeId` published here (after `track`). */
@@ -168,7 +184,8 @@ export class EventHub {
     try {
       await c.connect();
       await c.query('LISTEN inventory_outbox');
-      await c.query('LISTEN inventory_sequenced');
+      // With JetStream, other instances' numbering reaches this process through NATS.
+      if (!this.jetstream) await c.query('LISTEN inventory_sequenced');
       for (const ch of this.alsoListen) await c.query(`LISTEN ${ch}`);
       this.listener = c;
     } catch (e) {
@@ -197,11 +214,14 @@ export class EventHub {
   /** Waits for the current pump (tests, shutdown). */
   async settle(): Promise<void> {
     await this.loop.settle();
+    await this.jetstream?.settle();
   }
 
   /** The streams to read: the stores with subscribers here, from what was published to them. */
   private following(only?: ReadonlySet<string>): Map<string, number> {
     const m = new Map<string, number>();
+    // With JetStream the followed stores' events come from it (and gaps from ./intake.ts).
+    if (this.jetstream) return m;
     for (const s of this.fanout.stores()) {
       const at = this.published.get(s);
       if (at !== undefined && (!only || only.has(s))) m.set(s, at);
@@ -229,12 +249,14 @@ export class EventHub {
     // Number what is queued and read what follows each followed store's position: one round trip
     // in the common case (another instance numbering a store notifies us when it commits).
     let deliveries = 0;
+    let numbered = 0;
     let busy: number;
     for (;;) {
       const r = await withConn(this.tx, (c) => sequenceAndRead(c, this.following(), SEQUENCE_BATCH, READ_BATCH));
       deliveries += r.deliveries;
       busy = r.busy;
       this.drained += r.sequenced;
+      numbered += r.sequenced;
       let more = this.publish(r.events);
       while (more.size > 0) {
         const next = this.following(more);
@@ -245,6 +267,8 @@ export class EventHub {
       if (r.sequenced < SEQUENCE_BATCH) break;
     }
     if (deliveries > 0) this.onPumped?.(deliveries);
+    // The instance that numbered events relays them at once; the others look every poll interval.
+    if (numbered > 0) this.jetstream?.poke();
     // Queued events of a store another instance was numbering, committed after it looked: soon again.
     if (busy > 0) setTimeout(() => this.poke(), BUSY_RETRY_MS).unref();
   }
@@ -269,6 +293,7 @@ export class EventHub {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop.stop();
+    await this.jetstream?.stop();
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
     await this.ownPool?.end().catch(() => undefined);

@@ -1,6 +1,8 @@
 /**
- * `npm run soak -- [--duration 120] [--clients 10] [--no-pg-restart] [--no-report]`: the
+ * `npm run soak -- [--duration 120] [--clients 10] [--no-pg-restart] [--nats] [--no-report]`: the
  * fault-injection soak against the local PostgreSQL (DATABASE_URL, or postgres@127.0.0.1:5432).
+ * --nats: the gateways fan out through NATS JetStream (the soak's own nats-server, killed and
+ * restarted once among the faults).
  * Writes docs/RELIABILITY.md with the figures unless --no-report; exits 1 if an invariant fails.
  */
 import fs from 'node:fs';
@@ -19,8 +21,13 @@ async function main() {
   const durationS = Number(arg('duration') ?? 120);
   const clients = Number(arg('clients') ?? 10);
   if (!(durationS >= 5) || !(clients >= 1))
-    throw new Error('usage: npm run soak -- [--duration seconds ≥ 5] [--clients n] [--no-pg-restart] [--no-report]');
-  const report = await runSoak({ durationS, clients, pgRestart: !process.argv.includes('--no-pg-restart') });
+    throw new Error('usage: npm run soak -- [--duration seconds ≥ 5] [--clients n] [--no-pg-restart] [--nats] [--no-report]');
+  const report = await runSoak({
+    durationS,
+    clients,
+    pgRestart: !process.argv.includes('--no-pg-restart'),
+    nats: process.argv.includes('--nats'),
+  });
   const pgVersion = (() => {
     try {
       return execFileSync('psql', ['--version'], { encoding: 'utf8' }).trim();

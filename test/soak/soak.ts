@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { MAIN, NODE_FLAGS, ROOT, spawnGateway, type Spawned } from '../helpers/process';
 import { tuningEnv } from '../../src/config/tuning';
 import { allowanceSql, policySql } from '../../src/modules/stock';
+import { startNatsServer, type NatsServer } from '../helpers/nats';
 
 export interface SoakOptions {
   durationS: number;
@@ -28,6 +29,8 @@ export interface SoakOptions {
   subscribers?: number;
   /** Restart the PostgreSQL server (needs pg_ctlcluster and permission; skipped with a reason otherwise). */
   pgRestart?: boolean;
+  /** Fan-out through NATS JetStream: the soak's own nats-server (NATS_URL), killed and restarted once as a fault. */
+  nats?: boolean;
   /** Admin URL of the PostgreSQL server; a fresh database is created on it. */
   adminUrl?: string;
   /** Seconds a gateway may take to answer /readyz 200 after a fault. */
@@ -36,7 +39,7 @@ export interface SoakOptions {
 }
 
 export interface FaultRecord {
-  kind: 'sigkill-restart' | 'terminate-backends' | 'pg-restart' | 'drop-websockets';
+  kind: 'sigkill-restart' | 'terminate-backends' | 'pg-restart' | 'drop-websockets' | 'nats-restart';
   atS: number;
   /** ms the injection itself took (the PostgreSQL restart; a gateway's kill, pause and start). */
   injectMs: number;
@@ -199,7 +202,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     invariants: [],
     passed: false,
   };
+  const nats: NatsServer | null = opts.nats ? await startNatsServer() : null;
+  if (nats) log(`fan-out through NATS JetStream: own nats-server at ${nats.url}`);
   const env = {
+    ...(nats ? { NATS_URL: nats.url } : {}),
     DATABASE_URL: dbUrl.toString(),
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -514,6 +520,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           await new Promise<void>((resolve, reject) => execFile('pg_ctlcluster', cluster.args, (err) => (err ? reject(err) : resolve())));
         });
       }
+      if (nats) {
+        await at(0.62);
+        await fault('nats-restart', 'SIGKILL nats-server, restart it after 1 s', async () => {
+          await nats.kill();
+          await sleep(1000);
+          await nats.restart();
+        });
+      }
       await at(0.7);
       await fault('sigkill-restart', 'SIGKILL gateway g1, restart it after 0.5 s', async () => {
         gateways[0].kill();
@@ -688,6 +702,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       'terminate-backends',
       'drop-websockets',
       ...(('skip' in cluster ? [] : ['pg-restart']) as FaultRecord['kind'][]),
+      ...(nats ? (['nats-restart'] as const) : []),
     ];
     check(
       'every fault kind was injected',
@@ -711,6 +726,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     await hook?.close();
     await Promise.all(gateways.map((g) => (g.proc ? g.stop() : undefined)));
     await db.end().catch(() => undefined);
+    await nats?.stop();
     const c = new pg.Client({ connectionString: adminUrl });
     await c
       .connect()

@@ -36,6 +36,7 @@ test('defaults: no variable set gives a working development configuration', () =
     metricsPort: null,
     metricsHost: '0.0.0.0',
     cursorSecret: null,
+    natsServers: null,
     webhookAllowPrivateTargets: false,
   });
   // The constants, under the names the code reads, in their units.
@@ -154,8 +155,8 @@ test('a variable of an earlier release that is now a constant stops the start in
 });
 
 test('the operator reads about 15 variables (plus the OTEL_* ones and the test hook)', () => {
-  // 19 since SUBSCRIPTION_MEMORY_MB (issue 19: a hard cap the operator sets for the host's memory).
-  expect(VARIABLES.filter((v) => v !== 'INVENTORY_TUNING').length).toBeLessThanOrEqual(19);
+  // 20: SUBSCRIPTION_MEMORY_MB (issue 19: a hard cap the operator sets for the host's memory) and NATS_URL (the broker of the scaled-out fan-out, issue 19).
+  expect(VARIABLES.filter((v) => v !== 'INVENTORY_TUNING').length).toBeLessThanOrEqual(20);
 });
 
 test('configOrReport writes the one line and returns null; other errors propagate', () => {
@@ -184,4 +185,12 @@ test('the README documents every variable the gateway reads, and only those; and
   expect([...documented].sort()).toEqual(VARIABLES.filter((v) => v !== 'INVENTORY_TUNING').sort());
   expect(readme).toContain('INVENTORY_TUNING');
   expect([...table('| Constant | Default | Meaning |')].sort()).toEqual(Object.keys(TUNING_KNOBS).sort());
+});
+
+test('NATS_URL: unset is the in-process fan-out; a list of servers; a bad one is one clear line', () => {
+  expect(loadConfig({}).natsServers).toBeNull();
+  expect(loadConfig({ NATS_URL: 'nats://127.0.0.1:4222' }).natsServers).toEqual(['nats://127.0.0.1:4222']);
+  expect(loadConfig({ NATS_URL: 'nats://a:4222, b:4223' }).natsServers).toEqual(['nats://a:4222', 'b:4223']);
+  expect(() => loadConfig({ NATS_URL: 'http://a:4222' })).toThrow(/NATS_URL.*nats:\/\//);
+  expect(() => loadConfig({ NATS_URL: ' , ' })).toThrow(/NATS_URL names no server/);
 });

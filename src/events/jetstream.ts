@@ -1,0 +1,186 @@
+/**
+ * The NATS JetStream side of the fan-out (NATS_URL set; docs/SCALING.md).
+ *
+ * One stream, `INVENTORY_EVENTS`, holds every store's numbered events on the subjects
+ * `inventory.<storeId>.<topic>`. The relay (./relay.ts) publishes each event once with the
+ * message id `<storeId>:<seq>`, so JetStream drops a re-publication within the duplicate window.
+ * Each gateway process follows the stores its subscribers belong to: one ordered consumer per
+ * followed store, filtered on `inventory.<storeId>.>`, started at the newest message (what came
+ * before is read from PostgreSQL: the hub repairs every gap from event_log, see ./intake.ts).
+ * nats-server 2.9 (the one installed here) takes one filter per consumer; 2.10 could serve all of a
+ * process's stores with one consumer and `filter_subjects`.
+ */
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, StreamConfig } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../log';
+import type { OutboxEvent, Topic } from './outbox';
+
+export const STREAM = 'INVENTORY_EVENTS';
+/** JetStream keeps an event this long (and the stream at most STREAM_MAX_BYTES); event_log keeps it for OUTBOX_RETENTION_MS. */
+export const STREAM_MAX_AGE_MS = 60 * 60_000;
+export const STREAM_MAX_BYTES = 1024 ** 3;
+/** A re-publication of the same `<storeId>:<seq>` within this window is dropped by JetStream. */
+export const DUPLICATE_WINDOW_MS = 5 * 60_000;
+/** How long a publication waits for JetStream's acknowledgement. */
+const PUBLISH_TIMEOUT_MS = 2_000;
+
+const ms = (n: number) => n * 1_000_000;
+
+export const STREAM_CONFIG: Partial<StreamConfig> & { name: string } = {
+  name: STREAM,
+  subjects: ['inventory.>'],
+  retention: RetentionPolicy.Limits,
+  storage: StorageType.File,
+  discard: DiscardPolicy.Old,
+  max_age: ms(STREAM_MAX_AGE_MS),
+  max_bytes: STREAM_MAX_BYTES,
+  duplicate_window: ms(DUPLICATE_WINDOW_MS),
+  num_replicas: 1,
+};
+
+export const subjectOf = (storeId: string, topic: string): string => `inventory.${storeId}.${topic}`;
+export const msgIdOf = (e: Pick<OutboxEvent, 'storeId' | 'seq'>): string => `${e.storeId}:${e.seq}`;
+
+interface Wire {
+  seq: number;
+  storeId: string;
+  topic: Topic;
+  levelId: string | null;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+export function encodeEvent(e: OutboxEvent): string {
+  const w: Wire = {
+    seq: e.seq,
+    storeId: e.storeId,
+    topic: e.topic,
+    levelId: e.levelId,
+    payload: e.payload,
+    createdAt: e.createdAt.toISOString(),
+  };
+  return JSON.stringify(w);
+}
+
+export function decodeEvent(text: string): OutboxEvent {
+  const w = JSON.parse(text) as Wire;
+  return { seq: w.seq, storeId: w.storeId, topic: w.topic, levelId: w.levelId, payload: w.payload, createdAt: new Date(w.createdAt) };
+}
+
+/** The connection, the stream and this process's per-store consumers. */
+export class JetStreamBus {
+  private nc: NatsConnection | null = null;
+  private js: JetStreamClient | null = null;
+  private readonly consumers = new Map<string, ConsumerMessages>();
+  private stopped = false;
+  /** Connected, with the stream in place: the relay publishes only then. */
+  ready = false;
+
+  constructor(
+    private readonly servers: string[],
+    private readonly log: Logger,
+    /** Each message of a followed store, in the order JetStream delivers it. */
+    private readonly onEvent: (e: OutboxEvent) => void,
+  ) {}
+
+  /** Connects (retrying in the background for ever); resolves once ready or after `waitMs`. */
+  async start(waitMs = 5_000): Promise<void> {
+    const connected = this.connectLoop();
+    await Promise.race([connected, new Promise((r) => setTimeout(r, waitMs).unref())]);
+  }
+
+  private async connectLoop(): Promise<void> {
+    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        const nc = await connect({ servers: this.servers, name: 'inventory-gateway', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+        if (this.stopped) return void (await nc.close());
+        this.nc = nc;
+        this.js = jetstream(nc);
+        void this.watch(nc);
+        await this.ensureStream();
+        return;
+      } catch (e) {
+        this.log.warn('NATS unavailable; events are delivered from PostgreSQL meanwhile', { err: (e as Error).message, retryInMs: delay });
+        await this.nc?.close().catch(() => undefined);
+        this.nc = null;
+        await new Promise((r) => setTimeout(r, delay).unref());
+      }
+    }
+  }
+
+  /** Creates the stream, or brings its limits up to date. */
+  private async ensureStream(): Promise<void> {
+    const jsm = await jetstreamManager(this.nc!);
+    try {
+      await jsm.streams.info(STREAM);
+      await jsm.streams.update(STREAM, STREAM_CONFIG);
+    } catch (e) {
+      if (!/not found/i.test((e as Error).message)) throw e;
+      await jsm.streams.add(STREAM_CONFIG);
+    }
+    this.ready = true;
+  }
+
+  /** Follows the connection's state: not ready while disconnected; the stream is checked again after a reconnect. */
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') this.ready = false;
+      if (s.type === 'reconnect')
+        await this.ensureStream().catch((e: Error) => this.log.warn('JetStream stream check failed', { err: e.message }));
+    }
+  }
+
+  /** Publishes events (any stores) with their message ids; resolves when JetStream acknowledged every one. */
+  async publish(events: OutboxEvent[]): Promise<void> {
+    const js = this.js;
+    if (!js || !this.ready) throw new Error('NATS not connected');
+    // One connection keeps the order of publications; the acknowledgements are awaited together.
+    await Promise.all(
+      events.map((e) => js.publish(subjectOf(e.storeId, e.topic), encodeEvent(e), { msgID: msgIdOf(e), timeout: PUBLISH_TIMEOUT_MS })),
+    );
+  }
+
+  /** The stores with a live consumer here. */
+  followed(): Set<string> {
+    return new Set(this.consumers.keys());
+  }
+
+  /** Starts an ordered consumer of the store's subjects, from the newest message on (idempotent). */
+  async follow(storeId: string): Promise<void> {
+    if (this.consumers.has(storeId) || !this.js || !this.ready) return;
+    const consumer = await this.js.consumers.get(STREAM, { filter_subjects: `inventory.${storeId}.>`, deliver_policy: DeliverPolicy.New });
+    if (this.consumers.has(storeId) || this.stopped) return;
+    const messages = await consumer.consume({ max_messages: 1000 });
+    this.consumers.set(storeId, messages);
+    void (async () => {
+      for await (const m of messages) {
+        try {
+          this.onEvent(decodeEvent(m.string()));
+        } catch (e) {
+          this.log.warn('undecodable JetStream message dropped', { subject: m.subject, err: (e as Error).message });
+        }
+      }
+    })()
+      .catch((e: Error) => this.log.warn('JetStream consumer ended', { store: storeId, err: e.message }))
+      .finally(() => {
+        // Ended by the server (the stream was lost): the hub follows the store again at its next check.
+        if (this.consumers.get(storeId) === messages) this.consumers.delete(storeId);
+      });
+  }
+
+  unfollow(storeId: string): void {
+    const m = this.consumers.get(storeId);
+    if (!m) return;
+    this.consumers.delete(storeId);
+    void m.close().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.ready = false;
+    for (const s of [...this.consumers.keys()]) this.unfollow(s);
+    await this.nc?.drain().catch(() => undefined);
+    await this.nc?.close().catch(() => undefined);
+  }
+}
