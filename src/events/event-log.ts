@@ -137,5 +137,5 @@ export async function deleteEvents(tx: Tx, table: 'event_log' | 'event_log_defau
 
 /** Vacuums the outbox queue (autocommit: VACUUM cannot run in a transaction). */
 export async function vacuumOutboxQueue(c: Conn): Promise<void> {
-  await c.script('VACUUM outbox_events');
+  await c.script('VACUUM (TRUNCATE false) outbox_events');
 }

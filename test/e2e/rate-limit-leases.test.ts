@@ -6,6 +6,8 @@
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { startGateway } from '../../src/server';
+import { poolTx } from '../../src/db/tx';
+import { sharedBuckets } from '../../src/modules/auth';
 import { usingPostgres } from '../helpers/db';
 import { createWarehouse } from '../helpers/factories';
 import { makeClient, post } from '../helpers/gql';
@@ -128,4 +130,23 @@ test('a gateway stopping gives its unused lease back', async () => {
     await c.end();
     await g.db.drop();
   }
+});
+
+test('takes of one bucket racing (a new key, many at once) each see the others: no error, never more than the bucket holds', async () => {
+  const buckets = sharedBuckets(() => poolTx(t.gateway.app.db.pool), { size: 1000, restoreRate: 1 });
+  const keyId = `race-${Date.now()}`;
+  const started = Date.now();
+  // 40 takes of 50 points on a bucket of 1,000 that does not exist yet: 20 can be granted (plus the
+  // refill of 1 point/s meanwhile), whatever order they commit in.
+  const results = await Promise.all(Array.from({ length: 40 }, () => buckets.take(keyId, 50, 50)));
+  const seconds = (Date.now() - started) / 1000;
+  const taken = results.reduce((n, r) => n + r.taken, 0);
+  expect(taken).toBeGreaterThanOrEqual(1000);
+  expect(taken).toBeLessThanOrEqual(1000 + Math.ceil(seconds) + 1);
+  expect(results.filter((r) => r.taken > 0).length).toBeLessThanOrEqual(21);
+  // Each take saw the level the previous one left: the levels seen, from full, go down by what was taken.
+  for (const r of results) expect(r.level).toBeGreaterThanOrEqual(r.taken);
+  const [row] = (await t.gateway.app.db.pool.query(`SELECT available FROM rate_limit_buckets WHERE key_id = $1`, [keyId])).rows;
+  expect(Number(row.available)).toBeGreaterThanOrEqual(0);
+  expect(Number(row.available)).toBeLessThan(50 + seconds + 1);
 });
