@@ -16,7 +16,10 @@ import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver, StockMovementReservationResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
 import { StoreSettingsResolver } from '../modules/reservations/store-settings.resolver';
+import { InboundShipmentLineResolver, InboundShipmentResolver } from '../modules/inbound/inbound.resolver';
+import { InventoryTransferLineResolver, InventoryTransferResolver } from '../modules/inbound/transfer.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
+import { InboundReceivedEventResolver, TransferEventResolver } from '../modules/subscriptions/transit.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from '../graphql/context';
 import { assertAccessDeclared } from '../graphql/access';
@@ -60,6 +63,12 @@ export const resolvers = [
   WebhookDeliveryResolver,
   ApiKeyResolver,
   StoreSettingsResolver,
+  InboundShipmentResolver,
+  InboundShipmentLineResolver,
+  InventoryTransferResolver,
+  InventoryTransferLineResolver,
+  InboundReceivedEventResolver,
+  TransferEventResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;

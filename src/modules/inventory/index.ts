@@ -18,3 +18,4 @@ export {
   type ErrorPolicy,
 } from './inventory.service';
 export { levelById, movementById, totalsByProductId, totalsByVariantId } from './loaders';
+export { failureError, noteErrors, quantityErrors } from './inventory.rules';
