@@ -8,7 +8,8 @@ import { createProduct, createWarehouse, setStock, uniq } from '../helpers/facto
 import { makeClient, ok } from '../helpers/gql';
 import { checkInvariants, incomingInvariants, unitsOnHandAndInTransit } from '../helpers/invariants';
 import { eventually } from '../helpers/poll';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { oneMoreSubscriber, startTestServer, type TestServer } from '../helpers/server';
+import { subscribe } from '../helpers/ws';
 
 jest.setTimeout(120_000);
 
@@ -324,6 +325,73 @@ describe('events, reads and access', () => {
     });
     expect(rows[1].payload).toMatchObject({ quantity: 2, onHandBefore: 10, onHandAfter: 8 });
     expect(rows[2].payload).toMatchObject({ quantity: 2, incomingBefore: 2, incomingAfter: 0, onHandAfter: 2 });
+  });
+
+  test('inboundReceived, transferShipped and transferReceived are delivered over graphql-ws with the level filters, and as webhook topics', async () => {
+    const a = await setup(10);
+    const b = await createWarehouse(t.gql);
+    const [hook] = (
+      await t.gateway.app.db.pool.query(
+        `INSERT INTO webhook_subscriptions (store_id, url, topics, secret) VALUES ($1, 'https://hooks.invalid/x', $2, 's') RETURNING id`,
+        [t.store.storeId, ['INBOUND_RECEIVED', 'TRANSFER_SHIPPED', 'TRANSFER_RECEIVED']],
+      )
+    ).rows;
+    const FIELDS = `cursor reference quantity onHandBefore onHandAfter incomingBefore incomingAfter actor movementId variant { sku } warehouse { code }`;
+    const sub = (field: string, extra: string, whId: string) =>
+      subscribe(
+        t.url,
+        t.store.adminKey,
+        `subscription($f: InventoryEventFilter) { ${field}(filter: $f) { ${FIELDS} ${extra} } }`,
+        { f: { warehouseIds: [whId] } },
+        { registered: oneMoreSubscriber(t) },
+      );
+    const received = await sub('inboundReceived', 'overReceived inboundShipment { reference }', a.whId);
+    const shipped = await sub('transferShipped', 'inventoryTransfer { status }', a.whId);
+    const arrived = await sub('transferReceived', 'inventoryTransfer { status }', b.id);
+    try {
+      const ref = uniq('PO');
+      const c = await m(CREATE, { reference: ref, lines: [{ sku: a.skus[0], warehouseCode: a.wh, quantity: 3 }] });
+      await m(RECEIVE, { id: c.inboundShipment.id, lines: [{ sku: a.skus[0], warehouseCode: a.wh, quantity: 5 }], allowOverReceipt: true });
+      const s = await m(SHIP, {
+        reference: 'T1',
+        fromWarehouseCode: a.wh,
+        toWarehouseCode: b.code,
+        lines: [{ sku: a.skus[1], quantity: 4 }],
+      });
+      await m(TRECEIVE, { id: s.inventoryTransfer.id, lines: [{ sku: a.skus[1], quantity: 4 }] });
+      const [r] = await received.waitFor(1);
+      expect(r).toMatchObject({
+        reference: ref,
+        quantity: 5,
+        overReceived: 2,
+        onHandBefore: 10,
+        onHandAfter: 15,
+        incomingBefore: 3,
+        incomingAfter: 0,
+      });
+      expect(r.inboundShipment).toEqual({ reference: ref });
+      expect(r.warehouse.code).toBe(a.wh);
+      const [sh] = await shipped.waitFor(1);
+      expect(sh).toMatchObject({ reference: 'T1', quantity: 4, onHandBefore: 10, onHandAfter: 6, variant: { sku: a.skus[1] } });
+      const [ar] = await arrived.waitFor(1);
+      expect(ar).toMatchObject({
+        reference: 'T1',
+        quantity: 4,
+        onHandAfter: 4,
+        incomingBefore: 4,
+        incomingAfter: 0,
+        inventoryTransfer: { status: 'RECEIVED' },
+      });
+      await eventually('one delivery per webhook topic', async () => {
+        const d = await t.gateway.app.db.pool.query(`SELECT topic FROM webhook_deliveries WHERE subscription_id = $1 ORDER BY event_seq`, [
+          hook.id,
+        ]);
+        return d.rows.map((x) => x.topic).join() === 'INBOUND_RECEIVED,TRANSFER_SHIPPED,TRANSFER_RECEIVED';
+      });
+    } finally {
+      await t.gateway.app.db.pool.query(`DELETE FROM webhook_subscriptions WHERE id = $1`, [hook.id]);
+      await Promise.all([received.close(), shipped.close(), arrived.close()]);
+    }
   });
 
   test('connections filter by status, warehouse and expected date, page with sealed cursors, and send a constant number of statements', async () => {
