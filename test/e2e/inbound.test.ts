@@ -4,7 +4,14 @@
  * ledger rows and events; every operation and error code, reads with filters, DataLoaders (a
  * constant number of statements), and concurrency (never over-receive; units conserved exactly).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { importInboundCsv } from '../../src/modules/csv/inbound-import.service';
+import { usingPostgres } from '../helpers/db';
 import { createProduct, createWarehouse, setStock, uniq } from '../helpers/factories';
+import { runCli } from '../helpers/process';
 import { makeClient, ok } from '../helpers/gql';
 import { checkInvariants, incomingInvariants, unitsOnHandAndInTransit } from '../helpers/invariants';
 import { eventually } from '../helpers/poll';
@@ -225,6 +232,63 @@ describe('inbound shipments', () => {
     const d = await ok(t.gql(`{ inboundShipments(filter: { reference: "MANUAL" }) { nodes { manual lines { openQuantity } } } }`));
     expect(d.inboundShipments.nodes[0].manual).toBe(true);
     await sound();
+  });
+});
+
+describe('CSV import of inbound lines', () => {
+  test('rows grouped by reference become shipments; a re-run creates none twice; bad rows fail their shipment only', async () => {
+    const { wh, skus } = await setup();
+    const [r1, r2, r3] = [uniq('CSV'), uniq('CSV'), uniq('CSV')];
+    const csv = [
+      'Reference,SKU,Warehouse Code,Qty,Expected At,Supplier',
+      `${r1},${skus[0]},${wh},5,2030-05-01T00:00:00Z,ACME`,
+      `${r1},${skus[1]},${wh},2,,`,
+      `${r2},${skus[0]},${wh},3,,`,
+      `${r3},${skus[0]},${wh},x,,`,
+      `,${skus[0]},${wh},1,,`,
+      '',
+    ].join('\n');
+    const auth = { keyId: 'test', storeId: t.store.storeId, kind: 'sk' as const, scopes: ['admin'], actor: 'test:csv' };
+    const run = () => importInboundCsv(t.gateway.app, { auth, input: Readable.from([csv]), seed: uniq('seed') });
+    const seed = uniq('seed');
+    const first = await importInboundCsv(t.gateway.app, { auth, input: Readable.from([csv]), seed });
+    expect(first).toMatchObject({ rows: 5, shipments: 3, created: 2, alreadyCreated: 0, failed: 1 });
+    expect(first.failures.map((f) => [f.line, f.code])).toEqual([
+      [6, 'MISSING_VALUE'],
+      [5, 'INVALID_NUMBER'],
+    ]);
+    expect(await level(skus[0], wh)).toMatchObject({ incoming: 8 });
+    const again = await importInboundCsv(t.gateway.app, { auth, input: Readable.from([csv]), seed });
+    expect(again).toMatchObject({ created: 0, alreadyCreated: 2, failed: 1 });
+    expect(await level(skus[0], wh)).toMatchObject({ incoming: 8 });
+    // Another seed: the references exist already (TAKEN), nothing changes.
+    const other = await run();
+    expect(other.failures.filter((f) => f.code === 'TAKEN')).toHaveLength(2);
+    const d = await ok(
+      t.gql(`query($r: String) { inboundShipments(filter: { reference: $r }) { nodes { source expectedAt lines { quantity } } } }`, {
+        r: r1,
+      }),
+    );
+    expect(d.inboundShipments.nodes).toEqual([
+      { source: 'ACME', expectedAt: '2030-05-01T00:00:00.000Z', lines: [{ quantity: 5 }, { quantity: 2 }] },
+    ]);
+    await sound();
+  });
+
+  (usingPostgres ? test : test.skip)('npm run import -- FILE --inbound: summary and exit code', async () => {
+    const { wh, skus } = await setup();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inbound-csv-'));
+    const file = path.join(dir, 'lines.csv');
+    const ref = uniq('CLI');
+    fs.writeFileSync(file, `reference,sku,warehouse,quantity\n${ref},${skus[0]},${wh},7\n${ref},${skus[1]},${wh},1\n`);
+    try {
+      const r = await runCli('import.js', [file, '--inbound', '--store', t.store.code, '--json'], { dataDir: dir, url: t.db.url });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ rows: 2, shipments: 1, created: 1, failed: 0 });
+      expect(await level(skus[0], wh)).toMatchObject({ incoming: 7 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
