@@ -17,7 +17,11 @@ import { ReservationReadResolver, StockMovementReservationResolver } from '../mo
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
 import { StoreSettingsResolver } from '../modules/reservations/store-settings.resolver';
 import { InboundShipmentLineResolver, InboundShipmentResolver } from '../modules/inbound/inbound.resolver';
-import { InventoryTransferLineResolver, InventoryTransferResolver } from '../modules/inbound/transfer.resolver';
+import {
+  InventoryLevelTransitResolver,
+  InventoryTransferLineResolver,
+  InventoryTransferResolver,
+} from '../modules/inbound/transfer.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
 import { InboundReceivedEventResolver, TransferEventResolver } from '../modules/subscriptions/transit.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
@@ -67,6 +71,7 @@ export const resolvers = [
   InboundShipmentLineResolver,
   InventoryTransferResolver,
   InventoryTransferLineResolver,
+  InventoryLevelTransitResolver,
   InboundReceivedEventResolver,
   TransferEventResolver,
 ] as const;

@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 type UE = { code: string; field: string[] | null; message: string };
-const LEVEL = `id onHand reserved available incoming`;
+const LEVEL = `id onHand reserved available incoming inTransit`;
 const SHIPMENT = `id reference source status manual expectedAt lines { id quantity receivedQuantity cancelledQuantity openQuantity
   variant { sku } warehouse { code } inventoryLevel { ${LEVEL} } }`;
 const TRANSFER = `id reference status fromWarehouse { code } toWarehouse { code } lines { id quantity receivedQuantity lostQuantity inTransitQuantity lostReason
@@ -471,7 +471,7 @@ describe('events, reads and access', () => {
     }
     await m(CANCEL, { id: refs[0] });
     const Q = `query($f: InboundShipmentFilter, $n: Int, $after: String) { inboundShipments(first: $n, after: $after, filter: $f) {
-      totalCount pageInfo { hasNextPage endCursor } nodes { id status lines { openQuantity variant { sku } warehouse { code } inventoryLevel { incoming } } } } }`;
+      totalCount pageInfo { hasNextPage endCursor } nodes { id status lines { openQuantity variant { sku } warehouse { code } inventoryLevel { incoming inTransit } } } } }`;
     const all = await ok(t.gql(Q, { f: { warehouseIds: [whId] }, n: 2 }));
     expect(all.inboundShipments.totalCount).toBe(5);
     expect(all.inboundShipments.pageInfo.hasNextPage).toBe(true);

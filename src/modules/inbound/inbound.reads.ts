@@ -102,3 +102,12 @@ export const linesByShipmentIds = (tx: Tx, storeId: string, ids: readonly string
 export const transfersByIds = (tx: Tx, storeId: string, ids: readonly string[]) => tx.query<TransferRow>(TRANSFERS_BY_IDS, [storeId, ids]);
 export const linesByTransferIds = (tx: Tx, storeId: string, ids: readonly string[]) =>
   tx.query<TransferLineRow>(LINES_BY_TRANSFERS, [storeId, ids]);
+
+const IN_TRANSIT_BY_LEVELS = preparedStatement(
+  'in_transit_by_levels',
+  `SELECT tl.destination_level_id AS "levelId", sum(tl.quantity - tl.received_quantity - tl.lost_quantity)::int AS units
+     FROM transfer_lines tl WHERE tl.store_id = $1 AND tl.destination_level_id = ANY($2::uuid[]) GROUP BY tl.destination_level_id`,
+);
+/** Units of transfers in transit to each level (the transfer part of its incoming). */
+export const inTransitByLevelIds = (tx: Tx, storeId: string, ids: readonly string[]) =>
+  tx.query<{ levelId: string; units: number }>(IN_TRANSIT_BY_LEVELS, [storeId, ids]);

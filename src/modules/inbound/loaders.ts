@@ -1,6 +1,7 @@
 /** Inbound shipments' and transfers' per-request DataLoaders (src/graphql/loaders.ts). */
 import { byKey, defineLoader, groupBy } from '../../graphql/loaders';
 import {
+  inTransitByLevelIds,
   linesByShipmentIds,
   linesByTransferIds,
   shipmentsByIds,
@@ -22,4 +23,7 @@ export const transferById = defineLoader<string, TransferRow | null>('transferBy
 );
 export const linesByTransferId = defineLoader<string, TransferLineRow[]>('transferLinesByTransferId', async (tx, sid, ids) =>
   groupBy(ids, await linesByTransferIds(tx, sid, ids), (r) => r.transferId),
+);
+export const inTransitByLevelId = defineLoader<string, number>('inTransitByLevelId', async (tx, sid, ids) =>
+  byKey(ids, await inTransitByLevelIds(tx, sid, ids), (r) => r.levelId).map((r) => r?.units ?? 0),
 );

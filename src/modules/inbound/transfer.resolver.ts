@@ -19,7 +19,8 @@ import {
   InventoryTransferShipInput,
   InventoryTransferWriteOffInput,
 } from './inbound.types';
-import { linesByTransferId, transferById } from './loaders';
+import { inTransitByLevelId, linesByTransferId, transferById } from './loaders';
+import type { LevelRow } from '../stock';
 import { TransferService, type TransferResult } from './transfer.service';
 
 const svc = (ctx: Context) => new TransferService(ctx.app);
@@ -125,5 +126,16 @@ export class InventoryTransferLineResolver {
   @FieldResolver(() => InventoryLevel, { description: 'The destination level.' })
   destinationLevel(@Root() l: TransferLineRow, @Ctx() ctx: Context) {
     return levelById(ctx).load(l.destinationLevelId);
+  }
+}
+
+/** InventoryLevel.inTransit: resolved here, so inventory does not depend on the inbound module. */
+@Resolver(() => InventoryLevel)
+export class InventoryLevelTransitResolver {
+  @FieldResolver(() => Int, {
+    description: 'Units of transfers in transit to this level (shipped, not yet received or written off); part of incoming.',
+  })
+  inTransit(@Root() l: LevelRow, @Ctx() ctx: Context) {
+    return inTransitByLevelId(ctx).load(l.id);
   }
 }
