@@ -164,8 +164,14 @@ export async function snapshotInvariants(app: App, storeId: string) {
         });
       }
     }
+    // Issue 22: incoming is derived; the writer's copy equals the definition in every snapshot.
+    const incoming = await tx.query<{ id: string }>(
+      `SELECT l.id, l.incoming, ${INCOMING_OF('l.id')} AS derived FROM inventory_levels l
+        WHERE l.store_id = $1 AND l.incoming <> ${INCOMING_OF('l.id')}`,
+      [storeId],
+    );
     await client.query('COMMIT');
-    return { productTotals, summary, ledgerChain, levels: levels.length, movements: moves.length };
+    return { productTotals, summary, ledgerChain, incoming, levels: levels.length, movements: moves.length };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
