@@ -166,6 +166,8 @@ describe('inbound shipments', () => {
     expect(codes(await m(RECEIVE, { id: c2.inboundShipment.id, lines: [{ sku: skus[1], warehouseCode: wh, quantity: 1 }] }))).toEqual([
       'INBOUND_LINE_NOT_FOUND',
     ]);
+    const n = await ok(t.gql(`query($id: ID!) { node(id: $id) { id ... on InboundShipment { reference } } }`, { id }));
+    expect(n.node).toEqual({ id, reference: c.inboundShipment.reference });
     expect(codes(await m(RECEIVE, { id: 'nope', lines: [{ sku: skus[0], warehouseCode: wh, quantity: 1 }] }))).toEqual([
       'INBOUND_SHIPMENT_NOT_FOUND',
     ]);
@@ -317,6 +319,8 @@ describe('transfers in transit', () => {
     const r = await m(TRECEIVE, { id, lines: [{ sku: a.skus[0], quantity: 6 }] });
     expect(r.userErrors).toEqual([]);
     expect(r.inventoryTransfer.status).toBe('PARTIALLY_RECEIVED');
+    const n = await ok(t.gql(`query($id: ID!) { node(id: $id) { ... on InventoryTransfer { status } } }`, { id }));
+    expect(n.node).toEqual({ status: 'PARTIALLY_RECEIVED' });
     expect(await level(a.skus[0], b.code)).toMatchObject({ onHand: 6, incoming: 2 });
     expect(codes(await m(TRECEIVE, { id, lines: [{ sku: a.skus[0], quantity: 3 }] }))).toEqual(['EXCEEDS_IN_TRANSIT']);
     expect(codes(await m(TRECEIVE, { id, lines: [{ sku: 'nope', quantity: 1 }] }))).toEqual(['TRANSFER_LINE_NOT_FOUND']);

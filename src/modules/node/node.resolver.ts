@@ -9,6 +9,7 @@ import { badInput } from '../../graphql/errors';
 import { levelById, movementById } from '../inventory';
 import { lineById, reservationById } from '../reservations';
 import { productById, variantById, warehouseById } from '../catalog';
+import { shipmentById, transferById } from '../inbound';
 
 const MAX_NODES = 250;
 
@@ -32,6 +33,10 @@ async function load(ctx: Context, info: GraphQLResolveInfo, gid: string): Promis
         return lineById(ctx).load(g.id);
       case 'StockMovement':
         return movementById(ctx).load(g.id);
+      case 'InboundShipment':
+        return shipmentById(ctx).load(g.id);
+      case 'InventoryTransfer':
+        return transferById(ctx).load(g.id);
       default:
         return null;
     }
