@@ -100,6 +100,7 @@ async function applyLines(
   shipmentId: string,
   note: string,
   lines: { levelId: string; quantity: number; index: number }[],
+  idempotencyKey: string | null | undefined,
 ) {
   await lockLevels(
     tx,
@@ -107,7 +108,16 @@ async function applyLines(
     lines.map((l) => l.levelId),
   );
   for (const l of [...lines].sort((a, b) => (a.levelId < b.levelId ? -1 : 1))) {
-    const b = { storeId: auth.storeId, levelId: l.levelId, actor: auth.actor, note, shipmentId, quantity: l.quantity, position: l.index };
+    const b = {
+      storeId: auth.storeId,
+      levelId: l.levelId,
+      actor: auth.actor,
+      note,
+      shipmentId,
+      quantity: l.quantity,
+      position: l.index,
+      idempotencyKey,
+    };
     const r = await setInboundLine(tx, b);
     const e = outcomeError(r, ['input', 'lines', l.index]);
     if (e) return e;
@@ -151,7 +161,7 @@ export class ShipmentService {
         [auth.storeId, input.reference, input.source ?? null, input.expectedAt ?? null, input.note ?? null, auth.actor],
       );
       if (!s) return no(userError(ErrorCode.TAKEN, 'An inbound shipment with this reference exists', ['input', 'reference']));
-      const e = await applyLines(tx, auth, s.id, `inbound ${input.reference}`, r.lines);
+      const e = await applyLines(tx, auth, s.id, `inbound ${input.reference}`, r.lines, input.idempotencyKey);
       return e ? no(e) : { shipmentId: s.id, userErrors: [] };
     });
   }
@@ -177,7 +187,7 @@ export class ShipmentService {
         [s.id, input.reference ?? null, input.source ?? null, input.expectedAt ?? null, input.note ?? null, auth.storeId],
       );
       if (!renamed[0]) return no(userError(ErrorCode.TAKEN, 'An inbound shipment with this reference exists', ['input', 'reference']));
-      const e = await applyLines(tx, auth, s.id, `inbound ${renamed[0].reference}`, r.lines);
+      const e = await applyLines(tx, auth, s.id, `inbound ${renamed[0].reference}`, r.lines, input.idempotencyKey);
       if (e) return no(e);
       await setStatus(tx, s.id);
       return { shipmentId: s.id, userErrors: [] };
@@ -198,7 +208,8 @@ export class ShipmentService {
       await lockLevels(tx, auth.storeId, ids);
       for (const levelId of ids) {
         const note = input.note ?? `inbound ${s.reference} cancelled`;
-        const r = await cancelInboundLine(tx, { storeId: auth.storeId, levelId, actor: auth.actor, note, shipmentId: s.id });
+        const b = { storeId: auth.storeId, levelId, actor: auth.actor, note, shipmentId: s.id, idempotencyKey: input.idempotencyKey };
+        const r = await cancelInboundLine(tx, b);
         const e = outcomeError(r, ['input', 'id']);
         if (e) return no(e);
       }
@@ -232,6 +243,7 @@ export class ShipmentService {
           lineId: l.lineId,
           quantity: l.quantity,
           allowOver: input.allowOverReceipt ?? false,
+          idempotencyKey: input.idempotencyKey,
           payload,
         });
         const e = outcomeError(r, ['input', 'lines', l.index], l.quantity);

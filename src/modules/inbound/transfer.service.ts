@@ -116,7 +116,7 @@ export class TransferService {
         })),
       );
       const note = input.note ?? `transfer ${input.reference ?? t.id}`;
-      const base = { storeId: auth.storeId, actor: auth.actor, note, transferId: t.id };
+      const base = { storeId: auth.storeId, actor: auth.actor, note, transferId: t.id, idempotencyKey: input.idempotencyKey };
       const payload = { transferId: t.id, reference: input.reference ?? null, fromWarehouseId: t.from_w, toWarehouseId: t.to_w };
       const changes = [
         ...lines.map((l, k) => ({ levelId: l.src, l, out: true, lineId: ids[k] })),
@@ -161,7 +161,7 @@ export class TransferService {
         auth.storeId,
         picked.lines.map((l) => l.levelId),
       );
-      const base = { storeId: auth.storeId, actor: auth.actor, transferId: t.id };
+      const base = { storeId: auth.storeId, actor: auth.actor, transferId: t.id, idempotencyKey: input.idempotencyKey };
       for (const p of [...picked.lines].sort(byLevel)) {
         const b = { ...base, levelId: p.levelId, lineId: p.lineId, quantity: p.quantity };
         const r =

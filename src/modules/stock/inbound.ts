@@ -19,6 +19,8 @@ export interface InboundChangeBase {
   levelId: string;
   actor: string;
   note?: string | null;
+  /** The operation's idempotency key, recorded on its ledger rows (as every keyed stock change). */
+  idempotencyKey?: string | null;
 }
 
 /** A line guard refused the change; nothing was written. */
@@ -37,6 +39,7 @@ const recompute = (b: InboundChangeBase, c: Partial<LevelChange> & Pick<LevelCha
   onHandDelta: 0,
   actor: b.actor,
   note: b.note,
+  idempotencyKey: b.idempotencyKey,
   recomputeIncoming: true,
   ...c,
 });

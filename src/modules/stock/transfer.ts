@@ -58,6 +58,7 @@ export function shipFromSource(
     reason: 'TRANSFER_OUT',
     note: b.note,
     actor: b.actor,
+    idempotencyKey: b.idempotencyKey,
     transferId: b.transferId,
     event: { topic: 'TRANSFER_SHIPPED', payload: { ...b.payload, quantity: b.quantity } },
   });
@@ -78,6 +79,7 @@ const destinationChange = (
   onHandDelta: 0,
   actor: b.actor,
   note: b.note,
+  idempotencyKey: b.idempotencyKey,
   transferId: b.transferId,
   recomputeIncoming: true,
   ...c,
