@@ -16,12 +16,13 @@ import type { Conn, Tx } from '../db/tx';
 export const SEQUENCER_LOCK = 72707370;
 
 /** SQL: the webhook topics of event `e`. */
-const WEBHOOK_TOPICS_SQL = `CASE WHEN e.topic = 'INVENTORY_UPDATED' THEN ARRAY['INVENTORY_UPDATED']
+const WEBHOOK_TOPICS_SQL = `CASE WHEN e.topic IN ('INVENTORY_UPDATED', 'INBOUND_RECEIVED', 'TRANSFER_SHIPPED', 'TRANSFER_RECEIVED') THEN ARRAY[e.topic]
   ELSE array_remove(ARRAY[
     CASE e.payload->>'status' WHEN 'LOW_STOCK' THEN 'STOCK_LOW' WHEN 'CRITICAL' THEN 'STOCK_CRITICAL' WHEN 'OUT_OF_STOCK' THEN 'STOCK_OUT' END,
     CASE WHEN (e.payload->>'backInStock')::boolean THEN 'BACK_IN_STOCK' END], NULL) END`;
 
-export type Topic = 'INVENTORY_UPDATED' | 'STOCK_STATUS_CHANGED';
+/** Event topics: a level's change, a status crossing, and the inbound and transfer events of a change. */
+export type Topic = 'INVENTORY_UPDATED' | 'STOCK_STATUS_CHANGED' | 'INBOUND_RECEIVED' | 'TRANSFER_SHIPPED' | 'TRANSFER_RECEIVED';
 
 export interface OutboxEvent {
   /** The event's number in its store's stream. */

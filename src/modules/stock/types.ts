@@ -15,7 +15,11 @@ export interface LevelChange {
   requireAvailable?: boolean;
   /** Settings changed in the same statement (inventoryLevelUpdate). */
   safetyStock?: number | null;
-  incoming?: number | null;
+  /**
+   * Recompute incoming from the level's inbound and transfer lines (INCOMING_OF) in this statement:
+   * set when the caller changed them (after locking the level in an earlier statement).
+   */
+  recomputeIncoming?: boolean;
   lowStockThreshold?: number | null;
   criticalThreshold?: number | null;
   reason: MovementReason;
@@ -23,7 +27,15 @@ export interface LevelChange {
   actor?: string | null;
   idempotencyKey?: string | null;
   reservationId?: string | null;
+  /** The inbound shipment or transfer the movement names. */
+  inboundShipmentId?: string | null;
+  transferId?: string | null;
+  /** A further event of this change (written only when the change is applied). */
+  event?: { topic: StockEventTopic; payload: Record<string, unknown> } | null;
 }
+
+/** The topics of the events of inbound shipments and transfers (beside INVENTORY_UPDATED). */
+export type StockEventTopic = 'INBOUND_RECEIVED' | 'TRANSFER_SHIPPED' | 'TRANSFER_RECEIVED';
 
 export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT';
 

@@ -18,7 +18,7 @@ import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, S
 import { levelById } from '../inventory';
 import { variantById, warehouseById } from '../catalog';
 
-interface EventView {
+export interface EventView {
   cursor: string;
   occurredAt: Date;
   levelId: string;
@@ -39,7 +39,7 @@ function view(e: OutboxEvent): EventView {
   };
 }
 
-async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null | undefined, after: string | null | undefined) {
+export async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null | undefined, after: string | null | undefined) {
   const auth = ctx.auth;
   if (!auth) throw unauthenticated('Send the API key in connection_init: { "Authorization": "Bearer <key>" }');
   if (!hasScope(auth, 'inventory:read')) throw forbidden('inventory:read');

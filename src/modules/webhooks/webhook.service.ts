@@ -11,7 +11,16 @@ import { checkTarget, type ResolveAll } from './address-check';
 import { BODY_SOURCE_COLUMNS } from './webhook.body';
 import { systemResolve } from './webhook.http';
 
-export const WEBHOOK_TOPICS = ['INVENTORY_UPDATED', 'STOCK_LOW', 'STOCK_CRITICAL', 'STOCK_OUT', 'BACK_IN_STOCK'] as const;
+export const WEBHOOK_TOPICS = [
+  'INVENTORY_UPDATED',
+  'STOCK_LOW',
+  'STOCK_CRITICAL',
+  'STOCK_OUT',
+  'BACK_IN_STOCK',
+  'INBOUND_RECEIVED',
+  'TRANSFER_SHIPPED',
+  'TRANSFER_RECEIVED',
+] as const;
 export type WebhookTopic = (typeof WEBHOOK_TOPICS)[number];
 
 /**

@@ -11,6 +11,9 @@ export enum WebhookTopicEnum {
   STOCK_CRITICAL = 'STOCK_CRITICAL',
   STOCK_OUT = 'STOCK_OUT',
   BACK_IN_STOCK = 'BACK_IN_STOCK',
+  INBOUND_RECEIVED = 'INBOUND_RECEIVED',
+  TRANSFER_SHIPPED = 'TRANSFER_SHIPPED',
+  TRANSFER_RECEIVED = 'TRANSFER_RECEIVED',
 }
 registerEnumType(WebhookTopicEnum, {
   name: 'WebhookTopic',
@@ -21,6 +24,9 @@ registerEnumType(WebhookTopicEnum, {
     STOCK_CRITICAL: { description: 'A level became CRITICAL.' },
     STOCK_OUT: { description: 'A level became OUT_OF_STOCK (product.stock_out).' },
     BACK_IN_STOCK: { description: 'A level left OUT_OF_STOCK.' },
+    INBOUND_RECEIVED: { description: 'Units of an inbound shipment line were received (one per line and receipt).' },
+    TRANSFER_SHIPPED: { description: 'Units of a transfer line left the source (one per line).' },
+    TRANSFER_RECEIVED: { description: 'Units of a transfer line arrived at the destination (one per line and receipt).' },
   },
 });
 
