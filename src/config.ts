@@ -58,8 +58,19 @@ export interface Config {
   eventsPollMs: number;
   /** How long sequenced events stay resumable. */
   outboxRetentionSeconds: number;
-  /** Events a subscriber may have pending before it is cut off as too slow (at least two hub batches). */
+  /** Events queued per subscription before it catches up from the outbox (not a cut-off: the lag is the server's). */
   subscriptionBuffer: number;
+  /** Socket bytes not taken by the kernel above which a subscriber's frames wait. */
+  subscriptionSocketHighWaterBytes: number;
+  /** A socket backlog older than this cuts the subscriber off (4290). */
+  subscriptionStallMs: number;
+  subscriptionRenderConcurrency: number;
+  subscriptionRenderSliceMs: number;
+  /** Hard cap on memory of all subscriptions together (SUBSCRIPTION_MEMORY_MB); past it the largest backlogs are cut off. */
+  subscriptionMemoryMb: number;
+  /** Open subscriptions per graphql-ws connection, and per API key in this process. */
+  subscriptionsPerSocket: number;
+  subscriptionsPerKey: number;
   /** Held subscription frames are written (all sockets together) at most once per this many ms (0: every event at once). */
   subscriptionFlushMs: number;
   webhookTimeoutMs: number;
@@ -106,6 +117,12 @@ function tuned(t: Tuning) {
     eventsPollMs: t.EVENTS_POLL_MS,
     outboxRetentionSeconds: t.OUTBOX_RETENTION_MS / 1000,
     subscriptionBuffer: t.SUBSCRIPTION_BUFFER,
+    subscriptionSocketHighWaterBytes: t.SUBSCRIPTION_SOCKET_HIGH_WATER_BYTES,
+    subscriptionStallMs: t.SUBSCRIPTION_STALL_MS,
+    subscriptionRenderConcurrency: t.SUBSCRIPTION_RENDERS_IN_FLIGHT,
+    subscriptionRenderSliceMs: t.SUBSCRIPTION_RENDER_SLICE_MS,
+    subscriptionsPerSocket: t.SUBSCRIPTIONS_PER_SOCKET_MAX,
+    subscriptionsPerKey: t.SUBSCRIPTIONS_PER_KEY_MAX,
     subscriptionFlushMs: t.SUBSCRIPTION_FLUSH_MS,
     webhookTimeoutMs: t.WEBHOOK_TIMEOUT_MS,
     webhookMaxAttempts: t.WEBHOOK_MAX_ATTEMPTS,
@@ -143,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: e.METRICS_PORT?.port ?? null,
     metricsHost: e.METRICS_PORT?.host ?? e.HOST,
     cursorSecret: e.CURSOR_SECRET ?? null,
+    subscriptionMemoryMb: e.SUBSCRIPTION_MEMORY_MB,
   };
   checkCombinations(config);
   return config;

@@ -61,6 +61,25 @@ function listen(httpServer: http.Server, config: Config): Promise<number> {
   });
 }
 
+/** Shared subscription delivery with its flow-control settings (docs/EVENTS.md#flow-control). */
+function sharedSubscriptions(config: Config, state: Readiness, guard: OperationGuard): SharedSubscriptions {
+  return new SharedSubscriptions(
+    (auth) => buildContext(state.app!, auth, `subscription-${crypto.randomUUID()}`),
+    {
+      flushMs: config.subscriptionFlushMs,
+      queueLimit: config.subscriptionBuffer,
+      highWater: config.subscriptionSocketHighWaterBytes,
+      stallMs: config.subscriptionStallMs,
+      memoryBytes: config.subscriptionMemoryMb * 1024 * 1024,
+      renderConcurrency: config.subscriptionRenderConcurrency,
+      renderSliceMs: config.subscriptionRenderSliceMs,
+      perSocket: config.subscriptionsPerSocket,
+      perKey: config.subscriptionsPerKey,
+    },
+    guard.formatError,
+  );
+}
+
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   const state: Readiness & { stopping: boolean } = { app: null, fatal: null, stopping: false };
   const schema = await getSchema();
@@ -73,11 +92,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const guard = new OperationGuard(config, trusted, log);
   const persisted = persistedQueryCache(trusted);
   // Subscription events run once per shape and are sent to every subscriber of it.
-  const subscriptions = new SharedSubscriptions(
-    (auth) => buildContext(state.app!, auth, `subscription-${crypto.randomUUID()}`),
-    config.subscriptionFlushMs,
-    guard.formatError,
-  );
+  const subscriptions = sharedSubscriptions(config, state, guard);
   const sockets = new KeySockets();
   const wsCleanup = serveGraphqlWs(wsServer, {
     schema,
@@ -106,7 +121,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   let services: Services;
   try {
     const db = await connectWithRetry(config, log, () => state.stopping, `http://localhost:${port}/graphql`);
-    services = await startServices(config, log, db, { sockets, count: () => wsServer.clients.size }, (app) => (state.app = app));
+    services = await startServices(
+      config,
+      log,
+      db,
+      { sockets, count: () => wsServer.clients.size, subscriptionMemory: () => subscriptions.memory },
+      (app) => (state.app = app),
+    );
     // Said only now: the port is open, the database is ready and migrated.
     log.info('listening', { url: `http://localhost:${port}/graphql`, database: config.databaseUrl ? 'postgresql' : 'embedded PGlite' });
     log.info('ready', { database: db.kind });

@@ -102,6 +102,7 @@ const SPECS = {
   METRICS_PORT: listenAddress({ default: undefined }),
   CURSOR_SECRET: secret({ default: undefined }),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: flag({ default: false }),
+  SUBSCRIPTION_MEMORY_MB: int(1, 65_536)({ default: 64 }),
   /** Test and benchmark hook (JSON overrides of ./tuning.ts); not for operators. */
   INVENTORY_TUNING: str({ default: undefined }),
 };

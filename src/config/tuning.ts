@@ -60,8 +60,19 @@ export const TUNING_KNOBS = {
   EVENTS_POLL_MS: knob(500, 10, 60_000),
   /** How long sequenced events stay resumable (whole seconds). */
   OUTBOX_RETENTION_MS: knob(3 * DAY_MS, 10_000, 365 * DAY_MS),
-  /** Events a subscriber may have pending before it is cut off as too slow (at least two hub batches). */
+  /** Events queued per subscription (not yet rendered: the server's lag); more are read back from the outbox later. */
   SUBSCRIPTION_BUFFER: knob(5000, 1000, 1_000_000),
+  /** Bytes a subscriber's socket may hold untaken by the kernel before its next frames wait (the backlog it is blamed for). */
+  SUBSCRIPTION_SOCKET_HIGH_WATER_BYTES: knob(256 * 1024, 16 * 1024, 64 * 1024 * 1024),
+  /** A subscriber whose oldest unsent frame waited this long (its socket not read) is cut off with 4290. */
+  SUBSCRIPTION_STALL_MS: knob(15_000, 100, 600_000),
+  /** Subscription renders (executions of a selection for one event) running at once, process-wide. */
+  SUBSCRIPTION_RENDERS_IN_FLIGHT: knob(64, 1, 10_000),
+  /** Synchronous rendering time per event-loop turn, process-wide; past it, renders wait for the next turn. */
+  SUBSCRIPTION_RENDER_SLICE_MS: knob(20, 1, 1000),
+  /** Open subscriptions per graphql-ws connection, and per API key on one process (more: SUBSCRIPTION_LIMIT). */
+  SUBSCRIPTIONS_PER_SOCKET_MAX: knob(100, 1, 100_000),
+  SUBSCRIPTIONS_PER_KEY_MAX: knob(10_000, 1, 10_000_000),
   /** Held subscription frames are written (all sockets together) at most once per this interval; 0: every event at once. */
   SUBSCRIPTION_FLUSH_MS: knob(25, 0, 1000),
   /** Webhook delivery: timeout (DNS, connect, TLS and answer together), attempts, backoff base, worker poll. */

@@ -73,7 +73,7 @@ export class LocalFanout implements Fanout {
   }
 }
 
-/** Events read per store and round trip; a subscriber's buffer (≥ 1000) always holds a whole batch. */
+/** Events read per store and round trip. */
 const READ_BATCH = 500;
 /** Queued rows numbered per sequencing transaction. */
 const SEQUENCE_BATCH = 1000;

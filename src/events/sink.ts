@@ -5,23 +5,26 @@
 import type { OutboxEvent } from './outbox';
 
 /**
- * Receives the events of one subscription, pushed in order (see `EventFeed.attach`). `pending`
- * counts the events it was given and has not yet delivered: more than `config.subscriptionBuffer`
- * ends the subscription with SlowConsumerError.
+ * Receives the events of one subscription, pushed in order (see `EventFeed.attach`). The sink
+ * decides how many events it holds: when it refuses one (`push` returns false: its queue, or
+ * subscription memory, is full), the feed stops pushing and reads the events from the refused one
+ * on from the outbox once the sink has drained, so no event is lost and none is held twice. A
+ * full queue is the server's lag, never a reason to cut the subscriber off.
  */
 export interface EventSink {
-  /** Called in sequence order, each event once. */
-  push(e: OutboxEvent): void;
-  /** Events given to the sink and not yet delivered to the client. */
-  readonly pending: number;
-  /** Resolves when `pending` is 0 (the backlog is replayed one page at a time). */
+  /** Called in sequence order, each accepted event once; false: not taken (push it again later). */
+  push(e: OutboxEvent): boolean;
+  /** Resolves when every event pushed so far has been handed on (or the sink ended). */
   drained(): Promise<void>;
-  /** The stream ended with an error (SlowConsumerError, or the backlog could not be read). */
+  /** The stream ended with an error (the backlog could not be read). */
   fail(err: Error): void;
 }
 
 /** The events of one subscriber, pushed in order to one sink from `attach` on. */
 export interface EventFeed {
-  /** Starts pushing events to `sink`; returns the function that stops it. */
-  attach(sink: EventSink): () => void;
+  /**
+   * Starts pushing events to `sink`. `stop` stops it; `after` is the cursor (event seq) the stream
+   * starts after: a subscriber cut off before its first event resumes from there.
+   */
+  attach(sink: EventSink): { stop: () => void; after: number };
 }

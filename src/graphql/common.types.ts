@@ -35,10 +35,13 @@ registerEnumType(ErrorCode, {
     SAME_WAREHOUSE: { description: 'Returned when a move names the same warehouse as source and destination.' },
     INSUFFICIENT_STOCK: {
       description:
-        'Returned when available stock (onHand − reserved − safetyStock) is too small: a negative adjust, a move (checked at the source before the destination), a reservation, or onHand would fall below 0.',
+        'Returned when available stock (onHand − reserved − safetyStock) is too small: a negative adjust, a move (checked at the source before the destination), a reservation, or onHand would fall below 0. Under a backorder policy (CONTINUE, PREORDER) the same code means the backorder allowance is used up (the message names it); a move never backorders.',
     },
     NEGATIVE_QUANTITY: { description: 'Returned when a quantity that must be positive (or, for set, not negative) is zero or negative.' },
-    QUANTITY_BELOW_RESERVED: { description: 'Returned when inventorySet or bulk SET would put onHand below the reserved quantity.' },
+    QUANTITY_BELOW_RESERVED: {
+      description:
+        'Returned when inventorySet or bulk SET would put onHand below the reserved quantity (under a backorder policy: by more than its allowance).',
+    },
     QUANTITY_OUT_OF_RANGE: {
       description:
         'Returned when an input quantity or a resulting counter of the level would be outside 0..2147483647 (after the stock checks: a move first checks the source).',

@@ -26,8 +26,6 @@ export interface Context {
   auth: AuthInfo | null;
   requestId: string;
   loaders: Loaders;
-  /** WebSocket requests: closes the connection (slow subscribers). */
-  closeSocket?: (code: number, reason: string) => void;
   /** WebSocket requests: the socket and subscription id (shared subscription delivery). */
   subscriber?: SubscriberTarget;
   /** HTTP requests: the operations the guard observed, for the request's log line. */

@@ -73,6 +73,7 @@ export const PUBLIC_CODES = new Set([
   'NOT_FOUND',
   'CURSOR_EXPIRED',
   'VALUE_OUT_OF_RANGE',
+  'SUBSCRIPTION_LIMIT',
 ]);
 
 export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>

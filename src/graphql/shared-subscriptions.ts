@@ -12,19 +12,26 @@
  *
  * Per subscriber, exactly as before: authorization, argument checks and the filter at subscribe
  * time (the root field's subscribe resolver runs for each subscriber), its own event source (resume
- * with `after`: backlog first, then live, no gap, no duplicate), its bounded buffer (frames written
- * but not yet taken by the kernel count as pending; over the limit → SlowConsumerError, close 4290),
- * and cleanup on `complete` or close.
+ * with `after`: backlog first, then live, no gap, no duplicate) and cleanup on `complete` or close.
+ *
+ * Flow control (docs/EVENTS.md, "Flow control"): rendering runs under one process-wide budget
+ * (RenderBudget); a subscriber is cut off (4290, with its resume cursor) only for its own socket's
+ * backlog: frames the kernel has not taken for longer than the stall limit, or, when subscription
+ * memory is over its cap, the largest backlogs first (Member, pickVictims). The number of
+ * subscriptions per socket and per key is limited here, the one place every subscription passes.
  */
 import { m as metrics, secondsSince } from '../observability/metrics';
 import { GraphQLError, createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { OutboxEvent } from '../events/outbox';
 import type { AuthInfo } from './scopes';
-import type { EventFeed, EventSink } from '../events/sink';
+import type { EventFeed } from '../events/sink';
 import type { Context } from './context';
-import { isAsyncIterable, serialize, shapeKey, type ErrorFormatter, type Rendered } from './subscription-shape';
-import { sendTextMessages } from './ws-frames';
+import { RenderBudget } from './render-budget';
+import { pickVictims } from './subscription-flow';
+import { SubscriptionLimits } from './subscription-limits';
+import { Member, RenderJob, type FlowHost, type MemberGroup } from './subscription-member';
+import { isAsyncIterable, serialize, shapeKey, type ErrorFormatter } from './subscription-shape';
 
 const SHARED = Symbol('shared subscription source');
 
@@ -49,176 +56,14 @@ export function shareable<P>(source: EventFeed, toPayload: (e: OutboxEvent) => P
 }
 
 const RENDERED_KEPT = 64;
-const noop = () => undefined;
-
-/**
- * One subscriber: the sink of its event source, and the async generator graphql-ws iterates (it
- * yields nothing: frames go straight to the socket, in order; it ends on `complete`, close or
- * failure). Sending starts when graphql-ws starts iterating; events arriving before are queued.
- */
-class Member implements EventSink, AsyncIterableIterator<never> {
-  stop: () => void = noop;
-  private readonly queue: OutboxEvent[] = [];
-  /** Frames for this socket that the kernel has not taken yet: held until the next flush, or written and not yet accepted. */
-  private inflight = 0;
-  /** Held until the next flush (see `SharedSubscriptions.flushSoon`). */
-  private out: Rendered[] = [];
-  private scheduled = false;
-  private started = false;
-  private busy = false;
-  private ended = false;
-  private failure: Error | null = null;
-  private waiter: { resolve: (r: IteratorResult<never>) => void; reject: (e: Error) => void } | null = null;
-  private drainWaiters: (() => void)[] = [];
-  private readonly onSent = () => {
-    this.inflight--;
-    if (this.inflight === 0 && this.queue.length === 0) this.notifyDrained();
-  };
-
-  constructor(
-    private readonly group: ShapeGroup,
-    private readonly socket: WebSocket,
-    private readonly id: string,
-  ) {}
-
-  get pending(): number {
-    return this.queue.length + this.inflight;
-  }
-
-  push(e: OutboxEvent): void {
-    this.queue.push(e);
-    if (this.started && !this.busy) this.flush();
-  }
-
-  drained(): Promise<void> {
-    return this.pending === 0 || this.ended ? Promise.resolve() : new Promise((r) => this.drainWaiters.push(r));
-  }
-
-  /** The execution this subscriber waited for is done (`err`: it failed). */
-  resume(err?: Error): void {
-    this.busy = false;
-    if (err) this.fail(err);
-    else this.flush();
-  }
-
-  fail(err: Error): void {
-    if (this.ended) return;
-    this.failure = err;
-    this.end();
-  }
-
-  private flush(): void {
-    const q = this.queue;
-    while (q.length > 0 && !this.ended) {
-      let r: Rendered | Promise<Rendered>;
-      try {
-        r = this.group.render(q[0]);
-      } catch (e) {
-        // The event could not even be turned into a payload: end this subscription with the error
-        // rather than leave the event at the head of its queue forever.
-        return this.fail(e as Error);
-      }
-      if (r instanceof Promise) {
-        // Executing (type-graphql's resolvers are async): wait for this event before sending the
-        // next, to keep the order. One wake-up per execution for all of its waiting subscribers.
-        this.busy = true;
-        this.group.whenRendered(r, this);
-        return;
-      }
-      this.group.owner.delivering(q.shift()!);
-      this.send(r);
-    }
-    if (this.pending === 0) this.notifyDrained();
-  }
-
-  private send(r: Rendered): void {
-    if (this.socket.readyState !== this.socket.OPEN) return;
-    this.inflight++;
-    this.out.push(r);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.group.owner.flushSoon(this);
-    }
-  }
-
-  /**
-   * Sends the held messages, their pre-built frames in one write (src/graphql/ws-frames.ts). Each
-   * message's callback runs once the socket took it, which is what `inflight` counts (the
-   * slow-consumer limit). Messages are held, not written into a corked socket, so that nothing is
-   * sent for a subscription after it ended (`complete`, cut-off).
-   */
-  writeOut(): void {
-    this.scheduled = false;
-    const out = this.out;
-    if (out.length === 0) return;
-    this.out = [];
-    const ws = this.socket;
-    if (ws.readyState !== ws.OPEN) {
-      this.inflight -= out.length;
-      if (this.pending === 0) this.notifyDrained();
-      return;
-    }
-    sendTextMessages(
-      ws,
-      out.map((r) => r.message(this.id)),
-      this.onSent,
-    );
-  }
-
-  private notifyDrained(): void {
-    if (this.drainWaiters.length === 0) return;
-    const w = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const r of w) r();
-  }
-
-  private end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.stop();
-    this.queue.length = 0;
-    this.inflight -= this.out.length;
-    this.out = [];
-    this.group.leave(this);
-    this.notifyDrained();
-    const w = this.waiter;
-    this.waiter = null;
-    if (w) {
-      if (this.failure) w.reject(this.failure);
-      else w.resolve({ done: true, value: undefined });
-    }
-  }
-
-  next(): Promise<IteratorResult<never>> {
-    if (!this.started) {
-      this.started = true;
-      this.flush();
-    }
-    if (this.ended) return this.failure ? Promise.reject(this.failure) : Promise.resolve({ done: true, value: undefined });
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
-  }
-
-  return(): Promise<IteratorResult<never>> {
-    this.end();
-    return Promise.resolve({ done: true, value: undefined });
-  }
-
-  throw(e: unknown): Promise<IteratorResult<never>> {
-    this.end();
-    return Promise.reject(e);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
 
 /** The subscribers of one shape, and the shape's recent results (by event seq). */
-class ShapeGroup {
+class ShapeGroup implements MemberGroup {
   readonly members = new Set<Member>();
-  private readonly rendered = new Map<number, Rendered | Promise<Rendered>>();
-
+  private readonly rendered = new Map<number, RenderJob>();
   private readonly args: Pick<ExecutionArgs, 'schema' | 'document' | 'operationName' | 'variableValues'>;
+  /** The context of the executions started in this turn (one set of loaders: their reads are batched). */
+  private context: Context | null = null;
 
   constructor(
     readonly owner: SharedSubscriptions,
@@ -231,31 +76,16 @@ class ShapeGroup {
     this.args = { schema, document, operationName, variableValues };
   }
 
-  private readonly waiting = new Map<Promise<Rendered>, Member[]>();
-
-  whenRendered(p: Promise<Rendered>, m: Member): void {
-    let list = this.waiting.get(p);
-    if (!list) {
-      const members: Member[] = (list = []);
-      this.waiting.set(p, members);
-      p.then(
-        () => {
-          this.waiting.delete(p);
-          for (const x of members) x.resume();
-        },
-        (e: Error) => {
-          this.waiting.delete(p);
-          for (const x of members) x.resume(e);
-        },
-      );
-    }
-    list.push(m);
+  get host(): FlowHost {
+    return this.owner;
   }
 
-  join(socket: WebSocket, id: string, source: EventFeed): Member {
-    const m = new Member(this, socket, id);
+  join(socket: WebSocket, id: string, source: EventFeed, release: () => void): Member {
+    const m = new Member(this, socket, id, release);
     this.members.add(m);
-    m.stop = source.attach(m);
+    const { stop, after } = source.attach(m);
+    m.stop = stop;
+    m.after = after;
     return m;
   }
 
@@ -264,54 +94,180 @@ class ShapeGroup {
     if (this.members.size === 0) this.owner.drop(this);
   }
 
-  /** The event's result for this shape: executed once (with one context and fresh loaders). */
-  render(e: OutboxEvent): Rendered | Promise<Rendered> {
+  /** The event's result for this shape: executed once, when the render budget allows. */
+  render(e: OutboxEvent): RenderJob {
     const hit = this.rendered.get(e.seq);
     if (hit) return hit;
-    this.owner.executions++;
-    const result = execute({
-      schema: this.args.schema,
-      document: this.args.document,
-      operationName: this.args.operationName,
-      variableValues: this.args.variableValues,
-      rootValue: this.toPayload(e),
-      contextValue: this.owner.newContext(this.auth),
-    });
-    let r: Rendered | Promise<Rendered>;
-    if (result instanceof Promise) {
-      const p: Promise<Rendered> = result.then((x) => {
-        const v = serialize(x, this.owner.formatError);
-        if (this.rendered.get(e.seq) === p) this.rendered.set(e.seq, v);
-        return v;
-      });
-      r = p;
-    } else r = serialize(result as ExecutionResult, this.owner.formatError);
-    this.rendered.set(e.seq, r);
+    const job = new RenderJob();
+    this.rendered.set(e.seq, job);
     if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as number);
-    return r;
+    this.owner.budget.submit(() => this.execute(e, job));
+    return job;
+  }
+
+  /**
+   * One execution. Executions started in the same turn share one context: "the level as it is now"
+   * is read once for all of them, in one batched statement per loader, instead of once per event.
+   */
+  private execute(e: OutboxEvent, job: RenderJob): void {
+    const budget = this.owner.budget;
+    this.owner.executions++;
+    if (!this.context) {
+      this.context = this.owner.newContext(this.auth);
+      setImmediate(() => (this.context = null));
+    }
+    let result: ReturnType<typeof execute>;
+    try {
+      result = execute({ ...this.args, rootValue: this.toPayload(e), contextValue: this.context });
+    } catch (err) {
+      // The event could not even be turned into a payload: its subscribers end with the error.
+      job.settle(null, err as Error);
+      return budget.finished();
+    }
+    const done = (x: ExecutionResult) => {
+      const t0 = performance.now();
+      try {
+        job.settle(serialize(x, this.owner.formatError));
+      } catch (err) {
+        job.settle(null, err as Error);
+      }
+      budget.charge(performance.now() - t0);
+      budget.finished();
+    };
+    if (result instanceof Promise)
+      result.then(done, (err: Error) => {
+        job.settle(null, err);
+        budget.finished();
+      });
+    else done(result);
   }
 }
 
-export class SharedSubscriptions {
+/** Flow-control settings (src/config: SUBSCRIPTION_* ). */
+export interface FlowSettings {
+  /** Frames held at most per flush interval (see flushSoon). */
+  flushMs: number;
+  /** Events queued per subscription before it catches up from the outbox. */
+  queueLimit: number;
+  /** Socket bytes not taken by the kernel above which a subscriber's frames wait. */
+  highWater: number;
+  /** A socket backlog older than this cuts the subscriber off. */
+  stallMs: number;
+  /** Subscription memory cap, in bytes. */
+  memoryBytes: number;
+  renderConcurrency: number;
+  renderSliceMs: number;
+  perSocket: number;
+  perKey: number;
+}
+
+export const DEFAULT_FLOW: FlowSettings = {
+  flushMs: 0,
+  queueLimit: 5000,
+  highWater: 256 * 1024,
+  stallMs: 15_000,
+  memoryBytes: 64 * 1024 * 1024,
+  renderConcurrency: 64,
+  renderSliceMs: 20,
+  perSocket: 100,
+  perKey: 10_000,
+};
+
+export class SharedSubscriptions implements FlowHost {
   private readonly groups = new Map<string, ShapeGroup>();
   /** Executions of subscription events so far (one per event and shape). */
   executions = 0;
+  /** Subscribers cut off so far, by why (stall, memory). */
+  readonly cutOffs = { stall: 0, memory: 0 };
+  readonly budget: RenderBudget;
+  readonly limits: SubscriptionLimits;
+  readonly queueLimit: number;
+  readonly highWater: number;
+  /** Subscription memory in use: queued events, held and unsent frames (bytes). */
+  memory = 0;
+  private readonly flow: FlowSettings;
+  private readonly backlogs = new Set<Member>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private sweepSoon = false;
 
-  /**
-   * `newContext(auth)`: a fresh context (fresh loaders) for one execution. `flushMs`: see
-   * `flushSoon`.
-   */
+  /** `newContext(auth)`: a fresh context (fresh loaders) for executions. */
   constructor(
     readonly newContext: (auth: AuthInfo | null) => Context,
-    private readonly flushMs = 0,
+    flow: Partial<FlowSettings> = {},
     readonly formatError: ErrorFormatter = (f) => f,
-  ) {}
+  ) {
+    this.flow = { ...DEFAULT_FLOW, ...flow };
+    this.budget = new RenderBudget(this.flow.renderConcurrency, this.flow.renderSliceMs);
+    this.limits = new SubscriptionLimits(this.flow.perSocket, this.flow.perKey);
+    this.queueLimit = this.flow.queueLimit;
+    this.highWater = this.flow.highWater;
+  }
 
   /** Shapes with subscribers, and subscribers, right now. */
-  get stats(): { shapes: number; subscribers: number; executions: number } {
+  get stats(): { shapes: number; subscribers: number; executions: number; memory: number; backlogged: number } {
     let subscribers = 0;
     for (const g of this.groups.values()) subscribers += g.members.size;
-    return { shapes: this.groups.size, subscribers, executions: this.executions };
+    return { shapes: this.groups.size, subscribers, executions: this.executions, memory: this.memory, backlogged: this.backlogs.size };
+  }
+
+  admit(bytes: number): boolean {
+    if (this.memory + bytes > this.flow.memoryBytes) return false;
+    this.memory += bytes;
+    return true;
+  }
+
+  account(bytes: number): void {
+    this.memory += bytes;
+    if (bytes > 0 && this.memory > this.flow.memoryBytes && !this.sweepSoon) {
+      this.sweepSoon = true;
+      setImmediate(this.sweep);
+    }
+  }
+
+  backlogged(m: Member, on: boolean): void {
+    if (on) this.backlogs.add(m);
+    else this.backlogs.delete(m);
+    if (this.backlogs.size > 0 && !this.sweeper) {
+      this.sweeper = setInterval(this.sweep, Math.min(1000, Math.max(10, this.flow.stallMs / 5)));
+      this.sweeper.unref();
+    } else if (this.backlogs.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
+  /** Cuts off stalled sockets' subscribers, then, over the memory cap, the largest backlogs. */
+  private readonly sweep = () => {
+    this.sweepSoon = false;
+    const now = performance.now();
+    const stallS = Math.round(this.flow.stallMs / 1000);
+    for (const m of [...this.backlogs]) {
+      const at = m.oldestUnsentAt;
+      if (at !== null && now - at > this.flow.stallMs) {
+        this.cutOffs.stall++;
+        metrics.subscriptionCutOffs.inc({ reason: 'stall' });
+        m.cutOff(`Subscriber too slow: its socket was not read for ${stallS} s`);
+      }
+    }
+    const excess = this.memory - this.flow.memoryBytes;
+    for (const m of pickVictims(
+      this.backlogs,
+      excess,
+      (x) => x.unsentBytes,
+      (x) => x.oldestUnsentAt ?? now,
+    )) {
+      this.cutOffs.memory++;
+      metrics.subscriptionCutOffs.inc({ reason: 'memory' });
+      m.cutOff('Subscriber too slow: subscription memory is full and its backlog is among the largest');
+    }
+  };
+
+  /** Events handed to a subscriber's socket writer (for the delivered-stage lag, once per event: the hub shares one object per event). */
+  private readonly delivered = new WeakSet<OutboxEvent>();
+  delivering(e: OutboxEvent): void {
+    if (this.delivered.has(e)) return;
+    this.delivered.add(e);
+    metrics.eventLag.observe({ stage: 'delivered' }, secondsSince(e.createdAt));
   }
 
   private toFlush: Member[] = [];
@@ -324,17 +280,9 @@ export class SharedSubscriptions {
    * gets one write per interval, holding every event of the interval; the first event after a
    * quiet interval leaves at once.
    */
-  /** Events handed to a subscriber's socket writer (for the delivered-stage lag, once per event: the hub shares one object per event). */
-  private readonly delivered = new WeakSet<OutboxEvent>();
-  delivering(e: OutboxEvent): void {
-    if (this.delivered.has(e)) return;
-    this.delivered.add(e);
-    metrics.eventLag.observe({ stage: 'delivered' }, secondsSince(e.createdAt));
-  }
-
   flushSoon(m: Member): void {
     if (this.toFlush.length === 0) {
-      const wait = this.lastFlush + this.flushMs - performance.now();
+      const wait = this.lastFlush + this.flow.flushMs - performance.now();
       if (wait <= 0) setImmediate(this.flushAll);
       else setTimeout(this.flushAll, wait).unref();
     }
@@ -354,16 +302,29 @@ export class SharedSubscriptions {
 
   /** graphql-ws's `subscribe`: `args.contextValue.subscriber` says where to send. */
   readonly subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
-    // Per subscriber: arguments, authorization, filter and cursor checks (the subscribe resolver).
-    const source = await createSourceEventStream(args);
-    if (!isAsyncIterable(source)) return source;
     const ctx = args.contextValue as Context;
-    const shared = (source as { [SHARED]?: Shared<unknown> })[SHARED];
     // Every subscription is shareable and served over graphql-ws (which sets `subscriber`).
-    if (!shared || !ctx.subscriber) return { errors: [new GraphQLError('Subscriptions are served over graphql-ws')] };
-    const key = shapeKey(args, ctx.auth);
-    let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = new ShapeGroup(this, key, args, ctx.auth, shared.toPayload)));
-    return g.join(ctx.subscriber.socket, ctx.subscriber.id, shared.source);
+    if (!ctx.subscriber) return { errors: [new GraphQLError('Subscriptions are served over graphql-ws')] };
+    const slot = this.limits.take(ctx.subscriber.socket, ctx.auth?.keyId ?? null);
+    if (typeof slot !== 'function')
+      return {
+        errors: [new GraphQLError(slot.message, { extensions: { code: 'SUBSCRIPTION_LIMIT', scope: slot.scope, limit: slot.limit } })],
+      };
+    try {
+      // Per subscriber: arguments, authorization, filter and cursor checks (the subscribe resolver).
+      const source = await createSourceEventStream(args);
+      const shared = isAsyncIterable(source) ? (source as { [SHARED]?: Shared<unknown> })[SHARED] : undefined;
+      if (!shared) {
+        slot();
+        return isAsyncIterable(source) ? { errors: [new GraphQLError('Subscriptions are served over graphql-ws')] } : source;
+      }
+      const key = shapeKey(args, ctx.auth);
+      let g = this.groups.get(key);
+      if (!g) this.groups.set(key, (g = new ShapeGroup(this, key, args, ctx.auth, shared.toPayload)));
+      return g.join(ctx.subscriber.socket, ctx.subscriber.id, shared.source, slot);
+    } catch (e) {
+      slot();
+      throw e;
+    }
   };
 }

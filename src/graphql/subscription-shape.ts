@@ -21,13 +21,20 @@ import { textMessage, type TextMessage } from './ws-frames';
  * `next` message, and that message as a complete WebSocket text frame (server frames are not
  * masked, so the same bytes go to every socket).
  */
+/** Frames kept per result, by subscription id. */
+const MESSAGES_KEPT = 4;
+
 export class Rendered {
   private readonly messages = new Map<string, TextMessage>();
   constructor(private readonly json: string) {}
 
   message(id: string): TextMessage {
     let m = this.messages.get(id);
-    if (!m) this.messages.set(id, (m = textMessage(`{"id":${JSON.stringify(id)},"type":"next","payload":${this.json}}`)));
+    if (m) return m;
+    m = textMessage(`{"id":${JSON.stringify(id)},"type":"next","payload":${this.json}}`);
+    // Kept for a few ids only: clients that number their subscriptions alike ("1") share one frame,
+    // while random ids (one per subscriber) would keep a frame per subscriber for every kept result.
+    if (this.messages.size < MESSAGES_KEPT) this.messages.set(id, m);
     return m;
   }
 }

@@ -106,6 +106,11 @@ export const m = {
     ['pool'] as const,
     buckets.wait,
   ),
+  subscriptionCutOffs: counter(
+    'inventory_subscription_cutoffs_total',
+    'Subscribers cut off with close 4290, by reason: stall (its socket not read for SUBSCRIPTION_STALL_MS) or memory (SUBSCRIPTION_MEMORY_MB reached, largest backlog first).',
+    ['reason'] as const,
+  ),
   txRetries: counter(
     'inventory_db_transaction_retries_total',
     'Transactions retried after a serialization failure or deadlock, by reason.',
@@ -120,6 +125,8 @@ export interface GaugeSources {
   poolMax: Record<string, number>;
   subscribers(): number;
   sockets(): number;
+  /** Bytes of subscription memory in use (queued events, held and unsent frames). */
+  subscriptionMemory(): number;
   /** One statement answering the database-wide gauges (cached for a second). */
   database(): Promise<{ active: number; backlog: number; oldest: number; pending: number }>;
 }
@@ -165,6 +172,12 @@ gauge('inventory_db_pool_size', 'Configured size (max connections) of each datab
 });
 gauge('inventory_subscribers', 'GraphQL subscriptions (event listeners) served by this process.', [] as const, (g) =>
   g.set(sources?.subscribers() ?? 0),
+);
+gauge(
+  'inventory_subscription_memory_bytes',
+  'Subscription memory in use on this process: queued events, and frames not yet taken by the kernel (capped by SUBSCRIPTION_MEMORY_MB).',
+  [] as const,
+  (g) => g.set(sources?.subscriptionMemory() ?? 0),
 );
 gauge('inventory_ws_connections', 'Open graphql-ws sockets on this process.', [] as const, (g) => g.set(sources?.sockets() ?? 0));
 

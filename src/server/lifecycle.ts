@@ -90,14 +90,15 @@ async function startEvents(app: GatewayApp, sockets: KeySockets, running: Runnin
   app.tx.afterCommit = () => hub.poke();
 }
 
-function setGauges(app: GatewayApp, hub: EventHub, socketCount: () => number): void {
+function setGauges(app: GatewayApp, hub: EventHub, ws: { count: () => number; subscriptionMemory: () => number }): void {
   const { db, config } = app;
   const separate = db.batchPool !== db.pool;
   setGaugeSources({
     pools: separate ? { main: db.pool, reserve_batch: db.batchPool } : { main: db.pool },
     poolMax: separate ? { main: config.poolSize, reserve_batch: config.reserveBatchInFlight } : { main: config.poolSize },
     subscribers: () => hub.fanout.subscriberCount,
-    sockets: socketCount,
+    sockets: ws.count,
+    subscriptionMemory: ws.subscriptionMemory,
     database: async () => {
       const [r] = await poolTx(db.pool).query<{ active: number; backlog: number; oldest: number; pending: number }>(DATABASE_GAUGES_SQL);
       return r;
@@ -122,7 +123,7 @@ export async function startServices(
   config: Config,
   log: Logger,
   db: Database,
-  ws: { sockets: KeySockets; count: () => number },
+  ws: { sockets: KeySockets; count: () => number; subscriptionMemory: () => number },
   onReady: (app: GatewayApp) => void,
 ): Promise<Services> {
   const authenticator = new KeyAuthenticator(db.prisma);
@@ -135,7 +136,7 @@ export async function startServices(
   running.sweeper.start();
   running.rollup = new LedgerRollup(app);
   running.rollup.start();
-  setGauges(app, running.hub!, ws.count);
+  setGauges(app, running.hub!, ws);
   running.admin = await startAdmin(app);
   return {
     app,

@@ -12,6 +12,12 @@ import { ProductReadResolver, VariantReadResolver, WarehouseReadResolver } from 
 import { ProductStockResolver, VariantStockResolver, WarehouseStockResolver } from '../modules/inventory/catalog-stock.resolver';
 import { InventoryLevelReadResolver, InventorySummaryResolver, StockMovementResolver } from '../modules/inventory/inventory.reads.resolver';
 import { InventoryLevelResolver } from '../modules/inventory/inventory.resolver';
+import {
+  InventoryLevelBackorderResolver,
+  ProductBackorderResolver,
+  StockMovementBackorderResolver,
+  VariantBackorderResolver,
+} from '../modules/inventory/backorder.resolver';
 import { InventorySnapshotResolver, StockMovementsSummaryResolver } from '../modules/inventory/history.resolver';
 import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver, StockMovementReservationResolver } from '../modules/reservations/reservation.reads.resolver';
@@ -60,6 +66,10 @@ export const resolvers = [
   StockMovementResolver,
   StockMovementReservationResolver,
   InventorySummaryResolver,
+  InventoryLevelBackorderResolver,
+  VariantBackorderResolver,
+  ProductBackorderResolver,
+  StockMovementBackorderResolver,
   InventorySnapshotResolver,
   StockMovementsSummaryResolver,
   ReservationReadResolver,

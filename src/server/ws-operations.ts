@@ -134,10 +134,9 @@ export class WsOperations {
     return { document, operation };
   }
 
-  /** The operation's context: the key's, plus its socket (slow-subscriber close, shared delivery). */
+  /** The operation's context: the key's, plus its socket and subscription id (shared delivery, flow control). */
   private contextOf(app: App, extra: WsExtra, socket: WebSocket, id: string): Context {
     return Object.assign(buildContext(app, extra.auth ?? null, crypto.randomUUID()), {
-      closeSocket: (code: number, reason: string) => socket.close(code, reason),
       subscriber: { socket, id },
     });
   }

@@ -2,7 +2,9 @@
  * Issue 22, inbound shipments and transfers in transit: incoming is derived (open inbound lines +
  * units in transit), receipts and transfers change counters only through the stock writer, with
  * ledger rows and events; every operation and error code, reads with filters, DataLoaders (a
- * constant number of statements), and concurrency (never over-receive; units conserved exactly).
+ * constant number of statements), concurrency (never over-receive; units conserved exactly), and
+ * the backorder policies with it (PREORDER sells against the derived incoming; a transfer ships only
+ * units on hand).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -553,6 +555,73 @@ describe('concurrency', () => {
     const after = await unitsOnHandAndInTransit(t.gateway.app, t.store.storeId, vids);
     expect(after.on_hand + after.in_transit + after.lost).toBe(before.on_hand + before.in_transit + before.lost);
     expect(after).toEqual({ on_hand: before.on_hand - 14, in_transit: 0, lost: 14 });
+    await sound();
+  });
+});
+
+describe('with backorder policies', () => {
+  const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) { reservation { id } userErrors { code field message } } }`;
+  const reserve = async (sku: string, warehouseCode: string, quantity: number) =>
+    codes(await m(RESERVE, { lines: [{ sku, warehouseCode, quantity }], ttlSeconds: 600 }));
+  async function policy(sku: string, inventoryPolicy: string) {
+    const v = await ok(t.gql(`query($s: String!) { variant(sku: $s) { id } }`, { s: sku }));
+    const d = await ok(
+      t.gql(`mutation($id: ID!, $input: VariantUpdateInput!) { variantUpdate(id: $id, input: $input) { userErrors { code } } }`, {
+        id: v.variant.id,
+        input: { inventoryPolicy },
+      }),
+    );
+    expect(d.variantUpdate.userErrors).toEqual([]);
+  }
+  async function figures(sku: string, wh: string) {
+    const d = await ok(
+      t.gql(
+        `query($s: String!) { variant(sku: $s) { inventoryLevels(first: 20) { nodes { onHand reserved incoming backordered sellable warehouse { code } } } } }`,
+        {
+          s: sku,
+        },
+      ),
+    );
+    const { warehouse: _w, ...rest } = d.variant.inventoryLevels.nodes.find((n: any) => n.warehouse.code === wh);
+    return rest;
+  }
+
+  test('PREORDER sells against the derived incoming (open inbound lines + units in transit); receipts turn the preorders into stock', async () => {
+    const a = await setup();
+    const b = await createWarehouse(t.gql);
+    await setStock(t.gql, a.skus[0], a.wh, 0);
+    await setStock(t.gql, a.skus[0], b.code, 5);
+    await policy(a.skus[0], 'PREORDER');
+    expect(await reserve(a.skus[0], a.wh, 1)).toEqual(['INSUFFICIENT_STOCK']);
+    const c = await m(CREATE, { reference: uniq('PO'), lines: [{ sku: a.skus[0], warehouseCode: a.wh, quantity: 3 }] });
+    expect(c.userErrors).toEqual([]);
+    expect(await reserve(a.skus[0], a.wh, 3)).toEqual([]);
+    expect(await reserve(a.skus[0], a.wh, 1)).toEqual(['INSUFFICIENT_STOCK']);
+    expect(await figures(a.skus[0], a.wh)).toEqual({ onHand: 0, reserved: 3, incoming: 3, backordered: 3, sellable: false });
+    // Units in transit to the level count as incoming too.
+    const s = await m(SHIP, { fromWarehouseCode: b.code, toWarehouseCode: a.wh, lines: [{ sku: a.skus[0], quantity: 2 }] });
+    expect(s.userErrors).toEqual([]);
+    expect(await reserve(a.skus[0], a.wh, 2)).toEqual([]);
+    expect(await reserve(a.skus[0], a.wh, 1)).toEqual(['INSUFFICIENT_STOCK']);
+    expect(await figures(a.skus[0], a.wh)).toEqual({ onHand: 0, reserved: 5, incoming: 5, backordered: 5, sellable: false });
+    const r = await m(RECEIVE, { id: c.inboundShipment.id, lines: [{ sku: a.skus[0], warehouseCode: a.wh, quantity: 3 }] });
+    expect(r.userErrors).toEqual([]);
+    expect(await figures(a.skus[0], a.wh)).toEqual({ onHand: 3, reserved: 5, incoming: 2, backordered: 2, sellable: false });
+    const tr2 = await m(TRECEIVE, { id: s.inventoryTransfer.id, lines: [{ sku: a.skus[0], quantity: 2 }] });
+    expect(tr2.userErrors).toEqual([]);
+    expect(await figures(a.skus[0], a.wh)).toEqual({ onHand: 5, reserved: 5, incoming: 0, backordered: 0, sellable: false });
+    await sound();
+  });
+
+  test('a transfer ships only units on hand: the source backorder policy does not apply to it', async () => {
+    const a = await setup(1);
+    const b = await createWarehouse(t.gql);
+    await policy(a.skus[1], 'CONTINUE');
+    const refused = await m(SHIP, { fromWarehouseCode: a.wh, toWarehouseCode: b.code, lines: [{ sku: a.skus[1], quantity: 2 }] });
+    expect(codes(refused)).toEqual(['INSUFFICIENT_STOCK']);
+    // The same level still sells on backorder.
+    expect(await reserve(a.skus[1], a.wh, 2)).toEqual([]);
+    expect(await figures(a.skus[1], a.wh)).toMatchObject({ onHand: 1, reserved: 2, backordered: 1, sellable: true });
     await sound();
   });
 });

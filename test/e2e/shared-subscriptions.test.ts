@@ -142,7 +142,7 @@ test('a subscriber resuming with "after" shares the shape and gets its backlog, 
 
 test('a slow subscriber is cut off with 4290 without holding back a healthy subscriber of the same shape', async () => {
   const small = await startTestServer({
-    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
+    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_STALL_MS: 2000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
   });
   try {
     const wh = await createWarehouse(small.gql);

@@ -216,7 +216,7 @@ test('a cursor older than the retention window is refused with CURSOR_EXPIRED', 
 
 test('a slow subscriber is cut off with close code 4290 while a healthy one gets everything', async () => {
   const small = await startTestServer({
-    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_BUFFER: 1000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
+    INVENTORY_TUNING: tuningEnv({ SUBSCRIPTION_STALL_MS: 2000, EVENTS_POLL_MS: 100, MAX_QUERY_ALIASES: 100 }),
   });
   try {
     const wh = await createWarehouse(small.gql);
@@ -234,7 +234,7 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
       { registered: oneMoreSubscriber(small) },
     );
     const slow = await subscribe(small.url, small.store.adminKey, BIG, {}, { registered: oneMoreSubscriber(small) });
-    slow.pauseReading(); // the client stops reading: the server's sends back up, then its buffer fills
+    slow.pauseReading(); // the client stops reading: its socket backs up, and 2 s later (SUBSCRIPTION_STALL_MS) it is cut off
     // The paused client cannot see its close yet: watch the server's side (subscribers on the hub).
     const hub = small.gateway.app.events!;
     expect(hub.fanout.subscriberCount).toBe(2);

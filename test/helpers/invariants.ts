@@ -2,7 +2,7 @@
 import type { App } from '../../src/app';
 import { availableOf, stockStatus } from '../../src/modules/stock';
 import { levelSummary, stockTotals } from '../../src/modules/inventory/level.reads';
-import { effectiveReserved, INCOMING_OF } from '../../src/modules/stock';
+import { allowanceSql, effectiveReserved, INCOMING_OF } from '../../src/modules/stock';
 
 export async function checkInvariants(app: App, storeId: string) {
   const q = (sql: string) => app.db.pool.query(sql, [storeId]).then((r) => r.rows);
@@ -12,8 +12,10 @@ export async function checkInvariants(app: App, storeId: string) {
   const reservedLedger =
     await q(`SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.store_id = l.store_id AND m.inventory_level_id = l.id
      WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.reserved <> coalesce(sum(m.reserved_delta), 0)`);
+  // Under DENY onHand ≥ reserved ≥ 0; under a backorder policy onHand − reserved may go down to −allowance.
   const bounds = await q(
-    `SELECT id FROM inventory_levels WHERE store_id = $1 AND NOT (reserved >= 0 AND reserved <= on_hand AND on_hand >= 0)`,
+    `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+      WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
   );
   const reservedVsLines = await q(`SELECT l.id, l.reserved, coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)::int AS active
       FROM inventory_levels l LEFT JOIN reservation_lines rl ON rl.store_id = l.store_id AND rl.inventory_level_id = l.id
@@ -95,7 +97,7 @@ export async function snapshotInvariants(app: App, storeId: string) {
     const levels = await tx.query<L>(
       `SELECT l.id, v.product_id, l.on_hand, ${effectiveReserved()} AS reserved, l.reserved AS stored_reserved, l.safety_stock, l.incoming,
               l.low_stock_threshold AS low, l.critical_threshold AS critical
-         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id WHERE l.store_id = $1`,
+         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id WHERE l.store_id = $1`,
       [storeId],
     );
     // Product totals.

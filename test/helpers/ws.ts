@@ -12,6 +12,8 @@ export interface Sub {
   close(): Promise<void>;
   client: Client;
   closeCode: () => number | null;
+  /** The reason of the server's close frame ('' if none, null while open). */
+  closeReason: () => string | null;
   /** Stops reading from the TCP socket (a client that has stalled) or starts again. */
   pauseReading(): void;
   resumeReading(): void;
@@ -41,6 +43,7 @@ export async function subscribe(
 ): Promise<Sub> {
   const { field, registered } = opts;
   let closeCode: number | null = null;
+  let closeReason: string | null = null;
   let socket: WebSocket | null = null;
   class Tracked extends WebSocket {
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
@@ -63,6 +66,7 @@ export async function subscribe(
       connected: () => connected(),
       closed: (e) => {
         closeCode = (e as { code?: number }).code ?? null;
+        closeReason = String((e as { reason?: unknown }).reason ?? '');
         connected();
       },
     },
@@ -73,6 +77,7 @@ export async function subscribe(
     completed: false,
     client,
     closeCode: () => closeCode,
+    closeReason: () => closeReason,
     pauseReading: () => raw()?.pause(),
     resumeReading: () => raw()?.resume(),
     waitFor(n, timeoutMs = 20_000) {

@@ -19,6 +19,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { MAIN, NODE_FLAGS, ROOT, spawnGateway, type Spawned } from '../helpers/process';
 import { tuningEnv } from '../../src/config/tuning';
+import { allowanceSql, policySql } from '../../src/modules/stock';
 
 export interface SoakOptions {
   durationS: number;
@@ -283,12 +284,22 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       `mutation($i: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $i) { updatedCount userErrors { code } } }`,
       {
         i: {
-          items: all.flatMap((sku) => whs.map((w) => ({ mode: 'SET', sku, warehouseCode: w, quantity: hot.includes(sku) ? 60 : 30 }))),
+          items: all.flatMap((sku) =>
+            whs.map((w) => ({ mode: 'SET', sku, warehouseCode: w, quantity: sku === 'HOT-3' ? 3 : hot.includes(sku) ? 60 : 30 })),
+          ),
           reason: 'RECEIVED',
         },
       },
     );
     if (seed.inventoryBulkUpdate.updatedCount !== all.length * whs.length) throw new Error(`setup: ${JSON.stringify(seed)}`);
+    // HOT-3 sells on backorder (issue 22): reservations, adjustments and sets may take its levels
+    // down to −20 available; the bounds invariant below holds it to that, the oversell one the rest.
+    const hot3 = await gql(`query { variant(sku: "HOT-3") { id } }`, {});
+    const policy = await gql(
+      `mutation($id: ID!, $i: VariantUpdateInput!) { variantUpdate(id: $id, input: $i) { userErrors { code message } } }`,
+      { id: hot3.variant.id, i: { inventoryPolicy: 'CONTINUE', backorderLimit: 20 } },
+    );
+    if (policy.variantUpdate.userErrors.length) throw new Error(`setup: ${JSON.stringify(policy)}`);
     // Subscribers start after the setup's events: wait until they are sequenced.
     for (let i = 0; Number((await db.query(`SELECT count(*) AS n FROM outbox_events`)).rows[0].n) > 0; i++) {
       if (i > 200) throw new Error('setup events were not sequenced within 20 s');
@@ -390,7 +401,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     }
 
     const ops: (() => Promise<unknown>)[] = [
-      () => send('set', { sku: skuPick(), warehouseCode: pick(whs), quantity: 20 + rnd(50), reason: 'CYCLE_COUNT' }),
+      () => {
+        // HOT-3 (CONTINUE, limit 20) is kept scarce so that it sells on backorder.
+        const sku = skuPick();
+        return send('set', { sku, warehouseCode: pick(whs), quantity: sku === 'HOT-3' ? rnd(6) : 20 + rnd(50), reason: 'CYCLE_COUNT' });
+      },
       () => send('adjust', { sku: skuPick(), warehouseCode: pick(whs), delta: pick([-4, -2, -1, 1, 2, 3, 5]), reason: 'CORRECTION' }),
       () => send('adjust', { sku: skuPick(), warehouseCode: pick(whs), delta: pick([-3, -1, 2, 4]), reason: 'SALE' }),
       () => {
@@ -583,14 +598,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     const levels = Number((await q(`SELECT count(*) AS n FROM inventory_levels WHERE store_id = $1`, [storeId]))[0].n);
     check('onHand and reserved = sums of the ledger', ledger.length === 0, `${levels - ledger.length}/${levels} levels agree`);
+    // Under DENY 0 ≤ reserved ≤ onHand; a backorder policy lets onHand − reserved go down to −allowance.
     const bounds = await q(
-      `SELECT id FROM inventory_levels WHERE store_id = $1 AND NOT (on_hand >= 0 AND reserved >= 0 AND reserved <= on_hand)`,
+      `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+        WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
       [storeId],
     );
-    check('0 ≤ reserved ≤ onHand', bounds.length === 0, `${bounds.length} levels out of bounds`);
+    check('0 ≤ reserved ≤ onHand (−allowance under a backorder policy)', bounds.length === 0, `${bounds.length} levels out of bounds`);
     const reservedVsLines = await q(
       `SELECT l.id FROM inventory_levels l
-        WHERE l.store_id = $1 AND l.reserved <> coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at > now()), 0)`,
+        WHERE l.store_id = $1 AND l.reserved <> coalesce((SELECT sum(quantity) FROM reservation_lines rl WHERE rl.store_id = l.store_id AND rl.inventory_level_id = l.id AND rl.status = 'ACTIVE' AND rl.expires_at > now()), 0)`,
       [storeId],
     );
     check(
@@ -598,12 +615,22 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       reservedVsLines.length === 0,
       `${reservedVsLines.length} levels differ`,
     );
+    // Levels under DENY only (a backorder policy allows onHand < reserved on purpose).
     const oversold = await q(
-      `SELECT id FROM stock_movements WHERE store_id = $1 AND (on_hand_after < 0 OR reserved_after > on_hand_after OR reserved_after < 0)`,
+      `SELECT m.id FROM stock_movements m JOIN inventory_levels l ON l.id = m.inventory_level_id AND l.store_id = m.store_id JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+        WHERE m.store_id = $1 AND ${policySql('l', 'v')} = 'DENY'
+          AND (m.on_hand_after < 0 OR m.reserved_after > m.on_hand_after OR m.reserved_after < 0)`,
       [storeId],
     );
     const movements = Number((await q(`SELECT count(*) AS n FROM stock_movements WHERE store_id = $1`, [storeId]))[0].n);
-    check('no oversell: no movement leaves onHand < 0 or reserved > onHand', oversold.length === 0, `${movements} movements checked`);
+    const backorderedMoves = Number(
+      (await q(`SELECT count(*) AS n FROM stock_movements WHERE store_id = $1 AND reserved_after > on_hand_after`, [storeId]))[0].n,
+    );
+    check(
+      'no oversell: no movement leaves onHand < 0 or reserved > onHand',
+      oversold.length === 0,
+      `${movements} movements checked (${backorderedMoves} backordered on HOT-3, allowed by its policy)`,
+    );
     const byKey = new Map<string, number>();
     for (const r of await q<{ k: string; n: string }>(
       `SELECT idempotency_key AS k, count(*) AS n FROM stock_movements WHERE store_id = $1 AND idempotency_key IS NOT NULL GROUP BY 1`,

@@ -14,7 +14,7 @@ function schemaColumns(): { model: string; field: string; column: string }[] {
       if (
         /^[A-Z]/.test(f[2]) &&
         !['String', 'Int', 'BigInt', 'Boolean', 'DateTime', 'Decimal', 'Json', 'Float', 'Bytes'].includes(f[2]) &&
-        !/^(WarehouseType|MovementReason|ReservationStatus|WebhookDeliveryStatus)$/.test(f[2])
+        !/^(WarehouseType|MovementReason|ReservationStatus|WebhookDeliveryStatus|InventoryPolicy)$/.test(f[2])
       )
         continue;
       const map = /@map\("([^"]+)"\)/.exec(f[4]);

@@ -17,7 +17,7 @@ const OWN = [
 const COLUMNS: Record<LevelSource, string[]> = {
   own: OWN,
   variant: [...OWN, 'sku', 'product_id'],
-  corrected: [...OWN, 'sku', 'product_id', 'reserved', 'available', 'status'],
+  corrected: [...OWN, 'sku', 'product_id', 'reserved', 'available', 'status', 'sellable'],
 };
 const SOURCES: LevelSource[] = ['own', 'variant', 'corrected'];
 
@@ -35,6 +35,7 @@ const FILTERS: Record<keyof LevelFilter, LevelFilter> = {
   statuses: { statuses: ['LOW_STOCK'] },
   lowStockOnly: { lowStockOnly: true },
   updatedSince: { updatedSince: new Date(0) },
+  sellable: { sellable: true },
 };
 
 describe('level pages declare the source they read (no SQL text is inspected at run time)', () => {

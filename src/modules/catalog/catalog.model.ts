@@ -5,6 +5,7 @@
 import type { Product, Variant, Warehouse, WarehouseType } from '../../generated/prisma/client';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
 import { validateText, LIMITS } from '../../validation';
+import { policyErrors, type InventoryPolicy } from '../stock';
 import { isCountryCode, isShippingZone, MAX_SERVED } from './ship-to';
 
 export type { WarehouseType };
@@ -41,6 +42,9 @@ export interface VariantInput {
   isDefault?: boolean | null;
   /** Omitted: no price (create) or unchanged (update); null on update: remove the price. */
   price?: Money | null;
+  /** Backorder policy (issue 22): set together with backorderLimit (omitted on update: unchanged). */
+  inventoryPolicy?: InventoryPolicy | null;
+  backorderLimit?: number | null;
 }
 
 export interface ProductCreateInput {
@@ -131,6 +135,11 @@ export function moneyOf(v: Pick<VariantRow, 'priceAmount' | 'priceCurrency'>): M
 }
 
 /** Prisma data for a price given in an input: omitted → nothing, null → no price. */
+/** The Prisma data of a policy input: policy and limit together, or nothing (unchanged). */
+export function policyData(v: { inventoryPolicy?: InventoryPolicy | null; backorderLimit?: number | null }) {
+  return v.inventoryPolicy != null ? { inventoryPolicy: v.inventoryPolicy, backorderLimit: v.backorderLimit ?? null } : {};
+}
+
 export function priceData(p: Money | null | undefined) {
   if (p === undefined) return {};
   return p === null ? { priceAmount: null, priceCurrency: null } : { priceAmount: p.amount, priceCurrency: p.currencyCode };
@@ -138,6 +147,7 @@ export function priceData(p: Money | null | undefined) {
 
 export function validateVariant(v: VariantInput, path: (string | number)[]): UserErrorShape[] {
   return [
+    ...policyErrors(v.inventoryPolicy, v.backorderLimit, path),
     ...validatePrice(v.price, [...path, 'price']),
     ...validateText(v.sku, [...path, 'sku'], { max: LIMITS.sku, pattern: LIMITS.skuPattern }),
     ...(v.label != null ? validateText(v.label, [...path, 'label'], { max: LIMITS.name }) : []),

@@ -6,10 +6,12 @@
 import type { PrismaClient } from '../../generated/prisma/client';
 import { ErrorCode, userError } from '../../graphql/errors';
 import { LIMITS, validateText } from '../../validation';
+import { policyErrors } from '../stock';
 import {
   defaultLabel,
   fail,
   ok,
+  policyData,
   priceData,
   takenError,
   uniqueViolation,
@@ -66,6 +68,7 @@ export async function createProduct(prisma: PrismaClient, storeId: string, input
           externalId: v.externalId ?? null,
           isDefault: v.isDefault ?? (i === 0 && !variants.some((x) => x.isDefault)),
           ...priceData(v.price),
+          ...policyData(v),
         }))
       : [{ sku: (input.sku ?? input.externalId)!, label: 'Default', options: [] as object, externalId: null, isDefault: true }];
   try {
@@ -134,6 +137,7 @@ export async function createVariant(
           externalId: input.externalId ?? null,
           isDefault: input.isDefault ?? false,
           ...priceData(input.price),
+          ...policyData(input),
         },
       });
     });
@@ -157,6 +161,7 @@ export async function updateVariant(
     ...(input.externalId != null ? validateText(input.externalId, ['input', 'externalId'], { max: LIMITS.externalId }) : []),
     ...validateOptions(input.options, ['input', 'options']),
     ...validatePrice(input.price, ['input', 'price']),
+    ...policyErrors(input.inventoryPolicy, input.backorderLimit, ['input']),
   ];
   if (errors.length) return fail(...errors);
   const current = id ? await prisma.variant.findFirst({ where: { id, storeId } }) : null;
@@ -177,6 +182,7 @@ export async function updateVariant(
           ...(input.externalId !== undefined ? { externalId: input.externalId } : {}),
           ...(input.isDefault != null ? { isDefault: input.isDefault } : {}),
           ...priceData(input.price),
+          ...policyData(input),
         },
       });
     });

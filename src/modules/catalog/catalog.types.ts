@@ -2,7 +2,26 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime, Decimal } from '../../graphql/scalars';
+import { InventoryPolicy } from '../stock';
 import { SHIPPING_ZONES } from './ship-to';
+
+/** The GraphQL enum InventoryPolicy: the database enum of the generated Prisma client (defined once). */
+export const InventoryPolicyEnum = InventoryPolicy;
+export type InventoryPolicyEnum = InventoryPolicy;
+registerEnumType(InventoryPolicyEnum, {
+  name: 'InventoryPolicy',
+  description: 'What may be sold when a level has nothing available (backorders and preorders).',
+  valuesConfig: {
+    DENY: { description: 'Nothing: available never goes below 0 (the default).' },
+    CONTINUE: {
+      description: 'Backorders: reservations and adjustments may take available down to −backorderLimit (no limit: without bound).',
+    },
+    PREORDER: {
+      description:
+        'Preorders: available may go down to −incoming (announced inbound stock), and never past −backorderLimit when one is set.',
+    },
+  },
+});
 
 export enum WarehouseTypeEnum {
   OWN = 'OWN',
@@ -72,7 +91,7 @@ export class MoneyInput {
 
 @Access({
   read: ['inventory:read'],
-  public: ['id', 'name', 'externalId', 'active', 'variants', 'variantCount', 'totals', 'totalAvailable', 'status', 'hasStock'],
+  public: ['id', 'name', 'externalId', 'active', 'variants', 'variantCount', 'totals', 'totalAvailable', 'status', 'hasStock', 'sellable'],
 })
 @ObjectType({ implements: Node, description: 'A product. Stock is held by its variants.' })
 export class Product extends Node {
@@ -103,6 +122,7 @@ export class Product extends Node {
     'totalAvailable',
     'status',
     'hasStock',
+    'sellable',
   ],
 })
 @ObjectType({ implements: Node, description: 'A sellable variant of a product, identified by its SKU.' })
@@ -115,6 +135,13 @@ export class Variant extends Node {
   externalId!: string | null;
   @Field({ description: "Whether this is the product's default variant." })
   isDefault!: boolean;
+  @Field(() => InventoryPolicyEnum, { description: 'Backorder policy of its levels (a level may override it).' })
+  inventoryPolicy!: InventoryPolicyEnum;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'With CONTINUE or PREORDER: how far below zero available may go (null: no limit beyond the policy).',
+  })
+  backorderLimit!: number | null;
   @Field(() => DateTime, { description: 'When the variant was created.' })
   createdAt!: Date;
   @Field(() => DateTime, { description: 'When the variant was last updated.' })
@@ -166,6 +193,10 @@ export class VariantInput {
   isDefault?: boolean | null;
   @Field(() => MoneyInput, { nullable: true, description: 'Selling price (seed 002). On update: omitted keeps it, null removes it.' })
   price?: MoneyInput | null;
+  @Field(() => InventoryPolicyEnum, { nullable: true, description: 'Backorder policy; defaults to DENY.' })
+  inventoryPolicy?: InventoryPolicyEnum | null;
+  @Field(() => Int, { nullable: true, description: 'With inventoryPolicy CONTINUE or PREORDER: the backorder limit (≥ 0; omitted: none).' })
+  backorderLimit?: number | null;
 }
 
 @InputType({ description: 'Changes to a variant; omitted fields stay as they are.' })
@@ -182,6 +213,13 @@ export class VariantUpdateInput {
   isDefault?: boolean | null;
   @Field(() => MoneyInput, { nullable: true, description: 'Selling price (seed 002). On update: omitted keeps it, null removes it.' })
   price?: MoneyInput | null;
+  @Field(() => InventoryPolicyEnum, {
+    nullable: true,
+    description: 'New backorder policy; sets backorderLimit with it (omitted there: no limit). Omitted: policy and limit unchanged.',
+  })
+  inventoryPolicy?: InventoryPolicyEnum | null;
+  @Field(() => Int, { nullable: true, description: 'The backorder limit (≥ 0), only together with inventoryPolicy CONTINUE or PREORDER.' })
+  backorderLimit?: number | null;
 }
 
 @InputType({ description: 'A product to create.' })

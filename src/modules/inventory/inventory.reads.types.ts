@@ -40,6 +40,12 @@ export class InventoryLevelFilter {
   lowStockOnly?: boolean | null;
   @Field(() => DateTime, { nullable: true, description: 'Only levels changed at or after this time (incremental sync).' })
   updatedSince?: Date | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Only levels that can (true) or cannot (false) sell one more unit, backorder policies included (see InventoryLevel.sellable).',
+  })
+  sellable?: boolean | null;
 }
 
 @Access({ read: ['inventory:read'], public: ['available'] })

@@ -72,7 +72,10 @@ export class InventoryLevelResolver {
   }
 
   @Authorized('inventory:write')
-  @Mutation(() => InventoryLevelPayload, { description: 'Applies a signed delta to onHand. Never lets available go negative.' })
+  @Mutation(() => InventoryLevelPayload, {
+    description:
+      'Applies a signed delta to onHand. Never lets available go below zero, or below −allowance under a backorder policy (CONTINUE, PREORDER).',
+  })
   async inventoryAdjust(
     @Ctx() ctx: Context,
     @Arg('input', () => InventoryAdjustInput, { description: 'What to adjust.' }) input: InventoryAdjustInput,

@@ -58,6 +58,12 @@ export function failureError(
       ]);
     case 'RESERVED_NEGATIVE':
       return userError(ErrorCode.EXCEEDS_RESERVED, `Only ${cur.reserved} units are reserved`, field);
+    case 'BACKORDER_LIMIT':
+      return userError(
+        ErrorCode.INSUFFICIENT_STOCK,
+        `Backorder limit reached: available may go down to -${r.allowance}; it is ${cur.onHand - cur.reserved - cur.safetyStock} (${cur.onHand} on hand, ${cur.reserved} reserved)`,
+        field,
+      );
     default:
       return c.mode === 'delta' && c.onHandDelta
         ? userError(

@@ -13,6 +13,8 @@ import {
   stockOperation,
   type LevelAddress,
   type LevelChange,
+  policyErrors,
+  type InventoryPolicy,
   type LevelRow,
   type MovementReason,
 } from '../stock';
@@ -54,6 +56,19 @@ export interface LevelUpdateInput extends LevelAddress {
   criticalThreshold?: number | null;
   safetyStock?: number | null;
   incoming?: number | null;
+  inventoryPolicy?: InventoryPolicy | null;
+  backorderLimit?: number | null;
+  inheritInventoryPolicy?: boolean | null;
+}
+
+/** The errors of a level's policy override: a policy (with its limit) or inheritInventoryPolicy, not both. */
+function levelPolicyErrors(input: LevelUpdateInput): UserErrorShape[] {
+  const errors = policyErrors(input.inventoryPolicy, input.backorderLimit, ['input']);
+  if (input.inheritInventoryPolicy && input.inventoryPolicy != null)
+    errors.push(
+      userError(ErrorCode.INVALID_INPUT, 'Give inventoryPolicy or inheritInventoryPolicy, not both', ['input', 'inheritInventoryPolicy']),
+    );
+  return errors;
 }
 
 export class InventoryService {
@@ -161,6 +176,8 @@ export class InventoryService {
           levelId: from.levelId,
           onHandDelta: -input.quantity,
           requireAvailable: true,
+          // Only units on hand move: a backorder policy does not let the source go below zero.
+          allowBackorder: false,
           reason: 'TRANSFER_OUT',
         };
         const inn: LevelChange = { ...base, levelId: to.levelId, onHandDelta: input.quantity, reason: 'TRANSFER_IN' };
@@ -187,6 +204,7 @@ export class InventoryService {
         const v = input[k];
         if (v != null) errors.push(...quantityErrors(v, ['input', k], { allowZero: true }));
       }
+      errors.push(...levelPolicyErrors(input));
       if (errors.length) return fail(...errors);
       const r = await resolveLevel(tx, auth.storeId, input, { create: false, path: ['input'] });
       if ('errors' in r) return fail(...r.errors);
@@ -195,7 +213,7 @@ export class InventoryService {
       if (r.level.readOnly) {
         // A read-only (marketplace-fulfilled) level's stock is managed by the marketplace: only its
         // alert thresholds are ours to set. safetyStock and incoming change what is available here.
-        const refused = (['safetyStock', 'incoming'] as const).filter((k) => input[k] != null);
+        const refused = (['safetyStock', 'incoming', 'inventoryPolicy', 'inheritInventoryPolicy'] as const).filter((k) => input[k] != null);
         if (refused.length) {
           return fail(
             ...refused.map((k) =>
@@ -234,6 +252,8 @@ export class InventoryService {
         criticalThreshold: input.criticalThreshold,
         safetyStock: input.safetyStock,
         recomputeIncoming: input.incoming != null,
+        inventoryPolicy: input.inheritInventoryPolicy ? 'INHERIT' : input.inventoryPolicy,
+        backorderLimit: input.backorderLimit,
       });
     });
   }

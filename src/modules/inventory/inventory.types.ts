@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-gr
 import { Access } from '../../graphql/access';
 import { Node, UserError } from '../../graphql/common.types';
 import { DateTime } from '../../graphql/scalars';
-import { MoneyInput } from '../catalog/graphql';
+import { InventoryPolicyEnum, MoneyInput } from '../catalog/graphql';
 import { MovementReason } from '../stock';
 
 export enum StockStatusEnum {
@@ -78,7 +78,7 @@ registerEnumType(ErrorPolicyEnum, {
   },
 });
 
-@Access({ read: ['inventory:read'], public: ['id', 'available', 'status', 'variant', 'warehouse'] })
+@Access({ read: ['inventory:read'], public: ['id', 'available', 'status', 'sellable', 'variant', 'warehouse'] })
 @ObjectType({ implements: Node, description: 'Stock of one variant in one warehouse.' })
 export class InventoryLevel extends Node {
   @Field(() => Int, { description: 'Physical units in the warehouse.' })
@@ -119,7 +119,9 @@ export class LevelAddressInput {
 
 @InputType({ description: 'Set onHand to an absolute quantity.' })
 export class InventorySetInput extends LevelAddressInput {
-  @Field(() => Int, { description: 'New onHand (0..2147483647); must not be below reserved.' })
+  @Field(() => Int, {
+    description: 'New onHand (0..2147483647); must not be below reserved (under a backorder policy: by at most its allowance).',
+  })
   quantity!: number;
   @Field(() => Int, { nullable: true, description: 'Compare-and-set: apply only if onHand currently equals this.' })
   compareQuantity?: number | null;
@@ -181,6 +183,15 @@ export class InventoryLevelUpdateInput extends LevelAddressInput {
       'incoming is derived from inbound shipments and transfers: use inboundShipmentCreate. Kept for one deprecation cycle.',
   })
   incoming?: number | null;
+  @Field(() => InventoryPolicyEnum, {
+    nullable: true,
+    description: "Override the variant's backorder policy at this level; sets backorderLimit with it (omitted there: no limit).",
+  })
+  inventoryPolicy?: InventoryPolicyEnum | null;
+  @Field(() => Int, { nullable: true, description: 'The backorder limit (≥ 0), only together with inventoryPolicy CONTINUE or PREORDER.' })
+  backorderLimit?: number | null;
+  @Field(() => Boolean, { nullable: true, description: "true: drop this level's override; the variant's policy and limit apply again." })
+  inheritInventoryPolicy?: boolean | null;
 }
 
 @InputType({

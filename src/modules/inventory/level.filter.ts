@@ -14,5 +14,6 @@ export function levelFilterOf(f: InventoryLevelFilter | null | undefined): Level
     statuses: (f.statuses as StockStatus[] | null | undefined) ?? null,
     lowStockOnly: f.lowStockOnly ?? null,
     updatedSince: f.updatedSince ?? null,
+    sellable: f.sellable ?? null,
   };
 }

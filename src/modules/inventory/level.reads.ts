@@ -5,18 +5,19 @@
  */
 import { countByParent, runPage, runPagesByParent, type Page, type PageQuery, type PageRequest, type SortSpec } from '../../db/keyset';
 import type { Tx } from '../../db/tx';
-import { effectiveReserved, levelColumns, type LevelRow, type StockStatus } from '../stock';
+import { allowanceSql, effectiveReserved, levelColumns, type LevelRow, type StockStatus } from '../stock';
 import { columnsOf, rowOf, type ModelKind } from '../../db/columns';
 import type { ProductRow, VariantRow, WarehouseRow } from '../catalog';
 
 /** Every level of store $1 with its effective reserved, available and status, plus sku and product. */
 export const LEVELS_FROM = `(
   SELECT lv0.*, greatest(lv0.on_hand - lv0.reserved - lv0.safety_stock, 0)::int AS available,
-         inventory_stock_status(greatest(lv0.on_hand - lv0.reserved - lv0.safety_stock, 0)::int, lv0.low_stock_threshold, lv0.critical_threshold) AS status
+         inventory_stock_status(greatest(lv0.on_hand - lv0.reserved - lv0.safety_stock, 0)::int, lv0.low_stock_threshold, lv0.critical_threshold) AS status,
+         (lv0.on_hand - lv0.reserved - lv0.safety_stock > -lv0.allowance) AS sellable
     FROM (
       SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.incoming, l.safety_stock, l.low_stock_threshold,
-             l.critical_threshold, l.version, l.updated_at, v.sku, v.product_id,
-             ${effectiveReserved()} AS reserved
+             l.critical_threshold, l.inventory_policy, l.backorder_limit, l.version, l.updated_at, v.sku, v.product_id,
+             ${effectiveReserved()} AS reserved, ${allowanceSql('l', 'v')} AS allowance
         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
        WHERE l.store_id = $1
     ) lv0
@@ -31,7 +32,7 @@ export const LEVEL_SELECT = levelColumns('lv', 'lv.reserved');
  */
 const LEVELS_RAW_FROM = `(
   SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
-         l.critical_threshold, l.version, l.updated_at, v.sku, v.product_id
+         l.critical_threshold, l.inventory_policy, l.backorder_limit, l.version, l.updated_at, v.sku, v.product_id
     FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    WHERE l.store_id = $1
 ) lv`;
@@ -44,7 +45,7 @@ const LEVELS_RAW_FROM = `(
  */
 const LEVELS_OWN_FROM = `(
   SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming, l.safety_stock, l.low_stock_threshold,
-         l.critical_threshold, l.version, l.updated_at
+         l.critical_threshold, l.inventory_policy, l.backorder_limit, l.version, l.updated_at
     FROM inventory_levels l
    WHERE l.store_id = $1
 ) lv`;
@@ -91,6 +92,8 @@ export interface LevelFilter {
   /** Only levels at or below a threshold, or out of stock (status other than IN_STOCK). */
   lowStockOnly?: boolean | null;
   updatedSince?: Date | null;
+  /** Only levels that can (true) or cannot (false) sell one more unit under their backorder policy. */
+  sellable?: boolean | null;
 }
 
 /** The conditions of a filter (over LEVELS_FROM's columns) and the widest source they read. */
@@ -110,6 +113,7 @@ export function levelWhere(storeId: string, f: LevelFilter = {}): { where: strin
   if (f.statuses) add('corrected', (n) => `lv.status = ANY($${n}::text[])`, f.statuses);
   if (f.lowStockOnly) add('corrected', () => `lv.status <> 'IN_STOCK'`);
   if (f.updatedSince) add('own', (n) => `lv.updated_at >= $${n}::timestamptz`, f.updatedSince);
+  if (f.sellable != null) add('corrected', (n) => `lv.sellable = $${n}::bool`, f.sellable);
   return { where, params, needs };
 }
 
@@ -289,6 +293,8 @@ export interface StockTotals {
   totals: Totals;
   /** The best status among the levels (OUT_OF_STOCK when there are none). */
   status: StockStatus;
+  /** Whether any level can sell one more unit (under its backorder policy). */
+  sellable: boolean;
   levelCount: number;
 }
 
@@ -300,7 +306,7 @@ export const BEST_STATUS = `coalesce((ARRAY['OUT_OF_STOCK','CRITICAL','LOW_STOCK
 export async function stockTotals(tx: Tx, storeId: string, by: 'variant' | 'product', keys: readonly string[]): Promise<StockTotals[]> {
   const rows = await tx.query<Record<string, string>>(
     `SELECT lv.${by}_id AS key, sum(lv.on_hand) AS on_hand, sum(lv.reserved) AS reserved, sum(lv.available) AS available,
-            sum(lv.incoming) AS incoming, ${BEST_STATUS} AS status, count(*) AS n
+            sum(lv.incoming) AS incoming, ${BEST_STATUS} AS status, bool_or(lv.sellable) AS sellable, count(*) AS n
        FROM ${LEVELS_FROM} WHERE lv.${by}_id = ANY($2::uuid[]) GROUP BY 1`,
     [storeId, keys],
   );
@@ -316,6 +322,7 @@ export async function stockTotals(tx: Tx, storeId: string, by: 'variant' | 'prod
       totalIncoming: totals.incoming,
       totals,
       status: (r?.status ?? 'OUT_OF_STOCK') as StockStatus,
+      sellable: String(r?.sellable) === 'true',
       levelCount: Number(r?.n ?? 0),
     };
   });

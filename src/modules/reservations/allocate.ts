@@ -76,9 +76,13 @@ export function singleLevel(
  * PRIORITY: each line, in request order, takes from its pool's levels in the order of
  * `candidates` (warehouse priority, then code) as much as each still has, until the line is
  * served. MOST_AVAILABLE: the same, but each line takes first from the level that has the most
- * left (ties in `candidates` order). A line that cannot be served in full is INSUFFICIENT_STOCK
- * (naming what its pool has left); what earlier lines took is not available to later ones.
- * FEWEST_SPLITS: see fewestSplits(); a cart it cannot serve is reported as PRIORITY reports it.
+ * left (ties in `candidates` order). Under both, a line takes the stock on hand in every level of
+ * its pool first, and only then backorders (a level's `backorder` units; MOST_AVAILABLE: the least
+ * backordered level first), so that no line is backordered while another warehouse has the stock.
+ * A line that cannot be served in full is INSUFFICIENT_STOCK (naming what its pool has left, stock
+ * and backorder room); what earlier lines took is not available to later ones.
+ * FEWEST_SPLITS: see fewestSplits(), over stock on hand only; a cart that stock cannot serve
+ * (backorders needed, or not enough at all) is allocated and reported as PRIORITY does.
  */
 export function allocate(
   lines: readonly ReserveLineInput[],
@@ -86,10 +90,13 @@ export function allocate(
   candidates: readonly Candidate[],
   opts: AllocateOptions = {},
 ): { allocations: Allocation[]; errors: UserErrorShape[] } {
-  const remaining = new Map(candidates.map((c) => [c.id, Math.max(0, c.available)]));
+  const stock = new Map(candidates.map((c) => [c.id, Math.max(0, c.available)]));
+  const backorder = new Map(candidates.map((c) => [c.id, Math.max(0, c.backorder ?? 0)]));
+  // Available after the earlier lines' takes (negative once backordered): MOST_AVAILABLE's order.
+  const net = new Map(candidates.map((c) => [c.id, c.available]));
   const pools = lines.map((l, i) => linePool(l, i, candidates, lineVariant[i], opts.shipTo));
   if (opts.strategy === 'FEWEST_SPLITS') {
-    const planned = fewestSplits(lines, pools, remaining);
+    const planned = fewestSplits(lines, pools, stock);
     if (planned) return { allocations: planned, errors: [] };
   }
   const allocations: Allocation[] = [];
@@ -97,17 +104,23 @@ export function allocate(
   lines.forEach((l, i) => {
     const { pool, error } = pools[i];
     if (error) return void errors.push(error);
-    const order = opts.strategy === 'MOST_AVAILABLE' ? [...pool!].sort((a, b) => remaining.get(b.id)! - remaining.get(a.id)!) : pool!;
     let need = l.quantity;
-    const taken: Allocation[] = [];
-    for (const c of order) {
-      if (need === 0) break;
-      const q = Math.min(need, remaining.get(c.id)!);
-      if (q > 0) taken.push({ line: i, levelId: c.id, quantity: q });
-      need -= q;
+    const takes: { from: Map<string, number>; levelId: string; quantity: number }[] = [];
+    for (const from of [stock, backorder]) {
+      // The backorder pass runs only once the line took every unit of stock in its pool: then each
+      // level's available is min(net, 0), and MOST_AVAILABLE backorders the least backordered first.
+      const key = (id: string) => (from === stock ? net.get(id)! : Math.min(net.get(id)!, 0));
+      const order = opts.strategy === 'MOST_AVAILABLE' ? [...pool!].sort((a, b) => key(b.id) - key(a.id)) : pool!;
+      // Each (source, level) is visited once per line, so what it still has is what the map says.
+      for (const c of order) {
+        if (need === 0) break;
+        const q = Math.min(need, from.get(c.id)!);
+        if (q > 0) takes.push({ from, levelId: c.id, quantity: q });
+        need -= q;
+      }
     }
     if (need > 0) {
-      const avail = pool!.reduce((s, c) => s + remaining.get(c.id)!, 0);
+      const avail = pool!.reduce((s, c) => s + stock.get(c.id)! + backorder.get(c.id)!, 0);
       errors.push(
         userError(ErrorCode.INSUFFICIENT_STOCK, `Line ${i}: requested ${l.quantity}, only ${avail} available`, [
           'input',
@@ -118,8 +131,13 @@ export function allocate(
       );
       return;
     }
-    for (const t of taken) remaining.set(t.levelId, remaining.get(t.levelId)! - t.quantity);
-    allocations.push(...taken);
+    const perLine = new Map<string, number>();
+    for (const t of takes) {
+      t.from.set(t.levelId, t.from.get(t.levelId)! - t.quantity);
+      net.set(t.levelId, net.get(t.levelId)! - t.quantity);
+      perLine.set(t.levelId, (perLine.get(t.levelId) ?? 0) + t.quantity);
+    }
+    for (const [levelId, quantity] of perLine) allocations.push({ line: i, levelId, quantity });
   });
   return { allocations, errors };
 }

@@ -66,6 +66,8 @@ export interface LevelOption {
 /** A level option with what it has available now (may be negative: counts as 0). */
 export interface Candidate extends LevelOption {
   available: number;
+  /** Under a CONTINUE or PREORDER policy, how many more units it may sell below zero (default 0). */
+  backorder?: number;
 }
 
 /** How to allocate: the strategy (default PRIORITY) and the destination country, if any. */

@@ -12,6 +12,7 @@ import { decodeId } from '../../graphql/ids';
 import { LIMITS, validateText } from '../../validation';
 import type { AuthInfo } from '../../graphql/scopes';
 import {
+  allowanceSql,
   applyLevelChange,
   columns,
   effectiveReserved,
@@ -175,15 +176,18 @@ async function namedWarehouseErrors(tx: Tx, storeId: string, lines: ReserveLineI
 }
 
 /**
- * The effective availability of every level of the variants, in allocation order (priority, code),
- * each row with the store's default allocation strategy.
+ * The effective availability of every level of the variants, and the units each may still sell
+ * below zero under its backorder policy, in allocation order (priority, code), each row with the
+ * store's default allocation strategy.
  */
 async function candidates(tx: Tx, storeId: string, variantIds: string[]): Promise<(Candidate & { strategy: AllocationStrategy })[]> {
   return tx.query<Candidate & { strategy: AllocationStrategy }>(
     `SELECT l.id, l.variant_id, l.warehouse_id, w.code, w.priority, w.read_only, w.active, w.serves_countries, w.serves_zones,
             (l.on_hand - ${effectiveReserved()} - l.safety_stock)::int AS available,
+            greatest(0, ${allowanceSql('l', 'v')} + least(l.on_hand - ${effectiveReserved()} - l.safety_stock, 0))::int AS backorder,
             (SELECT s.allocation_strategy::text FROM stores s WHERE s.id = $1) AS strategy
        FROM inventory_levels l JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id
+       JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
       WHERE l.store_id = $1 AND l.variant_id = ANY($2::uuid[])
       ORDER BY w.priority, w.code`,
     [storeId, variantIds],

@@ -6,8 +6,10 @@
  *    one EXPIRY movement per reservation, as CHANGE_SQL writes them at a level's first change);
  *  - the changes of one level apply in input order, each against the counters the previous one left
  *    (a recursive CTE: one step per change of a level; all levels advance together), each with its
- *    own guard (OUT_OF_RANGE, BELOW_RESERVED for SET, INSUFFICIENT; a negative ADJUST must keep
- *    available ≥ 0); a refused change writes nothing and the next one sees the counters unchanged;
+ *    own guard (OUT_OF_RANGE, BELOW_RESERVED for SET, INSUFFICIENT / BACKORDER_LIMIT; a negative
+ *    ADJUST must keep available ≥ −allowance of the level's backorder policy, 0 under DENY, and no
+ *    change that lowers onHand may take onHand − reserved below −allowance); a refused change writes
+ *    nothing and the next one sees the counters unchanged;
  *  - each level's row is updated ONCE, with its final counters and `version` advanced by one per
  *    change that the one-by-one path would have counted (so versions match it): one row version per
  *    level per bulk keeps the update HOT (docs/HOT-UPDATES.md);
@@ -19,22 +21,24 @@
  * $7 actor, $8 idempotency key. One row per change that found its level, with `pos` (1-based).
  */
 import { preparedStatement } from '../../db/client';
+import { allowanceSql, policySql } from './policy';
 import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
 /** The columns of a level row that every step carries along (no join back to it later). */
 const LEVEL = `id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at,
-      poss, modes, vals, reasons, notes, n, expired_q, res0`;
+      policy, lim, allow, poss, modes, vals, reasons, notes, n, expired_q, res0`;
 
 /** One step (the k-th change of a level), from the counters it starts from (`cur`). */
 const step = (from: string, src: string, k: string, cur: string) => `SELECT ${LEVEL.split(',')
   .map((c) => `${src}.${c.trim()}`)
   .join(', ')}, (${k})::int AS k, c.cur, x.nxt,
       (CASE
-        WHEN greatest(x.nxt, ${src}.res0) > 2147483647 THEN 'OUT_OF_RANGE'
+        WHEN greatest(x.nxt, ${src}.res0) > 2147483647 OR x.nxt < -2147483647 THEN 'OUT_OF_RANGE'
         WHEN ${src}.res0 < 0 THEN 'RESERVED_NEGATIVE'
-        WHEN ${src}.modes[${k}] = 'set' AND x.nxt < ${src}.res0 THEN 'BELOW_RESERVED'
-        WHEN x.nxt < 0 OR x.nxt < ${src}.res0 THEN 'INSUFFICIENT'
-        WHEN ${src}.modes[${k}] = 'delta' AND ${src}.vals[${k}] < 0 AND x.nxt - ${src}.res0 - ${src}.safety_stock < 0 THEN 'INSUFFICIENT'
+        WHEN x.nxt - ${src}.res0 < -${src}.allow AND x.nxt < c.cur THEN
+          CASE WHEN ${src}.modes[${k}] = 'set' THEN 'BELOW_RESERVED' WHEN ${src}.policy = 'DENY' THEN 'INSUFFICIENT' ELSE 'BACKORDER_LIMIT' END
+        WHEN ${src}.modes[${k}] = 'delta' AND ${src}.vals[${k}] < 0 AND x.nxt - ${src}.res0 - ${src}.safety_stock < -${src}.allow THEN
+          CASE WHEN ${src}.policy = 'DENY' THEN 'INSUFFICIENT' ELSE 'BACKORDER_LIMIT' END
       END)::text AS failure
     FROM ${from}, LATERAL (SELECT (${cur})::int8 AS cur) c,
          LATERAL (SELECT CASE WHEN ${src}.modes[${k}] = 'set' THEN ${src}.vals[${k}] ELSE c.cur + ${src}.vals[${k}] END AS nxt) x`;
@@ -50,9 +54,11 @@ WITH RECURSIVE
 lk AS (
   -- One row per change, its level locked (index lookups; levels in ascending id order).
   SELECT u.pos, u.mode, u.val, u.reason, u.note, l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock,
-         l.incoming, l.low_stock_threshold AS low, l.critical_threshold AS critical, l.version, l.updated_at
+         l.incoming, l.low_stock_threshold AS low, l.critical_threshold AS critical, l.version, l.updated_at,
+         ${policySql('l', 'v')} AS policy, l.inventory_policy::text AS own_policy, l.backorder_limit AS lim, ${allowanceSql('l', 'v')} AS allow
     FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(level_id, mode, val, reason, note, pos)
     JOIN inventory_levels l ON l.store_id = $1::uuid AND l.id = u.level_id
+    JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    ORDER BY l.id, u.pos
      FOR UPDATE OF l
 ),
@@ -70,9 +76,10 @@ base AS (
   SELECT v.*, coalesce(e.q, 0)::int8 AS expired_q, (v.reserved - coalesce(e.q, 0))::int8 AS res0
     FROM (
       SELECT id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at,
-             array_agg(pos ORDER BY pos) AS poss, array_agg(mode ORDER BY pos) AS modes, array_agg(val ORDER BY pos) AS vals,
+             policy, own_policy, lim, allow, array_agg(pos ORDER BY pos) AS poss, array_agg(mode ORDER BY pos) AS modes, array_agg(val ORDER BY pos) AS vals,
              array_agg(reason ORDER BY pos) AS reasons, array_agg(note ORDER BY pos) AS notes, count(*)::int AS n
-        FROM lk GROUP BY id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at
+        FROM lk
+       GROUP BY id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at, policy, own_policy, lim, allow
     ) v LEFT JOIN (SELECT level_id, sum(q)::int8 AS q FROM exp_r GROUP BY level_id) e ON e.level_id = v.id
 ),
 steps AS (
@@ -84,7 +91,8 @@ steps AS (
 st AS (
   SELECT z.*, z.version + sum(z.bump) OVER w AS a_version, sum(z.bump) OVER w > 0 AS touched,
          inventory_stock_status(greatest(z.cur - z.res_before - z.safety_stock, 0)::int, z.low, z.critical) AS status_before,
-         inventory_stock_status(greatest(z.after - z.res0 - z.safety_stock, 0)::int, z.low, z.critical) AS status_after
+         inventory_stock_status(greatest(z.after - z.res0 - z.safety_stock, 0)::int, z.low, z.critical) AS status_after,
+         (z.cur - z.res_before - z.safety_stock > -z.allow) AS sellable_before, (z.after - z.res0 - z.safety_stock > -z.allow) AS sellable_after
     FROM (
       SELECT t.*, t.poss[t.k] AS pos, t.reasons[t.k] AS reason, t.notes[t.k] AS note,
              CASE WHEN t.failure IS NULL THEN t.nxt ELSE t.cur END AS after,
@@ -117,13 +125,15 @@ mvs AS (
              e.n || ' reservation line(s) expired' AS note, 'system:expiry'::text AS actor, NULL::text AS ikey, e.reservation_id AS res_id,
              st.safety_stock, st.incoming, st.low, st.critical,
              NULL::int8 AS exp_q, NULL::int8 AS res_before, NULL::int8 AS res0, NULL::text AS status_before, NULL::text AS status_after,
+             NULL::bool AS sellable_before, NULL::bool AS sellable_after,
              NULL::text AS failure, NULL::int8 AS a_version, NULL::bool AS touched, NULL::timestamptz AS updated_at
         FROM st JOIN exp_r e ON e.level_id = st.id WHERE st.k = 1
       UNION ALL
       SELECT st.pos, 1, NULL, st.changed, st.id, st.store_id, st.variant_id, st.warehouse_id,
              st.reason, st.after - st.cur, 0, st.cur, st.after, st.res0, st.res0, st.note, $7::text, $8::text, NULL,
              st.safety_stock, st.incoming, st.low, st.critical,
-             st.exp_q, st.res_before, st.res0, st.status_before::text, st.status_after::text, st.failure, st.a_version, st.touched, st.updated_at
+             st.exp_q, st.res_before, st.res0, st.status_before::text, st.status_after::text,
+             st.sellable_before, st.sellable_after, st.failure, st.a_version, st.touched, st.updated_at
         FROM st
     ) u ORDER BY u.pos, u.grp, u.rsv
   ) m
@@ -157,8 +167,16 @@ ob AS (
         safety: 'ev.safety_stock',
         incoming: 'ev.incoming',
         status: 'ev.status_before',
+        sellable: 'ev.sellable_before',
       },
-      after: { onHand: 'ev.oha', reserved: 'ev.res0', safety: 'ev.safety_stock', incoming: 'ev.incoming', status: 'ev.status_after' },
+      after: {
+        onHand: 'ev.oha',
+        reserved: 'ev.res0',
+        safety: 'ev.safety_stock',
+        incoming: 'ev.incoming',
+        status: 'ev.status_after',
+        sellable: 'ev.sellable_after',
+      },
     })}
    WHERE t.payload IS NOT NULL
    ORDER BY ev.pos, t.ord
@@ -168,10 +186,10 @@ nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c 
 SELECT ev.pos, ev.id, ev.store_id, ev.variant_id, ev.warehouse_id, ev.failure,
        ev.ohb AS b_on_hand, ev.res0 AS b_reserved, ev.safety_stock AS b_safety,
        ev.oha AS a_on_hand, ev.res0 AS a_reserved, ev.safety_stock AS a_safety, ev.incoming AS a_incoming,
-       ev.low AS a_low, ev.critical AS a_critical,
+       ev.low AS a_low, ev.critical AS a_critical, b.own_policy AS a_policy, b.lim AS a_limit, b.allow,
        ev.a_version AS version, CASE WHEN ev.touched THEN now() ELSE ev.updated_at END AS updated_at,
        CASE WHEN ev.changed THEN ev.mid END AS movement_id, ev.exp_q AS expired_q,
        (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM nt) AS notified
-  FROM ev
+  FROM ev JOIN base b ON b.id = ev.id
  ORDER BY ev.pos`,
 );

@@ -32,6 +32,19 @@ export { applyLevelChange, reserveLines, type ReservedLine, type ReserveLineRequ
 export { LEVEL_WRITES, LEVEL_WRITTEN_COLUMNS } from './sql-parts';
 export { WRITER_STATEMENTS } from './statements';
 export { applyBulkChanges, type BulkChange } from './bulk';
+export {
+  allowanceSql,
+  backorderAllowance,
+  backorderedOf,
+  effectivePolicy,
+  INVENTORY_POLICIES,
+  InventoryPolicy,
+  isSellable,
+  policyErrors,
+  policySql,
+  UNBOUNDED_ALLOWANCE,
+  type PolicySetting,
+} from './policy';
 export { availableOf, bestStatus, inInt32Range, INT32_MAX, stockStatus, type StockStatus } from './availability';
 export {
   effectiveReserved,

@@ -37,7 +37,8 @@ export const levelColumns = (
   reserved: string,
 ) => `${a}.id, ${a}.store_id AS "storeId", ${a}.variant_id AS "variantId", ${a}.warehouse_id AS "warehouseId",
   ${a}.on_hand AS "onHand", ${reserved} AS reserved, ${a}.incoming, ${a}.safety_stock AS "safetyStock",
-  ${a}.low_stock_threshold AS "lowStockThreshold", ${a}.critical_threshold AS "criticalThreshold", ${a}.version, ${a}.updated_at AS "updatedAt"`;
+  ${a}.low_stock_threshold AS "lowStockThreshold", ${a}.critical_threshold AS "criticalThreshold",
+  ${a}.inventory_policy AS "inventoryPolicy", ${a}.backorder_limit AS "backorderLimit", ${a}.version, ${a}.updated_at AS "updatedAt"`;
 
 /** Effective counters: `reserved` without lines that are due but not yet swept. */
 export const LEVEL_COLUMNS = levelColumns('l', effectiveReserved());

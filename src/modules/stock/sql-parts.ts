@@ -10,6 +10,8 @@ export interface CountersSql {
   safety: string;
   incoming: string;
   status: string;
+  /** Whether one more unit can be sold (available above −allowance of the backorder policy). */
+  sellable: string;
 }
 
 /**
@@ -37,7 +39,8 @@ export function levelEvents(e: {
 }): string {
   const counters = (c: CountersSql) =>
     `jsonb_build_object('onHand', ${c.onHand}, 'reserved', ${c.reserved}, 'safetyStock', ${c.safety}, 'incoming', ${c.incoming},
-                      'available', greatest(${c.onHand} - ${c.reserved} - ${c.safety}, 0), 'status', ${c.status})`;
+                      'available', greatest(${c.onHand} - ${c.reserved} - ${c.safety}, 0), 'status', ${c.status},
+                      'backordered', greatest(${c.reserved} + ${c.safety} - ${c.onHand}, 0), 'sellable', ${c.sellable})`;
   const ids = `'levelId', ${e.level}, 'variantId', ${e.variant}, 'warehouseId', ${e.warehouse}`;
   return `LATERAL (VALUES
       (1, 'INVENTORY_UPDATED', CASE WHEN ${e.updated} THEN jsonb_build_object(
@@ -45,11 +48,13 @@ export function levelEvents(e: {
           'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},
           'before', ${counters(e.before)},
           'after', ${counters(e.after)}) END),
-      (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} THEN jsonb_build_object(
+      (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} OR ${e.before.sellable} <> ${e.after.sellable} THEN jsonb_build_object(
           ${ids},
           'previousStatus', ${e.before.status}, 'status', ${e.after.status},
-          'backInStock', ${e.before.status} = 'OUT_OF_STOCK', 'movementId', ${e.movementId},
-          'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0)) END)${
+          'backInStock', ${e.before.status} = 'OUT_OF_STOCK' AND ${e.after.status} <> 'OUT_OF_STOCK', 'movementId', ${e.movementId},
+          'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0),
+          'previousSellable', ${e.before.sellable}, 'sellable', ${e.after.sellable},
+          'backordered', greatest(${e.after.reserved} + ${e.after.safety} - ${e.after.onHand}, 0)) END)${
             e.extra
               ? `,
       (3, ${e.extra.topic}, CASE WHEN ${e.extra.when} AND ${e.extra.topic} IS NOT NULL THEN ${e.extra.payload} || jsonb_build_object(
@@ -77,6 +82,8 @@ export const LEVEL_WRITES = {
     incoming: 'fin.a_incoming',
     low_stock_threshold: 'fin.a_low',
     critical_threshold: 'fin.a_critical',
+    inventory_policy: 'fin.a_policy::"InventoryPolicy"',
+    backorder_limit: 'fin.a_limit',
     version: 'l.version + 1',
     updated_at: 'now()',
   },

@@ -17,14 +17,17 @@ import { preparedStatement } from '../../db/client';
 import { BULK_SQL } from './bulk-statement';
 import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
 import { INCOMING_OF } from './incoming-sql';
+import { allowanceSql } from './policy';
 import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
-/** The writer's statement. Parameters $1–$20. */
+/** The writer's statement. Parameters $1–$23. */
 export const CHANGE_SQL = preparedStatement(
   'stock_writer',
   `
 WITH lk AS (
-  SELECT l.* FROM inventory_levels l WHERE l.id = $1::uuid AND l.store_id = $2::uuid FOR UPDATE
+  SELECT l.*, v.inventory_policy::text AS v_policy, v.backorder_limit AS v_limit, ${allowanceSql('l', 'v')} AS allow0
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+   WHERE l.id = $1::uuid AND l.store_id = $2::uuid FOR UPDATE OF l
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
@@ -47,21 +50,39 @@ calc AS (
          -- incoming is derived: recomputed from the lines by THE definition when they changed ($14).
          CASE WHEN $14::bool THEN ${INCOMING_OF('lk.store_id', 'lk.id')} ELSE lk.incoming::int8 END AS new_incoming,
          coalesce($15::int8, lk.low_stock_threshold) AS new_low,
-         coalesce($16::int8, lk.critical_threshold) AS new_critical
+         coalesce($16::int8, lk.critical_threshold) AS new_critical,
+         CASE WHEN $17::text IS NULL THEN lk.inventory_policy::text WHEN $17::text <> 'INHERIT' THEN $17::text END AS new_policy,
+         CASE WHEN $17::text IS NULL THEN lk.backorder_limit::int8 WHEN $17::text <> 'INHERIT' THEN $18::int8 END AS new_limit
     FROM lk, exp
 ),
-chk AS (
-  SELECT calc.*, CASE
-      WHEN $3 = 'touch' THEN NULL
-      WHEN $7::int8 IS NOT NULL AND calc.on_hand <> $7::int8 THEN 'STALE'
-      WHEN greatest(calc.new_on_hand, calc.new_reserved, calc.new_safety, calc.new_incoming, calc.new_low, calc.new_critical) > 2147483647
-        OR least(calc.new_safety, calc.new_incoming, calc.new_low, calc.new_critical) < 0 THEN 'OUT_OF_RANGE'
-      WHEN calc.new_reserved < 0 THEN 'RESERVED_NEGATIVE'
-      WHEN $3 = 'set' AND calc.new_on_hand < calc.new_reserved THEN 'BELOW_RESERVED'
-      WHEN calc.new_on_hand < 0 OR calc.new_on_hand < calc.new_reserved THEN 'INSUFFICIENT'
-      WHEN $6::bool AND calc.new_on_hand - calc.new_reserved - calc.new_safety < 0 THEN 'INSUFFICIENT'
-      ELSE NULL END AS failure
+-- The guard's allowance: how far below zero available may go under the settings after the change
+-- ($19 false: none, whatever the policy, e.g. for the source of a move: only units on hand move).
+pol0 AS (
+  SELECT calc.*, inventory_backorder_allowance(coalesce(calc.new_policy, calc.v_policy),
+           CASE WHEN calc.new_policy IS NULL THEN calc.v_limit ELSE calc.new_limit END, calc.new_incoming) AS pallow
     FROM calc
+),
+pol AS (
+  SELECT pol0.*, CASE WHEN $19::bool THEN coalesce(pol0.new_policy, pol0.v_policy) ELSE 'DENY' END AS eff_policy,
+         CASE WHEN $19::bool THEN pol0.pallow ELSE 0 END AS allow
+    FROM pol0
+),
+-- The guards (DENY: allow = 0, exactly the rules before backorders). onHand − reserved may not go below
+-- −allow by a change that lowers it (a change that does not lower it, e.g. a COMMIT or a receipt, is
+-- never refused for it); with requireAvailable, available may not go below −allow.
+chk AS (
+  SELECT pol.*, CASE
+      WHEN $3 = 'touch' THEN NULL
+      WHEN $7::int8 IS NOT NULL AND pol.on_hand <> $7::int8 THEN 'STALE'
+      WHEN greatest(pol.new_on_hand, pol.new_reserved, pol.new_safety, pol.new_incoming, pol.new_low, pol.new_critical) > 2147483647
+        OR least(pol.new_safety, pol.new_incoming, pol.new_low, pol.new_critical) < 0 OR pol.new_on_hand < -2147483647 THEN 'OUT_OF_RANGE'
+      WHEN pol.new_reserved < 0 THEN 'RESERVED_NEGATIVE'
+      WHEN pol.new_on_hand - pol.new_reserved < -pol.allow AND pol.new_on_hand - pol.new_reserved < pol.on_hand - pol.res0 THEN
+        CASE WHEN $3 = 'set' THEN 'BELOW_RESERVED' WHEN pol.eff_policy = 'DENY' THEN 'INSUFFICIENT' ELSE 'BACKORDER_LIMIT' END
+      WHEN $6::bool AND pol.new_on_hand - pol.new_reserved - pol.new_safety < -pol.allow THEN
+        CASE WHEN pol.eff_policy = 'DENY' THEN 'INSUFFICIENT' ELSE 'BACKORDER_LIMIT' END
+      ELSE NULL END AS failure
+    FROM pol
 ),
 fin AS (
   SELECT chk.*,
@@ -71,8 +92,12 @@ fin AS (
          CASE WHEN failure IS NULL THEN new_incoming ELSE incoming END::int AS a_incoming,
          CASE WHEN failure IS NULL THEN new_low ELSE low_stock_threshold END::int AS a_low,
          CASE WHEN failure IS NULL THEN new_critical ELSE critical_threshold END::int AS a_critical,
+         CASE WHEN failure IS NULL THEN new_policy ELSE inventory_policy::text END AS a_policy,
+         CASE WHEN failure IS NULL THEN new_limit ELSE backorder_limit END::int AS a_limit,
+         CASE WHEN failure IS NULL THEN pallow ELSE allow0 END AS a_allow,
          (failure IS NULL AND (new_on_hand <> on_hand OR new_reserved <> res0 OR new_safety <> safety_stock
-            OR new_incoming <> incoming OR new_low <> low_stock_threshold OR new_critical <> critical_threshold)) AS changed
+            OR new_incoming <> incoming OR new_low <> low_stock_threshold OR new_critical <> critical_threshold
+            OR new_policy IS DISTINCT FROM inventory_policy::text OR new_limit IS DISTINCT FROM backorder_limit)) AS changed
     FROM chk
 ),
 upd AS (
@@ -103,7 +128,7 @@ mv AS (
   SELECT store_id, id, $8::"MovementReason", a_on_hand - on_hand, a_reserved - res0, on_hand, a_on_hand, res0, a_reserved,
          $9, $10, $11, $12::uuid,
          safety_stock, a_safety, incoming, a_incoming, low_stock_threshold, a_low, critical_threshold, a_critical,
-         $17::uuid, $18::uuid
+         $20::uuid, $21::uuid
     FROM fin, (SELECT count(*) FROM mv_exp) e
    WHERE fin.changed
   RETURNING id
@@ -112,6 +137,8 @@ st AS (
   SELECT fin.*,
     inventory_stock_status(greatest(on_hand - reserved - safety_stock, 0), low_stock_threshold, critical_threshold) AS status_before,
     inventory_stock_status(greatest(a_on_hand - a_reserved - a_safety, 0), a_low, a_critical) AS status_after,
+    (on_hand - reserved - safety_stock > -allow0) AS sellable_before,
+    (a_on_hand - a_reserved - a_safety > -a_allow) AS sellable_after,
     (SELECT id FROM mv) AS movement_id,
     (SELECT max(id) FROM mv_exp) AS expiry_movement_id
   FROM fin
@@ -134,6 +161,7 @@ ob AS (
         safety: 'st.safety_stock',
         incoming: 'st.incoming',
         status: 'st.status_before',
+        sellable: 'st.sellable_before',
       },
       after: {
         onHand: 'st.a_on_hand',
@@ -141,8 +169,9 @@ ob AS (
         safety: 'st.a_safety',
         incoming: 'st.a_incoming',
         status: 'st.status_after',
+        sellable: 'st.sellable_after',
       },
-      extra: { topic: '$19::text', payload: '$20::jsonb', when: 'st.changed' },
+      extra: { topic: '$22::text', payload: '$23::jsonb', when: 'st.changed' },
     })}
    WHERE t.payload IS NOT NULL
   RETURNING id
@@ -150,7 +179,8 @@ ob AS (
 nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)
 SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
        st.on_hand AS b_on_hand, st.res0 AS b_reserved, st.safety_stock AS b_safety,
-       st.a_on_hand, st.a_reserved, st.a_safety, st.a_incoming, st.a_low, st.a_critical,
+       st.a_on_hand, st.a_reserved, st.a_safety, st.a_incoming, st.a_low, st.a_critical, st.a_policy, st.a_limit,
+       st.allow,
        coalesce((SELECT version FROM upd), st.version) AS version,
        coalesce((SELECT updated_at FROM upd), st.updated_at) AS updated_at,
        st.movement_id, st.expired_q,
@@ -160,7 +190,8 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
 
 /**
  * The writer's batched reservation statement (group commit): many one-line reservations, each a
- * `reserved += qty` change (reason RESERVATION, available must stay ≥ 0, lazy expiry not needed),
+ * `reserved += qty` change (reason RESERVATION, available must stay ≥ −allowance of the level's
+ * backorder policy, 0 under DENY; lazy expiry not needed),
  * in ONE statement. $1–$10 are arrays with one element per request (see reserveLines()):
  *  - `req`: a request targets the only active, writable level of its variant (id or sku) in its
  *    warehouse (id or code, when given); `idx` is its position, `level_id` NULL when there is none;
@@ -205,16 +236,17 @@ req AS (
     ) t ON true
 ),
 lk AS (
-  SELECT l.* FROM inventory_levels l
+  SELECT l.*, ${allowanceSql('l', 'v')} AS allow
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    WHERE (l.store_id, l.id) IN (SELECT store_id, level_id FROM req WHERE level_id IS NOT NULL)
      AND NOT EXISTS (SELECT 1 FROM reservation_lines d
                       WHERE d.store_id = l.store_id AND d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())
    ORDER BY l.id
-     FOR UPDATE
+     FOR UPDATE OF l
 ),
 run AS (
   SELECT q.*, lk.variant_id, lk.warehouse_id, lk.on_hand, lk.reserved, lk.safety_stock, lk.incoming,
-         lk.low_stock_threshold AS low, lk.critical_threshold AS critical, lk.version AS lk_version,
+         lk.low_stock_threshold AS low, lk.critical_threshold AS critical, lk.version AS lk_version, lk.allow,
          (lk.reserved + sum(q.qty) OVER (PARTITION BY lk.id ORDER BY q.idx))::int8 AS res_after
     FROM req q JOIN lk ON lk.id = q.level_id AND lk.store_id = q.store_id
    WHERE q.qty > 0
@@ -222,8 +254,10 @@ run AS (
 ok AS (
   SELECT run.*, run.res_after - run.qty AS res_before,
          inventory_stock_status(greatest(run.on_hand - (run.res_after - run.qty) - run.safety_stock, 0)::int, run.low, run.critical) AS status_before,
-         inventory_stock_status(greatest(run.on_hand - run.res_after - run.safety_stock, 0)::int, run.low, run.critical) AS status_after
-    FROM run WHERE run.on_hand - run.res_after - run.safety_stock >= 0
+         inventory_stock_status(greatest(run.on_hand - run.res_after - run.safety_stock, 0)::int, run.low, run.critical) AS status_after,
+         (run.on_hand - (run.res_after - run.qty) - run.safety_stock > -run.allow) AS sellable_before,
+         (run.on_hand - run.res_after - run.safety_stock > -run.allow) AS sellable_after
+    FROM run WHERE run.on_hand - run.res_after - run.safety_stock >= -run.allow
 ),
 upd AS (
   UPDATE inventory_levels l SET ${setList(LEVEL_WRITES.batch)}
@@ -260,8 +294,16 @@ ob AS (
         safety: 'e.safety_stock',
         incoming: 'e.incoming',
         status: 'e.status_before',
+        sellable: 'e.sellable_before',
       },
-      after: { onHand: 'e.on_hand', reserved: 'e.res_after', safety: 'e.safety_stock', incoming: 'e.incoming', status: 'e.status_after' },
+      after: {
+        onHand: 'e.on_hand',
+        reserved: 'e.res_after',
+        safety: 'e.safety_stock',
+        incoming: 'e.incoming',
+        status: 'e.status_after',
+        sellable: 'e.sellable_after',
+      },
     })}
    WHERE t.payload IS NOT NULL
    ORDER BY e.level_id, e.idx, t.ord

@@ -55,6 +55,8 @@ export function shipFromSource(
     mode: 'delta',
     onHandDelta: -b.quantity,
     requireAvailable: true,
+    // Only units on hand are shipped: a backorder policy does not let the source go below zero.
+    allowBackorder: false,
     reason: 'TRANSFER_OUT',
     note: b.note,
     actor: b.actor,

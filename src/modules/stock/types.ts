@@ -1,4 +1,5 @@
 /** The stock core's shared types: a level as stored, a change to it, and the outcome. */
+import type { InventoryPolicy } from './policy';
 import type { MovementReason } from './reasons';
 
 export interface LevelChange {
@@ -11,8 +12,10 @@ export interface LevelChange {
   /** compare-and-set: fail with STALE unless onHand equals this. */
   compareOnHand?: number | null;
   reservedDelta?: number;
-  /** Reject the change if available (onHand − reserved − safetyStock) would be negative afterwards. */
+  /** Reject the change if available (onHand − reserved − safetyStock) would be below −allowance afterwards. */
   requireAvailable?: boolean;
+  /** false: the level's backorder policy does not apply to this change (allowance 0, as DENY). Default true. */
+  allowBackorder?: boolean;
   /** Settings changed in the same statement (inventoryLevelUpdate). */
   safetyStock?: number | null;
   /**
@@ -22,6 +25,9 @@ export interface LevelChange {
   recomputeIncoming?: boolean;
   lowStockThreshold?: number | null;
   criticalThreshold?: number | null;
+  /** The level's policy override, set in the same statement: a policy (with backorderLimit, null = no limit) or 'INHERIT' (clear it). */
+  inventoryPolicy?: InventoryPolicy | 'INHERIT' | null;
+  backorderLimit?: number | null;
   reason: MovementReason;
   note?: string | null;
   actor?: string | null;
@@ -37,7 +43,8 @@ export interface LevelChange {
 /** The topics of the events of inbound shipments and transfers (beside INVENTORY_UPDATED). */
 export type StockEventTopic = 'INBOUND_RECEIVED' | 'TRANSFER_SHIPPED' | 'TRANSFER_RECEIVED';
 
-export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT';
+/** BACKORDER_LIMIT: as INSUFFICIENT, under a CONTINUE or PREORDER policy (its allowance is used up). */
+export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT' | 'BACKORDER_LIMIT';
 
 /** A level row as stored (counters after the statement). */
 export interface LevelRow {
@@ -51,6 +58,9 @@ export interface LevelRow {
   safetyStock: number;
   lowStockThreshold: number;
   criticalThreshold: number;
+  /** The level's own policy override (null: the variant's policy applies). */
+  inventoryPolicy: InventoryPolicy | null;
+  backorderLimit: number | null;
   version: number;
   updatedAt: string;
 }
@@ -62,4 +72,6 @@ export interface ChangeResult {
   level: LevelRow;
   movementId: number | null;
   expiredQuantity: number;
+  /** How far below zero available may go under the level's effective policy (the guard's figure). */
+  allowance: number;
 }

@@ -10,6 +10,7 @@
 import { onCommit, type Tx } from '../../db/tx';
 import { observeStockChange } from '../../observability/metrics';
 import { LINE_FIELDS, pick, RES_FIELDS, type ReservationLineRow, type ReservationRow } from './reservation-rows';
+import type { InventoryPolicy } from './policy';
 import { CHANGE_SQL, RESERVE_BATCH_SQL } from './statements';
 import type { ChangeFailure, ChangeResult, LevelChange } from './types';
 
@@ -28,6 +29,9 @@ export interface Row {
   a_incoming: number;
   a_low: number;
   a_critical: number;
+  a_policy: InventoryPolicy | null;
+  a_limit: number | null;
+  allow: string | number;
   version: number;
   updated_at: Date;
   movement_id: number | null;
@@ -53,6 +57,9 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
     c.recomputeIncoming ?? false,
     c.lowStockThreshold ?? null,
     c.criticalThreshold ?? null,
+    c.inventoryPolicy ?? null,
+    c.inventoryPolicy != null && c.inventoryPolicy !== 'INHERIT' ? (c.backorderLimit ?? null) : null,
+    c.allowBackorder ?? true,
     c.inboundShipmentId ?? null,
     c.transferId ?? null,
     c.event?.topic ?? null,
@@ -79,11 +86,14 @@ export function changeResult(r: Row): ChangeResult {
       safetyStock: r.a_safety,
       lowStockThreshold: r.a_low,
       criticalThreshold: r.a_critical,
+      inventoryPolicy: r.a_policy,
+      backorderLimit: r.a_limit,
       version: r.version,
       updatedAt: new Date(r.updated_at).toISOString(),
     },
     movementId: r.movement_id === null ? null : Number(r.movement_id),
     expiredQuantity: Number(r.expired_q),
+    allowance: Number(r.allow),
   };
 }
 

@@ -27,8 +27,21 @@ export interface EventView {
   [k: string]: unknown;
 }
 
+/** Events written before backorders (migration 20261201400000) lack backordered and sellable: derived here. */
+function withBackorder(s: unknown, statusKey = 'status'): Record<string, unknown> | undefined {
+  if (s == null || typeof s !== 'object') return undefined;
+  const o = s as Record<string, unknown>;
+  return { ...o, backordered: o.backordered ?? 0, sellable: o.sellable ?? o[statusKey] !== 'OUT_OF_STOCK' };
+}
+
 function view(e: OutboxEvent): EventView {
-  const p = e.payload as Record<string, unknown>;
+  const raw = e.payload as Record<string, unknown>;
+  const p: Record<string, unknown> =
+    e.topic === 'STOCK_STATUS_CHANGED'
+      ? { ...withBackorder(raw), previousSellable: raw.previousSellable ?? raw.previousStatus !== 'OUT_OF_STOCK' }
+      : e.topic === 'INVENTORY_UPDATED'
+        ? { ...raw, before: withBackorder(raw.before), after: withBackorder(raw.after) }
+        : raw;
   return {
     ...p,
     cursor: String(e.seq),
@@ -54,7 +67,7 @@ export async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter
   };
   try {
     const from = after == null ? null : after === 'oldest' ? 0 : Number(after);
-    const source = await openEventSource(ctx.app, auth.storeId, topic, filter, from, (reason) => ctx.closeSocket?.(4290, reason));
+    const source = await openEventSource(ctx.app, auth.storeId, topic, filter, from);
     // Each event runs with a fresh context (fresh loaders): "inventoryLevel" is the level as it is
     // now, not as first seen (SharedSubscriptions).
     return shareable(source, view);

@@ -1,6 +1,6 @@
 /**
  * Event streams for subscribers: resume from a cursor (the event's sequence) with no gap and no
- * duplicate, then live events, through a bounded buffer.
+ * duplicate, then live events; what the delivery path cannot hold is read back from the outbox.
  */
 import type { App } from '../../app';
 import { poolTx } from '../../db/tx';
@@ -19,7 +19,6 @@ export interface EventFilter {
 export class CursorExpiredError extends Error {}
 /** The cursor names an event that was never sequenced (beyond the newest one). */
 export class CursorAheadError extends Error {}
-export class SlowConsumerError extends Error {}
 
 /** skus and productIds become variant ids once, at subscribe time; every given condition must hold. */
 async function matcher(app: App, storeId: string, f: EventFilter): Promise<(e: OutboxEvent) => boolean> {
@@ -57,11 +56,16 @@ async function matcher(app: App, storeId: string, f: EventFilter): Promise<(e: O
   };
 }
 
+const PAGE = 500;
+
 /**
  * Events of one topic for one store, for one subscriber. With `after`, every retained event after
- * it comes first, in order; live events follow without gap or duplicate. More than
- * `config.subscriptionBuffer` undelivered events end it with SlowConsumerError (and `onSlow`).
- * Nothing is received before `attach`.
+ * it comes first, in order; live events follow without gap or duplicate. When the sink refuses an
+ * event (its queue or subscription memory is full: the server is behind), live events are dropped
+ * for this subscriber and read back from the outbox, from the last event it took, once the sink
+ * has drained: memory stays bounded and nobody is cut off for the server's lag. Live events that
+ * arrive while the outbox is read wait (at most `config.subscriptionBuffer` of them; more, and the
+ * outbox is read once more). Nothing is received before `attach`.
  */
 export class EventSource implements EventFeed {
   constructor(
@@ -69,77 +73,94 @@ export class EventSource implements EventFeed {
     readonly storeId: string,
     private readonly wanted: (e: OutboxEvent) => boolean,
     private readonly after: number | null,
-    private readonly onSlow: (reason: string) => void,
   ) {}
 
-  /** Starts pushing events to `sink`; returns the function that stops it. */
-  attach(sink: EventSink): () => void {
-    const { app, storeId, wanted, after } = this;
-    const hub = app.events!;
-    const limit = app.config.subscriptionBuffer;
+  /** Starts pushing events to `sink`; returns the function that stops it and the cursor it starts after. */
+  attach(sink: EventSink): { stop: () => void; after: number } {
+    const { app, storeId, wanted } = this;
+    const [hub, limit, tx] = [app.events!, app.config.subscriptionBuffer, poolTx(app.db.pool)];
     let done = false;
-    // Live events wait here while the backlog is replayed.
+    /** The last event the sink took. */
+    let last = this.after ?? hub.lastSeqOf(storeId);
+    const start = last;
+    /** Reading the outbox: live events wait in `early` (or are dropped, `dropped`, and read again). */
+    let behind = false;
+    let dropped = false;
     const early: OutboxEvent[] = [];
-    let replaying = after !== null;
-    let last = after ?? hub.lastSeqOf(storeId);
     const fail = (err: Error) => {
       if (done) return;
-      done = true;
-      early.length = 0;
-      unsubscribe();
-      if (err instanceof SlowConsumerError) this.onSlow(err.message.slice(0, 120));
+      stop();
       sink.fail(err);
     };
-    const slow = () =>
-      fail(
-        new SlowConsumerError(
-          `Subscriber too slow: more than ${limit} events pending; reconnect with "after" set to the last cursor received`,
-        ),
-      );
-    const deliver = (e: OutboxEvent) => {
-      if (e.seq <= last) return; // already delivered from the backlog
+    const deliver = (e: OutboxEvent): boolean => {
+      if (e.seq <= last) return true; // already delivered
+      if (!sink.push(e)) return false;
       last = e.seq;
-      sink.push(e);
+      return true;
     };
-    // Live events from now on; the backlog below covers everything before.
+    const catchUp = () => {
+      behind = true;
+      dropped = false;
+      early.length = 0;
+      void readOutbox().catch((e: Error) => fail(e));
+    };
+    const readOutbox = async () => {
+      let from = last;
+      let backoffMs = 0;
+      for (;;) {
+        await sink.drained();
+        // Refused with nothing queued: subscription memory is at its cap; wait for it to come down.
+        if (backoffMs > 0) await new Promise((r) => setTimeout(r, backoffMs));
+        if (done) return;
+        const page = await eventsAfter(tx, storeId, from, PAGE);
+        if (done) return;
+        let refused = false;
+        const taken = last;
+        for (const e of page) {
+          if (wanted(e) && !deliver(e)) {
+            refused = true;
+            break;
+          }
+          from = e.seq;
+        }
+        backoffMs = refused && last === taken ? Math.min(1000, Math.max(25, backoffMs * 2)) : 0;
+        // Refused: room first, then on from the last event taken.
+        if (refused) from = last;
+        else if (page.length < PAGE && dropped) {
+          dropped = false; // live events were dropped meanwhile: they are in the outbox, read on
+          early.length = 0;
+        } else if (page.length < PAGE) {
+          behind = false;
+          const held = early.splice(0);
+          for (const e of held) if (!deliver(e)) return catchUp();
+          return;
+        }
+      }
+    };
+    // Live events from now on; the backlog covers everything before.
     const unsubscribe: () => void = hub.fanout.subscribe(storeId, (e) => {
       if (done || !wanted(e)) return;
-      if (replaying) {
-        // Cut off at once: stop queueing (memory stays bounded) and close the connection.
-        if (early.length >= limit) slow();
-        else early.push(e);
-      } else if (sink.pending >= limit) slow();
-      else deliver(e);
-    });
-    if (replaying) {
-      const tx = poolTx(app.db.pool);
-      void (async () => {
-        let scanned = after!;
-        for (;;) {
-          const page = await eventsAfter(tx, storeId, scanned, 500);
-          if (done) return;
-          if (page.length) scanned = page[page.length - 1].seq;
-          for (const e of page) if (wanted(e)) deliver(e);
-          if (page.length < 500) break;
-          await sink.drained();
-          if (done) return;
-        }
-        replaying = false;
-        for (const e of early) deliver(e);
+      if (!behind) {
+        if (!deliver(e)) catchUp();
+      } else if (early.length < limit) early.push(e);
+      else {
         early.length = 0;
-      })().catch((e: Error) => fail(e));
-    }
-    return () => {
+        dropped = true;
+      }
+    });
+    const stop = () => {
       done = true;
       early.length = 0;
       unsubscribe();
     };
+    if (this.after !== null) catchUp();
+    return { stop, after: start };
   }
 }
 
 /**
  * Opens the event source of one subscription: checks the cursor (CursorExpiredError) and resolves
- * the filter once. `onSlow` is told when the subscriber is cut off (to close its connection).
+ * the filter once.
  */
 export async function openEventSource(
   app: App,
@@ -147,7 +168,6 @@ export async function openEventSource(
   topic: Topic,
   filter: EventFilter,
   after: number | null,
-  onSlow: (reason: string) => void = () => undefined,
 ): Promise<EventSource> {
   if (!app.events) throw new Error('event hub not started');
   if (after !== null) {
@@ -170,5 +190,5 @@ export async function openEventSource(
   // Live events start after the store's position in this process's hub.
   await app.events.track(storeId);
   const matches = await matcher(app, storeId, filter);
-  return new EventSource(app, storeId, (e) => e.topic === topic && matches(e), after, onSlow);
+  return new EventSource(app, storeId, (e) => e.topic === topic && matches(e), after);
 }

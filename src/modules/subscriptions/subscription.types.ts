@@ -18,6 +18,12 @@ export class StockSnapshot {
   available!: number;
   @Field(() => StockStatusEnum, { description: 'Status at that moment.' })
   status!: StockStatusEnum;
+  @Field(() => Int, {
+    description: 'Units below zero available: max(0, reserved + safetyStock − onHand) (backorders; 0 on events before them).',
+  })
+  backordered!: number;
+  @Field({ description: 'Whether one more unit could be sold (see InventoryLevel.sellable).' })
+  sellable!: boolean;
 }
 
 @Access({ read: ['inventory:read'] })
@@ -40,7 +46,7 @@ export class InventoryChangedEvent {
 }
 
 @Access({ read: ['inventory:read'] })
-@ObjectType({ description: 'A level crossed a status boundary (emitted once per actual crossing).' })
+@ObjectType({ description: 'A level crossed a status boundary, or its sellable flipped (emitted once per actual crossing).' })
 export class StockStatusChangedEvent {
   @Field({ description: 'Position in the store’s event stream: pass it as "after" to resume from here.' })
   cursor!: string;
@@ -54,6 +60,12 @@ export class StockStatusChangedEvent {
   backInStock!: boolean;
   @Field(() => Int, { description: 'Available units now.' })
   available!: number;
+  @Field({ description: 'Whether the level was sellable before (see InventoryLevel.sellable).' })
+  previousSellable!: boolean;
+  @Field({ description: 'Whether the level is sellable now: an event also announces a flip of sellable without a status change.' })
+  sellable!: boolean;
+  @Field(() => Int, { description: 'Units below zero available now (backorders).' })
+  backordered!: number;
 }
 
 @InputType({ description: 'Which levels’ events to receive; all given conditions must hold.' })

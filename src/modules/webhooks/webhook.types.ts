@@ -11,6 +11,7 @@ export enum WebhookTopicEnum {
   STOCK_CRITICAL = 'STOCK_CRITICAL',
   STOCK_OUT = 'STOCK_OUT',
   BACK_IN_STOCK = 'BACK_IN_STOCK',
+  SELLABLE_CHANGED = 'SELLABLE_CHANGED',
   INBOUND_RECEIVED = 'INBOUND_RECEIVED',
   TRANSFER_SHIPPED = 'TRANSFER_SHIPPED',
   TRANSFER_RECEIVED = 'TRANSFER_RECEIVED',
@@ -24,6 +25,9 @@ registerEnumType(WebhookTopicEnum, {
     STOCK_CRITICAL: { description: 'A level became CRITICAL.' },
     STOCK_OUT: { description: 'A level became OUT_OF_STOCK (product.stock_out).' },
     BACK_IN_STOCK: { description: 'A level left OUT_OF_STOCK.' },
+    SELLABLE_CHANGED: {
+      description: 'A level became sellable or stopped being sellable (backorder and preorder policies: see InventoryLevel.sellable).',
+    },
     INBOUND_RECEIVED: { description: 'Units of an inbound shipment line were received (one per line and receipt).' },
     TRANSFER_SHIPPED: { description: 'Units of a transfer line left the source (one per line).' },
     TRANSFER_RECEIVED: { description: 'Units of a transfer line arrived at the destination (one per line and receipt).' },
