@@ -23,15 +23,17 @@ import {
   type ImportProgress,
   type ImportSummary,
 } from '../modules/csv/csv-import.service';
+import { importInboundCsv } from '../modules/csv/inbound-import.service';
 import { MOVEMENT_REASONS, type MovementReason } from '../modules/stock';
 import { LIMITS } from '../validation';
 
 const USAGE = `usage: npm run import -- FILE.csv [--mode set|adjust] [--warehouse CODE] [--dry-run] [--store HANDLE]
-         [--seed TEXT] [--errors FILE] [--reason REASON] [--note TEXT] [--batch-size N] [--concurrency N] [--json] [--quiet]`;
+         [--seed TEXT] [--errors FILE] [--reason REASON] [--note TEXT] [--batch-size N] [--concurrency N] [--json] [--quiet]
+       npm run import -- LINES.csv --inbound [--store HANDLE] [--seed TEXT] [--json]   (inbound shipment lines)`;
 
 const ARGS: ArgSpec = {
   strings: ['mode', 'warehouse', 'store', 'seed', 'errors', 'reason', 'note', 'batch-size', 'concurrency'],
-  booleans: ['dry-run', 'json', 'quiet'],
+  booleans: ['dry-run', 'json', 'quiet', 'inbound'],
   usage: USAGE,
   error: (message) => new CsvImportError(message),
 };
@@ -133,8 +135,35 @@ function options(argv: string[], cwd: string) {
   return { file, flags, bools, filePath, mode, reason, batchSize, concurrency, size };
 }
 
-export async function run({ argv, io, app: open }: CommandContext): Promise<number> {
-  const { file, flags, bools, filePath, mode, reason, batchSize, concurrency, size } = options(argv, io.cwd);
+/** `--inbound`: the file holds inbound shipment lines (docs/CSV.md); each reference becomes one shipment. */
+async function runInbound(ctx: CommandContext, o: ReturnType<typeof options>): Promise<number> {
+  const storeCode = o.flags.store ?? 'demo';
+  const app = await ctx.app();
+  const store = await app.db.prisma.store.findUnique({ where: { code: storeCode } });
+  if (!store) throw new CsvImportError(`store "${storeCode}" does not exist`);
+  const auth: AuthInfo = { keyId: 'cli', storeId: store.id, kind: 'sk', scopes: ['admin'], actor: 'cli:csv-import-inbound' };
+  const seed = o.flags.seed ?? (await fileSeed(o.filePath, { store: storeCode, inbound: true }));
+  const s = await importInboundCsv(app, { auth, input: fs.createReadStream(o.filePath), seed });
+  if (o.bools.has('json')) ctx.io.stdout.write(JSON.stringify({ file: o.file, store: storeCode, ...s }) + '\n');
+  else {
+    const lines = [
+      `Imported inbound lines of ${o.file} into store "${storeCode}" (seed ${seed}):`,
+      `  rows read        ${num(s.rows)}`,
+      `  shipments        ${num(s.shipments)} (created ${num(s.created)}, already created ${num(s.alreadyCreated)}, failed ${num(s.failed)})`,
+      ...s.failures.map(
+        (f) => `  ${f.line != null ? `line ${f.line}` : 'file'}${f.reference ? ` (${f.reference})` : ''}: ${f.code} ${f.message}`,
+      ),
+    ];
+    ctx.io.stdout.write(lines.join('\n') + '\n');
+  }
+  return s.failed > 0 || s.failures.length > 0 ? 2 : 0;
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const { argv, io, app: open } = ctx;
+  const o = options(argv, io.cwd);
+  if (o.bools.has('inbound')) return runInbound(ctx, o);
+  const { file, flags, bools, filePath, mode, reason, batchSize, concurrency, size } = o;
   const storeCode = flags.store ?? 'demo';
   const errorsFile = flags.errors ?? `${file}.errors.csv`;
   const errorsPath = path.resolve(io.cwd, errorsFile);

@@ -16,6 +16,10 @@ export const MODEL_FIELDS = {
   warehouse: Object.values(Prisma.WarehouseScalarFieldEnum),
   stockMovement: Object.values(Prisma.StockMovementScalarFieldEnum),
   reservation: Object.values(Prisma.ReservationScalarFieldEnum),
+  inboundShipment: Object.values(Prisma.InboundShipmentScalarFieldEnum),
+  inboundLine: Object.values(Prisma.InboundLineScalarFieldEnum),
+  inventoryTransfer: Object.values(Prisma.InventoryTransferScalarFieldEnum),
+  transferLine: Object.values(Prisma.TransferLineScalarFieldEnum),
 } as const;
 
 export type ModelKind = keyof typeof MODEL_FIELDS;

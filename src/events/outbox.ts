@@ -16,14 +16,15 @@ import type { Conn, Tx } from '../db/tx';
 export const SEQUENCER_LOCK = 72707370;
 
 /** SQL: the webhook topics of event `e`. */
-const WEBHOOK_TOPICS_SQL = `CASE WHEN e.topic = 'INVENTORY_UPDATED' THEN ARRAY['INVENTORY_UPDATED']
+const WEBHOOK_TOPICS_SQL = `CASE WHEN e.topic IN ('INVENTORY_UPDATED', 'INBOUND_RECEIVED', 'TRANSFER_SHIPPED', 'TRANSFER_RECEIVED') THEN ARRAY[e.topic]
   ELSE array_remove(ARRAY[
     CASE WHEN e.payload->>'previousStatus' IS DISTINCT FROM e.payload->>'status' THEN CASE e.payload->>'status'
       WHEN 'LOW_STOCK' THEN 'STOCK_LOW' WHEN 'CRITICAL' THEN 'STOCK_CRITICAL' WHEN 'OUT_OF_STOCK' THEN 'STOCK_OUT' END END,
     CASE WHEN (e.payload->>'backInStock')::boolean THEN 'BACK_IN_STOCK' END,
     CASE WHEN (e.payload->>'sellable')::boolean IS DISTINCT FROM (e.payload->>'previousSellable')::boolean THEN 'SELLABLE_CHANGED' END], NULL) END`;
 
-export type Topic = 'INVENTORY_UPDATED' | 'STOCK_STATUS_CHANGED';
+/** Event topics: a level's change, a status crossing, and the inbound and transfer events of a change. */
+export type Topic = 'INVENTORY_UPDATED' | 'STOCK_STATUS_CHANGED' | 'INBOUND_RECEIVED' | 'TRANSFER_SHIPPED' | 'TRANSFER_RECEIVED';
 
 export interface OutboxEvent {
   /** The event's number in its store's stream. */

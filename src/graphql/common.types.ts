@@ -75,6 +75,31 @@ registerEnumType(ErrorCode, {
       description:
         'Returned by webhookSubscriptionCreate / Update (a new url, or active: true) when the url’s host is, or resolves to, an address webhooks may not target (loopback, private, link-local, CGNAT, multicast, reserved, cloud metadata, …); nothing was sent to it.',
     },
+    INBOUND_SHIPMENT_NOT_FOUND: { description: 'Returned when no inbound shipment has that id in this store (or it is the manual one).' },
+    INBOUND_LINE_NOT_FOUND: {
+      description: 'Returned when a receipt names a line (or variant and warehouse) that the shipment does not have.',
+    },
+    INBOUND_SHIPMENT_CLOSED: {
+      description: 'Returned by inboundShipmentUpdate / Cancel / Receive when the shipment is already RECEIVED or CANCELLED.',
+    },
+    OVER_RECEIPT: {
+      description: 'Returned when a receipt would receive more than is open on a line and the receipt does not say allowOverReceipt: true.',
+    },
+    QUANTITY_BELOW_RECEIVED: {
+      description: 'Returned by inboundShipmentUpdate when a line’s new quantity is below what was already received on it.',
+    },
+    INCOMING_BELOW_OPEN_INBOUND: {
+      description:
+        'Returned by the deprecated inventoryLevelUpdate(incoming) when the number is below what open inbound shipments and transfers already bring to the level.',
+    },
+    TRANSFER_NOT_FOUND: { description: 'Returned when no transfer has that id in this store.' },
+    TRANSFER_LINE_NOT_FOUND: { description: 'Returned when a receipt or write-off names a variant or line the transfer does not have.' },
+    TRANSFER_CLOSED: {
+      description: 'Returned by inventoryTransferReceive / WriteOff when nothing of the transfer is in transit any more.',
+    },
+    EXCEEDS_IN_TRANSIT: {
+      description: 'Returned when a transfer receipt or write-off names more units than are still in transit on the line.',
+    },
   },
 });
 

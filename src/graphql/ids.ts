@@ -10,7 +10,11 @@ export type NodeType =
   | 'StockMovement'
   | 'Store'
   | 'WebhookSubscription'
-  | 'WebhookDelivery';
+  | 'WebhookDelivery'
+  | 'InboundShipment'
+  | 'InboundShipmentLine'
+  | 'InventoryTransfer'
+  | 'InventoryTransferLine';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A stock movement's id part: its masked id (IdMask in cursor-seal.ts), or the bare number global ids held before. */

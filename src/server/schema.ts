@@ -23,7 +23,14 @@ import { NodeResolver } from '../modules/node/node.resolver';
 import { ReservationReadResolver, StockMovementReservationResolver } from '../modules/reservations/reservation.reads.resolver';
 import { ReservationLineResolver, ReservationResolver } from '../modules/reservations/reservation.resolver';
 import { StoreSettingsResolver } from '../modules/reservations/store-settings.resolver';
+import { InboundShipmentLineResolver, InboundShipmentResolver } from '../modules/inbound/inbound.resolver';
+import {
+  InventoryLevelTransitResolver,
+  InventoryTransferLineResolver,
+  InventoryTransferResolver,
+} from '../modules/inbound/transfer.resolver';
 import { InventoryChangedEventResolver, StockStatusChangedEventResolver } from '../modules/subscriptions/subscription.resolver';
+import { InboundReceivedEventResolver, TransferEventResolver } from '../modules/subscriptions/transit.resolver';
 import { WebhookDeliveryResolver, WebhookSubscriptionResolver } from '../modules/webhooks/webhook.resolver';
 import type { Context } from '../graphql/context';
 import { assertAccessDeclared } from '../graphql/access';
@@ -73,6 +80,13 @@ export const resolvers = [
   WebhookDeliveryResolver,
   ApiKeyResolver,
   StoreSettingsResolver,
+  InboundShipmentResolver,
+  InboundShipmentLineResolver,
+  InventoryTransferResolver,
+  InventoryTransferLineResolver,
+  InventoryLevelTransitResolver,
+  InboundReceivedEventResolver,
+  TransferEventResolver,
 ] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;

@@ -32,6 +32,10 @@ const Q = {
   reserve: `mutation($i: InventoryReserveInput!) { inventoryReserve(input: $i) { reservation { id } userErrors { code } } }`,
   release: `mutation($i: ReservationSettleInput!) { reservationRelease(input: $i) { userErrors { code } } }`,
   commit: `mutation($i: ReservationSettleInput!) { reservationCommit(input: $i) { userErrors { code } } }`,
+  inbound: `mutation($i: InboundShipmentCreateInput!) { inboundShipmentCreate(input: $i) { inboundShipment { id } userErrors { code } } }`,
+  receive: `mutation($i: InboundShipmentReceiveInput!) { inboundShipmentReceive(input: $i) { userErrors { code } } }`,
+  ship: `mutation($i: InventoryTransferShipInput!) { inventoryTransferShip(input: $i) { inventoryTransfer { id } userErrors { code } } }`,
+  arrive: `mutation($i: InventoryTransferReceiveInput!) { inventoryTransferReceive(input: $i) { userErrors { code } } }`,
 };
 
 test('product totals, the summary and the ledger chain hold in every snapshot taken during concurrent writes', async () => {
@@ -55,8 +59,15 @@ test('product totals, the summary and the ledger chain hold in every snapshot ta
       const r = rand();
       if (r < 0.15) await ok(gql(Q.adjust, { i: { sku, warehouseCode: w, delta: rand() < 0.5 ? 3 : -2, reason: 'CORRECTION' } }));
       else if (r < 0.22) await ok(gql(Q.set, { i: { sku, warehouseCode: w, quantity: 10 + Math.floor(rand() * 20) } }));
-      else if (r < 0.3) await ok(gql(Q.move, { i: { sku, fromWarehouseCode: whs[0].code, toWarehouseCode: whs[1].code, quantity: 1 } }));
-      else if (r < 0.4)
+      else if (r < 0.26) await ok(gql(Q.move, { i: { sku, fromWarehouseCode: whs[0].code, toWarehouseCode: whs[1].code, quantity: 1 } }));
+      else if (r < 0.3) {
+        // A transfer in transit, received in part (issue 22).
+        const d = await ok(
+          gql(Q.ship, { i: { fromWarehouseCode: whs[1].code, toWarehouseCode: whs[0].code, lines: [{ sku, quantity: 2 }] } }),
+        );
+        const id = d.inventoryTransferShip.inventoryTransfer?.id;
+        if (id) await ok(gql(Q.arrive, { i: { id, lines: [{ sku, quantity: 1 }] } }));
+      } else if (r < 0.4)
         await ok(
           gql(Q.settings, {
             i: {
@@ -80,7 +91,12 @@ test('product totals, the summary and the ledger chain hold in every snapshot ta
             },
           }),
         );
-      else if (r < 0.75) {
+      else if (r < 0.52) {
+        // An inbound shipment, received in part (issue 22).
+        const d = await ok(gql(Q.inbound, { i: { reference: `PO-${ops}-${rand()}`, lines: [{ sku, warehouseCode: w, quantity: 4 }] } }));
+        const id = d.inboundShipmentCreate.inboundShipment.id;
+        await ok(gql(Q.receive, { i: { id, lines: [{ sku, warehouseCode: w, quantity: 1 + Math.floor(rand() * 4) }] } }));
+      } else if (r < 0.75) {
         const lines =
           rand() < 0.5
             ? [{ sku, quantity: 1 + Math.floor(rand() * 3) }]
@@ -124,10 +140,11 @@ test('product totals, the summary and the ledger chain hold in every snapshot ta
   expect(ops).toBe(240);
   expect(snapshots.length).toBeGreaterThanOrEqual(5);
   for (const s of snapshots)
-    expect({ productTotals: s.productTotals, summary: s.summary, ledgerChain: s.ledgerChain }).toEqual({
+    expect({ productTotals: s.productTotals, summary: s.summary, ledgerChain: s.ledgerChain, incoming: s.incoming }).toEqual({
       productTotals: [],
       summary: [],
       ledgerChain: [],
+      incoming: [],
     });
   expect(snapshots.at(-1)!.movements).toBeGreaterThan(100);
   expect(await checkInvariants(t.gateway.app, store.storeId)).toEqual({

@@ -23,6 +23,10 @@ maybe('20 s soak with faults keeps every invariant', async () => {
   if (failed.length) throw new Error(`soak failed:\n${lines.join('\n')}`);
   expect(report.invariants.length).toBeGreaterThanOrEqual(10);
   expect(report.operations.succeeded).toBeGreaterThan(100);
+  // Issue 22: inbound shipments and transfers are part of the mix, and their invariants are checked.
+  for (const op of ['inbound', 'inboundReceive', 'transfer', 'transferReceive'])
+    expect(report.operations.byOp[op]?.ok ?? 0).toBeGreaterThan(0);
+  expect(report.invariants.map((i) => i.name).join('\n')).toMatch(/incoming = open inbound lines[\s\S]*transfers conserve units/);
   expect(new Set(report.faults.map((f) => f.kind))).toEqual(new Set(['terminate-backends', 'sigkill-restart', 'drop-websockets']));
   expect(report.skipped.join(' ')).toMatch(/pg-restart/);
   expect(report.requests.retries).toBeGreaterThan(0);

@@ -782,9 +782,24 @@ const TRIGGERS: Partial<Record<ErrorCode, () => Promise<Payload>>> = {
 };
 
 describe('every ErrorCode is returned by some request (each case on its own data, in any order)', () => {
-  const elsewhere = ['WEBHOOK_NOT_FOUND', 'WEBHOOK_DELIVERY_NOT_FOUND', 'WEBHOOK_URL_FORBIDDEN'];
+  const elsewhere = [
+    'WEBHOOK_NOT_FOUND',
+    'WEBHOOK_DELIVERY_NOT_FOUND',
+    'WEBHOOK_URL_FORBIDDEN',
+    // Inbound shipments and transfers: each triggered in test/e2e/inbound.test.ts.
+    'INBOUND_SHIPMENT_NOT_FOUND',
+    'INBOUND_LINE_NOT_FOUND',
+    'INBOUND_SHIPMENT_CLOSED',
+    'OVER_RECEIPT',
+    'QUANTITY_BELOW_RECEIVED',
+    'INCOMING_BELOW_OPEN_INBOUND',
+    'TRANSFER_NOT_FOUND',
+    'TRANSFER_LINE_NOT_FOUND',
+    'TRANSFER_CLOSED',
+    'EXCEEDS_IN_TRANSIT',
+  ];
 
-  test('every code has a case here or is covered in test/e2e/webhooks*.test.ts', () => {
+  test('every code has a case here or is covered in test/e2e/webhooks*.test.ts or inbound.test.ts', () => {
     expect([...Object.keys(TRIGGERS), ...elsewhere].sort()).toEqual(Object.values(ErrorCode).sort());
   });
 

@@ -2,7 +2,7 @@
 import type { App } from '../../src/app';
 import { availableOf, stockStatus } from '../../src/modules/stock';
 import { levelSummary, stockTotals } from '../../src/modules/inventory/level.reads';
-import { allowanceSql, effectiveReserved } from '../../src/modules/stock';
+import { allowanceSql, effectiveReserved, INCOMING_OF } from '../../src/modules/stock';
 
 export async function checkInvariants(app: App, storeId: string) {
   const q = (sql: string) => app.db.pool.query(sql, [storeId]).then((r) => r.rows);
@@ -24,6 +24,37 @@ export async function checkInvariants(app: App, storeId: string) {
      WHERE store_id = $1 AND idempotency_key IS NOT NULL AND reason IN ('SALE','CORRECTION','RECEIVED','CYCLE_COUNT','DAMAGED')
      GROUP BY 1, 2, 3 HAVING count(*) > 1`);
   return { ledger, reservedLedger, bounds, reservedVsLines, dupKeys };
+}
+
+/**
+ * Issue 22: incoming is derived. Every level's stored incoming equals open inbound lines plus units
+ * in transit to it (the stock core's one definition, INCOMING_OF, and an independent sum here), the
+ * ledger's last incoming_after equals it, and every transfer line conserves its units.
+ */
+export async function incomingInvariants(app: App, storeId: string) {
+  const q = (sql: string) => app.db.pool.query(sql, [storeId]).then((r) => r.rows);
+  const incoming = await q(`SELECT l.id, l.incoming, ${INCOMING_OF('l.store_id', 'l.id')}::int AS derived,
+        (coalesce((SELECT sum(greatest(il.quantity - il.received_quantity - il.cancelled_quantity, 0)) FROM inbound_lines il WHERE il.inventory_level_id = l.id), 0)
+       + coalesce((SELECT sum(tl.quantity - tl.received_quantity - tl.lost_quantity) FROM transfer_lines tl WHERE tl.destination_level_id = l.id), 0))::int AS summed
+      FROM inventory_levels l WHERE l.store_id = $1`);
+  const incomingDrift = incoming.filter((r) => r.incoming !== r.derived || r.incoming !== r.summed);
+  const ledgerIncoming = await q(`SELECT l.id, l.incoming, m.incoming_after FROM inventory_levels l
+      JOIN LATERAL (SELECT incoming_after FROM stock_movements m WHERE m.inventory_level_id = l.id ORDER BY m.id DESC LIMIT 1) m ON true
+     WHERE l.store_id = $1 AND m.incoming_after IS DISTINCT FROM l.incoming`);
+  const transferConservation = await q(`SELECT id FROM transfer_lines WHERE store_id = $1
+      AND NOT (received_quantity >= 0 AND lost_quantity >= 0 AND received_quantity + lost_quantity <= quantity)`);
+  return { incomingDrift, ledgerIncoming, transferConservation };
+}
+
+/** Units in the store: onHand everywhere + in transit + written off in transit (constant across transfers). */
+export async function unitsOnHandAndInTransit(app: App, storeId: string, variantIds?: string[]) {
+  const { rows } = await app.db.pool.query(
+    `SELECT (SELECT coalesce(sum(on_hand), 0) FROM inventory_levels WHERE store_id = $1 AND ($2::uuid[] IS NULL OR variant_id = ANY($2)))::int AS on_hand,
+            (SELECT coalesce(sum(quantity - received_quantity - lost_quantity), 0) FROM transfer_lines WHERE store_id = $1 AND ($2::uuid[] IS NULL OR variant_id = ANY($2)))::int AS in_transit,
+            (SELECT coalesce(sum(lost_quantity), 0) FROM transfer_lines WHERE store_id = $1 AND ($2::uuid[] IS NULL OR variant_id = ANY($2)))::int AS lost`,
+    [storeId, variantIds ?? null],
+  );
+  return rows[0] as { on_hand: number; in_transit: number; lost: number };
 }
 
 /**
@@ -136,8 +167,14 @@ export async function snapshotInvariants(app: App, storeId: string) {
         });
       }
     }
+    // Issue 22: incoming is derived; the writer's copy equals the definition in every snapshot.
+    const incoming = await tx.query<{ id: string }>(
+      `SELECT l.id, l.incoming, ${INCOMING_OF('l.store_id', 'l.id')} AS derived FROM inventory_levels l
+        WHERE l.store_id = $1 AND l.incoming <> ${INCOMING_OF('l.store_id', 'l.id')}`,
+      [storeId],
+    );
     await client.query('COMMIT');
-    return { productTotals, summary, ledgerChain, levels: levels.length, movements: moves.length };
+    return { productTotals, summary, ledgerChain, incoming, levels: levels.length, movements: moves.length };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;

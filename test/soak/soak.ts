@@ -165,6 +165,10 @@ const Q = {
   move: `mutation($input: InventoryMoveInput!) { inventoryMove(input: $input) { userErrors { code message } } }`,
   bulk: `mutation($input: InventoryBulkUpdateInput!) { inventoryBulkUpdate(input: $input) { updatedCount failedCount userErrors { code message } } }`,
   extend: `mutation($input: ReservationExtendInput!) { reservationExtend(input: $input) { reservation { id status } userErrors { code message } } }`,
+  inbound: `mutation($input: InboundShipmentCreateInput!) { inboundShipmentCreate(input: $input) { inboundShipment { id lines { id } } userErrors { code message } } }`,
+  inboundReceive: `mutation($input: InboundShipmentReceiveInput!) { inboundShipmentReceive(input: $input) { inboundShipment { id } userErrors { code message } } }`,
+  transfer: `mutation($input: InventoryTransferShipInput!) { inventoryTransferShip(input: $input) { inventoryTransfer { id lines { id } } userErrors { code message } } }`,
+  transferReceive: `mutation($input: InventoryTransferReceiveInput!) { inventoryTransferReceive(input: $input) { inventoryTransfer { id } userErrors { code message } } }`,
 };
 const FIELD: Record<keyof typeof Q, string> = {
   set: 'inventorySet',
@@ -175,6 +179,10 @@ const FIELD: Record<keyof typeof Q, string> = {
   move: 'inventoryMove',
   bulk: 'inventoryBulkUpdate',
   extend: 'reservationExtend',
+  inbound: 'inboundShipmentCreate',
+  inboundReceive: 'inboundShipmentReceive',
+  transfer: 'inventoryTransferShip',
+  transferReceive: 'inventoryTransferReceive',
 };
 
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
@@ -316,6 +324,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     // --- load ----------------------------------------------------------------------------------
     const records: OpRecord[] = [];
     const held: { id: string; lines: { id: string; quantity: number }[] }[] = [];
+    // Issue 22: open inbound shipments and transfers in transit, received in part later.
+    const shipments: { id: string; lines: { id: string }[] }[] = [];
+    const transfers: { id: string; lines: { id: string }[] }[] = [];
     let opCounter = 0;
     const runId = crypto.randomBytes(3).toString('hex');
     const deadline = Date.now() + durationMs;
@@ -387,6 +398,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           rec.outcome = 'ok';
           rec.expectedMovements = expectedMovements(op, input, p, reservation);
           if (op === 'reserve') held.push(p.reservation);
+          if (op === 'inbound') shipments.push(p.inboundShipment);
+          if (op === 'transfer') transfers.push(p.inventoryTransfer);
         }
         return rec;
       }
@@ -442,6 +455,26 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const seen = new Set<string>();
         const unique = items.filter((i) => (seen.has(i.sku + i.warehouseCode) ? false : (seen.add(i.sku + i.warehouseCode), true)));
         return send('bulk', { items: unique, errorPolicy: pick(['REJECT_EVERYTHING', 'REJECT_FAILED_ROWS']), reason: 'CORRECTION' });
+      },
+      () =>
+        send('inbound', {
+          reference: `PO-${runId}-${opCounter + 1}`,
+          lines: [{ sku: skuPick(), warehouseCode: pick(whs), quantity: 2 + rnd(6) }],
+        }),
+      async () => {
+        const sh = shipments.shift();
+        if (!sh) return;
+        // Sometimes more than is open: OVER_RECEIPT, which must write nothing.
+        await send('inboundReceive', { id: sh.id, lines: [{ lineId: sh.lines[0].id, quantity: 1 + rnd(3) }] });
+      },
+      () => {
+        const [from, to] = Math.random() < 0.5 ? whs : [...whs].reverse();
+        return send('transfer', { fromWarehouseCode: from, toWarehouseCode: to, lines: [{ sku: skuPick(), quantity: 1 + rnd(3) }] });
+      },
+      async () => {
+        const tr = transfers.shift();
+        if (!tr) return;
+        await send('transferReceive', { id: tr.id, lines: [{ lineId: tr.lines[0].id, quantity: 1 }] });
       },
     ];
 
@@ -642,6 +675,35 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       [storeId],
     );
     check('no idempotency key applied twice', twice.length + resTwice.length === 0, `${byKey.size} keys in the ledger`);
+    const incomingDrift = await q(
+      `SELECT id FROM inventory_levels WHERE store_id = $1 AND incoming <> inventory_level_incoming(store_id, id)`,
+      [storeId],
+    );
+    const lines = await q<{ s: string; t: string }>(
+      `SELECT (SELECT count(*) FROM inbound_lines WHERE store_id = $1) AS s, (SELECT count(*) FROM transfer_lines WHERE store_id = $1) AS t`,
+      [storeId],
+    );
+    check(
+      'incoming = open inbound lines + units in transit (issue 22)',
+      incomingDrift.length === 0,
+      `${incomingDrift.length} levels differ; ${lines[0].s} inbound lines, ${lines[0].t} transfer lines`,
+    );
+    const transit = await q(
+      `SELECT id FROM transfer_lines WHERE store_id = $1 AND NOT (received_quantity >= 0 AND lost_quantity >= 0 AND received_quantity + lost_quantity <= quantity)`,
+      [storeId],
+    );
+    const moved = await q<{ out: string; inn: string; transit: string }>(
+      `SELECT (SELECT coalesce(-sum(quantity_delta), 0) FROM stock_movements WHERE store_id = $1 AND reason = 'TRANSFER_OUT' AND transfer_id IS NOT NULL) AS out,
+              (SELECT coalesce(sum(quantity_delta), 0) FROM stock_movements WHERE store_id = $1 AND reason = 'TRANSFER_IN' AND transfer_id IS NOT NULL) AS inn,
+              (SELECT coalesce(sum(quantity - received_quantity - lost_quantity), 0) FROM transfer_lines WHERE store_id = $1) AS transit`,
+      [storeId],
+    );
+    const m0 = moved[0];
+    check(
+      'transfers conserve units: shipped = received + in transit (no write-offs in the soak)',
+      transit.length === 0 && Number(m0.out) === Number(m0.inn) + Number(m0.transit),
+      `shipped ${m0.out}, received ${m0.inn}, in transit ${m0.transit}`,
+    );
     const gaps = (
       await q<{
         n: string;
@@ -756,6 +818,12 @@ function expectedMovements(
       return [payload.updatedCount, payload.updatedCount];
     case 'extend':
       return [0, 0]; // a renewal changes no counter: no ledger row
+    case 'inbound': // INBOUND_EXPECTED per line
+    case 'inboundReceive': // RECEIVED per line
+    case 'transferReceive': // TRANSFER_IN per line
+      return [input.lines.length, input.lines.length];
+    case 'transfer': // TRANSFER_OUT at the source + TRANSFER_SHIPPED at the destination, per line
+      return [2 * input.lines.length, 2 * input.lines.length];
     default: {
       // release/commit: one row per line settled; lines that expired meanwhile write none.
       const lines = input.lines ? input.lines.length : (held?.lines.length ?? 0);
@@ -902,7 +970,8 @@ Result: **${r.passed ? 'all invariants passed' : 'FAILED'}** (${r.durationS} s o
 ## What runs
 - Two gateway processes (\`node dist/src/main.js\`) on one fresh PostgreSQL database.
 - ${r.clients} concurrent HTTP clients send a random mix of set, adjust, reserve (TTL 1–3 s or 10 min), release,
-  commit, move and bulk, 60 % on three hot SKUs and the rest over 40 cold ones, in two warehouses.
+  commit, move, bulk, inbound shipments (created, then received in part) and transfers (shipped, then
+  received in part), 60 % on three hot SKUs and the rest over 40 cold ones, in two warehouses.
   Every stock mutation carries an idempotency key; on a network error, a client timeout (10 % of
   requests time out after 20–100 ms, shorter than many operations), HTTP 503, \`UNAVAILABLE\` or
   \`IDEMPOTENCY_KEY_IN_PROGRESS\`, the client retries the same request with the same key.

@@ -1,5 +1,5 @@
 /** The board's GraphQL documents. */
-const LEVEL = `id onHand reserved available status lowStockThreshold criticalThreshold version updatedAt
+const LEVEL = `id onHand reserved available incoming inTransit status lowStockThreshold criticalThreshold version updatedAt
   variant { sku } warehouse { id code name }`;
 
 export const LOAD_LEVELS = `query BoardLevels($after: String) {

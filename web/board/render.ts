@@ -36,6 +36,8 @@ function fillRow(tr: HTMLTableRowElement, l: Level) {
     h('td', { class: 'num', 'data-label': 'On hand' }, String(l.onHand)),
     h('td', { class: 'num', 'data-label': 'Reserved' }, String(l.reserved)),
     h('td', { class: 'num', 'data-label': 'Available', 'data-testid': 'available' }, String(l.available)),
+    h('td', { class: 'num muted', 'data-label': 'Incoming', 'data-testid': 'incoming' }, String(l.incoming)),
+    h('td', { class: 'num muted', 'data-label': 'In transit', 'data-testid': 'in-transit' }, String(l.inTransit)),
     h('td', { class: 'status' }, badge(l.status)),
     h('td', { class: 'muted thresholds', 'data-label': 'Thresholds' }, thresholds(l)),
   );
@@ -91,7 +93,15 @@ function renderWarehouses() {
         ? h(
             'table',
             {},
-            h('thead', {}, h('tr', {}, ...['SKU', 'On hand', 'Reserved', 'Available', 'Status', 'Thresholds'].map((t) => h('th', {}, t)))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ...['SKU', 'On hand', 'Reserved', 'Available', 'Incoming', 'In transit', 'Status', 'Thresholds'].map((t) => h('th', {}, t)),
+              ),
+            ),
             body,
           )
         : h('p', { class: 'muted empty' }, 'No stock here yet.'),

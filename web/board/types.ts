@@ -23,6 +23,10 @@ export interface RawLevel {
   onHand: number;
   reserved: number;
   available: number;
+  /** Open inbound lines + units in transit to this level (derived). */
+  incoming: number;
+  /** The transfer part of incoming. */
+  inTransit: number;
   status: Status;
   lowStockThreshold: number;
   criticalThreshold: number;

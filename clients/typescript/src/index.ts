@@ -45,6 +45,10 @@ export const queries = {
   webhookDeliveries: ops.WebhookDeliveriesDocument,
   currentApiKey: ops.CurrentApiKeyDocument,
   storeSettings: ops.StoreSettingsDocument,
+  inboundShipment: ops.InboundShipmentDocument,
+  inboundShipments: ops.InboundShipmentsDocument,
+  inventoryTransfer: ops.InventoryTransferDocument,
+  inventoryTransfers: ops.InventoryTransfersDocument,
 } as const;
 
 /** Mutation methods: one per root mutation field, named after it, returning its payload. */
@@ -69,12 +73,22 @@ export const mutations = {
   webhookSubscriptionDelete: ops.WebhookSubscriptionDeleteDocument,
   webhookDeliveryRetry: ops.WebhookDeliveryRetryDocument,
   storeSettingsUpdate: ops.StoreSettingsUpdateDocument,
+  inboundShipmentCreate: ops.InboundShipmentCreateDocument,
+  inboundShipmentUpdate: ops.InboundShipmentUpdateDocument,
+  inboundShipmentCancel: ops.InboundShipmentCancelDocument,
+  inboundShipmentReceive: ops.InboundShipmentReceiveDocument,
+  inventoryTransferShip: ops.InventoryTransferShipDocument,
+  inventoryTransferReceive: ops.InventoryTransferReceiveDocument,
+  inventoryTransferWriteOff: ops.InventoryTransferWriteOffDocument,
 } as const;
 
 /** Subscriptions: one per root subscription field. */
 export const subscriptions = {
   inventoryChanged: ops.InventoryChangedDocument,
   stockStatusChanged: ops.StockStatusChangedDocument,
+  inboundReceived: ops.InboundReceivedDocument,
+  transferShipped: ops.TransferShippedDocument,
+  transferReceived: ops.TransferReceivedDocument,
 } as const;
 
 export type ResultOf<D> = D extends TypedDocumentNode<infer R, any> ? R : never;
@@ -103,6 +117,9 @@ type PaginateVariables<K extends ConnectionQuery> = Omit<NonNullable<VariablesOf
 
 export type InventoryChangedEvent = ops.InventoryChangedSubscription['inventoryChanged'];
 export type StockStatusChangedEvent = ops.StockStatusChangedSubscription['stockStatusChanged'];
+export type InboundReceivedEvent = ops.InboundReceivedSubscription['inboundReceived'];
+export type TransferShippedEvent = ops.TransferShippedSubscription['transferShipped'];
+export type TransferReceivedEvent = ops.TransferReceivedSubscription['transferReceived'];
 
 export interface SubscriptionHandlers<E> {
   /** One event. Once it returns, the client resumes after this event's cursor on a reconnect. */
@@ -129,6 +146,15 @@ export interface InventorySubscriptions {
   stockStatusChanged(
     variables: ops.StockStatusChangedSubscriptionVariables,
     handlers: SubscriptionHandlers<StockStatusChangedEvent>,
+  ): Unsubscribe;
+  /** Inbound shipment receipts (one event per line received), in order; resumes like inventoryChanged. */
+  inboundReceived(variables: ops.InboundReceivedSubscriptionVariables, handlers: SubscriptionHandlers<InboundReceivedEvent>): Unsubscribe;
+  /** Transfer lines shipped (on the source level), in order; resumes like inventoryChanged. */
+  transferShipped(variables: ops.TransferShippedSubscriptionVariables, handlers: SubscriptionHandlers<TransferShippedEvent>): Unsubscribe;
+  /** Transfer lines received (on the destination level), in order; resumes like inventoryChanged. */
+  transferReceived(
+    variables: ops.TransferReceivedSubscriptionVariables,
+    handlers: SubscriptionHandlers<TransferReceivedEvent>,
   ): Unsubscribe;
 }
 
@@ -432,6 +458,9 @@ export function createInventoryClient(options: InventoryClientOptions): Inventor
     subscribe: {
       inventoryChanged: (variables, handlers) => resumable('inventoryChanged', variables, handlers),
       stockStatusChanged: (variables, handlers) => resumable('stockStatusChanged', variables, handlers),
+      inboundReceived: (variables, handlers) => resumable('inboundReceived', variables, handlers),
+      transferShipped: (variables, handlers) => resumable('transferShipped', variables, handlers),
+      transferReceived: (variables, handlers) => resumable('transferReceived', variables, handlers),
     },
     ws,
     async dispose() {

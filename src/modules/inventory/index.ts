@@ -19,3 +19,4 @@ export {
 } from './inventory.service';
 export { levelById, movementById, totalsByProductId, totalsByVariantId } from './loaders';
 export { LedgerRollup, resetCheckpoints, rollupOnce, type RollupOutcome } from './ledger-rollup';
+export { failureError, noteErrors, quantityErrors } from './inventory.rules';

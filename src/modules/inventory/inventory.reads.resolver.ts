@@ -46,6 +46,10 @@ const KIND: Record<MovementReason, MovementKindEnum> = {
   COMMIT: MovementKindEnum.COMMIT,
   TRANSFER_IN: MovementKindEnum.TRANSFER,
   TRANSFER_OUT: MovementKindEnum.TRANSFER,
+  INBOUND_EXPECTED: MovementKindEnum.INBOUND,
+  INBOUND_CANCELLED: MovementKindEnum.INBOUND,
+  TRANSFER_SHIPPED: MovementKindEnum.TRANSFER,
+  TRANSFER_LOST: MovementKindEnum.TRANSFER,
 };
 
 @Resolver(() => InventoryLevel)

@@ -93,6 +93,7 @@ export enum MovementKindEnum {
   EXPIRY = 'EXPIRY',
   COMMIT = 'COMMIT',
   TRANSFER = 'TRANSFER',
+  INBOUND = 'INBOUND',
 }
 registerEnumType(MovementKindEnum, {
   name: 'StockMovementKind',
@@ -103,7 +104,8 @@ registerEnumType(MovementKindEnum, {
     RELEASE: { description: 'Held units were released.' },
     EXPIRY: { description: 'Held units expired.' },
     COMMIT: { description: 'Held units were sold and left.' },
-    TRANSFER: { description: 'Units moved between warehouses.' },
+    TRANSFER: { description: 'Units moved between warehouses (instantly, or shipped, received or written off by a transfer).' },
+    INBOUND: { description: 'Expected inbound units announced, changed or cancelled (incoming changed; onHand did not).' },
   },
 });
 

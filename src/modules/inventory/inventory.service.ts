@@ -9,6 +9,7 @@ import type { AuthInfo } from '../../graphql/scopes';
 import {
   lockLevels,
   resolveLevel,
+  setManualIncoming,
   stockOperation,
   type LevelAddress,
   type LevelChange,
@@ -225,6 +226,21 @@ export class InventoryService {
           );
         }
       }
+      if (input.incoming != null) {
+        // Deprecated: incoming is derived. The number becomes the open quantity of the level's line
+        // in the store's manual inbound shipment (locked level first: see the stock core's inbound.ts).
+        await lockLevels(tx, auth.storeId, [r.level.levelId]);
+        const refused = await setManualIncoming(tx, auth.storeId, r.level.levelId, input.incoming);
+        if (refused) {
+          return fail(
+            userError(
+              ErrorCode.INCOMING_BELOW_OPEN_INBOUND,
+              `incoming cannot be below ${refused.limit}: the units of open inbound shipments and transfers to this level`,
+              ['input', 'incoming'],
+            ),
+          );
+        }
+      }
       return changeLevel(tx, {
         storeId: auth.storeId,
         levelId: r.level.levelId,
@@ -235,7 +251,7 @@ export class InventoryService {
         lowStockThreshold: input.lowStockThreshold,
         criticalThreshold: input.criticalThreshold,
         safetyStock: input.safetyStock,
-        incoming: input.incoming,
+        recomputeIncoming: input.incoming != null,
         inventoryPolicy: input.inheritInventoryPolicy ? 'INHERIT' : input.inventoryPolicy,
         backorderLimit: input.backorderLimit,
       });

@@ -29,7 +29,7 @@ registerEnumType(MovementReasonEnum, {
   name: 'MovementReason',
   description: 'Why stock moved; recorded on every ledger entry.',
   valuesConfig: {
-    RECEIVED: { description: 'Goods received (e.g. a purchase order).' },
+    RECEIVED: { description: 'Goods received (e.g. a purchase order; inboundShipmentReceive names its shipment).' },
     CYCLE_COUNT: { description: 'A physical count replaced the quantity.' },
     CORRECTION: { description: 'A manual correction.' },
     DAMAGED: { description: 'Units written off as damaged.' },
@@ -40,8 +40,14 @@ registerEnumType(MovementReasonEnum, {
     RELEASE: { description: 'A reservation released its units.' },
     EXPIRY: { description: 'A reservation expired and its units came back.' },
     COMMIT: { description: 'A reservation was fulfilled: units left the warehouse.' },
-    TRANSFER_IN: { description: 'Units moved in from another warehouse.' },
-    TRANSFER_OUT: { description: 'Units moved out to another warehouse.' },
+    TRANSFER_IN: { description: 'Units moved in from another warehouse (inventoryMove, or a transfer received).' },
+    TRANSFER_OUT: { description: 'Units moved out to another warehouse (inventoryMove, or a transfer shipped).' },
+    INBOUND_EXPECTED: {
+      description: 'Expected inbound units announced or changed by an inbound shipment: incoming changed, onHand did not.',
+    },
+    INBOUND_CANCELLED: { description: 'Expected inbound units withdrawn (inboundShipmentCancel): incoming fell.' },
+    TRANSFER_SHIPPED: { description: 'Units of a transfer shipped to this warehouse: in transit, counted in incoming until received.' },
+    TRANSFER_LOST: { description: 'Units of a transfer written off in transit (inventoryTransferWriteOff): incoming fell.' },
     OTHER: {
       description:
         'Anything else; also every change of safetyStock, incoming or thresholds (inventoryLevelUpdate), recorded with settingsBefore and settingsAfter.',
@@ -79,7 +85,9 @@ export class InventoryLevel extends Node {
   onHand!: number;
   @Field(() => Int, { description: 'Units held by active, unexpired reservations.' })
   reserved!: number;
-  @Field(() => Int, { description: 'Units on their way (e.g. open purchase orders); informational.' })
+  @Field(() => Int, {
+    description: 'Units on their way: open inbound shipment lines plus units of transfers in transit to this warehouse (derived).',
+  })
   incoming!: number;
   @Field(() => Int, { description: 'Units kept back from sale.' })
   safetyStock!: number;
@@ -167,7 +175,13 @@ export class InventoryLevelUpdateInput extends LevelAddressInput {
   criticalThreshold?: number | null;
   @Field(() => Int, { nullable: true, description: 'Units kept back from sale.' })
   safetyStock?: number | null;
-  @Field(() => Int, { nullable: true, description: 'Units on their way.' })
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Units on their way. Deprecated: incoming is derived from open inbound shipments and transfers; this number is recorded as the level’s line of the store’s manual inbound shipment (refused below what open shipments and transfers bring: INCOMING_BELOW_OPEN_INBOUND).',
+    deprecationReason:
+      'incoming is derived from inbound shipments and transfers: use inboundShipmentCreate. Kept for one deprecation cycle.',
+  })
   incoming?: number | null;
   @Field(() => InventoryPolicyEnum, {
     nullable: true,

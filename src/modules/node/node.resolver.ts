@@ -10,6 +10,7 @@ import { badInput } from '../../graphql/errors';
 import { levelById, movementById } from '../inventory';
 import { lineById, reservationById } from '../reservations';
 import { productById, variantById, warehouseById } from '../catalog';
+import { shipmentById, transferById } from '../inbound';
 
 const MAX_NODES = 250;
 
@@ -36,6 +37,10 @@ async function load(ctx: Context, info: GraphQLResolveInfo, gid: string): Promis
         const id = /^\d+$/.test(g.id) ? g.id : cursorSealer(ctx.app.db).movementIds.open(g.id);
         return id === null ? null : movementById(ctx).load(id);
       }
+      case 'InboundShipment':
+        return shipmentById(ctx).load(g.id);
+      case 'InventoryTransfer':
+        return transferById(ctx).load(g.id);
       default:
         return null;
     }

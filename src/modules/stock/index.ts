@@ -9,7 +9,25 @@
  *  - reservation rows (the mapping the reads and the batched statement share).
  */
 export { MOVEMENT_REASONS, MovementReason } from './reasons';
-export type { ChangeFailure, ChangeResult, LevelChange, LevelRow } from './types';
+export type { ChangeFailure, ChangeResult, LevelChange, LevelRow, StockEventTopic } from './types';
+export { INCOMING_OF, levelIncoming } from './incoming-sql';
+export {
+  cancelInboundLine,
+  receiveInboundLine,
+  setInboundLine,
+  setManualIncoming,
+  type InboundChangeBase,
+  type InboundOutcome,
+  type LineRefusal,
+} from './inbound';
+export {
+  insertTransferLines,
+  receiveTransferLine,
+  shipFromSource,
+  shipToDestination,
+  writeOffTransferLine,
+  type TransferLineShip,
+} from './transfer';
 export { applyLevelChange, reserveLines, type ReservedLine, type ReserveLineRequest } from './writer';
 export { LEVEL_WRITES, LEVEL_WRITTEN_COLUMNS } from './sql-parts';
 export { WRITER_STATEMENTS } from './statements';

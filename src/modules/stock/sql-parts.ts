@@ -30,6 +30,12 @@ export function levelEvents(e: {
   actor: string;
   before: CountersSql;
   after: CountersSql;
+  /**
+   * A third event of the change (INBOUND_RECEIVED, TRANSFER_SHIPPED, TRANSFER_RECEIVED): its topic
+   * and the caller's payload, completed with the level's ids and the movement id, when `when` holds
+   * and the topic is not NULL.
+   */
+  extra?: { topic: string; payload: string; when: string };
 }): string {
   const counters = (c: CountersSql) =>
     `jsonb_build_object('onHand', ${c.onHand}, 'reserved', ${c.reserved}, 'safetyStock', ${c.safety}, 'incoming', ${c.incoming},
@@ -48,7 +54,15 @@ export function levelEvents(e: {
           'backInStock', ${e.before.status} = 'OUT_OF_STOCK' AND ${e.after.status} <> 'OUT_OF_STOCK', 'movementId', ${e.movementId},
           'available', greatest(${e.after.onHand} - ${e.after.reserved} - ${e.after.safety}, 0),
           'previousSellable', ${e.before.sellable}, 'sellable', ${e.after.sellable},
-          'backordered', greatest(${e.after.reserved} + ${e.after.safety} - ${e.after.onHand}, 0)) END)
+          'backordered', greatest(${e.after.reserved} + ${e.after.safety} - ${e.after.onHand}, 0)) END)${
+            e.extra
+              ? `,
+      (3, ${e.extra.topic}, CASE WHEN ${e.extra.when} AND ${e.extra.topic} IS NOT NULL THEN ${e.extra.payload} || jsonb_build_object(
+          ${ids}, 'movementId', ${e.movementId}, 'actor', ${e.actor},
+          'incomingBefore', ${e.before.incoming}, 'incomingAfter', ${e.after.incoming},
+          'onHandBefore', ${e.before.onHand}, 'onHandAfter', ${e.after.onHand}) END)`
+              : ''
+          }
     ) AS t(ord, topic, payload)`;
 }
 

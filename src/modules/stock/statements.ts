@@ -16,10 +16,11 @@
 import { preparedStatement } from '../../db/client';
 import { BULK_SQL } from './bulk-statement';
 import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
+import { INCOMING_OF } from './incoming-sql';
 import { allowanceSql } from './policy';
 import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
-/** The writer's statement. Parameters $1–$19. */
+/** The writer's statement. Parameters $1–$23. */
 export const CHANGE_SQL = preparedStatement(
   'stock_writer',
   `
@@ -46,7 +47,8 @@ calc AS (
          CASE WHEN $3 = 'set' THEN $4::int8 WHEN $3 = 'delta' THEN lk.on_hand + $4::int8 ELSE lk.on_hand::int8 END AS new_on_hand,
          lk.reserved - exp.q + CASE WHEN $3 = 'touch' THEN 0 ELSE $5::int8 END AS new_reserved,
          coalesce($13::int8, lk.safety_stock) AS new_safety,
-         coalesce($14::int8, lk.incoming) AS new_incoming,
+         -- incoming is derived: recomputed from the lines by THE definition when they changed ($14).
+         CASE WHEN $14::bool THEN ${INCOMING_OF('lk.store_id', 'lk.id')} ELSE lk.incoming::int8 END AS new_incoming,
          coalesce($15::int8, lk.low_stock_threshold) AS new_low,
          coalesce($16::int8, lk.critical_threshold) AS new_critical,
          CASE WHEN $17::text IS NULL THEN lk.inventory_policy::text WHEN $17::text <> 'INHERIT' THEN $17::text END AS new_policy,
@@ -121,10 +123,12 @@ mv AS (
   -- Any change: counters or settings (safetyStock, incoming, thresholds), with before and after.
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
       on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id,
-      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
+      safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after,
+      inbound_shipment_id, transfer_id)
   SELECT store_id, id, $8::"MovementReason", a_on_hand - on_hand, a_reserved - res0, on_hand, a_on_hand, res0, a_reserved,
          $9, $10, $11, $12::uuid,
-         safety_stock, a_safety, incoming, a_incoming, low_stock_threshold, a_low, critical_threshold, a_critical
+         safety_stock, a_safety, incoming, a_incoming, low_stock_threshold, a_low, critical_threshold, a_critical,
+         $20::uuid, $21::uuid
     FROM fin, (SELECT count(*) FROM mv_exp) e
    WHERE fin.changed
   RETURNING id
@@ -167,6 +171,7 @@ ob AS (
         status: 'st.status_after',
         sellable: 'st.sellable_after',
       },
+      extra: { topic: '$22::text', payload: '$23::jsonb', when: 'st.changed' },
     })}
    WHERE t.payload IS NOT NULL
   RETURNING id

@@ -18,7 +18,11 @@ export interface LevelChange {
   allowBackorder?: boolean;
   /** Settings changed in the same statement (inventoryLevelUpdate). */
   safetyStock?: number | null;
-  incoming?: number | null;
+  /**
+   * Recompute incoming from the level's inbound and transfer lines (INCOMING_OF) in this statement:
+   * set when the caller changed them (after locking the level in an earlier statement).
+   */
+  recomputeIncoming?: boolean;
   lowStockThreshold?: number | null;
   criticalThreshold?: number | null;
   /** The level's policy override, set in the same statement: a policy (with backorderLimit, null = no limit) or 'INHERIT' (clear it). */
@@ -29,7 +33,15 @@ export interface LevelChange {
   actor?: string | null;
   idempotencyKey?: string | null;
   reservationId?: string | null;
+  /** The inbound shipment or transfer the movement names. */
+  inboundShipmentId?: string | null;
+  transferId?: string | null;
+  /** A further event of this change (written only when the change is applied). */
+  event?: { topic: StockEventTopic; payload: Record<string, unknown> } | null;
 }
+
+/** The topics of the events of inbound shipments and transfers (beside INVENTORY_UPDATED). */
+export type StockEventTopic = 'INBOUND_RECEIVED' | 'TRANSFER_SHIPPED' | 'TRANSFER_RECEIVED';
 
 /** BACKORDER_LIMIT: as INSUFFICIENT, under a CONTINUE or PREORDER policy (its allowance is used up). */
 export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT' | 'BACKORDER_LIMIT';

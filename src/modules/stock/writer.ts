@@ -54,12 +54,16 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
     c.idempotencyKey ?? null,
     c.reservationId ?? null,
     c.safetyStock ?? null,
-    c.incoming ?? null,
+    c.recomputeIncoming ?? false,
     c.lowStockThreshold ?? null,
     c.criticalThreshold ?? null,
     c.inventoryPolicy ?? null,
     c.inventoryPolicy != null && c.inventoryPolicy !== 'INHERIT' ? (c.backorderLimit ?? null) : null,
     c.allowBackorder ?? true,
+    c.inboundShipmentId ?? null,
+    c.transferId ?? null,
+    c.event?.topic ?? null,
+    c.event ? JSON.stringify(c.event.payload) : null,
   ]);
   if (r && (r.movement_id !== null || Number(r.expired_q) > 0))
     onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));

@@ -18,7 +18,7 @@ import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, S
 import { levelById } from '../inventory';
 import { variantById, warehouseById } from '../catalog';
 
-interface EventView {
+export interface EventView {
   cursor: string;
   occurredAt: Date;
   levelId: string;
@@ -39,7 +39,9 @@ function view(e: OutboxEvent): EventView {
   const p: Record<string, unknown> =
     e.topic === 'STOCK_STATUS_CHANGED'
       ? { ...withBackorder(raw), previousSellable: raw.previousSellable ?? raw.previousStatus !== 'OUT_OF_STOCK' }
-      : { ...raw, before: withBackorder(raw.before), after: withBackorder(raw.after) };
+      : e.topic === 'INVENTORY_UPDATED'
+        ? { ...raw, before: withBackorder(raw.before), after: withBackorder(raw.after) }
+        : raw;
   return {
     ...p,
     cursor: String(e.seq),
@@ -50,7 +52,7 @@ function view(e: OutboxEvent): EventView {
   };
 }
 
-async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null | undefined, after: string | null | undefined) {
+export async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter | null | undefined, after: string | null | undefined) {
   const auth = ctx.auth;
   if (!auth) throw unauthenticated('Send the API key in connection_init: { "Authorization": "Bearer <key>" }');
   if (!hasScope(auth, 'inventory:read')) throw forbidden('inventory:read');

@@ -18,6 +18,9 @@ export const WEBHOOK_TOPICS = [
   'STOCK_OUT',
   'BACK_IN_STOCK',
   'SELLABLE_CHANGED',
+  'INBOUND_RECEIVED',
+  'TRANSFER_SHIPPED',
+  'TRANSFER_RECEIVED',
 ] as const;
 export type WebhookTopic = (typeof WEBHOOK_TOPICS)[number];
 

@@ -12,6 +12,9 @@ export enum WebhookTopicEnum {
   STOCK_OUT = 'STOCK_OUT',
   BACK_IN_STOCK = 'BACK_IN_STOCK',
   SELLABLE_CHANGED = 'SELLABLE_CHANGED',
+  INBOUND_RECEIVED = 'INBOUND_RECEIVED',
+  TRANSFER_SHIPPED = 'TRANSFER_SHIPPED',
+  TRANSFER_RECEIVED = 'TRANSFER_RECEIVED',
 }
 registerEnumType(WebhookTopicEnum, {
   name: 'WebhookTopic',
@@ -25,6 +28,9 @@ registerEnumType(WebhookTopicEnum, {
     SELLABLE_CHANGED: {
       description: 'A level became sellable or stopped being sellable (backorder and preorder policies: see InventoryLevel.sellable).',
     },
+    INBOUND_RECEIVED: { description: 'Units of an inbound shipment line were received (one per line and receipt).' },
+    TRANSFER_SHIPPED: { description: 'Units of a transfer line left the source (one per line).' },
+    TRANSFER_RECEIVED: { description: 'Units of a transfer line arrived at the destination (one per line and receipt).' },
   },
 });
 
