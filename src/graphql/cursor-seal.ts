@@ -15,6 +15,7 @@
 import crypto from 'node:crypto';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
+import { toGlobalId } from './ids';
 
 const VERSION = 1;
 const IV_BYTES = 12;
@@ -254,4 +255,9 @@ export function cursorSealer(db: Database): CursorSealer {
   const s = sealers.get(db);
   if (!s) throw new Error('the cursor key was not loaded (loadCursorKey at startup)');
   return s;
+}
+
+/** A stock movement's global id: its id masked with the database's key (IdMask), so it says nothing about other stores. */
+export function movementGlobalId(db: Database, id: string | number | bigint): string {
+  return toGlobalId('StockMovement', cursorSealer(db).movementIds.seal(id));
 }

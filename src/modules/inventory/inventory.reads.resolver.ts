@@ -1,5 +1,5 @@
 /** Reads of inventory levels, their summary, and the ledger. Thin: parse, call a read service, map. */
-import { cursorSealer } from '../../graphql/cursor-seal';
+import { movementGlobalId } from '../../graphql/cursor-seal';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { deprecatedTotal, int32Total } from '../../graphql/scalars';
@@ -7,7 +7,7 @@ import { poolTx } from '../../db/tx';
 import { PageArgs, pageRequest, toConnection } from '../../graphql/connection';
 import type { Context } from '../../graphql/context';
 import { storeOf } from '../../graphql/context';
-import { decodeIdList, toGlobalId } from '../../graphql/ids';
+import { decodeIdList } from '../../graphql/ids';
 import { selects } from '../../graphql/selection';
 import { Variant, Warehouse } from '../catalog/graphql';
 import { levelFilterOf } from './level.filter';
@@ -89,7 +89,7 @@ export class StockMovementResolver {
   @FieldResolver(() => ID, { description: 'Opaque global ID.' })
   id(@Root() m: MovementRow, @Ctx() ctx: Context): string {
     // Masked: the bare number would show how many movements all stores made.
-    return toGlobalId('StockMovement', cursorSealer(ctx.app.db).movementIds.seal(m.id));
+    return movementGlobalId(ctx.app.db, m.id);
   }
   @FieldResolver(() => MovementKindEnum, { description: 'What kind of change this is.' })
   kind(@Root() m: MovementRow): MovementKindEnum {

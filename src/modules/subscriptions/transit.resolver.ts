@@ -5,8 +5,7 @@
  */
 import { Arg, Authorized, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../graphql/context';
-import { cursorSealer } from '../../graphql/cursor-seal';
-import { toGlobalId } from '../../graphql/ids';
+import { movementGlobalId } from '../../graphql/cursor-seal';
 import { variantById, warehouseById } from '../catalog';
 import { Variant, Warehouse } from '../catalog/graphql';
 import { shipmentById, transferById } from '../inbound';
@@ -26,7 +25,7 @@ const AFTER = {
 export class InboundReceivedEventResolver {
   @FieldResolver(() => ID, { description: 'The ledger entry of the change (a StockMovement id).' })
   movementId(@Root() e: EventView, @Ctx() ctx: Context): string {
-    return toGlobalId('StockMovement', cursorSealer(ctx.app.db).movementIds.seal(String(e.movementId)));
+    return movementGlobalId(ctx.app.db, String(e.movementId));
   }
   @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
   inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
@@ -64,7 +63,7 @@ export class InboundReceivedEventResolver {
 export class TransferEventResolver {
   @FieldResolver(() => ID, { description: 'The ledger entry of the change (a StockMovement id).' })
   movementId(@Root() e: EventView, @Ctx() ctx: Context): string {
-    return toGlobalId('StockMovement', cursorSealer(ctx.app.db).movementIds.seal(String(e.movementId)));
+    return movementGlobalId(ctx.app.db, String(e.movementId));
   }
   @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
   inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
