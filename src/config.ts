@@ -36,6 +36,7 @@ export interface Config {
   txMaxRetries: number;
   /** Reservation batches (group commit) running at once; more requests wait and go together. */
   reserveBatchInFlight: number;
+  adjustBatchInFlight: number;
   shutdownTimeoutMs: number;
   /** Static limits, enforced by graphql-armor before execution. */
   maxDepth: number;
@@ -111,6 +112,7 @@ function tuned(t: Tuning) {
     ledgerRollupWindowMs: t.LEDGER_ROLLUP_WINDOW_MS,
     txMaxRetries: t.TX_MAX_RETRIES,
     reserveBatchInFlight: t.RESERVE_BATCH_IN_FLIGHT,
+    adjustBatchInFlight: t.ADJUST_BATCH_IN_FLIGHT,
     shutdownTimeoutMs: t.SHUTDOWN_TIMEOUT_MS,
     maxDepth: t.MAX_QUERY_DEPTH,
     maxAliases: t.MAX_QUERY_ALIASES,

@@ -49,6 +49,8 @@ export const TUNING_KNOBS = {
   TX_MAX_RETRIES: knob(5, 0, 50),
   /** Reservation batches (group commit) running at once; more requests wait and go together. */
   RESERVE_BATCH_IN_FLIGHT: knob(1, 1, 64),
+  /** Adjustment batches (group-committed inventoryAdjust) running at once; more requests wait and go together. */
+  ADJUST_BATCH_IN_FLIGHT: knob(1, 1, 64),
   /** Grace period on SIGTERM/SIGINT before a forced exit. */
   SHUTDOWN_TIMEOUT_MS: knob(10_000, 0, 600_000),
   /** Static limits per document, enforced by graphql-armor before execution. */

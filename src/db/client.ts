@@ -170,7 +170,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     const options = {
       ...connection,
       options: '-c plan_cache_mode=force_generic_plan',
-      max: config.reserveBatchInFlight,
+      // The reservation and the adjustment batches (each its own batcher) share these connections.
+      max: config.reserveBatchInFlight + config.adjustBatchInFlight,
       idleTimeoutMillis: 30_000,
     };
     batchPool = instrumentedPool(options, 'reserve_batch', counter, log);

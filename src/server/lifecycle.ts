@@ -95,7 +95,9 @@ function setGauges(app: GatewayApp, hub: EventHub, ws: { count: () => number; su
   const separate = db.batchPool !== db.pool;
   setGaugeSources({
     pools: separate ? { main: db.pool, reserve_batch: db.batchPool } : { main: db.pool },
-    poolMax: separate ? { main: config.poolSize, reserve_batch: config.reserveBatchInFlight } : { main: config.poolSize },
+    poolMax: separate
+      ? { main: config.poolSize, reserve_batch: config.reserveBatchInFlight + config.adjustBatchInFlight }
+      : { main: config.poolSize },
     subscribers: () => hub.fanout.subscriberCount,
     sockets: ws.count,
     subscriptionMemory: ws.subscriptionMemory,

@@ -4,7 +4,7 @@
  * changes. So no index on inventory_levels may cover a column that the stock writer sets.
  *
  * The written columns come from ONE constant, LEVEL_WRITES in src/modules/stock/sql-parts.ts,
- * from which both writer UPDATEs build their SET lists. This test also parses the SET lists out of
+ * from which every writer UPDATE builds its SET list. This test also parses the SET lists out of
  * the statements the writer actually sends (WRITER_STATEMENTS) and checks them against the constant,
  * and checks that no other source file updates inventory_levels, so a column added to an UPDATE by
  * hand cannot slip past the check.
@@ -58,8 +58,8 @@ function setColumns(sql: string): string[] {
 }
 
 test('the writer statements set exactly LEVEL_WRITTEN_COLUMNS, and nothing else in src/ updates inventory_levels', () => {
-  // One change, the group-committed reservations, the set-based bulk.
-  expect(WRITER_STATEMENTS.length).toBe(3);
+  // One change, the group-committed reservations, the set-based bulk, the group-committed adjustments.
+  expect(WRITER_STATEMENTS.length).toBe(4);
   const parsed = new Set(WRITER_STATEMENTS.flatMap(setColumns));
   expect([...parsed].sort()).toEqual([...LEVEL_WRITTEN_COLUMNS].sort());
   // The columns a stock change must write are in the list (so it cannot be emptied to pass).
@@ -77,7 +77,11 @@ test('the writer statements set exactly LEVEL_WRITTEN_COLUMNS, and nothing else 
     }
   };
   walk(src);
-  expect(writers.sort()).toEqual([path.join('modules', 'stock', 'bulk-statement.ts'), path.join('modules', 'stock', 'statements.ts')]);
+  expect(writers.sort()).toEqual([
+    path.join('modules', 'stock', 'adjust-batch-statement.ts'),
+    path.join('modules', 'stock', 'bulk-statement.ts'),
+    path.join('modules', 'stock', 'statements.ts'),
+  ]);
 });
 
 test('no index on inventory_levels covers a column that a stock change writes; the table leaves room for HOT', async () => {

@@ -18,23 +18,18 @@ import {
   type LevelRow,
   type MovementReason,
 } from '../stock';
+import { adjustBatched, type AdjustInput } from './adjust-batch';
 import { bulkInTx, type BulkInput, type BulkResult } from './inventory.bulk';
 import { changeLevel, fail, noteErrors, quantityErrors, type LevelResult } from './inventory.rules';
 
 export type { BulkInput, BulkItem, BulkItemResult, BulkMode, BulkResult, ErrorPolicy } from './inventory.bulk';
 export type { LevelResult } from './inventory.rules';
+export type { AdjustInput } from './adjust-batch';
 
 export interface SetInput extends LevelAddress {
   quantity: number;
   compareQuantity?: number | null;
   reason?: MovementReason | null;
-  note?: string | null;
-  idempotencyKey?: string | null;
-}
-
-export interface AdjustInput extends LevelAddress {
-  delta: number;
-  reason: MovementReason;
   note?: string | null;
   idempotencyKey?: string | null;
 }
@@ -107,12 +102,21 @@ export class InventoryService {
     });
   }
 
-  adjust(auth: AuthInfo, input: AdjustInput): Promise<LevelResult> {
+  /**
+   * `path` 'batch' (the API): a valid request without idempotency key goes through a shared
+   * group-committed statement (adjust-batch.ts) when it can serve it, else this transaction;
+   * 'tx': always the transaction (the reference test/e2e/adjust-batch.test.ts compares with).
+   */
+  async adjust(auth: AuthInfo, input: AdjustInput, path: 'batch' | 'tx' = 'batch'): Promise<LevelResult> {
+    const errors = [
+      ...quantityErrors(input.delta, ['input', 'delta'], { allowZero: false, signed: true }),
+      ...noteErrors(input.note, ['input', 'note']),
+    ];
+    if (path === 'batch' && errors.length === 0) {
+      const fast = await adjustBatched(this.app, auth, input);
+      if (fast) return fast;
+    }
     return stockOperation<LevelResult>(this.app, auth, 'inventoryAdjust', input, { inventoryLevel: null }, async (tx) => {
-      const errors = [
-        ...quantityErrors(input.delta, ['input', 'delta'], { allowZero: false, signed: true }),
-        ...noteErrors(input.note, ['input', 'note']),
-      ];
       if (errors.length) return fail(...errors);
       // Only an absolute quantity (inventorySet, bulk SET) creates a level: a delta needs one.
       const lv = await this.writable(tx, auth, input, false);

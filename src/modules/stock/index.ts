@@ -2,7 +2,8 @@
  * The stock core: the one public entry of src/modules/stock/. Feature modules (inventory,
  * reservations, csv, the sweeper, reads) import from here, never from a file inside.
  *
- *  - the writer: applyLevelChange() and reserveLines(), the only code that changes stock counters;
+ *  - the writer: applyLevelChange(), reserveLines(), applyBulkChanges() and adjustLevels(), the only
+ *    code that changes stock counters;
  *  - the level types (LevelRow, LevelChange, ChangeResult) and movement reasons;
  *  - availability arithmetic (availableOf, stockStatus) and level addressing (resolveLevel…);
  *  - idempotency (runStockOperation, stockOperation, purgeExpiredKeys);
@@ -32,6 +33,7 @@ export { applyLevelChange, reserveLines, type ReservedLine, type ReserveLineRequ
 export { LEVEL_WRITES, LEVEL_WRITTEN_COLUMNS } from './sql-parts';
 export { WRITER_STATEMENTS } from './statements';
 export { applyBulkChanges, type BulkChange } from './bulk';
+export { adjustLevels, type AdjustRequest } from './adjust-batch';
 export {
   allowanceSql,
   backorderAllowance,

@@ -68,7 +68,7 @@ export function levelEvents(e: {
 
 /**
  * Every column of inventory_levels a stock change writes, with its new value, per writer statement:
- * the one place they are listed. Both UPDATEs build their SET list from here (setList), and
+ * the one place they are listed. Every writer UPDATE builds its SET list from here (setList), and
  * test/e2e/hot-updates.test.ts reads the catalog and fails if an index on inventory_levels covers
  * one of LEVEL_WRITTEN_COLUMNS: an indexed column that changes makes every stock change a non-HOT
  * update (a new entry in every index and a dead row version only VACUUM removes; docs/HOT-UPDATES.md).
@@ -91,6 +91,15 @@ export const LEVEL_WRITES = {
   batch: { reserved: 'l.reserved + g.q', version: 'l.version + 1', updated_at: 'now()' },
   /** BULK_SQL (applyBulkChanges()): each level's final counters `fin`, once per bulk. */
   bulk: { on_hand: 'fin.a_on_hand', reserved: 'fin.res0', version: 'fin.a_version', updated_at: 'now()' },
+  /**
+   * ADJUST_BATCH_SQL (adjustLevels()): each level's final onHand `fin`, once per batch; a level whose
+   * requests were all refused keeps its values (version and updated_at included).
+   */
+  adjust: {
+    on_hand: 'l.on_hand + (fin.a_on_hand - fin.on_hand)',
+    version: 'l.version + fin.applied',
+    updated_at: 'CASE WHEN fin.applied > 0 THEN now() ELSE l.updated_at END',
+  },
 } as const;
 
 /** The columns of inventory_levels that a stock change sets (no index may cover them). */

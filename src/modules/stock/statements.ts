@@ -14,6 +14,7 @@
  * Locks are always taken level first, then its reservation lines.
  */
 import { preparedStatement } from '../../db/client';
+import { ADJUST_BATCH_SQL } from './adjust-batch-statement';
 import { BULK_SQL } from './bulk-statement';
 import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
 import { INCOMING_OF } from './incoming-sql';
@@ -327,4 +328,4 @@ SELECT q.idx, (ok.idx IS NOT NULL) AS granted, mv.id AS movement_id,
 );
 
 /** The writer's statement texts (for tests that read what they write). */
-export const WRITER_STATEMENTS: readonly string[] = [CHANGE_SQL, RESERVE_BATCH_SQL, BULK_SQL];
+export const WRITER_STATEMENTS: readonly string[] = [CHANGE_SQL, RESERVE_BATCH_SQL, BULK_SQL, ADJUST_BATCH_SQL];

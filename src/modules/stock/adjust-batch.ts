@@ -1,0 +1,57 @@
+/**
+ * Many inventoryAdjust requests in ONE autocommit statement (ADJUST_BATCH_SQL,
+ * adjust-batch-statement.ts): the group-committed common case of an adjustment. Each request
+ * served gets exactly the result applyLevelChange() would have given it, applied one after the
+ * other in the order given; a request not served wrote nothing.
+ */
+import type { Tx } from '../../db/tx';
+import { observeStockChange } from '../../observability/metrics';
+import { ADJUST_BATCH_SQL } from './adjust-batch-statement';
+import type { MovementReason } from './reasons';
+import type { ChangeResult } from './types';
+import { changeResult, type Row } from './writer';
+
+/** One request of adjustLevels(): `onHand += delta` on a level named by id, or by variant and warehouse. */
+export interface AdjustRequest {
+  storeId: string;
+  /** The level by id, or (levelId null) by variant id or sku and warehouse id or code: exactly one of each. */
+  levelId: string | null;
+  variantId: string | null;
+  sku: string | null;
+  warehouseId: string | null;
+  warehouseCode: string | null;
+  /** Not 0, within ±INT32_MAX (the caller validated it). */
+  delta: number;
+  reason: MovementReason;
+  note: string | null;
+  actor: string;
+}
+
+/**
+ * Adjusts many levels at once. Per request, in the order given: its result (applied, or refused
+ * with the counters it saw: `failure` set), or null when the statement did not serve it (no such
+ * level, a read-only warehouse, due reservation lines on the level, or its row moved on): the
+ * caller's general path answers those. Errors of the statement reach the caller, for the whole batch.
+ */
+export async function adjustLevels(conn: Tx, requests: readonly AdjustRequest[]): Promise<(ChangeResult | null)[]> {
+  const col = <K extends keyof AdjustRequest>(k: K) => requests.map((r) => r[k]);
+  const rows = await conn.query<Row & { served: boolean }>(ADJUST_BATCH_SQL, [
+    col('storeId'),
+    col('levelId'),
+    col('variantId'),
+    col('sku'),
+    col('warehouseId'),
+    col('warehouseCode'),
+    col('delta'),
+    col('reason'),
+    col('note'),
+    col('actor'),
+  ]);
+  if (rows.length !== requests.length) throw new Error(`adjust batch answered ${rows.length} of ${requests.length} requests`);
+  return rows.map((r, i) => {
+    if (!r.served) return null;
+    const c = changeResult(r);
+    if (c.movementId !== null) observeStockChange(requests[i].reason, true, 0);
+    return c;
+  });
+}
