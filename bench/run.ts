@@ -40,7 +40,7 @@ import { bulk } from './scenarios/bulk';
 import { fanout } from './scenarios/fanout';
 import { READ_BODY, readQuery } from './scenarios/read';
 import { hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
-import { hotAdjust } from './scenarios/adjust';
+import { hotAdjust, spreadAdjust } from './scenarios/adjust';
 import { updatedReads } from './scenarios/updated';
 import { history } from './scenarios/history';
 import { MIX, sustained, sustainedMarkdown } from './scenarios/sustained';
@@ -373,6 +373,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (want('spread')) rows.push(...(await withTables(() => spreadSkus(ctx), true)));
     if (want('bulk')) rows.push(...(await withTables(() => bulk(ctx), true)));
     if (want('adjust')) rows.push(...(await withTables(() => hotAdjust(ctx), true)));
+    if (want('adjust')) rows.push(...(await withTables(() => spreadAdjust(ctx), true)));
     if (want('updated')) rows.push(...(await updatedReads(ctx)));
     if (want('fanout')) extras.push(...(await fanout(ctx)).extras);
     // Last: it grows the ledger by --ledger rows.

@@ -129,6 +129,7 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
     'read inventoryLevels(first: 50)',
     'bulk inventoryBulkUpdate',
     'hot SKU adjust',
+    'spread adjust',
     'read UPDATED_AT',
     'HOT ratio of inventory_levels',
     'fan-out',
@@ -143,13 +144,13 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
   const rows = results
     .split('\n')
     .filter((l) =>
-      /^\| (hot SKU reserve|spread reserve|read inventoryLevels|bulk inventoryBulkUpdate|hot SKU adjust|read UPDATED_AT|read updatedSince)/.test(
+      /^\| (hot SKU reserve|spread reserve|read inventoryLevels|bulk inventoryBulkUpdate|hot SKU adjust|spread adjust|read UPDATED_AT|read updatedSince)/.test(
         l,
       ),
     );
-  // --quick --concurrency 1,4: the write scenarios at 1 and 4 clients (reserve ×2, adjust), read at 16 and 64 (HTTP clients; the
+  // --quick --concurrency 1,4: the write scenarios at 1 and 4 clients (reserve ×2, adjust ×2), read at 16 and 64 (HTTP clients; the
   // gateway's pool bounds its connections), bulk, the two reads by updated_at.
-  expect(rows.length).toBe(2 + 2 + 2 + 1 + 2 + 1 + 1);
+  expect(rows.length).toBe(2 + 2 + 2 + 2 + 1 + 2 + 1 + 1);
   for (const row of rows) expect(row.split('|')[3]).toMatch(/\d/);
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
 });
