@@ -30,8 +30,8 @@ export interface AdjustRequest {
 /**
  * Adjusts many levels at once. Per request, in the order given: its result (applied, or refused
  * with the counters it saw: `failure` set), or null when the statement did not serve it (no such
- * level, a read-only warehouse, due reservation lines on the level, or its row moved on): the
- * caller's general path answers those. Errors of the statement reach the caller, for the whole batch.
+ * level, a read-only warehouse, due reservation lines on the level): the caller's general path
+ * answers those. Errors of the statement reach the caller, for the whole batch (nothing was written).
  */
 export async function adjustLevels(conn: Tx, requests: readonly AdjustRequest[]): Promise<(ChangeResult | null)[]> {
   const col = <K extends keyof AdjustRequest>(k: K) => requests.map((r) => r[k]);

@@ -1,6 +1,7 @@
 /**
- * THE stock writer's SQL: the only statements that change inventory_levels counters (and the only
- * file of src/ with an UPDATE of inventory_levels; test/e2e/hot-updates.test.ts checks it).
+ * THE stock writer's SQL: the only statements that change inventory_levels counters (with
+ * bulk-statement.ts and adjust-batch-statement.ts, the only files of src/ with an UPDATE of
+ * inventory_levels; test/e2e/hot-updates.test.ts checks it).
  *
  * CHANGE_SQL — one level change in ONE statement (CTEs):
  *   lock the level row → expire its due reservation lines (lazy expiry) → compute the new counters

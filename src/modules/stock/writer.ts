@@ -4,7 +4,9 @@
  *  - applyLevelChange(): one level change (delta, set, settings, or only the lazy expiry of due
  *    reservation lines), in one statement. Callers that touch several levels in one transaction
  *    must call it in ascending level id order;
- *  - reserveLines(): many one-line reservations at once (group commit), each granted or not.
+ *  - reserveLines(): many one-line reservations at once (group commit), each granted or not;
+ *  - (in bulk.ts and adjust-batch.ts: applyBulkChanges() and adjustLevels(), whose rows this file's
+ *    changeResult() reads).
  * Callers pass data; the SQL and its CTEs stay here.
  */
 import { onCommit, type Tx } from '../../db/tx';
