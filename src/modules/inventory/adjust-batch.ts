@@ -18,6 +18,7 @@ import { withConn } from '../../db/tx';
 import { isTransientDbError } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
 import type { AuthInfo } from '../../graphql/scopes';
+import { currentTraceparent } from '../../observability/tracing';
 import { adjustLevels, type AdjustRequest, type ChangeResult, type LevelAddress, type MovementReason } from '../stock';
 import { levelResult, type LevelResult } from './inventory.rules';
 
@@ -79,6 +80,8 @@ export function adjustRequest(auth: AuthInfo, input: AdjustInput): AdjustRequest
     reason: input.reason,
     note: input.note ?? null,
     actor: auth.actor,
+    // Its events carry the request's trace, as those of a transaction do (src/db/tx.ts).
+    traceparent: currentTraceparent(),
   };
   const { inventoryLevelId, variantId, sku, warehouseId, warehouseCode } = input;
   if (inventoryLevelId != null) {

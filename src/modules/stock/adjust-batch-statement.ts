@@ -28,7 +28,9 @@
  *    sellable crossing, STOCK_STATUS_CHANGED) event, exactly as CHANGE_SQL writes them; movement ids
  *    are drawn and events queued in arrival order, the order of the one-by-one path.
  * Parameters (arrays, one element per request): $1 store, $2 level id (or NULL), $3 variant id,
- * $4 sku, $5 warehouse id, $6 warehouse code, $7 delta, $8 reason, $9 note, $10 actor. One row per
+ * $4 sku, $5 warehouse id, $6 warehouse code, $7 delta, $8 reason, $9 note, $10 actor, $11 the
+ * traceparent of the request (its events carry it, as a transaction's events carry the
+ * app.traceparent the runner sets; the column's default otherwise). One row per
  * request in arrival order: `idx`, `served` (false: left to the general path) and CHANGE_SQL's
  * columns (the writer's Row).
  */
@@ -52,11 +54,12 @@ export const ADJUST_BATCH_SQL = preparedStatement(
   `
 WITH RECURSIVE
 inp AS (
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[])
-    WITH ORDINALITY AS a(store_id, level_id, variant_id, sku, warehouse_id, warehouse_code, delta, reason, note, actor, idx)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[],
+                       $11::text[])
+    WITH ORDINALITY AS a(store_id, level_id, variant_id, sku, warehouse_id, warehouse_code, delta, reason, note, actor, tp, idx)
 ),
 req AS (
-  SELECT inp.idx, inp.store_id, inp.delta, inp.reason, inp.note, inp.actor,
+  SELECT inp.idx, inp.store_id, inp.delta, inp.reason, inp.note, inp.actor, inp.tp,
          coalesce(inp.level_id, (
            SELECT l.id FROM variants v
              JOIN warehouses w ON w.store_id = inp.store_id AND (w.id = inp.warehouse_id OR w.code = inp.warehouse_code)
@@ -119,7 +122,7 @@ upd AS (
 mvs AS (
   SELECT nextval(pg_get_serial_sequence('stock_movements', 'id')) AS mid, m.* FROM (
     SELECT st.idx, st.id, b.store_id, b.variant_id, b.warehouse_id, st.cur, st.after, st.res, st.safety, st.allow,
-           b.incoming, b.low, b.critical, q.reason, q.note, q.actor,
+           b.incoming, b.low, b.critical, q.reason, q.note, q.actor, q.tp,
            inventory_stock_status(greatest(st.cur - st.res - st.safety, 0)::int, b.low, b.critical) AS status_before,
            inventory_stock_status(greatest(st.after - st.res - st.safety, 0)::int, b.low, b.critical) AS status_after,
            (st.cur - st.res - st.safety > -st.allow) AS sellable_before, (st.after - st.res - st.safety > -st.allow) AS sellable_after
@@ -139,8 +142,8 @@ mv AS (
   RETURNING id
 ),
 ob AS (
-  INSERT INTO outbox_events (store_id, topic, level_id, payload)
-  SELECT e.store_id, t.topic, e.id, t.payload
+  INSERT INTO outbox_events (store_id, topic, level_id, payload, traceparent)
+  SELECT e.store_id, t.topic, e.id, t.payload, coalesce(e.tp, nullif(current_setting('app.traceparent', true), ''))
     FROM mvs e, (SELECT count(*) FROM mv) w, ${levelEvents({
       updated: 'true',
       level: 'e.id',

@@ -25,6 +25,8 @@ export interface AdjustRequest {
   reason: MovementReason;
   note: string | null;
   actor: string;
+  /** The W3C traceparent of the request (tracing on), for its outbox events; else null. */
+  traceparent: string | null;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function adjustLevels(conn: Tx, requests: readonly AdjustRequest[])
     col('reason'),
     col('note'),
     col('actor'),
+    col('traceparent'),
   ]);
   if (rows.length !== requests.length) throw new Error(`adjust batch answered ${rows.length} of ${requests.length} requests`);
   return rows.map((r, i) => {
