@@ -22,7 +22,7 @@
  */
 import { preparedStatement } from '../../db/client';
 import { allowanceSql, policySql } from './policy';
-import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
+import { dueLines, LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
 /** The columns of a level row that every step carries along (no join back to it later). */
 const LEVEL = `id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at,
@@ -64,7 +64,7 @@ lk AS (
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
-   WHERE rl.store_id = $1::uuid AND rl.inventory_level_id IN (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
+   WHERE ${dueLines('rl', '$1::uuid', 'IN (SELECT id FROM lk)')}
   RETURNING rl.inventory_level_id AS level_id, rl.expired_quantity, rl.reservation_id
 ),
 exp_r AS (

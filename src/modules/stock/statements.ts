@@ -18,7 +18,7 @@ import { BULK_SQL } from './bulk-statement';
 import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
 import { INCOMING_OF } from './incoming-sql';
 import { allowanceSql } from './policy';
-import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
+import { dueLines, LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
 /** The writer's statement. Parameters $1–$23. */
 export const CHANGE_SQL = preparedStatement(
@@ -31,7 +31,7 @@ WITH lk AS (
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
-   WHERE rl.store_id = $2::uuid AND rl.inventory_level_id = (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
+   WHERE ${dueLines('rl', '$2::uuid', '= (SELECT id FROM lk)')}
   RETURNING rl.expired_quantity, rl.reservation_id
 ),
 exp AS (SELECT coalesce(sum(expired_quantity), 0)::int8 AS q, count(*)::int AS n FROM due),
@@ -239,6 +239,7 @@ lk AS (
   SELECT l.*, ${allowanceSql('l', 'v')} AS allow
     FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
    WHERE (l.store_id, l.id) IN (SELECT store_id, level_id FROM req WHERE level_id IS NOT NULL)
+     -- dueLines('d', 'l.store_id', '= l.id'), written out so the store-join check (test/unit/store-joins.test.ts) reads it
      AND NOT EXISTS (SELECT 1 FROM reservation_lines d
                       WHERE d.store_id = l.store_id AND d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())
    ORDER BY l.id
