@@ -10,7 +10,7 @@ import { variantById, warehouseById } from '../catalog';
 import { Variant, Warehouse } from '../catalog/graphql';
 import { levelById } from '../inventory';
 import { InventoryLevel } from '../inventory/graphql';
-import type { EventView } from './subscription.resolver';
+import type { EventView } from './event-view';
 
 /** The description of every level event subscription's `after` argument. */
 export const AFTER_ARG = {

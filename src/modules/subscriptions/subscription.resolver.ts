@@ -13,16 +13,8 @@ import type { OutboxEvent, Topic } from '../../events/outbox';
 import { hasScope } from '../../graphql/scopes';
 import { CursorAheadError, CursorExpiredError, openEventSource, type EventFilter } from './subscription.service';
 import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, StockStatusEventFilter } from './subscription.types';
+import type { EventView } from './event-view';
 import { AFTER_ARG, LevelEventFields } from './level-event.resolver';
-
-export interface EventView {
-  cursor: string;
-  occurredAt: Date;
-  levelId: string;
-  variantId: string;
-  warehouseId: string;
-  [k: string]: unknown;
-}
 
 /** Events written before backorders (migration 20261201400000) lack backordered and sellable: derived here. */
 function withBackorder(s: unknown, statusKey = 'status'): Record<string, unknown> | undefined {

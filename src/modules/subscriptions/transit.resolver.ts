@@ -9,7 +9,8 @@ import { movementGlobalId } from '../../graphql/cursor-seal';
 import { shipmentById, transferById } from '../inbound';
 import { InboundShipment, InventoryTransfer } from '../inbound/graphql';
 import { AFTER_ARG, LevelEventFields } from './level-event.resolver';
-import { open, type EventView } from './subscription.resolver';
+import type { EventView } from './event-view';
+import { open } from './subscription.resolver';
 import { InventoryEventFilter } from './subscription.types';
 import { InboundReceivedEvent, TransferEvent } from './transit.types';
 
