@@ -13,6 +13,7 @@
  * lands less well: `StreamBacklog` drops every seq at or below what was handed out and reads any gap
  * from event_log, so the events stay exact either way.
  */
+import { m as metrics } from '../observability/metrics';
 import type { OutboxEvent } from './outbox';
 
 /** A store's message in the stream: its stream sequence and the event's seq in the store's stream. */
@@ -142,6 +143,7 @@ export class StreamBacklog implements Backlog {
       at = e.seq;
     }
     this.counts.stream += events.length;
+    metrics.backlogEvents.inc({ source: 'jetstream' }, events.length);
     return { events, end: false };
   }
 
@@ -149,6 +151,7 @@ export class StreamBacklog implements Backlog {
     const events = await this.readLog(from, Math.min(n, REPLAY_PAGE));
     this.counts.logReads++;
     this.counts.log += events.length;
+    metrics.backlogEvents.inc({ source: 'event_log' }, events.length);
     return { events, end: tail && events.length === 0 };
   }
 

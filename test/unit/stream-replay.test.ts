@@ -162,7 +162,12 @@ test('a cursor at the live position reads nothing at all; a failing stream falls
   };
   const errors: Error[] = [];
   const counts: ReplayCounts = { stream: 0, log: 0, logReads: 0 };
-  const b = new StreamBacklog(failing, async (a, l) => logOf(0)(a, l), counts, (e) => errors.push(e));
+  const b = new StreamBacklog(
+    failing,
+    async (a, l) => logOf(0)(a, l),
+    counts,
+    (e) => errors.push(e),
+  );
   const p = await b.page(20, 30);
   expect(p.events.map((e) => e.seq)).toEqual(range(20, 30));
   expect(errors.map((e) => e.message)).toEqual(['NATS not connected']);

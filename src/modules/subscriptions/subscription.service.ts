@@ -7,6 +7,7 @@ import { poolTx, type Tx } from '../../db/tx';
 import { eventsAfter, streamOf, type OutboxEvent, type Topic } from '../../events/outbox';
 import type { EventFeed, EventSink } from '../../events/sink';
 import type { Backlog } from '../../events/stream-replay';
+import { m as metrics } from '../../observability/metrics';
 import type { StockStatus } from '../stock';
 
 export interface EventFilter {
@@ -164,6 +165,7 @@ class Feed {
   private async page(backlog: Backlog | null, from: number): Promise<{ events: OutboxEvent[]; end: boolean }> {
     if (backlog) return backlog.page(from, this.liveFrom);
     const events = await eventsAfter(this.tx, this.storeId, from, PAGE);
+    metrics.backlogEvents.inc({ source: 'event_log' }, events.length);
     return { events, end: events.length < PAGE };
   }
 
