@@ -6,7 +6,8 @@
  * message id `<storeId>:<seq>`, so JetStream drops a re-publication within the duplicate window.
  * Each gateway process follows the stores its subscribers belong to: one ordered consumer per
  * followed store, filtered on `inventory.<storeId>.>`, started at the newest message (what came
- * before is read from PostgreSQL: the hub repairs every gap from event_log, see ./intake.ts).
+ * before is read from PostgreSQL: the hub repairs every gap from event_log, see ./intake.ts). A
+ * subscriber's resume reads its backlog from the stream (`locate`, `replay`; ./stream-replay.ts).
  * nats-server 2.9 (the one installed here) takes one filter per consumer; 2.10 could serve all of a
  * process's stores with one consumer and `filter_subjects`.
  */
