@@ -74,6 +74,15 @@ export function decodeEvent(text: string): OutboxEvent {
   return { seq: w.seq, storeId: w.storeId, topic: w.topic, levelId: w.levelId, payload: w.payload, createdAt: new Date(w.createdAt) };
 }
 
+/** `p`, or a rejection once `ms` passed (a request over a lost connection may wait for the reconnection). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`NATS did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** The connection, the stream and this process's per-store consumers. */
 export class JetStreamBus {
   private nc: NatsConnection | null = null;
@@ -194,20 +203,31 @@ export class JetStreamBus {
   async replay(storeId: string, streamSeq: number): Promise<ReplayCursor> {
     const js = this.js;
     if (!js || !this.ready) throw new Error('NATS not connected');
-    const consumer = await js.consumers.get(STREAM, {
-      filter_subjects: storeSubjects(storeId),
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: streamSeq,
-    });
+    const consumer = await within(
+      js.consumers.get(STREAM, {
+        filter_subjects: storeSubjects(storeId),
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: streamSeq,
+      }),
+      REPLAY_TIMEOUT_MS,
+    );
     return {
       async fetch(max) {
         const events: OutboxEvent[] = [];
-        const messages = await consumer.fetch({ max_messages: max, expires: REPLAY_TIMEOUT_MS });
-        for await (const m of messages) {
-          events.push(decodeEvent(m.string()));
-          // The last one there is (now): stop rather than wait for the fetch to expire.
-          if (m.info.pending === 0) return { events, end: true };
-          if (events.length >= max) return { events, end: false };
+        const messages = await within(consumer.fetch({ max_messages: max, expires: REPLAY_TIMEOUT_MS }), REPLAY_TIMEOUT_MS);
+        // Over a lost connection a fetch waits for the reconnection, past its expiry: stopped when
+        // no message came for a while (the page ends there; event_log serves the rest).
+        const idle = setTimeout(() => void messages.stop(), REPLAY_TIMEOUT_MS + 500);
+        try {
+          for await (const m of messages) {
+            idle.refresh();
+            events.push(decodeEvent(m.string()));
+            // The last one there is (now): stop rather than wait for the fetch to expire.
+            if (m.info.pending === 0) return { events, end: true };
+            if (events.length >= max) return { events, end: false };
+          }
+        } finally {
+          clearTimeout(idle);
         }
         return { events, end: true };
       },

@@ -194,3 +194,33 @@ maybe('NATS down at resume time: the backlog comes from event_log, exact; live a
   expect(cursors(sub)).toEqual(range(head - 20, head + 15));
   await sub.close();
 });
+
+maybe('NATS lost in the middle of a replay: the rest of the backlog comes from event_log, exact, without waiting for NATS', async () => {
+  const st = await makeStore();
+  await changes(st, 600);
+  const head = await relayedHead(st.s.storeId);
+  const after = head - 580;
+  // The resume's reader itself (what a subscriber's EventSource pages through), on the gateway's bus.
+  const backlog = g.app.events!.jetstream!.replay(st.s.storeId)!;
+  expect(backlog).not.toBeNull();
+  const before = counts();
+  const got: number[] = [];
+  let from = after;
+  const first = await backlog.page(from, head);
+  for (const e of first.events) got.push((from = e.seq));
+  expect(delta(before, counts())).toEqual({ stream: 500, log: 0, logReads: 0 });
+  // nats-server dies with the stream's cursor open: the next page must not wait for it to return.
+  await nats.kill();
+  const t0 = Date.now();
+  for (let i = 0; i < 10; i++) {
+    const p = await backlog.page(from, head);
+    for (const e of p.events) got.push((from = e.seq));
+    if (p.end) break;
+  }
+  backlog.close();
+  expect(Date.now() - t0).toBeLessThan(15_000);
+  expect(got).toEqual(range(after, head));
+  expect(delta(before, counts())).toMatchObject({ stream: 500, log: 80 });
+  await nats.restart();
+  await eventually('the gateway reconnected', () => g.app.events!.jetstream!.bus.ready, 30_000);
+});
