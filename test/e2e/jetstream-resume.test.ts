@@ -111,6 +111,14 @@ async function relayedHead(storeId: string): Promise<number> {
   return head;
 }
 
+async function consumerCount(): Promise<number> {
+  const nc = await connect({ servers: nats.url });
+  try {
+    return (await (await jetstreamManager(nc)).streams.info(STREAM)).state.consumer_count;
+  } finally {
+    await nc.close();
+  }
+}
 const counts = () => ({ ...g.app.events!.jetstream!.replayCounts });
 /** Backlog events read by this process's subscribers, by source (the metric), and event_log reads of the hub's intake. */
 async function reads(): Promise<{ jetstream: number; event_log: number; intake: number }> {
@@ -149,6 +157,8 @@ maybe('inside the stream: the backlog (two pages) comes from JetStream, with no 
   // Every backlog event from the stream, none from event_log: neither the resume nor the hub read it.
   expect(delta(before, counts())).toEqual({ stream: 650, log: 0, logReads: 0 });
   expect(delta(metric, await reads())).toEqual({ jetstream: 650, event_log: 0, intake: 0 });
+  // The replay's consumer is deleted once the backlog is read: what remains are the hub's own (one per followed store).
+  await eventually('the replay consumer deleted', async () => (await consumerCount()) === g.app.events!.jetstream!.bus.followed().size);
   await goesLive(st, sub, after, head, 5);
   await sub.close();
 });
