@@ -119,6 +119,14 @@ async function consumerCount(): Promise<number> {
     await nc.close();
   }
 }
+/** The store's head once nothing of it is queued (numbered, relayed or not). */
+async function numbered(storeId: string): Promise<number> {
+  const r = await one<{ queued: string; head: string }>(
+    `SELECT (SELECT count(*) FROM outbox_events WHERE store_id = $1) AS queued, (SELECT head FROM event_streams WHERE store_id = $1) AS head`,
+    storeId,
+  );
+  return Number(r!.queued) === 0 ? Number(r!.head) : -1;
+}
 const counts = () => ({ ...g.app.events!.jetstream!.replayCounts });
 /** Backlog events read by this process's subscribers, by source (the metric), and event_log reads of the hub's intake. */
 async function reads(): Promise<{ jetstream: number; event_log: number; intake: number }> {
@@ -187,21 +195,26 @@ maybe('NATS down at resume time: the backlog comes from event_log, exact; live a
   await changes(st, 30);
   const head = await relayedHead(st.s.storeId);
   await nats.kill();
-  await eventually('the gateway saw NATS go', () => !g.app.events!.jetstream!.bus.ready, 30_000);
-  // Changes go on while NATS is down (numbered in PostgreSQL, delivered from event_log).
-  await changes(st, 10);
-  const [before, metric] = [counts(), await reads()];
-  const sub = await subscribe(g.url, st.s.adminKey, CHANGED, { after: String(head - 20) });
-  await sub.waitFor(30, 60_000);
-  expect(cursors(sub)).toEqual(range(head - 20, head + 10));
-  // Not from the stream: the replay was not even tried (event_log, as without NATS_URL).
-  expect(counts()).toEqual(before);
-  expect(delta(metric, await reads())).toMatchObject({ jetstream: 0, event_log: 30 });
-  await nats.restart();
+  let sub: Sub | undefined;
+  try {
+    await eventually('the gateway saw NATS go', () => !g.app.events!.jetstream!.bus.ready, 30_000);
+    // Changes go on while NATS is down (numbered in PostgreSQL, delivered from event_log).
+    await changes(st, 10);
+    await eventually('every change numbered', async () => (await numbered(st.s.storeId)) === head + 10, 30_000);
+    const [before, metric] = [counts(), await reads()];
+    sub = await subscribe(g.url, st.s.adminKey, CHANGED, { after: String(head - 20) });
+    await sub.waitFor(30, 60_000);
+    expect(cursors(sub)).toEqual(range(head - 20, head + 10));
+    // Not from the stream: the replay was not even tried (event_log, as without NATS_URL).
+    expect(counts()).toEqual(before);
+    expect(delta(metric, await reads())).toMatchObject({ jetstream: 0, event_log: 30 });
+  } finally {
+    await nats.restart();
+  }
   await eventually('the gateway reconnected', () => g.app.events!.jetstream!.bus.ready, 30_000);
   await changes(st, 5);
-  await sub.waitFor(35, 60_000);
-  expect(cursors(sub)).toEqual(range(head - 20, head + 15));
+  await sub!.waitFor(35, 60_000);
+  expect(cursors(sub!)).toEqual(range(head - 20, head + 15));
   await sub.close();
 });
 
@@ -221,16 +234,19 @@ maybe('NATS lost in the middle of a replay: the rest of the backlog comes from e
   expect(delta(before, counts())).toEqual({ stream: 500, log: 0, logReads: 0 });
   // nats-server dies with the stream's cursor open: the next page must not wait for it to return.
   await nats.kill();
-  const t0 = Date.now();
-  for (let i = 0; i < 10; i++) {
-    const p = await backlog.page(from, head);
-    for (const e of p.events) got.push((from = e.seq));
-    if (p.end) break;
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < 10; i++) {
+      const p = await backlog.page(from, head);
+      for (const e of p.events) got.push((from = e.seq));
+      if (p.end) break;
+    }
+    backlog.close();
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(got).toEqual(range(after, head));
+    expect(delta(before, counts())).toMatchObject({ stream: 500, log: 80 });
+  } finally {
+    await nats.restart();
   }
-  backlog.close();
-  expect(Date.now() - t0).toBeLessThan(15_000);
-  expect(got).toEqual(range(after, head));
-  expect(delta(before, counts())).toMatchObject({ stream: 500, log: 80 });
-  await nats.restart();
   await eventually('the gateway reconnected', () => g.app.events!.jetstream!.bus.ready, 30_000);
 });
