@@ -25,6 +25,7 @@ import { partitionWidth, upkeepEventLog, vacuumOutboxQueue } from './event-log';
 import { JetStreamFanIn } from './fan-in';
 import { OUTBOX_CHANNEL } from './wake';
 import { sequenceAndRead, streamOf, streamsAfter, type OutboxEvent } from './outbox';
+import type { Backlog } from './stream-replay';
 
 export type Listener = (e: OutboxEvent) => void;
 
@@ -167,6 +168,14 @@ export class EventHub {
     // Another subscriber of the store may have come meanwhile: its position is the current one.
     if (!this.fanout.has(storeId) || !this.published.has(storeId)) this.published.set(storeId, head);
     await this.jetstream?.follow(storeId);
+  }
+
+  /**
+   * A resume's backlog reader: from JetStream while NATS_URL is set and NATS is up, else null (the
+   * subscriber reads event_log).
+   */
+  backlog(storeId: string): Backlog | null {
+    return this.jetstream?.replay(storeId) ?? null;
   }
 
   /** The highest seq of `storeId` published here (after `track`). */
