@@ -12,6 +12,7 @@
 import { authHeaders, type BenchContext } from '../lib/context';
 import { httpLoad, type LoadResult } from '../lib/load';
 import { deltas, fmtRatio, HOT_PATH_TABLES, settled, tableCounters, type TableDelta } from '../lib/tables';
+import { fmtWaits, startWindowDiag, type WindowDiag } from '../lib/window-diag';
 import { adjustBody } from './adjust';
 import { reserveBody } from './reserve';
 
@@ -27,6 +28,7 @@ export interface SustainedWindow {
   startS: number;
   load: LoadResult;
   tables: TableDelta[];
+  diag: WindowDiag;
 }
 
 export interface SustainedResult {
@@ -75,15 +77,19 @@ export async function sustained(ctx: BenchContext, totalS: number, windowS: numb
   const t0 = Date.now();
   for (let i = 0; i < n; i++) {
     const startS = (Date.now() - t0) / 1000;
+    const diagnosis = await startWindowDiag(ctx.dbUrl, ctx.dbName, ctx.gateway.pid);
     const load = await httpLoad({ url: ctx.gateway.url, connections: clients, durationS: windowS, headers: authHeaders(ctx), body });
+    const diag = await diagnosis.stop();
     const now = await tableCounters(ctx.pg);
     const tables = deltas(prev, now);
     prev = now;
-    windows.push({ index: i + 1, startS, load, tables });
+    windows.push({ index: i + 1, startS, load, tables, diag });
     const lv = tables.find((t) => t.table === 'inventory_levels')!;
     ctx.log(
       `  window ${i + 1}/${n}: ${load.ops.toFixed(0)} ops/s p50 ${load.p50.toFixed(2)} p99 ${load.p99.toFixed(2)} ms${load.failed ? ` (${load.failed} failed: ${load.sampleFailure})` : ''}; ` +
-        `inventory_levels HOT ${fmtRatio(lv.hotRatio)}, dead ${lv.deadAtEnd}, heap ${lv.pagesAtEnd} / index ${lv.indexPagesAtEnd} pages`,
+        `inventory_levels HOT ${fmtRatio(lv.hotRatio)}, dead ${lv.deadAtEnd}, heap ${lv.pagesAtEnd} / index ${lv.indexPagesAtEnd} pages; ` +
+        `waits ${fmtWaits(diag)}; active ${diag.active.toFixed(1)}; WAL ${diag.walMb.toFixed(0)} MB, ${diag.walFpi} FPI, ` +
+        `${diag.walSyncs} syncs, ${diag.checkpoints} checkpoints; CPU per op gateway ${perOpMs(diag.cpuGatewayS, load)} ms, postgres ${perOpMs(diag.cpuPostgresS, load)} ms`,
     );
   }
   const end = await settled(ctx.pg, ctx.opts.quick);
@@ -91,6 +97,12 @@ export async function sustained(ctx: BenchContext, totalS: number, windowS: numb
   const lastOps = windows[windows.length - 1].load.ops;
   const ratio = lastOps / firstOps;
   return { autovacuum, autovacuumNote, windows, total: deltas(start, end), firstOps, lastOps, ratio, pass: ratio >= 0.9 };
+}
+
+/** CPU milliseconds per successful operation of a window. */
+function perOpMs(cpuS: number, load: LoadResult): string {
+  const ops = load.ops * load.durationS;
+  return ops > 0 ? ((cpuS * 1000) / ops).toFixed(2) : '—';
 }
 
 export function sustainedMarkdown(
@@ -125,6 +137,21 @@ export function sustainedMarkdown(
       `| ${w.index} | ${w.startS.toFixed(0)} | ${n(w.load.ops)} | ${w.load.p50.toFixed(2)} | ${w.load.p99.toFixed(2)} | ${w.load.failed} | ` +
         w.tables.map((t) => fmtRatio(t.hotRatio)).join(' | ') +
         ` | ${n(lv.deadAtEnd)} | ${n(lv.pagesAtEnd)} / ${n(lv.indexPagesAtEnd)} |`,
+    );
+  }
+  L.push('');
+  L.push('What the server did in each window: the mean number of active backends of the bench database waiting on each event');
+  L.push('(pg_stat_activity sampled every 250 ms), WAL written, its full-page images and fsyncs (pg_stat_wal), checkpoints');
+  L.push("(pg_stat_bgwriter, server-wide), and CPU seconds of the gateway process and of the database's backends.");
+  L.push('');
+  L.push(
+    '| window | ops/s | active backends | top waits (mean backends) | WAL MB | full-page images | WAL fsyncs | checkpoints | CPU gateway s | CPU postgres s | CPU ms per op: gateway / postgres |',
+  );
+  L.push('|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const w of r.windows) {
+    const d = w.diag;
+    L.push(
+      `| ${w.index} | ${n(w.load.ops)} | ${d.active.toFixed(1)} | ${fmtWaits(d, 5)} | ${n(d.walMb)} | ${n(d.walFpi)} | ${n(d.walSyncs)} | ${d.checkpoints} | ${d.cpuGatewayS.toFixed(1)} | ${d.cpuPostgresS.toFixed(1)} | ${perOpMs(d.cpuGatewayS, w.load)} / ${perOpMs(d.cpuPostgresS, w.load)} |`,
     );
   }
   L.push('');

@@ -18,6 +18,7 @@ import { StoreIntake } from './intake';
 import { JetStreamBus } from './jetstream';
 import { eventsAfter, type OutboxEvent } from './outbox';
 import { relayOnce } from './relay';
+import { locateAfter, StreamBacklog, type Backlog, type ReplayCounts } from './stream-replay';
 
 /** What the fan-in needs of the hub. */
 export interface FanInHub {
@@ -50,6 +51,8 @@ export class JetStreamFanIn {
   private lastCheck = 0;
   /** Events this process relayed (metrics, tests). */
   relayed = 0;
+  /** Where the resumes of this process's subscribers read their backlogs (tests, metrics). */
+  readonly replayCounts: ReplayCounts = { stream: 0, log: 0, logReads: 0 };
 
   constructor(
     private readonly deps: FanInDeps,
@@ -97,6 +100,22 @@ export class JetStreamFanIn {
   /** Follows a store's subjects (the periodic check retries if NATS is not reachable now). */
   async follow(storeId: string): Promise<void> {
     await this.bus.follow(storeId).catch((e: Error) => this.deps.log.warn('JetStream follow failed; retrying', { err: e.message }));
+  }
+
+  /**
+   * A subscriber's resume backlog from JetStream (./stream-replay.ts), with event_log for what the
+   * stream lacks; null while NATS is not connected (the backlog is then read from event_log).
+   */
+  replay(storeId: string): Backlog | null {
+    const bus = this.bus;
+    if (!bus.ready) return null;
+    const probe = { next: (p: number) => bus.locate(storeId, p), last: () => bus.locate(storeId, null) };
+    return new StreamBacklog(
+      { locate: (after) => locateAfter(probe, after), open: (at) => bus.replay(storeId, at) },
+      (after, limit) => eventsAfter(poolTx(this.deps.db.pool), storeId, after, limit),
+      this.replayCounts,
+      (e) => this.deps.log.warn('resuming from JetStream failed; reading event_log instead', { err: e.message }),
+    );
   }
 
   private async round(): Promise<void> {

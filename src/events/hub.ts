@@ -3,9 +3,11 @@
  * out to this process's subscribers, in sequence order per store. It reads only the streams of the
  * stores that have subscribers here.
  *
- * Wake-ups come from (1) this process's own commits (`poke`), (2) PostgreSQL LISTEN/NOTIFY from
- * other instances, and (3) a periodic poll as the safety net — the outbox stays the source of
- * truth, so a lost notification only delays delivery by one poll interval.
+ * Wake-ups come from (1) this process's own commits (`poke`; stock changes do not NOTIFY, see
+ * src/modules/stock/statements.ts), (2) PostgreSQL LISTEN/NOTIFY: `inventory_sequenced` from
+ * another instance's sequencer, `inventory_outbox` from a process without a hub (./wake.ts), and
+ * (3) a periodic poll as the safety net — the outbox stays the source of truth, so a lost
+ * notification only delays delivery by one poll interval.
  *
  * Fan-out sits behind `Fanout`: the in-process implementation below delivers to local
  * subscribers. With NATS_URL set, the events of the followed stores come from NATS JetStream
@@ -21,7 +23,9 @@ import { inTrace, startSpan } from '../observability/tracing';
 import { CoalescedLoop } from '../util/coalesced-loop';
 import { partitionWidth, upkeepEventLog, vacuumOutboxQueue } from './event-log';
 import { JetStreamFanIn } from './fan-in';
+import { OUTBOX_CHANNEL } from './wake';
 import { sequenceAndRead, streamOf, streamsAfter, type OutboxEvent } from './outbox';
+import type { Backlog } from './stream-replay';
 
 export type Listener = (e: OutboxEvent) => void;
 
@@ -166,6 +170,14 @@ export class EventHub {
     await this.jetstream?.follow(storeId);
   }
 
+  /**
+   * A resume's backlog reader: from JetStream while NATS_URL is set and NATS is up, else null (the
+   * subscriber reads event_log).
+   */
+  backlog(storeId: string): Backlog | null {
+    return this.jetstream?.replay(storeId) ?? null;
+  }
+
   /** The highest seq of `storeId` published here (after `track`). */
   lastSeqOf(storeId: string): number {
     return this.published.get(storeId) ?? 0;
@@ -183,7 +195,7 @@ export class EventHub {
     });
     try {
       await c.connect();
-      await c.query('LISTEN inventory_outbox');
+      await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
       // With JetStream, other instances' numbering reaches this process through NATS.
       if (!this.jetstream) await c.query('LISTEN inventory_sequenced');
       for (const ch of this.alsoListen) await c.query(`LISTEN ${ch}`);

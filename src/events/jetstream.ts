@@ -6,15 +6,17 @@
  * message id `<storeId>:<seq>`, so JetStream drops a re-publication within the duplicate window.
  * Each gateway process follows the stores its subscribers belong to: one ordered consumer per
  * followed store, filtered on `inventory.<storeId>.>`, started at the newest message (what came
- * before is read from PostgreSQL: the hub repairs every gap from event_log, see ./intake.ts).
+ * before is read from PostgreSQL: the hub repairs every gap from event_log, see ./intake.ts). A
+ * subscriber's resume reads its backlog from the stream (`locate`, `replay`; ./stream-replay.ts).
  * nats-server 2.9 (the one installed here) takes one filter per consumer; 2.10 could serve all of a
  * process's stores with one consumer and `filter_subjects`.
  */
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import type { ConsumerMessages, JetStreamClient, StreamConfig } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, MsgRequest, StreamConfig } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log';
 import type { OutboxEvent, Topic } from './outbox';
+import type { Located, ReplayCursor } from './stream-replay';
 
 export const STREAM = 'INVENTORY_EVENTS';
 /** JetStream keeps an event this long (and the stream at most STREAM_MAX_BYTES); event_log keeps it for OUTBOX_RETENTION_MS. */
@@ -24,6 +26,8 @@ export const STREAM_MAX_BYTES = 1024 ** 3;
 export const DUPLICATE_WINDOW_MS = 5 * 60_000;
 /** How long a publication waits for JetStream's acknowledgement. */
 const PUBLISH_TIMEOUT_MS = 2_000;
+/** How long a resume's probe of the stream, or one page of its replay, may take before event_log serves it instead. */
+const REPLAY_TIMEOUT_MS = 2_000;
 
 const ms = (n: number) => n * 1_000_000;
 
@@ -40,6 +44,8 @@ export const STREAM_CONFIG: Partial<StreamConfig> & { name: string } = {
 };
 
 export const subjectOf = (storeId: string, topic: string): string => `inventory.${storeId}.${topic}`;
+/** Every subject of one store. */
+export const storeSubjects = (storeId: string): string => `inventory.${storeId}.>`;
 export const msgIdOf = (e: Pick<OutboxEvent, 'storeId' | 'seq'>): string => `${e.storeId}:${e.seq}`;
 
 interface Wire {
@@ -68,10 +74,20 @@ export function decodeEvent(text: string): OutboxEvent {
   return { seq: w.seq, storeId: w.storeId, topic: w.topic, levelId: w.levelId, payload: w.payload, createdAt: new Date(w.createdAt) };
 }
 
+/** `p`, or a rejection once `ms` passed (a request over a lost connection may wait for the reconnection). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`NATS did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** The connection, the stream and this process's per-store consumers. */
 export class JetStreamBus {
   private nc: NatsConnection | null = null;
   private js: JetStreamClient | null = null;
+  private jsm: JetStreamManager | null = null;
   private readonly consumers = new Map<string, ConsumerMessages>();
   private stopped = false;
   /** Connected, with the stream in place: the relay publishes only then. */
@@ -111,7 +127,8 @@ export class JetStreamBus {
 
   /** Creates the stream, or brings its limits up to date. */
   private async ensureStream(): Promise<void> {
-    const jsm = await jetstreamManager(this.nc!);
+    const jsm = await jetstreamManager(this.nc!, { timeout: REPLAY_TIMEOUT_MS });
+    this.jsm = jsm;
     try {
       await jsm.streams.info(STREAM);
       await jsm.streams.update(STREAM, STREAM_CONFIG);
@@ -149,7 +166,7 @@ export class JetStreamBus {
   /** Starts an ordered consumer of the store's subjects, from the newest message on (idempotent). */
   async follow(storeId: string): Promise<void> {
     if (this.consumers.has(storeId) || !this.js || !this.ready) return;
-    const consumer = await this.js.consumers.get(STREAM, { filter_subjects: `inventory.${storeId}.>`, deliver_policy: DeliverPolicy.New });
+    const consumer = await this.js.consumers.get(STREAM, { filter_subjects: storeSubjects(storeId), deliver_policy: DeliverPolicy.New });
     if (this.consumers.has(storeId) || this.stopped) return;
     const messages = await consumer.consume({ max_messages: 1000 });
     this.consumers.set(storeId, messages);
@@ -167,6 +184,62 @@ export class JetStreamBus {
         // Ended by the server (the stream was lost): the hub follows the store again at its next check.
         if (this.consumers.get(storeId) === messages) this.consumers.delete(storeId);
       });
+  }
+
+  /**
+   * The store's first message at or after stream sequence `from`, or with `from` null its newest
+   * one (null: none). One STREAM.MSG.GET request (`next_by_subj` / `last_by_subj`).
+   */
+  async locate(storeId: string, from: number | null): Promise<Located | null> {
+    const jsm = this.jsm;
+    if (!jsm || !this.ready) throw new Error('NATS not connected');
+    const query = from === null ? { last_by_subj: storeSubjects(storeId) } : { seq: from, next_by_subj: storeSubjects(storeId) };
+    // The client's type names only seq / last_by_subj; the server (2.9+) takes next_by_subj with seq too.
+    const m = await jsm.streams.getMessage(STREAM, query as MsgRequest);
+    return m ? { streamSeq: m.seq, seq: (m.json() as Wire).seq } : null;
+  }
+
+  /** An ordered consumer of the store's messages from stream sequence `streamSeq` on, read page by page (a resume). */
+  async replay(storeId: string, streamSeq: number): Promise<ReplayCursor> {
+    const js = this.js;
+    if (!js || !this.ready) throw new Error('NATS not connected');
+    const consumer = await within(
+      js.consumers.get(STREAM, {
+        filter_subjects: storeSubjects(storeId),
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: streamSeq,
+      }),
+      REPLAY_TIMEOUT_MS,
+    );
+    return {
+      async fetch(max) {
+        const events: OutboxEvent[] = [];
+        const messages = await within(consumer.fetch({ max_messages: max, expires: REPLAY_TIMEOUT_MS }), REPLAY_TIMEOUT_MS);
+        // Over a lost connection a fetch waits for the reconnection, past its expiry: stopped when
+        // no message came for a while (the page ends there; event_log serves the rest).
+        const idle = setTimeout(() => void messages.stop(), REPLAY_TIMEOUT_MS + 500);
+        try {
+          for await (const m of messages) {
+            idle.refresh();
+            events.push(decodeEvent(m.string()));
+            // The last one there is (now): stop rather than wait for the fetch to expire.
+            if (m.info.pending === 0) return { events, end: true };
+            if (events.length >= max) return { events, end: false };
+          }
+        } finally {
+          clearTimeout(idle);
+        }
+        return { events, end: true };
+      },
+      // The server would drop the idle consumer after its inactivity threshold; free it now.
+      close() {
+        try {
+          void consumer.delete().catch(() => undefined);
+        } catch {
+          /* never created */
+        }
+      },
+    };
   }
 
   unfollow(storeId: string): void {

@@ -111,6 +111,11 @@ export const m = {
     'Subscribers cut off with close 4290, by reason: stall (its socket not read for SUBSCRIPTION_STALL_MS) or memory (SUBSCRIPTION_MEMORY_MB reached, largest backlog first).',
     ['reason'] as const,
   ),
+  backlogEvents: counter(
+    'inventory_subscription_backlog_events_total',
+    'Events read for subscribers outside the live feed (a resume with after, or reading back after the server fell behind), by source: jetstream (a resume replayed from the stream, NATS_URL) or event_log (PostgreSQL).',
+    ['source'] as const,
+  ),
   txRetries: counter(
     'inventory_db_transaction_retries_total',
     'Transactions retried after a serialization failure or deadlock, by reason.',

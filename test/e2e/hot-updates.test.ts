@@ -146,3 +146,9 @@ test('stock changes through the writer are HOT updates', async () => {
   });
   expect(counts).toEqual({ updated: 10, hot: 10 });
 });
+
+test('the writer statements do not NOTIFY (a notifying commit holds the server-wide notify lock through its WAL flush)', () => {
+  // src/modules/stock/statements.ts: the committing process wakes its hub itself; src/events/wake.ts.
+  expect(WRITER_STATEMENTS.length).toBeGreaterThan(0);
+  for (const sql of WRITER_STATEMENTS) expect(sql).not.toMatch(/pg_notify|\bNOTIFY\b/i);
+});

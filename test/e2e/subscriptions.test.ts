@@ -11,7 +11,7 @@ import { createTestDatabase, usingPostgres } from '../helpers/db';
 import { isConnectionError, makeClient, ok } from '../helpers/gql';
 import { eventually } from '../helpers/poll';
 import { freePort } from '../helpers/observability';
-import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
+import { printedDevKey, runCli, spawnGateway, type Spawned } from '../helpers/process';
 import { oneMoreSubscriber, startTestServer, type TestServer } from '../helpers/server';
 import { subscribe } from '../helpers/ws';
 import { tuningEnv } from '../../src/config/tuning';
@@ -304,3 +304,58 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+(usingPostgres ? test : test.skip)(
+  'a stock change by a command-line process reaches a gateway subscriber (woken by its NOTIFY, not the poll)',
+  async () => {
+    // Stock changes do not NOTIFY inside their transactions (src/modules/stock/statements.ts): a
+    // process without an event hub wakes the gateways after its commits (src/events/wake.ts).
+    const db = await createTestDatabase();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
+    let gw: Spawned | undefined;
+    try {
+      const metrics = await freePort();
+      gw = spawnGateway({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: db.url,
+        DATA_DIR: path.join(dataDir, 'gateway'),
+        SEED_DEMO: 'always',
+        LOG_LEVEL: 'info',
+        METRICS_PORT: String(metrics),
+        // A poll once a minute, and no periodic job whose commits would wake the hub (each commit of
+        // the gateway does): an event that arrives well before a minute came by the wake-up.
+        INVENTORY_TUNING: tuningEnv({
+          EVENTS_POLL_MS: 60_000,
+          SWEEP_INTERVAL_MS: 3_600_000,
+          LEDGER_ROLLUP_INTERVAL_MS: 3_600_000,
+          WEBHOOK_POLL_MS: 60_000,
+        }),
+      });
+      const url = await gw.ready();
+      const key = printedDevKey(gw);
+      const registered = async () => /^inventory_subscribers 1$/m.test(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text());
+      const sub = await subscribe(url, key, CHANGED, { f: { skus: ['SKU-001'] } }, { registered });
+      const file = path.join(dataDir, 'stock.csv');
+      fs.writeFileSync(file, 'sku,warehouse,quantity\nSKU-001,BER-1,123\n');
+      const started = Date.now();
+      // Its own DATA_DIR: the command runs in its own process, on its own connection to the database.
+      const r = await runCli('import.js', [file, '--store', 'demo'], { dataDir: path.join(dataDir, 'cli'), url: db.url });
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      let e: any;
+      await eventually(
+        'the import event on the gateway',
+        () => (e = sub.events.find((x) => x.after?.onHand === 123)) !== undefined,
+        30_000,
+      );
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(e).toMatchObject({ variant: { sku: 'SKU-001' }, warehouse: { code: 'BER-1' }, after: { onHand: 123 } });
+      await sub.close();
+    } finally {
+      gw?.killGroup('SIGKILL');
+      await db.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+);

@@ -22,7 +22,7 @@
  */
 import { preparedStatement } from '../../db/client';
 import { allowanceSql, policySql } from './policy';
-import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
+import { dueLines, LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
 /** The columns of a level row that every step carries along (no join back to it later). */
 const LEVEL = `id, store_id, variant_id, warehouse_id, on_hand, reserved, safety_stock, incoming, low, critical, version, updated_at,
@@ -64,7 +64,7 @@ lk AS (
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
-   WHERE rl.store_id = $1::uuid AND rl.inventory_level_id IN (SELECT id FROM lk) AND rl.status = 'ACTIVE' AND rl.expires_at <= now()
+   WHERE ${dueLines('rl', '$1::uuid', 'IN (SELECT id FROM lk)')}
   RETURNING rl.inventory_level_id AS level_id, rl.expired_quantity, rl.reservation_id
 ),
 exp_r AS (
@@ -181,15 +181,14 @@ ob AS (
    WHERE t.payload IS NOT NULL
    ORDER BY ev.pos, t.ord
   RETURNING id
-),
-nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)
+)
 SELECT ev.pos, ev.id, ev.store_id, ev.variant_id, ev.warehouse_id, ev.failure,
        ev.ohb AS b_on_hand, ev.res0 AS b_reserved, ev.safety_stock AS b_safety,
        ev.oha AS a_on_hand, ev.res0 AS a_reserved, ev.safety_stock AS a_safety, ev.incoming AS a_incoming,
        ev.low AS a_low, ev.critical AS a_critical, b.own_policy AS a_policy, b.lim AS a_limit, b.allow,
        ev.a_version AS version, CASE WHEN ev.touched THEN now() ELSE ev.updated_at END AS updated_at,
        CASE WHEN ev.changed THEN ev.mid END AS movement_id, ev.exp_q AS expired_q,
-       (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM nt) AS notified
+       (SELECT count(*) FROM upd) AS updated
   FROM ev JOIN base b ON b.id = ev.id
  ORDER BY ev.pos`,
 );

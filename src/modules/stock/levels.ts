@@ -6,6 +6,7 @@ import { preparedStatement } from '../../db/client';
 import type { Tx } from '../../db/tx';
 import { decodeId } from '../../graphql/ids';
 import { ErrorCode, userError, type UserErrorShape } from '../../graphql/errors';
+import { dueLines } from './sql-parts';
 import type { LevelRow } from './types';
 
 export interface LevelAddress {
@@ -29,7 +30,7 @@ export interface ResolvedLevel {
  * swept (reads never wait for the sweeper).
  */
 export const effectiveReserved = (l = 'l') => `(${l}.reserved - coalesce((SELECT sum(rl.quantity) FROM reservation_lines rl
-      WHERE rl.store_id = ${l}.store_id AND rl.inventory_level_id = ${l}.id AND rl.status = 'ACTIVE' AND rl.expires_at <= now()), 0))::int`;
+      WHERE ${dueLines('rl', `${l}.store_id`, `= ${l}.id`)}), 0))::int`;
 
 /** The LevelRow columns of the level row at alias `a`, with `reserved` given as an SQL expression. */
 export const levelColumns = (

@@ -3,6 +3,17 @@
  * list of the inventory_levels columns a stock change writes (the SET lists are built from it).
  */
 
+/**
+ * SQL condition: `rl` is a due reservation line (active, expired by the clock, not yet swept) of
+ * the level(s) `level` (`= <expr>` or `IN (…)`) in store `store`. Every stock change checks its
+ * levels with it, so it must read only the due lines whatever the statistics: its four columns are
+ * exactly the index reservation_lines_level_due_idx (store_id, inventory_level_id, status,
+ * expires_at), and no other index of the table starts with (store_id, inventory_level_id)
+ * (test/e2e/due-lines-plan.test.ts reads the catalog and the plans).
+ */
+export const dueLines = (rl: string, store: string, level: string) =>
+  `${rl}.store_id = ${store} AND ${rl}.inventory_level_id ${level} AND ${rl}.status = 'ACTIVE' AND ${rl}.expires_at <= now()`;
+
 /** SQL expressions of one level's counters, for levelEvents(). */
 export interface CountersSql {
   onHand: string;

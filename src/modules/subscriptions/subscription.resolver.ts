@@ -4,28 +4,17 @@
  * result to every subscriber of that shape (src/graphql/shared-subscriptions.ts).
  */
 import { GraphQLError } from 'graphql';
-import { Arg, Authorized, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { shareable } from '../../graphql/shared-subscriptions';
 import { badInput, forbidden, unauthenticated } from '../../graphql/errors';
 import { decodeIdList } from '../../graphql/ids';
 import type { OutboxEvent, Topic } from '../../events/outbox';
 import { hasScope } from '../../graphql/scopes';
-import { Variant, Warehouse } from '../catalog/graphql';
-import { InventoryLevel } from '../inventory/graphql';
 import { CursorAheadError, CursorExpiredError, openEventSource, type EventFilter } from './subscription.service';
 import { InventoryChangedEvent, InventoryEventFilter, StockStatusChangedEvent, StockStatusEventFilter } from './subscription.types';
-import { levelById } from '../inventory';
-import { variantById, warehouseById } from '../catalog';
-
-export interface EventView {
-  cursor: string;
-  occurredAt: Date;
-  levelId: string;
-  variantId: string;
-  warehouseId: string;
-  [k: string]: unknown;
-}
+import type { EventView } from './event-view';
+import { AFTER_ARG, LevelEventFields } from './level-event.resolver';
 
 /** Events written before backorders (migration 20261201400000) lack backordered and sellable: derived here. */
 function withBackorder(s: unknown, statusKey = 'status'): Record<string, unknown> | undefined {
@@ -79,7 +68,7 @@ export async function open(ctx: Context, topic: Topic, f: StockStatusEventFilter
 }
 
 @Resolver(() => InventoryChangedEvent)
-export class InventoryChangedEventResolver {
+export class InventoryChangedEventResolver extends LevelEventFields(InventoryChangedEvent) {
   @Authorized('inventory:read')
   @Subscription(() => InventoryChangedEvent, {
     description: 'Every committed change of inventory levels in your store, in order. Resume with "after" (the last cursor received).',
@@ -88,32 +77,14 @@ export class InventoryChangedEventResolver {
   inventoryChanged(
     @Root() e: EventView,
     @Arg('filter', () => InventoryEventFilter, { nullable: true, description: 'Which levels.' }) _filter?: InventoryEventFilter,
-    @Arg('after', () => String, {
-      nullable: true,
-      description:
-        'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.',
-    })
-    _after?: string,
+    @Arg('after', () => String, AFTER_ARG) _after?: string,
   ): EventView {
     return e;
-  }
-
-  @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
-  inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
-    return levelById(ctx).load(e.levelId);
-  }
-  @FieldResolver(() => Variant, { description: 'The variant.' })
-  variant(@Root() e: EventView, @Ctx() ctx: Context) {
-    return variantById(ctx).load(e.variantId);
-  }
-  @FieldResolver(() => Warehouse, { description: 'The warehouse.' })
-  warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
-    return warehouseById(ctx).load(e.warehouseId);
   }
 }
 
 @Resolver(() => StockStatusChangedEvent)
-export class StockStatusChangedEventResolver {
+export class StockStatusChangedEventResolver extends LevelEventFields(StockStatusChangedEvent) {
   @Authorized('inventory:read')
   @Subscription(() => StockStatusChangedEvent, {
     description: 'Status crossings (low, critical, out of stock, back in stock) in your store, in order. Resume with "after".',
@@ -123,26 +94,8 @@ export class StockStatusChangedEventResolver {
     @Root() e: EventView,
     @Arg('filter', () => StockStatusEventFilter, { nullable: true, description: 'Which levels and statuses.' })
     _filter?: StockStatusEventFilter,
-    @Arg('after', () => String, {
-      nullable: true,
-      description:
-        'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event. A cursor beyond the newest event is BAD_USER_INPUT.',
-    })
-    _after?: string,
+    @Arg('after', () => String, AFTER_ARG) _after?: string,
   ): EventView {
     return e;
-  }
-
-  @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
-  inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
-    return levelById(ctx).load(e.levelId);
-  }
-  @FieldResolver(() => Variant, { description: 'The variant.' })
-  variant(@Root() e: EventView, @Ctx() ctx: Context) {
-    return variantById(ctx).load(e.variantId);
-  }
-  @FieldResolver(() => Warehouse, { description: 'The warehouse.' })
-  warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
-    return warehouseById(ctx).load(e.warehouseId);
   }
 }

@@ -3,9 +3,11 @@
  * duplicate, then live events; what the delivery path cannot hold is read back from the outbox.
  */
 import type { App } from '../../app';
-import { poolTx } from '../../db/tx';
+import { poolTx, type Tx } from '../../db/tx';
 import { eventsAfter, streamOf, type OutboxEvent, type Topic } from '../../events/outbox';
 import type { EventFeed, EventSink } from '../../events/sink';
+import type { Backlog } from '../../events/stream-replay';
+import { m as metrics } from '../../observability/metrics';
 import type { StockStatus } from '../stock';
 
 export interface EventFilter {
@@ -66,6 +68,10 @@ const PAGE = 500;
  * has drained: memory stays bounded and nobody is cut off for the server's lag. Live events that
  * arrive while the outbox is read wait (at most `config.subscriptionBuffer` of them; more, and the
  * outbox is read once more). Nothing is received before `attach`.
+ *
+ * With NATS_URL set and NATS up, the backlog of a resume (`after`) is read from JetStream while the
+ * stream holds it, and from event_log only for what it does not (EventHub.backlog,
+ * src/events/stream-replay.ts; docs/SCALING.md "Resume").
  */
 export class EventSource implements EventFeed {
   constructor(
@@ -77,84 +83,135 @@ export class EventSource implements EventFeed {
 
   /** Starts pushing events to `sink`; returns the function that stops it and the cursor it starts after. */
   attach(sink: EventSink): { stop: () => void; after: number } {
-    const { app, storeId, wanted } = this;
-    const [hub, limit, tx] = [app.events!, app.config.subscriptionBuffer, poolTx(app.db.pool)];
-    let done = false;
-    /** The last event the sink took. */
-    let last = this.after ?? hub.lastSeqOf(storeId);
-    const start = last;
-    /** Reading the outbox: live events wait in `early` (or are dropped, `dropped`, and read again). */
-    let behind = false;
-    let dropped = false;
-    const early: OutboxEvent[] = [];
-    const fail = (err: Error) => {
-      if (done) return;
-      stop();
-      sink.fail(err);
-    };
-    const deliver = (e: OutboxEvent): boolean => {
-      if (e.seq <= last) return true; // already delivered
-      if (!sink.push(e)) return false;
-      last = e.seq;
-      return true;
-    };
-    const catchUp = () => {
-      behind = true;
-      dropped = false;
-      early.length = 0;
-      void readOutbox().catch((e: Error) => fail(e));
-    };
-    const readOutbox = async () => {
-      let from = last;
-      let backoffMs = 0;
-      for (;;) {
-        await sink.drained();
-        // Refused with nothing queued: subscription memory is at its cap; wait for it to come down.
-        if (backoffMs > 0) await new Promise((r) => setTimeout(r, backoffMs));
-        if (done) return;
-        const page = await eventsAfter(tx, storeId, from, PAGE);
-        if (done) return;
-        let refused = false;
-        const taken = last;
-        for (const e of page) {
-          if (wanted(e) && !deliver(e)) {
-            refused = true;
-            break;
-          }
-          from = e.seq;
-        }
-        backoffMs = refused && last === taken ? Math.min(1000, Math.max(25, backoffMs * 2)) : 0;
-        // Refused: room first, then on from the last event taken.
-        if (refused) from = last;
-        else if (page.length < PAGE && dropped) {
-          dropped = false; // live events were dropped meanwhile: they are in the outbox, read on
-          early.length = 0;
-        } else if (page.length < PAGE) {
-          behind = false;
-          const held = early.splice(0);
-          for (const e of held) if (!deliver(e)) return catchUp();
-          return;
-        }
-      }
-    };
+    const feed = new Feed(this.app, this.storeId, this.wanted, sink, this.after);
+    return { stop: () => feed.stop(), after: feed.start };
+  }
+}
+
+/** One attached event source (see EventSource). */
+class Feed {
+  private readonly hub: NonNullable<App['events']>;
+  private readonly tx: Tx;
+  private done = false;
+  /** The last event the sink took. */
+  private last: number;
+  readonly start: number;
+  /** Reading the outbox: live events wait in `early` (or are dropped, `dropped`, and read again). */
+  private behind = false;
+  private dropped = false;
+  private readonly early: OutboxEvent[] = [];
+  /** While behind, every live event after this position reaches `early` (the hub's position when it began). */
+  private liveFrom = 0;
+  /** The resume's backlog from JetStream (taken by the first read of the outbox); null: event_log. */
+  private backlog: Backlog | null;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    app: App,
+    private readonly storeId: string,
+    private readonly wanted: (e: OutboxEvent) => boolean,
+    private readonly sink: EventSink,
+    after: number | null,
+  ) {
+    this.hub = app.events!;
+    this.tx = poolTx(app.db.pool);
+    this.last = this.start = after ?? this.hub.lastSeqOf(storeId);
+    this.backlog = after !== null ? this.hub.backlog(storeId) : null;
+    const limit = app.config.subscriptionBuffer;
     // Live events from now on; the backlog covers everything before.
-    const unsubscribe: () => void = hub.fanout.subscribe(storeId, (e) => {
-      if (done || !wanted(e)) return;
-      if (!behind) {
-        if (!deliver(e)) catchUp();
-      } else if (early.length < limit) early.push(e);
+    this.unsubscribe = this.hub.fanout.subscribe(storeId, (e) => {
+      if (this.done || !wanted(e)) return;
+      if (!this.behind) {
+        if (!this.deliver(e)) this.catchUp();
+      } else if (this.early.length < limit) this.early.push(e);
       else {
-        early.length = 0;
-        dropped = true;
+        this.early.length = 0;
+        this.dropped = true;
       }
     });
-    const stop = () => {
-      done = true;
-      early.length = 0;
-      unsubscribe();
-    };
-    if (this.after !== null) catchUp();
-    return { stop, after: start };
+    if (after !== null) this.catchUp();
+  }
+
+  stop(): void {
+    this.done = true;
+    this.early.length = 0;
+    this.unsubscribe();
+    this.backlog?.close();
+    this.backlog = null;
+  }
+
+  private fail(err: Error): void {
+    if (this.done) return;
+    this.stop();
+    this.sink.fail(err);
+  }
+
+  private deliver(e: OutboxEvent): boolean {
+    if (e.seq <= this.last) return true; // already delivered
+    if (!this.sink.push(e)) return false;
+    this.last = e.seq;
+    return true;
+  }
+
+  private catchUp(): void {
+    this.behind = true;
+    this.dropped = false;
+    this.early.length = 0;
+    this.liveFrom = this.hub.lastSeqOf(this.storeId);
+    void this.readOutbox().catch((e: Error) => this.fail(e));
+  }
+
+  /** The events after `from`: from the resume's backlog reader, or a page of event_log. */
+  private async page(backlog: Backlog | null, from: number): Promise<{ events: OutboxEvent[]; end: boolean }> {
+    if (backlog) return backlog.page(from, this.liveFrom);
+    const events = await eventsAfter(this.tx, this.storeId, from, PAGE);
+    metrics.backlogEvents.inc({ source: 'event_log' }, events.length);
+    return { events, end: events.length < PAGE };
+  }
+
+  private async readOutbox(): Promise<void> {
+    const backlog = this.backlog;
+    this.backlog = null;
+    try {
+      await this.readFrom(backlog);
+    } finally {
+      backlog?.close();
+    }
+  }
+
+  private async readFrom(backlog: Backlog | null): Promise<void> {
+    let from = this.last;
+    let backoffMs = 0;
+    for (;;) {
+      await this.sink.drained();
+      // Refused with nothing queued: subscription memory is at its cap; wait for it to come down.
+      if (backoffMs > 0) await new Promise((r) => setTimeout(r, backoffMs));
+      if (this.done) return;
+      const page = await this.page(backlog, from);
+      if (this.done) return;
+      let refused = false;
+      const taken = this.last;
+      for (const e of page.events) {
+        if (this.wanted(e) && !this.deliver(e)) {
+          refused = true;
+          break;
+        }
+        from = e.seq;
+      }
+      backoffMs = refused && this.last === taken ? Math.min(1000, Math.max(25, backoffMs * 2)) : 0;
+      // Refused: room first, then on from the last event taken.
+      if (refused) from = this.last;
+      else if (page.end && this.dropped) {
+        this.dropped = false; // live events were dropped meanwhile: they are in the outbox, read on
+        this.early.length = 0;
+        this.liveFrom = this.hub.lastSeqOf(this.storeId);
+      } else if (page.end) {
+        this.behind = false;
+        const held = this.early.splice(0);
+        for (const e of held) if (!this.deliver(e)) return this.catchUp();
+        return;
+      }
+    }
   }
 }
 

@@ -6,38 +6,19 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { movementGlobalId } from '../../graphql/cursor-seal';
-import { variantById, warehouseById } from '../catalog';
-import { Variant, Warehouse } from '../catalog/graphql';
 import { shipmentById, transferById } from '../inbound';
 import { InboundShipment, InventoryTransfer } from '../inbound/graphql';
-import { levelById } from '../inventory';
-import { InventoryLevel } from '../inventory/graphql';
-import { open, type EventView } from './subscription.resolver';
+import { AFTER_ARG, LevelEventFields } from './level-event.resolver';
+import type { EventView } from './event-view';
+import { open } from './subscription.resolver';
 import { InventoryEventFilter } from './subscription.types';
 import { InboundReceivedEvent, TransferEvent } from './transit.types';
 
-const AFTER = {
-  nullable: true,
-  description: 'Resume after this cursor: missed events come first, in order. "0" or "oldest": from the oldest retained event.',
-};
-
 @Resolver(() => InboundReceivedEvent)
-export class InboundReceivedEventResolver {
+export class InboundReceivedEventResolver extends LevelEventFields(InboundReceivedEvent) {
   @FieldResolver(() => ID, { description: 'The ledger entry of the change (a StockMovement id).' })
   movementId(@Root() e: EventView, @Ctx() ctx: Context): string {
     return movementGlobalId(ctx.app.db, String(e.movementId));
-  }
-  @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
-  inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
-    return levelById(ctx).load(e.levelId);
-  }
-  @FieldResolver(() => Variant, { description: 'The variant.' })
-  variant(@Root() e: EventView, @Ctx() ctx: Context) {
-    return variantById(ctx).load(e.variantId);
-  }
-  @FieldResolver(() => Warehouse, { description: 'The warehouse of the level.' })
-  warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
-    return warehouseById(ctx).load(e.warehouseId);
   }
 
   @Authorized('inventory:read')
@@ -48,7 +29,7 @@ export class InboundReceivedEventResolver {
   inboundReceived(
     @Root() e: EventView,
     @Arg('filter', () => InventoryEventFilter, { nullable: true, description: 'Which levels.' }) _filter?: InventoryEventFilter,
-    @Arg('after', () => String, AFTER) _after?: string,
+    @Arg('after', () => String, AFTER_ARG) _after?: string,
   ): EventView {
     return e;
   }
@@ -60,22 +41,10 @@ export class InboundReceivedEventResolver {
 }
 
 @Resolver(() => TransferEvent)
-export class TransferEventResolver {
+export class TransferEventResolver extends LevelEventFields(TransferEvent) {
   @FieldResolver(() => ID, { description: 'The ledger entry of the change (a StockMovement id).' })
   movementId(@Root() e: EventView, @Ctx() ctx: Context): string {
     return movementGlobalId(ctx.app.db, String(e.movementId));
-  }
-  @FieldResolver(() => InventoryLevel, { description: 'The level, as it is now.' })
-  inventoryLevel(@Root() e: EventView, @Ctx() ctx: Context) {
-    return levelById(ctx).load(e.levelId);
-  }
-  @FieldResolver(() => Variant, { description: 'The variant.' })
-  variant(@Root() e: EventView, @Ctx() ctx: Context) {
-    return variantById(ctx).load(e.variantId);
-  }
-  @FieldResolver(() => Warehouse, { description: 'The warehouse of the level.' })
-  warehouse(@Root() e: EventView, @Ctx() ctx: Context) {
-    return warehouseById(ctx).load(e.warehouseId);
   }
 
   @Authorized('inventory:read')
@@ -86,7 +55,7 @@ export class TransferEventResolver {
   transferShipped(
     @Root() e: EventView,
     @Arg('filter', () => InventoryEventFilter, { nullable: true, description: 'Which levels.' }) _filter?: InventoryEventFilter,
-    @Arg('after', () => String, AFTER) _after?: string,
+    @Arg('after', () => String, AFTER_ARG) _after?: string,
   ): EventView {
     return e;
   }
@@ -99,7 +68,7 @@ export class TransferEventResolver {
   transferReceived(
     @Root() e: EventView,
     @Arg('filter', () => InventoryEventFilter, { nullable: true, description: 'Which levels.' }) _filter?: InventoryEventFilter,
-    @Arg('after', () => String, AFTER) _after?: string,
+    @Arg('after', () => String, AFTER_ARG) _after?: string,
   ): EventView {
     return e;
   }
