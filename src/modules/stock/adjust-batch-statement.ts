@@ -26,7 +26,8 @@
  *    is rewritten with its own values, so its refusals are checked the same way;
  *  - each applied request gets its ledger row and its INVENTORY_UPDATED (and, on a status or
  *    sellable crossing, STOCK_STATUS_CHANGED) event, exactly as CHANGE_SQL writes them; movement ids
- *    are drawn and events queued in arrival order, the order of the one-by-one path.
+ *    are drawn and events queued in arrival order, the order of the one-by-one path. Like every
+ *    writer statement it does not NOTIFY (statements.ts): the caller wakes the event hub after it.
  * Parameters (arrays, one element per request): $1 store, $2 level id (or NULL), $3 variant id,
  * $4 sku, $5 warehouse id, $6 warehouse code, $7 delta, $8 reason, $9 note, $10 actor, $11 the
  * traceparent of the request (its events carry it, as a transaction's events carry the
@@ -76,6 +77,7 @@ lk AS (
     JOIN warehouses w ON w.id = l.warehouse_id AND w.store_id = l.store_id
    WHERE (l.store_id, l.id) IN (SELECT store_id, level_id FROM req WHERE level_id IS NOT NULL)
      AND NOT w.read_only
+     -- dueLines('d', 'l.store_id', '= l.id'), written out so the store-join check (test/unit/store-joins.test.ts) reads it
      AND NOT EXISTS (SELECT 1 FROM reservation_lines d
                       WHERE d.store_id = l.store_id AND d.inventory_level_id = l.id AND d.status = 'ACTIVE' AND d.expires_at <= now())
    ORDER BY l.id
@@ -173,14 +175,12 @@ ob AS (
    WHERE t.payload IS NOT NULL
    ORDER BY e.idx, t.ord
   RETURNING id
-),
-nt AS (SELECT pg_notify('inventory_outbox', '') AS n FROM (SELECT count(*) AS c FROM ob) o WHERE o.c > 0)
+)
 SELECT q.idx, (upd.id IS NOT NULL) AS served, st.id, b.store_id, b.variant_id, b.warehouse_id, st.failure,
        st.cur AS b_on_hand, st.res AS b_reserved, st.safety AS b_safety,
        st.after::int AS a_on_hand, st.res::int AS a_reserved, st.safety::int AS a_safety, b.incoming AS a_incoming,
        b.low AS a_low, b.critical AS a_critical, b.own_policy AS a_policy, b.lim AS a_limit, st.allow,
        (b.version + st.applied)::int AS version, upd.updated_at, m.mid AS movement_id, 0 AS expired_q,
-       (SELECT count(*) FROM nt) AS notified,
        -- The rows locked are the rows changed (see above); were it ever not so, the statement fails here and writes nothing.
        (SELECT min(('adjust batch: level ' || u.id || ' moved on')::int) FROM upd u JOIN fin f ON f.id = u.id
          WHERE u.on_hand <> f.a_on_hand OR u.version <> f.version + f.applied) AS moved_on
