@@ -28,6 +28,11 @@ export function levelEvents(e: {
   movementId: string;
   expiredQuantity: string;
   actor: string;
+  /**
+   * Units beyond the allowance after the change, when this change took them there (the movement's
+   * `uncovered`; NULL otherwise). Only the one-change statement can; omitted: no key in the payload.
+   */
+  uncovered?: string;
   before: CountersSql;
   after: CountersSql;
   /**
@@ -45,7 +50,9 @@ export function levelEvents(e: {
   return `LATERAL (VALUES
       (1, 'INVENTORY_UPDATED', CASE WHEN ${e.updated} THEN jsonb_build_object(
           ${ids},
-          'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},
+          'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},${
+            e.uncovered ? ` 'uncovered', ${e.uncovered},` : ''
+          }
           'before', ${counters(e.before)},
           'after', ${counters(e.after)}) END),
       (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} OR ${e.before.sellable} <> ${e.after.sellable} THEN jsonb_build_object(

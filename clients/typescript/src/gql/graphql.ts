@@ -54,6 +54,8 @@ export type ErrorCode =
   | 'NEGATIVE_QUANTITY'
   /** Returned when a receipt would receive more than is open on a line and the receipt does not say allowOverReceipt: true. */
   | 'OVER_RECEIPT'
+  /** Returned when a change would lower a level’s incoming below what preorders were sold against (PREORDER policy: more units would be sold or held beyond onHand + allowance than before): inboundShipmentCancel, inboundShipmentUpdate lowering a line, inventoryTransferWriteOff, the deprecated inventoryLevelUpdate(incoming). Nothing is changed; the message says how many units would lose their cover. The same input with allowUncoveredPreorders: true applies it and records the uncovered units on the movement. */
+  | 'PREORDERS_UNCOVERED'
   /** Returned when no product has that id or externalId in this store. */
   | 'PRODUCT_NOT_FOUND'
   /** Returned by inboundShipmentUpdate when a line’s new quantity is below what was already received on it. */
@@ -126,6 +128,8 @@ export type InboundReceiptLineInput = {
 
 /** Cancel an open shipment: what is still open stops counting in incoming. */
 export type InboundShipmentCancelInput = {
+  /** Accept cancelling open units that preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again). */
+  allowUncoveredPreorders?: boolean | null | undefined;
   /** The shipment. */
   id: string;
   /** Makes retries safe. */
@@ -205,6 +209,8 @@ export type InboundShipmentStatus =
 
 /** Change an open shipment. Omitted fields stay; given lines set their quantity (new ones are added). */
 export type InboundShipmentUpdateInput = {
+  /** Accept lowering a line’s quantity below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again). */
+  allowUncoveredPreorders?: boolean | null | undefined;
   /** New expected time. */
   expectedAt?: string | null | undefined;
   /** The shipment. */
@@ -328,6 +334,8 @@ export type InventoryLevelSortKey =
 
 /** Change thresholds, safety stock or incoming of a level. Omitted fields stay as they are. */
 export type InventoryLevelUpdateInput = {
+  /** With incoming: accept lowering it below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again). */
+  allowUncoveredPreorders?: boolean | null | undefined;
   /** The backorder limit (≥ 0), only together with inventoryPolicy CONTINUE or PREORDER. */
   backorderLimit?: number | null | undefined;
   /** CRITICAL at or below this available quantity (0 disables). */
@@ -487,6 +495,8 @@ export type InventoryTransferStatus =
 
 /** Write off units of a transfer lost in transit. */
 export type InventoryTransferWriteOffInput = {
+  /** Accept writing off units in transit that preorders at the destination were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again). */
+  allowUncoveredPreorders?: boolean | null | undefined;
   /** The transfer. */
   id: string;
   /** Makes retries safe. */
