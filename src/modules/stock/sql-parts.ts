@@ -30,7 +30,7 @@ export function levelEvents(e: {
   actor: string;
   /**
    * Units beyond the allowance after the change, when this change took them there (the movement's
-   * `uncovered`; NULL otherwise). Only the one-change statement can; omitted: no key in the payload.
+   * `uncovered`; NULL otherwise: no key in the payload). Only the one-change statement can.
    */
   uncovered?: string;
   before: CountersSql;
@@ -50,11 +50,14 @@ export function levelEvents(e: {
   return `LATERAL (VALUES
       (1, 'INVENTORY_UPDATED', CASE WHEN ${e.updated} THEN jsonb_build_object(
           ${ids},
-          'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},${
-            e.uncovered ? ` 'uncovered', ${e.uncovered},` : ''
-          }
+          'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},
           'before', ${counters(e.before)},
-          'after', ${counters(e.after)}) END),
+          'after', ${counters(e.after)})${
+            // The key only when set: events of the other statements (and of changes without it) stay as they were.
+            e.uncovered
+              ? ` || CASE WHEN (${e.uncovered}) IS NOT NULL THEN jsonb_build_object('uncovered', ${e.uncovered}) ELSE '{}'::jsonb END`
+              : ''
+          } END),
       (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} OR ${e.before.sellable} <> ${e.after.sellable} THEN jsonb_build_object(
           ${ids},
           'previousStatus', ${e.before.status}, 'status', ${e.after.status},
