@@ -92,7 +92,7 @@ async function level(sku: string, wh: string) {
 /** The level's ledger: count of movements and the last one's uncovered units. */
 async function ledger(levelGid: string) {
   const { rows } = await t.gateway.app.db.pool.query(
-    `SELECT count(*)::int AS n, (array_agg(uncovered ORDER BY id DESC))[1] AS last_uncovered, (array_agg(reason::text ORDER BY id DESC))[1] AS last_reason
+    `SELECT count(*)::int AS n, (array_agg(uncovered_after ORDER BY id DESC))[1] AS last_uncovered, (array_agg(reason::text ORDER BY id DESC))[1] AS last_reason
        FROM stock_movements WHERE inventory_level_id = $1`,
     [decodeId(levelGid, 'InventoryLevel')],
   );
@@ -169,18 +169,18 @@ describe('lowering incoming below what preorders were sold against', () => {
     expect(await ledger(before.id)).toEqual({ n: moves.n + 1, last_uncovered: 3, last_reason: 'INBOUND_CANCELLED' });
     const mv = await ok(
       t.gql(
-        `query($s: [String!]) { stockMovements(filter: { skus: $s, reasons: [INBOUND_CANCELLED] }, first: 5) { nodes { reason uncovered backordered } } }`,
+        `query($s: [String!]) { stockMovements(filter: { skus: $s, reasons: [INBOUND_CANCELLED] }, first: 5) { nodes { reason uncoveredAfter backordered } } }`,
         {
           s: [sku],
         },
       ),
     );
-    expect(mv.stockMovements.nodes[0]).toEqual({ reason: 'INBOUND_CANCELLED', uncovered: 3, backordered: 3 });
+    expect(mv.stockMovements.nodes[0]).toEqual({ reason: 'INBOUND_CANCELLED', uncoveredAfter: 3, backordered: 3 });
     const ev = await t.gateway.app.db.pool.query(
       `SELECT payload FROM ${ALL_EVENTS} e WHERE level_id = $1 AND topic = 'INVENTORY_UPDATED' ORDER BY queued DESC, ord DESC LIMIT 1`,
       [decodeId(before.id, 'InventoryLevel')],
     );
-    expect(ev.rows[0].payload).toMatchObject({ reason: 'INBOUND_CANCELLED', uncovered: 3, after: { incoming: 0, sellable: false } });
+    expect(ev.rows[0].payload).toMatchObject({ reason: 'INBOUND_CANCELLED', uncoveredAfter: 3, after: { incoming: 0, sellable: false } });
     // The invariants accept exactly this recorded case.
     await sound();
     // Receiving stock (any adjustment up) covers them again; nothing more is recorded.

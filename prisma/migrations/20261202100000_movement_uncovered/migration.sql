@@ -5,4 +5,4 @@
 -- the movement records the units then sold or held beyond the level's allowance
 -- (reserved - on_hand - allowance), as it also does when a level's own policy is tightened while
 -- it has backorders. NULL on every other movement. Nullable, no default: no table rewrite.
-ALTER TABLE "stock_movements" ADD COLUMN "uncovered" INTEGER;
+ALTER TABLE "stock_movements" ADD COLUMN "uncovered_after" INTEGER;

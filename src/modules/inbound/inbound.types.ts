@@ -189,7 +189,7 @@ export class InboundShipmentUpdateInput {
   @Field(() => Boolean, {
     nullable: true,
     description:
-      'Accept lowering a line’s quantity below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+      'Accept lowering a line’s quantity below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
   })
   allowUncoveredPreorders?: boolean | null;
 }
@@ -205,7 +205,7 @@ export class InboundShipmentCancelInput {
   @Field(() => Boolean, {
     nullable: true,
     description:
-      'Accept cancelling open units that preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+      'Accept cancelling open units that preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
   })
   allowUncoveredPreorders?: boolean | null;
 }
@@ -303,7 +303,7 @@ export class InventoryTransferWriteOffInput {
   @Field(() => Boolean, {
     nullable: true,
     description:
-      'Accept writing off units in transit that preorders at the destination were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+      'Accept writing off units in transit that preorders at the destination were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
   })
   allowUncoveredPreorders?: boolean | null;
 }

@@ -90,7 +90,7 @@ export class StockMovementBackorderResolver {
     description:
       'Units sold or held beyond the level’s allowance after this change (reservedAfter − onHandAfter − allowance), recorded only when this change took them there: accepted with allowUncoveredPreorders: true (incoming lowered below what preorders were sold against), or a level policy tightened while backordered. null on every other movement.',
   })
-  uncovered(@Root() m: MovementRow): number | null {
-    return m.uncovered ?? null;
+  uncoveredAfter(@Root() m: MovementRow): number | null {
+    return m.uncoveredAfter ?? null;
   }
 }

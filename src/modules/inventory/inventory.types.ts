@@ -195,7 +195,7 @@ export class InventoryLevelUpdateInput extends LevelAddressInput {
   @Field(() => Boolean, {
     nullable: true,
     description:
-      'With incoming: accept lowering it below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncovered; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+      'With incoming: accept lowering it below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
   })
   allowUncoveredPreorders?: boolean | null;
 }

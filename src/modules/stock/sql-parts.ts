@@ -30,7 +30,7 @@ export function levelEvents(e: {
   actor: string;
   /**
    * Units beyond the allowance after the change, when this change took them there (the movement's
-   * `uncovered`; NULL otherwise: no key in the payload). Only the one-change statement can.
+   * `uncovered_after`, the payload's `uncoveredAfter`; NULL otherwise: no key in the payload). Only the one-change statement can.
    */
   uncovered?: string;
   before: CountersSql;
@@ -55,7 +55,7 @@ export function levelEvents(e: {
           'after', ${counters(e.after)})${
             // The key only when set: events of the other statements (and of changes without it) stay as they were.
             e.uncovered
-              ? ` || CASE WHEN (${e.uncovered}) IS NOT NULL THEN jsonb_build_object('uncovered', ${e.uncovered}) ELSE '{}'::jsonb END`
+              ? ` || CASE WHEN (${e.uncovered}) IS NOT NULL THEN jsonb_build_object('uncoveredAfter', ${e.uncovered}) ELSE '{}'::jsonb END`
               : ''
           } END),
       (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} OR ${e.before.sellable} <> ${e.after.sellable} THEN jsonb_build_object(

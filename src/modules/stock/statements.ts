@@ -134,7 +134,7 @@ mv AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
       on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id,
       safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after,
-      inbound_shipment_id, transfer_id, uncovered)
+      inbound_shipment_id, transfer_id, uncovered_after)
   SELECT store_id, id, $8::"MovementReason", a_on_hand - on_hand, a_reserved - res0, on_hand, a_on_hand, res0, a_reserved,
          $9, $10, $11, $12::uuid,
          safety_stock, a_safety, incoming, a_incoming, low_stock_threshold, a_low, critical_threshold, a_critical,

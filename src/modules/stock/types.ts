@@ -35,7 +35,7 @@ export interface LevelChange {
   reservationId?: string | null;
   /**
    * Accept a change that lowers incoming although preorders sold against it then lose their cover
-   * (units beyond the allowance rise): recorded on the movement (`uncovered`). Default false: such
+   * (units beyond the allowance rise): recorded on the movement (`uncovered_after`). Default false: such
    * a change fails with PREORDERS_UNCOVERED and writes nothing.
    */
   allowUncoveredPreorders?: boolean;

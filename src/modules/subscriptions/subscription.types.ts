@@ -42,9 +42,9 @@ export class InventoryChangedEvent {
   @Field(() => Int, {
     nullable: true,
     description:
-      'Units sold or held beyond the level’s allowance after the change, when this change took them there (StockMovement.uncovered: preorders whose incoming was withdrawn with allowUncoveredPreorders); null otherwise.',
+      'Units sold or held beyond the level’s allowance after the change, when this change took them there (StockMovement.uncoveredAfter: preorders whose incoming was withdrawn with allowUncoveredPreorders); null otherwise.',
   })
-  uncovered!: number | null;
+  uncoveredAfter!: number | null;
   @Field(() => StockSnapshot, { description: 'Counters before the change.' })
   before!: StockSnapshot;
   @Field(() => StockSnapshot, { description: 'Counters after the change.' })
