@@ -447,6 +447,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         });
       },
       () => send('reserve', { lines: [{ sku: pick(hot), warehouseCode: pick(whs), quantity: 1 }], ttlSeconds: pick([1, 600]) }),
+      // Preorders: HOT-2 beyond its (scarce) stock, against its incoming.
+      () => send('reserve', { lines: [{ sku: 'HOT-2', warehouseCode: pick(whs), quantity: 1 + rnd(3) }], ttlSeconds: 600 }),
       async () => {
         const r = held.shift();
         if (!r) return;
@@ -481,7 +483,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       () =>
         send('inbound', {
           reference: `PO-${runId}-${opCounter + 1}`,
-          lines: [{ sku: skuPick(), warehouseCode: pick(whs), quantity: 2 + rnd(6) }],
+          // Half of them announce HOT-2, the preorder SKU, so that it has incoming to sell against.
+          lines: [{ sku: Math.random() < 0.5 ? 'HOT-2' : skuPick(), warehouseCode: pick(whs), quantity: 2 + rnd(6) }],
         }),
       async () => {
         const sh = shipments.shift();
