@@ -100,6 +100,10 @@ registerEnumType(ErrorCode, {
     EXCEEDS_IN_TRANSIT: {
       description: 'Returned when a transfer receipt or write-off names more units than are still in transit on the line.',
     },
+    PREORDERS_UNCOVERED: {
+      description:
+        'Returned when a change would lower a level’s incoming below what preorders were sold against (PREORDER policy: more units would be sold or held beyond onHand + allowance than before): inboundShipmentCancel, inboundShipmentUpdate lowering a line, inventoryTransferWriteOff, the deprecated inventoryLevelUpdate(incoming). Nothing is changed; the message says how many units would lose their cover. The same input with allowUncoveredPreorders: true applies it and records the uncovered units on the movement.',
+    },
   },
 });
 

@@ -351,3 +351,60 @@ describe('reservationExtend', () => {
     }
   });
 });
+
+test('reservationExtend under concurrency: racing extends, a release and expiring holds never lose or double a hold', async () => {
+  // Per round: one hold of 2 units, 20 extends with seeded TTLs racing one release (and, for a hold
+  // about to expire, the expiry itself). Every extend either applies or answers why not; the hold
+  // ends released (or expired) with its units back, or active until the longest TTL asked.
+  const rand = rng(2211);
+  const s = await stockedSku(t.gql, 200);
+  const settle = (id: string) =>
+    ok(
+      t.gql(`mutation($input: ReservationSettleInput!) { reservationRelease(input: $input) { userErrors { code } } }`, {
+        input: { reservationId: id },
+      }),
+    );
+  for (let round = 0; round < 6; round++) {
+    const short = round % 3 === 2;
+    const r = (await reserve(t.gql, { lines: [{ sku: s.sku, quantity: 2 }], ttlSeconds: short ? 1 : 600 })).reservation;
+    const ttls = Array.from({ length: 20 }, () => 600 + Math.floor(rand() * 1200));
+    const releaseAt = Math.floor(rand() * 20);
+    const ops = ttls.map((ttl, i) =>
+      i === releaseAt && round % 2 === 0
+        ? settle(r.id).then((d) => ({ kind: 'release', codes: d.reservationRelease.userErrors.map((e: { code: string }) => e.code) }))
+        : ok(t.gql(EXTEND, { input: { reservationId: r.id, ttlSeconds: ttl } })).then((d) => ({
+            kind: 'extend',
+            codes: d.reservationExtend.userErrors.map((e: { code: string }) => e.code),
+            ttl,
+          })),
+    );
+    const results = await Promise.all(ops);
+    for (const x of results) expect(['', 'RESERVATION_NOT_ACTIVE', 'RESERVATION_EXPIRED']).toContain(x.codes.join());
+    const now = await ok(t.gql(`query($id: ID!) { reservation(id: $id) { status expiresAt lines { status quantity } } }`, { id: r.id }));
+    const released = results.some((x) => x.kind === 'release' && x.codes.length === 0);
+    const applied = results.flatMap((x) => ('ttl' in x && x.codes.length === 0 ? [x.ttl as number] : []));
+    if (released) {
+      // Extends that came after the release's commit were refused; the units are back.
+      expect(now.reservation.status).toBe('RELEASED');
+    } else if (applied.length > 0) {
+      // Never shortened: the hold lasts at least as long as the longest applied TTL from its creation.
+      expect(now.reservation.status).toBe('ACTIVE');
+      const longest = Math.max(...applied);
+      expect(Date.parse(now.reservation.expiresAt) - Date.parse(r.expiresAt)).toBeGreaterThanOrEqual(
+        (longest - (short ? 1 : 600)) * 1000 - 5_000,
+      );
+      expect(now.reservation.lines).toEqual([{ status: 'ACTIVE', quantity: 2 }]);
+    } else {
+      // Only a 1-second hold may have expired before the first extend reached it.
+      expect(short).toBe(true);
+      expect(results.filter((x) => x.kind === 'extend').every((x) => x.codes.join() === 'RESERVATION_EXPIRED')).toBe(true);
+    }
+  }
+  await sweepOnce(t.gateway.app);
+  expect(await checkInvariants(t.gateway.app, t.store.storeId)).toMatchObject({
+    ledger: [],
+    reservedLedger: [],
+    bounds: [],
+    reservedVsLines: [],
+  });
+});

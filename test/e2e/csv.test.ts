@@ -438,6 +438,141 @@ test('rows for read-only warehouses: an unchanged quantity (or a zero delta) is 
   expect(await ledgerCount()).toBe(ledger + 1); // only the W1 row
 });
 
+describe('backorder policy columns (issue 22)', () => {
+  const POLICY_COLUMNS = ['inventoryPolicy', 'backorderLimit', 'levelInventoryPolicy', 'levelBackorderLimit'] as const;
+  const WA = 'POL-1';
+  const WB = 'POL-2';
+  const skus = ['POL-CONT5', 'POL-PRE', 'POL-DENY', 'POL-CONT'];
+
+  /** A store with the policy test catalogue: same warehouses and variants, the given variant policies. */
+  async function policyStore(code: string, policies: { inventoryPolicy?: 'DENY' | 'CONTINUE' | 'PREORDER'; backorderLimit?: number }[]) {
+    const s = await app!.db.prisma.store.create({ data: { code, name: code } });
+    for (const w of [WA, WB]) await createWarehouse(app!.db.prisma, s.id, { code: w, name: w });
+    const r = await createProduct(app!.db.prisma, s.id, {
+      name: 'Policies',
+      externalId: 'POL',
+      variants: skus.map((sk, i) => ({ sku: sk, label: sk, ...policies[i] })),
+    });
+    expect(r.userErrors).toEqual([]);
+    return { storeId: s.id, auth: { keyId: 'test', storeId: s.id, kind: 'sk' as const, scopes: ['admin'], actor: 'test:csv' } };
+  }
+  const exported = async (id: string) => {
+    const out = sink();
+    await exportCsv(app!, { storeId: id }, out.stream);
+    return { text: out.text(), rows: parse(out.text(), { columns: true }) as Record<string, string>[] };
+  };
+  const policiesOf = (id: string) =>
+    q(
+      `SELECT v.sku, w.code, v.inventory_policy::text AS vp, v.backorder_limit AS vl, l.inventory_policy::text AS lp, l.backorder_limit AS ll, l.on_hand
+         FROM inventory_levels l JOIN variants v ON v.id = l.variant_id JOIN warehouses w ON w.id = l.warehouse_id
+        WHERE l.store_id = $1 ORDER BY v.sku, w.code`,
+      [id],
+    );
+  const importInto = async (a: AuthInfo, csv: string) => {
+    const errors = sink();
+    const summary = await importCsv(app!, { auth: a, input: Readable.from([csv]), seed: `pol-${++imports}`, errors: errors.stream });
+    return { summary, errorRows: parse(errors.text(), { columns: true, relax_column_count: true }) as Record<string, string>[] };
+  };
+
+  test('export carries the variant policy and the level override; importing it into a fresh store gives identical policies', async () => {
+    const a = await policyStore('csvpol-a', [
+      { inventoryPolicy: 'CONTINUE', backorderLimit: 5 },
+      { inventoryPolicy: 'PREORDER' },
+      {},
+      { inventoryPolicy: 'CONTINUE' },
+    ]);
+    const inv = new InventoryService(app!);
+    for (const [i, sk] of skus.entries())
+      for (const w of [WA, WB])
+        expect((await inv.set(a.auth, { sku: sk, warehouseCode: w, quantity: 3 + i, reason: 'RECEIVED' })).userErrors).toEqual([]);
+    for (const [sk, w, p, l] of [
+      [skus[0], WA, 'DENY', null],
+      [skus[2], WB, 'PREORDER', 2],
+      [skus[3], WA, 'CONTINUE', 0],
+    ] as const)
+      expect((await inv.updateLevel(a.auth, { sku: sk, warehouseCode: w, inventoryPolicy: p, backorderLimit: l })).userErrors).toEqual([]);
+
+    const src = await exported(a.storeId);
+    expect(src.rows.map((r) => [r.sku, r.warehouse, ...POLICY_COLUMNS.map((c) => r[c])])).toEqual([
+      ['POL-CONT', WA, 'CONTINUE', '', 'CONTINUE', '0'],
+      ['POL-CONT', WB, 'CONTINUE', '', '', ''],
+      ['POL-CONT5', WA, 'CONTINUE', '5', 'DENY', ''],
+      ['POL-CONT5', WB, 'CONTINUE', '5', '', ''],
+      ['POL-DENY', WA, 'DENY', '', '', ''],
+      ['POL-DENY', WB, 'DENY', '', 'PREORDER', '2'],
+      ['POL-PRE', WA, 'PREORDER', '', '', ''],
+      ['POL-PRE', WB, 'PREORDER', '', '', ''],
+    ]);
+
+    // A fresh store: the same catalogue with every variant at the default (DENY), no levels.
+    const b = await policyStore('csvpol-b', [{}, {}, {}, {}]);
+    const back = await importInto(b.auth, src.text);
+    expect(back.summary).toMatchObject({ rows: 8, applied: 8, failed: 0 });
+    expect(await policiesOf(b.storeId)).toEqual(await policiesOf(a.storeId));
+    const again = await exported(b.storeId);
+    const strip = (rows: Record<string, string>[]) =>
+      rows.map(({ sku: s, warehouse, onHand, ...r }) => [s, warehouse, onHand, ...POLICY_COLUMNS.map((c) => r[c])]);
+    expect(strip(again.rows)).toEqual(strip(src.rows));
+    // And importing it again changes nothing: no ledger rows, no versions, no variant updates.
+    const before = await q('SELECT id, version FROM inventory_levels WHERE store_id = $1 ORDER BY id', [b.storeId]);
+    const variantsBefore = await q('SELECT id, updated_at FROM variants WHERE store_id = $1 ORDER BY id', [b.storeId]);
+    const moves = await one('SELECT count(*) FROM stock_movements WHERE store_id = $1', [b.storeId]);
+    expect((await importInto(b.auth, again.text)).summary).toMatchObject({ applied: 8, failed: 0 });
+    expect(await q('SELECT id, version FROM inventory_levels WHERE store_id = $1 ORDER BY id', [b.storeId])).toEqual(before);
+    expect(await q('SELECT id, updated_at FROM variants WHERE store_id = $1 ORDER BY id', [b.storeId])).toEqual(variantsBefore);
+    expect(await one('SELECT count(*) FROM stock_movements WHERE store_id = $1', [b.storeId])).toBe(moves);
+    // A level override set by the import has its ledger row (reason OTHER), like inventoryLevelUpdate.
+    expect(
+      await one(`SELECT count(*) FROM stock_movements WHERE store_id = $1 AND reason = 'OTHER' AND quantity_delta = 0`, [b.storeId]),
+    ).toBe(3);
+    expect((await checkInvariants(app!, b.storeId)).bounds).toEqual([]);
+  });
+
+  test('bad policy values are per-row errors with their line; the other rows (and the failed rows’ stock) are untouched; INHERIT drops an override', async () => {
+    const c = await policyStore('csvpol-c', [{}, {}, {}, {}]);
+    const csv = [
+      'sku,warehouse,quantity,inventoryPolicy,backorderLimit,levelInventoryPolicy,levelBackorderLimit',
+      `POL-CONT5,${WA},5,continue,5,,`,
+      `POL-PRE,${WA},6,SOMETIMES,,,`,
+      `POL-PRE,${WB},6,PREORDER,x,,`,
+      `POL-DENY,${WA},7,,3,,`,
+      `POL-DENY,${WB},7,DENY,3,,`,
+      `POL-CONT,${WA},8,CONTINUE,-1,,`,
+      `POL-CONT,${WB},8,,,INHERIT,2`,
+      `POL-CONT5,${WB},9,,,MAYBE,`,
+      `POL-PRE,${WB},10,PREORDER,,CONTINUE,4`,
+    ].join('\n');
+    const { summary, errorRows } = await importInto(c.auth, csv);
+    expect(summary).toMatchObject({ rows: 9, applied: 2, failed: 7 });
+    expect(errorRows.map((e) => [e.line, e.error_code])).toEqual([
+      ['3', 'INVALID_POLICY'],
+      ['4', 'INVALID_NUMBER'],
+      ['5', 'MISSING_VALUE'],
+      ['6', 'INVALID_INPUT'],
+      ['7', 'NEGATIVE_QUANTITY'],
+      ['8', 'INVALID_INPUT'],
+      ['9', 'INVALID_POLICY'],
+    ]);
+    expect(errorRows[0].error_message).toMatch(/"SOMETIMES" is not one of DENY, CONTINUE, PREORDER/);
+    // Good rows: stock and policies applied; failed rows: no level, no policy.
+    expect(await policiesOf(c.storeId)).toEqual([
+      { sku: 'POL-CONT5', code: WA, vp: 'CONTINUE', vl: 5, lp: null, ll: null, on_hand: 5 },
+      { sku: 'POL-PRE', code: WB, vp: 'PREORDER', vl: null, lp: 'CONTINUE', ll: 4, on_hand: 10 },
+    ]);
+    const variants = await q(`SELECT sku, inventory_policy::text AS p FROM variants WHERE store_id = $1 ORDER BY sku`, [c.storeId]);
+    expect(variants).toEqual([
+      { sku: 'POL-CONT', p: 'DENY' },
+      { sku: 'POL-CONT5', p: 'CONTINUE' },
+      { sku: 'POL-DENY', p: 'DENY' },
+      { sku: 'POL-PRE', p: 'PREORDER' },
+    ]);
+    // INHERIT drops the override (and the limit with it).
+    const drop = await importInto(c.auth, `sku,warehouse,quantity,levelInventoryPolicy\nPOL-PRE,${WB},10,inherit\n`);
+    expect(drop.summary).toMatchObject({ applied: 1, failed: 0 });
+    expect((await policiesOf(c.storeId))[1]).toMatchObject({ lp: null, ll: null, on_hand: 10 });
+  });
+});
+
 describe('CLI', () => {
   const cli = (script: string, args: string[]) => runCli(script, args, { dataDir: path.join(dir, 'data'), url: tdb.url });
 

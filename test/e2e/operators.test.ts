@@ -84,7 +84,7 @@ test('every tool works against a running embedded gateway (admin socket, mode 06
   const exported = await runCli('export.js', [], db);
   expect(exported.code).toBe(0);
   expect(exported.out.split('\n')[0]).toBe(
-    'sku,externalId,label,product,warehouse,onHand,reserved,incoming,safetyStock,available,status,price,currency',
+    'sku,externalId,label,product,warehouse,onHand,reserved,incoming,safetyStock,available,status,price,currency,inventoryPolicy,backorderLimit,levelInventoryPolicy,levelBackorderLimit',
   );
   expect(exported.out).toMatch(/^SKU-001,WIDGET-BLUE,500ml,Blue Widget 500ml,BER-1,340,/m);
   const toFile = await runCli('export.js', ['--out', path.join(work, 'out.csv')], db);

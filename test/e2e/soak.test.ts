@@ -27,6 +27,9 @@ maybe('20 s soak with faults keeps every invariant', async () => {
   for (const op of ['inbound', 'inboundReceive', 'transfer', 'transferReceive'])
     expect(report.operations.byOp[op]?.ok ?? 0).toBeGreaterThan(0);
   expect(report.invariants.map((i) => i.name).join('\n')).toMatch(/incoming = open inbound lines[\s\S]*transfers conserve units/);
+  // The PREORDER edge: cancels and write-offs run too (refused as PREORDERS_UNCOVERED or applied).
+  for (const op of ['inboundCancel', 'transferWriteOff']) expect(report.operations.byOp[op]?.ok ?? 0).toBeGreaterThan(0);
+  expect(lines.join('\n')).toMatch(/preorders: \d+ movements recorded uncovered units; \d+ lowerings refused/);
   expect(new Set(report.faults.map((f) => f.kind))).toEqual(new Set(['terminate-backends', 'sigkill-restart', 'drop-websockets']));
   expect(report.skipped.join(' ')).toMatch(/pg-restart/);
   expect(report.requests.retries).toBeGreaterThan(0);

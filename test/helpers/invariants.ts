@@ -4,6 +4,23 @@ import { availableOf, stockStatus } from '../../src/modules/stock';
 import { levelSummary, stockTotals } from '../../src/modules/inventory/level.reads';
 import { allowanceSql, effectiveReserved, INCOMING_OF } from '../../src/modules/stock';
 
+/**
+ * SQL (parameter $1: the store): the levels out of bounds. reserved ≥ 0, and onHand − reserved ≥
+ * −allowance (under DENY onHand ≥ reserved; a backorder policy lets it go down to −allowance) —
+ * except by exactly what the ledger recorded: a level may be beyond its allowance by at most the
+ * `uncovered_after` units of its latest movement that recorded some (a change accepted with
+ * allowUncoveredPreorders, or a level policy tightened while backordered). Any other excess, or one
+ * larger than recorded, is out of bounds. (Later changes can only lower the excess: the writer
+ * refuses every change that raises it without recording it.)
+ */
+export const OUT_OF_BOUNDS_SQL = `SELECT l.id, l.on_hand, l.reserved, ${allowanceSql('l', 'v')} AS allowance, r.uncovered_after AS recorded
+    FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+    LEFT JOIN LATERAL (SELECT m.uncovered_after FROM stock_movements m
+                        WHERE m.store_id = l.store_id AND m.inventory_level_id = l.id AND m.uncovered_after IS NOT NULL
+                        ORDER BY m.id DESC LIMIT 1) r ON true
+   WHERE l.store_id = $1
+     AND NOT (l.reserved >= 0 AND l.reserved - l.on_hand - ${allowanceSql('l', 'v')} <= coalesce(r.uncovered_after, 0))`;
+
 export async function checkInvariants(app: App, storeId: string) {
   const q = (sql: string) => app.db.pool.query(sql, [storeId]).then((r) => r.rows);
   const ledger = await q(`SELECT l.id, l.on_hand, coalesce(sum(m.quantity_delta), 0)::int AS sum_moves
@@ -12,11 +29,9 @@ export async function checkInvariants(app: App, storeId: string) {
   const reservedLedger =
     await q(`SELECT l.id FROM inventory_levels l LEFT JOIN stock_movements m ON m.store_id = l.store_id AND m.inventory_level_id = l.id
      WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.reserved <> coalesce(sum(m.reserved_delta), 0)`);
-  // Under DENY onHand ≥ reserved ≥ 0; under a backorder policy onHand − reserved may go down to −allowance.
-  const bounds = await q(
-    `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
-      WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
-  );
+  // Under DENY onHand ≥ reserved ≥ 0; under a backorder policy onHand − reserved may go down to
+  // −allowance; beyond it only by the uncovered units the ledger recorded (OUT_OF_BOUNDS_SQL).
+  const bounds = await q(OUT_OF_BOUNDS_SQL);
   const reservedVsLines = await q(`SELECT l.id, l.reserved, coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)::int AS active
       FROM inventory_levels l LEFT JOIN reservation_lines rl ON rl.store_id = l.store_id AND rl.inventory_level_id = l.id
      WHERE l.store_id = $1 GROUP BY l.store_id, l.id HAVING l.reserved <> coalesce(sum(rl.quantity) FILTER (WHERE rl.status = 'ACTIVE'), 0)`);

@@ -19,8 +19,9 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { MAIN, NODE_FLAGS, ROOT, spawnGateway, type Spawned } from '../helpers/process';
 import { tuningEnv } from '../../src/config/tuning';
-import { allowanceSql, policySql } from '../../src/modules/stock';
+import { policySql } from '../../src/modules/stock';
 import { startNatsServer, type NatsServer } from '../helpers/nats';
+import { OUT_OF_BOUNDS_SQL } from '../helpers/invariants';
 
 export interface SoakOptions {
   durationS: number;
@@ -169,6 +170,8 @@ const Q = {
   inboundReceive: `mutation($input: InboundShipmentReceiveInput!) { inboundShipmentReceive(input: $input) { inboundShipment { id } userErrors { code message } } }`,
   transfer: `mutation($input: InventoryTransferShipInput!) { inventoryTransferShip(input: $input) { inventoryTransfer { id lines { id } } userErrors { code message } } }`,
   transferReceive: `mutation($input: InventoryTransferReceiveInput!) { inventoryTransferReceive(input: $input) { inventoryTransfer { id } userErrors { code message } } }`,
+  inboundCancel: `mutation($input: InboundShipmentCancelInput!) { inboundShipmentCancel(input: $input) { inboundShipment { id } userErrors { code message } } }`,
+  transferWriteOff: `mutation($input: InventoryTransferWriteOffInput!) { inventoryTransferWriteOff(input: $input) { inventoryTransfer { id } userErrors { code message } } }`,
 };
 const FIELD: Record<keyof typeof Q, string> = {
   set: 'inventorySet',
@@ -183,6 +186,8 @@ const FIELD: Record<keyof typeof Q, string> = {
   inboundReceive: 'inboundShipmentReceive',
   transfer: 'inventoryTransferShip',
   transferReceive: 'inventoryTransferReceive',
+  inboundCancel: 'inboundShipmentCancel',
+  transferWriteOff: 'inventoryTransferWriteOff',
 };
 
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
@@ -280,6 +285,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const hot = ['HOT-1', 'HOT-2', 'HOT-3'];
     const cold = Array.from({ length: 40 }, (_, i) => `COLD-${i + 1}`);
     const all = [...hot, ...cold];
+    // Kept scarce, so that they sell beyond stock: HOT-3 on backorder, HOT-2 on preorder.
+    const scarce = ['HOT-2', 'HOT-3'];
     await gql(`mutation($i: ProductCreateInput!) { productCreate(input: $i) { userErrors { code } } }`, {
       i: { name: 'Soak hot', externalId: 'soak-hot', variants: hot.map((sku) => ({ sku, label: sku })) },
     });
@@ -291,7 +298,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       {
         i: {
           items: all.flatMap((sku) =>
-            whs.map((w) => ({ mode: 'SET', sku, warehouseCode: w, quantity: sku === 'HOT-3' ? 3 : hot.includes(sku) ? 60 : 30 })),
+            whs.map((w) => ({ mode: 'SET', sku, warehouseCode: w, quantity: scarce.includes(sku) ? 3 : hot.includes(sku) ? 60 : 30 })),
           ),
           reason: 'RECEIVED',
         },
@@ -306,6 +313,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       { id: hot3.variant.id, i: { inventoryPolicy: 'CONTINUE', backorderLimit: 20 } },
     );
     if (policy.variantUpdate.userErrors.length) throw new Error(`setup: ${JSON.stringify(policy)}`);
+    // HOT-2 sells on preorder (issue 22): down to −incoming (the soak's inbound shipments and
+    // transfers bring it); cancels and write-offs that would leave preorders without cover are
+    // PREORDERS_UNCOVERED (nothing written) unless they say allowUncoveredPreorders, which the
+    // ledger then records (the bounds invariant accepts exactly that).
+    const hot2 = await gql(`query { variant(sku: "HOT-2") { id } }`, {});
+    const pre = await gql(
+      `mutation($id: ID!, $i: VariantUpdateInput!) { variantUpdate(id: $id, input: $i) { userErrors { code message } } }`,
+      { id: hot2.variant.id, i: { inventoryPolicy: 'PREORDER' } },
+    );
+    if (pre.variantUpdate.userErrors.length) throw new Error(`setup: ${JSON.stringify(pre)}`);
     // Subscribers start after the setup's events: wait until they are sequenced.
     for (let i = 0; Number((await db.query(`SELECT count(*) AS n FROM outbox_events`)).rows[0].n) > 0; i++) {
       if (i > 200) throw new Error('setup events were not sequenced within 20 s');
@@ -408,9 +425,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
     const ops: (() => Promise<unknown>)[] = [
       () => {
-        // HOT-3 (CONTINUE, limit 20) is kept scarce so that it sells on backorder.
+        // HOT-3 (CONTINUE, limit 20) and HOT-2 (PREORDER) are kept scarce so that they sell beyond stock.
         const sku = skuPick();
-        return send('set', { sku, warehouseCode: pick(whs), quantity: sku === 'HOT-3' ? rnd(6) : 20 + rnd(50), reason: 'CYCLE_COUNT' });
+        return send('set', {
+          sku,
+          warehouseCode: pick(whs),
+          quantity: scarce.includes(sku) ? rnd(6) : 20 + rnd(50),
+          reason: 'CYCLE_COUNT',
+        });
       },
       () => send('adjust', { sku: skuPick(), warehouseCode: pick(whs), delta: pick([-4, -2, -1, 1, 2, 3, 5]), reason: 'CORRECTION' }),
       () => send('adjust', { sku: skuPick(), warehouseCode: pick(whs), delta: pick([-3, -1, 2, 4]), reason: 'SALE' }),
@@ -425,6 +447,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         });
       },
       () => send('reserve', { lines: [{ sku: pick(hot), warehouseCode: pick(whs), quantity: 1 }], ttlSeconds: pick([1, 600]) }),
+      // Preorders: HOT-2 beyond its (scarce) stock, against its incoming.
+      () => send('reserve', { lines: [{ sku: 'HOT-2', warehouseCode: pick(whs), quantity: 1 + rnd(3) }], ttlSeconds: 600 }),
       async () => {
         const r = held.shift();
         if (!r) return;
@@ -459,7 +483,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       () =>
         send('inbound', {
           reference: `PO-${runId}-${opCounter + 1}`,
-          lines: [{ sku: skuPick(), warehouseCode: pick(whs), quantity: 2 + rnd(6) }],
+          // Half of them announce HOT-2, the preorder SKU, so that it has incoming to sell against.
+          lines: [{ sku: Math.random() < 0.5 ? 'HOT-2' : skuPick(), warehouseCode: pick(whs), quantity: 2 + rnd(6) }],
         }),
       async () => {
         const sh = shipments.shift();
@@ -475,6 +500,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const tr = transfers.shift();
         if (!tr) return;
         await send('transferReceive', { id: tr.id, lines: [{ lineId: tr.lines[0].id, quantity: 1 }] });
+      },
+      async () => {
+        // A cancel (PREORDERS_UNCOVERED when it would leave HOT-2 preorders without cover, unless allowed).
+        const sh = shipments.shift();
+        if (!sh) return;
+        await send('inboundCancel', { id: sh.id, allowUncoveredPreorders: Math.random() < 0.5 });
+      },
+      async () => {
+        // Everything still in transit written off (likewise guarded at the destination).
+        const tr = transfers.shift();
+        if (!tr) return;
+        await send('transferWriteOff', { id: tr.id, reason: pick(['LOST', 'DAMAGED']), allowUncoveredPreorders: Math.random() < 0.5 });
       },
     ];
 
@@ -612,12 +649,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     );
     const levels = Number((await q(`SELECT count(*) AS n FROM inventory_levels WHERE store_id = $1`, [storeId]))[0].n);
     check('onHand and reserved = sums of the ledger', ledger.length === 0, `${levels - ledger.length}/${levels} levels agree`);
-    // Under DENY 0 ≤ reserved ≤ onHand; a backorder policy lets onHand − reserved go down to −allowance.
-    const bounds = await q(
-      `SELECT l.id FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
-        WHERE l.store_id = $1 AND NOT (l.reserved >= 0 AND l.on_hand - l.reserved >= -${allowanceSql('l', 'v')})`,
-      [storeId],
-    );
+    // Under DENY 0 ≤ reserved ≤ onHand; a backorder policy lets onHand − reserved go down to
+    // −allowance, and beyond it only by uncovered units the ledger recorded (test/helpers/invariants.ts).
+    const bounds = await q(OUT_OF_BOUNDS_SQL, [storeId]);
     check('0 ≤ reserved ≤ onHand (−allowance under a backorder policy)', bounds.length === 0, `${bounds.length} levels out of bounds`);
     const reservedVsLines = await q(
       `SELECT l.id FROM inventory_levels l
@@ -643,7 +677,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     check(
       'no oversell: no movement leaves onHand < 0 or reserved > onHand',
       oversold.length === 0,
-      `${movements} movements checked (${backorderedMoves} backordered on HOT-3, allowed by its policy)`,
+      `${movements} movements checked (${backorderedMoves} backordered on HOT-2 and HOT-3, allowed by their policies)`,
     );
     const byKey = new Map<string, number>();
     for (const r of await q<{ k: string; n: string }>(
@@ -692,18 +726,25 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       `SELECT id FROM transfer_lines WHERE store_id = $1 AND NOT (received_quantity >= 0 AND lost_quantity >= 0 AND received_quantity + lost_quantity <= quantity)`,
       [storeId],
     );
-    const moved = await q<{ out: string; inn: string; transit: string }>(
+    const moved = await q<{ out: string; inn: string; transit: string; lost: string }>(
       `SELECT (SELECT coalesce(-sum(quantity_delta), 0) FROM stock_movements WHERE store_id = $1 AND reason = 'TRANSFER_OUT' AND transfer_id IS NOT NULL) AS out,
               (SELECT coalesce(sum(quantity_delta), 0) FROM stock_movements WHERE store_id = $1 AND reason = 'TRANSFER_IN' AND transfer_id IS NOT NULL) AS inn,
-              (SELECT coalesce(sum(quantity - received_quantity - lost_quantity), 0) FROM transfer_lines WHERE store_id = $1) AS transit`,
+              (SELECT coalesce(sum(quantity - received_quantity - lost_quantity), 0) FROM transfer_lines WHERE store_id = $1) AS transit,
+              (SELECT coalesce(sum(lost_quantity), 0) FROM transfer_lines WHERE store_id = $1) AS lost`,
       [storeId],
     );
     const m0 = moved[0];
     check(
-      'transfers conserve units: shipped = received + in transit (no write-offs in the soak)',
-      transit.length === 0 && Number(m0.out) === Number(m0.inn) + Number(m0.transit),
-      `shipped ${m0.out}, received ${m0.inn}, in transit ${m0.transit}`,
+      'transfers conserve units: shipped = received + written off + in transit',
+      transit.length === 0 && Number(m0.out) === Number(m0.inn) + Number(m0.lost) + Number(m0.transit),
+      `shipped ${m0.out}, received ${m0.inn}, written off ${m0.lost}, in transit ${m0.transit}`,
     );
+    const uncovered = await q<{ n: string }>(
+      `SELECT count(*) AS n FROM stock_movements WHERE store_id = $1 AND uncovered_after IS NOT NULL`,
+      [storeId],
+    );
+    const refusedUncovered = records.filter((r) => r.outcome === 'failed' && r.codes?.includes('PREORDERS_UNCOVERED')).length;
+    log(`preorders: ${uncovered[0].n} movements recorded uncovered units; ${refusedUncovered} lowerings refused (PREORDERS_UNCOVERED)`);
     const gaps = (
       await q<{
         n: string;
@@ -824,6 +865,10 @@ function expectedMovements(
       return [input.lines.length, input.lines.length];
     case 'transfer': // TRANSFER_OUT at the source + TRANSFER_SHIPPED at the destination, per line
       return [2 * input.lines.length, 2 * input.lines.length];
+    case 'inboundCancel': // INBOUND_CANCELLED for its one line, none when nothing was open any more
+      return [0, 1];
+    case 'transferWriteOff': // TRANSFER_LOST for its one line, none when nothing was in transit any more
+      return [0, 1];
     default: {
       // release/commit: one row per line settled; lines that expired meanwhile write none.
       const lines = input.lines ? input.lines.length : (held?.lines.length ?? 0);

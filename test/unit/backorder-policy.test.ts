@@ -1,7 +1,15 @@
 /** Backorder and preorder policy arithmetic (src/modules/stock/policy.ts) and allocation with backorders: pure, no database. */
 import { allocate, type Candidate } from '../../src/modules/reservations/allocate';
 import { withSeed } from '../helpers/rng';
-import { backorderAllowance, backorderedOf, effectivePolicy, isSellable, policyErrors, UNBOUNDED_ALLOWANCE } from '../../src/modules/stock';
+import {
+  backorderAllowance,
+  backorderedOf,
+  effectivePolicy,
+  isSellable,
+  policyErrors,
+  UNBOUNDED_ALLOWANCE,
+  uncoveredOf,
+} from '../../src/modules/stock';
 
 describe('backorderAllowance', () => {
   it('DENY: 0 whatever the limit and incoming', () => {
@@ -40,6 +48,27 @@ describe('effectivePolicy, isSellable, backorderedOf', () => {
     expect(backorderedOf(2, 6, 0)).toBe(4);
     expect(backorderedOf(-3, 0, 0)).toBe(3);
   });
+});
+
+describe('uncoveredOf (the PREORDER edge)', () => {
+  it('0 while reserved fits in onHand + allowance; the excess beyond it otherwise; safety stock does not count', () => {
+    // 5 preorders against incoming 5: covered; incoming down to 2: 3 uncovered; 2 received: 1.
+    expect(uncoveredOf(0, 5, backorderAllowance('PREORDER', null, 5))).toBe(0);
+    expect(uncoveredOf(0, 5, backorderAllowance('PREORDER', null, 2))).toBe(3);
+    expect(uncoveredOf(2, 5, backorderAllowance('PREORDER', null, 0))).toBe(3 - 0 - 0);
+    expect(uncoveredOf(4, 3, 0)).toBe(0);
+    // A limit below incoming is the allowance: lowering incoming to the limit uncovers nothing.
+    expect(uncoveredOf(0, 2, backorderAllowance('PREORDER', 2, 3))).toBe(0);
+    expect(uncoveredOf(0, 2, backorderAllowance('PREORDER', 2, 1))).toBe(1);
+    expect(uncoveredOf(-3, 0, UNBOUNDED_ALLOWANCE)).toBe(0);
+  });
+  it('a level with uncovered units is never sellable', () =>
+    withSeed(async (rand) => {
+      for (let i = 0; i < 500; i++) {
+        const [onHand, reserved, allowance] = [Math.floor(rand() * 20) - 5, Math.floor(rand() * 20), Math.floor(rand() * 10)];
+        if (uncoveredOf(onHand, reserved, allowance) > 0) expect(isSellable(onHand, reserved, 0, allowance)).toBe(false);
+      }
+    }));
 });
 
 describe('policyErrors', () => {

@@ -5,8 +5,9 @@
  * backpressure. Counters are the effective ones the API shows (due reservation lines do not count).
  *
  * The file can be imported again as it is: `sku` identifies the variant, `onHand` is read as the
- * quantity of mode set and `price`/`currency` as the variant's price, so exporting and importing
- * it back changes nothing.
+ * quantity of mode set, `price`/`currency` as the variant's price, `inventoryPolicy`/`backorderLimit`
+ * as the variant's backorder policy and `levelInventoryPolicy`/`levelBackorderLimit` as the level's
+ * override (empty: none, kept on import), so exporting and importing it back changes nothing.
  */
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,6 +29,10 @@ export const EXPORT_COLUMNS = [
   'status',
   'price',
   'currency',
+  'inventoryPolicy',
+  'backorderLimit',
+  'levelInventoryPolicy',
+  'levelBackorderLimit',
 ] as const;
 
 export class CsvExportError extends Error {
@@ -73,7 +78,7 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
     // store and variant id alone so that each page is a handful of index lookups whatever the table statistics.
     const sql = `
       WITH page AS (
-        SELECT v.id, v.sku, v.label, v.product_id, v.price_amount, v.price_currency FROM variants v
+        SELECT v.id, v.sku, v.label, v.product_id, v.price_amount, v.price_currency, v.inventory_policy, v.backorder_limit FROM variants v
          WHERE v.store_id = $1 AND v.sku > $2 ORDER BY v.sku LIMIT $3
       )
       SELECT page.sku AS cursor, page.sku, p.external_id AS "externalId", page.label, p.name AS product, w.code AS warehouse,
@@ -81,7 +86,10 @@ export async function exportCsv(app: App, opts: ExportOptions, out: Writable): P
              greatest(l.on_hand - r.reserved - l.safety_stock, 0)::int AS available,
              inventory_stock_status(greatest(l.on_hand - r.reserved - l.safety_stock, 0)::int, l.low_stock_threshold, l.critical_threshold) AS status,
              trim_scale(page.price_amount)::text AS price,
-             page.price_currency AS currency
+             page.price_currency AS currency,
+             page.inventory_policy::text AS "inventoryPolicy", page.backorder_limit AS "backorderLimit",
+             l.inventory_policy::text AS "levelInventoryPolicy",
+             CASE WHEN l.inventory_policy IS NOT NULL THEN l.backorder_limit END AS "levelBackorderLimit"
         FROM page
         JOIN products p ON p.store_id = $1 AND p.id = page.product_id
         LEFT JOIN inventory_levels l ON l.store_id = $1 AND l.variant_id = page.id ${warehouseId ? 'AND l.warehouse_id = $4' : ''}

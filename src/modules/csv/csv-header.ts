@@ -1,7 +1,21 @@
 /** The import's header: which column gives which field, and the mode the columns imply. */
 import { CsvImportError, type ImportMode } from './import-types';
 
-export type Field = 'sku' | 'externalId' | 'label' | 'warehouse' | 'quantity' | 'delta' | 'reason' | 'note' | 'price' | 'currency';
+export type Field =
+  | 'sku'
+  | 'externalId'
+  | 'label'
+  | 'warehouse'
+  | 'quantity'
+  | 'delta'
+  | 'reason'
+  | 'note'
+  | 'price'
+  | 'currency'
+  | 'inventoryPolicy'
+  | 'backorderLimit'
+  | 'levelInventoryPolicy'
+  | 'levelBackorderLimit';
 
 /** Accepted header names, compared lower-case with everything but letters and digits removed. */
 const ALIASES: Record<Field, string[]> = {
@@ -15,6 +29,10 @@ const ALIASES: Record<Field, string[]> = {
   note: ['note'],
   price: ['price', 'priceamount'],
   currency: ['currency', 'pricecurrency', 'currencycode'],
+  inventoryPolicy: ['inventorypolicy', 'policy'],
+  backorderLimit: ['backorderlimit'],
+  levelInventoryPolicy: ['levelinventorypolicy', 'levelpolicy'],
+  levelBackorderLimit: ['levelbackorderlimit'],
 };
 
 const normalize = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');

@@ -1,7 +1,7 @@
 /** One data row of an import: parsed on its own, then turned into a bulk item or a row error. */
 import { parse as parseRecord } from 'csv-parse/sync';
 import type { BulkItem } from '../inventory';
-import { MOVEMENT_REASONS, type MovementReason } from '../stock';
+import { INVENTORY_POLICIES, MOVEMENT_REASONS, type InventoryPolicy, type MovementReason } from '../stock';
 import type { Field, HeaderMap } from './csv-header';
 import { ROW_ERROR, type ImportMode, type RowError } from './import-types';
 
@@ -69,6 +69,31 @@ function rowReason(cell: Cell): MovementReason | null | RowError {
 
 const isError = (v: unknown): v is RowError => typeof v === 'object' && v !== null && 'code' in v;
 
+/**
+ * A policy and its limit from two cells (issue 22): both empty → null (keep); a policy (any case)
+ * with an optional whole-number limit (empty: no limit). `inherit` also accepts INHERIT (the level's
+ * override dropped). Range and combination rules (limit ≥ 0, not with DENY) are the API's, checked
+ * by the bulk path.
+ */
+function rowPolicy(
+  cell: Cell,
+  policyField: Field,
+  limitField: Field,
+  inherit: boolean,
+): { inventoryPolicy: InventoryPolicy | 'INHERIT'; backorderLimit: number | null } | null | RowError {
+  const raw = cell(policyField);
+  const rawLimit = cell(limitField);
+  if (!raw && !rawLimit) return null;
+  if (!raw) return { code: ROW_ERROR.MISSING_VALUE, message: `${limitField} needs ${policyField} in the same row` };
+  const policy = raw.toUpperCase();
+  const allowed: string[] = inherit ? [...INVENTORY_POLICIES, 'INHERIT'] : [...INVENTORY_POLICIES];
+  if (!allowed.includes(policy))
+    return { code: ROW_ERROR.INVALID_POLICY, message: `${policyField} "${raw}" is not one of ${allowed.join(', ')}` };
+  const limit = rawLimit ? parseInteger(rawLimit, limitField) : null;
+  if (isError(limit)) return limit;
+  return { inventoryPolicy: policy as InventoryPolicy | 'INHERIT', backorderLimit: limit };
+}
+
 /** The bulk item a parsed record asks for, or why it cannot be one. */
 export function toItem(h: HeaderMap, mode: ImportMode, record: string[], defaults: RowDefaults): BulkItem | RowError {
   if (record.length !== h.columns.length) {
@@ -105,5 +130,12 @@ export function toItem(h: HeaderMap, mode: ImportMode, record: string[], default
     if (!price || !currency) return { code: ROW_ERROR.MISSING_VALUE, message: 'give both price and currency (or neither)' };
     item.price = { amount: price, currencyCode: currency };
   }
+  // Issue 22: the variant's backorder policy, and the level's override (INHERIT drops it).
+  const variantPolicy = rowPolicy(cell, 'inventoryPolicy', 'backorderLimit', false);
+  if (isError(variantPolicy)) return variantPolicy;
+  if (variantPolicy) item.variantPolicy = variantPolicy as { inventoryPolicy: InventoryPolicy; backorderLimit: number | null };
+  const levelPolicy = rowPolicy(cell, 'levelInventoryPolicy', 'levelBackorderLimit', true);
+  if (isError(levelPolicy)) return levelPolicy;
+  if (levelPolicy) item.levelPolicy = levelPolicy;
   return item;
 }

@@ -186,6 +186,12 @@ export class InboundShipmentUpdateInput {
   lines?: InboundShipmentLineInput[] | null;
   @Field(() => String, { nullable: true, description: 'Makes retries safe.' })
   idempotencyKey?: string | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Accept lowering a line’s quantity below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+  })
+  allowUncoveredPreorders?: boolean | null;
 }
 
 @InputType({ description: 'Cancel an open shipment: what is still open stops counting in incoming.' })
@@ -196,6 +202,12 @@ export class InboundShipmentCancelInput {
   note?: string | null;
   @Field(() => String, { nullable: true, description: 'Makes retries safe.' })
   idempotencyKey?: string | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Accept cancelling open units that preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+  })
+  allowUncoveredPreorders?: boolean | null;
 }
 
 @InputType({ description: 'Units received on one line: by lineId, or by variant and warehouse.' })
@@ -288,6 +300,12 @@ export class InventoryTransferWriteOffInput {
   note?: string | null;
   @Field(() => String, { nullable: true, description: 'Makes retries safe.' })
   idempotencyKey?: string | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Accept writing off units in transit that preorders at the destination were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+  })
+  allowUncoveredPreorders?: boolean | null;
 }
 
 @Access({ payload: true })

@@ -37,6 +37,7 @@ export interface ShipmentUpdateInput extends Omit<ShipmentCreateInput, 'referenc
   id: string;
   reference?: string | null;
   lines?: ShipmentLineInput[] | null;
+  allowUncoveredPreorders?: boolean | null;
 }
 export interface ShipmentReceiveInput {
   id: string;
@@ -101,6 +102,7 @@ async function applyLines(
   note: string,
   lines: { levelId: string; quantity: number; index: number }[],
   idempotencyKey: string | null | undefined,
+  allowUncoveredPreorders = false,
 ) {
   await lockLevels(
     tx,
@@ -117,17 +119,19 @@ async function applyLines(
       quantity: l.quantity,
       position: l.index,
       idempotencyKey,
+      allowUncoveredPreorders,
     };
     const r = await setInboundLine(tx, b);
-    const e = outcomeError(r, ['input', 'lines', l.index]);
+    const e = outcomeError(r, ['input', 'lines', l.index], 0, ['input', 'lines', l.index, 'quantity']);
     if (e) return e;
   }
   return null;
 }
 
-function outcomeError(r: InboundOutcome, path: Path, delta = 0): UserErrorShape | null {
+/** The error of a line's outcome; `uncoveredPath` is the field named by PREORDERS_UNCOVERED. */
+function outcomeError(r: InboundOutcome, path: Path, delta = 0, uncoveredPath = path): UserErrorShape | null {
   if ('refused' in r) return refusalError(r, path);
-  return changeError(r.change, { mode: 'delta', onHandDelta: delta }, path);
+  return changeError(r.change, { mode: 'delta', onHandDelta: delta }, r.change?.failure === 'PREORDERS_UNCOVERED' ? uncoveredPath : path);
 }
 
 const setStatus = (tx: Tx, storeId: string, id: string) =>
@@ -187,14 +191,18 @@ export class ShipmentService {
         [s.id, input.reference ?? null, input.source ?? null, input.expectedAt ?? null, input.note ?? null, auth.storeId],
       );
       if (!renamed[0]) return no(userError(ErrorCode.TAKEN, 'An inbound shipment with this reference exists', ['input', 'reference']));
-      const e = await applyLines(tx, auth, s.id, `inbound ${renamed[0].reference}`, r.lines, input.idempotencyKey);
+      const note = `inbound ${renamed[0].reference}`;
+      const e = await applyLines(tx, auth, s.id, note, r.lines, input.idempotencyKey, input.allowUncoveredPreorders ?? false);
       if (e) return no(e);
       await setStatus(tx, auth.storeId, s.id);
       return { shipmentId: s.id, userErrors: [] };
     });
   }
 
-  cancel(auth: AuthInfo, input: { id: string; note?: string | null; idempotencyKey?: string | null }): Promise<ShipmentResult> {
+  cancel(
+    auth: AuthInfo,
+    input: { id: string; note?: string | null; idempotencyKey?: string | null; allowUncoveredPreorders?: boolean | null },
+  ): Promise<ShipmentResult> {
     return stockOperation<ShipmentResult>(this.app, auth, 'inboundShipmentCancel', input, BLANK, async (tx) => {
       const errors = noteErrors(input.note, ['input', 'note']);
       if (errors.length) return no(...errors);
@@ -208,7 +216,15 @@ export class ShipmentService {
       await lockLevels(tx, auth.storeId, ids);
       for (const levelId of ids) {
         const note = input.note ?? `inbound ${s.reference} cancelled`;
-        const b = { storeId: auth.storeId, levelId, actor: auth.actor, note, shipmentId: s.id, idempotencyKey: input.idempotencyKey };
+        const b = {
+          storeId: auth.storeId,
+          levelId,
+          actor: auth.actor,
+          note,
+          shipmentId: s.id,
+          idempotencyKey: input.idempotencyKey,
+          allowUncoveredPreorders: input.allowUncoveredPreorders ?? false,
+        };
         const r = await cancelInboundLine(tx, b);
         const e = outcomeError(r, ['input', 'id']);
         if (e) return no(e);

@@ -39,6 +39,7 @@ export interface TransferLinesInput {
   lines?: { lineId?: string | null; variantId?: string | null; sku?: string | null; quantity?: number | null }[] | null;
   note?: string | null;
   idempotencyKey?: string | null;
+  allowUncoveredPreorders?: boolean | null;
 }
 export type LossReason = 'LOST' | 'DAMAGED' | 'STOLEN' | 'OTHER';
 export interface TransferResult extends OpResult {
@@ -49,9 +50,10 @@ const BLANK = { transferId: null };
 const no = (...e: UserErrorShape[]) => refuse<TransferResult>(BLANK, ...e);
 const byLevel = <T extends { levelId: string }>(a: T, b: T) => (a.levelId < b.levelId ? -1 : 1);
 
-function outcomeError(r: InboundOutcome, path: Path, delta: number): UserErrorShape | null {
+/** The error of a line's outcome; `uncoveredPath` is the field named by PREORDERS_UNCOVERED. */
+function outcomeError(r: InboundOutcome, path: Path, delta: number, uncoveredPath = path): UserErrorShape | null {
   if ('refused' in r) return refusalError(r, path);
-  return changeError(r.change, { mode: 'delta', onHandDelta: delta }, path);
+  return changeError(r.change, { mode: 'delta', onHandDelta: delta }, r.change?.failure === 'PREORDERS_UNCOVERED' ? uncoveredPath : path);
 }
 
 interface Line {
@@ -161,7 +163,13 @@ export class TransferService {
         auth.storeId,
         picked.lines.map((l) => l.levelId),
       );
-      const base = { storeId: auth.storeId, actor: auth.actor, transferId: t.id, idempotencyKey: input.idempotencyKey };
+      const base = {
+        storeId: auth.storeId,
+        actor: auth.actor,
+        transferId: t.id,
+        idempotencyKey: input.idempotencyKey,
+        allowUncoveredPreorders: input.allowUncoveredPreorders ?? false,
+      };
       for (const p of [...picked.lines].sort(byLevel)) {
         const b = { ...base, levelId: p.levelId, lineId: p.lineId, quantity: p.quantity };
         const r =
@@ -172,7 +180,9 @@ export class TransferService {
                 payload: { transferId: t.id, reference: t.reference, fromWarehouseId: t.from_w, toWarehouseId: t.to_w },
               })
             : await writeOffTransferLine(tx, { ...b, note: `${lossReason}${input.note ? `: ${input.note}` : ''}`, lossReason });
-        const e = outcomeError(r, ['input', 'lines', p.index], lossReason == null ? p.quantity : 0);
+        // A write-off without lines names the transfer; with lines, the line's quantity.
+        const uncoveredAt = input.lines ? ['input', 'lines', p.index, 'quantity'] : ['input', 'id'];
+        const e = outcomeError(r, ['input', 'lines', p.index], lossReason == null ? p.quantity : 0, uncoveredAt);
         if (e) return no(e);
       }
       await tx.query(

@@ -7,7 +7,7 @@ import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { InventoryPolicyEnum, Product, Variant } from '../catalog/graphql';
 import { variantById, type ProductRow, type VariantRow } from '../catalog';
-import { backorderAllowance, backorderedOf, effectivePolicy, isSellable, type LevelRow } from '../stock';
+import { backorderAllowance, backorderedOf, effectivePolicy, isSellable, uncoveredOf, type LevelRow } from '../stock';
 import { InventoryLevel } from './inventory.types';
 import { StockMovement } from './inventory.reads.types';
 import type { MovementRow } from './movement.reads';
@@ -32,6 +32,15 @@ export class InventoryLevelBackorderResolver {
   @FieldResolver(() => Int, { description: 'Units sold or held below zero available: max(0, reserved + safetyStock − onHand).' })
   backordered(@Root() l: LevelRow): number {
     return backorderedOf(l.onHand, l.reserved, l.safetyStock);
+  }
+
+  @FieldResolver(() => Int, {
+    description:
+      'Units sold or held beyond what stock and the policy’s allowance cover: max(0, reserved − onHand − allowance). 0 unless a change accepted it: preorders whose incoming was withdrawn with allowUncoveredPreorders: true (a cancelled inbound shipment, a lowered line, a transfer written off), or a policy tightened while backordered. Such a level is not sellable; its status is unchanged (OUT_OF_STOCK).',
+  })
+  async uncovered(@Root() l: LevelRow, @Ctx() ctx: Context): Promise<number> {
+    const p = await policyOf(l, ctx);
+    return uncoveredOf(l.onHand, l.reserved, backorderAllowance(p.policy, p.limit, l.incoming));
   }
 
   @FieldResolver(() => InventoryPolicyEnum, { description: "The effective policy: this level's override, else its variant's." })
@@ -74,5 +83,14 @@ export class StockMovementBackorderResolver {
   })
   backordered(@Root() m: MovementRow): number {
     return backorderedOf(m.onHandAfter, m.reservedAfter, m.safetyStockAfter ?? 0);
+  }
+
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description:
+      'Units sold or held beyond the level’s allowance after this change (reservedAfter − onHandAfter − allowance), recorded only when this change took them there: accepted with allowUncoveredPreorders: true (incoming lowered below what preorders were sold against), or a level policy tightened while backordered. null on every other movement.',
+  })
+  uncoveredAfter(@Root() m: MovementRow): number | null {
+    return m.uncoveredAfter ?? null;
   }
 }

@@ -19,6 +19,7 @@ import {
   type OpResult,
 } from '../stock';
 import { changeLevel, levelResult, noteErrors, quantityErrors } from './inventory.rules';
+import { applyBulkPolicies, itemPolicyErrors, type LevelPolicyInput, type VariantPolicyInput } from './bulk-policy';
 
 /** The writer's change for one item (SET counts as a cycle count, ADJUST as a correction, unless a reason is given). */
 function changeOf(it: BulkItem, levelId: string, input: BulkInput): BulkChange {
@@ -60,6 +61,10 @@ export interface BulkItem {
   note?: string | null;
   /** Also set the variant's price (seed 002; CSV import's price and currency columns). */
   price?: Money | null;
+  /** Also set the variant's backorder policy (CSV import's inventoryPolicy and backorderLimit columns). */
+  variantPolicy?: VariantPolicyInput | null;
+  /** Also set (or, INHERIT, drop) the level's policy override (CSV levelInventoryPolicy, levelBackorderLimit). */
+  levelPolicy?: LevelPolicyInput | null;
 }
 
 export interface BulkInput {
@@ -102,6 +107,7 @@ function itemErrors(it: BulkItem, i: number, e: UserErrorShape[]): void {
   }
   e.push(...noteErrors(it.note, [...f, 'note']));
   e.push(...validatePrice(it.price, [...f, 'price']));
+  e.push(...itemPolicyErrors(it, f));
   if (it.variantLabel != null) e.push(...validateText(it.variantLabel, [...f, 'variantLabel'], { max: LIMITS.name }));
 }
 
@@ -327,6 +333,8 @@ export async function bulkInTx(tx: Tx, auth: AuthInfo, input: BulkInput, strateg
     results[index].userErrors = r.userErrors;
   }
   await applyPrices(tx, auth.storeId, items, results, variantOf);
+  const done = order.map(([index, levelId]) => ({ index, levelId, variantId: variantOf.get(index)! }));
+  await applyBulkPolicies(tx, auth, items, results, done, input.idempotencyKey);
   const failedCount = results.filter((r) => r.userErrors.length > 0).length;
   if (failedCount > 0 && (input.errorPolicy ?? 'REJECT_EVERYTHING') === 'REJECT_EVERYTHING') {
     for (const r of results) r.inventoryLevel = null;

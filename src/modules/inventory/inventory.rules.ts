@@ -64,6 +64,16 @@ export function failureError(
         `Backorder limit reached: available may go down to -${r.allowance}; it is ${cur.onHand - cur.reserved - cur.safetyStock} (${cur.onHand} on hand, ${cur.reserved} reserved)`,
         field,
       );
+    case 'PREORDERS_UNCOVERED': {
+      const lost = r.uncovered.after - r.uncovered.before;
+      return userError(
+        ErrorCode.PREORDERS_UNCOVERED,
+        `${lost} preordered unit(s) would lose their cover: incoming would fall from ${r.level.incoming} to ${r.incomingRequested}, ` +
+          `leaving ${r.uncovered.after} unit(s) sold or held beyond stock and incoming. Nothing was changed; ` +
+          'set allowUncoveredPreorders: true to accept',
+        field,
+      );
+    }
     default:
       return c.mode === 'delta' && c.onHandDelta
         ? userError(

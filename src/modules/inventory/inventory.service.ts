@@ -17,10 +17,11 @@ import {
   type InventoryPolicy,
   type LevelRow,
   type MovementReason,
+  applyLevelChange,
 } from '../stock';
 import { adjustBatched, type AdjustInput } from './adjust-batch';
 import { bulkInTx, type BulkInput, type BulkResult } from './inventory.bulk';
-import { changeLevel, fail, noteErrors, quantityErrors, type LevelResult } from './inventory.rules';
+import { changeLevel, fail, levelResult, noteErrors, quantityErrors, type LevelResult } from './inventory.rules';
 
 export type { BulkInput, BulkItem, BulkItemResult, BulkMode, BulkResult, ErrorPolicy } from './inventory.bulk';
 export type { LevelResult } from './inventory.rules';
@@ -54,6 +55,7 @@ export interface LevelUpdateInput extends LevelAddress {
   inventoryPolicy?: InventoryPolicy | null;
   backorderLimit?: number | null;
   inheritInventoryPolicy?: boolean | null;
+  allowUncoveredPreorders?: boolean | null;
 }
 
 /** The errors of a level's policy override: a policy (with its limit) or inheritInventoryPolicy, not both. */
@@ -245,7 +247,7 @@ export class InventoryService {
           );
         }
       }
-      return changeLevel(tx, {
+      const change: LevelChange = {
         storeId: auth.storeId,
         levelId: r.level.levelId,
         mode: 'delta',
@@ -256,9 +258,12 @@ export class InventoryService {
         criticalThreshold: input.criticalThreshold,
         safetyStock: input.safetyStock,
         recomputeIncoming: input.incoming != null,
+        allowUncoveredPreorders: input.allowUncoveredPreorders ?? false,
         inventoryPolicy: input.inheritInventoryPolicy ? 'INHERIT' : input.inventoryPolicy,
         backorderLimit: input.backorderLimit,
-      });
+      };
+      const res = await applyLevelChange(tx, change);
+      return levelResult(res, change, res?.failure === 'PREORDERS_UNCOVERED' ? ['input', 'incoming'] : ['input']);
     });
   }
 

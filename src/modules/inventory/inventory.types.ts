@@ -192,6 +192,12 @@ export class InventoryLevelUpdateInput extends LevelAddressInput {
   backorderLimit?: number | null;
   @Field(() => Boolean, { nullable: true, description: "true: drop this level's override; the variant's policy and limit apply again." })
   inheritInventoryPolicy?: boolean | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'With incoming: accept lowering it below what preorders were sold against. Under a PREORDER policy, a change that lowers incoming below what preorders were sold against is refused (PREORDERS_UNCOVERED, nothing changed) unless this is true; then it applies, and the movement records the uncovered units (StockMovement.uncoveredAfter; InventoryLevel.uncovered shows them until stock or incoming covers them again).',
+  })
+  allowUncoveredPreorders?: boolean | null;
 }
 
 @InputType({

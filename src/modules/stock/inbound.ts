@@ -21,6 +21,8 @@ export interface InboundChangeBase {
   note?: string | null;
   /** The operation's idempotency key, recorded on its ledger rows (as every keyed stock change). */
   idempotencyKey?: string | null;
+  /** Accept lowering incoming below what preorders were sold against (LevelChange.allowUncoveredPreorders). */
+  allowUncoveredPreorders?: boolean;
 }
 
 /** A line guard refused the change; nothing was written. */
@@ -41,6 +43,7 @@ const recompute = (b: InboundChangeBase, c: Partial<LevelChange> & Pick<LevelCha
   note: b.note,
   idempotencyKey: b.idempotencyKey,
   recomputeIncoming: true,
+  allowUncoveredPreorders: b.allowUncoveredPreorders,
   ...c,
 });
 

@@ -45,6 +45,7 @@ export {
   policyErrors,
   policySql,
   UNBOUNDED_ALLOWANCE,
+  uncoveredOf,
   type PolicySetting,
 } from './policy';
 export { availableOf, bestStatus, inInt32Range, INT32_MAX, stockStatus, type StockStatus } from './availability';

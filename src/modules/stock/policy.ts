@@ -42,6 +42,16 @@ export function backorderedOf(onHand: number, reserved: number, safetyStock: num
   return Math.max(0, reserved + safetyStock - onHand);
 }
 
+/**
+ * Units sold or held beyond what stock and the allowance cover: max(0, reserved − onHand − allowance).
+ * 0 whenever the writer's guards held; above 0 only after a change accepted it (preorders whose
+ * incoming was withdrawn with allowUncoveredPreorders, or a policy tightened while backordered).
+ * Safety stock does not count: it is held back from sale, not owed.
+ */
+export function uncoveredOf(onHand: number, reserved: number, allowance: number): number {
+  return Math.max(0, reserved - onHand - allowance);
+}
+
 /** Whether one more unit can be sold: available (unclamped) is above −allowance. */
 export function isSellable(onHand: number, reserved: number, safetyStock: number, allowance: number): boolean {
   return onHand - reserved - safetyStock > -allowance;

@@ -39,6 +39,11 @@ export function levelEvents(e: {
   movementId: string;
   expiredQuantity: string;
   actor: string;
+  /**
+   * Units beyond the allowance after the change, when this change took them there (the movement's
+   * `uncovered_after`, the payload's `uncoveredAfter`; NULL otherwise: no key in the payload). Only the one-change statement can.
+   */
+  uncovered?: string;
   before: CountersSql;
   after: CountersSql;
   /**
@@ -58,7 +63,12 @@ export function levelEvents(e: {
           ${ids},
           'reason', ${e.reason}, 'movementId', ${e.movementId}, 'expiredQuantity', ${e.expiredQuantity}, 'actor', ${e.actor},
           'before', ${counters(e.before)},
-          'after', ${counters(e.after)}) END),
+          'after', ${counters(e.after)})${
+            // The key only when set: events of the other statements (and of changes without it) stay as they were.
+            e.uncovered
+              ? ` || CASE WHEN (${e.uncovered}) IS NOT NULL THEN jsonb_build_object('uncoveredAfter', ${e.uncovered}) ELSE '{}'::jsonb END`
+              : ''
+          } END),
       (2, 'STOCK_STATUS_CHANGED', CASE WHEN ${e.before.status} <> ${e.after.status} OR ${e.before.sellable} <> ${e.after.sellable} THEN jsonb_build_object(
           ${ids},
           'previousStatus', ${e.before.status}, 'status', ${e.after.status},

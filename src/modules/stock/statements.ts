@@ -28,7 +28,7 @@ import { INCOMING_OF } from './incoming-sql';
 import { allowanceSql } from './policy';
 import { dueLines, LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
-/** The writer's statement. Parameters $1–$23. */
+/** The writer's statement. Parameters $1–$24. */
 export const CHANGE_SQL = preparedStatement(
   'stock_writer',
   `
@@ -70,14 +70,21 @@ pol0 AS (
            CASE WHEN calc.new_policy IS NULL THEN calc.v_limit ELSE calc.new_limit END, calc.new_incoming) AS pallow
     FROM calc
 ),
+-- Uncovered units: sold or held beyond the allowance of the level's policy, before and after the
+-- change (reserved − onHand − allowance, floored at 0; 0 whenever the guards held).
 pol AS (
   SELECT pol0.*, CASE WHEN $19::bool THEN coalesce(pol0.new_policy, pol0.v_policy) ELSE 'DENY' END AS eff_policy,
-         CASE WHEN $19::bool THEN pol0.pallow ELSE 0 END AS allow
+         CASE WHEN $19::bool THEN pol0.pallow ELSE 0 END AS allow,
+         greatest(pol0.res0 - pol0.on_hand - pol0.allow0, 0) AS unc_before,
+         greatest(pol0.new_reserved - pol0.new_on_hand - pol0.pallow, 0) AS unc_after
     FROM pol0
 ),
 -- The guards (DENY: allow = 0, exactly the rules before backorders). onHand − reserved may not go below
 -- −allow by a change that lowers it (a change that does not lower it, e.g. a COMMIT or a receipt, is
--- never refused for it); with requireAvailable, available may not go below −allow.
+-- never refused for it); with requireAvailable, available may not go below −allow. A change that
+-- lowers incoming may not leave more units uncovered than before (preorders sold against the
+-- incoming it withdraws) unless $24 (allowUncoveredPreorders): PREORDERS_UNCOVERED. The level row
+-- is locked, so no reservation can slip in between this check and the write.
 chk AS (
   SELECT pol.*, CASE
       WHEN $3 = 'touch' THEN NULL
@@ -89,6 +96,7 @@ chk AS (
         CASE WHEN $3 = 'set' THEN 'BELOW_RESERVED' WHEN pol.eff_policy = 'DENY' THEN 'INSUFFICIENT' ELSE 'BACKORDER_LIMIT' END
       WHEN $6::bool AND pol.new_on_hand - pol.new_reserved - pol.new_safety < -pol.allow THEN
         CASE WHEN pol.eff_policy = 'DENY' THEN 'INSUFFICIENT' ELSE 'BACKORDER_LIMIT' END
+      WHEN pol.new_incoming < pol.incoming AND pol.unc_after > pol.unc_before AND NOT $24::bool THEN 'PREORDERS_UNCOVERED'
       ELSE NULL END AS failure
     FROM pol
 ),
@@ -103,6 +111,8 @@ fin AS (
          CASE WHEN failure IS NULL THEN new_policy ELSE inventory_policy::text END AS a_policy,
          CASE WHEN failure IS NULL THEN new_limit ELSE backorder_limit END::int AS a_limit,
          CASE WHEN failure IS NULL THEN pallow ELSE allow0 END AS a_allow,
+         -- Recorded on the movement when this change took units beyond the allowance (accepted).
+         CASE WHEN failure IS NULL AND unc_after > unc_before THEN unc_after END::int AS a_uncovered,
          (failure IS NULL AND (new_on_hand <> on_hand OR new_reserved <> res0 OR new_safety <> safety_stock
             OR new_incoming <> incoming OR new_low <> low_stock_threshold OR new_critical <> critical_threshold
             OR new_policy IS DISTINCT FROM inventory_policy::text OR new_limit IS DISTINCT FROM backorder_limit)) AS changed
@@ -132,11 +142,11 @@ mv AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
       on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id,
       safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after,
-      inbound_shipment_id, transfer_id)
+      inbound_shipment_id, transfer_id, uncovered_after)
   SELECT store_id, id, $8::"MovementReason", a_on_hand - on_hand, a_reserved - res0, on_hand, a_on_hand, res0, a_reserved,
          $9, $10, $11, $12::uuid,
          safety_stock, a_safety, incoming, a_incoming, low_stock_threshold, a_low, critical_threshold, a_critical,
-         $20::uuid, $21::uuid
+         $20::uuid, $21::uuid, a_uncovered
     FROM fin, (SELECT count(*) FROM mv_exp) e
    WHERE fin.changed
   RETURNING id
@@ -163,6 +173,7 @@ ob AS (
       movementId: 'coalesce(st.movement_id, st.expiry_movement_id)',
       expiredQuantity: 'st.expired_q',
       actor: `CASE WHEN st.changed THEN $10 ELSE 'system:expiry' END`,
+      uncovered: 'CASE WHEN st.changed THEN st.a_uncovered END',
       before: {
         onHand: 'st.on_hand',
         reserved: 'st.reserved',
@@ -190,7 +201,7 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
        st.allow,
        coalesce((SELECT version FROM upd), st.version) AS version,
        coalesce((SELECT updated_at FROM upd), st.updated_at) AS updated_at,
-       st.movement_id, st.expired_q
+       st.movement_id, st.expired_q, st.unc_before, st.unc_after, st.new_incoming AS want_incoming
   FROM st`,
 );
 

@@ -84,6 +84,7 @@ const destinationChange = (
   idempotencyKey: b.idempotencyKey,
   transferId: b.transferId,
   recomputeIncoming: true,
+  allowUncoveredPreorders: b.allowUncoveredPreorders,
   ...c,
 });
 

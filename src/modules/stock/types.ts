@@ -33,6 +33,12 @@ export interface LevelChange {
   actor?: string | null;
   idempotencyKey?: string | null;
   reservationId?: string | null;
+  /**
+   * Accept a change that lowers incoming although preorders sold against it then lose their cover
+   * (units beyond the allowance rise): recorded on the movement (`uncovered_after`). Default false: such
+   * a change fails with PREORDERS_UNCOVERED and writes nothing.
+   */
+  allowUncoveredPreorders?: boolean;
   /** The inbound shipment or transfer the movement names. */
   inboundShipmentId?: string | null;
   transferId?: string | null;
@@ -43,8 +49,13 @@ export interface LevelChange {
 /** The topics of the events of inbound shipments and transfers (beside INVENTORY_UPDATED). */
 export type StockEventTopic = 'INBOUND_RECEIVED' | 'TRANSFER_SHIPPED' | 'TRANSFER_RECEIVED';
 
-/** BACKORDER_LIMIT: as INSUFFICIENT, under a CONTINUE or PREORDER policy (its allowance is used up). */
-export type ChangeFailure = 'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT' | 'BACKORDER_LIMIT';
+/**
+ * BACKORDER_LIMIT: as INSUFFICIENT, under a CONTINUE or PREORDER policy (its allowance is used up).
+ * PREORDERS_UNCOVERED: the change lowers incoming and more units would be sold or held beyond the
+ * allowance than before (preorders losing their inbound cover), without allowUncoveredPreorders.
+ */
+export type ChangeFailure =
+  'STALE' | 'OUT_OF_RANGE' | 'RESERVED_NEGATIVE' | 'BELOW_RESERVED' | 'INSUFFICIENT' | 'BACKORDER_LIMIT' | 'PREORDERS_UNCOVERED';
 
 /** A level row as stored (counters after the statement). */
 export interface LevelRow {
@@ -74,4 +85,8 @@ export interface ChangeResult {
   expiredQuantity: number;
   /** How far below zero available may go under the level's effective policy (the guard's figure). */
   allowance: number;
+  /** Units sold or held beyond the allowance (reserved − onHand − allowance, ≥ 0) before and after the change as asked. */
+  uncovered: { before: number; after: number };
+  /** The incoming the change asked for (recomputed from the lines, or unchanged). */
+  incomingRequested: number;
 }

@@ -38,6 +38,9 @@ export interface Row {
   updated_at: Date;
   movement_id: number | null;
   expired_q: number;
+  unc_before: string | number;
+  unc_after: string | number;
+  want_incoming: string | number;
 }
 
 /** Applies one level change in one statement. Returns null when the level does not exist in the store. */
@@ -66,6 +69,7 @@ export async function applyLevelChange(tx: Tx, c: LevelChange): Promise<ChangeRe
     c.transferId ?? null,
     c.event?.topic ?? null,
     c.event ? JSON.stringify(c.event.payload) : null,
+    c.allowUncoveredPreorders ?? false,
   ]);
   if (r && (r.movement_id !== null || Number(r.expired_q) > 0))
     onCommit(tx, () => observeStockChange(c.reason, r.movement_id !== null, Number(r.expired_q)));
@@ -96,6 +100,8 @@ export function changeResult(r: Row): ChangeResult {
     movementId: r.movement_id === null ? null : Number(r.movement_id),
     expiredQuantity: Number(r.expired_q),
     allowance: Number(r.allow),
+    uncovered: { before: Number(r.unc_before), after: Number(r.unc_after) },
+    incomingRequested: Number(r.want_incoming),
   };
 }
 

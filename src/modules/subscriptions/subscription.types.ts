@@ -39,6 +39,12 @@ export class InventoryChangedEvent {
   actor!: string | null;
   @Field(() => Int, { description: 'Units released by expired reservations in this change.' })
   expiredQuantity!: number;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Units sold or held beyond the level’s allowance after the change, when this change took them there (StockMovement.uncoveredAfter: preorders whose incoming was withdrawn with allowUncoveredPreorders); null otherwise.',
+  })
+  uncoveredAfter!: number | null;
   @Field(() => StockSnapshot, { description: 'Counters before the change.' })
   before!: StockSnapshot;
   @Field(() => StockSnapshot, { description: 'Counters after the change.' })
