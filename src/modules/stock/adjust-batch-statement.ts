@@ -181,6 +181,9 @@ SELECT q.idx, (upd.id IS NOT NULL) AS served, st.id, b.store_id, b.variant_id, b
        st.after::int AS a_on_hand, st.res::int AS a_reserved, st.safety::int AS a_safety, b.incoming AS a_incoming,
        b.low AS a_low, b.critical AS a_critical, b.own_policy AS a_policy, b.lim AS a_limit, st.allow,
        (b.version + st.applied)::int AS version, upd.updated_at, m.mid AS movement_id, 0 AS expired_q,
+       -- An adjustment never leaves units uncovered (its guards keep onHand − reserved ≥ −allowance when it
+       -- lowers onHand) nor changes incoming: CHANGE_SQL's uncovered figures are 0 and its incoming the level's.
+       0 AS unc_before, 0 AS unc_after, b.incoming AS want_incoming,
        -- The rows locked are the rows changed (see above); were it ever not so, the statement fails here and writes nothing.
        (SELECT min(('adjust batch: level ' || u.id || ' moved on')::int) FROM upd u JOIN fin f ON f.id = u.id
          WHERE u.on_hand <> f.a_on_hand OR u.version <> f.version + f.applied) AS moved_on
