@@ -32,7 +32,7 @@ import { authHeaders, type BenchContext, type Options } from './lib/context';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, ROOT, seed, serverVersion, type BenchDatabase } from './lib/db';
 import { httpLoad } from './lib/load';
 import { summarise, summaryMarkdown } from './lib/profile';
-import { startBareServer, startGateway, type Server } from './lib/proc';
+import { freePort, startBareServer, startGateway, type Server } from './lib/proc';
 import { NODE_FLAGS } from '../test/helpers/process';
 import { consoleTable, existingNotes, markdown, type ExtraFigure, type Row } from './lib/report';
 import { rssMb, sleep } from './lib/util';
@@ -254,16 +254,30 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     cleanup.db = db;
     log(`database ${db.name}: migrating, creating the key, seeding ${opts.levels} levels + 1 hot SKU`);
     const data = await seed(db.url, opts.levels);
+    const metricsPort = await freePort();
     gateway = await startGateway({
       databaseUrl: db.url,
       poolSize: opts.poolSize ?? undefined,
       main: opts.gatewayMain ?? undefined,
       nodeArgs: opts.nodeOptions,
+      // Its Prometheus metrics, for the sustained run's per-window batch outcomes.
+      extraEnv: { METRICS_PORT: String(metricsPort) },
     });
     cleanup.servers.add(gateway);
     counters = new pg.Client({ connectionString: db.url, application_name: 'bench-counters' });
     await counters.connect();
-    const ctx: BenchContext = { opts, data, dbUrl: db.url, dbName: db.name, pg: counters, gateway, bare: null, log, warnings };
+    const ctx: BenchContext = {
+      opts,
+      data,
+      dbUrl: db.url,
+      dbName: db.name,
+      pg: counters,
+      gateway,
+      metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+      bare: null,
+      log,
+      warnings,
+    };
     // Prime: a few requests of each kind (JIT, lazy initialisation, the pool's first connections),
     // then idle RSS with nothing in flight.
     for (const body of [reserveBody(data.hot.sku, data.warehouseCode), READ_BODY, JSON.stringify({ query: '{ __typename }' })]) {

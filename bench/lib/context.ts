@@ -50,6 +50,8 @@ export interface BenchContext {
   /** A connection to the bench database, for counters. */
   pg: pg.Client;
   gateway: Server;
+  /** The gateway's Prometheus endpoint (METRICS_PORT), when it has one. */
+  metricsUrl?: string;
   bare: Server | null;
   log: (line: string) => void;
   warnings: string[];

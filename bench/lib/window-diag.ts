@@ -19,6 +19,22 @@ export interface WindowDiag {
   checkpoints: number;
   cpuGatewayS: number;
   cpuPostgresS: number;
+  /** Requests offered to the group-committed statements, per batch: served by them, or left to the general path. */
+  batched: Record<string, { served: number; generalPath: number }>;
+}
+
+/** inventory_batched_requests_total from the gateway's metrics endpoint: `<batch>:<outcome>` → count. */
+async function batchedCounters(metricsUrl: string | undefined): Promise<Map<string, number>> {
+  const m = new Map<string, number>();
+  if (!metricsUrl) return m;
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    for (const x of text.matchAll(/^inventory_batched_requests_total\{batch="(\w+)",outcome="(\w+)"\} (\d+(?:\.\d+)?)/gm))
+      m.set(`${x[1]}:${x[2]}`, Number(x[3]));
+  } catch {
+    /* no endpoint: no figures */
+  }
+  return m;
 }
 
 interface WalCounters {
@@ -42,11 +58,13 @@ export async function startWindowDiag(
   dbUrl: string,
   dbName: string,
   gatewayPid: number | null,
+  metricsUrl?: string,
   everyMs = 250,
 ): Promise<{ stop(): Promise<WindowDiag> }> {
   const c = new pg.Client({ connectionString: dbUrl, application_name: 'bench-window-diag' });
   await c.connect();
   const w0 = await walCounters(c);
+  const b0 = await batchedCounters(metricsUrl);
   const cpu = cpuMeter(gatewayPid, dbName);
   const counts = new Map<string, number>();
   let samples = 0;
@@ -77,7 +95,16 @@ export async function startWindowDiag(
       clearInterval(timer);
       const used = cpu.stop();
       const w1 = await walCounters(c);
+      const b1 = await batchedCounters(metricsUrl);
       await c.end();
+      const batched: WindowDiag['batched'] = {};
+      for (const [k, v] of b1) {
+        const [batch, outcome] = k.split(':');
+        const e = (batched[batch] ??= { served: 0, generalPath: 0 });
+        const d = v - (b0.get(k) ?? 0);
+        if (outcome === 'served') e.served += d;
+        else e.generalPath += d;
+      }
       const n = Math.max(1, samples);
       return {
         waits: [...counts.entries()].map(([event, k]) => ({ event, mean: k / n })).sort((a, b) => b.mean - a.mean),
@@ -88,9 +115,18 @@ export async function startWindowDiag(
         checkpoints: w1.checkpoints - w0.checkpoints,
         cpuGatewayS: used.gateway,
         cpuPostgresS: used.postgres,
+        batched,
       };
     },
   };
+}
+
+/** `reserve 97 % served, adjust 100 % served` — the share of each batch's requests its statement answered. */
+export function fmtBatched(d: WindowDiag): string {
+  const parts = Object.entries(d.batched)
+    .filter(([, v]) => v.served + v.generalPath > 0)
+    .map(([b, v]) => `${b} ${((100 * v.served) / (v.served + v.generalPath)).toFixed(0)} % served`);
+  return parts.length ? parts.join(', ') : '—';
 }
 
 /** `Lock:tuple 3.1, LWLock:WALWrite 0.4` — the `top` events with a mean of at least 0.05 backends. */

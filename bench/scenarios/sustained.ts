@@ -12,7 +12,7 @@
 import { authHeaders, type BenchContext } from '../lib/context';
 import { httpLoad, type LoadResult } from '../lib/load';
 import { deltas, fmtRatio, HOT_PATH_TABLES, settled, tableCounters, type TableDelta } from '../lib/tables';
-import { fmtWaits, startWindowDiag, type WindowDiag } from '../lib/window-diag';
+import { fmtBatched, fmtWaits, startWindowDiag, type WindowDiag } from '../lib/window-diag';
 import { adjustBody } from './adjust';
 import { reserveBody } from './reserve';
 
@@ -77,7 +77,7 @@ export async function sustained(ctx: BenchContext, totalS: number, windowS: numb
   const t0 = Date.now();
   for (let i = 0; i < n; i++) {
     const startS = (Date.now() - t0) / 1000;
-    const diagnosis = await startWindowDiag(ctx.dbUrl, ctx.dbName, ctx.gateway.pid);
+    const diagnosis = await startWindowDiag(ctx.dbUrl, ctx.dbName, ctx.gateway.pid, ctx.metricsUrl);
     const load = await httpLoad({ url: ctx.gateway.url, connections: clients, durationS: windowS, headers: authHeaders(ctx), body });
     const diag = await diagnosis.stop();
     const now = await tableCounters(ctx.pg);
@@ -89,7 +89,7 @@ export async function sustained(ctx: BenchContext, totalS: number, windowS: numb
       `  window ${i + 1}/${n}: ${load.ops.toFixed(0)} ops/s p50 ${load.p50.toFixed(2)} p99 ${load.p99.toFixed(2)} ms${load.failed ? ` (${load.failed} failed: ${load.sampleFailure})` : ''}; ` +
         `inventory_levels HOT ${fmtRatio(lv.hotRatio)}, dead ${lv.deadAtEnd}, heap ${lv.pagesAtEnd} / index ${lv.indexPagesAtEnd} pages; ` +
         `waits ${fmtWaits(diag)}; active ${diag.active.toFixed(1)}; WAL ${diag.walMb.toFixed(0)} MB, ${diag.walFpi} FPI, ` +
-        `${diag.walSyncs} syncs, ${diag.checkpoints} checkpoints; CPU per op gateway ${perOpMs(diag.cpuGatewayS, load)} ms, postgres ${perOpMs(diag.cpuPostgresS, load)} ms`,
+        `${diag.walSyncs} syncs, ${diag.checkpoints} checkpoints; CPU per op gateway ${perOpMs(diag.cpuGatewayS, load)} ms, postgres ${perOpMs(diag.cpuPostgresS, load)} ms; batches: ${fmtBatched(diag)}`,
     );
   }
   const end = await settled(ctx.pg, ctx.opts.quick);
@@ -145,13 +145,13 @@ export function sustainedMarkdown(
   L.push("(pg_stat_bgwriter, server-wide), and CPU seconds of the gateway process and of the database's backends.");
   L.push('');
   L.push(
-    '| window | ops/s | active backends | top waits (mean backends) | WAL MB | full-page images | WAL fsyncs | checkpoints | CPU gateway s | CPU postgres s | CPU ms per op: gateway / postgres |',
+    '| window | ops/s | active backends | top waits (mean backends) | WAL MB | full-page images | WAL fsyncs | checkpoints | CPU gateway s | CPU postgres s | CPU ms per op: gateway / postgres | batched requests served by their statement |',
   );
-  L.push('|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const w of r.windows) {
     const d = w.diag;
     L.push(
-      `| ${w.index} | ${n(w.load.ops)} | ${d.active.toFixed(1)} | ${fmtWaits(d, 5)} | ${n(d.walMb)} | ${n(d.walFpi)} | ${n(d.walSyncs)} | ${d.checkpoints} | ${d.cpuGatewayS.toFixed(1)} | ${d.cpuPostgresS.toFixed(1)} | ${perOpMs(d.cpuGatewayS, w.load)} / ${perOpMs(d.cpuPostgresS, w.load)} |`,
+      `| ${w.index} | ${n(w.load.ops)} | ${d.active.toFixed(1)} | ${fmtWaits(d, 5)} | ${n(d.walMb)} | ${n(d.walFpi)} | ${n(d.walSyncs)} | ${d.checkpoints} | ${d.cpuGatewayS.toFixed(1)} | ${d.cpuPostgresS.toFixed(1)} | ${perOpMs(d.cpuGatewayS, w.load)} / ${perOpMs(d.cpuPostgresS, w.load)} | ${fmtBatched(d)} |`,
     );
   }
   L.push('');

@@ -116,6 +116,11 @@ export const m = {
     'Events read for subscribers outside the live feed (a resume with after, or reading back after the server fell behind), by source: jetstream (a resume replayed from the stream, NATS_URL) or event_log (PostgreSQL).',
     ['source'] as const,
   ),
+  batched: counter(
+    'inventory_batched_requests_total',
+    'Requests offered to a group-committed writer statement, by batch (reserve, adjust) and outcome: served (answered by the shared statement) or general_path (left to their own transaction: not granted in the batch, the batch refused, or a case it does not serve).',
+    ['batch', 'outcome'] as const,
+  ),
   txRetries: counter(
     'inventory_db_transaction_retries_total',
     'Transactions retried after a serialization failure or deadlock, by reason.',

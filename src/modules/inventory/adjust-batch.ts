@@ -14,6 +14,7 @@
  */
 import type { App } from '../../app';
 import { Batcher } from '../../db/batcher';
+import { m as metrics } from '../../observability/metrics';
 import { withConn } from '../../db/tx';
 import { isTransientDbError } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
@@ -54,6 +55,9 @@ export async function runAdjustBatch(app: App, items: readonly AdjustRequest[]):
       throw e;
     }
   });
+  const served = out ? out.filter((r) => r !== null).length : 0;
+  metrics.batched.inc({ batch: 'adjust', outcome: 'served' }, served);
+  metrics.batched.inc({ batch: 'adjust', outcome: 'general_path' }, items.length - served);
   if (!out) return items.map(() => null);
   if (out.some((r) => r?.movementId != null)) app.tx.afterCommit?.();
   return out;

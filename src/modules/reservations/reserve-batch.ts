@@ -13,6 +13,7 @@
 import crypto from 'node:crypto';
 import type { App } from '../../app';
 import { Batcher } from '../../db/batcher';
+import { m as metrics } from '../../observability/metrics';
 import { withConn } from '../../db/tx';
 import { isTransientDbError } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
@@ -46,6 +47,9 @@ async function runBatch(app: App, items: ReserveLineRequest[]): Promise<(Reserve
       throw e;
     }
   });
+  const served = out ? out.filter((r) => r !== null).length : 0;
+  metrics.batched.inc({ batch: 'reserve', outcome: 'served' }, served);
+  metrics.batched.inc({ batch: 'reserve', outcome: 'general_path' }, items.length - served);
   if (!out) return items.map(() => null);
   if (out.some((r) => r !== null)) app.tx.afterCommit?.();
   return out;
