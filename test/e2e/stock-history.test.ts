@@ -17,6 +17,8 @@ import { usingPostgres } from '../helpers/db';
 import { createInventoryClient, InventoryLevelSnapshotsDocument } from '../../clients/typescript/src';
 import { tuningEnv } from '../../src/config/tuning';
 import { resetCheckpoints, rollupOnce } from '../../src/modules/inventory';
+import { movementSummary, summaryStatement } from '../../src/modules/inventory/history.reads';
+import { poolTx } from '../../src/db/tx';
 
 jest.setTimeout(180_000);
 
@@ -403,6 +405,39 @@ describe('stockMovementsSummary', () => {
       await rollupOnce(t.gateway.app);
       await check('after one more run');
     });
+  });
+
+  test('a summary to now reads the busy current hour from its checkpoints, only the tail after them raw', async () => {
+    const store = await createTestStore(t.gateway.app);
+    const gql = makeClient(t.url, store.adminKey);
+    const wh = await createWarehouse(gql);
+    const p = await createProduct(gql);
+    await run(gql, M.set, 'inventorySet', { sku: p.skus[0], warehouseCode: wh.code, quantity: 50, reason: 'RECEIVED' });
+    const pool = t.gateway.app.db.pool;
+    const [lv] = (await pool.query(`SELECT id FROM inventory_levels WHERE store_id = $1`, [store.storeId])).rows as { id: string }[];
+    // A busy current hour: 2,000 movements in one transaction (straight into the ledger, stamped
+    // with the transaction's start as the writer stamps them: after the checkpoints' bound).
+    const n = 2000;
+    await pool.query(
+      `INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta, on_hand_before, on_hand_after,
+           reserved_before, reserved_after)
+       SELECT $1, $2, 'SALE', -1, 0, 0, -1, 0, 0 FROM generate_series(1, $3::int) g`,
+      [store.storeId, lv.id, n],
+    );
+    for (let i = 0; i < 10; i++) if (!(await rollupOnce(t.gateway.app)).behind) break;
+    const to = new Date(Date.now() + 1_000);
+    const f = { from: new Date(Date.now() - 86_400_000), to, warehouseIds: null, variantIds: null, productIds: null, reasons: null };
+    const rows = await movementSummary(poolTx(pool), store.storeId, f, 'hour');
+    expect(rows.filter((r) => r.reason === 'SALE')).toEqual([expect.objectContaining({ onHandChange: String(-n), movements: String(n) })]);
+    // The ledger rows the statement reads: the actual rows of its scans of stock_movements.
+    const { sql, params } = summaryStatement(store.storeId, f, 'hour');
+    const plan = (await pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params)).rows[0]['QUERY PLAN'][0].Plan;
+    type Node = { 'Relation Name'?: string; 'Actual Rows': number; 'Actual Loops': number; Plans?: Node[] };
+    const ledgerRows = (x: Node): number =>
+      (x['Relation Name'] === 'stock_movements' ? x['Actual Rows'] * x['Actual Loops'] : 0) +
+      (x.Plans ?? []).reduce((a, c) => a + ledgerRows(c), 0);
+    // Before: the 2,000 movements of the current hour were read raw by every summary.
+    expect(ledgerRows(plan)).toBeLessThan(50);
   });
 
   test('bad ranges are refused', async () => {
