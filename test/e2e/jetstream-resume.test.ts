@@ -59,6 +59,8 @@ beforeAll(async () => {
   });
   g = await startGateway(config, createLogger(config.logLevel));
   admin = new pg.Pool({ connectionString: db.url, max: 2 });
+  // An idle connection terminated by the server (the forced drop at the end) is the pool's 'error' event.
+  admin.on('error', () => undefined);
 });
 afterAll(async () => {
   await g?.stop();
