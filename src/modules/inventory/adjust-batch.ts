@@ -13,14 +13,19 @@
  * Database.batchPool (generic plans), one autocommit statement each.
  */
 import type { App } from '../../app';
-import { Batcher } from '../../db/batcher';
-import { m as metrics } from '../../observability/metrics';
-import { withConn } from '../../db/tx';
-import { isTransientDbError } from '../../graphql/errors';
 import { decodeId } from '../../graphql/ids';
 import type { AuthInfo } from '../../graphql/scopes';
 import { currentTraceparent } from '../../observability/tracing';
-import { adjustLevels, type AdjustRequest, type ChangeResult, type LevelAddress, type MovementReason } from '../stock';
+import {
+  adjustLevels,
+  batcherFor,
+  runBatchStatement,
+  type AdjustRequest,
+  type BatchKind,
+  type ChangeResult,
+  type LevelAddress,
+  type MovementReason,
+} from '../stock';
 import { levelResult, type LevelResult } from './inventory.rules';
 
 export interface AdjustInput extends LevelAddress {
@@ -30,47 +35,17 @@ export interface AdjustInput extends LevelAddress {
   idempotencyKey?: string | null;
 }
 
-const RETRY_CODES = new Set(['40001', '40P01']);
+/** The group-committed adjustment statement, for the stock core's batch runner. */
+const ADJUST_BATCH: BatchKind<AdjustRequest, ChangeResult> = {
+  name: 'adjust',
+  what: 'adjustment',
+  statement: adjustLevels,
+  wrote: (r) => r.movementId != null,
+  maxInFlight: (app) => app.config.adjustBatchInFlight,
+};
 
-/** One batcher per transaction runner (process), so concurrent requests share statements. */
-const batchers = new WeakMap<object, Batcher<AdjustRequest, ChangeResult | null>>();
-
-/**
- * The statement of one batch. PostgreSQL refusing it (deadlock, serialization failure, or one
- * request's bad data) rolled it back: every request of the batch takes the general path on its
- * own. A lost connection (outcome unknown) is not retried: it surfaces as UNAVAILABLE.
- */
-export async function runAdjustBatch(app: App, items: readonly AdjustRequest[]): Promise<(ChangeResult | null)[]> {
-  const conn = { ...app.tx, pool: app.db.batchPool };
-  const out = await withConn(conn, async (c) => {
-    try {
-      return await adjustLevels(c, items);
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string' && (RETRY_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && !isTransientDbError(e)))) {
-        if (!RETRY_CODES.has(code))
-          app.log.warn('adjustment batch refused; its requests take the general path', { code, err: (e as Error).message });
-        return null;
-      }
-      throw e;
-    }
-  });
-  const served = out ? out.filter((r) => r !== null).length : 0;
-  metrics.batched.inc({ batch: 'adjust', outcome: 'served' }, served);
-  metrics.batched.inc({ batch: 'adjust', outcome: 'general_path' }, items.length - served);
-  if (!out) return items.map(() => null);
-  if (out.some((r) => r?.movementId != null)) app.tx.afterCommit?.();
-  return out;
-}
-
-function adjustBatcher(app: App): Batcher<AdjustRequest, ChangeResult | null> {
-  let b = batchers.get(app.tx);
-  if (!b) {
-    b = new Batcher((items) => runAdjustBatch(app, items), { maxInFlight: app.config.adjustBatchInFlight, maxBatch: 500 });
-    batchers.set(app.tx, b);
-  }
-  return b;
-}
+/** One batch's statement (see runBatchStatement in the stock core); exported for the equivalence test. */
+export const runAdjustBatch = (app: App, items: readonly AdjustRequest[]) => runBatchStatement(app, ADJUST_BATCH, items);
 
 /**
  * The writer's request for a valid `input` that the batch can serve, or null (an idempotency key,
@@ -121,6 +96,6 @@ export function adjustAnswer(r: ChangeResult, input: AdjustInput, auth: AuthInfo
 export async function adjustBatched(app: App, auth: AuthInfo, input: AdjustInput): Promise<LevelResult | null> {
   const req = adjustRequest(auth, input);
   if (!req) return null;
-  const r = await adjustBatcher(app).add(req);
+  const r = await batcherFor(app, ADJUST_BATCH).add(req);
   return r ? adjustAnswer(r, input, auth) : null;
 }

@@ -34,6 +34,7 @@ export { LEVEL_WRITES, LEVEL_WRITTEN_COLUMNS } from './sql-parts';
 export { WRITER_STATEMENTS } from './statements';
 export { applyBulkChanges, type BulkChange } from './bulk';
 export { adjustLevels, type AdjustRequest } from './adjust-batch';
+export { batcherFor, runBatchStatement, type BatchKind } from './batch-runner';
 export {
   allowanceSql,
   backorderAllowance,
