@@ -13,7 +13,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { withTx, type Tx } from '../../src/db/tx';
 import { applyLevelChange, LEVEL_WRITTEN_COLUMNS, WRITER_STATEMENTS } from '../../src/modules/stock';
+import { timeOfId } from '../../src/db/time-ordered-id';
 import { stockedSku } from '../helpers/factories';
+import { ok } from '../helpers/gql';
+import { eventually } from '../helpers/poll';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(60_000);
@@ -151,4 +154,50 @@ test('the writer statements do not NOTIFY (a notifying commit holds the server-w
   // src/modules/stock/statements.ts: the committing process wakes its hub itself; src/events/wake.ts.
   expect(WRITER_STATEMENTS.length).toBeGreaterThan(0);
   for (const sql of WRITER_STATEMENTS) expect(sql).not.toMatch(/pg_notify|\bNOTIFY\b/i);
+});
+
+test('reservations and their lines take time-ordered ids (UUID v7) on the batched and the general path', async () => {
+  // Random keys would land on random leaves of the id indexes (src/db/time-ordered-id.ts).
+  const s = await stockedSku(t.gql, 100);
+  const reserve = (lines: unknown[], key?: string) =>
+    ok(
+      t.gql(
+        `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) { reservation { id } userErrors { code message } } }`,
+        { input: { lines, ...(key ? { idempotencyKey: key } : {}) } },
+      ),
+    );
+  const line = { sku: s.sku, warehouseCode: s.warehouseCode, quantity: 1 };
+  const made: number[] = [];
+  for (const [lines, key] of [
+    [[line], undefined], // one unkeyed line: the group-committed batch
+    [[line], `time-ordered-${s.sku}`], // keyed: the general path
+    [[{ ...line, quantity: 2 }], undefined],
+  ] as const) {
+    // A new millisecond for each, so that the ids must sort in creation order.
+    const ms = Date.now();
+    await eventually('the next millisecond', async () => Date.now() > ms);
+    made.push(Date.now());
+    const d = await reserve([...lines], key);
+    expect(d.inventoryReserve.userErrors).toEqual([]);
+  }
+  const rows = await q<{ rid: string; lid: string }>(
+    `SELECT r.id::text AS rid, rl.id::text AS lid FROM reservation_lines rl
+       JOIN reservations r ON r.store_id = rl.store_id AND r.id = rl.reservation_id
+       JOIN inventory_levels l ON l.store_id = rl.store_id AND l.id = rl.inventory_level_id
+       JOIN variants v ON v.store_id = l.store_id AND v.id = l.variant_id
+      WHERE v.sku = $1 ORDER BY r.created_at, rl.position`,
+    [s.sku],
+  );
+  expect(rows).toHaveLength(3);
+  for (const r of rows) {
+    expect(timeOfId(r.rid)).not.toBeNull();
+    expect(timeOfId(r.lid)).not.toBeNull();
+  }
+  const reservationIds = [...new Set(rows.map((r) => r.rid))];
+  expect(reservationIds).toHaveLength(3);
+  expect([...reservationIds].sort()).toEqual(reservationIds);
+  reservationIds.forEach((id, i) => expect(timeOfId(id)).toBeGreaterThanOrEqual(made[i] - 1));
+  // The database's default makes the same kind of id.
+  const [d] = await q<{ id: string }>(`SELECT uuid_v7()::text AS id`);
+  expect(Math.abs(timeOfId(d.id)! - Date.now())).toBeLessThan(60_000);
 });

@@ -10,7 +10,7 @@
  * The documented exception to "stock mutations run in Prisma transactions": these statements run
  * on dedicated pg connections (Database.batchPool, generic plans), one autocommit statement each.
  */
-import crypto from 'node:crypto';
+import { timeOrderedId } from '../../db/time-ordered-id';
 import type { App } from '../../app';
 import { decodeId } from '../../graphql/ids';
 import type { AuthInfo } from '../../graphql/scopes';
@@ -44,7 +44,7 @@ export async function reserveBatched(app: App, auth: AuthInfo, input: ReserveInp
     warehouseId,
     warehouseCode: l.warehouseCode ?? null,
     quantity: l.quantity,
-    reservationId: crypto.randomUUID(),
+    reservationId: timeOrderedId(),
     ttlSeconds: ttl,
     reference: input.reference ?? null,
     actor: auth.actor,

@@ -3,7 +3,7 @@
  * variants (ascending id), check the lines, allocate (allocate.ts) and change the levels through
  * the stock writer, then insert the reservation and its lines.
  */
-import crypto from 'node:crypto';
+import { timeOrderedId } from '../../db/time-ordered-id';
 import type { Config } from '../../config';
 import { preparedStatement } from '../../db/client';
 import type { Tx } from '../../db/tx';
@@ -200,7 +200,7 @@ export async function reserveInTx(config: Config, tx: Tx, auth: AuthInfo, input:
   if (errors.length) return fail(...errors);
   const { locked, lineVariant, errors: lineErrors } = await lockLines(tx, auth.storeId, input);
   if (lineErrors.length) return fail(...lineErrors);
-  const reservationId = crypto.randomUUID();
+  const reservationId = timeOrderedId();
   const change = (levelId: string, quantity: number): LevelChange => ({
     storeId: auth.storeId,
     levelId,
