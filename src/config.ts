@@ -57,6 +57,8 @@ export interface Config {
   publishableTrustedOnly: boolean;
   /** Safety-net poll of the outbox (LISTEN/NOTIFY and local commits wake it sooner). */
   eventsPollMs: number;
+  /** Least time between the starts of two pumps of the event hub (EVENTS_PUMP_GAP_MS). */
+  eventsPumpGapMs: number;
   /** How long sequenced events stay resumable. */
   outboxRetentionSeconds: number;
   /** Events queued per subscription before it catches up from the outbox (not a cut-off: the lag is the server's). */
@@ -119,6 +121,7 @@ function tuned(t: Tuning) {
     maxTokens: t.MAX_QUERY_TOKENS,
     maxDirectives: t.MAX_QUERY_DIRECTIVES,
     eventsPollMs: t.EVENTS_POLL_MS,
+    eventsPumpGapMs: t.EVENTS_PUMP_GAP_MS,
     outboxRetentionSeconds: t.OUTBOX_RETENTION_MS / 1000,
     subscriptionBuffer: t.SUBSCRIPTION_BUFFER,
     subscriptionSocketHighWaterBytes: t.SUBSCRIPTION_SOCKET_HIGH_WATER_BYTES,

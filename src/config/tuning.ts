@@ -60,6 +60,12 @@ export const TUNING_KNOBS = {
   MAX_QUERY_DIRECTIVES: knob(20, 1, 1000),
   /** Safety-net poll of the outbox (LISTEN/NOTIFY and local commits wake it sooner). */
   EVENTS_POLL_MS: knob(500, 10, 60_000),
+  /**
+   * Least time between the starts of two pumps of the event hub (each pump is one sequencing
+   * transaction and its commit): under write load the commits of several batches share one pump;
+   * a commit after a quiet spell is still pumped at once. At most this much added event latency.
+   */
+  EVENTS_PUMP_GAP_MS: knob(5, 0, 1000),
   /** How long sequenced events stay resumable (whole seconds). */
   OUTBOX_RETENTION_MS: knob(3 * DAY_MS, 10_000, 365 * DAY_MS),
   /** Events queued per subscription (not yet rendered: the server's lag); more are read back from the outbox later. */

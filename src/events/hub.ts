@@ -31,7 +31,7 @@ export type Listener = (e: OutboxEvent) => void;
 
 /** What the hub needs of the application (the App satisfies it; events/ does not depend on app.ts). */
 export interface HubDeps {
-  config: Pick<Config, 'eventsPollMs' | 'outboxRetentionSeconds'> & Partial<Pick<Config, 'natsServers'>>;
+  config: Pick<Config, 'eventsPollMs' | 'outboxRetentionSeconds'> & Partial<Pick<Config, 'natsServers' | 'eventsPumpGapMs'>>;
   db: Pick<Database, 'kind' | 'connection' | 'pool'>;
   log: Logger;
   tx: TxRunner;
@@ -94,7 +94,7 @@ export class EventHub {
   /** Per store followed here: the highest seq published to local subscribers. */
   private readonly published = new Map<string, number>();
   private listener: pg.Client | null = null;
-  /** The pump: on every poke (coalesced) and every eventsPollMs. */
+  /** The pump: on every poke (coalesced, at least eventsPumpGapMs between starts) and every eventsPollMs. */
   private readonly loop: CoalescedLoop;
   private stopped = false;
   private lastUpkeep = 0;
@@ -146,6 +146,7 @@ export class EventHub {
       () => this.pump(),
       app.config.eventsPollMs,
       (e) => app.log.warn('event pump failed; will retry', { err: e.message }),
+      app.config.eventsPumpGapMs ?? 0,
     );
   }
 

@@ -67,3 +67,32 @@ test('the interval runs the job without a poke', async () => {
   await loop.stop();
   expect(runs).toBeGreaterThanOrEqual(2);
 });
+
+test('minGapMs spaces the starts of runs; pokes within the gap join one run; a poke after a quiet spell runs at once', async () => {
+  const starts: number[] = [];
+  const loop = new CoalescedLoop(
+    async () => {
+      starts.push(performance.now());
+    },
+    60_000,
+    () => undefined,
+    40,
+  );
+  const t0 = performance.now();
+  loop.poke();
+  await until(() => starts.length === 1);
+  expect(starts[0] - t0).toBeLessThan(40); // the first poke did not wait
+  // A burst of pokes right after it: one more run, no sooner than 40 ms after the first start.
+  for (let i = 0; i < 20; i++) loop.poke();
+  await until(() => starts.length === 2 && !loop.busy);
+  expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(39);
+  // After a quiet spell longer than the gap, a poke runs at once.
+  const quiet = performance.now();
+  await until(() => performance.now() - quiet > 60);
+  const t1 = performance.now();
+  loop.poke();
+  await until(() => starts.length === 3);
+  expect(starts[2] - t1).toBeLessThan(20);
+  await loop.stop();
+  expect(starts).toHaveLength(3);
+});
