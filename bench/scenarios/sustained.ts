@@ -69,11 +69,10 @@ export async function sustained(ctx: BenchContext, totalS: number, windowS: numb
     if (r < MIX.reserveHot + MIX.reserveSpread + MIX.adjustHot) return adjustBody(data.hot.sku, data.warehouseCode);
     return adjustBody(spread(), data.warehouseCode);
   };
-  // Start from a checkpoint. After one, the first change to each existing page writes a full-page
-  // image to the WAL; the seeding ran after the server's last checkpoint, so without this the first
-  // window would be the only one free of them (0 full-page images in the first window of the run
-  // before, thousands in later ones), and the comparison of the first and last window would favour
-  // the first. (Needs superuser or pg_checkpoint; without, the run goes on and says so.)
+  // Start from a checkpoint: the run begins at the start of a checkpoint cycle, not in the middle of
+  // the one the seeding began (after a checkpoint, each page's first change writes a full-page image
+  // to the WAL; with the cycle the seeding began, those of the seeded pages fell in a later window).
+  // (Needs superuser or pg_checkpoint; without, the run goes on and says so.)
   const checkpointNote = await ctx.pg
     .query('CHECKPOINT')
     .then(() => 'a CHECKPOINT right after seeding, before the warm-up')
