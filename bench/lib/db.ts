@@ -22,8 +22,9 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
-  const name = `inv_bench_${Date.now()}_${process.pid}`;
+/** A fresh database on the server of `adminUrl`, named `<prefix>_<ms>_<pid>`. */
+export async function createBenchDatabase(adminUrl: string, prefix = 'inv_bench'): Promise<BenchDatabase> {
+  const name = `${prefix}_${Date.now()}_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {

@@ -76,27 +76,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** A fresh database for Vendure, named apart from the gateway's (both created in the same millisecond would clash). */
-async function vendureDatabase(adminUrl: string): Promise<BenchDatabase> {
-  const d = await createBenchDatabase(adminUrl);
-  await d.drop();
-  const name = d.name.replace('inv_bench_', 'inv_peer_vendure_');
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`).finally(() => c.end());
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return {
-    name,
-    url: u.toString(),
-    async drop() {
-      const k = new pg.Client({ connectionString: adminUrl });
-      await k.connect();
-      await k.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => k.end());
-    },
-  };
-}
-
 async function post(
   url: string,
   headers: Record<string, string>,
@@ -185,7 +164,7 @@ async function main(): Promise<void> {
 
   const ours = await createBenchDatabase(adminUrl);
   dbs.push(ours);
-  const theirs = await vendureDatabase(adminUrl);
+  const theirs = await createBenchDatabase(adminUrl, 'inv_peer_vendure');
   dbs.push(theirs);
   log(`gateway database ${ours.name}: seeding ${opts.products} products + ${SELL_SKU}`);
   const data = await seed(ours.url, opts.products);
