@@ -152,9 +152,11 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       await eventually('the queue drained', async () => (await stats()).queued === 0, 60_000, 200);
       const end = await stats();
       const width = partitionWidth(RETENTION_MS);
-      // The log holds the retention window plus at most one partition and the upkeep's delay (on a
-      // loaded machine up to two partitions' widths more).
-      const bound = RATE * ((RETENTION_MS + 4 * width) / 1000);
+      // The log holds the retention window plus at most one partition and the upkeep's delay (~14 s of
+      // events here). On a loaded machine the pump, which runs the upkeep, lags (a CI run under load saw
+      // 20.6 s of events at the peak, with 47,000 queued): the bound allows 6 widths (25 s, 125,000 of the
+      // 300,000 events), and the check below that the log does not grow is independent of the load.
+      const bound = RATE * ((RETENTION_MS + 6 * width) / 1000);
       // …and does not grow: the last 20 s hold no more rows on average than the 20 s before.
       const mean = (from: number, to: number) => {
         const xs = samples.filter((x) => x.at >= from && x.at < to).map((x) => x.logged);
@@ -177,7 +179,7 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       expect(left.rows[0].hi).toBe(inserted);
       expect(left.rows[0].n).toBe(left.rows[0].hi - left.rows[0].lo + 1);
       expect(left.rows[0].lo).toBe((end.purged ?? 0) + 1);
-      expect(maxPartitions).toBeLessThanOrEqual(Math.ceil(RETENTION_MS / width) + 4);
+      expect(maxPartitions).toBeLessThanOrEqual(Math.ceil(RETENTION_MS / width) + 6); // as the row bound above: 2 widths of lag on a loaded machine
     } finally {
       await db.end();
       await p.stop();
