@@ -104,6 +104,15 @@ function alive(pid: number): boolean {
 let pristine: Blob | undefined;
 let throwaways = 0;
 
+/**
+ * Tests: throwaway databases of this process start from `dump` (PGlite's dumpDataDir of a database
+ * with every migration applied: test/helpers/pglite-template.ts) instead of the copy above, so each
+ * test file neither runs initdb nor applies the migrations again. The gateway still checks them.
+ */
+export function startThrowawaysFrom(dump: Blob): void {
+  pristine = dump;
+}
+
 async function throwawayDatabase(PGlite: typeof import('@electric-sql/pglite').PGlite) {
   if (pristine) return PGlite.create({ loadDataDir: pristine });
   const db = await PGlite.create();

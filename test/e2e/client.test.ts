@@ -21,6 +21,7 @@ import {
   type InventoryClientError,
 } from '../../clients/typescript/src';
 import { main as partnerSync } from '../../examples/partner-sync';
+import { modeIndependent } from '../helpers/db';
 import { uniq } from '../helpers/factories';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { tuningEnv } from '../../src/config/tuning';
@@ -56,7 +57,8 @@ const until = async (cond: () => boolean, what: string, timeoutMs = 20_000) => {
   }
 };
 
-describe('generated code', () => {
+// Code generation and compiling: independent of the database mode (see modeIndependent).
+modeIndependent.describe('generated code', () => {
   test('is current: `npm run codegen` would not change clients/typescript/src/gql', async () => {
     // Same config as `npm run codegen`, generated in memory in a child process (no files written).
     const script = `
@@ -419,21 +421,24 @@ describe('against the server', () => {
     await client.dispose();
   });
 
-  test('the package installs outside the repo from its npm pack tarball (ESM and CommonJS projects), from a copy of its folder and from git; a typed program compiles and runs against it', async () => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'client-pack-'));
-    try {
-      // `npm pack` builds dist/ first (prepare); the tarball carries it.
-      const packed = await run('npm', ['pack', '--silent', '--pack-destination', work], {
-        cwd: path.join(ROOT, 'clients', 'typescript'),
-        timeoutMs: 180_000,
-      });
-      expect([packed.stderr, packed.code]).toEqual([expect.any(String), 0]);
-      const tarball = path.join(work, packed.stdout.trim().split('\n').pop()!);
-      const files = (await run('tar', ['tzf', tarball])).stdout.split('\n');
-      expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/package.json']));
+  // Packaging: independent of the database mode (the program's requests are the ones tested above).
+  modeIndependent.test(
+    'the package installs outside the repo from its npm pack tarball (ESM and CommonJS projects), from a copy of its folder and from git; a typed program compiles and runs against it',
+    async () => {
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'client-pack-'));
+      try {
+        // `npm pack` builds dist/ first (prepare); the tarball carries it.
+        const packed = await run('npm', ['pack', '--silent', '--pack-destination', work], {
+          cwd: path.join(ROOT, 'clients', 'typescript'),
+          timeoutMs: 180_000,
+        });
+        expect([packed.stderr, packed.code]).toEqual([expect.any(String), 0]);
+        const tarball = path.join(work, packed.stdout.trim().split('\n').pop()!);
+        const files = (await run('tar', ['tzf', tarball])).stdout.split('\n');
+        expect(files).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/package.json']));
 
-      const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-      const program = `import { createInventoryClient, InventoryGraphQLError, type VariantQuery } from '@inventory/client';
+        const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+        const program = `import { createInventoryClient, InventoryGraphQLError, type VariantQuery } from '@inventory/client';
 declare const process: { env: Record<string, string | undefined> };
 const client = createInventoryClient({ url: process.env.GATEWAY_URL!, apiKey: process.env.GATEWAY_KEY! });
 async function run() {
@@ -451,68 +456,70 @@ async function run() {
 }
 run().then(() => client.dispose());
 `;
-      const sku = uniq('PACK');
-      const made = await createInventoryClient({ url: t.url, apiKey: t.store.adminKey }).productCreate({
-        input: { name: 'Packed product', sku },
-      });
-      expect(made.userErrors).toEqual([]);
-      // A copy of the folder outside the repo (no dist/, no node_modules), and a git repository of it.
-      const copy = path.join(work, 'client-folder');
-      const src = path.join(ROOT, 'clients', 'typescript');
-      fs.cpSync(src, copy, { recursive: true, filter: (f) => !/[\\/](dist|node_modules)$/.test(f) });
-      const repo = path.join(work, 'client-git');
-      fs.cpSync(copy, repo, { recursive: true });
-      for (const args of [
-        ['init', '-q'],
-        ['add', '.'],
-        ['-c', 'user.email=test@example.com', '-c', 'user.name=test', 'commit', '-qm', 'client'],
-      ]) {
-        expect((await run('git', args, { cwd: repo })).code).toBe(0);
-      }
-      const installs = [
-        { name: 'esm-tarball', esm: true, from: tarball },
-        { name: 'cjs-tarball', esm: false, from: tarball },
-        { name: 'cjs-folder', esm: false, from: copy }, // npm links it and runs its prepare (which installs its build tools)
-        { name: 'esm-git', esm: true, from: `git+file://${repo}` }, // npm installs its devDependencies and runs prepare
-      ];
-      for (const { name, esm, from } of installs) {
-        const dir = path.join(work, name);
-        fs.mkdirSync(dir);
-        fs.writeFileSync(
-          path.join(dir, 'package.json'),
-          JSON.stringify({ name: `scratch-${name}`, private: true, ...(esm ? { type: 'module' } : {}) }),
-        );
-        fs.writeFileSync(
-          path.join(dir, 'tsconfig.json'),
-          JSON.stringify({
-            compilerOptions: {
-              target: 'ES2022',
-              module: 'node16',
-              moduleResolution: 'node16',
-              lib: ['ES2023', 'DOM'],
-              types: [],
-              strict: true,
-              outDir: 'out',
-            },
-            include: ['main.ts'],
-          }),
-        );
-        fs.writeFileSync(path.join(dir, 'main.ts'), program);
-        const inst = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', from], { cwd: dir, timeoutMs: 240_000 });
-        expect([name, inst.stderr.split('\n').filter((l) => /ERR/.test(l)), inst.code]).toEqual([name, [], 0]);
-        const built = await run(process.execPath, [tsc, '-p', dir]);
-        expect([name, built.stdout + built.stderr, built.code]).toEqual([name, '', 0]);
-        const out = fs.readFileSync(path.join(dir, 'out', 'main.js'), 'utf8');
-        expect(out).toMatch(esm ? /^import .* from '@inventory\/client'/m : /require\("@inventory\/client"\)/);
-        const ran = await run(process.execPath, [path.join(dir, 'out', 'main.js')], {
-          cwd: dir,
-          env: { GATEWAY_URL: t.url, GATEWAY_KEY: t.store.adminKey, SKU: sku },
+        const sku = uniq('PACK');
+        const made = await createInventoryClient({ url: t.url, apiKey: t.store.adminKey }).productCreate({
+          input: { name: 'Packed product', sku },
         });
-        expect([name, ran.stderr, ran.code]).toEqual([name, '', 0]);
-        expect(JSON.parse(ran.stdout)).toEqual({ sku, name: 'Packed product', denied: 'UNAUTHENTICATED' });
+        expect(made.userErrors).toEqual([]);
+        // A copy of the folder outside the repo (no dist/, no node_modules), and a git repository of it.
+        const copy = path.join(work, 'client-folder');
+        const src = path.join(ROOT, 'clients', 'typescript');
+        fs.cpSync(src, copy, { recursive: true, filter: (f) => !/[\\/](dist|node_modules)$/.test(f) });
+        const repo = path.join(work, 'client-git');
+        fs.cpSync(copy, repo, { recursive: true });
+        for (const args of [
+          ['init', '-q'],
+          ['add', '.'],
+          ['-c', 'user.email=test@example.com', '-c', 'user.name=test', 'commit', '-qm', 'client'],
+        ]) {
+          expect((await run('git', args, { cwd: repo })).code).toBe(0);
+        }
+        const installs = [
+          { name: 'esm-tarball', esm: true, from: tarball },
+          { name: 'cjs-tarball', esm: false, from: tarball },
+          { name: 'cjs-folder', esm: false, from: copy }, // npm links it and runs its prepare (which installs its build tools)
+          { name: 'esm-git', esm: true, from: `git+file://${repo}` }, // npm installs its devDependencies and runs prepare
+        ];
+        for (const { name, esm, from } of installs) {
+          const dir = path.join(work, name);
+          fs.mkdirSync(dir);
+          fs.writeFileSync(
+            path.join(dir, 'package.json'),
+            JSON.stringify({ name: `scratch-${name}`, private: true, ...(esm ? { type: 'module' } : {}) }),
+          );
+          fs.writeFileSync(
+            path.join(dir, 'tsconfig.json'),
+            JSON.stringify({
+              compilerOptions: {
+                target: 'ES2022',
+                module: 'node16',
+                moduleResolution: 'node16',
+                lib: ['ES2023', 'DOM'],
+                types: [],
+                strict: true,
+                outDir: 'out',
+              },
+              include: ['main.ts'],
+            }),
+          );
+          fs.writeFileSync(path.join(dir, 'main.ts'), program);
+          const inst = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', from], { cwd: dir, timeoutMs: 240_000 });
+          expect([name, inst.stderr.split('\n').filter((l) => /ERR/.test(l)), inst.code]).toEqual([name, [], 0]);
+          const built = await run(process.execPath, [tsc, '-p', dir]);
+          expect([name, built.stdout + built.stderr, built.code]).toEqual([name, '', 0]);
+          const out = fs.readFileSync(path.join(dir, 'out', 'main.js'), 'utf8');
+          expect(out).toMatch(esm ? /^import .* from '@inventory\/client'/m : /require\("@inventory\/client"\)/);
+          const ran = await run(process.execPath, [path.join(dir, 'out', 'main.js')], {
+            cwd: dir,
+            env: { GATEWAY_URL: t.url, GATEWAY_KEY: t.store.adminKey, SKU: sku },
+          });
+          expect([name, ran.stderr, ran.code]).toEqual([name, '', 0]);
+          expect(JSON.parse(ran.stdout)).toEqual({ sku, name: 'Packed product', denied: 'UNAUTHENTICATED' });
+        }
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
       }
-    } finally {
-      fs.rmSync(work, { recursive: true, force: true });
-    }
-  }, 420_000);
+    },
+    420_000,
+  );
 });

@@ -104,7 +104,7 @@ async function run(csv: string | { file: string }, opts: Partial<ImportOptions> 
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
+  tdb = await createTestDatabase({ migrated: true });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-csv-'));
   app = await openApp();
   const store = await app.db.prisma.store.create({ data: { code: STORE, name: 'CSV test store' } });

@@ -19,7 +19,7 @@ let tdb: TestDatabase;
 let db: Database;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
+  tdb = await createTestDatabase({ migrated: true });
   // One connection: every second caller waits for it (the embedded database has one anyway).
   const config = loadConfig({ DATABASE_URL: tdb.url, DATA_DIR: 'memory://', LOG_LEVEL: 'silent', DATABASE_POOL_SIZE: '1' });
   db = await openDatabase(config, createLogger('silent'));

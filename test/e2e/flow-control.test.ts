@@ -216,7 +216,7 @@ function rssMb(pid: number): number {
 (usingPostgres ? test : test.skip)(
   '10 paused wide subscribers: gateway RSS stays under 250 MB, and memory is released after they leave',
   async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: true });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-flow-'));
     const metrics = await freePort();
     let gw: Spawned | null = null;

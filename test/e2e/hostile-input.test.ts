@@ -21,7 +21,7 @@ let dataDir: string;
 let tdb: TestDatabase;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
+  tdb = await createTestDatabase({ migrated: true });
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-hostile-'));
   gw = spawnGateway({
     PORT: '0',

@@ -46,7 +46,7 @@ let admin: pg.Pool;
 beforeAll(async () => {
   if (!runs) return;
   nats = await startNatsServer();
-  db = await createTestDatabase();
+  db = await createTestDatabase({ migrated: true });
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',

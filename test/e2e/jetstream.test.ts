@@ -71,7 +71,7 @@ async function spawnOne(): Promise<{ url: string; proc: Spawned }> {
 beforeAll(async () => {
   if (!runs) return;
   nats = await startNatsServer();
-  db = await createTestDatabase();
+  db = await createTestDatabase({ migrated: true });
   const config = loadConfig({ ...env(), NODE_ENV: 'test', LOG_LEVEL: 'error', DATABASE_POOL_SIZE: '5' });
   g0 = await startGateway(config, createLogger(config.logLevel));
   admin = new pg.Pool({ connectionString: db.url, max: 2 });

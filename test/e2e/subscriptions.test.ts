@@ -265,7 +265,7 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
 });
 
 (usingPostgres ? test : test.skip)('a mutation on gateway A reaches a subscriber on gateway B (two processes, one database)', async () => {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ migrated: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-two-'));
   const procs: Spawned[] = [];
   try {
@@ -310,7 +310,7 @@ test('a slow subscriber is cut off with close code 4290 while a healthy one gets
   async () => {
     // Stock changes do not NOTIFY inside their transactions (src/modules/stock/statements.ts): a
     // process without an event hub wakes the gateways after its commits (src/events/wake.ts).
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: true });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cli-'));
     let gw: Spawned | undefined;
     try {

@@ -19,7 +19,7 @@ let dataDir: string;
 let tdb: TestDatabase;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
+  tdb = await createTestDatabase({ migrated: true });
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-mem-'));
   gw = spawnGateway({
     PORT: '0',

@@ -344,7 +344,7 @@ test('validation, scopes and store isolation', async () => {
 });
 
 (usingPostgres ? test : test.skip)('two gateway processes deliver each event exactly once', async () => {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ migrated: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-'));
   const procs: Spawned[] = [];
   try {
@@ -378,7 +378,7 @@ test('validation, scopes and store isolation', async () => {
 });
 
 test('a dead endpoint: few log lines, each with the cause; the subscription is disabled once', async () => {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ migrated: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-log-'));
   const dead = http.createServer();
   await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));

@@ -65,7 +65,7 @@ export interface ObservedGateway {
 
 /** A gateway process on a fresh database with demo data (its admin key), metrics on a free port. */
 export async function startObservedGateway(env: Record<string, string | undefined> = {}): Promise<ObservedGateway> {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ migrated: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-obs-'));
   const metricsPort = await freePort();
   const gw = spawnGateway({

@@ -4,6 +4,8 @@ import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { startGateway, type Gateway } from '../../src/server';
 import { createTestDatabase, type TestDatabase } from './db';
+import { migratedPgliteDump } from './pglite-template';
+import { startThrowawaysFrom } from '../../src/db/client';
 import { makeClient, type GqlClient } from './gql';
 import { createTestStore, type TestStore } from './factories';
 
@@ -29,7 +31,9 @@ export function oneMoreSubscriber(t: TestServer): () => boolean {
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ migrated: true });
+  // Embedded: a copy of a migrated database, as on PostgreSQL (./pglite-template.ts).
+  if (!db.url) startThrowawaysFrom(await migratedPgliteDump());
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
