@@ -10,7 +10,7 @@
  *                                      throughput, HOT updates and dead tuples per window (--window S,
  *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
  *
- * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout,history
+ * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout,gateways,history
  *          --concurrency 1,16 (clients of the write scenarios; default 1,16,64 (--quick: 1,16): a server with
  *          max_connections 100 shared with other databases may refuse the 64-connection baselines)
  *          --levels N  --ledger N (history: ledger rows, default 10,000,000, --quick 100,000)  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
@@ -38,6 +38,7 @@ import { consoleTable, existingNotes, markdown, type ExtraFigure, type Row } fro
 import { rssMb, sleep } from './lib/util';
 import { bulk } from './scenarios/bulk';
 import { fanout } from './scenarios/fanout';
+import { gateways } from './scenarios/gateways';
 import { READ_BODY, readQuery } from './scenarios/read';
 import { hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
 import { hotAdjust, spreadAdjust } from './scenarios/adjust';
@@ -47,7 +48,7 @@ import { MIX, sustained, sustainedMarkdown } from './scenarios/sustained';
 import { deltas, fmtRatio, settled, type Snapshot } from './lib/tables';
 import type { ScenarioTables } from './lib/report';
 
-const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout', 'history'] as const;
+const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout', 'gateways', 'history'] as const;
 
 /**
  * `--name value`, `--name=value` or a bare `--name` (true: the next argument starts with `--` or
@@ -390,6 +391,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     if (want('adjust')) rows.push(...(await withTables(() => spreadAdjust(ctx), true)));
     if (want('updated')) rows.push(...(await updatedReads(ctx)));
     if (want('fanout')) extras.push(...(await fanout(ctx)).extras);
+    if (want('gateways')) extras.push(...(await gateways(ctx, adminUrl)));
     // Last: it grows the ledger by --ledger rows.
     if (want('history')) {
       const h = await history(ctx);

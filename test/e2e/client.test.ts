@@ -21,7 +21,7 @@ import {
   type InventoryClientError,
 } from '../../clients/typescript/src';
 import { main as partnerSync } from '../../examples/partner-sync';
-import { modeIndependent } from '../helpers/db';
+import { modeIndependent } from '../helpers/mode';
 import { uniq } from '../helpers/factories';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { tuningEnv } from '../../src/config/tuning';
