@@ -1,6 +1,6 @@
 /**
  * `npm run bench:fanout -- [--gateways 4] [--subscribers 5000] [--stores 50] [--rate 200] [--duration 20]
- *  [--warmup 3] [--modes in-process,jetstream] [--nats-url nats://…]`
+ *  [--warmup 3] [--modes in-process,jetstream] [--nats-url nats://…] [--cpu-prof DIR]`
  *
  * Fan-out over several gateway processes on one PostgreSQL: the subscribers are spread over the
  * gateways and the stores, and `rate` committed changes a second are spread over the stores (each
@@ -33,6 +33,10 @@ export interface Opts {
   natsUrl: string | null;
   /** The gateways' DATABASE_POOL_SIZE (default: theirs). */
   poolSize?: number;
+  /** Between the warm-up and the measured window (default 2,000 ms: the warm-up's events delivered). */
+  pauseMs?: number;
+  /** --cpu-prof DIR: the first gateway runs under `node --cpu-prof` into DIR (written when it stops). */
+  cpuProfDir?: string;
 }
 
 function parse(argv: string[]): Opts {
@@ -56,6 +60,7 @@ function parse(argv: string[]): Opts {
     warmupS: num('warmup', 3),
     modes,
     natsUrl: get('nats-url') ?? null,
+    cpuProfDir: get('cpu-prof'),
   };
 }
 
@@ -182,7 +187,15 @@ async function runMode(mode: Opts['modes'][number], o: Opts, adminUrl: string): 
     let natsUrl = o.natsUrl;
     if (mode === 'jetstream' && !natsUrl) natsUrl = (nats = await startNatsServer()).url;
     const extraEnv = { ...(mode === 'jetstream' ? { NATS_URL: natsUrl! } : {}) };
-    for (let g = 0; g < o.gateways; g++) gateways.push(await startGateway({ databaseUrl: db.url, extraEnv, poolSize: o.poolSize }));
+    for (let g = 0; g < o.gateways; g++)
+      gateways.push(
+        await startGateway({
+          databaseUrl: db.url,
+          extraEnv,
+          poolSize: o.poolSize,
+          nodeArgs: g === 0 && o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}/${mode}`] : [],
+        }),
+      );
     const subs: Sub[] = [];
     for (let i = 0; i < o.subscribers; i += 200) {
       await Promise.all(
@@ -221,7 +234,7 @@ async function runMode(mode: Opts['modes'][number], o: Opts, adminUrl: string): 
       return k;
     };
     const warm = await window(o.warmupS, 0);
-    await sleep(2000);
+    await sleep(o.pauseMs ?? 2000);
     // The measured window: each subscriber counts its store's events numbered after this point.
     const startSeqs = new Map<string, number>();
     const heads = new pg.Client({ connectionString: db.url });
