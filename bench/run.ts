@@ -2,7 +2,7 @@
  * `npm run bench` — every scenario against PostgreSQL on this machine, each with a baseline
  * measured in the same run; prints a table and writes bench/RESULTS.md.
  *
- *   npm run bench                      full run: 3 runs per figure, ~5–6 minutes
+ *   npm run bench                      full run: 3 runs per figure, ~20–25 minutes on 2 cores
  *   npm run bench -- --quick           seconds: tiny windows, 1 run, small data, write scenarios at 1 and 16
  *                                      clients (smoke test; 64 baseline connections can exceed a shared server's max_connections)
  *   npm run bench -- --otel            tracing overhead: gateways with and without OpenTelemetry (bench/otel.ts)

@@ -37,11 +37,19 @@ export function textMessage(text: string): TextMessage {
   return { text, frame };
 }
 
+/** Per ws socket: both are settled by the handshake, before any subscription (ws's `extensions` getter joins its keys on every call). */
+const raws = new WeakMap<WebSocket, net.Socket | null>();
+
 /** The TCP socket under a server-side ws socket, when frames may be written to it directly. */
 export function rawSocketOf(ws: WebSocket): net.Socket | null {
-  if (ws.extensions !== '') return null; // a negotiated extension changes the frames
-  const raw = (ws as unknown as { _socket?: unknown })._socket;
-  return raw instanceof net.Socket ? raw : null;
+  let raw = raws.get(ws);
+  if (raw === undefined) {
+    const under = (ws as unknown as { _socket?: unknown })._socket;
+    // A negotiated extension changes the frames.
+    raw = ws.extensions === '' && under instanceof net.Socket ? under : null;
+    raws.set(ws, raw);
+  }
+  return raw;
 }
 
 /**
