@@ -27,6 +27,7 @@ import type { OutboxEvent } from '../events/outbox';
 import type { AuthInfo } from './scopes';
 import type { EventFeed } from '../events/sink';
 import type { Context } from './context';
+import { isTransientDbError } from '../db/errors';
 import { RenderBudget } from './render-budget';
 import { pickVictims } from './subscription-flow';
 import { SubscriptionLimits } from './subscription-limits';
@@ -56,6 +57,9 @@ export function shareable<P>(source: EventFeed, toPayload: (e: OutboxEvent) => P
 }
 
 const RENDERED_KEPT = 64;
+/** Executions of one event for one shape when the database fails transiently (see retryLater). */
+const RENDER_ATTEMPTS = 3;
+const RENDER_RETRY_MS = 250;
 
 /** The subscribers of one shape, and the shape's recent results (by event seq). */
 class ShapeGroup implements MemberGroup {
@@ -101,15 +105,28 @@ class ShapeGroup implements MemberGroup {
     const job = new RenderJob();
     this.rendered.set(e.seq, job);
     if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as number);
-    this.owner.budget.submit(() => this.execute(e, job));
+    this.owner.budget.submit(() => this.execute(e, job, 1));
     return job;
+  }
+
+  /**
+   * A result whose errors are all transient database failures (a pool wait that timed out, a lost
+   * connection: what formatError shows as UNAVAILABLE) is executed again after a pause, up to
+   * RENDER_ATTEMPTS times, before it is sent: under a burst of writes a subscriber gets the whole
+   * event a little later, not a partial one. The job stays pending meanwhile, so order holds.
+   */
+  private retryLater(e: OutboxEvent, job: RenderJob, x: ExecutionResult, attempt: number): boolean {
+    if (attempt >= RENDER_ATTEMPTS || !x.errors?.length || !x.errors.every((err) => isTransientDbError(err.originalError))) return false;
+    this.owner.renderRetries++;
+    setTimeout(() => this.owner.budget.submit(() => this.execute(e, job, attempt + 1)), RENDER_RETRY_MS * attempt).unref();
+    return true;
   }
 
   /**
    * One execution. Executions started in the same turn share one context: "the level as it is now"
    * is read once for all of them, in one batched statement per loader, instead of once per event.
    */
-  private execute(e: OutboxEvent, job: RenderJob): void {
+  private execute(e: OutboxEvent, job: RenderJob, attempt: number): void {
     const budget = this.owner.budget;
     this.owner.executions++;
     if (!this.context) {
@@ -125,6 +142,7 @@ class ShapeGroup implements MemberGroup {
       return budget.finished();
     }
     const done = (x: ExecutionResult) => {
+      if (this.retryLater(e, job, x, attempt)) return budget.finished();
       const t0 = performance.now();
       try {
         job.settle(serialize(x, this.owner.formatError));
@@ -177,6 +195,8 @@ export class SharedSubscriptions implements FlowHost {
   private readonly groups = new Map<string, ShapeGroup>();
   /** Executions of subscription events so far (one per event and shape). */
   executions = 0;
+  /** Executions run again after a transient database failure. */
+  renderRetries = 0;
   /** Subscribers cut off so far, by why (stall, memory). */
   readonly cutOffs = { stall: 0, memory: 0 };
   readonly budget: RenderBudget;

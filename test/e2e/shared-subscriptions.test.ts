@@ -4,6 +4,8 @@
  * ONCE, while filters, resume with `after`, the slow-consumer cut-off and cleanup stay per
  * subscriber. Real gateway, real WebSocket clients, real database.
  */
+import pg from 'pg';
+import { usingPostgres } from '../helpers/db';
 import { createProduct, createWarehouse, stockedSku, uniq } from '../helpers/factories';
 import { ok } from '../helpers/gql';
 import { eventually } from '../helpers/poll';
@@ -192,3 +194,53 @@ test('a slow subscriber is cut off with 4290 without holding back a healthy subs
     await small.stop();
   }
 });
+
+// On PostgreSQL the event hub has a connection of its own, so the renders' pool can be held while
+// events are numbered and published (on PGlite the hub shares the one pool).
+(usingPostgres ? test : test.skip)(
+  'a render that meets a transient database failure (no free connection) runs again: the subscriber gets the whole event, late, never a partial one',
+  async () => {
+    const p = await startTestServer({
+      DATABASE_POOL_SIZE: '2',
+      INVENTORY_TUNING: tuningEnv({ DATABASE_CONNECT_TIMEOUT_MS: 150, EVENTS_POLL_MS: 200 }),
+    });
+    const sql = new pg.Client({ connectionString: p.db.url! });
+    await sql.connect();
+    const held: pg.PoolClient[] = [];
+    try {
+      const s = await stockedSku(p.gql, 10);
+      const sub = await join(p, DOC, { f: { skus: [s.sku] }, v: true });
+      const r = await ok(p.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'CORRECTION' } }));
+      expect(r.inventoryAdjust.userErrors).toEqual([]);
+      await sub.waitFor(1);
+      // The same change once more, queued straight into the outbox while every connection of the pool is held.
+      const [last] = (
+        await sql.query(
+          `SELECT topic, payload FROM event_log WHERE store_id = $1 AND topic = 'INVENTORY_UPDATED' ORDER BY seq DESC LIMIT 1`,
+          [p.store.storeId],
+        )
+      ).rows;
+      const shared = p.gateway.subscriptions;
+      const retriesBefore = shared.renderRetries;
+      for (let i = 0; i < 2; i++) held.push(await p.gateway.app.db.pool.connect());
+      await sql.query(`INSERT INTO outbox_events (store_id, topic, payload) VALUES ($1, $2, $3)`, [
+        p.store.storeId,
+        last.topic,
+        last.payload,
+      ]);
+      p.gateway.app.events!.poke();
+      await eventually('a render run again after the pool wait timed out', () => shared.renderRetries > retriesBefore);
+      for (const c of held.splice(0)) c.release();
+      const [first, second] = await sub.waitFor(2);
+      expect(sub.errors).toEqual([]);
+      expect(second).toEqual({ ...first, cursor: second.cursor });
+      expect(second.variant).toEqual({ sku: s.sku });
+      expect(Number(second.cursor)).toBeGreaterThan(Number(first.cursor));
+      await sub.close();
+    } finally {
+      for (const c of held) c.release();
+      await sql.end();
+      await p.stop();
+    }
+  },
+);
