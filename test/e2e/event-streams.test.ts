@@ -149,7 +149,11 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
         maxPartitions = Math.max(maxPartitions, s.partitions);
         if (process.env.DEBUG_PURGE) process.stdout.write(`${Date.now() - start} ms: ${JSON.stringify(s)} inserted ${inserted}\n`);
       }
-      await eventually('the queue drained', async () => (await stats()).queued === 0, 60_000, 200);
+      // Idle, the queue drains within seconds; with both cores busy elsewhere (a stressed CI run) the pump
+      // fell behind and took over 60 s: the purge is what is measured here, not the pump's speed.
+      const drainStart = Date.now();
+      await eventually('the queue drained', async () => (await stats()).queued === 0, 180_000, 200);
+      const drainMs = Date.now() - drainStart;
       const end = await stats();
       const width = partitionWidth(RETENTION_MS);
       // The log holds the retention window plus at most one partition and the upkeep's delay (~14 s of
@@ -168,7 +172,7 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       };
       const [middle, last] = [mean(20_000, 40_000), mean(40_000, 60_000)];
       process.stdout.write(
-        `purge: ${inserted} events in ${SECONDS} s; event_log max ${maxLogged} rows (bound ${bound}), mean ${Math.round(middle)} then ${Math.round(last)} (bound ${steady}), queue max ${maxQueued}, partitions max ${maxPartitions}, purged through ${end.purged}\n`,
+        `purge: ${inserted} events in ${SECONDS} s; event_log max ${maxLogged} rows (bound ${bound}), mean ${Math.round(middle)} then ${Math.round(last)} (bound ${steady}), queue max ${maxQueued} (drained ${drainMs} ms after), partitions max ${maxPartitions}, purged through ${end.purged}\n`,
       );
       expect(inserted).toBeGreaterThanOrEqual(RATE * SECONDS * 0.95);
       expect(maxLogged).toBeLessThanOrEqual(bound);
@@ -190,4 +194,6 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       await p.stop();
     }
   },
+  // 60 s of load, up to 180 s of drain on a loaded machine.
+  330_000,
 );
