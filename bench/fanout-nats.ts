@@ -251,10 +251,9 @@ async function runMode(mode: Opts['modes'][number], o: Opts, adminUrl: string): 
     const pg0 = await dbStats(stats, db.name);
     const sentBefore = sent;
     const meter = cpuMeter(null, db.name);
-    const g0 = gateways.map((g) => cpuSeconds(g.pid));
     await window(o.durationS, warm);
     const m = meter.stop();
-    const gw = gateways.reduce((sum, g, i) => sum + cpuSeconds(g.pid) - g0[i], 0);
+    const gw = gateways.reduce((sum, g, i) => sum + cpuSeconds(g.pid) - cpu0[i], 0);
     // Where the 2 cores went during the window (cores busy: CPU seconds per second).
     const cores = { gateways: gw / m.wallS, postgres: m.postgres / m.wallS, loadgen: m.loadgen / m.wallS };
     const changes = sent - sentBefore;

@@ -14,11 +14,12 @@ export async function gateways(ctx: BenchContext, adminUrl: string): Promise<Ext
   const o: Opts = ctx.opts.quick
     ? {
         gateways: 2,
-        subscribers: 40,
-        stores: 4,
-        rate: 40,
-        durationS: 1,
-        warmupS: 0.5,
+        subscribers: 8,
+        stores: 2,
+        rate: 20,
+        durationS: 0.5,
+        warmupS: 0.3,
+        pauseMs: 300,
         modes: ['in-process', 'jetstream'],
         natsUrl: null,
         poolSize: ctx.opts.poolSize ?? 4,

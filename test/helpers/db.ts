@@ -26,11 +26,16 @@ const urlOf = (base: string, name: string) => {
   return u.toString();
 };
 
+/** A hash of prisma/migrations (names and checksums) and `salt`: what names a migrated template. */
+export function migrationsHash(salt = ''): string {
+  const hash = crypto.createHash('sha256').update(salt);
+  for (const m of localMigrations()) hash.update(`${m.name}:${m.checksum};`);
+  return hash.digest('hex').slice(0, 16);
+}
+
 /** Any number of workers and runs on one server: built under an advisory lock, once. */
 async function migratedTemplate(admin: pg.Client, base: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  for (const m of localMigrations()) hash.update(`${m.name}:${m.checksum};`);
-  const name = `inv_template_${hash.digest('hex').slice(0, 16)}`;
+  const name = `inv_template_${migrationsHash()}`;
   const exists = async () => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
   if (await exists()) return name;
   await admin.query(`SELECT pg_advisory_lock(hashtext('inventory test template'))`);

@@ -10,7 +10,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { localMigrations, migrate } from '../../src/db/migrate';
+import { migrate } from '../../src/db/migrate';
+import { migrationsHash } from './db';
 
 const pgliteVersion = (): string => {
   const file = path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json');
@@ -18,9 +19,7 @@ const pgliteVersion = (): string => {
 };
 
 export function migratedDumpPath(): string {
-  const hash = crypto.createHash('sha256').update(`pglite ${pgliteVersion()};`);
-  for (const m of localMigrations()) hash.update(`${m.name}:${m.checksum};`);
-  return path.join(os.tmpdir(), `inventory-test-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
+  return path.join(os.tmpdir(), `inventory-test-pglite-${migrationsHash(`pglite ${pgliteVersion()};`)}.tar`);
 }
 
 async function makeDump(file: string): Promise<void> {
@@ -44,9 +43,14 @@ async function makeDump(file: string): Promise<void> {
   }
 }
 
-/** The dump (made if missing). */
-export async function migratedPgliteDump(): Promise<Blob> {
-  const file = migratedDumpPath();
-  if (!fs.existsSync(file)) await makeDump(file);
-  return new Blob([fs.readFileSync(file)]);
+let loaded: Promise<Blob> | undefined;
+
+/** The dump (made if missing), read once per test file (~40 MB). */
+export function migratedPgliteDump(): Promise<Blob> {
+  loaded ??= (async () => {
+    const file = migratedDumpPath();
+    if (!fs.existsSync(file)) await makeDump(file);
+    return new Blob([fs.readFileSync(file)]);
+  })();
+  return loaded;
 }
