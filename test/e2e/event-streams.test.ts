@@ -8,7 +8,7 @@ import pg from 'pg';
 import { createTestStore, stockedSku } from '../helpers/factories';
 import { usingPostgres } from '../helpers/db';
 import { makeClient, ok } from '../helpers/gql';
-import { eventually } from '../helpers/poll';
+import { drains, eventually } from '../helpers/poll';
 import { rng } from '../helpers/rng';
 import { oneMoreSubscriber, startTestServer, type TestServer } from '../helpers/server';
 import { subscribe } from '../helpers/ws';
@@ -150,10 +150,10 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
         if (process.env.DEBUG_PURGE) process.stdout.write(`${Date.now() - start} ms: ${JSON.stringify(s)} inserted ${inserted}\n`);
       }
       // Idle, the queue drains within seconds; with both cores busy elsewhere (a stressed CI run) the pump
-      // fell behind and took over 60 s: the purge is what is measured here, not the pump's speed.
-      const drainStart = Date.now();
-      await eventually('the queue drained', async () => (await stats()).queued === 0, 180_000, 200);
-      const drainMs = Date.now() - drainStart;
+      // fell behind and took over 60 s, once over 180 s: the purge is what is measured here, not the
+      // pump's speed. So the wait fails only when the queue stops going down for a minute (a stalled pump).
+      const queuedAtEnd = (await stats()).queued;
+      const drainMs = await drains('the queue to drain', async () => (await stats()).queued, 60_000);
       const end = await stats();
       const width = partitionWidth(RETENTION_MS);
       // The log holds the retention window plus at most one partition and the upkeep's delay (~14 s of
@@ -172,7 +172,7 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       };
       const [middle, last] = [mean(20_000, 40_000), mean(40_000, 60_000)];
       process.stdout.write(
-        `purge: ${inserted} events in ${SECONDS} s; event_log max ${maxLogged} rows (bound ${bound}), mean ${Math.round(middle)} then ${Math.round(last)} (bound ${steady}), queue max ${maxQueued} (drained ${drainMs} ms after), partitions max ${maxPartitions}, purged through ${end.purged}\n`,
+        `purge: ${inserted} events in ${SECONDS} s; event_log max ${maxLogged} rows (bound ${bound}), mean ${Math.round(middle)} then ${Math.round(last)} (bound ${steady}), queue max ${maxQueued}, ${queuedAtEnd} at the end of the load (drained ${drainMs} ms after), partitions max ${maxPartitions}, purged through ${end.purged}\n`,
       );
       expect(inserted).toBeGreaterThanOrEqual(RATE * SECONDS * 0.95);
       expect(maxLogged).toBeLessThanOrEqual(bound);
@@ -197,6 +197,6 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       await p.stop();
     }
   },
-  // 60 s of load, up to 180 s of drain on a loaded machine.
-  330_000,
+  // 60 s of load, then the drain: seconds when idle, minutes on a loaded machine (see above).
+  600_000,
 );

@@ -34,3 +34,22 @@ export function pastInDatabase(
     50,
   );
 }
+
+/**
+ * Until `count()` reaches 0, for as long as it keeps going down: fails when it has not gone below its
+ * lowest value for `stallMs` (a stalled consumer), not after a fixed time (a slow one, on a loaded
+ * machine, still gets there). Returns how long it took.
+ */
+export async function drains(what: string, count: () => Promise<number>, stallMs = 60_000, everyMs = 200): Promise<number> {
+  const start = Date.now();
+  let lowest = Infinity;
+  let progressAt = start;
+  for (;;) {
+    const n = await count();
+    if (n === 0) return Date.now() - start;
+    if (n < lowest) [lowest, progressAt] = [n, Date.now()];
+    if (Date.now() - progressAt > stallMs)
+      throw new Error(`${what}: stuck at ${lowest} for ${stallMs} ms (${Math.round((Date.now() - start) / 1000)} s after the wait began)`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
