@@ -51,7 +51,13 @@ export class CoalescedLoop {
         this.lastStart = performance.now();
         await this.job().catch((e: Error) => this.onError(e));
       } while (this.again && !this.stopped);
-    })().finally(() => (this.running = null));
+    })().finally(() => {
+      this.running = null;
+      // A poke can come after the loop's last check and before this callback (a microtask queued
+      // earlier runs in between): it only set `again`, so it runs now instead of waiting for the
+      // interval.
+      if (this.again) this.poke();
+    });
   }
 
   /** Whether a run is in progress (a poke now only asks for one more run after it). */

@@ -96,3 +96,31 @@ test('minGapMs spaces the starts of runs; pokes within the gap join one run; a p
   await loop.stop();
   expect(starts).toHaveLength(3);
 });
+
+test('a poke that comes in the same tick as the end of a run, after its last check, is not lost', async () => {
+  // The poke comes from a microtask chain of every depth from 0 to 12, started by the job: at some
+  // depth it lands after the run's loop has decided to end but before the loop is marked idle.
+  const lost: number[] = [];
+  for (let depth = 0; depth <= 12; depth++) {
+    let runs = 0;
+    const loop = new CoalescedLoop(
+      async () => {
+        runs++;
+        if (runs !== 1) return;
+        let p = Promise.resolve();
+        for (let i = 0; i < depth; i++) p = p.then(() => undefined);
+        void p.then(() => loop.poke());
+      },
+      60_000,
+      () => undefined,
+    );
+    loop.poke();
+    try {
+      await until(() => runs === 2, 500);
+    } catch {
+      lost.push(depth);
+    }
+    await loop.stop();
+  }
+  expect(lost).toEqual([]);
+});
