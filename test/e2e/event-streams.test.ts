@@ -13,8 +13,8 @@ import { rng } from '../helpers/rng';
 import { oneMoreSubscriber, startTestServer, type TestServer } from '../helpers/server';
 import { subscribe } from '../helpers/ws';
 import { tuningEnv } from '../../src/config/tuning';
-import { SEQUENCER_LOCK } from '../../src/events/outbox';
-import { partitionWidth } from '../../src/events/event-log';
+import { QUEUE_BY_INDEX, SEQUENCER_LOCK, sequenceAndRead } from '../../src/events/outbox';
+import { partitionWidth, vacuumOutboxQueue } from '../../src/events/event-log';
 
 jest.setTimeout(180_000);
 
@@ -103,6 +103,77 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
   await eventually('A numbered once the lock is free', async () => (await seqsOf(a.storeId)).length === headA + 1);
 });
 
+/** The plan of one node and of all nodes below it, from EXPLAIN (FORMAT JSON). */
+type PlanNode = {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Join Filter'?: number;
+  Plans?: PlanNode[];
+};
+const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(planNodes)];
+
+// A pg session of its own: the prepared numbering statement and its cached plan belong to the session
+// (on embedded PGlite every connection shares the hub's one session).
+(usingPostgres ? test : test.skip)(
+  'the numbering reads the queue by its key: a batch of 1,000 reads about 1,000 queued rows, however many wait',
+  async () => {
+    const store = await createTestStore(t.gateway.app);
+    const c = new pg.Client({ connectionString: t.db.url! });
+    await c.connect();
+    const conn = {
+      session: c,
+      query: async <T>(sql: string, params?: unknown[]) => (await c.query(sql, params)).rows as T[],
+      script: async (sql: string) => {
+        const r = (await c.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
+        return (Array.isArray(r) ? r : [r]).map((x) => x.rows);
+      },
+    };
+    const queue = (n: number) =>
+      c.query(
+        `INSERT INTO outbox_events (store_id, topic, payload) SELECT $1, 'INVENTORY_UPDATED', jsonb_build_object('n', g) FROM generate_series(1, $2) g`,
+        [store.storeId, n],
+      );
+    try {
+      // What the hub does after a burst: 20,000 events numbered, then the drained queue vacuumed
+      // (vacuumOutboxQueue). The vacuum records the queue as empty (pg_class.reltuples 0 over its
+      // pages), and with no ANALYZE (autovacuum off) every later plan estimates the queue at one row.
+      await queue(20_000);
+      await eventually('the burst numbered', async () => {
+        await sequenceAndRead(conn, new Map(), 1000, 500);
+        return (await c.query(`SELECT 1 FROM outbox_events WHERE store_id = $1 LIMIT 1`, [store.storeId])).rowCount === 0;
+      });
+      await vacuumOutboxQueue(conn);
+      // The next burst: 20,000 queued (in this transaction only: the gateway's hub does not take them).
+      await c.query('BEGIN');
+      await queue(20_000);
+      await c.query(QUEUE_BY_INDEX);
+      await c.query(`SELECT set_config('app.seq_stores', $1, true)`, [store.storeId]);
+      const [
+        {
+          'QUERY PLAN': [plan],
+        },
+      ] = (await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE outbox_sequence(1000)`)).rows as {
+        'QUERY PLAN': { Plan: PlanNode }[];
+      }[];
+      await c.query('ROLLBACK');
+      const nodes = planNodes(plan.Plan);
+      const queueRows = nodes
+        .filter((n) => n['Relation Name'] === 'outbox_events' && n['Node Type'] !== 'ModifyTable')
+        .reduce((a, n) => a + n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0), 0);
+      const compared = nodes.reduce((a, n) => a + (n['Rows Removed by Join Filter'] ?? 0), 0);
+      // The batch's 1,000 rows, read by the scans once to pick them and once to delete them.
+      expect(queueRows).toBeLessThanOrEqual(2 * 1000 + 10);
+      expect(compared).toBeLessThan(20_000);
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+      await c.end();
+    }
+  },
+);
+
 (usingPostgres ? test : test.skip)(
   'retention keeps the event log at its size at 5,000 events a second for 60 s, by dropping whole partitions',
   async () => {
@@ -113,15 +184,18 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
     const db = new pg.Client({ connectionString: p.db.url! });
     await db.connect();
     try {
+      // The log's rows and the age of its oldest row (logged_at: when the sequencer numbered it), in one scan.
       const stats = async () =>
         (
           await db.query(
-            `SELECT (SELECT count(*) FROM event_log)::int AS logged, (SELECT count(*) FROM outbox_events)::int AS queued,
+            `SELECT l.logged, l.oldest_ms, (SELECT count(*) FROM outbox_events)::int AS queued,
             (SELECT count(*) FROM pg_inherits WHERE inhparent = 'event_log'::regclass)::int AS partitions,
-            (SELECT purged_through FROM event_streams WHERE store_id = $1)::int AS purged`,
+            (SELECT purged_through FROM event_streams WHERE store_id = $1)::int AS purged
+            FROM (SELECT count(*)::int AS logged, coalesce((extract(epoch FROM clock_timestamp() - min(logged_at)) * 1000)::int, 0) AS oldest_ms
+                    FROM event_log) l`,
             [p.store.storeId],
           )
-        ).rows[0] as { logged: number; queued: number; partitions: number; purged: number | null };
+        ).rows[0] as { logged: number; oldest_ms: number; queued: number; partitions: number; purged: number | null };
       // Events as the stock writer queues them (~300-byte payloads), RATE a second, in 200 ms ticks.
       const tick = RATE / 5;
       const insert = `INSERT INTO outbox_events (store_id, topic, payload)
@@ -131,7 +205,7 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       const start = Date.now();
       let inserted = 0;
       let maxLogged = 0;
-      const samples: { at: number; logged: number }[] = [];
+      let maxAge = 0;
       let maxQueued = 0;
       let maxPartitions = 0;
       while (Date.now() - start < SECONDS * 1000) {
@@ -144,7 +218,7 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
         } else await new Promise((r) => setTimeout(r, 20));
         const s = await stats();
         maxLogged = Math.max(maxLogged, s.logged);
-        samples.push({ at: Date.now() - start, logged: s.logged });
+        maxAge = Math.max(maxAge, s.oldest_ms);
         maxQueued = Math.max(maxQueued, s.queued);
         maxPartitions = Math.max(maxPartitions, s.partitions);
         if (process.env.DEBUG_PURGE) process.stdout.write(`${Date.now() - start} ms: ${JSON.stringify(s)} inserted ${inserted}\n`);
@@ -153,45 +227,59 @@ test(`each store numbers its events 1, 2, 3 … with no gaps, whatever the other
       // fell behind and took over 60 s, once over 180 s: the purge is what is measured here, not the
       // pump's speed. So the wait fails only when the queue stops going down for a minute (a stalled pump).
       const queuedAtEnd = (await stats()).queued;
-      const drainMs = await drains('the queue to drain', async () => (await stats()).queued, 60_000);
+      const drainMs = await drains(
+        'the queue to drain',
+        async () => {
+          if (process.env.DEBUG_PURGE)
+            process.stdout.write(
+              JSON.stringify(
+                (
+                  await db.query(
+                    `SELECT pid, state, wait_event_type, wait_event, extract(epoch FROM clock_timestamp() - query_start)::int AS age, left(query, 60) AS q FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+                  )
+                ).rows,
+              ) + '\n',
+            );
+          return (await stats()).queued;
+        },
+        60_000,
+      );
       const end = await stats();
       const width = partitionWidth(RETENTION_MS);
-      // The log holds the retention window plus at most one partition and the upkeep's delay (~14 s of
-      // events here). On a loaded machine the pump, which runs the upkeep, lags (a CI run under load saw
-      // 20.6 s of events at the peak, with 47,000 queued): the bound allows 6 widths (25 s, 125,000 of the
-      // 300,000 events). Held over 6 retention windows, the bound is also the check that the log does
-      // not grow: without purging it would hold every event.
-      const bound = RATE * ((RETENTION_MS + 6 * width) / 1000);
-      // In the steady state (the last 40 s) it holds, on average, about the retention window: at most
-      // 3 widths more (17.5 s of events). (A 10 % bound between the means of the two 20 s halves failed
-      // under load, 57,929 then 66,940 rows, with the pump lagging 49,000 events behind.)
-      const steady = RATE * ((RETENTION_MS + 3 * width) / 1000);
-      const mean = (from: number, to: number) => {
-        const xs = samples.filter((x) => x.at >= from && x.at < to).map((x) => x.logged);
-        return xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
-      };
-      const [middle, last] = [mean(20_000, 40_000), mean(40_000, 60_000)];
+      // Retention is a time: a partition is dropped once its newest possible row is older than the
+      // retention, so the oldest row is at most retention + one width old, plus the upkeep's delay (it
+      // runs every half width, between the pump's batches; a DROP may wait up to 2 s for its lock). On a
+      // loaded machine the upkeep is late by seconds: the bound allows 4 widths (20 s in all). Without
+      // purging, the oldest row would be 60 s old at the end: held over 6 retention windows, the bound is
+      // also the check that the log does not grow. (The number of rows is printed, not bounded: when the
+      // pump falls behind under load and catches up, more than RATE events a second are logged for a
+      // while, all of them young: a stressed CI run logged 166,240 rows at the peak, 102,520 having
+      // waited in the queue, with the oldest within its bound.)
+      const ageBound = RETENTION_MS + 4 * width;
       process.stdout.write(
-        `purge: ${inserted} events in ${SECONDS} s; event_log max ${maxLogged} rows (bound ${bound}), mean ${Math.round(middle)} then ${Math.round(last)} (bound ${steady}), queue max ${maxQueued}, ${queuedAtEnd} at the end of the load (drained ${drainMs} ms after), partitions max ${maxPartitions}, purged through ${end.purged}\n`,
+        `purge: ${inserted} events in ${SECONDS} s; oldest logged row at most ${maxAge} ms old (bound ${ageBound}), ${end.oldest_ms} ms at the end; ` +
+          `event_log max ${maxLogged} rows; queue max ${maxQueued}, ${queuedAtEnd} at the end of the load (drained ${drainMs} ms after), ` +
+          `partitions max ${maxPartitions}, purged through ${end.purged}\n`,
       );
       expect(inserted).toBeGreaterThanOrEqual(RATE * SECONDS * 0.95);
-      expect(maxLogged).toBeLessThanOrEqual(bound);
-      expect(middle).toBeLessThanOrEqual(steady);
-      expect(last).toBeLessThanOrEqual(steady);
-      expect(end.purged).toBeGreaterThan(inserted - bound);
+      expect(maxAge).toBeLessThanOrEqual(ageBound);
+      expect(end.oldest_ms).toBeLessThanOrEqual(ageBound);
+      expect(end.purged).toBeGreaterThan(0);
       // Gap-free: what is left is exactly the numbers after the purge mark — both read in one statement
       // (one snapshot): the upkeep goes on dropping partitions after `end` was read.
       const left = await db.query(
-        `SELECT count(*)::int AS n, min(seq)::int AS lo, max(seq)::int AS hi,
-                (SELECT purged_through FROM event_streams WHERE store_id = $1)::int AS purged
-           FROM event_log WHERE store_id = $1`,
+        `SELECT count(l.seq)::int AS n, min(l.seq)::int AS lo, max(l.seq)::int AS hi, s.head::int AS head, s.purged_through::int AS purged
+           FROM event_streams s LEFT JOIN event_log l ON l.store_id = s.store_id
+          WHERE s.store_id = $1 GROUP BY s.head, s.purged_through`,
         [p.store.storeId],
       );
-      // The store is fresh: its stream holds exactly the inserted events, numbered 1 … inserted.
-      expect(left.rows[0].hi).toBe(inserted);
-      expect(left.rows[0].n).toBe(left.rows[0].hi - left.rows[0].lo + 1);
-      expect(left.rows[0].lo).toBe((left.rows[0].purged ?? 0) + 1);
-      expect(maxPartitions).toBeLessThanOrEqual(Math.ceil(RETENTION_MS / width) + 6); // as the row bound above: 2 widths of lag on a loaded machine
+      const { n, lo, hi, head, purged } = left.rows[0] as { n: number; lo: number | null; hi: number | null; head: number; purged: number };
+      // The store is fresh: its stream numbered exactly the inserted events, 1 … inserted; the log holds
+      // the numbers after the purge mark, all of them (or none, when a slow drain outlasted the retention).
+      expect(head).toBe(inserted);
+      if (n > 0) expect([lo, hi, n]).toEqual([purged + 1, head, head - purged]);
+      else expect(purged).toBe(head);
+      expect(maxPartitions).toBeLessThanOrEqual(Math.ceil(RETENTION_MS / width) + 6); // the retention's partitions, the 2 ahead and up to 4 widths of lag
     } finally {
       await db.end();
       await p.stop();
