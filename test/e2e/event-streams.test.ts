@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { createTestStore, stockedSku } from '../helpers/factories';
 import { usingPostgres } from '../helpers/db';
+import { withConn } from '../../src/db/tx';
 import { makeClient, ok } from '../helpers/gql';
 import { drains, eventually } from '../helpers/poll';
 import { rng } from '../helpers/rng';
@@ -121,55 +122,49 @@ const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(pl
   'the numbering reads the queue by its key: a batch of 1,000 reads about 1,000 queued rows, however many wait',
   async () => {
     const store = await createTestStore(t.gateway.app);
-    const c = new pg.Client({ connectionString: t.db.url! });
-    await c.connect();
-    const conn = {
-      session: c,
-      query: async <T>(sql: string, params?: unknown[]) => (await c.query(sql, params)).rows as T[],
-      script: async (sql: string) => {
-        const r = (await c.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
-        return (Array.isArray(r) ? r : [r]).map((x) => x.rows);
-      },
-    };
-    const queue = (n: number) =>
-      c.query(
-        `INSERT INTO outbox_events (store_id, topic, payload) SELECT $1, 'INVENTORY_UPDATED', jsonb_build_object('n', g) FROM generate_series(1, $2) g`,
-        [store.storeId, n],
-      );
+    const pool = new pg.Pool({ connectionString: t.db.url!, max: 1 });
     try {
-      // What the hub does after a burst: 20,000 events numbered, then the drained queue vacuumed
-      // (vacuumOutboxQueue). The vacuum records the queue as empty (pg_class.reltuples 0 over its
-      // pages), and with no ANALYZE (autovacuum off) every later plan estimates the queue at one row.
-      await queue(20_000);
-      await eventually('the burst numbered', async () => {
-        await sequenceAndRead(conn, new Map(), 1000, 500);
-        return (await c.query(`SELECT 1 FROM outbox_events WHERE store_id = $1 LIMIT 1`, [store.storeId])).rowCount === 0;
+      // One session throughout (withConn holds its connection for the whole callback).
+      await withConn({ pool, maxRetries: 0 }, async (conn) => {
+        const queue = (n: number) =>
+          conn.query(
+            `INSERT INTO outbox_events (store_id, topic, payload) SELECT $1, 'INVENTORY_UPDATED', jsonb_build_object('n', g) FROM generate_series(1, $2) g`,
+            [store.storeId, n],
+          );
+        // What the hub does after a burst: 20,000 events numbered, then the drained queue vacuumed
+        // (vacuumOutboxQueue). The vacuum records the queue as empty (pg_class.reltuples 0 over its
+        // pages), and with no ANALYZE (autovacuum off) every later plan estimates the queue at one row.
+        await queue(20_000);
+        await eventually('the burst numbered', async () => {
+          await sequenceAndRead(conn, new Map(), 1000, 500);
+          return (await conn.query(`SELECT 1 FROM outbox_events WHERE store_id = $1 LIMIT 1`, [store.storeId])).length === 0;
+        });
+        await vacuumOutboxQueue(conn);
+        // The next burst: 20,000 queued (in this transaction only: the gateway's hub does not take them).
+        await conn.query('BEGIN');
+        try {
+          await queue(20_000);
+          await conn.script(QUEUE_BY_INDEX);
+          await conn.query(`SELECT set_config('app.seq_stores', $1, true)`, [store.storeId]);
+          const [
+            {
+              'QUERY PLAN': [plan],
+            },
+          ] = await conn.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE outbox_sequence(1000)`);
+          const nodes = planNodes(plan.Plan);
+          const queueRows = nodes
+            .filter((n) => n['Relation Name'] === 'outbox_events' && n['Node Type'] !== 'ModifyTable')
+            .reduce((a, n) => a + n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0), 0);
+          const compared = nodes.reduce((a, n) => a + (n['Rows Removed by Join Filter'] ?? 0), 0);
+          // The batch's 1,000 rows, read by the scans once to pick them and once to delete them.
+          expect(queueRows).toBeLessThanOrEqual(2 * 1000 + 10);
+          expect(compared).toBeLessThan(20_000);
+        } finally {
+          await conn.query('ROLLBACK');
+        }
       });
-      await vacuumOutboxQueue(conn);
-      // The next burst: 20,000 queued (in this transaction only: the gateway's hub does not take them).
-      await c.query('BEGIN');
-      await queue(20_000);
-      await c.query(QUEUE_BY_INDEX);
-      await c.query(`SELECT set_config('app.seq_stores', $1, true)`, [store.storeId]);
-      const [
-        {
-          'QUERY PLAN': [plan],
-        },
-      ] = (await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE outbox_sequence(1000)`)).rows as {
-        'QUERY PLAN': { Plan: PlanNode }[];
-      }[];
-      await c.query('ROLLBACK');
-      const nodes = planNodes(plan.Plan);
-      const queueRows = nodes
-        .filter((n) => n['Relation Name'] === 'outbox_events' && n['Node Type'] !== 'ModifyTable')
-        .reduce((a, n) => a + n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0), 0);
-      const compared = nodes.reduce((a, n) => a + (n['Rows Removed by Join Filter'] ?? 0), 0);
-      // The batch's 1,000 rows, read by the scans once to pick them and once to delete them.
-      expect(queueRows).toBeLessThanOrEqual(2 * 1000 + 10);
-      expect(compared).toBeLessThan(20_000);
     } finally {
-      await c.query('ROLLBACK').catch(() => undefined);
-      await c.end();
+      await pool.end();
     }
   },
 );
@@ -227,23 +222,7 @@ const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(pl
       // fell behind and took over 60 s, once over 180 s: the purge is what is measured here, not the
       // pump's speed. So the wait fails only when the queue stops going down for a minute (a stalled pump).
       const queuedAtEnd = (await stats()).queued;
-      const drainMs = await drains(
-        'the queue to drain',
-        async () => {
-          if (process.env.DEBUG_PURGE)
-            process.stdout.write(
-              JSON.stringify(
-                (
-                  await db.query(
-                    `SELECT pid, state, wait_event_type, wait_event, extract(epoch FROM clock_timestamp() - query_start)::int AS age, left(query, 60) AS q FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
-                  )
-                ).rows,
-              ) + '\n',
-            );
-          return (await stats()).queued;
-        },
-        60_000,
-      );
+      const drainMs = await drains('the queue to drain', async () => (await stats()).queued, 60_000);
       const end = await stats();
       const width = partitionWidth(RETENTION_MS);
       // Retention is a time: a partition is dropped once its newest possible row is older than the
