@@ -12,6 +12,7 @@ import { validatePrice, type Money } from '../catalog';
 import {
   applyBulkChanges,
   ensureLevels,
+  findLevels,
   type BulkChange,
   type LevelChange,
   type LevelRow,
@@ -144,9 +145,17 @@ async function lookUp(tx: Tx, storeId: string, items: BulkItem[]): Promise<{ var
     }
     if (it.warehouseCode != null) codes.add(it.warehouseCode);
   }
+  // Each key is looked up by its index (LATERAL subqueries with LIMIT / OFFSET are never merged
+  // into a join that reads the store's variants: see findLevels).
   const variants = await tx.query<VariantRow>(
-    `SELECT v.id, v.sku, v.label, v.is_default, p.external_id FROM variants v JOIN products p ON p.id = v.product_id AND p.store_id = v.store_id
-      WHERE v.store_id = $1 AND (v.id = ANY($2::uuid[]) OR v.sku = ANY($3::text[]) OR p.external_id = ANY($4::text[]))`,
+    `SELECT v.id, v.sku, v.label, v.is_default, v.external_id
+       FROM (SELECT x.id FROM unnest($2::uuid[]) AS x(id)
+             UNION SELECT s.id FROM unnest($3::text[]) AS k(sku), LATERAL (SELECT id FROM variants WHERE store_id = $1 AND sku = k.sku LIMIT 1) s
+             UNION SELECT e.id FROM unnest($4::text[]) AS k(ext),
+                   LATERAL (SELECT w.id FROM products q JOIN variants w ON w.store_id = q.store_id AND w.product_id = q.id
+                             WHERE q.store_id = $1 AND q.external_id = k.ext OFFSET 0) e) ids,
+            LATERAL (SELECT v.id, v.sku, v.label, v.is_default, p.external_id FROM variants v JOIN products p ON p.id = v.product_id AND p.store_id = v.store_id
+                      WHERE v.store_id = $1 AND v.id = ids.id LIMIT 1) v`,
     [storeId, [...variantIds], [...skus], [...externalIds]],
   );
   const warehouses = await tx.query<WarehouseRow>(
@@ -240,12 +249,7 @@ async function resolveBulk(
 ): Promise<Map<number, string>> {
   const pairs = await itemPairs(tx, storeId, items, results);
   const uniq = [...new Map([...pairs.values()].map((p) => [pairKey(p), p])).values()];
-  const existing = await tx.query<{ id: string; variant_id: string; warehouse_id: string }>(
-    `SELECT l.id, l.variant_id, l.warehouse_id FROM inventory_levels l
-       JOIN unnest($2::uuid[], $3::uuid[]) AS k(v, w) ON l.variant_id = k.v AND l.warehouse_id = k.w
-      WHERE l.store_id = $1`,
-    [storeId, uniq.map((p) => p.variantId), uniq.map((p) => p.warehouseId)],
-  );
+  const existing = await findLevels(tx, storeId, uniq);
   const levelOf = new Map(existing.map((l) => [`${l.variant_id}|${l.warehouse_id}`, l.id]));
   const toCreate = new Set([...pairs].filter(([i]) => modeOf(items[i]) === 'SET').map(([, p]) => pairKey(p)));
   const missing = uniq.filter((p) => !levelOf.has(pairKey(p)) && toCreate.has(pairKey(p)));

@@ -52,15 +52,21 @@ export const BULK_SQL = preparedStatement(
   `
 WITH RECURSIVE
 lk AS (
-  -- One row per change, its level locked (index lookups; levels in ascending id order).
-  SELECT u.pos, u.mode, u.val, u.reason, u.note, l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock,
-         l.incoming, l.low_stock_threshold AS low, l.critical_threshold AS critical, l.version, l.updated_at,
-         ${policySql('l', 'v')} AS policy, l.inventory_policy::text AS own_policy, l.backorder_limit AS lim, ${allowanceSql('l', 'v')} AS allow
-    FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(level_id, mode, val, reason, note, pos)
-    JOIN inventory_levels l ON l.store_id = $1::uuid AND l.id = u.level_id
-    JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
-   ORDER BY l.id, u.pos
-     FOR UPDATE OF l
+  -- One row per change, its level locked, in ascending level id: each change finds and locks its
+  -- level (and reads its variant) by the primary key. A LATERAL subquery with FOR UPDATE is never
+  -- merged into a join, so no plan reads the store's levels and variants to find the batch's (which
+  -- a plan for these parameters did without statistics: test/e2e/bulk-plans.test.ts); the nested
+  -- loop takes the changes in the order sorted here, so the locks are taken in level id order.
+  SELECT u.pos, u.mode, u.val, u.reason, u.note, l.*
+    FROM (SELECT * FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(level_id, mode, val, reason, note, pos)
+           ORDER BY u.level_id, u.pos) u,
+         LATERAL (
+           SELECT l.id, l.store_id, l.variant_id, l.warehouse_id, l.on_hand, l.reserved, l.safety_stock,
+                  l.incoming, l.low_stock_threshold AS low, l.critical_threshold AS critical, l.version, l.updated_at,
+                  ${policySql('l', 'v')} AS policy, l.inventory_policy::text AS own_policy, l.backorder_limit AS lim, ${allowanceSql('l', 'v')} AS allow
+             FROM inventory_levels l JOIN variants v ON v.id = l.variant_id AND v.store_id = l.store_id
+            WHERE l.store_id = $1::uuid AND l.id = u.level_id
+              FOR UPDATE OF l) l
 ),
 due AS (
   UPDATE reservation_lines rl SET status = 'EXPIRED', expired_quantity = rl.quantity
@@ -108,10 +114,12 @@ fin AS MATERIALIZED (
   SELECT DISTINCT ON (id) id, after::int AS a_on_hand, a_version, touched, res0 FROM st ORDER BY id, k DESC
 ),
 upd AS (
+  -- The touched levels by the primary key (an id list, not a join the planner could turn into a
+  -- scan of the store's levels).
   UPDATE inventory_levels l
      SET ${setList(LEVEL_WRITES.bulk)}
     FROM fin
-   WHERE l.id = fin.id AND l.store_id = $1::uuid AND fin.touched
+   WHERE l.store_id = $1::uuid AND l.id = ANY(ARRAY(SELECT f.id FROM fin f WHERE f.touched)) AND l.id = fin.id
   RETURNING l.id
 ),
 -- Every step and every EXPIRY movement in the order the one-by-one path writes them; movement ids

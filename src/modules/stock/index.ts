@@ -54,6 +54,7 @@ export {
   effectiveReserved,
   ensureLevel,
   ensureLevels,
+  findLevels,
   LEVEL_COLUMNS,
   levelColumns,
   levelsByIds,
