@@ -5,7 +5,8 @@
  *
  * Wake-ups come from (1) this process's own commits (`poke`; stock changes do not NOTIFY, see
  * src/modules/stock/statements.ts), (2) PostgreSQL LISTEN/NOTIFY: `inventory_sequenced` from
- * another instance's sequencer, `inventory_outbox` from a process without a hub (./wake.ts), and
+ * another instance's sequencer (a read of the followed streams: that instance numbered them),
+ * `inventory_outbox` from a process without a hub (./wake.ts), and
  * (3) a periodic poll as the safety net — the outbox stays the source of truth, so a lost
  * notification only delays delivery by one poll interval.
  *
@@ -26,6 +27,9 @@ import { JetStreamFanIn } from './fan-in';
 import { OUTBOX_CHANNEL } from './wake';
 import { sequenceAndRead, streamOf, streamsAfter, type OutboxEvent } from './outbox';
 import type { Backlog } from './stream-replay';
+
+/** Notified by a numbering transaction that numbered anything (src/events/outbox.ts). */
+const SEQUENCED_CHANNEL = 'inventory_sequenced';
 
 export type Listener = (e: OutboxEvent) => void;
 
@@ -97,6 +101,19 @@ export class EventHub {
   /** The pump: on every poke (coalesced, at least eventsPumpGapMs between starts) and every eventsPollMs. */
   private readonly loop: CoalescedLoop;
   private stopped = false;
+  /**
+   * Whether a wake-up since the last numbering asked for one: this process's commits, a process
+   * without a hub (`inventory_outbox`), a busy store. Another instance's `inventory_sequenced` only
+   * means there is something to read: its pump reads the followed streams and numbers nothing (the
+   * poll still numbers at least every half poll interval, in case the committer died first).
+   */
+  private sequenceWanted = true;
+  private lastSequenced = 0;
+  /** The stores `inventory_sequenced` named since the last read (all followed ones: `readAll`). */
+  private readStores = new Set<string>();
+  private readAll = false;
+  /** Pumps since start: those that ran the numbering transaction, reads of the streams only, and the streams those read. */
+  readonly pumps = { sequencing: 0, readOnly: 0, readOnlyStreams: 0 };
   private lastUpkeep = 0;
   private lastVacuum = Date.now();
   /** Rows this hub numbered (deleted from the queue) since its last vacuum of the queue. */
@@ -187,7 +204,11 @@ export class EventHub {
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const c = new pg.Client(this.app.db.connection);
-    c.on('notification', (n) => (this.alsoListen.includes(n.channel) ? this.onNotify?.(n.channel, n.payload) : this.poke()));
+    c.on('notification', (n) => {
+      if (this.alsoListen.includes(n.channel)) this.onNotify?.(n.channel, n.payload);
+      else if (n.channel === SEQUENCED_CHANNEL) this.sequencedElsewhere(n.payload);
+      else this.poke();
+    });
     c.on('error', (err) => {
       this.app.log.warn('event listener connection lost; reconnecting', { err: err.message });
       this.listener = null;
@@ -198,7 +219,7 @@ export class EventHub {
       await c.connect();
       await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
       // With JetStream, other instances' numbering reaches this process through NATS.
-      if (!this.jetstream) await c.query('LISTEN inventory_sequenced');
+      if (!this.jetstream) await c.query(`LISTEN ${SEQUENCED_CHANNEL}`);
       for (const ch of this.alsoListen) await c.query(`LISTEN ${ch}`);
       this.listener = c;
     } catch (e) {
@@ -209,8 +230,21 @@ export class EventHub {
     }
   }
 
-  /** Schedules a pump (coalesced). */
+  /** Schedules a pump that numbers what is queued (coalesced). */
   poke(): void {
+    this.sequenceWanted = true;
+    this.wake();
+  }
+
+  /** Another instance numbered events of these stores ('' or none: of any store): read them. */
+  private sequencedElsewhere(payload: string | undefined): void {
+    if (payload) for (const s of payload.split(',')) this.readStores.add(s);
+    else this.readAll = true;
+    this.wake();
+  }
+
+  /** Schedules a pump (coalesced). */
+  private wake(): void {
     if (this.stopped) return;
     // With tracing on, the wake-up is a span of the change that caused it (its pump's statements
     // are its children; a wake-up folded into a running pump is a span of its own, ended at once).
@@ -259,6 +293,13 @@ export class EventHub {
   }
 
   private async pump(): Promise<void> {
+    if (!this.sequenceWanted && Date.now() - this.lastSequenced < this.app.config.eventsPollMs / 2) return this.readStreams();
+    this.sequenceWanted = false;
+    this.lastSequenced = Date.now();
+    this.pumps.sequencing++;
+    // This pump reads every followed stream.
+    this.readAll = false;
+    this.readStores.clear();
     // Number what is queued and read what follows each followed store's position: one round trip
     // in the common case (another instance numbering a store notifies us when it commits).
     let deliveries = 0;
@@ -284,6 +325,20 @@ export class EventHub {
     if (numbered > 0) this.jetstream?.poke();
     // Queued events of a store another instance was numbering, committed after it looked: soon again.
     if (busy > 0) setTimeout(() => this.poke(), BUSY_RETRY_MS).unref();
+  }
+
+  /** Reads the followed streams another instance numbered, after what was published here. */
+  private async readStreams(): Promise<void> {
+    this.pumps.readOnly++;
+    const only = this.readAll ? undefined : this.readStores;
+    this.readAll = false;
+    this.readStores = new Set();
+    for (let after = this.following(only); after.size > 0;) {
+      this.pumps.readOnlyStreams += after.size;
+      const more = this.publish(await withConn(this.tx, (tx) => streamsAfter(tx, after, READ_BATCH)));
+      after = this.following(more);
+    }
+    await this.maintain();
   }
 
   /** The event log's upkeep and the queue's vacuum, when due. */

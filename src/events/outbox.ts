@@ -70,12 +70,15 @@ SELECT set_config('app.seq_stores', coalesce(string_agg(store_id::text, ',') FIL
        count(*) FILTER (WHERE NOT got) AS busy
   FROM (SELECT store_id, pg_try_advisory_xact_lock(${SEQUENCER_LOCK}, hashtext(store_id::text)) AS got FROM q WHERE store_id IS NOT NULL) s`;
 
+/** At most this many store ids (36 characters and a comma each) in an `inventory_sequenced` payload. */
+export const SEQUENCED_STORES_MAX = 200;
+
 /**
  * The numbering statement (at most `batch` rows; `$1` when prepared): takes the oldest queued rows
  * of the locked stores, numbers them per store from the stream's head, logs them, and creates the
  * webhook deliveries, so that each matching subscription gets exactly one delivery per event and
  * webhook topic, created once, here. Notifies `inventory_sequenced` when it numbered anything
- * (delivered at commit).
+ * (delivered at commit), with the ids of the stores it numbered, comma-separated ('' for many).
  */
 const SEQUENCE_SQL = (batch: string) => `WITH mine AS MATERIALIZED (
        SELECT s::uuid AS store_id FROM unnest(string_to_array(nullif(current_setting('app.seq_stores', true), ''), ',')) s
@@ -120,7 +123,10 @@ const SEQUENCE_SQL = (batch: string) => `WITH mine AS MATERIALIZED (
        ON CONFLICT DO NOTHING
        RETURNING 1
      ), nt AS (
-       SELECT pg_notify('inventory_sequenced', '') AS n FROM (SELECT count(*) AS c FROM logged) u WHERE u.c > 0
+       -- The stores numbered (a hub woken by it reads only those), or '' (read every followed store)
+       -- past what fits a notification's 8,000 bytes.
+       SELECT pg_notify('inventory_sequenced', CASE WHEN count(*) <= ${SEQUENCED_STORES_MAX} THEN string_agg(store_id::text, ',') ELSE '' END) AS n
+         FROM counts HAVING count(*) > 0
      )
      SELECT (SELECT count(*) FROM logged) AS n, (SELECT count(*) FROM ins) AS d, (SELECT count(*) FROM nt) AS notified,
             (SELECT count(*) FROM mine) AS stores`;

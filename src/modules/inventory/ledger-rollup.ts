@@ -83,7 +83,8 @@ export interface RollupOutcome {
 export async function rollupOnce(app: App): Promise<RollupOutcome> {
   const lagMs = app.config.ledgerRollupLagMs;
   const windowMs = app.config.ledgerRollupWindowMs;
-  return withTx(app.tx, async (tx) => {
+  // Checkpoints queue no event: the commit does not wake the event hub (app.tx.afterCommit).
+  return withTx({ ...app.tx, afterCommit: undefined }, async (tx) => {
     const [b] = await tx.query<{ locked: boolean; from: Date | null; until: Date | null; start: Date | null }>(BOUNDS_SQL, [
       lagMs,
       windowMs,

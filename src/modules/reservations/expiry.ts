@@ -24,7 +24,9 @@ export async function sweepOnce(app: App, batch = 500): Promise<{ levels: number
   for (const d of due) {
     await withConn(app.tx, (tx) => applyLevelChange(tx, { storeId: d.store_id, levelId: d.level_id, mode: 'touch', reason: 'EXPIRY' }));
   }
-  const closed = await withTx(app.tx, async (tx) => {
+  // Closing spent reservations and purging keys queues no event: its commit does not wake the event
+  // hub (app.tx.afterCommit), which the expired lines above do, once, below.
+  const closed = await withTx({ ...app.tx, afterCommit: undefined }, async (tx) => {
     const ids = await tx.query<{ store_id: string; id: string }>(SPENT_RESERVATIONS_SQL, [batch]);
     if (ids.length)
       await settleHeaders(
