@@ -14,6 +14,7 @@
  * subscribers. With NATS_URL set, the events of the followed stores come from NATS JetStream
  * instead of being read from PostgreSQL by every process (./fan-in.ts; docs/SCALING.md).
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
@@ -114,6 +115,8 @@ export class EventHub {
   private readAll = false;
   /** Pumps since start: those that ran the numbering transaction, reads of the streams only, and the streams those read. */
   readonly pumps = { sequencing: 0, readOnly: 0, readOnlyStreams: 0 };
+  /** Tags this hub's `inventory_sequenced` notifications: it ignores its own (its pump read what it numbered). */
+  private readonly notifier = randomUUID();
   private lastUpkeep = 0;
   private lastVacuum = Date.now();
   /** Rows this hub numbered (deleted from the queue) since its last vacuum of the queue. */
@@ -236,9 +239,16 @@ export class EventHub {
     this.wake();
   }
 
-  /** Another instance numbered events of these stores ('' or none: of any store): read them. */
+  /**
+   * An `inventory_sequenced` notification, `<notifier>:<store ids>` (src/events/outbox.ts): another
+   * instance numbered events of these stores (no ids, or another payload: of any store), so read
+   * them. This hub's own are ignored: the pump that numbered them read them in the same round trip.
+   */
   private sequencedElsewhere(payload: string | undefined): void {
-    if (payload) for (const s of payload.split(',')) this.readStores.add(s);
+    const colon = payload ? payload.indexOf(':') : -1;
+    if (colon >= 0 && payload!.slice(0, colon) === this.notifier) return;
+    const stores = colon >= 0 ? payload!.slice(colon + 1) : '';
+    if (stores) for (const s of stores.split(',')) this.readStores.add(s);
     else this.readAll = true;
     this.wake();
   }
@@ -306,7 +316,7 @@ export class EventHub {
     let numbered = 0;
     let busy: number;
     for (;;) {
-      const r = await withConn(this.tx, (c) => sequenceAndRead(c, this.following(), SEQUENCE_BATCH, READ_BATCH));
+      const r = await withConn(this.tx, (c) => sequenceAndRead(c, this.following(), SEQUENCE_BATCH, READ_BATCH, this.notifier));
       deliveries += r.deliveries;
       busy = r.busy;
       this.drained += r.sequenced;

@@ -78,7 +78,8 @@ export const SEQUENCED_STORES_MAX = 200;
  * of the locked stores, numbers them per store from the stream's head, logs them, and creates the
  * webhook deliveries, so that each matching subscription gets exactly one delivery per event and
  * webhook topic, created once, here. Notifies `inventory_sequenced` when it numbered anything
- * (delivered at commit), with the ids of the stores it numbered, comma-separated ('' for many).
+ * (delivered at commit): `<notifier>:<store ids, comma-separated>` (no ids: many stores), where the
+ * notifier is the caller's tag (a hub ignores its own notifications: it read what it numbered).
  */
 const SEQUENCE_SQL = (batch: string) => `WITH mine AS MATERIALIZED (
        SELECT s::uuid AS store_id FROM unnest(string_to_array(nullif(current_setting('app.seq_stores', true), ''), ',')) s
@@ -125,7 +126,8 @@ const SEQUENCE_SQL = (batch: string) => `WITH mine AS MATERIALIZED (
      ), nt AS (
        -- The stores numbered (a hub woken by it reads only those), or '' (read every followed store)
        -- past what fits a notification's 8,000 bytes.
-       SELECT pg_notify('inventory_sequenced', CASE WHEN count(*) <= ${SEQUENCED_STORES_MAX} THEN string_agg(store_id::text, ',') ELSE '' END) AS n
+       SELECT pg_notify('inventory_sequenced', coalesce(current_setting('app.notifier', true), '') || ':' ||
+                        CASE WHEN count(*) <= ${SEQUENCED_STORES_MAX} THEN string_agg(store_id::text, ',') ELSE '' END) AS n
          FROM counts HAVING count(*) > 0
      )
      SELECT (SELECT count(*) FROM logged) AS n, (SELECT count(*) FROM ins) AS d, (SELECT count(*) FROM nt) AS notified,
@@ -186,7 +188,14 @@ export interface SequenceResult {
  * `batch` queued rows of those stores and commits; then, after the commit, the first `limit`
  * events of each store in `after` (store id → the last seq this process has published).
  */
-export async function sequenceAndRead(c: Conn, after: ReadonlyMap<string, number>, batch = 1000, limit = 500): Promise<SequenceResult> {
+export async function sequenceAndRead(
+  c: Conn,
+  after: ReadonlyMap<string, number>,
+  batch = 1000,
+  limit = 500,
+  notifier = '',
+): Promise<SequenceResult> {
+  if (!/^[0-9a-z-]*$/.test(notifier)) throw new Error(`notifier tag ${JSON.stringify(notifier)}: letters, digits and dashes only`);
   if (!preparedOn.has(c.session)) {
     await c.script(`PREPARE outbox_sequence(int) AS ${SEQUENCE_SQL('$1')}`);
     preparedOn.add(c.session);
@@ -194,6 +203,7 @@ export async function sequenceAndRead(c: Conn, after: ReadonlyMap<string, number
   const read = readStreamsSql(after, limit);
   const script = `BEGIN;
 ${QUEUE_BY_INDEX};
+SET LOCAL app.notifier = '${notifier}';
 ${LOCK_STORES_SQL};
 EXECUTE outbox_sequence(${int(batch, 'batch')});
 COMMIT${read ? `;\n${read}` : ''}`;
@@ -205,15 +215,15 @@ COMMIT${read ? `;\n${read}` : ''}`;
     await c.script('ROLLBACK');
     throw e;
   }
-  // One result per statement: BEGIN, the two SETs, the locks, the numbering, COMMIT, the read.
-  const [locks] = results[3] as { busy: string }[];
-  const [counts] = results[4] as { n: string; d: string; stores: string }[];
+  // One result per statement: BEGIN, the three SETs, the locks, the numbering, COMMIT, the read.
+  const [locks] = results[4] as { busy: string }[];
+  const [counts] = results[5] as { n: string; d: string; stores: string }[];
   return {
     busy: Number(locks.busy),
     sequenced: Number(counts.n),
     deliveries: Number(counts.d),
     stores: Number(counts.stores),
-    events: read ? (results[6] as unknown as Row[]).map(toEvent) : [],
+    events: read ? (results[7] as unknown as Row[]).map(toEvent) : [],
   };
 }
 
