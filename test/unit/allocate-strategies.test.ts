@@ -201,6 +201,11 @@ describe('properties over random carts (seeded)', () => {
 
   it('every strategy: never over-allocates, serves each line exactly from its own pool, respects shipTo', () =>
     withSeed(async (rand) => {
+      // Each broken rule, named with its case, compared once at the end (an expect per allocation took seconds).
+      const broken: string[] = [];
+      const check = (n: number, ok: boolean, rule: string) => {
+        if (!ok) broken.push(`case ${n}: ${rule}`);
+      };
       for (let n = 0; n < 2000; n++) {
         const { cands, lines, lineVariant, shipTo } = randomCase(rand);
         const strategy = STRATEGIES[n % 3];
@@ -208,17 +213,25 @@ describe('properties over random carts (seeded)', () => {
         const perLevel = new Map<string, number>();
         for (const a of allocations) {
           const c = cands.find((x) => x.id === a.levelId)!;
-          expect(a.quantity).toBeGreaterThan(0);
-          expect(c.variant_id).toBe(lineVariant[a.line]);
-          expect(c.active && !c.read_only).toBe(true);
-          expect(servesCountry(c, shipTo)).toBe(true);
-          if (lines[a.line].warehouseCode != null) expect(c.code).toBe(lines[a.line].warehouseCode);
+          check(n, a.quantity > 0, `line ${a.line}: quantity ${a.quantity}`);
+          check(n, c.variant_id === lineVariant[a.line], `line ${a.line}: another variant's level ${c.id}`);
+          check(n, c.active && !c.read_only, `line ${a.line}: inactive or read-only level ${c.id}`);
+          check(n, servesCountry(c, shipTo), `line ${a.line}: level ${c.id} does not ship to ${shipTo}`);
+          const named = lines[a.line].warehouseCode;
+          check(n, named == null || c.code === named, `line ${a.line}: warehouse ${c.code}, not the named ${named}`);
           perLevel.set(c.id, (perLevel.get(c.id) ?? 0) + a.quantity);
         }
-        for (const [id, q] of perLevel) expect(q).toBeLessThanOrEqual(Math.max(0, cands.find((c) => c.id === id)!.available));
+        for (const [id, q] of perLevel) {
+          const room = Math.max(0, cands.find((c) => c.id === id)!.available);
+          check(n, q <= room, `level ${id}: ${q} allocated, ${room} available`);
+        }
         if (errors.length === 0)
-          lines.forEach((l, i) => expect(allocations.filter((a) => a.line === i).reduce((s, a) => s + a.quantity, 0)).toBe(l.quantity));
+          lines.forEach((l, i) => {
+            const got = allocations.filter((a) => a.line === i).reduce((s, a) => s + a.quantity, 0);
+            check(n, got === l.quantity, `line ${i}: ${got} of ${l.quantity} allocated`);
+          });
       }
+      expect(broken).toEqual([]);
     }));
 
   it('FEWEST_SPLITS uses the fewest warehouses possible (so never splits when one suffices), and fails only when PRIORITY does', () =>
