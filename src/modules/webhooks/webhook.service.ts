@@ -263,7 +263,8 @@ export async function retryDelivery(
       )
     : [];
   if (!d) return { delivery: null, userErrors: [userError(ErrorCode.WEBHOOK_DELIVERY_NOT_FOUND, 'Webhook delivery not found', ['id'])] };
-  await tx.query(`SELECT pg_notify('inventory_sequenced', '')`);
+  // Due now: a webhook worker's next poll (WEBHOOK_POLL_MS) claims it. (It used to notify
+  // inventory_sequenced, which woke every event hub and no webhook worker.)
   return { delivery: d, userErrors: [] };
 }
 
