@@ -6,9 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
-import { startGateway, type Gateway } from '../../src/server';
+import type { Gateway } from '../../src/server';
 import { decodeId } from '../../src/graphql/ids';
 import { ALL_EVENTS } from '../helpers/events';
 import { createProduct, createWarehouse, setStock, uniq } from '../helpers/factories';
@@ -17,7 +15,7 @@ import { checkInvariants } from '../helpers/invariants';
 import { eventually } from '../helpers/poll';
 import { rng } from '../helpers/rng';
 import { tuningEnv } from '../../src/config/tuning';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startPeerGateway, startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(180_000);
 
@@ -29,22 +27,7 @@ beforeAll(async () => {
   const env = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', INVENTORY_TUNING: tuningEnv({ WEBHOOK_POLL_MS: 50, EVENTS_POLL_MS: 100 }) };
   t = await startTestServer(env);
   if (t.db.url) {
-    other = await startGateway(
-      loadConfig({
-        NODE_ENV: 'test',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: 'memory://',
-        SEED_DEMO: 'never',
-        LOG_LEVEL: 'error',
-        DATABASE_URL: t.db.url,
-        DATABASE_POOL_SIZE: '10',
-        RATE_LIMIT_BUCKET_SIZE: '100000000',
-        RATE_LIMIT_RESTORE_RATE: '1000000',
-        ...env,
-      }),
-      createLogger('error'),
-    );
+    other = await startPeerGateway(t, env);
   }
   gateways = [t.gql, other ? makeClient(other.url, t.store.adminKey) : t.gql];
 });

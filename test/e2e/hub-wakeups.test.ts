@@ -6,14 +6,12 @@
  * database's transactions: bench/fanout-nats.ts reports transactions per delivered event), and it
  * reads only the streams the notification names. The committing instance ignores its own notifications.
  */
-import { loadConfig } from '../../src/config';
 import { tuningEnv } from '../../src/config/tuning';
-import { createLogger } from '../../src/log';
-import { startGateway, type Gateway } from '../../src/server';
+import type { Gateway } from '../../src/server';
 import { usingPostgres } from '../helpers/db';
 import { createProduct, createTestStore, createWarehouse } from '../helpers/factories';
 import { ok } from '../helpers/gql';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startPeerGateway, startTestServer, type TestServer } from '../helpers/server';
 import { subscribe } from '../helpers/ws';
 
 jest.setTimeout(120_000);
@@ -24,21 +22,7 @@ beforeAll(async () => {
   if (!usingPostgres) return;
   // Both instances poll once a minute: within the test, only commits and notifications wake their hubs.
   t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 60_000 }) });
-  other = await startGateway(
-    loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: 'memory://',
-      SEED_DEMO: 'never',
-      LOG_LEVEL: 'error',
-      DATABASE_URL: t.db.url!,
-      RATE_LIMIT_BUCKET_SIZE: '100000000',
-      RATE_LIMIT_RESTORE_RATE: '1000000',
-      INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 60_000 }),
-    }),
-    createLogger('error'),
-  );
+  other = await startPeerGateway(t, { INVENTORY_TUNING: tuningEnv({ EVENTS_POLL_MS: 60_000 }) });
 });
 afterAll(async () => {
   await other?.stop();

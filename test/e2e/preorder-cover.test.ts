@@ -7,9 +7,7 @@
  * sellable false, status unchanged). The guard is in the stock writer's one statement: a preorder
  * racing a cancel or a lowered line never ends uncovered (two gateway instances on PostgreSQL).
  */
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
-import { startGateway, type Gateway } from '../../src/server';
+import type { Gateway } from '../../src/server';
 import { decodeId } from '../../src/graphql/ids';
 import { ALL_EVENTS } from '../helpers/events';
 import { createProduct, createWarehouse, setStock, uniq } from '../helpers/factories';
@@ -19,7 +17,7 @@ import { rng } from '../helpers/rng';
 import { usingPostgres } from '../helpers/db';
 import { eventually } from '../helpers/poll';
 import { cancelInboundLine, lockLevels } from '../../src/modules/stock';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startPeerGateway, startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(180_000);
 
@@ -30,21 +28,7 @@ let gateways: GqlClient[];
 beforeAll(async () => {
   t = await startTestServer();
   if (t.db.url) {
-    other = await startGateway(
-      loadConfig({
-        NODE_ENV: 'test',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: 'memory://',
-        SEED_DEMO: 'never',
-        LOG_LEVEL: 'error',
-        DATABASE_URL: t.db.url,
-        DATABASE_POOL_SIZE: '10',
-        RATE_LIMIT_BUCKET_SIZE: '100000000',
-        RATE_LIMIT_RESTORE_RATE: '1000000',
-      }),
-      createLogger('error'),
-    );
+    other = await startPeerGateway(t);
   }
   gateways = [t.gql, other ? makeClient(other.url, t.store.adminKey) : t.gql];
 });

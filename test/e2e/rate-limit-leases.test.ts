@@ -3,15 +3,12 @@
  * statements and real gateways: most requests of a key run without a bucket statement, and two
  * gateways sharing one key's bucket never grant more than it holds (plus its refill), and both throttle.
  */
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
-import { startGateway } from '../../src/server';
 import { poolTx } from '../../src/db/tx';
 import { sharedBuckets } from '../../src/modules/auth';
 import { usingPostgres } from '../helpers/db';
 import { createWarehouse } from '../helpers/factories';
 import { makeClient, post } from '../helpers/gql';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startPeerGateway, startTestServer, type TestServer } from '../helpers/server';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -54,21 +51,7 @@ test('a key’s requests run without a bucket statement each', async () => {
 });
 
 (usingPostgres ? test : test.skip)('two gateways sharing a key never grant more than its bucket holds, and both throttle', async () => {
-  const other = await startGateway(
-    loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: 'memory://',
-      SEED_DEMO: 'never',
-      LOG_LEVEL: 'error',
-      DATABASE_URL: t.db.url!,
-      MAX_QUERY_COST: '600',
-      RATE_LIMIT_BUCKET_SIZE: '1000',
-      RATE_LIMIT_RESTORE_RATE: '20',
-    }),
-    createLogger('error'),
-  );
+  const other = await startPeerGateway(t, { MAX_QUERY_COST: '600', RATE_LIMIT_BUCKET_SIZE: '1000', RATE_LIMIT_RESTORE_RATE: '20' });
   try {
     const key = await t.store.keyWith(['inventory:read']);
     // 10 aliases × (2 + 20 warehouses) = 220 points, all of them used (no refund).

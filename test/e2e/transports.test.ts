@@ -8,11 +8,8 @@ import { createApiKey, revokeApiKey } from '../../src/modules/auth/keys.service'
 import { usingPostgres } from '../helpers/db';
 import { createTestStore, stockedSku } from '../helpers/factories';
 import { ok } from '../helpers/gql';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
 import { getSchema } from '../../src/server/schema';
-import { startGateway } from '../../src/server';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { startPeerGateway, startTestServer, type TestServer } from '../helpers/server';
 import { codeOf, overHttp, TRANSPORTS, transportClient, WsSession, type Transport } from '../helpers/transports';
 
 jest.setTimeout(120_000);
@@ -245,18 +242,7 @@ describe('the scope matrix, every root field × every kind of key, over both tra
 describe('revocation', () => {
   (usingPostgres ? test : test.skip)('takes effect on every instance within 1 s, and closes the key’s open sockets with 4403', async () => {
     // A second gateway on the same database (PostgreSQL: embedded PGlite has one process).
-    const cfg = loadConfig({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: 'memory://',
-      SEED_DEMO: 'never',
-      LOG_LEVEL: 'error',
-      DATABASE_URL: t.db.url!,
-      RATE_LIMIT_BUCKET_SIZE: '100000000',
-      RATE_LIMIT_RESTORE_RATE: '1000000',
-    });
-    const other = await startGateway(cfg, createLogger('error'));
+    const other = await startPeerGateway(t);
     try {
       const store = await createTestStore(t.gateway.app);
       const k = await createApiKey(t.gateway.app.db.prisma, { storeId: store.storeId, kind: 'sk', scopes: ['inventory:read'] });

@@ -9,6 +9,20 @@ import { startThrowawaysFrom } from '../../src/db/client';
 import { makeClient, type GqlClient } from './gql';
 import { createTestStore, type TestStore } from './factories';
 
+/** What every test gateway runs with, before the test's own settings. */
+const TEST_ENV = {
+  NODE_ENV: 'test',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  DATA_DIR: 'memory://',
+  SEED_DEMO: 'never',
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+  // Rate limiting runs in every test, with a bucket no test empties (test/e2e/security.test.ts
+  // sets real limits).
+  RATE_LIMIT_BUCKET_SIZE: '100000000',
+  RATE_LIMIT_RESTORE_RATE: '1000000',
+};
+
 export interface TestServer {
   gateway: Gateway;
   url: string;
@@ -35,16 +49,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   // Embedded: a copy of a migrated database, as on PostgreSQL (./pglite-template.ts).
   if (!db.url) startThrowawaysFrom(await migratedPgliteDump());
   const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: 'memory://',
-    SEED_DEMO: 'never',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
-    // Rate limiting runs in every test, with a bucket no test empties (test/e2e/security.test.ts
-    // sets real limits).
-    RATE_LIMIT_BUCKET_SIZE: '100000000',
-    RATE_LIMIT_RESTORE_RATE: '1000000',
+    ...TEST_ENV,
     ...(db.url ? { DATABASE_URL: db.url, DATABASE_POOL_SIZE: '10' } : {}),
     ...env,
     // Tuning for tests (src/config/tuning.ts): the caller's overrides win over these.
@@ -64,4 +69,15 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await db.drop();
     },
   };
+}
+
+/**
+ * Another instance on a test server's PostgreSQL database (embedded PGlite serves one process),
+ * with the settings every test gateway runs with; `env` adds to them or overrides them. The caller
+ * stops it.
+ */
+export function startPeerGateway(t: TestServer, env: Record<string, string> = {}): Promise<Gateway> {
+  if (!t.db.url) throw new Error('a second instance needs PostgreSQL');
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: t.db.url, DATABASE_POOL_SIZE: '10', ...env });
+  return startGateway(config, createLogger(config.logLevel));
 }
