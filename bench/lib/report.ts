@@ -26,7 +26,7 @@ export interface Row {
   gateway: Side;
   baseline: Side | null;
   baselineName: string;
-  /** gateway / baseline throughput. */
+  /** gateway / baseline throughput (rows whose requests take seconds, as the baseline's name says: baseline / gateway p50). */
   ratio: number;
   target: string;
   /** null: no target for this row. */
