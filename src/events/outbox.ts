@@ -71,7 +71,7 @@ SELECT set_config('app.seq_stores', coalesce(string_agg(store_id::text, ',') FIL
   FROM (SELECT store_id, pg_try_advisory_xact_lock(${SEQUENCER_LOCK}, hashtext(store_id::text)) AS got FROM q WHERE store_id IS NOT NULL) s`;
 
 /** At most this many store ids (36 characters and a comma each) in an `inventory_sequenced` payload. */
-export const SEQUENCED_STORES_MAX = 200;
+const SEQUENCED_STORES_MAX = 200;
 
 /**
  * The numbering statement (at most `batch` rows; `$1` when prepared): takes the oldest queued rows
