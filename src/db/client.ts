@@ -161,6 +161,9 @@ async function startEmbedded(dataDir: string, log: Logger): Promise<Embedded> {
   };
 }
 
+/** The least connect (and pool wait) timeout on the embedded database (see openDatabase). */
+const EMBEDDED_CONNECT_TIMEOUT_MS = 60_000;
+
 export async function openDatabase(config: Config, log: Logger): Promise<Database> {
   let embedded: Embedded | undefined;
   let connection: pg.ClientConfig;
@@ -172,7 +175,13 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   }
   connection = {
     ...connection,
-    connectionTimeoutMillis: config.connectTimeoutMs,
+    // Embedded, the "server" is PGlite on this process's own event loop: a connection's handshake
+    // waits for whatever holds the loop (another PGlite loading its database, a busy test worker),
+    // not for a network, so it gets a minute. pg also uses this timeout for waiting on a pooled
+    // connection, and the embedded database has one connection that every request queues for: the
+    // same minute bounds that wait. (The migrations' client timed out at 5 s while two test
+    // gateways started side by side on a loaded machine.)
+    connectionTimeoutMillis: embedded ? Math.max(config.connectTimeoutMs, EMBEDDED_CONNECT_TIMEOUT_MS) : config.connectTimeoutMs,
     application_name: 'inventory-gateway',
     ...(embedded
       ? {}
@@ -184,9 +193,6 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   const pool = instrumentedPool(
     {
       ...connection,
-      // pg uses this timeout for waiting on a pooled connection too. The embedded database has one
-      // connection that every request queues for, so there the wait is bounded by a minute instead.
-      ...(embedded ? { connectionTimeoutMillis: Math.max(config.connectTimeoutMs, 60_000) } : {}),
       max: config.poolSize,
       idleTimeoutMillis: 30_000,
       // Embedded PGlite serves every connection from ONE session: the prepared statements of a

@@ -11,7 +11,7 @@ import { openDatabase, type Database } from '../../src/db/client';
 import { preparedName, preparedStatement, statementScope } from '../../src/db/instrumented-pool';
 import { createLogger } from '../../src/log';
 import { register } from '../../src/observability/metrics';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/db';
 
 jest.setTimeout(120_000);
 
@@ -114,3 +114,36 @@ test('the pool builds its connections from the instrumented client class', async
     c.release();
   }
 });
+
+// Embedded, PGlite answers on this process's own event loop: a connection's handshake waits for
+// whatever holds the loop (two test gateways starting side by side, each loading its database, on a
+// loaded machine: the migrations' client timed out at 5 s). Every connection to it, not only the
+// pool's, gets at least a minute, whatever DATABASE_CONNECT_TIMEOUT_MS says.
+(usingPostgres ? test.skip : test)(
+  'embedded, a connection made while the event loop is held connects (no connect timeout shorter than a minute)',
+  async () => {
+    const config = loadConfig({
+      DATA_DIR: 'memory://',
+      LOG_LEVEL: 'silent',
+      INVENTORY_TUNING: JSON.stringify({ DATABASE_CONNECT_TIMEOUT_MS: 100 }),
+    });
+    const embedded = await openDatabase(config, createLogger('silent'));
+    try {
+      expect(embedded.kind).toBe('pglite');
+      expect(embedded.connection.connectionTimeoutMillis).toBeGreaterThanOrEqual(60_000);
+      const c = new pg.Client(embedded.connection);
+      const connecting = c.connect();
+      // Hold the loop three times as long as the configured timeout (its timer would fire first).
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+      await connecting;
+      try {
+        expect((await c.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await embedded.close();
+    }
+  },
+);
