@@ -21,7 +21,7 @@ const knob = (value: number, min: number, max: number): Knob => ({ value, min, m
 
 /** Every knob with its default and the range an override must stay within. */
 export const TUNING_KNOBS = {
-  /** Timeout for opening one database connection. */
+  /** Timeout for opening one database connection (embedded PGlite: at least 60 s, see openDatabase). */
   DATABASE_CONNECT_TIMEOUT_MS: knob(5_000, 100, 120_000),
   /** How long startup keeps retrying an unreachable database before exiting 1; 0 = forever. */
   DATABASE_STARTUP_TIMEOUT_MS: knob(60_000, 0, DAY_MS),
