@@ -10,7 +10,7 @@
  *                                      throughput, HOT updates and dead tuples per window (--window S,
  *                                      default 60; --clients N, default 16); writes bench/SUSTAINED.md
  *
- * Options: --runs N  --duration S  --warmup S  --only hot,spread,read,bulk,adjust,updated,fanout,gateways,history
+ * Options: --runs N  --duration S  --warmup S  --only hot,keyed,spread,read,bulk,adjust,updated,fanout,gateways,history
  *          --concurrency 1,16 (clients of the write scenarios; default 1,16,64 (--quick: 1,16): a server with
  *          max_connections 100 shared with other databases may refuse the 64-connection baselines)
  *          --levels N  --ledger N (history: ledger rows, default 10,000,000, --quick 100,000)  --subscribers N  --pool N (gateway DATABASE_POOL_SIZE)  --no-profile
@@ -40,7 +40,7 @@ import { bulk } from './scenarios/bulk';
 import { fanout } from './scenarios/fanout';
 import { gateways } from './scenarios/gateways';
 import { READ_BODY, readQuery } from './scenarios/read';
-import { hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
+import { hotKeyed, hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
 import { hotAdjust, spreadAdjust } from './scenarios/adjust';
 import { updatedReads } from './scenarios/updated';
 import { history } from './scenarios/history';
@@ -48,7 +48,7 @@ import { MIX, sustained, sustainedMarkdown } from './scenarios/sustained';
 import { deltas, fmtRatio, settled, type Snapshot } from './lib/tables';
 import type { ScenarioTables } from './lib/report';
 
-const SCENARIOS = ['read', 'hot', 'spread', 'bulk', 'adjust', 'updated', 'fanout', 'gateways', 'history'] as const;
+const SCENARIOS = ['read', 'hot', 'keyed', 'spread', 'bulk', 'adjust', 'updated', 'fanout', 'gateways', 'history'] as const;
 
 /**
  * `--name value`, `--name=value` or a bare `--name` (true: the next argument starts with `--` or
@@ -385,6 +385,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       return out;
     };
     if (want('hot')) rows.push(...(await withTables(() => hotSku(ctx), true)));
+    if (want('keyed')) rows.push(...(await withTables(() => hotKeyed(ctx), true)));
     if (want('spread')) rows.push(...(await withTables(() => spreadSkus(ctx), true)));
     if (want('bulk')) rows.push(...(await withTables(() => bulk(ctx), true)));
     if (want('adjust')) rows.push(...(await withTables(() => hotAdjust(ctx), true)));

@@ -125,6 +125,7 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
   expect(md).toMatch(/PostgreSQL \d+/);
   for (const scenario of [
     'hot SKU reserve',
+    'hot SKU reserve, keyed',
     'spread reserve',
     'read inventoryLevels(first: 50)',
     'bulk inventoryBulkUpdate',
@@ -150,9 +151,9 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
         l,
       ),
     );
-  // --quick --concurrency 1,4: the write scenarios at 1 and 4 clients (reserve ×2, adjust ×2), read at 16 and 64 (HTTP clients; the
-  // gateway's pool bounds its connections), bulk, the two reads by updated_at.
-  expect(rows.length).toBe(2 + 2 + 2 + 2 + 1 + 2 + 1 + 1);
+  // --quick --concurrency 1,4: the write scenarios at 1 and 4 clients (reserve ×3: hot, hot keyed, spread; adjust ×2), read at 16
+  // and 64 (HTTP clients; the gateway's pool bounds its connections), bulk, the two reads by updated_at.
+  expect(rows.length).toBe(2 + 2 + 2 + 2 + 2 + 1 + 2 + 1 + 1);
   for (const row of rows) expect(row.split('|')[3]).toMatch(/\d/);
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
 });

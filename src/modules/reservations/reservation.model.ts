@@ -42,6 +42,9 @@ export interface ReservationResult extends OpResult {
 }
 
 /** A business failure: nothing is kept. */
+/** The operation name idempotency keys of inventoryReserve are recorded under (a key used for another operation is IDEMPOTENCY_KEY_REUSED). */
+export const RESERVE_OPERATION = 'inventoryReserve';
+
 export const fail = (...userErrors: UserErrorShape[]): ReservationResult => ({ reservation: null, lines: [], userErrors, rollback: true });
 
 /** Thrown when a conditional write fails after the rows were locked and checked: retry the transaction. */

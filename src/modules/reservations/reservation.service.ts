@@ -12,7 +12,7 @@
 import type { App } from '../../app';
 import type { AuthInfo } from '../../graphql/scopes';
 import { stockOperation } from '../stock';
-import type { ReservationResult, ReserveInput, SettleInput } from './reservation.model';
+import { RESERVE_OPERATION, type ReservationResult, type ReserveInput, type SettleInput } from './reservation.model';
 import { extendInTx, type ExtendInput } from './extend';
 import { reserveInTx } from './reserve';
 import { reserveBatched } from './reserve-batch';
@@ -39,7 +39,7 @@ export class ReservationService {
   async reserve(auth: AuthInfo, input: ReserveInput): Promise<ReservationResult> {
     const fast = await reserveBatched(this.app, auth, input);
     if (fast) return fast;
-    return stockOperation<ReservationResult>(this.app, auth, 'inventoryReserve', input, BLANK, (tx) =>
+    return stockOperation<ReservationResult>(this.app, auth, RESERVE_OPERATION, input, BLANK, (tx) =>
       reserveInTx(this.app.config, tx, auth, input),
     );
   }

@@ -111,13 +111,7 @@ export async function runStockOperation<T extends OpResult>(
         dropCommitHooks(tx, mark);
       }
       const { rollback: _r, replayed: _p, ...stored } = result;
-      await tx.query(
-        `INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, now(), now() + make_interval(secs => $6))
-         ON CONFLICT (store_id, key) DO UPDATE SET operation = excluded.operation, request_hash = excluded.request_hash,
-           response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at`,
-        [storeId, key, operation, hash, JSON.stringify(stored), opts.ttlSeconds],
-      );
+      await recordResponses(tx, [{ storeId, key, operation, requestHash: hash, response: stored, ttlSeconds: opts.ttlSeconds }], true);
       return { ...result, rollback: false };
     });
   } catch (e) {
@@ -140,6 +134,47 @@ export function stockOperation<T extends OpResult>(
     { storeId: auth.storeId, key: input.idempotencyKey, operation, input, ttlSeconds: app.config.idempotencyTtlSeconds, blank },
     work,
   );
+}
+
+/** A key's claim and what to record under it (see recordResponses()). */
+export interface KeyedResponse {
+  storeId: string;
+  key: string;
+  operation: string;
+  requestHash: string;
+  /** The response to replay (stored as JSON). */
+  response: unknown;
+  ttlSeconds: number;
+}
+
+/**
+ * Records responses under their keys, in the caller's transaction, which holds the keys' claims
+ * (the advisory lock of runStockOperation(); RESERVE_BATCH_SQL takes the same). An expired row of
+ * a key is replaced. An unexpired one is replaced only with `overwrite` (runStockOperation(),
+ * which read the key after claiming it); otherwise it is kept and the result is false: a request
+ * with that key committed after the caller looked, and the caller must roll back.
+ */
+export async function recordResponses(tx: Tx, records: readonly KeyedResponse[], overwrite = false): Promise<boolean> {
+  const col = <K extends keyof KeyedResponse>(k: K) => records.map((r) => r[k]);
+  const rows = await tx.query(
+    `INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)
+     SELECT s, k, o, h, r, now(), now() + make_interval(secs => t)
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::float8[]) AS a(s, k, o, h, r, t)
+     ON CONFLICT (store_id, key) DO UPDATE SET operation = excluded.operation, request_hash = excluded.request_hash,
+       response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at
+      WHERE $7 OR idempotency_keys.expires_at <= now()
+     RETURNING 1`,
+    [
+      col('storeId'),
+      col('key'),
+      col('operation'),
+      col('requestHash'),
+      records.map((r) => JSON.stringify(r.response)),
+      col('ttlSeconds'),
+      overwrite,
+    ],
+  );
+  return rows.length === records.length;
 }
 
 /** Deletes expired idempotency rows (called by the sweeper). */

@@ -29,7 +29,7 @@ export {
   writeOffTransferLine,
   type TransferLineShip,
 } from './transfer';
-export { applyLevelChange, reserveLines, type ReservedLine, type ReserveLineRequest } from './writer';
+export { applyLevelChange, reservedResult, reserveLines, type ReservedLine, type ReserveLineRequest } from './writer';
 export { LEVEL_WRITES, LEVEL_WRITTEN_COLUMNS } from './sql-parts';
 export { WRITER_STATEMENTS } from './statements';
 export { applyBulkChanges, type BulkChange } from './bulk';

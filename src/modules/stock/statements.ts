@@ -209,9 +209,16 @@ SELECT st.id, st.store_id, st.variant_id, st.warehouse_id, st.failure,
  * The writer's batched reservation statement (group commit): many one-line reservations, each a
  * `reserved += qty` change (reason RESERVATION, available must stay ≥ −allowance of the level's
  * backorder policy, 0 under DENY; lazy expiry not needed),
- * in ONE statement. $1–$10 are arrays with one element per request (see reserveLines()):
+ * in ONE statement. $1–$11 are arrays with one element per request (see reserveLines()):
+ *  - `claim`: a request with an idempotency key ($11) takes part only if its key is free: the
+ *    first request of the batch with that key, no unexpired row of it in idempotency_keys, and the
+ *    key's claim (the transaction-scoped advisory lock runStockOperation() takes, non-blocking)
+ *    granted. The statement then runs inside the caller's transaction, which records the key's
+ *    response before it commits (reserveLines(); the INSERT there also refuses, and so rolls back,
+ *    a key whose row was committed after this statement's snapshot was taken);
  *  - `req`: a request targets the only active, writable level of its variant (id or sku) in its
- *    warehouse (id or code, when given); `idx` is its position, `level_id` NULL when there is none;
+ *    warehouse (id or code, when given); `idx` is its position, `level_id` NULL when there is none
+ *    (or when its key is not free);
  *  - the targeted levels that have no due reservation lines are locked, in ascending id order;
  *  - per level, requests are granted in `idx` order while the running total fits in available
  *    (so the granted ones are a prefix; the rest are refused and write nothing);
@@ -238,11 +245,18 @@ export const RESERVE_BATCH_SQL = preparedStatement(
   'reserve_batch',
   `
 WITH inp AS (
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::uuid[], $8::int[], $9::text[], $10::text[])
-    WITH ORDINALITY AS a(store_id, variant_id, sku, warehouse_id, warehouse_code, qty, reservation_id, ttl, note, actor, idx)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::uuid[], $8::int[], $9::text[], $10::text[], $11::text[])
+    WITH ORDINALITY AS a(store_id, variant_id, sku, warehouse_id, warehouse_code, qty, reservation_id, ttl, note, actor, key, idx)
+),
+claim AS MATERIALIZED (
+  SELECT k.idx
+    FROM (SELECT inp.*, row_number() OVER (PARTITION BY inp.store_id, inp.key ORDER BY inp.idx) AS n FROM inp WHERE inp.key IS NOT NULL) k
+   WHERE k.n = 1
+     AND NOT EXISTS (SELECT 1 FROM idempotency_keys ik WHERE ik.store_id = k.store_id AND ik.key = k.key AND ik.expires_at > now())
+     AND pg_try_advisory_xact_lock(hashtextextended(k.store_id::text || ':' || k.key, 7))
 ),
 req AS (
-  SELECT inp.idx, inp.store_id, t.level_id, inp.qty, inp.reservation_id, inp.note, inp.actor, inp.ttl
+  SELECT inp.idx, inp.store_id, t.level_id, inp.qty, inp.reservation_id, inp.note, inp.actor, inp.ttl, inp.key
     FROM inp LEFT JOIN LATERAL (
       SELECT (array_agg(l.id))[1] AS level_id
         FROM inventory_levels l
@@ -253,7 +267,7 @@ req AS (
          AND (inp.warehouse_id IS NULL OR w.id = inp.warehouse_id) AND (inp.warehouse_code IS NULL OR w.code = inp.warehouse_code)
          AND w.active AND NOT w.read_only
       HAVING count(*) = 1
-    ) t ON true
+    ) t ON inp.key IS NULL OR inp.idx IN (SELECT idx FROM claim)
 ),
 lk AS (
   SELECT l.*, ${allowanceSql('l', 'v')} AS allow
@@ -292,9 +306,9 @@ upd AS (
 won AS (SELECT ok.* FROM ok JOIN upd ON upd.id = ok.level_id),
 mv AS (
   INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, reservation_id,
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key, reservation_id,
       safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
-  SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, reservation_id,
+  SELECT store_id, level_id, 'RESERVATION', 0, qty, on_hand, on_hand, res_before, res_after, note, actor, key, reservation_id,
          safety_stock, safety_stock, incoming, incoming, low, low, critical, critical
     FROM won ORDER BY level_id, idx
   RETURNING id, reservation_id
@@ -334,8 +348,8 @@ ob AS (
   RETURNING id
 ),
 r AS (
-  INSERT INTO reservations (id, store_id, status, reference, expires_at, actor)
-  SELECT won.reservation_id, won.store_id, 'ACTIVE', won.note, now() + make_interval(secs => won.ttl), won.actor FROM won
+  INSERT INTO reservations (id, store_id, status, reference, expires_at, idempotency_key, actor)
+  SELECT won.reservation_id, won.store_id, 'ACTIVE', won.note, now() + make_interval(secs => won.ttl), won.key, won.actor FROM won
   RETURNING *
 ),
 rl AS (
