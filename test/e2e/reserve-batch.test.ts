@@ -7,12 +7,12 @@
  * Counted with the gateway's inventory_batched_requests_total.
  */
 import { withTx } from '../../src/db/tx';
-import { m as metrics } from '../../src/observability/metrics';
 import { applyLevelChange } from '../../src/modules/stock';
 import { usingPostgres } from '../helpers/db';
 import { ok } from '../helpers/gql';
 import { stockedSku } from '../helpers/factories';
 import { eventually } from '../helpers/poll';
+import { reserveBatchOutcomes } from '../helpers/observability';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(60_000);
@@ -24,12 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
 });
-
-async function batched(): Promise<{ served: number; generalPath: number }> {
-  const v = (await metrics.batched.get()).values.filter((x) => x.labels.batch === 'reserve');
-  const of = (o: string) => v.filter((x) => x.labels.outcome === o).reduce((a, x) => a + x.value, 0);
-  return { served: of('served'), generalPath: of('general_path') };
-}
 
 const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) {
   reservation { id lines { quantity } } userErrors { code message } } }`;
@@ -58,7 +52,7 @@ const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(inp
       await gate;
     });
     await holding;
-    const before = await batched();
+    const before = await reserveBatchOutcomes();
     const reserve = ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: s.warehouseCode, quantity: 3 }] } }));
     // The batch statement (its snapshot taken) waits for the row lock …
     await eventually('the batch waiting for the level', async () => {
@@ -72,7 +66,7 @@ const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(inp
     await other;
     const d = await reserve;
     expect(d.inventoryReserve.userErrors).toEqual([]);
-    const after = await batched();
+    const after = await reserveBatchOutcomes();
     expect(after.served - before.served).toBe(1);
     expect(after.generalPath - before.generalPath).toBe(0);
     // The counters and the ledger agree: the reservation saw the other writer's change.

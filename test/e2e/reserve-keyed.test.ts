@@ -8,11 +8,11 @@
 import { timeOrderedId } from '../../src/db/time-ordered-id';
 import { decodeId } from '../../src/graphql/ids';
 import type { Tx } from '../../src/db/tx';
-import { m as metrics } from '../../src/observability/metrics';
 import { reserveLines, WRITER_STATEMENTS, type ReserveLineRequest } from '../../src/modules/stock';
 import { usingPostgres } from '../helpers/db';
 import { ok } from '../helpers/gql';
 import { stockedSku, uniq } from '../helpers/factories';
+import { reserveBatchOutcomes } from '../helpers/observability';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(60_000);
@@ -24,12 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
 });
-
-async function batched(): Promise<{ served: number; generalPath: number }> {
-  const v = (await metrics.batched.get()).values.filter((x) => x.labels.batch === 'reserve');
-  const of = (o: string) => v.filter((x) => x.labels.outcome === o).reduce((a, x) => a + x.value, 0);
-  return { served: of('served'), generalPath: of('general_path') };
-}
 
 const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(input: $input) {
   reservation { id status reference expiresAt createdAt lines { id quantity originalQuantity status expiredQuantity inventoryLevel { id } } }
@@ -46,9 +40,9 @@ const reservedOn = async (levelId: string) =>
 test('keyed checkouts on one hot SKU are all served by the shared statement; each key replays its own answer', async () => {
   const s = await stockedSku(t.gql, 100);
   const keys = Array.from({ length: 40 }, () => uniq('checkout'));
-  const before = await batched();
+  const before = await reserveBatchOutcomes();
   const first = await Promise.all(keys.map((k) => reserve(s.sku, s.warehouseCode, 1, k)));
-  const mid = await batched();
+  const mid = await reserveBatchOutcomes();
   expect(mid.served - before.served).toBe(40);
   expect(mid.generalPath - before.generalPath).toBe(0);
   for (const [i, r] of first.entries()) {
@@ -65,7 +59,7 @@ test('keyed checkouts on one hot SKU are all served by the shared statement; eac
     expect(r.reservation).toEqual(first[i].reservation);
     expect(r.userErrors).toEqual([]);
   }
-  const after = await batched();
+  const after = await reserveBatchOutcomes();
   expect(after.served - mid.served).toBe(0);
   expect(after.generalPath - mid.generalPath).toBe(40);
 
@@ -114,9 +108,9 @@ test('an expired key is free again: the shared statement replaces its row, and t
     t.store.storeId,
     key,
   ]);
-  const before = await batched();
+  const before = await reserveBatchOutcomes();
   const fresh = await reserve(s.sku, s.warehouseCode, 3, key);
-  expect((await batched()).served - before.served).toBe(1);
+  expect((await reserveBatchOutcomes()).served - before.served).toBe(1);
   expect(fresh).toMatchObject({ userErrors: [], idempotentReplay: false, reservation: { lines: [{ quantity: 3 }] } });
   expect(fresh.reservation.id).not.toBe(old.reservation.id);
   const replay = await reserve(s.sku, s.warehouseCode, 3, key);
@@ -144,9 +138,9 @@ test('an expired key is free again: the shared statement replaces its row, and t
       c.release();
     }
     expect(await reservedOn(s.level.id)).toBe(0);
-    const before = await batched();
+    const before = await reserveBatchOutcomes();
     expect((await reserve(s.sku, s.warehouseCode, 1, key)).userErrors).toEqual([]);
-    expect((await batched()).served - before.served).toBe(1);
+    expect((await reserveBatchOutcomes()).served - before.served).toBe(1);
   },
 );
 

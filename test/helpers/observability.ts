@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './db';
 import { printedDevKey, spawnGateway, type Spawned } from './process';
 import { tuningEnv } from '../../src/config/tuning';
+import { m as metrics } from '../../src/observability/metrics';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';
@@ -372,4 +373,14 @@ export async function otlpReceiver(): Promise<OtlpReceiver> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * This process's inventory_batched_requests_total for the reservation batch: requests the
+ * group-committed statement served, and those it left to the general path (in-process gateways).
+ */
+export async function reserveBatchOutcomes(): Promise<{ served: number; generalPath: number }> {
+  const v = (await metrics.batched.get()).values.filter((x) => x.labels.batch === 'reserve');
+  const of = (o: string) => v.filter((x) => x.labels.outcome === o).reduce((a, x) => a + x.value, 0);
+  return { served: of('served'), generalPath: of('general_path') };
 }
