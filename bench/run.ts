@@ -41,7 +41,7 @@ import { fanout } from './scenarios/fanout';
 import { gateways } from './scenarios/gateways';
 import { READ_BODY, readQuery } from './scenarios/read';
 import { hotKeyed, hotSku, reserveBody, spreadSkus } from './scenarios/reserve';
-import { hotAdjust, spreadAdjust } from './scenarios/adjust';
+import { hotAdjust, spreadAdjust, spreadAdjustKeyed } from './scenarios/adjust';
 import { updatedReads } from './scenarios/updated';
 import { history } from './scenarios/history';
 import { MIX, sustained, sustainedMarkdown } from './scenarios/sustained';
@@ -386,6 +386,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     };
     if (want('hot')) rows.push(...(await withTables(() => hotSku(ctx), true)));
     if (want('keyed')) rows.push(...(await withTables(() => hotKeyed(ctx), true)));
+    if (want('keyed')) rows.push(...(await withTables(() => spreadAdjustKeyed(ctx), true)));
     if (want('spread')) rows.push(...(await withTables(() => spreadSkus(ctx), true)));
     if (want('bulk')) rows.push(...(await withTables(() => bulk(ctx), true)));
     if (want('adjust')) rows.push(...(await withTables(() => hotAdjust(ctx), true)));

@@ -4,6 +4,8 @@
  * drawn uniformly from the spread set (issue 21's target: ≥ 0.5× at 16 clients). Baseline: the same
  * conditional UPDATE (the same columns the stock writer sets: on_hand, version, updated_at) plus
  * its ledger row, as ONE statement through pg at the same concurrency (1 and 16 clients).
+ * With `--only keyed`: the spread adjustment with an idempotency key of its own per request (a
+ * partner's sync), against BASELINE_KEYED_ADJUST_SQL.
  */
 import type pg from 'pg';
 import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
@@ -14,8 +16,8 @@ export const ADJUST_MUTATION = `mutation Adjust($input: InventoryAdjustInput!) {
   inventoryAdjust(input: $input) { inventoryLevel { id onHand available } userErrors { code field message } }
 }`;
 
-export const adjustBody = (sku: string, warehouseCode: string, delta = 1) =>
-  JSON.stringify({ query: ADJUST_MUTATION, variables: { input: { sku, warehouseCode, delta, reason: 'RECEIVED' } } });
+export const adjustBody = (sku: string, warehouseCode: string, delta = 1, idempotencyKey?: string) =>
+  JSON.stringify({ query: ADJUST_MUTATION, variables: { input: { sku, warehouseCode, delta, reason: 'RECEIVED', idempotencyKey } } });
 
 export const BASELINE_ADJUST_SQL = `
 WITH u AS (
@@ -29,6 +31,30 @@ INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delt
 SELECT store_id, id, 'RECEIVED', $3, 0, on_hand - $3, on_hand, reserved, reserved, 'bench:baseline' FROM u
 RETURNING id`;
 
+/**
+ * The keyed baseline: the same conditional adjustment and ledger row, made only when the request's
+ * key row could be inserted (what an idempotent adjustment needs at the least), in one statement.
+ */
+export const BASELINE_KEYED_ADJUST_SQL = `
+WITH k AS (
+  INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)
+  VALUES ($2, $4, 'bench', 'bench', '{}', now(), now() + interval '1 day')
+  ON CONFLICT DO NOTHING
+  RETURNING key
+), u AS (
+  UPDATE inventory_levels
+     SET on_hand = on_hand + $3, version = version + 1, updated_at = now()
+   WHERE id = $1 AND store_id = $2 AND on_hand + $3 >= reserved AND EXISTS (SELECT 1 FROM k)
+  RETURNING id, store_id, on_hand, reserved
+)
+INSERT INTO stock_movements (store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
+                             on_hand_before, on_hand_after, reserved_before, reserved_after, actor, idempotency_key)
+SELECT store_id, id, 'RECEIVED', $3, 0, on_hand - $3, on_hand, reserved, reserved, 'bench:baseline', $4 FROM u
+RETURNING id`;
+
+const BASELINE_KEYED_NAME =
+  'one statement through `pg`: the key row inserted (`ON CONFLICT DO NOTHING`), then the same conditional adjustment and ledger row (with the key) only if it was (BASELINE_KEYED_ADJUST_SQL in bench/scenarios/adjust.ts).';
+
 const BASELINE_NAME =
   'one statement through `pg`: `WITH u AS (UPDATE inventory_levels SET on_hand = on_hand + 1, version = version + 1, updated_at = now() WHERE id = $1 AND store_id = $2 AND on_hand + 1 >= reserved RETURNING …) INSERT INTO stock_movements … SELECT … FROM u`, one connection per concurrent client (see bench/scenarios/adjust.ts).';
 
@@ -38,11 +64,16 @@ async function scenario(
   pick: () => { sku: string; levelId: string },
   constant: boolean,
   target: { at: number; min: number } | null,
+  keyed = false,
 ): Promise<Row[]> {
   const rows: Row[] = [];
   const { opts, data } = ctx;
-  const fixed = constant ? adjustBody(pick().sku, data.warehouseCode) : null;
-  const bodyOf = () => fixed ?? adjustBody(pick().sku, data.warehouseCode);
+  // Keyed: a key of its own per request (the gateway's and the baseline's differ in their prefix).
+  const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  let n = 0;
+  const nextKey = (side: string) => `bench-adjust-${side}-${run}-${n++}`;
+  const fixed = constant && !keyed ? adjustBody(pick().sku, data.warehouseCode) : null;
+  const bodyOf = () => fixed ?? adjustBody(pick().sku, data.warehouseCode, 1, keyed ? nextKey('gateway') : undefined);
   const gatewayLoad = (connections: number, durationS: number) =>
     httpLoad({ url: ctx.gateway.url, connections, durationS, headers: authHeaders(ctx), body: fixed ?? bodyOf });
   const baselineLoad = (concurrency: number, durationS: number) =>
@@ -50,7 +81,10 @@ async function scenario(
       url: ctx.dbUrl,
       concurrency,
       durationS,
-      op: async (c: pg.Client) => (await c.query(BASELINE_ADJUST_SQL, [pick().levelId, data.storeId, 1])).rowCount === 1,
+      op: async (c: pg.Client) =>
+        keyed
+          ? (await c.query(BASELINE_KEYED_ADJUST_SQL, [pick().levelId, data.storeId, 1, nextKey('baseline')])).rowCount === 1
+          : (await c.query(BASELINE_ADJUST_SQL, [pick().levelId, data.storeId, 1])).rowCount === 1,
     });
   const statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), bodyOf);
   // At most 16 clients: the baseline's 64 connections plus the gateway's pool can exceed a shared
@@ -77,7 +111,7 @@ async function scenario(
         c,
         'ops/s',
         m,
-        BASELINE_NAME,
+        keyed ? BASELINE_KEYED_NAME : BASELINE_NAME,
         target && c === target.at ? { min: target.min, label: `≥ ${target.min}× baseline at ${c}` } : null,
       ),
     );
@@ -90,16 +124,18 @@ export function hotAdjust(ctx: BenchContext): Promise<Row[]> {
   return scenario(ctx, 'hot SKU adjust', () => hot, true, null);
 }
 
+function spreadLevel(ctx: BenchContext): { sku: string; levelId: string } {
+  const l = ctx.data.levels[Math.floor(Math.random() * ctx.data.levels.length)];
+  return { sku: l.sku, levelId: l.id };
+}
+
 export function spreadAdjust(ctx: BenchContext): Promise<Row[]> {
-  const levels = ctx.data.levels;
-  return scenario(
-    ctx,
-    `spread adjust (${levels.length.toLocaleString('en-US')} levels)`,
-    () => {
-      const l = levels[Math.floor(Math.random() * levels.length)];
-      return { sku: l.sku, levelId: l.id };
-    },
-    false,
-    { at: 16, min: 0.5 },
-  );
+  const n = ctx.data.levels.length.toLocaleString('en-US');
+  return scenario(ctx, `spread adjust (${n} levels)`, () => spreadLevel(ctx), false, { at: 16, min: 0.5 });
+}
+
+/** The spread adjustment with an idempotency key of its own per request. No target of issue 21: reported. */
+export function spreadAdjustKeyed(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.data.levels.length.toLocaleString('en-US');
+  return scenario(ctx, `spread adjust, keyed (${n} levels)`, () => spreadLevel(ctx), false, null, true);
 }

@@ -131,6 +131,7 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
     'bulk inventoryBulkUpdate',
     'hot SKU adjust',
     'spread adjust',
+    'spread adjust, keyed',
     'read UPDATED_AT',
     'HOT ratio of inventory_levels',
     'fan-out',
@@ -151,9 +152,10 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
         l,
       ),
     );
-  // --quick --concurrency 1,4: the write scenarios at 1 and 4 clients (reserve ×3: hot, hot keyed, spread; adjust ×2), read at 16
-  // and 64 (HTTP clients; the gateway's pool bounds its connections), bulk, the two reads by updated_at.
-  expect(rows.length).toBe(2 + 2 + 2 + 2 + 2 + 1 + 2 + 1 + 1);
+  // --quick --concurrency 1,4: the write scenarios at 1 and 4 clients (reserve ×3: hot, hot keyed, spread; adjust ×3: hot,
+  // spread, spread keyed), read at 16 and 64 (HTTP clients; the gateway's pool bounds its connections), bulk, the two reads
+  // by updated_at.
+  expect(rows.length).toBe(2 + 2 + 2 + 2 + 2 + 2 + 1 + 2 + 1 + 1);
   for (const row of rows) expect(row.split('|')[3]).toMatch(/\d/);
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
 });

@@ -12,7 +12,7 @@ import { usingPostgres } from '../helpers/db';
 import { ok } from '../helpers/gql';
 import { stockedSku } from '../helpers/factories';
 import { eventually } from '../helpers/poll';
-import { reserveBatchOutcomes } from '../helpers/observability';
+import { batchOutcomes } from '../helpers/observability';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(60_000);
@@ -52,7 +52,7 @@ const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(inp
       await gate;
     });
     await holding;
-    const before = await reserveBatchOutcomes();
+    const before = await batchOutcomes('reserve');
     const reserve = ok(t.gql(RESERVE, { input: { lines: [{ sku: s.sku, warehouseCode: s.warehouseCode, quantity: 3 }] } }));
     // The batch statement (its snapshot taken) waits for the row lock …
     await eventually('the batch waiting for the level', async () => {
@@ -66,7 +66,7 @@ const RESERVE = `mutation($input: InventoryReserveInput!) { inventoryReserve(inp
     await other;
     const d = await reserve;
     expect(d.inventoryReserve.userErrors).toEqual([]);
-    const after = await reserveBatchOutcomes();
+    const after = await batchOutcomes('reserve');
     expect(after.served - before.served).toBe(1);
     expect(after.generalPath - before.generalPath).toBe(0);
     // The counters and the ledger agree: the reservation saw the other writer's change.

@@ -7,12 +7,12 @@
  */
 import { timeOrderedId } from '../../src/db/time-ordered-id';
 import { decodeId } from '../../src/graphql/ids';
-import type { Tx } from '../../src/db/tx';
 import { reserveLines, WRITER_STATEMENTS, type ReserveLineRequest } from '../../src/modules/stock';
 import { usingPostgres } from '../helpers/db';
 import { ok } from '../helpers/gql';
 import { stockedSku, uniq } from '../helpers/factories';
-import { reserveBatchOutcomes } from '../helpers/observability';
+import { keyRecordedAfter, OTHER_RESPONSE, storedResponse, whileKeyHeld } from '../helpers/keys';
+import { batchOutcomes } from '../helpers/observability';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 jest.setTimeout(60_000);
@@ -40,9 +40,9 @@ const reservedOn = async (levelId: string) =>
 test('keyed checkouts on one hot SKU are all served by the shared statement; each key replays its own answer', async () => {
   const s = await stockedSku(t.gql, 100);
   const keys = Array.from({ length: 40 }, () => uniq('checkout'));
-  const before = await reserveBatchOutcomes();
+  const before = await batchOutcomes('reserve');
   const first = await Promise.all(keys.map((k) => reserve(s.sku, s.warehouseCode, 1, k)));
-  const mid = await reserveBatchOutcomes();
+  const mid = await batchOutcomes('reserve');
   expect(mid.served - before.served).toBe(40);
   expect(mid.generalPath - before.generalPath).toBe(0);
   for (const [i, r] of first.entries()) {
@@ -59,7 +59,7 @@ test('keyed checkouts on one hot SKU are all served by the shared statement; eac
     expect(r.reservation).toEqual(first[i].reservation);
     expect(r.userErrors).toEqual([]);
   }
-  const after = await reserveBatchOutcomes();
+  const after = await batchOutcomes('reserve');
   expect(after.served - mid.served).toBe(0);
   expect(after.generalPath - mid.generalPath).toBe(40);
 
@@ -108,9 +108,9 @@ test('an expired key is free again: the shared statement replaces its row, and t
     t.store.storeId,
     key,
   ]);
-  const before = await reserveBatchOutcomes();
+  const before = await batchOutcomes('reserve');
   const fresh = await reserve(s.sku, s.warehouseCode, 3, key);
-  expect((await reserveBatchOutcomes()).served - before.served).toBe(1);
+  expect((await batchOutcomes('reserve')).served - before.served).toBe(1);
   expect(fresh).toMatchObject({ userErrors: [], idempotentReplay: false, reservation: { lines: [{ quantity: 3 }] } });
   expect(fresh.reservation.id).not.toBe(old.reservation.id);
   const replay = await reserve(s.sku, s.warehouseCode, 3, key);
@@ -126,21 +126,15 @@ test('an expired key is free again: the shared statement replaces its row, and t
   async () => {
     const s = await stockedSku(t.gql, 10);
     const key = uniq('checkout');
-    const c = await db().connect();
-    try {
-      await c.query('BEGIN');
-      await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, [`${t.store.storeId}:${key}`]);
+    await whileKeyHeld(t, key, async () => {
       const r = await reserve(s.sku, s.warehouseCode, 1, key);
       expect(r.reservation).toBeNull();
       expect(r.userErrors.map((e: { code: string }) => e.code)).toEqual(['IDEMPOTENCY_KEY_IN_PROGRESS']);
-    } finally {
-      await c.query('ROLLBACK');
-      c.release();
-    }
+    });
     expect(await reservedOn(s.level.id)).toBe(0);
-    const before = await reserveBatchOutcomes();
+    const before = await batchOutcomes('reserve');
     expect((await reserve(s.sku, s.warehouseCode, 1, key)).userErrors).toEqual([]);
-    expect((await reserveBatchOutcomes()).served - before.served).toBe(1);
+    expect((await batchOutcomes('reserve')).served - before.served).toBe(1);
   },
 );
 
@@ -163,34 +157,15 @@ test('an expired key is free again: the shared statement replaces its row, and t
       actor: 'test',
       idempotency: k == null ? null : { key: k, operation: 'inventoryReserve', requestHash: 'test', ttlSeconds: 60 },
     });
-    const client = await t.gateway.app.db.batchPool.connect();
-    try {
-      // The batch's own connection; right after its statement, another request records the key
-      // (committed, outside the batch's claim: the race the INSERT of the key guards against).
-      const conn: Tx = {
-        async query<T>(sql: string, params?: unknown[]) {
-          const r = await client.query(sql, params);
-          if (sql === WRITER_STATEMENTS[1])
-            await db().query(
-              `INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, expires_at)
-               VALUES ($1, $2, 'inventoryReserve', 'other', '{"other":true}', now() + interval '1 hour')`,
-              [t.store.storeId, key],
-            );
-          return r.rows as T[];
-        },
-      };
-      expect(WRITER_STATEMENTS[1]).toContain('claim AS MATERIALIZED');
+    expect(WRITER_STATEMENTS[1]).toContain('claim AS MATERIALIZED');
+    await keyRecordedAfter(t, WRITER_STATEMENTS[1], key, 'inventoryReserve', async (conn) => {
       expect(await reserveLines(conn, [request(key), request(null)])).toEqual([null, null]);
-      expect((await client.query(`SELECT now() = statement_timestamp() AS idle`)).rows[0].idle).toBe(true); // not left in a transaction
-    } finally {
-      client.release();
-    }
+    });
     expect(await reservedOn(s.level.id)).toBe(0);
     const moves = await db().query(`SELECT 1 FROM stock_movements WHERE inventory_level_id = $1 AND reason = 'RESERVATION'`, [
       decodeId(s.level.id, 'InventoryLevel'),
     ]);
     expect(moves.rowCount).toBe(0);
-    const [row] = (await db().query(`SELECT response FROM idempotency_keys WHERE store_id = $1 AND key = $2`, [t.store.storeId, key])).rows;
-    expect(row.response).toEqual({ other: true });
+    expect(await storedResponse(t, key)).toEqual(OTHER_RESPONSE);
   },
 );

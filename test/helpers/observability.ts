@@ -376,11 +376,12 @@ export async function otlpReceiver(): Promise<OtlpReceiver> {
 }
 
 /**
- * This process's inventory_batched_requests_total for the reservation batch: requests the
- * group-committed statement served, and those it left to the general path (in-process gateways).
+ * This process's inventory_batched_requests_total for a group-committed statement (the reservation
+ * or the adjustment batch): requests it served, and those it left to the general path (in-process
+ * gateways).
  */
-export async function reserveBatchOutcomes(): Promise<{ served: number; generalPath: number }> {
-  const v = (await metrics.batched.get()).values.filter((x) => x.labels.batch === 'reserve');
+export async function batchOutcomes(batch: 'reserve' | 'adjust'): Promise<{ served: number; generalPath: number }> {
+  const v = (await metrics.batched.get()).values.filter((x) => x.labels.batch === batch);
   const of = (o: string) => v.filter((x) => x.labels.outcome === o).reduce((a, x) => a + x.value, 0);
   return { served: of('served'), generalPath: of('general_path') };
 }

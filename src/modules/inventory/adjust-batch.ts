@@ -1,13 +1,17 @@
 /**
- * The group-committed common case of inventoryAdjust: a valid request WITHOUT idempotency key (a
- * key's claim, replay and stored response stay the general path's, whose transaction holds them)
- * whose address names an existing level of a writable warehouse by id, or by variant (id or sku)
- * and warehouse (id or code), on a level without due reservation lines. Concurrent such requests
- * share ONE autocommit statement, the stock writer's adjustLevels() (src/db/batcher.ts gathers
- * them): it locks their levels in id order and applies them in arrival order, each with its own
- * guard, and answers each applied or refused request exactly as the general path would have. A
- * request it does not serve wrote nothing: the general path (InventoryService.adjust's
- * transaction) then runs and answers exactly as it always has.
+ * The group-committed common case of inventoryAdjust: a valid request whose address names an
+ * existing level of a writable warehouse by id, or by variant (id or sku) and warehouse (id or
+ * code), on a level without due reservation lines. Concurrent such requests share ONE statement,
+ * the stock writer's adjustLevels() (src/db/batcher.ts gathers them): it locks their levels in id
+ * order and applies them in arrival order, each with its own guard, and answers each applied or
+ * refused request exactly as the general path would have. A request it does not serve wrote
+ * nothing: the general path (InventoryService.adjust's transaction) then runs and answers exactly
+ * as it always has.
+ *
+ * With an idempotency key, a request is served only when its key is free (ADJUST_BATCH_SQL's
+ * `claim`: no stored response, nobody holding it, the first request of the batch with it), and its
+ * answer is recorded under the key in the batch's transaction, as the general path records it. A
+ * replay, a reused key or a key in progress is the general path's, which answers it as before.
  *
  * Like the reservation batch, these statements run on the dedicated pg connections of
  * Database.batchPool (generic plans), one autocommit statement each.
@@ -16,9 +20,11 @@ import type { App } from '../../app';
 import { decodeId } from '../../graphql/ids';
 import type { AuthInfo } from '../../graphql/scopes';
 import { currentTraceparent } from '../../observability/tracing';
+import { LIMITS, validateText } from '../../validation';
 import {
   adjustLevels,
   batcherFor,
+  requestHash,
   runBatchStatement,
   type AdjustRequest,
   type BatchKind,
@@ -35,6 +41,9 @@ export interface AdjustInput extends LevelAddress {
   idempotencyKey?: string | null;
 }
 
+/** The operation name idempotency keys of inventoryAdjust are recorded under (a key used for another operation is IDEMPOTENCY_KEY_REUSED). */
+export const ADJUST_OPERATION = 'inventoryAdjust';
+
 /** The group-committed adjustment statement, for the stock core's batch runner. */
 const ADJUST_BATCH: BatchKind<AdjustRequest, ChangeResult> = {
   name: 'adjust',
@@ -48,11 +57,13 @@ const ADJUST_BATCH: BatchKind<AdjustRequest, ChangeResult> = {
 export const runAdjustBatch = (app: App, items: readonly AdjustRequest[]) => runBatchStatement(app, ADJUST_BATCH, items);
 
 /**
- * The writer's request for a valid `input` that the batch can serve, or null (an idempotency key,
- * or an address the general path must answer: both or neither form, an id that does not decode).
+ * The writer's request for a valid `input` that the batch can serve, or null (a key the general
+ * path refuses, or an address the general path must answer: both or neither form, an id that does
+ * not decode). `ttlSeconds`: how long a key's response is kept.
  */
-export function adjustRequest(auth: AuthInfo, input: AdjustInput): AdjustRequest | null {
-  if (input.idempotencyKey != null) return null;
+export function adjustRequest(auth: AuthInfo, input: AdjustInput, ttlSeconds: number): AdjustRequest | null {
+  const key = input.idempotencyKey;
+  if (key != null && validateText(key, ['input', 'idempotencyKey'], { max: LIMITS.idempotencyKey }).length) return null;
   const common = {
     storeId: auth.storeId,
     delta: input.delta,
@@ -61,6 +72,20 @@ export function adjustRequest(auth: AuthInfo, input: AdjustInput): AdjustRequest
     actor: auth.actor,
     // Its events carry the request's trace, as those of a transaction do (src/db/tx.ts).
     traceparent: currentTraceparent(),
+    idempotency:
+      key == null
+        ? null
+        : {
+            key,
+            operation: ADJUST_OPERATION,
+            requestHash: requestHash(ADJUST_OPERATION, input),
+            ttlSeconds,
+            // What the general path stores: its answer without the flags.
+            response: (r: ChangeResult) => {
+              const { rollback: _r, replayed: _p, ...stored } = adjustAnswer(r, input, auth);
+              return stored;
+            },
+          },
   };
   const { inventoryLevelId, variantId, sku, warehouseId, warehouseCode } = input;
   if (inventoryLevelId != null) {
@@ -78,7 +103,7 @@ export function adjustRequest(auth: AuthInfo, input: AdjustInput): AdjustRequest
 
 /** A served request's answer, as the general path gives it (same userErrors, same level row). */
 export function adjustAnswer(r: ChangeResult, input: AdjustInput, auth: AuthInfo): LevelResult {
-  return levelResult(
+  const answer = levelResult(
     r,
     {
       storeId: auth.storeId,
@@ -90,11 +115,13 @@ export function adjustAnswer(r: ChangeResult, input: AdjustInput, auth: AuthInfo
     },
     ['input'],
   );
+  // With a key, the general path answers with the work kept (its response is recorded): no rollback.
+  return input.idempotencyKey != null ? { ...answer, rollback: false } : answer;
 }
 
 /** Adjusts `input` (already validated) in a shared batch when it is the common case; null when it is not, or was not served. */
 export async function adjustBatched(app: App, auth: AuthInfo, input: AdjustInput): Promise<LevelResult | null> {
-  const req = adjustRequest(auth, input);
+  const req = adjustRequest(auth, input, app.config.idempotencyTtlSeconds);
   if (!req) return null;
   const r = await batcherFor(app, ADJUST_BATCH).add(req);
   return r ? adjustAnswer(r, input, auth) : null;

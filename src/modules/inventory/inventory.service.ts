@@ -19,7 +19,7 @@ import {
   type MovementReason,
   applyLevelChange,
 } from '../stock';
-import { adjustBatched, type AdjustInput } from './adjust-batch';
+import { ADJUST_OPERATION, adjustBatched, type AdjustInput } from './adjust-batch';
 import { bulkInTx, type BulkInput, type BulkResult } from './inventory.bulk';
 import { changeLevel, fail, levelResult, noteErrors, quantityErrors, type LevelResult } from './inventory.rules';
 
@@ -105,8 +105,8 @@ export class InventoryService {
   }
 
   /**
-   * `path` 'batch' (the API): a valid request without idempotency key goes through a shared
-   * group-committed statement (adjust-batch.ts) when it can serve it, else this transaction;
+   * `path` 'batch' (the API): a valid request goes through a shared group-committed statement
+   * (adjust-batch.ts) when it can serve it, else this transaction;
    * 'tx': always the transaction (the reference test/e2e/adjust-batch.test.ts compares with).
    */
   async adjust(auth: AuthInfo, input: AdjustInput, path: 'batch' | 'tx' = 'batch'): Promise<LevelResult> {
@@ -118,7 +118,7 @@ export class InventoryService {
       const fast = await adjustBatched(this.app, auth, input);
       if (fast) return fast;
     }
-    return stockOperation<LevelResult>(this.app, auth, 'inventoryAdjust', input, { inventoryLevel: null }, async (tx) => {
+    return stockOperation<LevelResult>(this.app, auth, ADJUST_OPERATION, input, { inventoryLevel: null }, async (tx) => {
       if (errors.length) return fail(...errors);
       // Only an absolute quantity (inventorySet, bulk SET) creates a level: a delta needs one.
       const lv = await this.writable(tx, auth, input, false);

@@ -1,8 +1,11 @@
 /**
  * The writer's group-committed adjustment statement (ADJUST_BATCH_SQL): many `onHand += delta`
- * requests (inventoryAdjust without idempotency key), from any stores and actors, in ONE autocommit
- * statement, each with exactly the result CHANGE_SQL would give it, applied one request after the
- * other in arrival order (test/e2e/adjust-batch.test.ts proves it on twin databases):
+ * requests (inventoryAdjust), from any stores and actors, in ONE statement, each with exactly the
+ * result CHANGE_SQL would give it, applied one request after the other in arrival order
+ * (test/e2e/adjust-batch.test.ts proves it on twin databases):
+ *  - a request with an idempotency key takes part only if its key is free (`claim`, CLAIM_SQL in
+ *    sql-parts.ts); its ledger row carries the key. A batch with keys runs in the caller's
+ *    transaction, which records their responses before it commits (adjustLevels());
  *  - a request names its level by id or by variant (id or sku) and warehouse (id or code), as
  *    resolveLevel() does; only an existing level of a writable (not read-only) warehouse with no due
  *    reservation lines is served (lazy expiry is the general path's); the others are left to the
@@ -31,13 +34,14 @@
  * Parameters (arrays, one element per request): $1 store, $2 level id (or NULL), $3 variant id,
  * $4 sku, $5 warehouse id, $6 warehouse code, $7 delta, $8 reason, $9 note, $10 actor, $11 the
  * traceparent of the request (its events carry it, as a transaction's events carry the
- * app.traceparent the runner sets; the column's default otherwise). One row per
+ * app.traceparent the runner sets; the column's default otherwise), $12 the idempotency key (or
+ * NULL). One row per
  * request in arrival order: `idx`, `served` (false: left to the general path) and CHANGE_SQL's
  * columns (the writer's Row).
  */
 import { preparedStatement } from '../../db/client';
 import { allowanceSql, policySql } from './policy';
-import { LEVEL_WRITES, levelEvents, setList } from './sql-parts';
+import { CLAIM_SQL, LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
 /** The failure of one step: delta `d` from onHand `cur` (CHANGE_SQL's guards for mode 'delta'). */
 const failure = (s: string, cur: string, d: string) => `(CASE
@@ -56,16 +60,17 @@ export const ADJUST_BATCH_SQL = preparedStatement(
 WITH RECURSIVE
 inp AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[],
-                       $11::text[])
-    WITH ORDINALITY AS a(store_id, level_id, variant_id, sku, warehouse_id, warehouse_code, delta, reason, note, actor, tp, idx)
+                       $11::text[], $12::text[])
+    WITH ORDINALITY AS a(store_id, level_id, variant_id, sku, warehouse_id, warehouse_code, delta, reason, note, actor, tp, key, idx)
 ),
+${CLAIM_SQL},
 req AS (
-  SELECT inp.idx, inp.store_id, inp.delta, inp.reason, inp.note, inp.actor, inp.tp,
-         coalesce(inp.level_id, (
+  SELECT inp.idx, inp.store_id, inp.delta, inp.reason, inp.note, inp.actor, inp.tp, inp.key,
+         CASE WHEN inp.key IS NULL OR inp.idx IN (SELECT idx FROM claim) THEN coalesce(inp.level_id, (
            SELECT l.id FROM variants v
              JOIN warehouses w ON w.store_id = inp.store_id AND (w.id = inp.warehouse_id OR w.code = inp.warehouse_code)
              JOIN inventory_levels l ON l.store_id = inp.store_id AND l.variant_id = v.id AND l.warehouse_id = w.id
-            WHERE v.store_id = inp.store_id AND (v.id = inp.variant_id OR v.sku = inp.sku))) AS level_id
+            WHERE v.store_id = inp.store_id AND (v.id = inp.variant_id OR v.sku = inp.sku))) END AS level_id
     FROM inp
 ),
 lk AS (
@@ -124,7 +129,7 @@ upd AS (
 mvs AS (
   SELECT nextval(pg_get_serial_sequence('stock_movements', 'id')) AS mid, m.* FROM (
     SELECT st.idx, st.id, b.store_id, b.variant_id, b.warehouse_id, st.cur, st.after, st.res, st.safety, st.allow,
-           b.incoming, b.low, b.critical, q.reason, q.note, q.actor, q.tp,
+           b.incoming, b.low, b.critical, q.reason, q.note, q.actor, q.tp, q.key,
            inventory_stock_status(greatest(st.cur - st.res - st.safety, 0)::int, b.low, b.critical) AS status_before,
            inventory_stock_status(greatest(st.after - st.res - st.safety, 0)::int, b.low, b.critical) AS status_after,
            (st.cur - st.res - st.safety > -st.allow) AS sellable_before, (st.after - st.res - st.safety > -st.allow) AS sellable_after
@@ -135,9 +140,9 @@ mvs AS (
 ),
 mv AS (
   INSERT INTO stock_movements (id, store_id, inventory_level_id, reason, quantity_delta, reserved_delta,
-      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor,
+      on_hand_before, on_hand_after, reserved_before, reserved_after, note, actor, idempotency_key,
       safety_stock_before, safety_stock_after, incoming_before, incoming_after, low_stock_threshold_before, low_stock_threshold_after, critical_threshold_before, critical_threshold_after)
-  SELECT m.mid, m.store_id, m.id, m.reason::"MovementReason", m.after - m.cur, 0, m.cur, m.after, m.res, m.res, m.note, m.actor,
+  SELECT m.mid, m.store_id, m.id, m.reason::"MovementReason", m.after - m.cur, 0, m.cur, m.after, m.res, m.res, m.note, m.actor, m.key,
          m.safety, m.safety, m.incoming, m.incoming, m.low, m.low, m.critical, m.critical
     FROM mvs m
    ORDER BY m.mid

@@ -1,12 +1,15 @@
 /**
- * Many inventoryAdjust requests in ONE autocommit statement (ADJUST_BATCH_SQL,
- * adjust-batch-statement.ts): the group-committed common case of an adjustment. Each request
- * served gets exactly the result applyLevelChange() would have given it, applied one after the
- * other in the order given; a request not served wrote nothing.
+ * Many inventoryAdjust requests in ONE statement (ADJUST_BATCH_SQL, adjust-batch-statement.ts):
+ * the group-committed common case of an adjustment. Each request served gets exactly the result
+ * applyLevelChange() would have given it, applied one after the other in the order given; a
+ * request not served wrote nothing. Without idempotency keys the statement is autocommit; with
+ * keys it runs in a transaction that also records the served keys' responses, as
+ * runStockOperation() records them.
  */
 import type { Tx } from '../../db/tx';
 import { observeStockChange } from '../../observability/metrics';
 import { ADJUST_BATCH_SQL } from './adjust-batch-statement';
+import { recordResponses, type KeyedResponse } from './idempotency';
 import type { MovementReason } from './reasons';
 import type { ChangeResult } from './types';
 import { changeResult, type Row } from './writer';
@@ -27,15 +30,56 @@ export interface AdjustRequest {
   actor: string;
   /** The W3C traceparent of the request (tracing on), for its outbox events; else null. */
   traceparent: string | null;
+  /**
+   * The request's idempotency key (valid: the caller checked it), what recording its response
+   * needs, and the response to record for a served request's result (the caller's answer, as its
+   * general path stores it); null without key.
+   */
+  idempotency: (Omit<KeyedResponse, 'storeId' | 'response'> & { response: (r: ChangeResult) => unknown }) | null;
 }
 
 /**
  * Adjusts many levels at once. Per request, in the order given: its result (applied, or refused
  * with the counters it saw: `failure` set), or null when the statement did not serve it (no such
- * level, a read-only warehouse, due reservation lines on the level): the caller's general path
- * answers those. Errors of the statement reach the caller, for the whole batch (nothing was written).
+ * level, a read-only warehouse, due reservation lines on the level, a key that is not free): the
+ * caller's general path answers those. A batch with keys runs in a transaction that records each
+ * served keyed request's response under its key and commits; should a key turn out taken after
+ * all (recordResponses() false), it rolls back and every request is left to the general path.
+ * Errors of the statement reach the caller, for the whole batch (nothing was written). `conn` is
+ * a connection of its own.
  */
 export async function adjustLevels(conn: Tx, requests: readonly AdjustRequest[]): Promise<(ChangeResult | null)[]> {
+  if (!requests.some((r) => r.idempotency)) return observed(requests, await adjustStatement(conn, requests));
+  await conn.query('BEGIN');
+  try {
+    const out = await adjustStatement(conn, requests);
+    const keyed = out.flatMap((r, i) => {
+      const { idempotency: k, storeId } = requests[i];
+      return r && k
+        ? [{ storeId, key: k.key, operation: k.operation, requestHash: k.requestHash, ttlSeconds: k.ttlSeconds, response: k.response(r) }]
+        : [];
+    });
+    if (keyed.length && !(await recordResponses(conn, keyed))) {
+      await conn.query('ROLLBACK');
+      return requests.map(() => null);
+    }
+    await conn.query('COMMIT');
+    return observed(requests, out);
+  } catch (e) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Counts the applied changes (after their commit). */
+function observed(requests: readonly AdjustRequest[], out: (ChangeResult | null)[]): (ChangeResult | null)[] {
+  out.forEach((c, i) => {
+    if (c && c.movementId !== null) observeStockChange(requests[i].reason, true, 0);
+  });
+  return out;
+}
+
+async function adjustStatement(conn: Tx, requests: readonly AdjustRequest[]): Promise<(ChangeResult | null)[]> {
   const col = <K extends keyof AdjustRequest>(k: K) => requests.map((r) => r[k]);
   const rows = await conn.query<Row & { served: boolean }>(ADJUST_BATCH_SQL, [
     col('storeId'),
@@ -49,12 +93,8 @@ export async function adjustLevels(conn: Tx, requests: readonly AdjustRequest[])
     col('note'),
     col('actor'),
     col('traceparent'),
+    requests.map((r) => r.idempotency?.key ?? null),
   ]);
   if (rows.length !== requests.length) throw new Error(`adjust batch answered ${rows.length} of ${requests.length} requests`);
-  return rows.map((r, i) => {
-    if (!r.served) return null;
-    const c = changeResult(r);
-    if (c.movementId !== null) observeStockChange(requests[i].reason, true, 0);
-    return c;
-  });
+  return rows.map((r) => (r.served ? changeResult(r) : null));
 }

@@ -1,7 +1,25 @@
 /**
- * The SQL parts every writer statement shares: the outbox events of a level change, and the one
- * list of the inventory_levels columns a stock change writes (the SET lists are built from it).
+ * The SQL parts the writer statements share: the outbox events of a level change, the claim of an
+ * idempotency key in a group-committed statement, and the one list of the inventory_levels columns
+ * a stock change writes (the SET lists are built from it).
  */
+
+/**
+ * The `claim` CTE of the group-committed statements (RESERVE_BATCH_SQL, ADJUST_BATCH_SQL), over
+ * their `inp` (columns store_id, key, idx): the positions of the requests with an idempotency key
+ * that may take part, the first request of the batch with its key, when no unexpired row of the
+ * key is in idempotency_keys and the key's claim (the transaction-scoped advisory lock
+ * runStockOperation() takes, here non-blocking) is granted. A keyed batch runs in a transaction
+ * that records the served keys' responses before it commits (recordResponses(): its INSERT also
+ * refuses, and so rolls back, a key whose row was committed after the statement's snapshot).
+ */
+export const CLAIM_SQL = `claim AS MATERIALIZED (
+  SELECT k.idx
+    FROM (SELECT inp.*, row_number() OVER (PARTITION BY inp.store_id, inp.key ORDER BY inp.idx) AS n FROM inp WHERE inp.key IS NOT NULL) k
+   WHERE k.n = 1
+     AND NOT EXISTS (SELECT 1 FROM idempotency_keys ik WHERE ik.store_id = k.store_id AND ik.key = k.key AND ik.expires_at > now())
+     AND pg_try_advisory_xact_lock(hashtextextended(k.store_id::text || ':' || k.key, 7))
+)`;
 
 /**
  * SQL condition: `rl` is a due reservation line (active, expired by the clock, not yet swept) of

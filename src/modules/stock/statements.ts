@@ -26,7 +26,7 @@ import { BULK_SQL } from './bulk-statement';
 import { columns, LINE_FIELDS, RES_FIELDS } from './reservation-rows';
 import { INCOMING_OF } from './incoming-sql';
 import { allowanceSql } from './policy';
-import { dueLines, LEVEL_WRITES, levelEvents, setList } from './sql-parts';
+import { CLAIM_SQL, dueLines, LEVEL_WRITES, levelEvents, setList } from './sql-parts';
 
 /** The writer's statement. Parameters $1–$24. */
 export const CHANGE_SQL = preparedStatement(
@@ -248,13 +248,7 @@ WITH inp AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::int[], $7::uuid[], $8::int[], $9::text[], $10::text[], $11::text[])
     WITH ORDINALITY AS a(store_id, variant_id, sku, warehouse_id, warehouse_code, qty, reservation_id, ttl, note, actor, key, idx)
 ),
-claim AS MATERIALIZED (
-  SELECT k.idx
-    FROM (SELECT inp.*, row_number() OVER (PARTITION BY inp.store_id, inp.key ORDER BY inp.idx) AS n FROM inp WHERE inp.key IS NOT NULL) k
-   WHERE k.n = 1
-     AND NOT EXISTS (SELECT 1 FROM idempotency_keys ik WHERE ik.store_id = k.store_id AND ik.key = k.key AND ik.expires_at > now())
-     AND pg_try_advisory_xact_lock(hashtextextended(k.store_id::text || ':' || k.key, 7))
-),
+${CLAIM_SQL},
 req AS (
   SELECT inp.idx, inp.store_id, t.level_id, inp.qty, inp.reservation_id, inp.note, inp.actor, inp.ttl, inp.key
     FROM inp LEFT JOIN LATERAL (
