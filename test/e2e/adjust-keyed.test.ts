@@ -7,9 +7,11 @@
  * with the general path, on twin databases, is test/e2e/adjust-batch.test.ts's.
  */
 import { decodeId } from '../../src/graphql/ids';
-import { adjustLevels, WRITER_STATEMENTS, type AdjustRequest } from '../../src/modules/stock';
+import { tuningEnv } from '../../src/config/tuning';
+import { adjustLevels, purgeExpiredKeys, WRITER_STATEMENTS, type AdjustRequest } from '../../src/modules/stock';
 import { usingPostgres } from '../helpers/db';
 import { ok } from '../helpers/gql';
+import { eventually } from '../helpers/poll';
 import { stockedSku, uniq } from '../helpers/factories';
 import { keyRecordedAfter, OTHER_RESPONSE, storedResponse, whileKeyHeld } from '../helpers/keys';
 import { batchOutcomes } from '../helpers/observability';
@@ -19,7 +21,8 @@ jest.setTimeout(60_000);
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer();
+  // No sweeper: the purge of expired keys is run by the test below, at the moment it needs.
+  t = await startTestServer({ INVENTORY_TUNING: tuningEnv({ SWEEP_INTERVAL_MS: 3_600_000 }) });
 });
 afterAll(async () => {
   await t?.stop();
@@ -164,3 +167,39 @@ test('one key sent many times at once: one change; every other answer is its rep
     expect(await storedResponse(t, key)).toEqual(OTHER_RESPONSE);
   },
 );
+
+// PostgreSQL only: the purge must wait for another session's uncommitted renewal.
+(usingPostgres ? test : test.skip)('the purge of expired keys never deletes a key renewed while it ran', async () => {
+  const key = uniq('renewed');
+  await db().query(
+    `INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, expires_at)
+     VALUES ($1, $2, 'inventoryAdjust', 'old', '{"old":true}', now() - interval '1 second')`,
+    [t.store.storeId, key],
+  );
+  const renew = await db().connect();
+  const purge = await db().connect();
+  try {
+    // A request uses the expired key again: its transaction replaces the row (recordResponses()),
+    // and has not committed when the purge, whose snapshot still sees the row expired, reaches it.
+    await renew.query('BEGIN');
+    const renewed = await renew.query(
+      `UPDATE idempotency_keys SET request_hash = 'new', response = '{"new":true}', expires_at = now() + interval '1 day'
+        WHERE store_id = $1 AND key = $2`,
+      [t.store.storeId, key],
+    );
+    expect(renewed.rowCount).toBe(1);
+    const [{ pid }] = (await purge.query(`SELECT pg_backend_pid() AS pid`)).rows;
+    const purged = purgeExpiredKeys({ query: async <T>(sql: string, params?: unknown[]) => (await purge.query(sql, params)).rows as T[] });
+    await eventually('the purge to wait for the renewed row', async () => {
+      const r = await db().query(`SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1`, [pid]);
+      return r.rows[0]?.wait_event_type === 'Lock';
+    });
+    await renew.query('COMMIT');
+    expect(await purged).toBe(0);
+  } finally {
+    await renew.query('ROLLBACK').catch(() => undefined);
+    renew.release();
+    purge.release();
+  }
+  expect(await storedResponse(t, key)).toEqual({ new: true });
+});

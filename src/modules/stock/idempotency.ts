@@ -177,10 +177,21 @@ export async function recordResponses(tx: Tx, records: readonly KeyedResponse[],
   return rows.length === records.length;
 }
 
-/** Deletes expired idempotency rows (called by the sweeper). */
+/**
+ * Deletes expired idempotency rows (called by the sweeper), at most 1,000 at a time. The expiry is
+ * checked again on the row deleted (`k.expires_at`): a row renewed after the statement's snapshot
+ * (an expired key used again: recordResponses() replaces it) is rechecked on its new version when
+ * the DELETE reaches it, and kept. Without it the DELETE matched the renewed row through the
+ * subquery's old answer and deleted the new response, and a retry of that request applied twice.
+ */
 export async function purgeExpiredKeys(tx: Tx): Promise<number> {
   const r = await tx.query<{ n: number }>(
-    `WITH d AS (DELETE FROM idempotency_keys WHERE (store_id, key) IN (SELECT store_id, key FROM idempotency_keys WHERE expires_at <= now() LIMIT 1000) RETURNING 1) SELECT count(*)::int AS n FROM d`,
+    `WITH d AS (
+       DELETE FROM idempotency_keys k
+        WHERE (k.store_id, k.key) IN (SELECT store_id, key FROM idempotency_keys WHERE expires_at <= now() LIMIT 1000)
+          AND k.expires_at <= now()
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
   );
   return r[0]?.n ?? 0;
 }
