@@ -151,3 +151,14 @@ export async function serverVersion(url: string): Promise<string> {
     await c.end();
   }
 }
+
+/**
+ * The keyed baselines' first step (bench/scenarios/reserve.ts and adjust.ts): the CTE `k` that
+ * inserts the request's key row (store `$store`, key `$key`), empty when the key was taken.
+ */
+export const keyRowCte = (store: string, key: string) => `k AS (
+  INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)
+  VALUES (${store}, ${key}, 'bench', 'bench', '{}', now(), now() + interval '1 day')
+  ON CONFLICT DO NOTHING
+  RETURNING key
+)`;

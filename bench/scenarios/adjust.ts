@@ -8,6 +8,7 @@
  * partner's sync), against BASELINE_KEYED_ADJUST_SQL.
  */
 import type pg from 'pg';
+import { keyRowCte } from '../lib/db';
 import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
 import { httpLoad, pgLoad, statementsPerRequest } from '../lib/load';
 import type { Row } from '../lib/report';
@@ -36,12 +37,7 @@ RETURNING id`;
  * key row could be inserted (what an idempotent adjustment needs at the least), in one statement.
  */
 export const BASELINE_KEYED_ADJUST_SQL = `
-WITH k AS (
-  INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)
-  VALUES ($2, $4, 'bench', 'bench', '{}', now(), now() + interval '1 day')
-  ON CONFLICT DO NOTHING
-  RETURNING key
-), u AS (
+WITH ${keyRowCte('$2', '$4')}, u AS (
   UPDATE inventory_levels
      SET on_hand = on_hand + $3, version = version + 1, updated_at = now()
    WHERE id = $1 AND store_id = $2 AND on_hand + $3 >= reserved AND EXISTS (SELECT 1 FROM k)

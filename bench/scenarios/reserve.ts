@@ -4,6 +4,7 @@
  * ≥ 1) plus its ledger row, as ONE statement sent straight through pg at the same concurrency.
  */
 import type pg from 'pg';
+import { keyRowCte } from '../lib/db';
 import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
 import { httpLoad, pgLoad, statementsPerRequest } from '../lib/load';
 import type { Row } from '../lib/report';
@@ -39,12 +40,7 @@ export const reserveBody = (sku: string, warehouseCode: string, idempotencyKey?:
  * key row could be inserted (what an idempotent checkout needs at the least), in one statement.
  */
 export const BASELINE_KEYED_RESERVE_SQL = `
-WITH k AS (
-  INSERT INTO idempotency_keys (store_id, key, operation, request_hash, response, created_at, expires_at)
-  VALUES ($2, $3, 'bench', 'bench', '{}', now(), now() + interval '1 day')
-  ON CONFLICT DO NOTHING
-  RETURNING key
-), u AS (
+WITH ${keyRowCte('$2', '$3')}, u AS (
   UPDATE inventory_levels
      SET reserved = reserved + 1, version = version + 1, updated_at = now()
    WHERE id = $1 AND store_id = $2 AND on_hand - reserved - safety_stock >= 1 AND EXISTS (SELECT 1 FROM k)

@@ -14,7 +14,8 @@
  * replay, a reused key or a key in progress is the general path's, which answers it as before.
  *
  * Like the reservation batch, these statements run on the dedicated pg connections of
- * Database.batchPool (generic plans), one autocommit statement each.
+ * Database.batchPool (generic plans): one autocommit statement each, or, for a batch carrying
+ * keys, the statement and the keys' answers in one short transaction.
  */
 import type { App } from '../../app';
 import { decodeId } from '../../graphql/ids';
