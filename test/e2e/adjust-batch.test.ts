@@ -9,8 +9,9 @@
  * ledger, outbox events and stored idempotency responses must be identical (the requests the
  * batch did not serve wrote nothing). A quarter of the requests carry an idempotency key: a fresh
  * one, or one of a small pool (so keys repeat within a batch and across batches: replays, reused
- * keys, the second request of a key in one batch). Then the race: hundreds of concurrent adjusts on two levels never break a guard, and the ledger,
- * the answers and the events add up to the counters.
+ * keys, the second request of a key in one batch). Then the race: hundreds of concurrent adjusts
+ * on two levels never break a guard, and the ledger, the answers and the events add up to the
+ * counters.
  */
 import type { AuthInfo } from '../../src/graphql/scopes';
 import { toGlobalId } from '../../src/graphql/ids';

@@ -9,7 +9,7 @@
 import type { Tx } from '../../db/tx';
 import { observeStockChange } from '../../observability/metrics';
 import { ADJUST_BATCH_SQL } from './adjust-batch-statement';
-import { recordResponses, type KeyedResponse } from './idempotency';
+import { keyedBatch, type KeyClaim } from './idempotency';
 import type { MovementReason } from './reasons';
 import type { ChangeResult } from './types';
 import { changeResult, type Row } from './writer';
@@ -35,7 +35,7 @@ export interface AdjustRequest {
    * needs, and the response to record for a served request's result (the caller's answer, as its
    * general path stores it); null without key.
    */
-  idempotency: (Omit<KeyedResponse, 'storeId' | 'response'> & { response: (r: ChangeResult) => unknown }) | null;
+  idempotency: (KeyClaim & { response: (r: ChangeResult) => unknown }) | null;
 }
 
 /**
@@ -43,32 +43,18 @@ export interface AdjustRequest {
  * with the counters it saw: `failure` set), or null when the statement did not serve it (no such
  * level, a read-only warehouse, due reservation lines on the level, a key that is not free): the
  * caller's general path answers those. A batch with keys runs in a transaction that records each
- * served keyed request's response under its key and commits; should a key turn out taken after
- * all (recordResponses() false), it rolls back and every request is left to the general path.
- * Errors of the statement reach the caller, for the whole batch (nothing was written). `conn` is
+ * served keyed request's response under its key (keyedBatch()), or leaves every request to the
+ * general path should a key turn out taken. Errors of the statement reach the caller, for the whole batch (nothing was written). `conn` is
  * a connection of its own.
  */
 export async function adjustLevels(conn: Tx, requests: readonly AdjustRequest[]): Promise<(ChangeResult | null)[]> {
-  if (!requests.some((r) => r.idempotency)) return observed(requests, await adjustStatement(conn, requests));
-  await conn.query('BEGIN');
-  try {
-    const out = await adjustStatement(conn, requests);
-    const keyed = out.flatMap((r, i) => {
-      const { idempotency: k, storeId } = requests[i];
-      return r && k
-        ? [{ storeId, key: k.key, operation: k.operation, requestHash: k.requestHash, ttlSeconds: k.ttlSeconds, response: k.response(r) }]
-        : [];
-    });
-    if (keyed.length && !(await recordResponses(conn, keyed))) {
-      await conn.query('ROLLBACK');
-      return requests.map(() => null);
-    }
-    await conn.query('COMMIT');
-    return observed(requests, out);
-  } catch (e) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  }
+  const out = await keyedBatch(
+    conn,
+    requests,
+    () => adjustStatement(conn, requests),
+    (r, q) => q.idempotency!.response(r),
+  );
+  return observed(requests, out);
 }
 
 /** Counts the applied changes (after their commit). */

@@ -177,6 +177,55 @@ export async function recordResponses(tx: Tx, records: readonly KeyedResponse[],
   return rows.length === records.length;
 }
 
+/** A group-committed request's idempotency key and what recording its response needs (see CLAIM_SQL). */
+export type KeyClaim = Omit<KeyedResponse, 'storeId' | 'response'>;
+
+/**
+ * Runs a group-committed statement (`statement`, over `requests`, one result per request, null for
+ * a request it did not serve). Without keys it runs alone (autocommit). With keys it runs in a
+ * transaction that records, under its key, the response (`responseOf`) of every keyed request it
+ * served, and commits; should a key turn out taken after all (recordResponses() false: a request
+ * recorded it after the statement's snapshot), it rolls back and every request is left to the
+ * general path (all null). Errors reach the caller, after the rollback. `conn` is a connection of
+ * its own.
+ */
+export async function keyedBatch<R extends { storeId: string; idempotency: KeyClaim | null }, O>(
+  conn: Tx,
+  requests: readonly R[],
+  statement: () => Promise<(O | null)[]>,
+  responseOf: (result: O, request: R) => unknown,
+): Promise<(O | null)[]> {
+  if (!requests.some((r) => r.idempotency)) return statement();
+  await conn.query('BEGIN');
+  try {
+    const out = await statement();
+    const keyed = out.flatMap((o, i) => {
+      const { storeId, idempotency: k } = requests[i];
+      return o !== null && k
+        ? [
+            {
+              storeId,
+              key: k.key,
+              operation: k.operation,
+              requestHash: k.requestHash,
+              ttlSeconds: k.ttlSeconds,
+              response: responseOf(o, requests[i]),
+            },
+          ]
+        : [];
+    });
+    if (keyed.length && !(await recordResponses(conn, keyed))) {
+      await conn.query('ROLLBACK');
+      return requests.map(() => null);
+    }
+    await conn.query('COMMIT');
+    return out;
+  } catch (e) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
 /**
  * Deletes expired idempotency rows (called by the sweeper), at most 1,000 at a time. The expiry is
  * checked again on the row deleted (`k.expires_at`): a row renewed after the statement's snapshot

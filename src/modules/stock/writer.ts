@@ -14,7 +14,7 @@ import { observeStockChange } from '../../observability/metrics';
 import { LINE_FIELDS, pick, RES_FIELDS, type ReservationLineRow, type ReservationRow } from './reservation-rows';
 import type { InventoryPolicy } from './policy';
 import { CHANGE_SQL, RESERVE_BATCH_SQL } from './statements';
-import { recordResponses } from './idempotency';
+import { keyedBatch, type KeyClaim } from './idempotency';
 import type { ChangeFailure, ChangeResult, LevelChange } from './types';
 
 export interface Row {
@@ -122,7 +122,7 @@ export interface ReserveLineRequest {
   reference: string | null;
   actor: string;
   /** The request's idempotency key, and what recording its response needs (see reserveLines()). */
-  idempotency: { key: string; operation: string; requestHash: string; ttlSeconds: number } | null;
+  idempotency: KeyClaim | null;
 }
 
 /** A granted request: the reservation and its line as inserted. */
@@ -139,36 +139,19 @@ export function reservedResult(r: ReservedLine): { reservation: ReservationRow; 
 /**
  * Reserves many one-line requests in ONE statement (RESERVE_BATCH_SQL): each request is granted
  * (its reservation, line, ledger row and events are written) or not (null: it wrote nothing, and
- * the caller's general path answers it). Without idempotency keys the statement is autocommit.
- * With keys it runs in a transaction that then records each granted keyed request's response
- * (reservedResult()) under its key, as runStockOperation() would have, and commits; should a key
- * turn out taken after all (recordResponses() false), it rolls back and every request is left to
- * the general path. Errors of the statement reach the caller, which decides what to do with the
- * whole batch (a transaction is rolled back first). `conn` is a connection of its own.
+ * the caller's general path answers it). Without idempotency keys the statement is autocommit;
+ * with keys, keyedBatch() records each granted keyed request's response (reservedResult()) under
+ * its key in the statement's transaction, as runStockOperation() would have, or leaves every
+ * request to the general path should a key turn out taken. Errors of the statement reach the
+ * caller, which decides what to do with the whole batch. `conn` is a connection of its own.
  */
 export async function reserveLines(conn: Tx, requests: readonly ReserveLineRequest[]): Promise<(ReservedLine | null)[]> {
-  if (!requests.some((r) => r.idempotency)) return reserveStatement(conn, requests);
-  await conn.query('BEGIN');
-  try {
-    const out = await reserveStatement(conn, requests, false);
-    const keyed = out.flatMap((o, i) => {
-      const k = requests[i].idempotency;
-      return o && k ? [{ storeId: requests[i].storeId, ...k, response: reservedResult(o) }] : [];
-    });
-    if (keyed.length && !(await recordResponses(conn, keyed))) {
-      await conn.query('ROLLBACK');
-      return requests.map(() => null);
-    }
-    await conn.query('COMMIT');
-    observeStockChange('RESERVATION', out.filter((r) => r !== null).length, 0);
-    return out;
-  } catch (e) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  }
+  const out = await keyedBatch(conn, requests, () => reserveStatement(conn, requests), reservedResult);
+  observeStockChange('RESERVATION', out.filter((r) => r !== null).length, 0);
+  return out;
 }
 
-async function reserveStatement(conn: Tx, requests: readonly ReserveLineRequest[], observe = true): Promise<(ReservedLine | null)[]> {
+async function reserveStatement(conn: Tx, requests: readonly ReserveLineRequest[]): Promise<(ReservedLine | null)[]> {
   const col = <K extends keyof ReserveLineRequest>(k: K) => requests.map((i) => i[k]);
   const rows = await conn.query<Record<string, unknown>>(RESERVE_BATCH_SQL, [
     col('storeId'),
@@ -188,6 +171,5 @@ async function reserveStatement(conn: Tx, requests: readonly ReserveLineRequest[
       ? { reservation: pick<ReservationRow>(r, RES_FIELDS, 'r_'), line: pick<ReservationLineRow>(r, LINE_FIELDS, 'l_') }
       : null,
   );
-  if (observe) observeStockChange('RESERVATION', out.filter((r) => r !== null).length, 0);
   return out;
 }
