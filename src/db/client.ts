@@ -113,9 +113,20 @@ export function startThrowawaysFrom(dump: Blob): void {
   pristine = dump;
 }
 
+/**
+ * PGlite's server settings, with a buffer pool of 32 MB instead of its default 128 MB. PostgreSQL
+ * zeroes the whole pool as it starts, which in WebAssembly took ~0.4 s of CPU per database opened
+ * (a test process opens dozens), and the pool stays resident. The embedded database is the
+ * demonstration and development one: its data fits, and a page not in the pool is read from the
+ * data directory (memory://: from memory).
+ */
+function startParams(PGlite: typeof import('@electric-sql/pglite').PGlite): string[] {
+  return [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+}
+
 async function throwawayDatabase(PGlite: typeof import('@electric-sql/pglite').PGlite) {
-  if (pristine) return PGlite.create({ loadDataDir: pristine });
-  const db = await PGlite.create();
+  if (pristine) return PGlite.create({ loadDataDir: pristine, startParams: startParams(PGlite) });
+  const db = await PGlite.create({ startParams: startParams(PGlite) });
   if (++throwaways < 2) return db;
   try {
     pristine ??= await db.dumpDataDir('none');
@@ -141,7 +152,7 @@ async function startEmbedded(dataDir: string, log: Logger): Promise<Embedded> {
   }
   let db: InstanceType<typeof PGlite>;
   try {
-    db = memory ? await throwawayDatabase(PGlite) : await PGlite.create(dir);
+    db = memory ? await throwawayDatabase(PGlite) : await PGlite.create(dir, { startParams: startParams(PGlite) });
   } catch (e) {
     unlock();
     throw e;
