@@ -20,6 +20,7 @@ import { CsvImportError, importCsv, type ImportOptions } from '../../src/modules
 import { InventoryService } from '../../src/modules/inventory/inventory.service';
 import { ReservationService } from '../../src/modules/reservations/reservation.service';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/db';
+import { withMigratedDatabase } from '../helpers/pglite-template';
 import { checkInvariants } from '../helpers/invariants';
 import { runCli } from '../helpers/process';
 import { ALL_EVENTS } from '../helpers/events';
@@ -106,6 +107,7 @@ async function run(csv: string | { file: string }, opts: Partial<ImportOptions> 
 beforeAll(async () => {
   tdb = await createTestDatabase({ migrated: true });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-csv-'));
+  await withMigratedDatabase(path.join(dir, 'data'));
   app = await openApp();
   const store = await app.db.prisma.store.create({ data: { code: STORE, name: 'CSV test store' } });
   storeId = store.id;

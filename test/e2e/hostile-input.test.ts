@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { withMigratedDatabase } from '../helpers/pglite-template';
 import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
 import { WsSession } from '../helpers/transports';
 import { rng } from '../helpers/rng';
@@ -22,7 +23,7 @@ let tdb: TestDatabase;
 
 beforeAll(async () => {
   tdb = await createTestDatabase({ migrated: true });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-hostile-'));
+  dataDir = await withMigratedDatabase(fs.mkdtempSync(path.join(os.tmpdir(), 'gw-hostile-')));
   gw = spawnGateway({
     PORT: '0',
     HOST: '127.0.0.1',

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/db';
+import { withMigratedDatabase } from '../helpers/pglite-template';
 import { spawnGateway, type Spawned } from '../helpers/process';
 
 jest.setTimeout(300_000);
@@ -20,7 +21,7 @@ let tdb: TestDatabase;
 
 beforeAll(async () => {
   tdb = await createTestDatabase({ migrated: true });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-mem-'));
+  dataDir = await withMigratedDatabase(fs.mkdtempSync(path.join(os.tmpdir(), 'gw-mem-')));
   gw = spawnGateway({
     PORT: '0',
     HOST: '127.0.0.1',

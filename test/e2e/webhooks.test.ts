@@ -9,6 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, usingPostgres } from '../helpers/db';
+import { withMigratedDatabase } from '../helpers/pglite-template';
 import { createTestStore, stockedSku } from '../helpers/factories';
 import { makeClient, ok } from '../helpers/gql';
 import { printedDevKey, spawnGateway, type Spawned } from '../helpers/process';
@@ -379,7 +380,7 @@ test('validation, scopes and store isolation', async () => {
 
 test('a dead endpoint: few log lines, each with the cause; the subscription is disabled once', async () => {
   const db = await createTestDatabase({ migrated: true });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-log-'));
+  const dataDir = await withMigratedDatabase(fs.mkdtempSync(path.join(os.tmpdir(), 'gw-wh-log-')));
   const dead = http.createServer();
   await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
   const port = (dead.address() as { port: number }).port;
