@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { startGateway, type Gateway } from '../../src/server';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/db';
+import { withMigratedDatabase } from '../helpers/pglite-template';
 import { runCli } from '../helpers/process';
 import { overHttp } from '../helpers/transports';
 
@@ -14,8 +15,8 @@ jest.setTimeout(120_000);
 let tdb: TestDatabase;
 let dataDir: string;
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-quota-'));
+  tdb = await createTestDatabase({ migrated: true });
+  dataDir = await withMigratedDatabase(fs.mkdtempSync(path.join(os.tmpdir(), 'gw-quota-')));
 });
 afterAll(async () => {
   await tdb.drop();
