@@ -48,7 +48,8 @@ let db: TestDatabase;
 let g0: Gateway;
 let admin: pg.Pool;
 const procs: Spawned[] = [];
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-js-'));
+// Made in beforeAll: when every test is skipped (no PostgreSQL or no nats-server), jest runs no hook.
+let dataDir: string;
 
 const env = () => ({
   PORT: '0',
@@ -70,6 +71,7 @@ async function spawnOne(): Promise<{ url: string; proc: Spawned }> {
 
 beforeAll(async () => {
   if (!runs) return;
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-js-'));
   nats = await startNatsServer();
   db = await createTestDatabase({ migrated: true });
   const config = loadConfig({ ...env(), NODE_ENV: 'test', LOG_LEVEL: 'error', DATABASE_POOL_SIZE: '5' });
@@ -85,7 +87,7 @@ afterAll(async () => {
   await admin?.end();
   await db?.drop();
   await nats?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 const headOf = async (storeId: string) =>
