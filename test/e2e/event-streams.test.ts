@@ -170,11 +170,11 @@ const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(pl
 );
 
 (usingPostgres ? test : test.skip)(
-  'retention keeps the event log at its size at 5,000 events a second for 60 s, by dropping whole partitions',
+  'retention keeps the event log at its size at 5,000 events a second for 40 s, by dropping whole partitions',
   async () => {
     const RETENTION_MS = 10_000;
     const RATE = 5000;
-    const SECONDS = 60;
+    const SECONDS = 40;
     const p = await startTestServer({ INVENTORY_TUNING: tuningEnv({ OUTBOX_RETENTION_MS: RETENTION_MS, EVENTS_POLL_MS: 50 }) });
     const db = new pg.Client({ connectionString: p.db.url! });
     await db.connect();
@@ -229,7 +229,7 @@ const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(pl
       // retention, so the oldest row is at most retention + one width old, plus the upkeep's delay (it
       // runs every half width, between the pump's batches; a DROP may wait up to 2 s for its lock). On a
       // loaded machine the upkeep is late by seconds: the bound allows 4 widths (20 s in all). Without
-      // purging, the oldest row would be 60 s old at the end: held over 6 retention windows, the bound is
+      // purging, the oldest row would be 40 s old at the end: held over 4 retention windows, the bound is
       // also the check that the log does not grow. (The number of rows is printed, not bounded: when the
       // pump falls behind under load and catches up, more than RATE events a second are logged for a
       // while, all of them young: a stressed CI run logged 166,240 rows at the peak, 102,520 having
@@ -264,6 +264,6 @@ const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(pl
       await p.stop();
     }
   },
-  // 60 s of load, then the drain: seconds when idle, minutes on a loaded machine (see above).
+  // 40 s of load, then the drain: seconds when idle, minutes on a loaded machine (see above).
   600_000,
 );
