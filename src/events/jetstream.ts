@@ -11,9 +11,10 @@
  * nats-server 2.9 (the one installed here) takes one filter per consumer; 2.10 could serve all of a
  * process's stores with one consumer and `filter_subjects`.
  */
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import type * as JetStreamApi from '@nats-io/jetstream';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, MsgRequest, StreamConfig } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type * as NatsTransport from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log';
 import type { OutboxEvent, Topic } from './outbox';
 import type { Located, ReplayCursor } from './stream-replay';
@@ -31,17 +32,33 @@ const REPLAY_TIMEOUT_MS = 2_000;
 
 const ms = (n: number) => n * 1_000_000;
 
-export const STREAM_CONFIG: Partial<StreamConfig> & { name: string } = {
-  name: STREAM,
-  subjects: ['inventory.>'],
-  retention: RetentionPolicy.Limits,
-  storage: StorageType.File,
-  discard: DiscardPolicy.Old,
-  max_age: ms(STREAM_MAX_AGE_MS),
-  max_bytes: STREAM_MAX_BYTES,
-  duplicate_window: ms(DUPLICATE_WINDOW_MS),
-  num_replicas: 1,
-};
+/**
+ * The NATS client, loaded on first use: a gateway without NATS_URL (the embedded default, most
+ * tests, every command) never loads it. Loading it took ~8 % of a gateway's start.
+ */
+function nats(): { api: typeof JetStreamApi; transport: typeof NatsTransport } {
+  return {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    api: require('@nats-io/jetstream') as typeof JetStreamApi,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    transport: require('@nats-io/transport-node') as typeof NatsTransport,
+  };
+}
+
+function streamConfig(): Partial<StreamConfig> & { name: string } {
+  const { RetentionPolicy, StorageType, DiscardPolicy } = nats().api;
+  return {
+    name: STREAM,
+    subjects: ['inventory.>'],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: ms(STREAM_MAX_AGE_MS),
+    max_bytes: STREAM_MAX_BYTES,
+    duplicate_window: ms(DUPLICATE_WINDOW_MS),
+    num_replicas: 1,
+  };
+}
 
 export const subjectOf = (storeId: string, topic: string): string => `inventory.${storeId}.${topic}`;
 /** Every subject of one store. */
@@ -109,10 +126,16 @@ export class JetStreamBus {
   private async connectLoop(): Promise<void> {
     for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 5_000)) {
       try {
-        const nc = await connect({ servers: this.servers, name: 'inventory-gateway', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+        const { api, transport } = nats();
+        const nc = await transport.connect({
+          servers: this.servers,
+          name: 'inventory-gateway',
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+        });
         if (this.stopped) return void (await nc.close());
         this.nc = nc;
-        this.js = jetstream(nc);
+        this.js = api.jetstream(nc);
         void this.watch(nc);
         await this.ensureStream();
         return;
@@ -127,14 +150,14 @@ export class JetStreamBus {
 
   /** Creates the stream, or brings its limits up to date. */
   private async ensureStream(): Promise<void> {
-    const jsm = await jetstreamManager(this.nc!, { timeout: REPLAY_TIMEOUT_MS });
+    const jsm = await nats().api.jetstreamManager(this.nc!, { timeout: REPLAY_TIMEOUT_MS });
     this.jsm = jsm;
     try {
       await jsm.streams.info(STREAM);
-      await jsm.streams.update(STREAM, STREAM_CONFIG);
+      await jsm.streams.update(STREAM, streamConfig());
     } catch (e) {
       if (!/not found/i.test((e as Error).message)) throw e;
-      await jsm.streams.add(STREAM_CONFIG);
+      await jsm.streams.add(streamConfig());
     }
     this.ready = true;
   }
@@ -166,7 +189,10 @@ export class JetStreamBus {
   /** Starts an ordered consumer of the store's subjects, from the newest message on (idempotent). */
   async follow(storeId: string): Promise<void> {
     if (this.consumers.has(storeId) || !this.js || !this.ready) return;
-    const consumer = await this.js.consumers.get(STREAM, { filter_subjects: storeSubjects(storeId), deliver_policy: DeliverPolicy.New });
+    const consumer = await this.js.consumers.get(STREAM, {
+      filter_subjects: storeSubjects(storeId),
+      deliver_policy: nats().api.DeliverPolicy.New,
+    });
     if (this.consumers.has(storeId) || this.stopped) return;
     const messages = await consumer.consume({ max_messages: 1000 });
     this.consumers.set(storeId, messages);
@@ -206,7 +232,7 @@ export class JetStreamBus {
     const consumer = await within(
       js.consumers.get(STREAM, {
         filter_subjects: storeSubjects(storeId),
-        deliver_policy: DeliverPolicy.StartSequence,
+        deliver_policy: nats().api.DeliverPolicy.StartSequence,
         opt_start_seq: streamSeq,
       }),
       REPLAY_TIMEOUT_MS,
