@@ -3,7 +3,6 @@
  * served in-process over pglite-socket so that the same pg driver and Prisma adapter are used.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -11,6 +10,7 @@ import { PrismaClient } from '../generated/prisma/client';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { instrumentedPool, setupQuery, type StatementCounter } from './instrumented-pool';
+import { makeSocketDir, SOCKET_FILE } from './socket-dirs';
 
 export { preparedStatement, statementScope } from './instrumented-pool';
 
@@ -157,8 +157,9 @@ async function startEmbedded(dataDir: string, log: Logger): Promise<Embedded> {
     unlock();
     throw e;
   }
-  const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pglite-'));
-  const server = new PGLiteSocketServer({ db, path: path.join(sockDir, '.s.PGSQL.5432'), maxConnections: 4 });
+  const { dir: sockDir, swept } = await makeSocketDir();
+  if (swept > 0) log.info('removed the socket directories of embedded gateways that stopped without a shutdown', { count: swept });
+  const server = new PGLiteSocketServer({ db, path: path.join(sockDir, SOCKET_FILE), maxConnections: 4 });
   await server.start();
   log.info('embedded PGlite started', { dataDir: memory ? 'memory' : dir });
   return {
