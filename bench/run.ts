@@ -32,7 +32,7 @@ import { authHeaders, type BenchContext, type Options } from './lib/context';
 import { createBenchDatabase, DEFAULT_ADMIN_URL, ROOT, seed, serverVersion, type BenchDatabase } from './lib/db';
 import { httpLoad } from './lib/load';
 import { summarise, summaryMarkdown } from './lib/profile';
-import { freePort, startBareServer, startGateway, type Server } from './lib/proc';
+import { startBareServer, startGateway, type Server } from './lib/proc';
 import { NODE_FLAGS } from '../test/helpers/process';
 import { consoleTable, existingNotes, markdown, type ExtraFigure, type Row } from './lib/report';
 import { rssMb, sleep } from './lib/util';
@@ -255,14 +255,13 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     cleanup.db = db;
     log(`database ${db.name}: migrating, creating the key, seeding ${opts.levels} levels + 1 hot SKU`);
     const data = await seed(db.url, opts.levels);
-    const metricsPort = await freePort();
     gateway = await startGateway({
       databaseUrl: db.url,
       poolSize: opts.poolSize ?? undefined,
       main: opts.gatewayMain ?? undefined,
       nodeArgs: opts.nodeOptions,
       // Its Prometheus metrics, for the sustained run's per-window batch outcomes.
-      extraEnv: { METRICS_PORT: String(metricsPort) },
+      metrics: true,
     });
     cleanup.servers.add(gateway);
     counters = new pg.Client({ connectionString: db.url, application_name: 'bench-counters' });
@@ -274,7 +273,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       dbName: db.name,
       pg: counters,
       gateway,
-      metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+      metricsUrl: `http://127.0.0.1:${gateway.ports.METRICS_PORT}/metrics`,
       bare: null,
       log,
       warnings,

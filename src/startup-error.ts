@@ -26,6 +26,9 @@ export function describeStartupError(e: unknown, config: Config): string {
     .trim()
     .replace(/\.$/, '');
   const where = `${config.host}:${config.port}`;
+  // The metrics listener's own port (METRICS_PORT), not PORT: the error carries the port it failed on.
+  if (err.code === 'EADDRINUSE' && config.metricsPort !== null && err.port === config.metricsPort && err.port !== config.port)
+    return `METRICS_PORT ${config.metricsPort} (host ${config.metricsHost}) is already in use by another process. Stop that process, or set METRICS_PORT to another port.`;
   if (err.code === 'EADDRINUSE') {
     const owner = !config.databaseUrl && config.dataDir !== 'memory://' ? dataDirOwner(config.dataDir) : null;
     return owner

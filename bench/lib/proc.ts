@@ -14,27 +14,44 @@ export interface Server {
   /** http://127.0.0.1:<port>/graphql */
   url: string;
   port: number;
+  /** The ports given to it, by environment variable (PORT and those named in `portEnv`). */
+  ports: Record<string, number>;
   child: ChildProcess;
   output(): string;
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** `n` distinct ports that are free now: all held open together, then released. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      servers.push(s);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+      ports.push((s.address() as net.AddressInfo).port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
 }
+
+/** The server exited because a port it was given was taken meanwhile (by another process). */
+class PortTakenError extends Error {}
 
 async function waitHttp(url: string, child: ChildProcess, out: () => string, timeoutMs: number): Promise<void> {
   const t0 = Date.now();
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${out().slice(-2000)}`);
+    if (child.exitCode !== null) {
+      const message = `server exited with ${child.exitCode}:\n${out().slice(-2000)}`;
+      throw /already in use|EADDRINUSE/.test(out()) ? new PortTakenError(message) : new Error(message);
+    }
     try {
       const r = await fetch(url);
       if (r.status === 200) return;
@@ -46,15 +63,39 @@ async function waitHttp(url: string, child: ChildProcess, out: () => string, tim
   }
 }
 
+/**
+ * Starts `script` with free ports in PORT and in each variable of `portEnv` (distinct ones). A port
+ * is only known free when it is picked: another process (a test running beside, a client's
+ * ephemeral port) may take it before the server binds it. The server then exits saying so, and
+ * it is started again on other ports, up to 3 times.
+ */
 export async function startNode(
   script: string,
   env: Record<string, string>,
-  opts: { nodeArgs?: string[]; readyPath: string; timeoutMs?: number },
+  opts: { nodeArgs?: string[]; readyPath: string; timeoutMs?: number; portEnv?: string[] },
 ): Promise<Server> {
-  const port = await freePort();
+  const names = ['PORT', ...(opts.portEnv ?? [])];
+  for (let attempt = 1; ; attempt++) {
+    const picked = await freePorts(names.length);
+    const ports = Object.fromEntries(names.map((n, i) => [n, picked[i]]));
+    try {
+      return await startOnce(script, env, opts, ports);
+    } catch (e) {
+      if (!(e instanceof PortTakenError) || attempt === 3) throw e;
+    }
+  }
+}
+
+async function startOnce(
+  script: string,
+  env: Record<string, string>,
+  opts: { nodeArgs?: string[]; readyPath: string; timeoutMs?: number },
+  ports: Record<string, number>,
+): Promise<Server> {
+  const port = ports.PORT;
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -76,6 +117,7 @@ export async function startNode(
     pid: child.pid!,
     url: `${base}/graphql`,
     port,
+    ports,
     child,
     output: () => out,
     async stop(graceMs = 15_000) {
@@ -96,6 +138,8 @@ export interface GatewayOptions {
   poolSize?: number;
   nodeArgs?: string[];
   extraEnv?: Record<string, string>;
+  /** Also serve Prometheus metrics, on a free port (`ports.METRICS_PORT` of the result). */
+  metrics?: boolean;
 }
 
 /**
@@ -116,7 +160,7 @@ export function startGateway(o: GatewayOptions): Promise<Server> {
       ...(o.poolSize ? { DATABASE_POOL_SIZE: String(o.poolSize) } : {}),
       ...o.extraEnv,
     },
-    { nodeArgs: [...NODE_FLAGS, ...(o.nodeArgs ?? [])], readyPath: '/readyz' },
+    { nodeArgs: [...NODE_FLAGS, ...(o.nodeArgs ?? [])], readyPath: '/readyz', portEnv: o.metrics ? ['METRICS_PORT'] : [] },
   );
 }
 
