@@ -111,6 +111,15 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
   expect(tsc.code).toBe(0);
 
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'RESULTS.md');
+  try {
+    await smoke(out);
+  } finally {
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  }
+});
+
+/** Runs the harness into `out` and checks what it wrote. */
+async function smoke(out: string): Promise<void> {
   const r = await runSampled([...SMOKE_ARGS, '--out', out], 180_000);
   if (r.code !== 0) throw new Error(`bench exited with ${r.code}:\n${r.out.slice(-4000)}`);
   expect(r.out).toMatch(/scenario\s+conc\s+gateway/);
@@ -157,5 +166,4 @@ test('`npm run bench -- --quick` runs every scenario and writes a results file',
   // by updated_at.
   expect(rows.length).toBe(2 + 2 + 2 + 2 + 2 + 2 + 1 + 2 + 1 + 1);
   for (const row of rows) expect(row.split('|')[3]).toMatch(/\d/);
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
-});
+}
