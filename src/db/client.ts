@@ -10,7 +10,7 @@ import { PrismaClient } from '../generated/prisma/client';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { instrumentedPool, setupQuery, type StatementCounter } from './instrumented-pool';
-import { makeSocketDir, SOCKET_FILE } from './socket-dirs';
+import { makeSocketDir, processExists, SOCKET_FILE } from './socket-dirs';
 
 export { preparedStatement, statementScope } from './instrumented-pool';
 
@@ -76,20 +76,11 @@ function lockDataDir(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(fs.readFileSync(file, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new DataDirLockedError(dir, pid);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processExists(pid)) throw new DataDirLockedError(dir, pid);
       fs.rmSync(file, { force: true });
     }
   }
   throw new Error(`could not lock DATA_DIR ${dir}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

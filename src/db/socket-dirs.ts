@@ -14,7 +14,8 @@ import path from 'node:path';
 export const SOCKET_FILE = '.s.PGSQL.5432';
 const NAME = /^pglite-(\d+)-[^/]+$/;
 
-function processExists(pid: number): boolean {
+/** Whether a process `pid` exists here (EPERM: it does, another user's). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
