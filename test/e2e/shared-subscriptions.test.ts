@@ -35,8 +35,9 @@ const adjust = async (s: { sku: string; warehouseCode: string }, delta: number) 
 };
 
 /** Waits until every committed event has been published to subscribers. */
-async function settled(): Promise<void> {
-  const hub = t.gateway.app.events!;
+/** Every event committed so far on `server` numbered and delivered (a subscriber joining after sees none of them). */
+async function settled(server: TestServer = t): Promise<void> {
+  const hub = server.gateway.app.events!;
   hub.poke();
   await hub.settle();
 }
@@ -209,6 +210,8 @@ test('a slow subscriber is cut off with 4290 without holding back a healthy subs
     const held: pg.PoolClient[] = [];
     try {
       const s = await stockedSku(p.gql, 10);
+      // Its RECEIVED event numbered first: numbered after the join, it would be the subscriber's first event.
+      await settled(p);
       const sub = await join(p, DOC, { f: { skus: [s.sku] }, v: true });
       const r = await ok(p.gql(ADJUST, { i: { sku: s.sku, warehouseCode: s.warehouseCode, delta: 1, reason: 'CORRECTION' } }));
       expect(r.inventoryAdjust.userErrors).toEqual([]);

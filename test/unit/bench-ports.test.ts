@@ -58,7 +58,7 @@ test('any other failure to start is not retried', async () => {
     const script = path.join(dir, 'fails.js');
     fs.writeFileSync(
       script,
-      `fs = require('node:fs'); fs.appendFileSync(${JSON.stringify(path.join(dir, 'runs'))}, 'x'); process.exit(3);`,
+      `const fs = require('node:fs'); fs.appendFileSync(${JSON.stringify(path.join(dir, 'runs'))}, 'x'); process.exit(3);`,
     );
     await expect(startNode(script, {}, { readyPath: '/ready', timeoutMs: 30_000 })).rejects.toThrow(/server exited with 3/);
     expect(fs.readFileSync(path.join(dir, 'runs'), 'utf8')).toBe('x');
