@@ -25,6 +25,15 @@ test('answers { __typename } without a key, with a request id header', async () 
   expect(r.headers.get('x-request-id')).toMatch(/^[\w-]+$/);
 });
 
+test('introspection answers without a key while it is on (NODE_ENV other than production), and nothing else does', async () => {
+  const r = await post(s.url, '{ __schema { queryType { name } } __type(name: "InventoryLevel") { name } }');
+  expect(r.body.errors).toBeUndefined();
+  expect(r.body.data).toEqual({ __schema: { queryType: { name: 'Query' } }, __type: { name: 'InventoryLevel' } });
+  const mixed = await post(s.url, '{ __schema { queryType { name } } variant(sku: "X") { sku } }');
+  expect(mixed.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  expect(mixed.body.data ?? null).toBeNull();
+});
+
 test('protected fields need a key: UNAUTHENTICATED with extensions.code', async () => {
   const r = await post(s.url, '{ variant(sku: "X") { sku } }');
   expect(r.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
