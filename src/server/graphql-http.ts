@@ -1,6 +1,11 @@
 /**
  * POST and GET /graphql: the body (size limit, JSON), the guard's preflight of every operation,
- * then Apollo, inside a statement scope so that `x-sql-statements` counts the operation's SQL.
+ * then Apollo; outside production inside a statement scope, so that `x-sql-statements` counts the
+ * operation's SQL.
+ *
+ * Production runs no scope: the scope is an AsyncLocalStorage, and once one is entered Node (20)
+ * keeps async hooks on for the whole process, which then pay for every promise created (measured:
+ * 6–12 % of the throughput of `inventoryAdjust` at 16 clients; bench/RESULTS.md, session 20).
  */
 import type http from 'node:http';
 import { HeaderMap, type ApolloServer, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
@@ -14,6 +19,11 @@ import type { OperationGuard } from './security';
 import { sendError } from '../http/json';
 import type { AuthInfo } from '../graphql/scopes';
 import { bearer, BodyTooLarge, MAX_BODY_BYTES, parseJson, readBody } from './body';
+
+/** Runs `f` in the statement scope `scope`, or as it is without one (production). */
+function inScope<T>(scope: { statements: number } | null, f: () => T): T {
+  return scope ? statementScope.run(scope, f) : f();
+}
 
 export interface GraphqlHttpDeps {
   apollo: ApolloServer<Context>;
@@ -113,8 +123,8 @@ export async function serveGraphql(
     search: url.search,
     body: parsed.body,
   };
-  const scope = { statements: 0 };
-  const response = await statementScope.run(scope, () =>
+  const scope = config.nodeEnv === 'production' ? null : { statements: 0 };
+  const response = await inScope(scope, () =>
     apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
       // The key lookup is not the operation's: x-sql-statements counts the operation's statements only.
@@ -130,6 +140,6 @@ export async function serveGraphql(
       },
     }),
   );
-  if (config.nodeEnv !== 'production') res.setHeader('x-sql-statements', String(scope.statements));
+  if (scope) res.setHeader('x-sql-statements', String(scope.statements));
   await writeResponse(res, response);
 }

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { statementScope } from '../../src/db/client';
 import { createApiKey, revokeApiKey } from '../../src/modules/auth/keys.service';
 import { createTestStore, createWarehouse, LEVEL_FIELDS, stockedSku } from '../helpers/factories';
 import { makeClient, ok, post } from '../helpers/gql';
@@ -292,6 +293,22 @@ describe('browsers, trusted documents and production mode', () => {
       expect(adhoc.errors![0].message).toMatch(/trusted documents/);
     } finally {
       await ws.close();
+    }
+  });
+
+  test('production mode: no statement scope (no async hooks for every promise), no x-sql-statements header', async () => {
+    const run = jest.spyOn(statementScope, 'run');
+    try {
+      const r = await prod.gql(`{ inventoryLevels(first: 1) { nodes { id } } }`);
+      expect(r.body.errors).toBeUndefined();
+      expect(r.headers.get('x-sql-statements')).toBeNull();
+      expect(run).not.toHaveBeenCalled();
+      // The development server of this file counts in its scope and reports the count.
+      const d = await t.gql(`{ inventoryLevels(first: 1) { nodes { id } } }`);
+      expect(Number(d.headers.get('x-sql-statements'))).toBeGreaterThan(0);
+      expect(run).toHaveBeenCalledTimes(1);
+    } finally {
+      run.mockRestore();
     }
   });
 
