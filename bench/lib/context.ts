@@ -34,6 +34,8 @@ export interface Options {
   gatewayMain: string | null;
   /** Flags for the gateway's node process. */
   nodeOptions: string[];
+  /** `--production`: the gateway with NODE_ENV=production (no x-sql-statements header). */
+  production: boolean;
   /** `--sustained S`: only the sustained mixed-write run, for S seconds (null: the scenarios). */
   sustainedS: number | null;
   /** Window of the sustained run, seconds. */

@@ -134,7 +134,7 @@ export async function httpSequential(o: {
       const r = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json', ...o.headers }, body });
       const text = await r.text();
       hist.record(Number(process.hrtime.bigint() - s) / 1e6);
-      statements += Number(r.headers.get('x-sql-statements'));
+      statements += sqlStatements(r.headers);
       if (r.status === 200 && isOk(text)) ok++;
       else {
         failed++;
@@ -218,6 +218,12 @@ export async function pgLoad(o: PgLoadOptions): Promise<LoadResult> {
   }
 }
 
+/** The x-sql-statements header's count; NaN when the server sends none (NODE_ENV=production). */
+export function sqlStatements(headers: Headers): number {
+  const v = headers.get('x-sql-statements');
+  return v === null ? NaN : Number(v);
+}
+
 /**
  * SQL statements per request as the server reports them (x-sql-statements), median of `n`
  * requests sent one at a time. Under concurrent load the header is not reliable: a statement
@@ -228,7 +234,7 @@ export async function statementsPerRequest(url: string, headers: Record<string, 
   for (let i = 0; i < n; i++) {
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body() });
     await r.text();
-    counts.push(Number(r.headers.get('x-sql-statements')));
+    counts.push(sqlStatements(r.headers));
   }
   counts.sort((a, b) => a - b);
   return counts[counts.length >> 1];

@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
-import { httpLoad } from '../lib/load';
+import { httpLoad, sqlStatements } from '../lib/load';
 import type { Row } from '../lib/report';
 import { rssSampler } from '../lib/util';
 
@@ -43,7 +43,7 @@ async function fetchData(url: string, key: string): Promise<{ data: unknown; sta
   });
   const body = (await r.json()) as { data?: unknown; errors?: unknown };
   if (r.status !== 200 || body.errors) throw new Error(`read query failed (${r.status}): ${JSON.stringify(body).slice(0, 500)}`);
-  return { data: body.data, statements: Number(r.headers.get('x-sql-statements')) };
+  return { data: body.data, statements: sqlStatements(r.headers) };
 }
 
 export async function readQuery(ctx: BenchContext): Promise<{ rows: Row[]; rssPeakMb: Record<number, number>; statementCounts: number[] }> {
@@ -66,7 +66,7 @@ export async function readQuery(ctx: BenchContext): Promise<{ rows: Row[]; rssPe
       body: JSON.stringify({ query: READ_QUERY, variables: { first } }),
     });
     await r.text();
-    statementCounts.push(Number(r.headers.get('x-sql-statements')));
+    statementCounts.push(sqlStatements(r.headers));
   }
   ctx.log(`read: answers identical; gateway SQL statements for first = 1, 10, 50: ${statementCounts.join(', ')}`);
 
