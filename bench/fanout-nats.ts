@@ -187,7 +187,10 @@ async function runMode(mode: Opts['modes'][number], o: Opts, adminUrl: string): 
     const stores = await seedStores(db.url, o.stores);
     let natsUrl = o.natsUrl;
     if (mode === 'jetstream' && !natsUrl) natsUrl = (nats = await startNatsServer()).url;
-    const extraEnv = { ...(mode === 'jetstream' ? { NATS_URL: natsUrl! } : {}) };
+    // The gateways as deployed (NODE_ENV=production): outside production each HTTP request runs in
+    // the statement scope of x-sql-statements, which leaves async hooks on for every promise of the
+    // process, the fan-out's included (measured: bench/RESULTS.md, session 20).
+    const extraEnv = { NODE_ENV: 'production', ...(mode === 'jetstream' ? { NATS_URL: natsUrl! } : {}) };
     for (let g = 0; g < o.gateways; g++)
       gateways.push(
         await startGateway({
