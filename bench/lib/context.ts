@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import type { Dataset } from './db';
 import type { LoadResult } from './load';
-import type { Server } from './proc';
+import { startGateway, type Server } from './proc';
 import type { Row, Side } from './report';
 import { cpuMeter, median } from './util';
 
@@ -34,7 +34,7 @@ export interface Options {
   gatewayMain: string | null;
   /** Flags for the gateway's node process. */
   nodeOptions: string[];
-  /** `--production`: the gateway with NODE_ENV=production (no x-sql-statements header). */
+  /** NODE_ENV=production for the measured gateway, as deployed (default; `--development` turns it off). */
   production: boolean;
   /** `--sustained S`: only the sustained mixed-write run, for S seconds (null: the scenarios). */
   sustainedS: number | null;
@@ -60,6 +60,25 @@ export interface BenchContext {
 }
 
 export const authHeaders = (ctx: BenchContext) => ({ authorization: `Bearer ${ctx.data.key}` });
+
+/**
+ * Runs a statement-count probe (x-sql-statements) and returns its result. The measured gateway runs
+ * as deployed (NODE_ENV=production) and sends no such header: the probe then goes to a development
+ * gateway on the same database, started for it and stopped after it, so that it holds no
+ * connections and does no work while anything is measured. The probe runs twice and the second
+ * result counts (a fresh process's first answers may load a cache). With `--development` the
+ * measured gateway answers it.
+ */
+export async function withStatementCounts<T>(ctx: BenchContext, probe: (url: string) => Promise<T>): Promise<T> {
+  if (!ctx.opts.production) return probe(ctx.gateway.url);
+  const counting = await startGateway({ databaseUrl: ctx.dbUrl, poolSize: 2, main: ctx.opts.gatewayMain ?? undefined });
+  try {
+    await probe(counting.url);
+    return await probe(counting.url);
+  } finally {
+    await counting.stop();
+  }
+}
 
 /** Transaction ids assigned so far (write transactions), minus the one this call takes. */
 async function xid(ctx: BenchContext): Promise<number> {

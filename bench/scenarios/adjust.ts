@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import { keyRowCte } from '../lib/db';
-import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
+import { authHeaders, measurePair, row, type BenchContext, withStatementCounts } from '../lib/context';
 import { httpLoad, pgLoad, statementsPerRequest } from '../lib/load';
 import type { Row } from '../lib/report';
 
@@ -82,7 +82,7 @@ async function scenario(
           ? (await c.query(BASELINE_KEYED_ADJUST_SQL, [pick().levelId, data.storeId, 1, nextKey('baseline')])).rowCount === 1
           : (await c.query(BASELINE_ADJUST_SQL, [pick().levelId, data.storeId, 1])).rowCount === 1,
     });
-  const statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), bodyOf);
+  const statements = await withStatementCounts(ctx, (url) => statementsPerRequest(url, authHeaders(ctx), bodyOf));
   // At most 16 clients: the baseline's 64 connections plus the gateway's pool can exceed a shared
   // server's max_connections (100 by default), and 16 is the concurrency the issues measured.
   const levels = opts.writeConcurrency.filter((c) => c <= 16);

@@ -4,7 +4,7 @@
  * one set-based statement through pg.
  */
 import type pg from 'pg';
-import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
+import { authHeaders, measurePair, row, type BenchContext, withStatementCounts } from '../lib/context';
 import { graphqlOk, httpSequential, pgLoad, statementsPerRequest, type LoadResult } from '../lib/load';
 import type { Row } from '../lib/report';
 import { shuffle } from '../lib/util';
@@ -71,7 +71,7 @@ export async function bulk(ctx: BenchContext): Promise<Row[]> {
     () => baseline(ctx.opts.durationS),
     null,
   );
-  m.gateway.statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), body, 1);
+  m.gateway.statements = await withStatementCounts(ctx, (url) => statementsPerRequest(url, authHeaders(ctx), body, 1));
   m.baseline!.statements = 1;
   return [
     row(

@@ -10,7 +10,7 @@
  *    through pg (one GROUP BY over the store's rows of the range: what the checkpoints save).
  */
 import pg from 'pg';
-import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
+import { authHeaders, measurePair, row, type BenchContext, withStatementCounts } from '../lib/context';
 import { httpLoad, pgLoad, statementsPerRequest } from '../lib/load';
 import type { ExtraFigure, Row } from '../lib/report';
 import { resetCheckpoints, rollupOnce } from '../../src/modules/inventory';
@@ -143,7 +143,7 @@ export async function history(ctx: BenchContext): Promise<{ rows: Row[]; extras:
       () => base(windowS),
       null,
     );
-    m.gateway.statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), () => stmtBody);
+    m.gateway.statements = await withStatementCounts(ctx, (url) => statementsPerRequest(url, authHeaders(ctx), () => stmtBody));
     if (baseStatements !== null) m.baseline!.statements = baseStatements;
     const r = row(name, c, 'ops/s', m, baseName, null, `p50 ${m.gateway.p50.toFixed(1)} ms vs baseline ${m.baseline!.p50.toFixed(1)} ms`);
     if (long) r.ratio = m.baseline!.p50 / m.gateway.p50;

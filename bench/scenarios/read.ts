@@ -6,7 +6,7 @@
  * RSS is sampled throughout (memory under load).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
+import { authHeaders, measurePair, row, type BenchContext, withStatementCounts } from '../lib/context';
 import { httpLoad, sqlStatements } from '../lib/load';
 import type { Row } from '../lib/report';
 import { rssSampler } from '../lib/util';
@@ -58,16 +58,19 @@ export async function readQuery(ctx: BenchContext): Promise<{ rows: Row[]; rssPe
     );
   }
   // Statement count for 1, 10 and 50 levels (must be constant).
-  const statementCounts: number[] = [];
-  for (const first of [1, 10, 50]) {
-    const r = await fetch(ctx.gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(ctx) },
-      body: JSON.stringify({ query: READ_QUERY, variables: { first } }),
-    });
-    await r.text();
-    statementCounts.push(sqlStatements(r.headers));
-  }
+  const statementCounts = await withStatementCounts(ctx, async (url) => {
+    const counts: number[] = [];
+    for (const first of [1, 10, 50]) {
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...authHeaders(ctx) },
+        body: JSON.stringify({ query: READ_QUERY, variables: { first } }),
+      });
+      await r.text();
+      counts.push(sqlStatements(r.headers));
+    }
+    return counts;
+  });
   ctx.log(`read: answers identical; gateway SQL statements for first = 1, 10, 50: ${statementCounts.join(', ')}`);
 
   const rows: Row[] = [];

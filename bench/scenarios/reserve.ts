@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { keyRowCte } from '../lib/db';
-import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
+import { authHeaders, measurePair, row, type BenchContext, withStatementCounts } from '../lib/context';
 import { httpLoad, pgLoad, statementsPerRequest } from '../lib/load';
 import type { Row } from '../lib/report';
 
@@ -93,7 +93,7 @@ async function scenario(
           : (await c.query(BASELINE_RESERVE_SQL, [pick().levelId, store])).rowCount === 1,
     });
   const bodyOf = () => hotBody ?? reserveBody(pick().sku, data.warehouseCode, keyed ? nextKey('gateway') : undefined);
-  const statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), bodyOf);
+  const statements = await withStatementCounts(ctx, (url) => statementsPerRequest(url, authHeaders(ctx), bodyOf));
   for (const c of opts.writeConcurrency) {
     if (!opts.quick || c === opts.writeConcurrency[0]) {
       ctx.log(`${name} @ ${c}: warm-up ${opts.warmupS} s`);

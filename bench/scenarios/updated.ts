@@ -6,7 +6,7 @@
  * comparing builds and schemas (e.g. `--gateway` or another checkout), run it after the write scenarios
  * so that recent changes exist.
  */
-import { authHeaders, measurePair, row, type BenchContext } from '../lib/context';
+import { authHeaders, measurePair, row, type BenchContext, withStatementCounts } from '../lib/context';
 import { httpLoad, statementsPerRequest } from '../lib/load';
 import type { Row } from '../lib/report';
 
@@ -36,7 +36,7 @@ export async function updatedReads(ctx: BenchContext): Promise<Row[]> {
     ctx.log(`${name} @ ${c}: warm-up ${ctx.opts.warmupS} s`);
     await load(ctx.opts.warmupS);
     const m = await measurePair(ctx, `${name} @ ${c}`, () => load(ctx.opts.durationS), null, null);
-    m.gateway.statements = await statementsPerRequest(ctx.gateway.url, authHeaders(ctx), body);
+    m.gateway.statements = await withStatementCounts(ctx, (url) => statementsPerRequest(url, authHeaders(ctx), body));
     rows.push(row(name, c, 'ops/s', m, 'none (gateway only: compares schemas and builds; see bench/scenarios/updated.ts)', null));
   }
   return rows;
