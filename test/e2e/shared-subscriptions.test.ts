@@ -34,7 +34,6 @@ const adjust = async (s: { sku: string; warehouseCode: string }, delta: number) 
   expect(r.inventoryAdjust.userErrors).toEqual([]);
 };
 
-/** Waits until every committed event has been published to subscribers. */
 /** Every event committed so far on `server` numbered and delivered (a subscriber joining after sees none of them). */
 async function settled(server: TestServer = t): Promise<void> {
   const hub = server.gateway.app.events!;
